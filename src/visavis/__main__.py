@@ -1,0 +1,3 @@
+from visavis.cli import main
+
+main()

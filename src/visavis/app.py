@@ -1,0 +1,121 @@
+"""Application factory: the one place that reads settings and wires everything."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from visavis.auth.service import AuthService
+from visavis.auth.tokens import CustomerTokens
+from visavis.bus import MemoryBus
+from visavis.config import Settings
+from visavis.conversations.service import ConversationService
+from visavis.errors import VisavisError
+from visavis.routing.presence import Presence
+from visavis.storage.engine import Database
+from visavis.web.http import Api
+from visavis.web.hub import Hub
+from visavis.web.security import SecurityHeaders
+from visavis.web.ws import Gateway
+
+log = logging.getLogger(__name__)
+
+
+def error_response(code: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _visavis_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VisavisError)
+    return error_response(exc.code, exc.message, exc.http_status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "bad_request"}.get(exc.status_code, "bad_request")
+    return error_response(code, str(exc.detail), exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response("internal", "internal error", 500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    database = Database(settings.database_url)
+    bus = MemoryBus()
+    presence = Presence()
+    conversations = ConversationService(database)
+    auth = AuthService(
+        database, settings.max_chats, settings.session_ttl_s, settings.login_attempts_per_minute
+    )
+    tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
+    hub = Hub(bus, conversations, presence, settings.heartbeat_s)
+    gateway = Gateway(
+        hub,
+        auth,
+        tokens,
+        conversations,
+        settings.origin,
+        settings.ws_frames_per_second,
+        settings.ws_frame_burst,
+    )
+    api = Api(settings, auth, tokens, conversations, hub)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await bus.close()
+            await database.dispose()
+
+    static_dir = Path(settings.static_dir)
+    app_dir = static_dir / "app"
+    app_dir.mkdir(parents=True, exist_ok=True)
+    routes = [
+        Route("/", lambda r: RedirectResponse("/demo", status_code=302)),
+        Route("/demo", api.page("demo.html")),
+        Route("/chat", api.page("chat.html")),
+        Route("/console", api.page("console.html")),
+        Route("/widget.js", api.page("widget.js")),
+        Route("/healthz", api.health),
+        Route("/api/v1/availability", api.availability),
+        Route("/api/v1/availability/stream", api.availability_stream),
+        Route("/api/v1/topics", api.topics),
+        Route("/api/v1/conversations", api.create_conversation, methods=["POST"]),
+        Route("/api/v1/conversations", api.list_conversations, methods=["GET"]),
+        Route("/api/v1/conversations/{conversation_id}", api.get_conversation),
+        Route("/api/v1/session", api.login, methods=["POST"]),
+        Route("/api/v1/session", api.session, methods=["GET"]),
+        Route("/api/v1/session", api.logout, methods=["DELETE"]),
+        WebSocketRoute("/ws", gateway.endpoint),
+        Mount("/static/app", StaticFiles(directory=app_dir, check_dir=False)),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)],
+        exception_handlers={
+            VisavisError: _visavis_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.auth = auth
+    return app

@@ -1,0 +1,1 @@
+"""Advisers, passwords, sessions, roles, customer tokens, rate limits."""

@@ -1,0 +1,11 @@
+"""Message bus: wakes up the nodes that hold sockets for a topic.
+
+The database is the truth; the bus only carries JSON strings and knows nothing of
+their meaning. `MemoryBus` serves one process; a Redis implementation of the same
+interface will serve several nodes (R14.2).
+"""
+
+from visavis.bus.base import Bus, Handler
+from visavis.bus.memory import MemoryBus
+
+__all__ = ["Bus", "Handler", "MemoryBus"]

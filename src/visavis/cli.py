@@ -1,0 +1,192 @@
+"""Command line: `visavis serve | migrate | demo | adviser … | protocol-ts`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+
+from visavis.config import Settings
+from visavis.errors import VisavisError
+
+DEMO_EMAIL = "berater@demo.visavis"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    settings = Settings.from_env(**overrides)
+    if "VISAVIS_PUBLIC_URL" not in os.environ and (args_port := overrides.get("port")):
+        settings = Settings.from_env(
+            **overrides, public_url=f"http://{settings.host}:{args_port}"
+        )
+    return settings
+
+
+def _ws_impl() -> str:
+    # Measured here: websockets-sansio serves 1.5-3x the frames of wsproto or the
+    # legacy websockets implementation (bench/chat_latency.py).
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import (  # noqa: F401
+            WebSocketsSansIOProtocol,
+        )
+
+        return "websockets-sansio"
+    except ImportError:
+        return "websockets"
+
+
+def do_serve(settings: Settings) -> None:
+    import uvicorn
+
+    from visavis.app import create_app
+    from visavis.storage.migrate import migrate_sync
+
+    migrate_sync(settings.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws=_ws_impl(),  # type: ignore[arg-type]
+        ws_max_size=64 * 1024,
+        ws_per_message_deflate=False,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+async def _add_adviser(
+    settings: Settings, email: str, password: str, name: str, role: str, max_chats: int | None
+) -> None:
+    from visavis.auth.service import AuthService
+    from visavis.storage.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        auth = AuthService(db, settings.max_chats, settings.session_ttl_s, 5)
+        await auth.do_add_adviser(email, password, name, role, max_chats)
+    finally:
+        await db.dispose()
+
+
+async def _set_password(settings: Settings, email: str, password: str) -> None:
+    from visavis.auth.service import AuthService
+    from visavis.storage.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        await AuthService(db, settings.max_chats, settings.session_ttl_s, 5).do_set_password(
+            email, password
+        )
+    finally:
+        await db.dispose()
+
+
+async def _list_advisers(settings: Settings) -> None:
+    from visavis.auth.service import AuthService
+    from visavis.storage.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        for a in await AuthService(db, settings.max_chats, 3600, 5).list_advisers():
+            print(f"{a.email}\t{a.name}\t{a.role}\tmax_chats={a.max_chats}")
+    finally:
+        await db.dispose()
+
+
+def do_demo(settings: Settings) -> None:
+    """Migrate, (re)seed the demo adviser with a fresh password, print it, serve."""
+    from visavis.storage.migrate import migrate_sync
+
+    migrate_sync(settings.database_url)
+    password = secrets.token_urlsafe(9)
+    try:
+        asyncio.run(_add_adviser(settings, DEMO_EMAIL, password, "Anna Berger", "supervisor", 3))
+    except VisavisError:
+        asyncio.run(_set_password(settings, DEMO_EMAIL, password))
+    base = settings.origin
+    print(
+        "\n"
+        "  visavis demo is starting\n"
+        f"    Demo shop with the widget:  {base}/demo\n"
+        f"    Adviser console:            {base}/console\n"
+        f"    Adviser login:              {DEMO_EMAIL}\n"
+        f"    Password:                   {password}\n"
+        "  (a new password is set at every demo start)\n",
+        flush=True,
+    )
+    do_serve(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="visavis", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("serve", "demo"):
+        p = sub.add_parser(name)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+    sub.add_parser("migrate")
+    sub.add_parser("protocol-ts", help="regenerate frontend/src/lib/protocol.gen.ts")
+    adv = sub.add_parser("adviser").add_subparsers(dest="adv_cmd", required=True)
+    add = adv.add_parser("add")
+    add.add_argument("email")
+    add.add_argument("--name", default="")
+    add.add_argument("--role", default="adviser", choices=["adviser", "supervisor", "admin"])
+    add.add_argument("--max-chats", type=int)
+    add.add_argument("--password", help="default: prompt (or VISAVIS_NEW_PASSWORD)")
+    pw = adv.add_parser("password")
+    pw.add_argument("email")
+    pw.add_argument("--password")
+    adv.add_parser("list")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    settings = _settings(args)
+    try:
+        if args.cmd == "serve":
+            do_serve(settings)
+        elif args.cmd == "demo":
+            do_demo(settings)
+        elif args.cmd == "migrate":
+            from visavis.storage.migrate import migrate_sync
+
+            migrate_sync(settings.database_url)
+            print("database is at the newest schema")
+        elif args.cmd == "protocol-ts":
+            from visavis.protocol import typescript
+
+            typescript.main()
+        elif args.cmd == "adviser":
+            if args.adv_cmd == "list":
+                asyncio.run(_list_advisers(settings))
+                return
+            password = (
+                args.password
+                or os.environ.get("VISAVIS_NEW_PASSWORD")
+                or getpass.getpass("password: ")
+            )
+            if args.adv_cmd == "add":
+                asyncio.run(
+                    _add_adviser(
+                        settings, args.email, password, args.name, args.role, args.max_chats
+                    )
+                )
+                print(f"adviser {args.email} added")
+            else:
+                asyncio.run(_set_password(settings, args.email, password))
+                print(f"password of {args.email} changed; their sessions were ended")
+    except VisavisError as err:
+        print(f"error ({err.code}): {err.message}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Settings from `VISAVIS_*` environment variables.
+
+Only `app.create_app` and the CLI read settings; everything else gets values
+passed in. Every field is documented in docs/operations.md (checked by a test).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TOPICS = "beratung:Allgemeine Beratung:General advice,konto:Konto & Karte:Account & card,kredit:Kredit & Finanzierung:Loans & financing"
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label_de: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = "var"
+    database_url: str = ""
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_chats: int = 3
+    customer_token_ttl_s: int = 30 * 24 * 3600
+    session_ttl_s: int = 12 * 3600
+    heartbeat_s: int = 25
+    login_attempts_per_minute: int = 5
+    conversations_per_minute: int = 10
+    ws_frames_per_second: int = 20
+    ws_frame_burst: int = 40
+    cookie_secure: bool = False
+    frame_ancestors: str = "*"
+    topics: str = DEFAULT_TOPICS
+    log_level: str = "info"
+    static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
+
+    @property
+    def origin(self) -> str:
+        return self.public_url.rstrip("/")
+
+    def topic_list(self) -> list[Topic]:
+        out = []
+        for item in self.topics.split(","):
+            parts = [p.strip() for p in item.split(":")]
+            if parts and parts[0]:
+                de = parts[1] if len(parts) > 1 else parts[0]
+                en = parts[2] if len(parts) > 2 else de
+                out.append(Topic(parts[0], de, en))
+        return out
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get("VISAVIS_" + f.name.upper())
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        data_dir = Path(values.get("data_dir", cls.data_dir))
+        if not values.get("database_url"):
+            values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'visavis.db'}"
+        if not values.get("secret_key"):
+            values["secret_key"] = load_or_create_secret(data_dir / "secret.key")
+        return cls(**values)
+
+
+def load_or_create_secret(path: Path) -> str:
+    """A key kept beside the data, so customer tokens and sessions survive a
+    restart (R8.2) without the operator having to set VISAVIS_SECRET_KEY."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+SETTING_NAMES = [f.name for f in fields(Settings)]

@@ -1,0 +1,1 @@
+"""The conversation event log and the conversation state machine."""

@@ -1,0 +1,397 @@
+"""Conversations and their event log.
+
+Every change is one transaction that (1) checks the state, (2) allocates the next
+`seq` by incrementing `conversations.last_seq` (a row lock on PostgreSQL; SQLite has
+one writer, serialised here by `_write_lock`), (3) stores the event, and (4) commits.
+Only after the commit does the caller publish the event — so nobody is ever told
+about something that could still be rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visavis.conversations.state import Status, check_can_write, check_transition
+from visavis.conversations.summary import event_frame, summary
+from visavis.errors import VisavisError
+from visavis.storage.engine import Database
+from visavis.storage.models import Adviser, Conversation, Event
+
+MAX_NAME = 80
+MAX_TOPIC = 64
+REPLAY_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Author:
+    role: str  # customer | adviser | system
+    id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Appended:
+    frame: dict[str, Any]
+    created: bool  # False: a resend of an already stored client_id
+
+
+class ConversationService:
+    def __init__(self, database: Database) -> None:
+        self._db = database.sessions
+        self._writer = database.writer
+
+    # ------------------------------------------------------------- helpers
+    async def _append(
+        self,
+        db: AsyncSession,
+        conversation_id: str,
+        kind: str,
+        author: Author,
+        body: dict[str, Any],
+        client_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Event:
+        seq = await db.scalar(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_seq=Conversation.last_seq + 1)
+            .returning(Conversation.last_seq)
+        )
+        if seq is None:
+            raise VisavisError("not_found", f"no conversation {conversation_id}")
+        event = Event(
+            conversation_id=conversation_id,
+            seq=seq,
+            kind=kind,
+            author_role=author.role,
+            author_id=author.id,
+            author_name=author.name,
+            client_id=client_id,
+            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            created_at=now or datetime.now(UTC),
+        )
+        db.add(event)
+        await db.flush()
+        return event
+
+    async def _locked(self, db: AsyncSession, conversation_id: str) -> Conversation:
+        conv = await db.scalar(
+            select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+        )
+        if conv is None:
+            raise VisavisError("not_found", f"no conversation {conversation_id}")
+        return conv
+
+    async def _adviser_name(self, db: AsyncSession, adviser_id: str | None) -> str | None:
+        if adviser_id is None:
+            return None
+        return await db.scalar(select(Adviser.name).where(Adviser.id == adviser_id))
+
+    async def _summary(self, db: AsyncSession, conv: Conversation) -> dict[str, Any]:
+        return summary(conv, await self._adviser_name(db, conv.adviser_id))
+
+    # ------------------------------------------------------------- reads
+    async def get(self, conversation_id: str) -> dict[str, Any]:
+        async with self._db() as db:
+            conv = await db.get(Conversation, conversation_id)
+            if conv is None:
+                raise VisavisError("not_found", f"no conversation {conversation_id}")
+            return await self._summary(db, conv)
+
+    async def events_after(
+        self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
+    ) -> list[dict[str, Any]]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Event)
+                .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
+                .order_by(Event.seq)
+                .limit(limit)
+            )
+            return [event_frame(e) for e in rows]
+
+    async def events_between(
+        self, conversation_id: str, after_seq: int, before_seq: int
+    ) -> list[dict[str, Any]]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Event)
+                .where(
+                    Event.conversation_id == conversation_id,
+                    Event.seq > after_seq,
+                    Event.seq < before_seq,
+                )
+                .order_by(Event.seq)
+            )
+            return [event_frame(e) for e in rows]
+
+    async def queue(self) -> list[dict[str, Any]]:
+        """Waiting conversations, oldest first."""
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Conversation)
+                .where(Conversation.status == Status.QUEUED)
+                .order_by(Conversation.queued_at, Conversation.id)
+            )
+            return [
+                {
+                    "conversation_id": c.id,
+                    "customer_name": c.customer_name,
+                    "topic": c.topic,
+                    "language": c.language,
+                    "queued_at": summary(c, None)["queued_at"],
+                    "preview": c.preview,
+                }
+                for c in rows
+            ]
+
+    async def for_adviser(self, adviser_id: str) -> list[dict[str, Any]]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Conversation)
+                .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
+                .order_by(Conversation.accepted_at)
+            )
+            return [await self._summary(db, c) for c in rows]
+
+    async def count_active(self, db: AsyncSession, adviser_id: str) -> int:
+        n = await db.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
+        )
+        return int(n or 0)
+
+    async def active_count(self, adviser_id: str) -> int:
+        async with self._db() as db:
+            return await self.count_active(db, adviser_id)
+
+    async def search(
+        self,
+        adviser_id: str | None,
+        status: str | None,
+        q: str | None,
+        limit: int,
+        before: str | None,
+    ) -> list[dict[str, Any]]:
+        """Conversations newest first; adviser_id=None means all (supervisors)."""
+        async with self._db() as db:
+            stmt = select(Conversation)
+            if adviser_id is not None:
+                stmt = stmt.where(Conversation.adviser_id == adviser_id)
+            if status:
+                stmt = stmt.where(Conversation.status == status)
+            if before:
+                cutoff = await db.scalar(
+                    select(Conversation.created_at).where(Conversation.id == before)
+                )
+                if cutoff is not None:
+                    stmt = stmt.where(Conversation.created_at < cutoff)
+            if q:
+                pattern = "%" + q.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+                in_messages = (
+                    select(Event.conversation_id)
+                    .where(Event.kind == "chat.message", func.lower(Event.body).like(pattern))
+                    .scalar_subquery()
+                )
+                stmt = stmt.where(
+                    or_(
+                        func.lower(Conversation.customer_name).like(pattern),
+                        func.lower(Conversation.topic).like(pattern),
+                        Conversation.id.in_(in_messages),
+                    )
+                )
+            rows = await db.scalars(stmt.order_by(Conversation.created_at.desc()).limit(limit))
+            return [await self._summary(db, c) for c in rows]
+
+    async def full_history(self, conversation_id: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            page = await self.events_after(conversation_id, out[-1]["seq"] if out else 0)
+            out.extend(page)
+            if len(page) < REPLAY_PAGE:
+                return out
+
+    # ------------------------------------------------------------- writes
+    async def do_create(
+        self,
+        customer_name: str | None,
+        topic: str | None,
+        language: str | None,
+        first_message: tuple[str, str] | None,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        now = datetime.now(UTC)
+        name = (customer_name or "").strip()[:MAX_NAME] or None
+        conv = Conversation(
+            id=secrets.token_urlsafe(16),
+            status=Status.QUEUED,
+            customer_name=name,
+            topic=topic,
+            language=language,
+            created_at=now,
+            queued_at=now,
+            last_seq=0,
+            customer_delivered_seq=0,
+            customer_read_seq=0,
+            adviser_delivered_seq=0,
+            adviser_read_seq=0,
+            preview=first_message[1][:140] if first_message else None,
+        )
+        customer = Author("customer", None, name)
+        async with self._writer() as db:
+            db.add(conv)
+            await db.flush()
+            events = [
+                await self._append(
+                    db,
+                    conv.id,
+                    "conversation.created",
+                    customer,
+                    {"customer_name": name, "topic": topic, "language": language},
+                    now=now,
+                )
+            ]
+            if first_message:
+                client_id, text = first_message
+                events.append(
+                    await self._append(
+                        db, conv.id, "chat.message", customer, {"text": text}, client_id, now
+                    )
+                )
+            await db.commit()
+            return summary(conv, None), [event_frame(e) for e in events]
+
+    async def do_chat(
+        self, conversation_id: str, author: Author, client_id: str, text: str
+    ) -> Appended:
+        async with self._writer() as db:
+            existing = await db.scalar(
+                select(Event).where(
+                    Event.conversation_id == conversation_id, Event.client_id == client_id
+                )
+            )
+            if existing is not None:
+                return Appended(event_frame(existing), created=False)
+            conv = await self._locked(db, conversation_id)
+            check_can_write(conv.status)
+            if conv.preview is None and author.role == "customer":
+                conv.preview = text[:140]
+            try:
+                event = await self._append(
+                    db, conversation_id, "chat.message", author, {"text": text}, client_id
+                )
+                await db.commit()
+            except IntegrityError:
+                # A concurrent resend of the same client_id won the race on another node.
+                await db.rollback()
+                existing = await db.scalar(
+                    select(Event).where(
+                        Event.conversation_id == conversation_id, Event.client_id == client_id
+                    )
+                )
+                if existing is None:
+                    raise
+                return Appended(event_frame(existing), created=False)
+            return Appended(event_frame(event), created=True)
+
+    async def do_accept(
+        self, conversation_id: str | None, adviser_id: str, adviser_name: str, max_chats: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Assign a queued conversation (or the oldest, if id is None) to the adviser."""
+        async with self._writer() as db:
+            # Lock the adviser row: two sockets of one adviser accepting at once
+            # must not both pass the limit check.
+            await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
+            if await self.count_active(db, adviser_id) >= max_chats:
+                raise VisavisError(
+                    "limit_reached", f"you already serve {max_chats} conversations (your limit)"
+                )
+            if conversation_id is None:
+                conversation_id = await db.scalar(
+                    select(Conversation.id)
+                    .where(Conversation.status == Status.QUEUED)
+                    .order_by(Conversation.queued_at, Conversation.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if conversation_id is None:
+                    raise VisavisError("not_found", "nobody is waiting")
+            conv = await self._locked(db, conversation_id)
+            if conv.status != Status.QUEUED:
+                raise VisavisError(
+                    "invalid_state",
+                    f"conversation is {conv.status!r}, expected 'queued' (someone else took it?)",
+                )
+            now = datetime.now(UTC)
+            conv.status = check_transition(conv.status, "accept")
+            conv.adviser_id = adviser_id
+            conv.accepted_at = now
+            event = await self._append(
+                db,
+                conversation_id,
+                "conversation.accepted",
+                Author("adviser", adviser_id, adviser_name),
+                {"adviser_id": adviser_id, "adviser_name": adviser_name},
+                now=now,
+            )
+            await db.commit()
+            return summary(conv, adviser_name), event_frame(event)
+
+    async def do_end(
+        self, conversation_id: str, author: Author
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        async with self._writer() as db:
+            conv = await self._locked(db, conversation_id)
+            now = datetime.now(UTC)
+            conv.status = check_transition(conv.status, "end")
+            conv.ended_at = now
+            event = await self._append(
+                db, conversation_id, "conversation.ended", author, {"by": author.role}, now=now
+            )
+            await db.commit()
+            return await self._summary(db, conv), event_frame(event)
+
+    async def do_receipt(
+        self, conversation_id: str, role: str, delivered: int | None, read: int | None
+    ) -> tuple[int, int]:
+        """Move the role's marks forward (never back, never past last_seq)."""
+        if role == "customer":
+            dcol, rcol = Conversation.customer_delivered_seq, Conversation.customer_read_seq
+        else:
+            dcol, rcol = Conversation.adviser_delivered_seq, Conversation.adviser_read_seq
+        async with self._writer() as db:
+            conv = await db.get(Conversation, conversation_id)
+            if conv is None:
+                raise VisavisError("not_found", f"no conversation {conversation_id}")
+            values: dict[Any, Any] = {}
+            cur_d = getattr(conv, dcol.key)
+            cur_r = getattr(conv, rcol.key)
+            new_r = max(cur_r, min(read, conv.last_seq)) if read is not None else cur_r
+            new_d = max(cur_d, new_r, min(delivered, conv.last_seq) if delivered else 0)
+            if new_d != cur_d:
+                values[dcol] = new_d
+            if new_r != cur_r:
+                values[rcol] = new_r
+            if values:
+                await db.execute(
+                    update(Conversation)
+                    .where(and_(Conversation.id == conversation_id))
+                    .values(values)
+                )
+                await db.commit()
+            return new_d, new_r
+
+    async def ids_with_status(self, statuses: Sequence[str]) -> list[str]:
+        async with self._db() as db:
+            return list(
+                await db.scalars(select(Conversation.id).where(Conversation.status.in_(statuses)))
+            )

@@ -1,0 +1,37 @@
+"""Conversation state machine: queued -> active -> ended (queued -> ended too)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from visavis.errors import VisavisError
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+_ALLOWED: dict[tuple[Status, str], Status] = {
+    (Status.QUEUED, "accept"): Status.ACTIVE,
+    (Status.QUEUED, "end"): Status.ENDED,
+    (Status.ACTIVE, "end"): Status.ENDED,
+}
+
+
+def check_transition(current: str, action: str) -> Status:
+    """Return the state after `action`, or refuse with `invalid_state` naming both."""
+    try:
+        return _ALLOWED[(Status(current), action)]
+    except (KeyError, ValueError):
+        expected = sorted(s.value for (s, a) in _ALLOWED if a == action)
+        raise VisavisError(
+            "invalid_state",
+            f"cannot {action} a conversation in state {current!r}; expected one of {expected}",
+        ) from None
+
+
+def check_can_write(current: str) -> None:
+    if current == Status.ENDED:
+        raise VisavisError("invalid_state", "conversation has ended; start a new one")

@@ -1,0 +1,43 @@
+"""Errors with stable codes, shared by HTTP and WebSocket layers.
+
+Every failure a client can cause maps to one `code` string that never changes
+meaning; clients and tests match on it, humans read `message`.
+"""
+
+from __future__ import annotations
+
+# code -> HTTP status used when the error leaves through an HTTP route
+HTTP_STATUS: dict[str, int] = {
+    "bad_json": 400,
+    "bad_request": 400,
+    "unknown_type": 400,
+    "frame_too_large": 413,
+    "rate_limited": 429,
+    "unauthorized": 401,
+    "bad_credentials": 401,
+    "csrf_failed": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "invalid_state": 409,
+    "limit_reached": 409,
+    "not_hello": 400,
+    "internal": 500,
+}
+
+
+class VisavisError(Exception):
+    """A client-visible failure with a stable `code`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in HTTP_STATUS:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}

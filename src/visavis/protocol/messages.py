@@ -1,0 +1,364 @@
+"""Message schemas of the WebSocket protocol (version 1).
+
+Envelope: every frame is one JSON object with `v` (protocol version), `type`,
+and for client commands an `id` the server echoes in its `ack` or `error`.
+Client frames are validated strictly (unknown fields are refused) so that a
+typo in a client shows up as an error instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from visavis.errors import VisavisError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 16 * 1024
+MAX_TEXT_CHARS = 4000
+
+ConversationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ClientId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+FrameId = Annotated[str, Field(min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=0, le=2**62)]
+
+
+class _Client(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = 1
+    id: FrameId | None = None
+
+
+# ---------------------------------------------------------------- client -> server
+class Hello(_Client):
+    """First frame on every socket. Customers authenticate with their conversation
+    token; advisers are authenticated by their session cookie at the upgrade."""
+
+    type: Literal["hello"]
+    token: str | None = Field(default=None, max_length=512)
+
+
+class Subscribe(_Client):
+    """Receive the conversation's events after `after_seq`, then live ones."""
+
+    type: Literal["subscribe"]
+    conversation_id: ConversationId
+    after_seq: Seq = 0
+
+
+class ChatSend(_Client):
+    """Post a chat message. `client_id` makes a resend after reconnect idempotent."""
+
+    type: Literal["chat.send"]
+    conversation_id: ConversationId
+    client_id: ClientId
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class Typing(_Client):
+    """Ephemeral: the sender is (or stopped) typing. Not stored."""
+
+    type: Literal["typing"]
+    conversation_id: ConversationId
+    active: bool
+
+
+class Receipt(_Client):
+    """The sender has received (`delivered_seq`) / shown (`read_seq`) events up to seq."""
+
+    type: Literal["receipt"]
+    conversation_id: ConversationId
+    delivered_seq: Seq | None = None
+    read_seq: Seq | None = None
+
+
+class ConversationEnd(_Client):
+    """End the conversation (customer or its adviser)."""
+
+    type: Literal["conversation.end"]
+    conversation_id: ConversationId
+
+
+class ConversationAccept(_Client):
+    """Adviser only: take a waiting conversation from the queue."""
+
+    type: Literal["conversation.accept"]
+    conversation_id: ConversationId
+
+
+class QueueNext(_Client):
+    """Adviser only: take the conversation that has waited longest."""
+
+    type: Literal["queue.next"]
+
+
+class StatusSet(_Client):
+    """Adviser only: set presence."""
+
+    type: Literal["status.set"]
+    status: Literal["available", "away"]
+
+
+class Ping(_Client):
+    """Application heartbeat; answered with `pong`."""
+
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Hello
+    | Subscribe
+    | ChatSend
+    | Typing
+    | Receipt
+    | ConversationEnd
+    | ConversationAccept
+    | QueueNext
+    | StatusSet
+    | Ping,
+    Field(discriminator="type"),
+]
+
+CLIENT_MESSAGES: dict[str, type[_Client]] = {
+    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
+    for m in (
+        Hello,
+        Subscribe,
+        ChatSend,
+        Typing,
+        Receipt,
+        ConversationEnd,
+        ConversationAccept,
+        QueueNext,
+        StatusSet,
+        Ping,
+    )
+}
+
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def parse_client_frame(raw: str | bytes) -> ClientMessage:
+    """Check one frame; raise VisavisError with a stable code if it is not acceptable."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise VisavisError("frame_too_large", f"frame is {len(raw)} bytes, limit {MAX_FRAME_BYTES}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VisavisError("bad_json", f"frame is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise VisavisError("bad_request", "frame must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
+        raise VisavisError("unknown_type", f"unknown message type {kind!r}")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+        raise VisavisError("bad_request", f"{kind}: {where}: {first['msg']}") from None
+
+
+def frame_id_of(raw: str | bytes) -> str | None:
+    """Best-effort `id` of a frame that failed validation, to echo in the error."""
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    fid = data.get("id") if isinstance(data, dict) else None
+    return fid if isinstance(fid, str) and len(fid) <= 64 else None
+
+
+# ---------------------------------------------------------------- server -> client
+class _Server(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1] = 1
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["customer", "adviser", "system"]
+    id: str | None = None
+    name: str | None = None
+
+
+class ConversationSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: Literal["queued", "active", "ended"]
+    customer_name: str | None
+    topic: str | None
+    language: str | None
+    adviser: Author | None
+    created_at: str
+    queued_at: str | None
+    accepted_at: str | None
+    ended_at: str | None
+    last_seq: int
+    customer_delivered_seq: int
+    customer_read_seq: int
+    adviser_delivered_seq: int
+    adviser_read_seq: int
+
+
+class QueueEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conversation_id: str
+    customer_name: str | None
+    topic: str | None
+    language: str | None
+    queued_at: str
+    preview: str | None
+
+
+class AdviserInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    email: str
+    role: Literal["adviser", "supervisor", "admin"]
+    status: Literal["available", "away", "offline"]
+    max_chats: int
+
+
+class Welcome(_Server):
+    """Answer to `hello`: who the socket is and what it may see."""
+
+    type: Literal["welcome"]
+    id: str | None = None
+    role: Literal["customer", "adviser"]
+    conversation: ConversationSummary | None = None
+    adviser: AdviserInfo | None = None
+    conversations: list[ConversationSummary] | None = None
+    heartbeat_s: int
+
+
+class Event(_Server):
+    """A durable event of a conversation's log, in `seq` order, exactly once per socket."""
+
+    type: Literal["event"]
+    conversation_id: str
+    seq: int
+    kind: Literal[
+        "conversation.created",
+        "conversation.accepted",
+        "conversation.ended",
+        "chat.message",
+    ]
+    author: Author
+    body: dict[str, Any]
+    client_id: str | None = None
+    at: str
+
+
+class Subscribed(_Server):
+    """All events up to `last_seq` have been sent; live events follow."""
+
+    type: Literal["subscribed"]
+    id: str | None = None
+    conversation: ConversationSummary
+
+
+class Ack(_Server):
+    """The command `id` was accepted; for `chat.send`, `seq` is the stored event's seq."""
+
+    type: Literal["ack"]
+    id: str | None = None
+    conversation_id: str | None = None
+    seq: int | None = None
+
+
+class Error(_Server):
+    """The command `id` (if known) was refused; nothing else changed."""
+
+    type: Literal["error"]
+    id: str | None = None
+    code: str
+    message: str
+
+
+class TypingOut(_Server):
+    """Someone else in the conversation is (or stopped) typing."""
+
+    type: Literal["typing"]
+    conversation_id: str
+    author: Author
+    active: bool
+
+
+class ReceiptOut(_Server):
+    """The other side's delivered/read marks for a conversation."""
+
+    type: Literal["receipt"]
+    conversation_id: str
+    role: Literal["customer", "adviser"]
+    delivered_seq: int
+    read_seq: int
+
+
+class QueuePosition(_Server):
+    """To a waiting customer: 1-based position and how many wait in all."""
+
+    type: Literal["queue.position"]
+    conversation_id: str
+    position: int
+    waiting: int
+    advisers_available: int
+
+
+class QueueSnapshot(_Server):
+    """To advisers: the whole queue, oldest first, sent whenever it changes."""
+
+    type: Literal["queue.snapshot"]
+    entries: list[QueueEntry]
+    advisers_available: int
+
+
+class ConversationAssigned(_Server):
+    """To an adviser's sockets: a conversation is now theirs (already subscribed)."""
+
+    type: Literal["conversation.assigned"]
+    conversation: ConversationSummary
+
+
+class ConversationUpdate(_Server):
+    """A conversation's summary changed (accepted, ended)."""
+
+    type: Literal["conversation.update"]
+    conversation: ConversationSummary
+
+
+class AdviserStatus(_Server):
+    """To an adviser's sockets: own presence and load."""
+
+    type: Literal["adviser.status"]
+    status: Literal["available", "away", "offline"]
+    active: int
+    max_chats: int
+
+
+class Pong(_Server):
+    type: Literal["pong"]
+    id: str | None = None
+
+
+SERVER_MESSAGES: dict[str, type[_Server]] = {
+    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
+    for m in (
+        Welcome,
+        Event,
+        Subscribed,
+        Ack,
+        Error,
+        TypingOut,
+        ReceiptOut,
+        QueuePosition,
+        QueueSnapshot,
+        ConversationAssigned,
+        ConversationUpdate,
+        AdviserStatus,
+        Pong,
+    )
+}

@@ -1,0 +1,1 @@
+"""Queues, presence and availability (who can take a customer now)."""

@@ -1,0 +1,95 @@
+"""Tables. The conversation log (`events`) is the source of truth; the columns on
+`conversations` are derived state kept in the same transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Adviser(Base):
+    __tablename__ = "advisers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="adviser")
+    max_chats: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Chosen presence; "offline" is derived from having no socket.
+    status: Mapped[str] = mapped_column(String(16), default="away")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AdviserSession(Base):
+    __tablename__ = "adviser_sessions"
+    # sha256 of the cookie value: a leaked table does not yield usable cookies
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    adviser_id: Mapped[str] = mapped_column(ForeignKey("advisers.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | active | ended
+    customer_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    topic: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    adviser_id: Mapped[str | None] = mapped_column(
+        ForeignKey("advisers.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    customer_delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    customer_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    adviser_delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    adviser_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    preview: Mapped[str | None] = mapped_column(String(140), nullable=True)
+
+    __table_args__ = (
+        Index("ix_conversations_status_queued", "status", "queued_at"),
+        Index("ix_conversations_adviser_status", "adviser_id", "status"),
+    )
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(40))
+    author_role: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    author_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # The last guard against two writers allocating the same seq.
+        UniqueConstraint("conversation_id", "seq", name="uq_events_conversation_seq"),
+        # Idempotent resends: one client_id is stored once per conversation.
+        UniqueConstraint("conversation_id", "client_id", name="uq_events_conversation_client"),
+    )

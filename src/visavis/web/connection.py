@@ -1,0 +1,174 @@
+"""One WebSocket: who it is, what it follows, and an ordered outgoing queue.
+
+Events reach a socket from two sources — the replay after `subscribe` and live
+bus messages — and bus messages can overtake each other (two commits publish in
+either order). So every event goes through `_deliver_event`, which drops seqs
+already sent and fills gaps from the database: each socket sees every seq
+exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket
+
+from visavis.auth.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from visavis.auth.service import AdviserView
+    from visavis.conversations.service import ConversationService
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING = 2000  # a socket this far behind is closed; it resumes from the DB
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def spawn(coro: Awaitable[None]) -> None:
+    """Start a task and keep a reference until it ends (asyncio only keeps weak ones)."""
+    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+class Connection:
+    __slots__ = (
+        "_draining",
+        "_q",
+        "adviser",
+        "bucket",
+        "closed",
+        "conversation_id",
+        "conversations",
+        "last_seen",
+        "refusals",
+        "role",
+        "subs",
+        "ws",
+    )
+
+    def __init__(
+        self, ws: WebSocket, conversations: ConversationService, rate: float, burst: float
+    ) -> None:
+        self.ws = ws
+        self.conversations = conversations
+        self.role: str | None = None  # customer | adviser, after hello
+        self.adviser: AdviserView | None = None
+        self.conversation_id: str | None = None  # the customer's own conversation
+        self.subs: dict[str, int] = {}  # conversation id -> highest seq sent
+        self.bucket = TokenBucket(rate, burst)
+        self.refusals = 0
+        self.last_seen = time.monotonic()
+        self.closed = False
+        self._q: deque[tuple[Any, ...]] = deque()
+        self._draining = False
+
+    # ------------------------------------------------------------ enqueue (sync)
+    def push(self, text: str) -> None:
+        self._enqueue(("raw", text))
+
+    def push_frame(self, frame: dict[str, Any]) -> None:
+        self._enqueue(("raw", dumps(frame)))
+
+    def push_event(self, conversation_id: str, seq: int, text: str) -> None:
+        if conversation_id in self.subs:
+            self._enqueue(("event", conversation_id, seq, text))
+
+    def push_replay(
+        self,
+        conversation_id: str,
+        after_seq: int,
+        reply_id: str | None,
+        summary: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> None:
+        self.subs[conversation_id] = after_seq
+        self._enqueue(("replay", conversation_id, reply_id, summary))
+
+    def _enqueue(self, item: tuple[Any, ...]) -> None:
+        if self.closed:
+            return
+        if len(self._q) >= MAX_PENDING:
+            log.warning("socket too far behind (%d frames); closing it", len(self._q))
+            self._q.clear()
+            self.closed = True
+            spawn(self._close(1013))
+            return
+        self._q.append(item)
+        if not self._draining:
+            # Spawned only while there is work: idle sockets cost no task.
+            self._draining = True
+            spawn(self._drain())
+
+    # ------------------------------------------------------------ drain (async)
+    async def _drain(self) -> None:
+        try:
+            while self._q and not self.closed:
+                item = self._q.popleft()
+                kind = item[0]
+                if kind == "raw":
+                    await self.ws.send_text(item[1])
+                elif kind == "event":
+                    await self._deliver_event(item[1], item[2], item[3])
+                else:
+                    await self._replay(item[1], item[2], item[3])
+        except Exception as exc:  # the socket went away under us
+            log.debug("send failed: %r", exc)
+            self.closed = True
+            self._q.clear()
+        finally:
+            self._draining = False
+
+    async def _deliver_event(self, conversation_id: str, seq: int, text: str) -> None:
+        last = self.subs.get(conversation_id)
+        if last is None or seq <= last:
+            return
+        if seq > last + 1:
+            for frame in await self.conversations.events_between(conversation_id, last, seq):
+                await self.ws.send_text(dumps(frame))
+        await self.ws.send_text(text)
+        self.subs[conversation_id] = seq
+
+    async def _replay(
+        self,
+        conversation_id: str,
+        reply_id: str | None,
+        summary: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> None:
+        while conversation_id in self.subs:
+            last = self.subs[conversation_id]
+            page = await self.conversations.events_after(conversation_id, last)
+            for frame in page:
+                await self.ws.send_text(dumps(frame))
+                self.subs[conversation_id] = frame["seq"]
+            if len(page) < 500:
+                break
+        await self.ws.send_text(
+            dumps(
+                {"v": 1, "type": "subscribed", "id": reply_id, "conversation": await summary()}
+            )
+        )
+
+    async def _close(self, code: int) -> None:
+        try:
+            await self.ws.close(code)
+        except Exception:
+            pass
+
+    def close_soon(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            self._q.clear()
+            spawn(self._close(code))

@@ -1,0 +1,239 @@
+"""HTTP API (JSON) and page routes. Reference: docs/protocol.md, "HTTP API"."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+
+from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.service import AdviserView, AuthService
+from visavis.auth.tokens import CustomerTokens
+from visavis.config import Settings
+from visavis.conversations.service import ConversationService
+from visavis.errors import VisavisError
+from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
+from visavis.web.hub import Hub
+from visavis.web.ws import SESSION_COOKIE
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+LANG_RE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?$")
+T = TypeVar("T", bound=BaseModel)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FirstMessage(_Body):
+    client_id: ClientId
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class CreateConversation(_Body):
+    customer_name: Annotated[str, Field(max_length=80)] | None = None
+    topic: Annotated[str, Field(max_length=64)] | None = None
+    language: Annotated[str, Field(max_length=16)] | None = None
+    message: FirstMessage | None = None
+
+
+class Login(_Body):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+async def read_json(request: Request, model: type[T]) -> T:
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise VisavisError("bad_request", "send the body as application/json")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise VisavisError("frame_too_large", f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise VisavisError("bad_json", "body is not JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise VisavisError("bad_request", f"{where}: {first['msg']}") from None
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class Api:
+    def __init__(
+        self,
+        settings: Settings,
+        auth: AuthService,
+        tokens: CustomerTokens,
+        conversations: ConversationService,
+        hub: Hub,
+    ) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.tokens = tokens
+        self.conversations = conversations
+        self.hub = hub
+        self.create_limit = RateLimiter(settings.conversations_per_minute)
+        self.app_dir = Path(settings.static_dir) / "app"
+
+    # ------------------------------------------------------------ helpers
+    async def _adviser(self, request: Request, csrf: bool = False) -> AdviserView:
+        adviser, token = await self.auth.check_session(request.cookies.get(SESSION_COOKIE))
+        if csrf and request.headers.get("x-csrf-token") != token:
+            raise VisavisError("csrf_failed", "missing or wrong X-CSRF-Token header")
+        return adviser
+
+    # ------------------------------------------------------------ public
+    async def availability(self, request: Request) -> Response:
+        return JSONResponse(await self.hub.current_availability())
+
+    async def availability_stream(self, request: Request) -> Response:
+        async def events() -> AsyncIterator[str]:
+            yield "retry: 3000\n\n"
+            async for state in self.hub.availability_stream():
+                yield f"event: availability\ndata: {state}\n\n" if state else ": keep-alive\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def topics(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "topics": [
+                    {"id": t.id, "label_de": t.label_de, "label_en": t.label_en}
+                    for t in self.settings.topic_list()
+                ]
+            }
+        )
+
+    async def create_conversation(self, request: Request) -> Response:
+        if not self.create_limit.allow(client_ip(request)):
+            raise VisavisError("rate_limited", "too many new conversations from your address")
+        body = await read_json(request, CreateConversation)
+        topics = {t.id for t in self.settings.topic_list()}
+        if body.topic is not None and body.topic not in topics:
+            raise VisavisError("bad_request", f"topic: unknown topic {body.topic!r}")
+        if body.language is not None and not LANG_RE.match(body.language):
+            raise VisavisError("bad_request", "language: not a language tag")
+        first = None
+        if body.message is not None:
+            text = body.message.text.strip()
+            if not text:
+                raise VisavisError("bad_request", "message.text: is blank")
+            first = (body.message.client_id, text)
+        conv, events = await self.conversations.do_create(
+            body.customer_name, body.topic, body.language, first
+        )
+        for event in events:
+            await self.hub.publish_conv(conv["id"], event)
+        await self.hub.queue_changed()
+        log.info("conversation %s created (topic %s)", conv["id"], body.topic)
+        return JSONResponse(
+            {"conversation": conv, "token": self.tokens.issue(conv["id"])}, status_code=201
+        )
+
+    # ------------------------------------------------------------ advisers
+    async def login(self, request: Request) -> Response:
+        body = await read_json(request, Login)
+        try:
+            adviser, raw, csrf = await self.auth.do_login(
+                body.email, body.password, client_ip(request)
+            )
+        except VisavisError as err:
+            log.warning("login refused for %r from %s: %s", body.email, client_ip(request), err.code)
+            raise
+        response = JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
+        response.set_cookie(
+            SESSION_COOKIE,
+            raw,
+            max_age=self.settings.session_ttl_s,
+            httponly=True,
+            samesite="strict",
+            secure=self.settings.cookie_secure,
+            path="/",
+        )
+        return response
+
+    async def session(self, request: Request) -> Response:
+        adviser, csrf = await self.auth.check_session(request.cookies.get(SESSION_COOKIE))
+        return JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
+
+    async def logout(self, request: Request) -> Response:
+        await self._adviser(request, csrf=True)
+        await self.auth.do_logout(request.cookies.get(SESSION_COOKIE, ""))
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def list_conversations(self, request: Request) -> Response:
+        me = await self._adviser(request)
+        params = request.query_params
+        status = params.get("status") or None
+        if status not in (None, "queued", "active", "ended"):
+            raise VisavisError("bad_request", "status: must be queued, active or ended")
+        try:
+            limit = min(max(int(params.get("limit", "50")), 1), 200)
+        except ValueError:
+            raise VisavisError("bad_request", "limit: not a number") from None
+        q = (params.get("q") or "").strip()[:100] or None
+        rows = await self.conversations.search(
+            None if me.sees_all else me.id, status, q, limit, params.get("before")
+        )
+        return JSONResponse({"conversations": rows})
+
+    async def get_conversation(self, request: Request) -> Response:
+        me = await self._adviser(request)
+        cid = request.path_params["conversation_id"]
+        conv = await self.conversations.get(cid)
+        if not me.sees_all and (conv["adviser"] is None or conv["adviser"]["id"] != me.id):
+            raise VisavisError("forbidden", "this conversation is not assigned to you")
+        return JSONResponse({"conversation": conv, "events": await self.conversations.full_history(cid)})
+
+    async def health(self, request: Request) -> Response:
+        await self.conversations.queue()
+        return JSONResponse({"status": "ok"})
+
+    # ------------------------------------------------------------ pages
+    def page(self, name: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            path = self.app_dir / name
+            if not path.is_file():
+                return Response(
+                    f"{name} is not built: run the setup command (scripts/demo.sh) "
+                    "or `npm run build` in frontend/",
+                    status_code=503,
+                    media_type="text/plain",
+                )
+            return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+        return endpoint
+
+
+def _adviser_json(a: AdviserView) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "email": a.email,
+        "role": a.role,
+        "status": a.status,
+        "max_chats": a.max_chats,
+    }

@@ -1,0 +1,51 @@
+"""Security headers: a strict CSP on every response, and CORS only where the
+widget on a customer's site needs it (public, credential-less endpoints)."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BASE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; media-src 'self' blob:; base-uri 'none'; "
+    "form-action 'self'"
+)
+# Public endpoints the widget loader calls from the host page's origin.
+CORS_PATHS = ("/widget.js", "/api/v1/availability", "/api/v1/availability/stream")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, frame_ancestors: str) -> None:
+        self.app = app
+        self.frame_ancestors = frame_ancestors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        # Only the customer app may be framed (the widget iframe); the console never.
+        ancestors = self.frame_ancestors if path == "/chat" else "'none'"
+        extra: list[tuple[bytes, bytes]] = [
+            (b"content-security-policy", f"{BASE_CSP}; frame-ancestors {ancestors}".encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
+        ]
+        if path != "/chat":
+            extra.append((b"x-frame-options", b"DENY"))
+        if path in CORS_PATHS:
+            extra += [
+                (b"access-control-allow-origin", b"*"),
+                (b"cross-origin-resource-policy", b"cross-origin"),
+            ]
+        else:
+            extra.append((b"cross-origin-resource-policy", b"same-origin"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,374 @@
+"""The WebSocket gateway: authenticate, validate every frame, check who may do
+what, act, answer. Protocol: docs/protocol.md."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from visavis.auth.service import AdviserView, AuthService
+from visavis.auth.tokens import CustomerTokens
+from visavis.conversations.service import Author, ConversationService
+from visavis.errors import VisavisError
+from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
+from visavis.protocol import messages as m
+from visavis.protocol.messages import frame_id_of
+from visavis.web.connection import Connection, dumps
+from visavis.web.hub import Hub
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "visavis_session"
+HELLO_TIMEOUT_S = 10
+MAX_REFUSALS = 50
+
+
+class Gateway:
+    def __init__(
+        self,
+        hub: Hub,
+        auth: AuthService,
+        tokens: CustomerTokens,
+        conversations: ConversationService,
+        origin: str,
+        frames_per_s: float,
+        burst: float,
+    ) -> None:
+        self.hub = hub
+        self.auth = auth
+        self.tokens = tokens
+        self.conversations = conversations
+        self.origin = origin
+        self.rate = frames_per_s
+        self.burst = burst
+
+    async def endpoint(self, ws: WebSocket) -> None:
+        origin = ws.headers.get("origin")
+        if origin is not None and origin != self.origin:
+            # Cross-site WebSocket hijacking: a foreign page must not ride an
+            # adviser's cookie. Non-browser clients send no Origin and no cookie.
+            log.warning("websocket from foreign origin %r refused", origin)
+            await ws.close(4403)
+            return
+        await ws.accept()
+        conn = Connection(ws, self.conversations, self.rate, self.burst)
+        self.hub.add(conn)
+        try:
+            await self._serve(conn)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            conn.closed = True
+            self.hub.remove(conn)
+
+    async def _receive(self, ws: WebSocket) -> str | bytes:
+        msg = await ws.receive()
+        if msg["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(msg.get("code", 1000))
+        data: str | bytes | None = msg.get("text")
+        if data is None:
+            data = msg.get("bytes") or b""
+        return data
+
+    async def _serve(self, conn: Connection) -> None:
+        ws = conn.ws
+        try:
+            raw = await asyncio.wait_for(self._receive(ws), HELLO_TIMEOUT_S)
+        except TimeoutError:
+            await self._refuse_and_close(conn, None, "not_hello", "no hello within 10 s", 4401)
+            return
+        try:
+            hello = parse_client_frame(raw)
+            if not isinstance(hello, m.Hello):
+                raise VisavisError("not_hello", f"first frame must be hello, not {hello.type}")
+            await self._do_hello(conn, hello)
+        except VisavisError as err:
+            code = 1009 if err.code == "frame_too_large" else 4401
+            await self._refuse_and_close(conn, frame_id_of(raw), err.code, err.message, code)
+            return
+        while not conn.closed:
+            raw = await self._receive(ws)
+            conn.last_seen = time.monotonic()
+            if not conn.bucket.take():
+                conn.refusals += 1
+                if conn.refusals > MAX_REFUSALS:
+                    log.warning("closing flooding socket (role %s)", conn.role)
+                    await self._refuse_and_close(
+                        conn, None, "rate_limited", "too many frames; closing", 1008
+                    )
+                    return
+                self._error(conn, frame_id_of(raw), "rate_limited", "slow down: too many frames")
+                continue
+            fid: str | None = None
+            try:
+                msg = parse_client_frame(raw)
+                fid = msg.id
+                await self._dispatch(conn, msg)
+            except VisavisError as err:
+                if fid is None:
+                    fid = frame_id_of(raw)
+                log.info("refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message)
+                if err.code == "frame_too_large":
+                    await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
+                    return
+                self._error(conn, fid, err.code, err.message)
+            except Exception:
+                log.exception("internal error on frame %s", fid)
+                self._error(conn, fid, "internal", "internal error; the frame was not applied")
+
+    def _error(self, conn: Connection, fid: str | None, code: str, message: str) -> None:
+        conn.push_frame({"v": 1, "type": "error", "id": fid, "code": code, "message": message})
+
+    async def _refuse_and_close(
+        self, conn: Connection, fid: str | None, code: str, message: str, close_code: int
+    ) -> None:
+        try:
+            await conn.ws.send_json(
+                {"v": 1, "type": "error", "id": fid, "code": code, "message": message}
+            )
+            await conn.ws.close(close_code)
+        except Exception:
+            pass
+        conn.closed = True
+
+    # ------------------------------------------------------------ hello
+    async def _do_hello(self, conn: Connection, hello: m.Hello) -> None:
+        if hello.token is not None:
+            cid = self.tokens.check(hello.token)
+            conv = await self.conversations.get(cid)
+            conn.role = "customer"
+            conn.conversation_id = cid
+            conn.push_frame(
+                {
+                    "v": 1,
+                    "type": "welcome",
+                    "id": hello.id,
+                    "role": "customer",
+                    "conversation": conv,
+                    "heartbeat_s": self.hub.heartbeat_s,
+                }
+            )
+            if conv["status"] == "queued":
+                self.hub.set_waiting(conn, True)
+                await self.hub.queue_changed()
+            return
+        adviser, _csrf = await self.auth.check_session(conn.ws.cookies.get(SESSION_COOKIE))
+        conn.role = "adviser"
+        conn.adviser = adviser
+        self.hub.add_adviser(conn)
+        active = await self.conversations.for_adviser(adviser.id)
+        conn.push_frame(
+            {
+                "v": 1,
+                "type": "welcome",
+                "id": hello.id,
+                "role": "adviser",
+                "adviser": _adviser_info(adviser, self.hub.presence.status(adviser.id)),
+                "conversations": active,
+                "heartbeat_s": self.hub.heartbeat_s,
+            }
+        )
+        conn.push_frame(self._status_frame(adviser, len(active)))
+        await self.hub.queue_changed()
+
+    def _status_frame(self, adviser: AdviserView, active: int) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "type": "adviser.status",
+            "status": self.hub.presence.status(adviser.id),
+            "active": active,
+            "max_chats": adviser.max_chats,
+        }
+
+    # ------------------------------------------------------------ dispatch
+    async def _dispatch(self, conn: Connection, msg: m.ClientMessage) -> None:
+        if isinstance(msg, m.Ping):
+            conn.push_frame({"v": 1, "type": "pong", "id": msg.id})
+        elif isinstance(msg, m.Hello):
+            raise VisavisError("invalid_state", "hello was already said on this socket")
+        elif isinstance(msg, m.Subscribe):
+            await self._do_subscribe(conn, msg)
+        elif isinstance(msg, m.ChatSend):
+            await self._do_chat(conn, msg)
+        elif isinstance(msg, m.Typing):
+            await self._do_typing(conn, msg)
+        elif isinstance(msg, m.Receipt):
+            await self._do_receipt(conn, msg)
+        elif isinstance(msg, m.ConversationEnd):
+            await self._do_end(conn, msg)
+        elif isinstance(msg, m.ConversationAccept | m.QueueNext):
+            await self._do_accept(conn, msg)
+        elif isinstance(msg, m.StatusSet):
+            await self._do_status(conn, msg)
+
+    # ------------------------------------------------------------ permission checks
+    def _check_customer_owns(self, conn: Connection, cid: str) -> None:
+        if conn.conversation_id != cid:
+            raise VisavisError("forbidden", "your token does not grant this conversation")
+
+    def _me(self, conn: Connection) -> AdviserView:
+        if conn.adviser is None:
+            raise VisavisError("forbidden", "only advisers may do this")
+        return conn.adviser
+
+    async def _check_participant(self, conn: Connection, cid: str) -> dict[str, Any]:
+        """The conversation, if the socket is its customer or its assigned adviser."""
+        if conn.role == "customer":
+            self._check_customer_owns(conn, cid)
+            return await self.conversations.get(cid)
+        me = self._me(conn)
+        conv = await self.conversations.get(cid)
+        adviser = conv["adviser"]
+        if adviser is None or adviser["id"] != me.id:
+            raise VisavisError("forbidden", "this conversation is not assigned to you")
+        return conv
+
+    def _author(self, conn: Connection) -> Author:
+        if conn.adviser is not None:
+            return Author("adviser", conn.adviser.id, conn.adviser.name)
+        return Author("customer", None, None)
+
+    # ------------------------------------------------------------ commands
+    async def _do_subscribe(self, conn: Connection, msg: m.Subscribe) -> None:
+        cid = msg.conversation_id
+        if conn.role == "customer":
+            self._check_customer_owns(conn, cid)
+        else:
+            me = self._me(conn)
+            conv = await self.conversations.get(cid)
+            mine = conv["adviser"] is not None and conv["adviser"]["id"] == me.id
+            if not (mine or conv["status"] == "queued" or me.sees_all):
+                raise VisavisError("forbidden", "this conversation is not assigned to you")
+        self.hub.follow(conn, cid)
+        conn.push_replay(cid, msg.after_seq, msg.id, lambda: self.conversations.get(cid))
+
+    async def _do_chat(self, conn: Connection, msg: m.ChatSend) -> None:
+        cid = msg.conversation_id
+        if conn.role == "customer":
+            self._check_customer_owns(conn, cid)
+            author = Author("customer", None, None)
+        else:
+            conv = await self._check_participant(conn, cid)
+            if conv["status"] != "active":
+                raise VisavisError("invalid_state", f"conversation is {conv['status']!r}")
+            author = self._author(conn)
+        text = msg.text.strip()
+        if not text:
+            raise VisavisError("bad_request", "chat.send: text is blank")
+        result = await self.conversations.do_chat(cid, author, msg.client_id, text)
+        conn.push_frame(
+            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": result.frame["seq"]}
+        )
+        if result.created:
+            await self.hub.publish_conv(cid, result.frame)
+        elif cid in conn.subs:
+            # A resend: the original event may not have reached this socket yet.
+            conn.push_event(cid, result.frame["seq"], dumps(result.frame))
+
+    async def _do_typing(self, conn: Connection, msg: m.Typing) -> None:
+        conv = await self._check_participant(conn, msg.conversation_id)
+        if conv["status"] == "ended":
+            return
+        a = self._author(conn)
+        await self.hub.publish_conv(
+            msg.conversation_id,
+            {
+                "v": 1,
+                "type": "typing",
+                "conversation_id": msg.conversation_id,
+                "author": {"role": a.role, "id": a.id, "name": a.name},
+                "active": msg.active,
+            },
+        )
+
+    async def _do_receipt(self, conn: Connection, msg: m.Receipt) -> None:
+        await self._check_participant(conn, msg.conversation_id)
+        role = conn.role or "customer"
+        delivered, read = await self.conversations.do_receipt(
+            msg.conversation_id, role, msg.delivered_seq, msg.read_seq
+        )
+        await self.hub.publish_conv(
+            msg.conversation_id,
+            {
+                "v": 1,
+                "type": "receipt",
+                "conversation_id": msg.conversation_id,
+                "role": role,
+                "delivered_seq": delivered,
+                "read_seq": read,
+            },
+        )
+
+    async def _do_end(self, conn: Connection, msg: m.ConversationEnd) -> None:
+        cid = msg.conversation_id
+        if conn.role == "customer":
+            self._check_customer_owns(conn, cid)
+        else:
+            me = self._me(conn)
+            if not me.sees_all:
+                await self._check_participant(conn, cid)
+        before = await self.conversations.get(cid)
+        conv, event = await self.conversations.do_end(cid, self._author(conn))
+        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
+        await self.hub.publish_conv(cid, event)
+        await self.hub.publish_conv(cid, {"v": 1, "type": "conversation.update", "conversation": conv})
+        if before["status"] == "queued":
+            await self.hub.queue_changed()
+        if conv["adviser"] is not None:
+            await self._publish_status(conv["adviser"]["id"])
+
+    async def _do_accept(
+        self, conn: Connection, msg: m.ConversationAccept | m.QueueNext
+    ) -> None:
+        me = self._me(conn)
+        cid = msg.conversation_id if isinstance(msg, m.ConversationAccept) else None
+        conv, event = await self.conversations.do_accept(cid, me.id, me.name, me.max_chats)
+        cid = conv["id"]
+        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
+        await self.hub.publish_conv(cid, event)
+        await self.hub.publish_conv(cid, {"v": 1, "type": "conversation.update", "conversation": conv})
+        await self.hub.publish_adviser(
+            me.id, {"v": 1, "type": "conversation.assigned", "conversation": conv}
+        )
+        await self.hub.queue_changed()
+        await self._publish_status(me.id)
+
+    async def _do_status(self, conn: Connection, msg: m.StatusSet) -> None:
+        me = self._me(conn)
+        await self.auth.do_set_status(me.id, msg.status)
+        conn.push_frame({"v": 1, "type": "ack", "id": msg.id})
+        await self._publish_status(me.id, msg.status)
+        await self.hub.queue_changed()
+
+    async def _publish_status(self, adviser_id: str, status: str | None = None) -> None:
+        active = await self.conversations.active_count(adviser_id)
+        max_chats = (await self.auth.get_adviser(adviser_id)).max_chats
+        await self.hub.publish_adviser(
+            adviser_id,
+            {
+                "v": 1,
+                "type": "adviser.status",
+                "adviser_id": adviser_id,
+                "status": status or self.hub.presence.status(adviser_id),
+                "active": active,
+                "max_chats": max_chats,
+            },
+        )
+
+
+def _adviser_info(a: AdviserView, status: str) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "email": a.email,
+        "role": a.role,
+        "status": status,
+        "max_chats": a.max_chats,
+    }
+
+
+__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway"]

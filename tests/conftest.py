@@ -1,0 +1,203 @@
+"""Shared fixtures: a real visavis server on a free port, databases, WS clients.
+
+PostgreSQL: set VISAVIS_TEST_PG_URL (e.g. postgresql+asyncpg://visavis@127.0.0.1:5433/postgres);
+`.ci/run` starts a real server and sets it. Without it the pg cases are skipped
+locally, and fail under CI=true so a missing PostgreSQL cannot pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("VISAVIS_TEST_PG_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_pg() -> str:
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("VISAVIS_TEST_PG_URL is not set under CI: PostgreSQL tests cannot run")
+        pytest.skip("VISAVIS_TEST_PG_URL not set")
+    return PG_URL
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    base = require_pg()
+    name = "visavis_t_" + secrets.token_hex(6)
+    asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
+    head, _, _ = base.rpartition("/")
+    try:
+        yield f"{head}/{name}"
+    finally:
+        asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both databases the product supports, migrated."""
+    from visavis.storage.migrate import migrate_sync
+
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("pg_database_url")
+    migrate_sync(url)
+    return url
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    data_dir: Path
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    port: int = 0
+    _logfile: Any = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/ws"
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "visavis", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"visavis {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
+
+    def add_adviser(
+        self, email: str, password: str, name: str, role: str = "adviser", max_chats: int = 3
+    ) -> None:
+        self.cli(
+            "adviser", "add", email, "--password", password, "--name", name,
+            "--role", role, "--max-chats", str(max_chats),
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._logfile = log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "visavis", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log()}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self._logfile is not None:
+            self._logfile.close()
+            self._logfile = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-20000:]
+        except FileNotFoundError:
+            return ""
+
+
+def make_server(tmp_path: Path, database_url: str | None = None, **env: str) -> LiveServer:
+    port = free_port()
+    data_dir = tmp_path / "var"
+    full_env = {
+        **os.environ,
+        "VISAVIS_DATA_DIR": str(data_dir),
+        "VISAVIS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "VISAVIS_LOG_LEVEL": "info",
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    if database_url:
+        full_env["VISAVIS_DATABASE_URL"] = database_url
+    return LiveServer(
+        base_url=f"http://127.0.0.1:{port}",
+        data_dir=data_dir,
+        env=full_env,
+        log_path=tmp_path / "server.log",
+        port=port,
+    )
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """A real `visavis serve` (uvicorn) on a free port with a fresh SQLite database."""
+    server = make_server(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        print(f"\n----- server log ({server.log_path}) -----\n{server.log()}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    rep = yield
+    setattr(item, "rep_" + rep.when, rep)
+    return rep
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
+        yield client
