@@ -8,6 +8,7 @@ locally, and fail under CI=true so a missing PostgreSQL cannot pass unnoticed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import socket
@@ -40,15 +41,19 @@ def require_pg() -> str:
     return PG_URL
 
 
-async def _pg_admin(url: str, sql: str) -> None:
+def _pg_admin(url: str, sql: str) -> None:
     import asyncpg
 
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    async def run() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    # In a thread of its own: async tests request this fixture from a running loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
@@ -56,12 +61,12 @@ def pg_database_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
     base = require_pg()
     name = "visavis_t_" + secrets.token_hex(6)
-    asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
+    _pg_admin(base, f'CREATE DATABASE "{name}"')
     head, _, _ = base.rpartition("/")
     try:
         yield f"{head}/{name}"
     finally:
-        asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -26,6 +26,7 @@ class WsClient:
         self._cursor = 0
         self._new = asyncio.Event()
         self.closed_code: int | None = None
+        self.token: str | None = None
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -45,6 +46,7 @@ class WsClient:
             headers["Origin"] = origin
         ws = await websockets.connect(url, additional_headers=headers, max_size=2**22)
         client = cls(ws)
+        client.token = token
         if hello:
             welcome = await client.request("hello", **({"token": token} if token else {}))
             assert welcome["type"] == "welcome", welcome
@@ -60,8 +62,7 @@ class WsClient:
         except websockets.ConnectionClosed:
             pass
         finally:
-            rcvd = self.ws.close_rcvd
-            self.closed_code = rcvd.code if rcvd else 1006
+            self.closed_code = self.ws.close_code or 1006
             self._new.set()
 
     async def send_raw(self, data: str | bytes) -> None:

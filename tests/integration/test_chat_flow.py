@@ -5,19 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, login, new_conversation
-
-PASSWORD = "correct-horse-battery"
-
-
-async def adviser_socket(server, email: str = "anna@bank.example", **kw) -> WsClient:  # type: ignore[no-untyped-def]
-    server.add_adviser(email, PASSWORD, "Anna Berger", **kw)
-    cookie, _ = await login(server.base_url, email, PASSWORD)
-    ws = await WsClient.connect(server.ws_url, cookie=cookie)
-    ack = await ws.request("status.set", status="available")
-    assert ack["type"] == "ack"
-    return ws
-
 
 async def test_customer_and_adviser_chat_end_to_end(live_server) -> None:  # type: ignore[no-untyped-def]
     adviser = await adviser_socket(live_server)
