@@ -75,6 +75,7 @@ class WsClient:
 
     async def wait_for(self, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
         """The first frame (not yet consumed) matching pred; earlier ones stay available."""
+
         async def scan() -> dict[str, Any]:
             while True:
                 for i in range(self._cursor, len(self.frames)):
@@ -99,7 +100,11 @@ class WsClient:
 
     def events(self, conversation_id: str) -> list[dict[str, Any]]:
         """Consume and return the event frames received so far for a conversation."""
-        out = [f for f in self.frames if f["type"] == "event" and f["conversation_id"] == conversation_id]
+        out = [
+            f
+            for f in self.frames
+            if f["type"] == "event" and f["conversation_id"] == conversation_id
+        ]
         self.frames = [f for f in self.frames if f not in out]
         return out
 

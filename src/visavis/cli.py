@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import sys
+from typing import Any
 
 from visavis.config import Settings
 from visavis.errors import VisavisError
@@ -17,16 +18,14 @@ DEMO_EMAIL = "berater@demo.visavis"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if getattr(args, "host", None):
         overrides["host"] = args.host
     if getattr(args, "port", None):
         overrides["port"] = args.port
     settings = Settings.from_env(**overrides)
     if "VISAVIS_PUBLIC_URL" not in os.environ and (args_port := overrides.get("port")):
-        settings = Settings.from_env(
-            **overrides, public_url=f"http://{settings.host}:{args_port}"
-        )
+        settings = Settings.from_env(**overrides, public_url=f"http://{settings.host}:{args_port}")
     return settings
 
 
@@ -54,7 +53,7 @@ def do_serve(settings: Settings) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        ws=_ws_impl(),  # type: ignore[arg-type]
+        ws=_ws_impl(),
         ws_max_size=64 * 1024,
         ws_per_message_deflate=False,
         log_level=settings.log_level,
@@ -147,7 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     pw.add_argument("--password")
     adv.add_parser("list")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     settings = _settings(args)
     try:

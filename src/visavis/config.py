@@ -12,7 +12,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TOPICS = "beratung:Allgemeine Beratung:General advice,konto:Konto & Karte:Account & card,kredit:Kredit & Finanzierung:Loans & financing"
+# id:German label:English label, comma-separated (VISAVIS_TOPICS)
+DEFAULT_TOPICS = (
+    "beratung:Allgemeine Beratung:General advice,"
+    "konto:Konto & Karte:Account & card,"
+    "kredit:Kredit & Finanzierung:Loans & financing"
+)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,9 @@ async def test_oversized_frame_is_refused_and_socket_closed(live_server: LiveSer
 
 async def test_flood_is_rate_limited_then_closed(live_server: LiveServer) -> None:
     ws, conv_id, _ = await customer_socket(live_server)
-    ack = await ws.request("chat.send", conversation_id=conv_id, client_id=cid(), text="before flood")
+    ack = await ws.request(
+        "chat.send", conversation_id=conv_id, client_id=cid(), text="before flood"
+    )
     for i in range(200):
         try:
             await ws.send("ping", id=f"p{i}")
@@ -110,7 +112,7 @@ async def test_first_frame_must_be_hello_and_token_must_be_valid(live_server: Li
 
 
 async def test_customer_token_grants_only_its_own_conversation(live_server: LiveServer) -> None:
-    mallory, m_conv, _ = await customer_socket(live_server, customer_name="Mallory")
+    mallory, _, _ = await customer_socket(live_server, customer_name="Mallory")
     alice, a_conv, _ = await customer_socket(live_server, customer_name="Alice")
     for frame in (
         {"type": "subscribe", "conversation_id": a_conv, "after_seq": 0},
@@ -129,7 +131,9 @@ async def test_customer_token_grants_only_its_own_conversation(live_server: Live
     # Alice's conversation is untouched and Alice saw nothing of Mallory
     assert not [f for f in alice.frames if f["type"] in ("typing", "receipt")]
     assert [e["seq"] for e in alice.events(a_conv)] == [1]
-    summary = (await alice.request("subscribe", conversation_id=a_conv, after_seq=0))["conversation"]
+    summary = (await alice.request("subscribe", conversation_id=a_conv, after_seq=0))[
+        "conversation"
+    ]
     assert summary["status"] == "queued" and summary["last_seq"] == 1
     await asyncio.gather(mallory.close(), alice.close())
 
@@ -155,7 +159,9 @@ async def test_adviser_cannot_act_on_a_colleagues_conversation(live_server: Live
     assert err["code"] == "not_found"
     # over HTTP too
     cookie, _ = await login(live_server.base_url, "ben@bank.example", PASSWORD)
-    async with httpx.AsyncClient(base_url=live_server.base_url, cookies={"visavis_session": cookie}) as c:
+    async with httpx.AsyncClient(
+        base_url=live_server.base_url, cookies={"visavis_session": cookie}
+    ) as c:
         r = await c.get(f"/api/v1/conversations/{conv_id}")
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
         assert (await c.get("/api/v1/conversations")).json()["conversations"] == []
@@ -183,7 +189,9 @@ async def test_foreign_origin_websocket_is_refused(live_server: LiveServer) -> N
     live_server.add_adviser("anna@bank.example", PASSWORD, "Anna")
     cookie, _ = await login(live_server.base_url, "anna@bank.example", PASSWORD)
     with pytest.raises(Exception) as exc:
-        ws = await WsClient.connect(live_server.ws_url, cookie=cookie, origin="https://evil.example")
+        ws = await WsClient.connect(
+            live_server.ws_url, cookie=cookie, origin="https://evil.example"
+        )
         await ws.wait_closed()
     assert "4403" in str(exc.value) or "403" in str(exc.value)
     ok = await WsClient.connect(live_server.ws_url, cookie=cookie, origin=live_server.base_url)
@@ -198,28 +206,73 @@ async def test_http_errors_have_stable_codes(tmp_path) -> None:  # type: ignore[
     try:
         server.add_adviser("anna@bank.example", PASSWORD, "Anna")
         async with httpx.AsyncClient(base_url=server.base_url) as c:
+
             async def err(r: httpx.Response, status: int, code: str) -> None:
                 assert r.status_code == status, r.text
                 assert r.json()["error"]["code"] == code, r.text
 
             post = c.post
-            await err(await post("/api/v1/conversations", content=b"{oops", headers={"content-type": "application/json"}), 400, "bad_json")
-            await err(await post("/api/v1/conversations", json={"topic": "nonsense"}), 400, "bad_request")
-            await err(await post("/api/v1/conversations", json={"customer_name": "x" * 81}), 400, "bad_request")
-            await err(await post("/api/v1/conversations", json={"message": {"client_id": "abc", "text": "hi"}}), 400, "bad_request")
+            await err(
+                await post(
+                    "/api/v1/conversations",
+                    content=b"{oops",
+                    headers={"content-type": "application/json"},
+                ),
+                400,
+                "bad_json",
+            )
+            await err(
+                await post("/api/v1/conversations", json={"topic": "nonsense"}), 400, "bad_request"
+            )
+            await err(
+                await post("/api/v1/conversations", json={"customer_name": "x" * 81}),
+                400,
+                "bad_request",
+            )
+            await err(
+                await post(
+                    "/api/v1/conversations", json={"message": {"client_id": "abc", "text": "hi"}}
+                ),
+                400,
+                "bad_request",
+            )
             await err(await post("/api/v1/conversations", data={"a": "b"}), 400, "bad_request")
-            await err(await post("/api/v1/conversations", json={"x": "y" * 70_000}), 413, "frame_too_large")
+            await err(
+                await post("/api/v1/conversations", json={"x": "y" * 70_000}),
+                413,
+                "frame_too_large",
+            )
             # the limit counts refused requests too: six used up, the seventh is refused
             await err(await post("/api/v1/conversations", json={}), 429, "rate_limited")
 
-            await err(await post("/api/v1/session", json={"email": "anna@bank.example", "password": "nope"}), 401, "bad_credentials")
-            await err(await post("/api/v1/session", json={"email": "ghost@bank.example", "password": "nope"}), 401, "bad_credentials")
+            await err(
+                await post(
+                    "/api/v1/session", json={"email": "anna@bank.example", "password": "nope"}
+                ),
+                401,
+                "bad_credentials",
+            )
+            await err(
+                await post(
+                    "/api/v1/session", json={"email": "ghost@bank.example", "password": "nope"}
+                ),
+                401,
+                "bad_credentials",
+            )
             await err(await c.get("/api/v1/session"), 401, "unauthorized")
             await err(await c.get("/api/v1/conversations"), 401, "unauthorized")
             await err(await c.get("/api/v1/nothing-here"), 404, "not_found")
             for _ in range(3):
-                await post("/api/v1/session", json={"email": "anna@bank.example", "password": "nope"})
-            await err(await post("/api/v1/session", json={"email": "anna@bank.example", "password": PASSWORD}), 429, "rate_limited")
+                await post(
+                    "/api/v1/session", json={"email": "anna@bank.example", "password": "nope"}
+                )
+            await err(
+                await post(
+                    "/api/v1/session", json={"email": "anna@bank.example", "password": PASSWORD}
+                ),
+                429,
+                "rate_limited",
+            )
     finally:
         server.stop()
 
@@ -246,7 +299,9 @@ async def test_logout_needs_csrf_token_and_ends_the_session(live_server: LiveSer
 async def test_session_cookie_flags(live_server: LiveServer) -> None:
     live_server.add_adviser("anna@bank.example", PASSWORD, "Anna")
     async with httpx.AsyncClient(base_url=live_server.base_url) as c:
-        r = await c.post("/api/v1/session", json={"email": "anna@bank.example", "password": PASSWORD})
+        r = await c.post(
+            "/api/v1/session", json={"email": "anna@bank.example", "password": PASSWORD}
+        )
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
         r = await c.get("/api/v1/availability")

@@ -8,6 +8,7 @@ import httpx
 from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, login, new_conversation
 
+
 async def test_customer_and_adviser_chat_end_to_end(live_server) -> None:  # type: ignore[no-untyped-def]
     adviser = await adviser_socket(live_server)
     conv_id, token = await new_conversation(
@@ -47,12 +48,16 @@ async def test_customer_and_adviser_chat_end_to_end(live_server) -> None:  # typ
     ack = await adviser.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Gern!")
     got = await customer.wait_for(lambda f: f["type"] == "event" and f["kind"] == "chat.message")
     assert got["body"]["text"] == "Gern!" and got["seq"] == ack["seq"]
-    await customer.send("receipt", conversation_id=conv_id, delivered_seq=got["seq"], read_seq=got["seq"])
+    await customer.send(
+        "receipt", conversation_id=conv_id, delivered_seq=got["seq"], read_seq=got["seq"]
+    )
     receipt = await adviser.expect("receipt", role="customer")
     assert receipt["read_seq"] == got["seq"]
 
     # customer -> adviser
-    ack = await customer.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Danke")
+    ack = await customer.request(
+        "chat.send", conversation_id=conv_id, client_id=cid(), text="Danke"
+    )
     got = await adviser.wait_for(
         lambda f: f["type"] == "event" and f["kind"] == "chat.message" and f["seq"] == ack["seq"]
     )
@@ -61,7 +66,9 @@ async def test_customer_and_adviser_chat_end_to_end(live_server) -> None:  # typ
     # customer ends; both see it; writing afterwards is refused
     ack = await customer.request("conversation.end", conversation_id=conv_id)
     assert ack["type"] == "ack"
-    ended = await adviser.wait_for(lambda f: f["type"] == "event" and f["kind"] == "conversation.ended")
+    ended = await adviser.wait_for(
+        lambda f: f["type"] == "event" and f["kind"] == "conversation.ended"
+    )
     assert ended["body"]["by"] == "customer"
     err = await customer.request("chat.send", conversation_id=conv_id, client_id=cid(), text="x")
     assert err["type"] == "error" and err["code"] == "invalid_state"
@@ -72,9 +79,15 @@ async def test_customer_and_adviser_chat_end_to_end(live_server) -> None:  # typ
 
     # history lookup over HTTP
     cookie, _ = await login(live_server.base_url, "anna@bank.example", PASSWORD)
-    async with httpx.AsyncClient(base_url=live_server.base_url, cookies={"visavis_session": cookie}) as c:
-        listing = (await c.get("/api/v1/conversations", params={"status": "ended", "q": "frage"})).json()
+    async with httpx.AsyncClient(
+        base_url=live_server.base_url, cookies={"visavis_session": cookie}
+    ) as c:
+        listing = (
+            await c.get("/api/v1/conversations", params={"status": "ended", "q": "frage"})
+        ).json()
         assert [x["id"] for x in listing["conversations"]] == [conv_id]
         full = (await c.get(f"/api/v1/conversations/{conv_id}")).json()
-        assert [e["seq"] for e in full["events"]] == list(range(1, full["conversation"]["last_seq"] + 1))
+        assert [e["seq"] for e in full["events"]] == list(
+            range(1, full["conversation"]["last_seq"] + 1)
+        )
     await asyncio.gather(adviser.close(), customer.close())

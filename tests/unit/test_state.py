@@ -10,7 +10,10 @@ def test_allowed_transitions() -> None:
     assert check_transition("active", "end") is Status.ENDED
 
 
-@pytest.mark.parametrize(("state", "action"), [("active", "accept"), ("ended", "accept"), ("ended", "end"), ("bogus", "end")])
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [("active", "accept"), ("ended", "accept"), ("ended", "end"), ("bogus", "end")],
+)
 def test_refused_transitions_name_state_and_expectation(state: str, action: str) -> None:
     with pytest.raises(VisavisError) as err:
         check_transition(state, action)

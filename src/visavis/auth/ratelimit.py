@@ -46,7 +46,9 @@ class RateLimiter:
     def _prune(self) -> None:
         # Full buckets carry no information; drop them to bound memory under a flood.
         now = time.monotonic()
-        for key in [k for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst]:
+        for key in [
+            k for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst
+        ]:
             del self._buckets[key]
         if len(self._buckets) >= self._max_keys:
             self._buckets.clear()

@@ -25,9 +25,7 @@ def summary(c: Conversation, adviser_name: str | None) -> dict[str, Any]:
         "topic": c.topic,
         "language": c.language,
         "adviser": (
-            {"role": "adviser", "id": c.adviser_id, "name": adviser_name}
-            if c.adviser_id
-            else None
+            {"role": "adviser", "id": c.adviser_id, "name": adviser_name} if c.adviser_id else None
         ),
         "created_at": iso(c.created_at),
         "queued_at": iso(c.queued_at),

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
@@ -33,9 +33,9 @@ MAX_PENDING = 2000  # a socket this far behind is closed; it resumes from the DB
 _background: set[asyncio.Task[None]] = set()
 
 
-def spawn(coro: Awaitable[None]) -> None:
+def spawn(coro: Coroutine[Any, Any, None]) -> None:
     """Start a task and keep a reference until it ends (asyncio only keeps weak ones)."""
-    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    task = asyncio.get_running_loop().create_task(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -156,9 +156,7 @@ class Connection:
             if len(page) < 500:
                 break
         await self.ws.send_text(
-            dumps(
-                {"v": 1, "type": "subscribed", "id": reply_id, "conversation": await summary()}
-            )
+            dumps({"v": 1, "type": "subscribed", "id": reply_id, "conversation": await summary()})
         )
 
     async def _close(self, code: int) -> None:

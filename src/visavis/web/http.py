@@ -159,7 +159,9 @@ class Api:
                 body.email, body.password, client_ip(request)
             )
         except VisavisError as err:
-            log.warning("login refused for %r from %s: %s", body.email, client_ip(request), err.code)
+            log.warning(
+                "login refused for %r from %s: %s", body.email, client_ip(request), err.code
+            )
             raise
         response = JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
         response.set_cookie(
@@ -206,7 +208,9 @@ class Api:
         conv = await self.conversations.get(cid)
         if not me.sees_all and (conv["adviser"] is None or conv["adviser"]["id"] != me.id):
             raise VisavisError("forbidden", "this conversation is not assigned to you")
-        return JSONResponse({"conversation": conv, "events": await self.conversations.full_history(cid)})
+        return JSONResponse(
+            {"conversation": conv, "events": await self.conversations.full_history(cid)}
+        )
 
     async def health(self, request: Request) -> Response:
         await self.conversations.queue()

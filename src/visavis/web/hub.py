@@ -10,6 +10,7 @@ Bus topics (payloads are JSON protocol frames):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -171,7 +172,7 @@ class Hub:
                 conn.push(payload)
                 if cid not in conn.subs:
                     self.follow(conn, cid)
-                    conn.push_replay(cid, 0, None, lambda cid=cid: self.conversations.get(cid))
+                    conn.push_replay(cid, 0, None, functools.partial(self.conversations.get, cid))
             return
         if frame["type"] == "adviser.status":
             aid = frame["adviser_id"]

@@ -261,7 +261,13 @@ class Gateway:
             raise VisavisError("bad_request", "chat.send: text is blank")
         result = await self.conversations.do_chat(cid, author, msg.client_id, text)
         conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": result.frame["seq"]}
+            {
+                "v": 1,
+                "type": "ack",
+                "id": msg.id,
+                "conversation_id": cid,
+                "seq": result.frame["seq"],
+            }
         )
         if result.created:
             await self.hub.publish_conv(cid, result.frame)
@@ -315,22 +321,24 @@ class Gateway:
         conv, event = await self.conversations.do_end(cid, self._author(conn))
         conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
         await self.hub.publish_conv(cid, event)
-        await self.hub.publish_conv(cid, {"v": 1, "type": "conversation.update", "conversation": conv})
+        await self.hub.publish_conv(
+            cid, {"v": 1, "type": "conversation.update", "conversation": conv}
+        )
         if before["status"] == "queued":
             await self.hub.queue_changed()
         if conv["adviser"] is not None:
             await self._publish_status(conv["adviser"]["id"])
 
-    async def _do_accept(
-        self, conn: Connection, msg: m.ConversationAccept | m.QueueNext
-    ) -> None:
+    async def _do_accept(self, conn: Connection, msg: m.ConversationAccept | m.QueueNext) -> None:
         me = self._me(conn)
         cid = msg.conversation_id if isinstance(msg, m.ConversationAccept) else None
         conv, event = await self.conversations.do_accept(cid, me.id, me.name, me.max_chats)
         cid = conv["id"]
         conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
         await self.hub.publish_conv(cid, event)
-        await self.hub.publish_conv(cid, {"v": 1, "type": "conversation.update", "conversation": conv})
+        await self.hub.publish_conv(
+            cid, {"v": 1, "type": "conversation.update", "conversation": conv}
+        )
         await self.hub.publish_adviser(
             me.id, {"v": 1, "type": "conversation.assigned", "conversation": conv}
         )

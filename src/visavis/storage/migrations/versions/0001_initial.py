@@ -68,9 +68,7 @@ def upgrade() -> None:
     op.create_index("ix_conversations_adviser_status", "conversations", ["adviser_id", "status"])
     op.create_table(
         "events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
         sa.Column(
             "conversation_id",
             sa.String(32),

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run every check: lint, format, types, frontend types, and the whole pytest suite
+# (unit, integration over a real server on SQLite and PostgreSQL, and real Chromium).
+# Extra arguments go to pytest (e.g. scripts/test.sh -k resume).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+if [ -z "${VISAVIS_TEST_PG_URL:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  VISAVIS_TEST_PG_URL=$(bash scripts/pg.sh)
+  export VISAVIS_TEST_PG_URL
+fi
+echo "== ruff"
+ruff check src tests bench
+ruff format --check src tests bench
+echo "== mypy"
+mypy
+if [ -f frontend/package.json ]; then
+  echo "== tsc"
+  (cd frontend && npm run --silent typecheck)
+fi
+echo "== pytest"
+exec pytest -q -p no:cacheprovider "$@"

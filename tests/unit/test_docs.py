@@ -1,0 +1,46 @@
+"""Docs are part of the product: every message type, field and setting is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from visavis.config import SETTING_NAMES
+from visavis.errors import HTTP_STATUS
+from visavis.protocol.messages import CLIENT_MESSAGES, SERVER_MESSAGES
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _sections(text: str, start: str, end: str) -> dict[str, str]:
+    part = text.split(start, 1)[1].split(end, 1)[0]
+    out = {}
+    for block in re.split(r"^### ", part, flags=re.M)[1:]:
+        title, _, body = block.partition("\n")
+        out[title.strip().strip("`")] = body
+    return out
+
+
+def test_every_message_type_and_field_is_documented() -> None:
+    text = (DOCS / "protocol.md").read_text()
+    client = _sections(text, "## Client → server messages", "## Server → client messages")
+    server = _sections(text, "## Server → client messages", "## Conversation summary")
+    for documented, declared in ((client, CLIENT_MESSAGES), (server, SERVER_MESSAGES)):
+        assert set(documented) == set(declared), set(documented) ^ set(declared)
+        for name, model in declared.items():
+            for field in model.model_fields:
+                if field in ("v", "type") or (field == "id" and name in CLIENT_MESSAGES):
+                    continue
+                assert f"`{field}`" in documented[name], f"{name}.{field} is not documented"
+
+
+def test_every_error_code_is_documented() -> None:
+    text = (DOCS / "protocol.md").read_text()
+    for code in HTTP_STATUS:
+        assert f"| `{code}` |" in text, code
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "operations.md").read_text()
+    for name in SETTING_NAMES:
+        assert f"`VISAVIS_{name.upper()}`" in text, name
