@@ -307,3 +307,28 @@ async def test_session_cookie_flags(live_server: LiveServer) -> None:
         r = await c.get("/api/v1/availability")
         assert "set-cookie" not in r.headers
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+async def test_preview_of_a_waiting_customer_ends_when_a_colleague_accepts(
+    live_server: LiveServer,
+) -> None:
+    anna = await adviser_socket(live_server, "anna@bank.example", "Anna")
+    ben = await adviser_socket(live_server, "ben@bank.example", "Ben")
+    conv_id, token = await new_conversation(live_server.base_url, customer_name="Bob")
+    assert (await ben.request("subscribe", conversation_id=conv_id, after_seq=0))[
+        "type"
+    ] == "subscribed"
+    assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
+    update = await ben.expect("conversation.update")
+    assert update["conversation"]["adviser"]["name"] == "Anna"
+    customer = await WsClient.connect(live_server.ws_url, token=token)
+    ack = await customer.request(
+        "chat.send", conversation_id=conv_id, client_id=cid(), text="private"
+    )
+    await anna.wait_for(lambda f: f["type"] == "event" and f["seq"] == ack["seq"])
+    await asyncio.sleep(0.2)
+    assert [e["kind"] for e in ben.events(conv_id)] == [
+        "conversation.created",
+        "conversation.accepted",
+    ]
+    await asyncio.gather(anna.close(), ben.close(), customer.close())

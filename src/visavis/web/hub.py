@@ -157,11 +157,21 @@ class Hub:
                 if conn.role != frame["role"]:
                     conn.push(payload)
             return
+        for conn in tuple(subs):
+            conn.push(payload)
         if kind == "conversation.update" and frame["conversation"]["status"] != "queued":
             for conn in tuple(self._customers_waiting.get(cid, ())):
                 self.set_waiting(conn, False)
-        for conn in tuple(subs):
-            conn.push(payload)
+            # Advisers who previewed the waiting customer stop following once a
+            # colleague has taken it: the conversation is not theirs to read.
+            owner = (frame["conversation"]["adviser"] or {}).get("id")
+            for conn in tuple(subs):
+                if (
+                    conn.adviser is not None
+                    and conn.adviser.id != owner
+                    and not conn.adviser.sees_all
+                ):
+                    self.unfollow(conn, cid)
 
     def _on_adviser_frame(self, payload: str) -> None:
         frame = json.loads(payload)
