@@ -11,8 +11,10 @@ if [ -z "${VISAVIS_TEST_PG_URL:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/de
   export VISAVIS_TEST_PG_URL
 fi
 echo "== ruff"
-ruff check src tests bench
-ruff format --check src tests bench
+paths=(src tests)
+[ -d bench ] && paths+=(bench)
+ruff check "${paths[@]}"
+ruff format --check "${paths[@]}"
 echo "== mypy"
 mypy
 if [ -f frontend/package.json ]; then

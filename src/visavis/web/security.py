@@ -26,8 +26,11 @@ class SecurityHeaders:
         path: str = scope["path"]
         # Only the customer app may be framed (the widget iframe); the console never.
         ancestors = self.frame_ancestors if path == "/chat" else "'none'"
+        csp = f"{BASE_CSP}; frame-ancestors {ancestors}"
+        if path == "/demo":  # the demo shop embeds the widget's iframe of /chat
+            csp += "; frame-src 'self'"
         extra: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", f"{BASE_CSP}; frame-ancestors {ancestors}".encode()),
+            (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),

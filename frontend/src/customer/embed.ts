@@ -1,0 +1,45 @@
+// The iframe side of the widget: talks to the loader on the host page by
+// postMessage, with the host's exact origin as target and checked on receipt.
+export type ToLoader =
+  | { type: "ready" }
+  | { type: "started" }
+  | { type: "ended" }
+  | { type: "close" }
+  | { type: "unread"; count: number };
+
+export interface FromLoader {
+  source: "visavis";
+  type: "panel";
+  open: boolean;
+}
+
+function hostOrigin(): string | null {
+  const params = new URLSearchParams(location.search);
+  if (params.get("embed") !== "1") return null;
+  const host = params.get("host");
+  if (!host) return null;
+  try {
+    const origin = new URL(host).origin;
+    return origin === host && origin !== "null" ? origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export const embedded = new URLSearchParams(location.search).get("embed") === "1" && window.parent !== window;
+const host = embedded ? hostOrigin() : null;
+
+export function toLoader(msg: ToLoader): void {
+  if (!host) return;
+  window.parent.postMessage({ source: "visavis", ...msg }, host);
+}
+
+export function onLoader(fn: (msg: FromLoader) => void): void {
+  if (!host) return;
+  window.addEventListener("message", (ev: MessageEvent) => {
+    if (ev.origin !== host || ev.source !== window.parent) return;
+    const data = ev.data as Partial<FromLoader> | null;
+    if (!data || data.source !== "visavis" || data.type !== "panel" || typeof data.open !== "boolean") return;
+    fn(data as FromLoader);
+  });
+}

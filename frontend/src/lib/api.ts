@@ -1,0 +1,77 @@
+// HTTP API (docs/protocol.md, "HTTP API"): same-origin JSON, errors as
+// {"error": {"code", "message"}} with stable codes.
+import type { AdviserInfo, ConversationSummary, EventMsg } from "./protocol.gen";
+
+export interface Topic {
+  id: string;
+  label_de: string;
+  label_en: string;
+}
+
+export interface Availability {
+  available: boolean;
+  advisers_available: number;
+  waiting: number;
+}
+
+export interface CreatedConversation {
+  conversation: ConversationSummary;
+  token: string;
+}
+
+export interface SessionInfo {
+  adviser: AdviserInfo;
+  csrf_token: string;
+}
+
+export interface Transcript {
+  conversation: ConversationSummary;
+  events: EventMsg[];
+}
+
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status: number) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export async function api<T>(
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError("network", "network error", 0);
+  }
+  let data: unknown = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(err?.code ?? `http_${res.status}`, err?.message ?? res.statusText, res.status);
+  }
+  return data as T;
+}

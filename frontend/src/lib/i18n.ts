@@ -1,0 +1,126 @@
+// German and English for every visible string. The language comes from `?lang=`
+// (the widget passes the host page's navigator.language), else from the browser;
+// the DE/EN toggle switches it at run time and <html lang> follows.
+//
+// Nothing is persisted here: before a customer starts a conversation the apps must
+// not write any storage, so a switched language lives in the URL (replaceState) only.
+
+export type Lang = "de" | "en";
+export type Strings = Record<string, readonly [de: string, en: string]>;
+export type Params = Record<string, string | number>;
+
+const listeners = new Set<(lang: Lang) => void>();
+
+function normalise(value: string | null | undefined): Lang | null {
+  if (!value) return null;
+  const v = value.trim().toLowerCase();
+  if (v.startsWith("de")) return "de";
+  if (v.startsWith("en")) return "en";
+  return null;
+}
+
+/** The language to start with: `?lang=`, then the browser's preferences, then German. */
+export function pickLang(search: string = location.search, prefs: readonly string[] = navigator.languages ?? [navigator.language]): Lang {
+  const fromUrl = normalise(new URLSearchParams(search).get("lang"));
+  if (fromUrl) return fromUrl;
+  for (const pref of prefs) {
+    const l = normalise(pref);
+    if (l) return l;
+  }
+  return "en";
+}
+
+// Decided when this module loads, before any component renders.
+let current: Lang = pickLang();
+document.documentElement.lang = current;
+
+export function lang(): Lang {
+  return current;
+}
+
+/** Set the language, update <html lang> and re-render every subscriber. */
+export function setLang(next: Lang, updateUrl = false): void {
+  current = next;
+  document.documentElement.lang = next;
+  if (updateUrl) {
+    const url = new URL(location.href);
+    url.searchParams.set("lang", next);
+    history.replaceState(history.state, "", url);
+  }
+  for (const fn of listeners) fn(next);
+}
+
+export function initLang(): Lang {
+  setLang(pickLang());
+  return current;
+}
+
+export function onLangChange(fn: (lang: Lang) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** A translate function bound to one app's dictionary. */
+export function translator<S extends Strings>(strings: S): (key: keyof S & string, params?: Params) => string {
+  return (key, params) => {
+    const entry = strings[key];
+    let text: string = entry ? entry[current === "de" ? 0 : 1] : key;
+    if (params) {
+      for (const [name, value] of Object.entries(params)) {
+        text = text.split(`{${name}}`).join(String(value));
+      }
+    }
+    return text;
+  };
+}
+
+/** Shared strings (used by lib components of both apps). */
+export const common = {
+  connecting: ["Verbinde …", "Connecting…"],
+  reconnecting: ["Verbindung unterbrochen – verbinde neu …", "Reconnecting…"],
+  connected: ["Verbunden", "Connected"],
+  offline: ["Keine Netzwerkverbindung – verbinde neu …", "Offline – reconnecting…"],
+  authFailed: ["Nicht angemeldet", "Not signed in"],
+  langToggle: ["EN", "DE"],
+  langToggleLabel: ["Switch to English", "Auf Deutsch umschalten"],
+  messageLabel: ["Nachricht", "Message"],
+  messagePlaceholder: ["Nachricht schreiben …", "Write a message…"],
+  send: ["Senden", "Send"],
+  sendHint: ["Enter sendet, Umschalt+Enter für neue Zeile", "Enter sends, Shift+Enter for a new line"],
+  messages: ["Nachrichten", "Messages"],
+  you: ["Sie", "You"],
+  customer: ["Kunde", "Customer"],
+  adviser: ["Berater:in", "Adviser"],
+  statusSending: ["wird gesendet", "sending"],
+  statusSent: ["gesendet", "sent"],
+  statusDelivered: ["zugestellt", "delivered"],
+  statusRead: ["gelesen", "read"],
+  statusFailed: ["nicht gesendet", "not sent"],
+  eventCreated: ["Gespräch begonnen", "Conversation started"],
+  eventAccepted: ["{name} hat das Gespräch übernommen", "{name} joined the conversation"],
+  eventEndedCustomer: ["Der Kunde hat das Gespräch beendet", "The customer ended the conversation"],
+  eventEndedCustomerSelf: ["Sie haben das Gespräch beendet", "You ended the conversation"],
+  eventEndedAdviser: ["Die Beraterin / der Berater hat das Gespräch beendet", "The adviser ended the conversation"],
+  eventEndedSystem: ["Das Gespräch wurde beendet", "The conversation was ended"],
+  typing: ["{name} schreibt …", "{name} is typing…"],
+  confirmEnd: ["Gespräch wirklich beenden?", "Really end the conversation?"],
+  confirmYes: ["Ja, beenden", "Yes, end it"],
+  confirmNo: ["Abbrechen", "Cancel"],
+  err_rate_limited: ["Zu viele Anfragen – bitte kurz warten.", "Too many requests – please wait a moment."],
+  err_invalid_state: ["Das ist in diesem Zustand des Gesprächs nicht möglich.", "Not possible in the conversation's current state."],
+  err_limit_reached: ["Sie betreuen bereits die maximale Zahl an Chats.", "You are already serving your maximum number of chats."],
+  err_not_found: ["Nicht gefunden.", "Not found."],
+  err_forbidden: ["Keine Berechtigung.", "Not allowed."],
+  err_unauthorized: ["Nicht (mehr) angemeldet.", "Not (or no longer) signed in."],
+  err_bad_request: ["Ungültige Eingabe.", "Invalid input."],
+  err_network: ["Server nicht erreichbar – bitte erneut versuchen.", "Cannot reach the server – please try again."],
+  err_unknown: ["Es ist ein Fehler aufgetreten ({code}).", "Something went wrong ({code})."],
+} as const satisfies Strings;
+
+export const tc = translator(common);
+
+/** A human text for a stable error code. */
+export function errorText(code: string): string {
+  const key = `err_${code}` as keyof typeof common;
+  return key in common ? tc(key) : tc("err_unknown", { code });
+}

@@ -1,0 +1,252 @@
+// The message list both apps show: durable events in seq order, then messages still
+// in the outbox ("sending"), with delivered/read ticks on one's own messages.
+import { css, html, nothing, svg, type PropertyValues } from "lit";
+import { repeat } from "lit/directives/repeat.js";
+import { I18nElement } from "./base";
+import { lang, tc } from "./i18n";
+import type { EventMsg } from "./protocol.gen";
+import { base } from "./styles";
+import type { OutboxItem } from "./ws";
+
+export type Role = "customer" | "adviser";
+export type PendingLine = OutboxItem & { failed?: boolean };
+type Tick = "sending" | "sent" | "delivered" | "read" | "failed";
+
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+export function formatTime(iso: string): string {
+  const l = lang();
+  let f = timeFormats.get(l);
+  if (!f) {
+    f = new Intl.DateTimeFormat(l === "de" ? "de-DE" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+    timeFormats.set(l, f);
+  }
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : f.format(d);
+}
+
+const one = svg`<path d="M2 8.5l3.2 3.2L13 4" />`;
+const two = svg`<path d="M1 8.5l3.2 3.2L12 4" /><path d="M7.5 11.2l.5.5L15.8 4" />`;
+
+function tickIcon(tick: Tick) {
+  if (tick === "sending") {
+    return svg`<svg viewBox="0 0 16 16" aria-hidden="true"><circle cx="8" cy="8" r="5.5" /><path d="M8 5v3.2l2 1.3" /></svg>`;
+  }
+  if (tick === "failed") {
+    return svg`<svg viewBox="0 0 16 16" aria-hidden="true"><path d="M4 4l8 8M12 4l-8 8" /></svg>`;
+  }
+  return svg`<svg viewBox="0 0 16 16" aria-hidden="true">${tick === "sent" ? one : two}</svg>`;
+}
+
+const tickLabel: Record<Tick, () => string> = {
+  sending: () => tc("statusSending"),
+  sent: () => tc("statusSent"),
+  delivered: () => tc("statusDelivered"),
+  read: () => tc("statusRead"),
+  failed: () => tc("statusFailed"),
+};
+
+export class MessageList extends I18nElement {
+  static override properties = {
+    events: { attribute: false },
+    pending: { attribute: false },
+    self: { type: String },
+    otherDelivered: { type: Number },
+    otherRead: { type: Number },
+    otherName: { type: String },
+    busy: { type: Boolean },
+  };
+  declare events: EventMsg[];
+  declare pending: PendingLine[];
+  declare self: Role;
+  declare otherDelivered: number;
+  declare otherRead: number;
+  /** Fallback name of the other side (e.g. "Adviser" before one joined). */
+  declare otherName: string;
+  declare busy: boolean;
+
+  private stickToBottom = true;
+
+  constructor() {
+    super();
+    this.events = [];
+    this.pending = [];
+    this.self = "customer";
+    this.otherDelivered = 0;
+    this.otherRead = 0;
+    this.otherName = "";
+    this.busy = false;
+  }
+
+  static override styles = [
+    base,
+    css`
+      :host {
+        display: block;
+        overflow-y: auto;
+        overscroll-behavior: contain;
+        padding: 0.75rem;
+        background: var(--vv-log-bg, #f4f6f8);
+      }
+      ol {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: flex;
+        flex-direction: column;
+        gap: 0.5rem;
+      }
+      li.msg {
+        max-width: min(85%, 36rem);
+        padding: 0.45rem 0.7rem 0.35rem;
+        border-radius: 12px;
+        background: #fff;
+        border: 1px solid #d5dbe1;
+        align-self: flex-start;
+      }
+      li.msg.own {
+        align-self: flex-end;
+        background: var(--vv-own-bg, #dcebfa);
+        border-color: #b5cfe9;
+      }
+      .who {
+        font-size: 0.78rem;
+        font-weight: 700;
+        color: var(--vv-muted, #4a5563);
+      }
+      .text {
+        white-space: pre-wrap;
+        overflow-wrap: anywhere;
+        margin: 0.1rem 0;
+      }
+      .meta {
+        display: flex;
+        justify-content: flex-end;
+        align-items: center;
+        gap: 0.25rem;
+        font-size: 0.72rem;
+        color: var(--vv-muted, #4a5563);
+      }
+      .meta svg {
+        width: 1rem;
+        height: 1rem;
+        fill: none;
+        stroke: currentColor;
+        stroke-width: 1.6;
+        stroke-linecap: round;
+        stroke-linejoin: round;
+      }
+      .tick-read {
+        color: #0b6bcb;
+      }
+      .tick-failed {
+        color: var(--vv-danger, #a4161a);
+      }
+      li.system {
+        align-self: center;
+        font-size: 0.8rem;
+        color: var(--vv-muted, #4a5563);
+        text-align: center;
+        padding: 0.1rem 0.5rem;
+      }
+    `,
+  ];
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("events") || changed.has("pending")) {
+      this.stickToBottom = this.scrollHeight - this.scrollTop - this.clientHeight < 48;
+    }
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if ((changed.has("events") || changed.has("pending")) && this.stickToBottom) {
+      this.scrollTop = this.scrollHeight;
+    }
+  }
+
+  private tick(seq: number): Tick {
+    if (seq <= this.otherRead) return "read";
+    if (seq <= this.otherDelivered) return "delivered";
+    return "sent";
+  }
+
+  private authorName(ev: EventMsg): string {
+    if (ev.author.role === this.self) return tc("you");
+    if (ev.author.name) return ev.author.name;
+    if (this.otherName) return this.otherName;
+    return ev.author.role === "adviser" ? tc("adviser") : tc("customer");
+  }
+
+  private systemText(ev: EventMsg): string {
+    switch (ev.kind) {
+      case "conversation.created":
+        return tc("eventCreated");
+      case "conversation.accepted": {
+        const name = typeof ev.body["adviser_name"] === "string" ? ev.body["adviser_name"] : ev.author.name;
+        return tc("eventAccepted", { name: name || tc("adviser") });
+      }
+      case "conversation.ended": {
+        const by = ev.body["by"];
+        if (by === "customer") return tc(this.self === "customer" ? "eventEndedCustomerSelf" : "eventEndedCustomer");
+        if (by === "adviser") return tc("eventEndedAdviser");
+        return tc("eventEndedSystem");
+      }
+      default:
+        return "";
+    }
+  }
+
+  private renderEvent(ev: EventMsg) {
+    if (ev.kind !== "chat.message") {
+      return html`<li class="system" data-testid="message" data-seq=${ev.seq} data-author="system" data-kind=${ev.kind}>
+        ${this.systemText(ev)} · <time datetime=${ev.at}>${formatTime(ev.at)}</time>
+      </li>`;
+    }
+    const own = ev.author.role === this.self;
+    const text = typeof ev.body["text"] === "string" ? ev.body["text"] : "";
+    const tick = own ? this.tick(ev.seq) : null;
+    return html`<li
+      class="msg ${own ? "own" : ""}"
+      data-testid="message"
+      data-seq=${ev.seq}
+      data-author=${ev.author.role}
+      data-status=${tick ?? nothing}
+    >
+      <div class="who">${this.authorName(ev)}</div>
+      <p class="text">${text}</p>
+      <div class="meta">
+        <time datetime=${ev.at}>${formatTime(ev.at)}</time>
+        ${tick
+          ? html`<span class="tick-${tick}" role="img" aria-label=${tickLabel[tick]()} title=${tickLabel[tick]()}>${tickIcon(tick)}</span>`
+          : nothing}
+      </div>
+    </li>`;
+  }
+
+  private renderPending(item: PendingLine) {
+    const tick: Tick = item.failed ? "failed" : "sending";
+    return html`<li class="msg own" data-testid="message" data-seq="" data-author=${this.self} data-status=${tick} data-client-id=${item.client_id}>
+      <div class="who">${tc("you")}</div>
+      <p class="text">${item.text}</p>
+      <div class="meta">
+        <time datetime=${item.at}>${formatTime(item.at)}</time>
+        <span class="tick-${tick}" role="img" aria-label=${tickLabel[tick]()} title=${tickLabel[tick]()}>${tickIcon(tick)}</span>
+      </div>
+    </li>`;
+  }
+
+  override render() {
+    return html`<ol role="log" aria-live="polite" aria-relevant="additions" aria-label=${tc("messages")} aria-busy=${this.busy ? "true" : "false"} data-testid="message-list">
+      ${repeat(
+        this.events,
+        (ev) => ev.seq,
+        (ev) => this.renderEvent(ev),
+      )}
+      ${repeat(
+        this.pending,
+        (item) => item.client_id,
+        (item) => this.renderPending(item),
+      )}
+    </ol>`;
+  }
+}
+customElements.define("vv-messages", MessageList);

@@ -1,0 +1,690 @@
+"""Real Chromium against a real server: widget → queue → adviser console and back.
+
+Every test records each request of every browser context and asserts that none
+went to an origin other than the server's (no CDN, font or analytics, R10.1).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    FrameLocator,
+    Locator,
+    Page,
+    Playwright,
+    Request,
+    WebError,
+    expect,
+    sync_playwright,
+)
+
+
+class LiveServer(Protocol):
+    """What these tests use of the `live_server` fixture (tests/conftest.py)."""
+
+    base_url: str
+
+    def add_adviser(
+        self, email: str, password: str, name: str, role: str = ..., max_chats: int = ...
+    ) -> None: ...
+
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "richtig-geheim-42"
+STORAGE_KEY = "visavis.conversation"
+TIMEOUT_MS = 10_000
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+# ---------------------------------------------------------------- fixtures & helpers
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@dataclass
+class Contexts:
+    """Browser contexts (independent users) whose requests are all recorded."""
+
+    browser: Browser
+    base_url: str
+    requests: list[str] = field(default_factory=list)
+    contexts: list[BrowserContext] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def new(self, **kwargs: Any) -> BrowserContext:
+        kwargs.setdefault("locale", "de-DE")
+        ctx = self.browser.new_context(**kwargs)
+        ctx.set_default_timeout(TIMEOUT_MS)
+
+        def record(req: Request) -> None:
+            self.requests.append(req.url)
+
+        def console(msg: ConsoleMessage) -> None:
+            # The pages run under a strict CSP: any violation is a bug.
+            if "Content Security Policy" in msg.text or "Refused to" in msg.text:
+                self.problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
+
+        def weberror(err: WebError) -> None:
+            self.problems.append(f"uncaught: {err.error}")
+
+        ctx.on("request", record)
+        ctx.on("console", console)
+        ctx.on("weberror", weberror)
+        self.contexts.append(ctx)
+        return ctx
+
+    def page(self, **kwargs: Any) -> Page:
+        return self.new(**kwargs).new_page()
+
+    def foreign_requests(self) -> list[str]:
+        own = urlsplit(self.base_url)
+        foreign = []
+        for url in self.requests:
+            parts = urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if (parts.scheme.replace("ws", "http"), parts.netloc) != (own.scheme, own.netloc):
+                foreign.append(url)
+        return foreign
+
+
+@pytest.fixture
+def users(browser: Browser, live_server: LiveServer) -> Iterator[Contexts]:
+    c = Contexts(browser, live_server.base_url)
+    yield c
+    for ctx in c.contexts:
+        ctx.close()
+    # Every flow of every test: not one request to another origin, no CSP violation,
+    # no uncaught error.
+    assert c.foreign_requests() == []
+    assert c.problems == []
+    assert c.requests, "no request was recorded at all"
+
+
+def chat_frame(page: Page) -> FrameLocator:
+    return page.frame_locator('[data-testid="visavis-frame"]')
+
+
+def open_widget(page: Page, base_url: str) -> FrameLocator:
+    page.goto(base_url + "/demo")
+    launcher = page.get_by_test_id("visavis-launcher")
+    expect(launcher).to_be_visible()
+    launcher.click()
+    frame = chat_frame(page)
+    expect(frame.get_by_test_id("start-submit")).to_be_visible()
+    return frame
+
+
+def start_chat(app: Page | FrameLocator, name: str, topic: str | None, text: str) -> None:
+    app.get_by_test_id("start-name").fill(name)
+    if topic:
+        expect(app.locator(f'[data-testid="start-topic"] option[value="{topic}"]')).to_have_count(1)
+        app.get_by_test_id("start-topic").select_option(topic)
+    app.get_by_test_id("start-message").fill(text)
+    app.get_by_test_id("start-submit").click()
+    expect(message(app, text)).to_be_visible()
+
+
+def message(app: Page | FrameLocator | Locator, text: str, author: str | None = None) -> Locator:
+    sel = '[data-testid="message"]' + (f'[data-author="{author}"]' if author else "")
+    return app.locator(sel).filter(has_text=text)
+
+
+def seqs(app: Page | FrameLocator) -> list[str]:
+    result: list[str] = app.locator('[data-testid="message"]').evaluate_all(
+        "els => els.map(e => e.getAttribute('data-seq'))"
+    )
+    return result
+
+
+def login(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(base_url + "/console")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("status-toggle")).to_be_visible()
+    expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
+
+
+def queue_entry(console: Page, name: str) -> Locator:
+    return console.get_by_test_id("queue-entry").filter(has_text=name)
+
+
+def send(app: Page | FrameLocator | Locator, text: str) -> None:
+    app.get_by_test_id("composer").fill(text)
+    app.get_by_test_id("send").click()
+
+
+def stored_conversation(page: Page, frame_url_part: str = "/chat") -> Any:
+    for f in page.frames:
+        if frame_url_part in f.url:
+            return f.evaluate(f"() => localStorage.getItem({STORAGE_KEY!r})")
+    raise AssertionError("chat frame not found")
+
+
+# ---------------------------------------------------------------- (1) the whole journey
+def test_customer_and_adviser_chat_end_to_end(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
+    customer = users.page()
+    console = users.page()
+
+    frame = open_widget(customer, base)
+    start_chat(frame, "Erika Muster", "konto", "Hallo, ich habe eine Frage zu meiner Karte.")
+    expect(frame.get_by_test_id("queue-position")).to_be_visible()
+    assert stored_conversation(customer) is not None
+
+    # The adviser signs in, goes available, sees the customer waiting, accepts.
+    login(console, base, "anna@musterbank.test")
+    console.get_by_test_id("status-toggle").select_option("available")
+    entry = queue_entry(console, "Erika Muster")
+    expect(entry).to_be_visible()
+    expect(entry).to_contain_text("Konto")
+    expect(entry.get_by_test_id("queue-wait")).to_contain_text(re.compile(r"\d+:\d\d"))
+    entry.get_by_test_id("accept").click()
+    tab = console.get_by_test_id("conversation-tab").filter(has_text="Erika Muster")
+    expect(tab).to_be_visible()
+    expect(queue_entry(console, "Erika Muster")).to_have_count(0)
+    expect(message(console, "Frage zu meiner Karte", "customer")).to_be_visible()
+
+    # The customer sees who took over.
+    expect(frame.get_by_test_id("adviser-name")).to_have_text("Anna Berger")
+    expect(frame.get_by_test_id("queue-position")).to_have_count(0)
+
+    # Typing indicators, both ways.
+    frame.get_by_test_id("composer").press_sequentially("Einen Mom")
+    expect(console.get_by_test_id("typing-indicator")).to_be_visible()
+    console.get_by_test_id("composer").press_sequentially("Gerne, ")
+    expect(frame.get_by_test_id("typing-indicator")).to_be_visible()
+
+    # Messages both ways; sending ends the indicator on the other side.
+    console.get_by_test_id("composer").fill("Guten Tag, wie kann ich helfen?")
+    console.get_by_test_id("send").click()
+    expect(message(frame, "wie kann ich helfen", "adviser")).to_be_visible()
+    expect(frame.get_by_test_id("typing-indicator")).to_have_count(0)
+    send(frame, "Meine Karte ist gesperrt.")
+    expect(message(console, "Karte ist gesperrt", "customer")).to_be_visible()
+
+    # Read ticks: each side has the conversation open and visible.
+    expect(message(frame, "Karte ist gesperrt", "customer")).to_have_attribute(
+        "data-status", "read"
+    )
+    expect(message(console, "wie kann ich helfen", "adviser")).to_have_attribute(
+        "data-status", "read"
+    )
+
+    # Panel closed: a new adviser message shows as a badge on the button.
+    customer.get_by_test_id("visavis-close").click()
+    launcher = customer.get_by_test_id("visavis-launcher")
+    expect(launcher).to_be_focused()
+    expect(customer.get_by_test_id("visavis-frame")).to_be_hidden()
+    send(console, "Ich prüfe das kurz.")
+    expect(customer.get_by_test_id("visavis-badge")).to_have_text("1")
+    expect(launcher).to_have_attribute("aria-label", re.compile(r"1 neu"))
+    expect(message(console, "Ich prüfe das kurz.", "adviser")).to_have_attribute(
+        "data-status", "delivered"
+    )
+
+    # Reload the host page: the conversation comes back with the whole history, once.
+    expect(message(frame, "Ich prüfe das kurz.", "adviser")).to_have_count(1)
+    before = seqs(frame)
+    assert len(before) == len(set(before)) and "" not in before
+    customer.reload()
+    launcher = customer.get_by_test_id("visavis-launcher")
+    expect(launcher).to_be_visible()
+    frame = chat_frame(customer)
+    if not customer.get_by_test_id("visavis-frame").is_visible():
+        launcher.click()
+    expect(message(frame, "Karte ist gesperrt", "customer")).to_be_visible()
+    expect(frame.locator('[data-testid="message"]')).to_have_count(len(before))
+    after = seqs(frame)
+    assert after == before
+    expect(frame.get_by_test_id("adviser-name")).to_have_text("Anna Berger")
+    # Now seen: the badge is gone and the adviser gets the read tick.
+    expect(customer.get_by_test_id("visavis-badge")).to_be_hidden()
+    expect(message(console, "Ich prüfe das kurz.", "adviser")).to_have_attribute(
+        "data-status", "read"
+    )
+
+    # The conversation continues after the reload.
+    send(frame, "Noch da?")
+    expect(message(console, "Noch da?", "customer")).to_have_count(1)
+
+    # The adviser ends it; the customer sees that and can start anew.
+    console.get_by_test_id("end-conversation").click()
+    console.get_by_test_id("confirm-end").click()
+    expect(frame.get_by_test_id("ended-banner")).to_be_visible()
+    expect(frame.get_by_test_id("composer")).to_have_count(0)
+    frame.get_by_test_id("new-conversation").click()
+    expect(frame.get_by_test_id("start-submit")).to_be_visible()
+    assert stored_conversation(customer) is None
+
+    # The ended conversation is in the adviser's history with its full transcript.
+    console.get_by_test_id("history-tab").click()
+    console.get_by_test_id("history-search").fill("gesperrt")
+    console.get_by_test_id("history-search").press("Enter")
+    hit = console.get_by_test_id("history-entry").filter(has_text="Erika Muster")
+    expect(hit).to_have_count(1)
+    hit.click()
+    expect(message(console, "Karte ist gesperrt", "customer")).to_be_visible()
+    expect(message(console, "wie kann ich helfen", "adviser")).to_be_visible()
+
+
+# ---------------------------------------------------------------- (2) two customers at once
+def test_one_adviser_serves_two_customers(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("ben@musterbank.test", PASSWORD, "Ben Schulz", max_chats=3)
+    alice = users.page()
+    bob = users.page(locale="en-US")
+    console = users.page()
+
+    alice.goto(base + "/chat")
+    start_chat(alice, "Alice", "kredit", "Ich brauche einen Kredit.")
+    bob.goto(base + "/chat")
+    start_chat(bob, "Bob", None, "I lost my card.")
+
+    login(console, base, "ben@musterbank.test")
+    expect(console.get_by_test_id("queue-entry")).to_have_count(2)
+    # Oldest first; "Accept next" takes Alice, then Bob.
+    expect(console.get_by_test_id("queue-entry").first).to_contain_text("Alice")
+    alice_tab = console.get_by_test_id("conversation-tab").filter(has_text="Alice")
+    bob_tab = console.get_by_test_id("conversation-tab").filter(has_text="Bob")
+    console.get_by_test_id("accept-next").click()
+    expect(console.get_by_test_id("conversation-tab")).to_have_count(1)
+    # The accepted chat opens at once, so its first message counts as read.
+    expect(alice_tab).to_have_attribute("aria-current", "true")
+    expect(message(console, "einen Kredit", "customer")).to_be_visible()
+    expect(alice_tab.get_by_test_id("unread-count")).to_be_hidden()
+    console.get_by_test_id("accept-next").click()
+    expect(console.get_by_test_id("conversation-tab")).to_have_count(2)
+    expect(console.get_by_test_id("queue-entry")).to_have_count(0)
+    expect(console.get_by_test_id("adviser-load")).to_contain_text("2/3")
+    bob_tab.click()
+    expect(bob_tab).to_have_attribute("aria-current", "true")
+    expect(message(console, "lost my card", "customer")).to_be_visible()
+    send(console, "Hello Bob, let me block it.")
+    expect(message(bob, "let me block it", "adviser")).to_be_visible()
+    expect(message(alice, "let me block it")).to_have_count(0)
+
+    # Alice writes while Bob's chat is shown: an unread count on her tab only.
+    send(alice, "Sind Sie noch da?")
+    expect(alice_tab.get_by_test_id("unread-count")).to_have_text("1")
+    send(alice, "Hallo?")
+    expect(alice_tab.get_by_test_id("unread-count")).to_have_text("2")
+    expect(bob_tab.get_by_test_id("unread-count")).to_be_hidden()
+    expect(message(console, "Sind Sie noch da?")).to_have_count(0)  # not in Bob's pane
+
+    alice_tab.click()
+    expect(message(console, "Sind Sie noch da?", "customer")).to_be_visible()
+    expect(alice_tab.get_by_test_id("unread-count")).to_be_hidden()
+    send(console, "Ja, ich bin da.")
+    expect(message(alice, "ich bin da", "adviser")).to_be_visible()
+    expect(message(bob, "ich bin da")).to_have_count(0)
+    expect(message(alice, "Hallo?", "customer")).to_have_attribute("data-status", "read")
+
+    # A customer ends their own conversation; the other goes on.
+    bob.get_by_test_id("end-conversation").click()
+    bob.get_by_test_id("confirm-end").click()
+    expect(bob.get_by_test_id("ended-banner")).to_be_visible()
+    bob_tab.click()
+    expect(console.get_by_test_id("composer")).to_have_count(0)
+    alice_tab.click()
+    send(console, "Weiter geht's.")
+    expect(message(alice, "Weiter geht's.", "adviser")).to_be_visible()
+
+
+def test_waiting_count_and_chat_limit(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("finn@musterbank.test", PASSWORD, "Finn Roth", max_chats=1)
+    for name in ("Kunde Eins", "Kunde Zwei"):
+        r = httpx.post(base + "/api/v1/conversations", json={"customer_name": name}, timeout=10)
+        assert r.status_code == 201, r.text
+    console = users.page()
+    login(console, base, "finn@musterbank.test")
+    console.get_by_test_id("status-toggle").select_option("available")
+    # The widget button tells how many are waiting, live.
+    shop = users.page()
+    shop.goto(base + "/demo")
+    expect(shop.get_by_test_id("visavis-launcher")).to_contain_text("2 wartend")
+
+    expect(console.get_by_test_id("queue-entry")).to_have_count(2)
+    queue_entry(console, "Kunde Eins").get_by_test_id("accept").click()
+    expect(console.get_by_test_id("conversation-tab")).to_have_count(1)
+    expect(shop.get_by_test_id("visavis-launcher")).to_contain_text("1 wartend")
+    queue_entry(console, "Kunde Zwei").get_by_test_id("accept").click()
+    status = console.get_by_test_id("console-error")
+    expect(status).to_have_attribute("data-code", "limit_reached")
+    expect(status).to_contain_text("maximale Zahl")
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(console.get_by_test_id("conversation-tab")).to_have_count(1)
+
+
+# ---------------------------------------------------------------- (3) German and English
+def test_german_and_english_ui(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("cem@musterbank.test", PASSWORD, "Cem Yilmaz")
+
+    # Browser language English (Accept-Language / navigator.language from the locale).
+    en = users.page(locale="en-US")
+    en.goto(base + "/chat")
+    expect(en.get_by_test_id("start-submit")).to_have_text("Start chat")
+    expect(en.locator("html")).to_have_attribute("lang", "en")
+    en.get_by_test_id("lang-toggle").click()
+    expect(en.get_by_test_id("start-submit")).to_have_text("Chat starten")
+    expect(en.locator("html")).to_have_attribute("lang", "de")
+    expect(en.locator('[data-testid="start-topic"] option[value="konto"]')).to_have_text(
+        "Konto & Karte"
+    )
+
+    # ?lang= wins over the browser language.
+    de = users.page(locale="de-DE")
+    de.goto(base + "/chat?lang=en")
+    expect(de.get_by_test_id("start-submit")).to_have_text("Start chat")
+    expect(de.locator('[data-testid="start-topic"] option[value="konto"]')).to_have_text(
+        "Account & card"
+    )
+    de.goto(base + "/chat")
+    expect(de.get_by_test_id("start-submit")).to_have_text("Chat starten")
+
+    # The widget button follows the host visitor's browser language.
+    de.goto(base + "/demo")
+    expect(de.get_by_test_id("visavis-launcher")).to_contain_text("Nachricht hinterlassen")
+    en.goto(base + "/demo")
+    expect(en.get_by_test_id("visavis-launcher")).to_contain_text("Leave a message")
+
+    # The console, both ways, signed out and in.
+    console = users.page(locale="en-GB")
+    console.goto(base + "/console")
+    expect(console.get_by_test_id("login-submit")).to_have_text("Sign in")
+    console.get_by_test_id("lang-toggle").click()
+    expect(console.get_by_test_id("login-submit")).to_have_text("Anmelden")
+    console.get_by_test_id("login-email").fill("cem@musterbank.test")
+    console.get_by_test_id("login-password").fill("falsch-falsch")
+    console.get_by_test_id("login-submit").click()
+    expect(console.get_by_test_id("login-error")).to_have_text("E-Mail oder Passwort ist falsch.")
+    login(console, base, "cem@musterbank.test")
+    expect(console.get_by_test_id("history-tab")).to_have_text("History")
+    console.get_by_test_id("lang-toggle").click()
+    expect(console.get_by_test_id("history-tab")).to_have_text("Verlauf")
+    expect(console.locator("html")).to_have_attribute("lang", "de")
+    console.get_by_test_id("logout").click()
+    expect(console.get_by_test_id("login-submit")).to_be_visible()
+
+
+# ---------------------------------------------------------------- (4) privacy
+def test_widget_sets_nothing_before_the_click(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("dana@musterbank.test", PASSWORD, "Dana Wolf")
+    ctx = users.new()
+    page = ctx.new_page()
+    page.goto(base + "/demo")
+    launcher = page.get_by_test_id("visavis-launcher")
+    # Wait until the availability is shown: fetch and event stream have run.
+    expect(launcher).to_contain_text("Nachricht hinterlassen")
+    expect(page.get_by_test_id("visavis-frame")).to_have_count(0)
+
+    def assert_nothing_stored() -> None:
+        assert page.evaluate("document.cookie") == ""
+        assert page.evaluate("localStorage.length") == 0
+        assert page.evaluate("sessionStorage.length") == 0
+        assert page.evaluate("async () => (await indexedDB.databases()).length") == 0
+        assert ctx.cookies() == []
+
+    assert_nothing_stored()
+
+    # Live availability: an adviser going available changes the button by itself.
+    console = users.page()
+    login(console, base, "dana@musterbank.test")
+    console.get_by_test_id("status-toggle").select_option("available")
+    expect(launcher).to_contain_text("verfügbar")
+    assert_nothing_stored()
+
+    # Opening the panel stores nothing either, until a conversation is started.
+    launcher.click()
+    frame = chat_frame(page)
+    expect(frame.get_by_test_id("start-submit")).to_be_visible()
+    assert stored_conversation(page) is None
+    assert page.evaluate("sessionStorage.length") == 0
+    assert ctx.cookies() == []
+    start_chat(frame, "", None, "Nur eine kurze Frage.")
+    assert stored_conversation(page) is not None
+    assert page.evaluate("sessionStorage.getItem('visavis.open')") == "1"
+    assert ctx.cookies() == []  # customers never get a cookie
+
+    # The console (a signed-in adviser) and the bare customer app stay on our origin too.
+    plain = users.page()
+    plain.goto(base + "/chat")
+    expect(plain.get_by_test_id("start-submit")).to_be_visible()
+    assert plain.evaluate("localStorage.length") == 0
+
+
+def test_rejected_token_starts_afresh(live_server: LiveServer, users: Contexts) -> None:
+    page = users.page()
+    page.goto(live_server.base_url + "/chat")
+    expect(page.get_by_test_id("start-submit")).to_be_visible()
+    page.evaluate(
+        """key => localStorage.setItem(key, JSON.stringify(
+            {token: "forged.token", conversation_id: "abcdefgh", outbox: []}))""",
+        STORAGE_KEY,
+    )
+    page.reload()
+    expect(page.get_by_test_id("start-submit")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("nicht mehr verfügbar")
+    assert page.evaluate("localStorage.length") == 0
+
+
+@pytest.fixture
+def company_site(live_server: LiveServer) -> Iterator[str]:
+    """A customer's own website on another origin (another port: the same loopback
+    address space, so Chromium's private-network rules stay out of the picture)."""
+    page = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Shop</title></head>"
+        "<body><h1>A shop</h1>"
+        f'<script src="{live_server.base_url}/widget.js" async></script></body></html>'
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_widget_on_a_company_site_of_another_origin(
+    live_server: LiveServer, browser: Browser, company_site: str
+) -> None:
+    """The real deployment: the loader on a host page of another origin talks to our
+    server only through CORS-enabled public endpoints and the iframe's postMessage."""
+    base = live_server.base_url
+    ctx = browser.new_context(locale="en-US")
+    ctx.set_default_timeout(TIMEOUT_MS)
+    requests: list[str] = []
+    ctx.on("request", lambda r: requests.append(r.url))
+    try:
+        page = ctx.new_page()
+        page.goto(company_site + "/product")
+        launcher = page.get_by_test_id("visavis-launcher")
+        expect(launcher).to_contain_text("Leave a message")  # CORS fetch worked
+        assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+        assert ctx.cookies() == []
+        launcher.click()
+        frame = chat_frame(page)
+        start_chat(frame, "Remote", None, "From another site")
+        # The iframe told the loader (postMessage, exact origins both ways).
+        page.wait_for_function("sessionStorage.getItem('visavis.open') === '1'")
+        frame.get_by_test_id("composer").press("Escape")
+        expect(page.get_by_test_id("visavis-frame")).to_be_hidden()
+        expect(launcher).to_have_attribute("aria-expanded", "false")
+        assert ctx.cookies() == []
+        origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in requests}
+        assert origins <= {company_site, base, base.replace("http://", "ws://")}, origins
+    finally:
+        ctx.close()
+
+
+# ---------------------------------------------------------------- (5) network loss
+def test_offline_message_is_delivered_exactly_once(
+    live_server: LiveServer, users: Contexts
+) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("emil@musterbank.test", PASSWORD, "Emil Braun")
+    ctx = users.new()
+    customer = ctx.new_page()
+    console = users.page()
+    customer.goto(base + "/chat")
+    start_chat(customer, "Frieda", None, "Hallo!")
+    login(console, base, "emil@musterbank.test")
+    queue_entry(console, "Frieda").get_by_test_id("accept").click()
+    expect(customer.get_by_test_id("adviser-name")).to_have_text("Emil Braun")
+    expect(customer.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
+
+    ctx.set_offline(True)
+    send(customer, "Gesendet im Funkloch")
+    expect(customer.get_by_test_id("conn-status")).to_have_attribute("data-state", "reconnecting")
+    expect(customer.get_by_test_id("conn-status")).to_contain_text("verbinde neu")
+    pending = message(customer, "Gesendet im Funkloch", "customer")
+    expect(pending).to_have_attribute("data-status", "sending")
+    time.sleep(3)
+    ctx.set_offline(False)
+
+    expect(customer.get_by_test_id("conn-status")).to_have_attribute(
+        "data-state", "open", timeout=15_000
+    )
+    expect(pending).to_have_count(1)
+    expect(pending).not_to_have_attribute("data-status", "sending", timeout=15_000)
+    expect(message(console, "Gesendet im Funkloch", "customer")).to_have_count(1)
+    # Nothing doubled on either side, even after a reload that replays the history.
+    customer.reload()
+    expect(message(customer, "Gesendet im Funkloch", "customer")).to_have_count(1)
+    all_seqs = seqs(customer)
+    assert len(all_seqs) == len(set(all_seqs))
+    time.sleep(0.5)
+    expect(message(console, "Gesendet im Funkloch", "customer")).to_have_count(1)
+
+
+def test_unsent_message_survives_a_closed_tab(live_server: LiveServer, users: Contexts) -> None:
+    """The outbox is persisted with the token: a tab closed before the ack still sends."""
+    base = live_server.base_url
+    ctx = users.new()
+    page = ctx.new_page()
+    page.goto(base + "/chat")
+    start_chat(page, "Gustav", None, "Erste Nachricht")
+    ctx.set_offline(True)
+    send(page, "Vor dem Schließen geschrieben")
+    expect(message(page, "Vor dem Schließen", "customer")).to_have_attribute(
+        "data-status", "sending"
+    )
+    page.close()
+    ctx.set_offline(False)
+    page = ctx.new_page()
+    page.goto(base + "/chat")
+    sent = message(page, "Vor dem Schließen geschrieben", "customer")
+    expect(sent).to_have_count(1)
+    expect(sent).not_to_have_attribute("data-status", "sending")
+    expect(sent).to_have_attribute("data-seq", re.compile(r"^\d+$"))
+
+
+# ---------------------------------------------------------------- keyboard and phone
+def test_keyboard_only(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    page = users.page()
+    page.goto(base + "/chat")
+    expect(page.get_by_test_id("start-name")).to_be_focused()
+    page.keyboard.type("Hanna")
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("start-topic")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("start-message")).to_be_focused()
+    page.keyboard.type("Per Tastatur")
+    page.keyboard.press("Enter")
+    expect(message(page, "Per Tastatur", "customer")).to_be_visible()
+    expect(page.get_by_test_id("composer")).to_be_focused()
+    page.keyboard.type("Zeile eins")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("Zeile zwei")
+    page.keyboard.press("Enter")
+    sent = message(page, "Zeile eins", "customer")
+    expect(sent).to_be_visible()
+    assert "Zeile eins\nZeile zwei" in sent.locator("p").inner_text()
+    expect(page.get_by_test_id("composer")).to_have_value("")
+
+    # The widget launcher works from the keyboard too.
+    demo = users.page()
+    demo.goto(base + "/demo")
+    launcher = demo.get_by_test_id("visavis-launcher")
+    expect(launcher).to_be_visible()
+    launcher.focus()
+    demo.keyboard.press("Enter")
+    expect(demo.get_by_test_id("visavis-frame")).to_be_visible()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+
+
+def test_phone_viewport(live_server: LiveServer, users: Contexts) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("ida@musterbank.test", PASSWORD, "Ida Klein")
+    phone = dict(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = users.page(**phone)
+    frame = open_widget(page, base)
+    box = page.get_by_test_id("visavis-frame").bounding_box()
+    assert box is not None and box["width"] >= 370 and box["height"] >= 560
+    start_chat(frame, "Jonas", None, "Vom Handy")
+    expect(frame.get_by_test_id("send")).to_be_in_viewport()
+    expect(frame.get_by_test_id("end-conversation")).to_be_in_viewport()
+
+    console = users.page(**phone)
+    login(console, base, "ida@musterbank.test")
+    entry = queue_entry(console, "Jonas")
+    expect(entry).to_be_visible()
+    entry.get_by_test_id("accept").click()
+    expect(message(console, "Vom Handy", "customer")).to_be_visible()
+    for p in (page, console):
+        assert p.evaluate("document.scrollingElement.scrollWidth") <= 375
