@@ -19,8 +19,10 @@ from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
 from visavis.config import Settings
+from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
+from visavis.media.ice import IceConfig
 from visavis.routing.presence import Presence
 from visavis.storage.engine import Database
 from visavis.web.http import Api
@@ -70,6 +72,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.origin,
         settings.ws_frames_per_second,
         settings.ws_frame_burst,
+        CallService(conversations),
+        IceConfig.parse(
+            settings.ice_urls,
+            settings.turn_secret,
+            settings.turn_ttl_s,
+            settings.ice_transport_policy,
+        ),
     )
     api = Api(settings, auth, tokens, conversations, hub)
 

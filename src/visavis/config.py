@@ -45,6 +45,10 @@ class Settings:
     ws_frame_burst: int = 40
     cookie_secure: bool = False
     frame_ancestors: str = "*"
+    ice_urls: str = ""
+    turn_secret: str = ""
+    turn_ttl_s: int = 600
+    ice_transport_policy: str = "all"
     topics: str = DEFAULT_TOPICS
     log_level: str = "info"
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))

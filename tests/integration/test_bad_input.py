@@ -62,7 +62,7 @@ def _token_of(ws: WsClient) -> str:
 
 async def test_oversized_frame_is_refused_and_socket_closed(live_server: LiveServer) -> None:
     ws, conv_id, _ = await customer_socket(live_server)
-    await ws.send("chat.send", conversation_id=conv_id, client_id=cid(), text="y" * 20_000)
+    await ws.send("chat.send", conversation_id=conv_id, client_id=cid(), text="y" * 40_000)
     err = await ws.expect("error")
     assert err["code"] == "frame_too_large"
     assert await ws.wait_closed() == 1009

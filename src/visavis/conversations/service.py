@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.state import Status, check_can_write, check_transition
 from visavis.conversations.summary import event_frame, summary
 from visavis.errors import VisavisError
@@ -47,10 +48,10 @@ class Appended:
 class ConversationService:
     def __init__(self, database: Database) -> None:
         self._db = database.sessions
-        self._writer = database.writer
+        self.writer = database.writer
 
     # ------------------------------------------------------------- helpers
-    async def _append(
+    async def append_event(
         self,
         db: AsyncSession,
         conversation_id: str,
@@ -83,7 +84,7 @@ class ConversationService:
         await db.flush()
         return event
 
-    async def _locked(self, db: AsyncSession, conversation_id: str) -> Conversation:
+    async def lock_conversation(self, db: AsyncSession, conversation_id: str) -> Conversation:
         conv = await db.scalar(
             select(Conversation).where(Conversation.id == conversation_id).with_for_update()
         )
@@ -96,7 +97,7 @@ class ConversationService:
             return None
         return await db.scalar(select(Adviser.name).where(Adviser.id == adviser_id))
 
-    async def _summary(self, db: AsyncSession, conv: Conversation) -> dict[str, Any]:
+    async def summary_of(self, db: AsyncSession, conv: Conversation) -> dict[str, Any]:
         return summary(conv, await self._adviser_name(db, conv.adviser_id))
 
     # ------------------------------------------------------------- reads
@@ -105,7 +106,7 @@ class ConversationService:
             conv = await db.get(Conversation, conversation_id)
             if conv is None:
                 raise VisavisError("not_found", f"no conversation {conversation_id}")
-            return await self._summary(db, conv)
+            return await self.summary_of(db, conv)
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
@@ -161,7 +162,7 @@ class ConversationService:
                 .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
                 .order_by(Conversation.accepted_at)
             )
-            return [await self._summary(db, c) for c in rows]
+            return [await self.summary_of(db, c) for c in rows]
 
     async def count_active(self, db: AsyncSession, adviser_id: str) -> int:
         n = await db.scalar(
@@ -211,7 +212,7 @@ class ConversationService:
                     )
                 )
             rows = await db.scalars(stmt.order_by(Conversation.created_at.desc()).limit(limit))
-            return [await self._summary(db, c) for c in rows]
+            return [await self.summary_of(db, c) for c in rows]
 
     async def full_history(self, conversation_id: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -247,11 +248,11 @@ class ConversationService:
             preview=first_message[1][:140] if first_message else None,
         )
         customer = Author("customer", None, name)
-        async with self._writer() as db:
+        async with self.writer() as db:
             db.add(conv)
             await db.flush()
             events = [
-                await self._append(
+                await self.append_event(
                     db,
                     conv.id,
                     "conversation.created",
@@ -263,7 +264,7 @@ class ConversationService:
             if first_message:
                 client_id, text = first_message
                 events.append(
-                    await self._append(
+                    await self.append_event(
                         db, conv.id, "chat.message", customer, {"text": text}, client_id, now
                     )
                 )
@@ -273,7 +274,7 @@ class ConversationService:
     async def do_chat(
         self, conversation_id: str, author: Author, client_id: str, text: str
     ) -> Appended:
-        async with self._writer() as db:
+        async with self.writer() as db:
             existing = await db.scalar(
                 select(Event).where(
                     Event.conversation_id == conversation_id, Event.client_id == client_id
@@ -281,12 +282,12 @@ class ConversationService:
             )
             if existing is not None:
                 return Appended(event_frame(existing), created=False)
-            conv = await self._locked(db, conversation_id)
+            conv = await self.lock_conversation(db, conversation_id)
             check_can_write(conv.status)
             if conv.preview is None and author.role == "customer":
                 conv.preview = text[:140]
             try:
-                event = await self._append(
+                event = await self.append_event(
                     db, conversation_id, "chat.message", author, {"text": text}, client_id
                 )
                 await db.commit()
@@ -307,7 +308,7 @@ class ConversationService:
         self, conversation_id: str | None, adviser_id: str, adviser_name: str, max_chats: int
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Assign a queued conversation (or the oldest, if id is None) to the adviser."""
-        async with self._writer() as db:
+        async with self.writer() as db:
             # Lock the adviser row: two sockets of one adviser accepting at once
             # must not both pass the limit check.
             await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
@@ -325,7 +326,7 @@ class ConversationService:
                 )
                 if conversation_id is None:
                     raise VisavisError("not_found", "nobody is waiting")
-            conv = await self._locked(db, conversation_id)
+            conv = await self.lock_conversation(db, conversation_id)
             if conv.status != Status.QUEUED:
                 raise VisavisError(
                     "invalid_state",
@@ -335,7 +336,7 @@ class ConversationService:
             conv.status = check_transition(conv.status, "accept")
             conv.adviser_id = adviser_id
             conv.accepted_at = now
-            event = await self._append(
+            event = await self.append_event(
                 db,
                 conversation_id,
                 "conversation.accepted",
@@ -348,17 +349,26 @@ class ConversationService:
 
     async def do_end(
         self, conversation_id: str, author: Author
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        async with self._writer() as db:
-            conv = await self._locked(db, conversation_id)
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        async with self.writer() as db:
+            conv = await self.lock_conversation(db, conversation_id)
             now = datetime.now(UTC)
             conv.status = check_transition(conv.status, "end")
             conv.ended_at = now
-            event = await self._append(
-                db, conversation_id, "conversation.ended", author, {"by": author.role}, now=now
+            events = []
+            if conv.call_id is not None:  # a running call ends with its conversation
+                body = ended_body(conv, author.role, "conversation_ended")
+                events.append(
+                    await self.append_event(db, conversation_id, "call.ended", author, body)
+                )
+                clear_call(conv)
+            events.append(
+                await self.append_event(
+                    db, conversation_id, "conversation.ended", author, {"by": author.role}, now=now
+                )
             )
             await db.commit()
-            return await self._summary(db, conv), event_frame(event)
+            return await self.summary_of(db, conv), [event_frame(e) for e in events]
 
     async def do_receipt(
         self, conversation_id: str, role: str, delivered: int | None, read: int | None
@@ -368,7 +378,7 @@ class ConversationService:
             dcol, rcol = Conversation.customer_delivered_seq, Conversation.customer_read_seq
         else:
             dcol, rcol = Conversation.adviser_delivered_seq, Conversation.adviser_read_seq
-        async with self._writer() as db:
+        async with self.writer() as db:
             conv = await db.get(Conversation, conversation_id)
             if conv is None:
                 raise VisavisError("not_found", f"no conversation {conversation_id}")

@@ -36,6 +36,18 @@ def summary(c: Conversation, adviser_name: str | None) -> dict[str, Any]:
         "customer_read_seq": c.customer_read_seq,
         "adviser_delivered_seq": c.adviser_delivered_seq,
         "adviser_read_seq": c.adviser_read_seq,
+        "call": (
+            {
+                "id": c.call_id,
+                "status": c.call_status,
+                "media": c.call_media,
+                "requested_by": c.call_requested_by,
+                "requested_at": iso(c.call_requested_at),
+                "started_at": iso(c.call_started_at),
+            }
+            if c.call_id
+            else None
+        ),
     }
 
 

@@ -16,10 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from visavis.errors import VisavisError
 
 PROTOCOL_VERSION = 1
-MAX_FRAME_BYTES = 16 * 1024
+# SDP offers with audio+video from Chromium are 6-12 KB; 32 KiB leaves room.
+MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4000
 
 ConversationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CallId = Annotated[str, Field(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 ClientId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 FrameId = Annotated[str, Field(min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=0, le=2**62)]
@@ -101,6 +103,73 @@ class StatusSet(_Client):
     status: Literal["available", "away"]
 
 
+class CallRequest(_Client):
+    """Ask the other side for an audio or video call in this conversation."""
+
+    type: Literal["call.request"]
+    conversation_id: ConversationId
+    media: Literal["audio", "video"]
+
+
+class CallAnswer(_Client):
+    """Accept or decline the other side's call request."""
+
+    type: Literal["call.answer"]
+    conversation_id: ConversationId
+    call_id: CallId
+    accept: bool
+
+
+class CallHangup(_Client):
+    """End (or cancel) the current call; the conversation goes on as text."""
+
+    type: Literal["call.hangup"]
+    conversation_id: ConversationId
+    call_id: CallId
+
+
+class CallMedia(_Client):
+    """The sender's own media in the call changed (camera/microphone/screen on or off)."""
+
+    type: Literal["call.media"]
+    conversation_id: ConversationId
+    call_id: CallId
+    audio: bool
+    video: bool
+    screen: bool = False
+
+
+class SessionDescription(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: Annotated[str, Field(max_length=30_000)] = ""
+
+
+class IceCandidate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    candidate: Annotated[str, Field(max_length=1000)]
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None  # WebRTC names
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None
+
+
+class RtcSignal(_Client):
+    """WebRTC negotiation (perfect negotiation): relayed to the other participant only."""
+
+    type: Literal["rtc.signal"]
+    conversation_id: ConversationId
+    call_id: CallId
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class IceRequest(_Client):
+    """Ask for ICE servers (with short-lived TURN credentials) for this conversation."""
+
+    type: Literal["ice.request"]
+    conversation_id: ConversationId
+
+
 class Ping(_Client):
     """Application heartbeat; answered with `pong`."""
 
@@ -117,6 +186,12 @@ ClientMessage = Annotated[
     | ConversationAccept
     | QueueNext
     | StatusSet
+    | CallRequest
+    | CallAnswer
+    | CallHangup
+    | CallMedia
+    | RtcSignal
+    | IceRequest
     | Ping,
     Field(discriminator="type"),
 ]
@@ -133,6 +208,12 @@ CLIENT_MESSAGES: dict[str, type[_Client]] = {
         ConversationAccept,
         QueueNext,
         StatusSet,
+        CallRequest,
+        CallAnswer,
+        CallHangup,
+        CallMedia,
+        RtcSignal,
+        IceRequest,
         Ping,
     )
 }
@@ -201,6 +282,17 @@ class ConversationSummary(BaseModel):
     customer_read_seq: int
     adviser_delivered_seq: int
     adviser_read_seq: int
+    call: CallSummary | None = None
+
+
+class CallSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: Literal["ringing", "active"]
+    media: Literal["audio", "video"]
+    requested_by: Literal["customer", "adviser"]
+    requested_at: str | None
+    started_at: str | None
 
 
 class QueueEntry(BaseModel):
@@ -246,6 +338,11 @@ class Event(_Server):
         "conversation.accepted",
         "conversation.ended",
         "chat.message",
+        "call.requested",
+        "call.started",
+        "call.declined",
+        "call.media",
+        "call.ended",
     ]
     author: Author
     body: dict[str, Any]
@@ -339,6 +436,28 @@ class AdviserStatus(_Server):
     max_chats: int
 
 
+class RtcSignalOut(_Server):
+    """WebRTC negotiation from the other participant of the call."""
+
+    type: Literal["rtc.signal"]
+    conversation_id: str
+    call_id: str
+    from_role: Literal["customer", "adviser"]
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class IceServers(_Server):
+    """Answer to `ice.request`: an RTCConfiguration's ICE part."""
+
+    type: Literal["ice.servers"]
+    id: str | None = None
+    conversation_id: str
+    ice_servers: list[dict[str, Any]]
+    ice_transport_policy: Literal["all", "relay"]
+    ttl_s: int
+
+
 class Pong(_Server):
     type: Literal["pong"]
     id: str | None = None
@@ -359,6 +478,8 @@ SERVER_MESSAGES: dict[str, type[_Server]] = {
         ConversationAssigned,
         ConversationUpdate,
         AdviserStatus,
+        RtcSignalOut,
+        IceServers,
         Pong,
     )
 }

@@ -65,6 +65,15 @@ class Conversation(Base):
     adviser_delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     adviser_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     preview: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    # The current call (at most one): ringing -> active -> cleared when it ends.
+    call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    call_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    call_media: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    call_requested_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    call_requested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    call_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
         Index("ix_conversations_status_queued", "status", "queued_at"),

@@ -53,6 +53,7 @@ class Connection:
         "closed",
         "conversation_id",
         "conversations",
+        "customer_name",
         "last_seen",
         "refusals",
         "role",
@@ -68,6 +69,7 @@ class Connection:
         self.role: str | None = None  # customer | adviser, after hello
         self.adviser: AdviserView | None = None
         self.conversation_id: str | None = None  # the customer's own conversation
+        self.customer_name: str | None = None
         self.subs: dict[str, int] = {}  # conversation id -> highest seq sent
         self.bucket = TokenBucket(rate, burst)
         self.refusals = 0

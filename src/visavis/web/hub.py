@@ -152,6 +152,16 @@ class Hub:
                 if not _is_author(conn, author):
                     conn.push(payload)
             return
+        if kind == "rtc.signal":
+            target = frame.pop("to_adviser")
+            out = dumps(frame)
+            for conn in tuple(subs):
+                if frame["from_role"] == "adviser":
+                    if conn.role == "customer":
+                        conn.push(out)
+                elif conn.adviser is not None and conn.adviser.id == target:
+                    conn.push(out)
+            return
         if kind == "receipt":
             for conn in tuple(subs):
                 if conn.role != frame["role"]:

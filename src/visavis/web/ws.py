@@ -12,8 +12,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
+from visavis.conversations.calls import CallService
 from visavis.conversations.service import Author, ConversationService
 from visavis.errors import VisavisError
+from visavis.media.ice import IceConfig, ice_servers
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
 from visavis.protocol import messages as m
 from visavis.protocol.messages import frame_id_of
@@ -37,6 +39,8 @@ class Gateway:
         origin: str,
         frames_per_s: float,
         burst: float,
+        calls: CallService,
+        ice: IceConfig,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -45,6 +49,8 @@ class Gateway:
         self.origin = origin
         self.rate = frames_per_s
         self.burst = burst
+        self.calls = calls
+        self.ice = ice
 
     async def endpoint(self, ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
@@ -142,6 +148,7 @@ class Gateway:
             conv = await self.conversations.get(cid)
             conn.role = "customer"
             conn.conversation_id = cid
+            conn.customer_name = conv["customer_name"]
             conn.push_frame(
                 {
                     "v": 1,
@@ -204,6 +211,12 @@ class Gateway:
             await self._do_accept(conn, msg)
         elif isinstance(msg, m.StatusSet):
             await self._do_status(conn, msg)
+        elif isinstance(msg, m.RtcSignal):
+            await self._do_signal(conn, msg)
+        elif isinstance(msg, m.CallRequest | m.CallAnswer | m.CallHangup | m.CallMedia):
+            await self._do_call(conn, msg)
+        elif isinstance(msg, m.IceRequest):
+            await self._do_ice(conn, msg)
 
     # ------------------------------------------------------------ permission checks
     def _check_customer_owns(self, conn: Connection, cid: str) -> None:
@@ -230,7 +243,7 @@ class Gateway:
     def _author(self, conn: Connection) -> Author:
         if conn.adviser is not None:
             return Author("adviser", conn.adviser.id, conn.adviser.name)
-        return Author("customer", None, None)
+        return Author("customer", None, conn.customer_name)
 
     # ------------------------------------------------------------ commands
     async def _do_subscribe(self, conn: Connection, msg: m.Subscribe) -> None:
@@ -250,7 +263,7 @@ class Gateway:
         cid = msg.conversation_id
         if conn.role == "customer":
             self._check_customer_owns(conn, cid)
-            author = Author("customer", None, None)
+            author = self._author(conn)
         else:
             conv = await self._check_participant(conn, cid)
             if conv["status"] != "active":
@@ -318,9 +331,10 @@ class Gateway:
             if not me.sees_all:
                 await self._check_participant(conn, cid)
         before = await self.conversations.get(cid)
-        conv, event = await self.conversations.do_end(cid, self._author(conn))
+        conv, events = await self.conversations.do_end(cid, self._author(conn))
         conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
-        await self.hub.publish_conv(cid, event)
+        for event in events:
+            await self.hub.publish_conv(cid, event)
         await self.hub.publish_conv(
             cid, {"v": 1, "type": "conversation.update", "conversation": conv}
         )
@@ -345,12 +359,79 @@ class Gateway:
         await self.hub.queue_changed()
         await self._publish_status(me.id)
 
+    # ------------------------------------------------------------ calls
+    async def _do_call(
+        self, conn: Connection, msg: m.CallRequest | m.CallAnswer | m.CallHangup | m.CallMedia
+    ) -> None:
+        cid = msg.conversation_id
+        await self._check_participant(conn, cid)
+        author = self._author(conn)
+        if isinstance(msg, m.CallRequest):
+            conv, events = await self.calls.do_request(cid, author, msg.media)
+        elif isinstance(msg, m.CallAnswer):
+            conv, events = await self.calls.do_answer(cid, author, msg.call_id, msg.accept)
+        elif isinstance(msg, m.CallHangup):
+            conv, events = await self.calls.do_hangup(cid, author, msg.call_id)
+        else:
+            conv, events = await self.calls.do_media(
+                cid, author, msg.call_id, msg.audio, msg.video, msg.screen
+            )
+        conn.push_frame(
+            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
+        )
+        for event in events:
+            await self.hub.publish_conv(cid, event)
+        if not isinstance(msg, m.CallMedia):
+            await self.hub.publish_conv(
+                cid, {"v": 1, "type": "conversation.update", "conversation": conv}
+            )
+
+    async def _do_signal(self, conn: Connection, msg: m.RtcSignal) -> None:
+        if (msg.description is None) == (msg.candidate is None):
+            raise VisavisError(
+                "bad_request", "rtc.signal: give exactly one of description, candidate"
+            )
+        conv = await self._check_participant(conn, msg.conversation_id)
+        call = conv["call"]
+        if call is None or call["id"] != msg.call_id:
+            raise VisavisError("invalid_state", "rtc.signal: not the conversation's current call")
+        role = conn.role or "customer"
+        frame: dict[str, Any] = {
+            "v": 1,
+            "type": "rtc.signal",
+            "conversation_id": msg.conversation_id,
+            "call_id": msg.call_id,
+            "from_role": role,
+        }
+        if msg.description is not None:
+            frame["description"] = msg.description.model_dump()
+        else:
+            assert msg.candidate is not None
+            frame["candidate"] = msg.candidate.model_dump(exclude_none=True)
+        # Only the other participant may see it: the customer, or the assigned adviser.
+        frame["to_adviser"] = conv["adviser"]["id"] if role == "customer" else None
+        await self.hub.publish_conv(msg.conversation_id, frame)
+
+    async def _do_ice(self, conn: Connection, msg: m.IceRequest) -> None:
+        await self._check_participant(conn, msg.conversation_id)
+        label = f"{msg.conversation_id}-{conn.role}"
+        conn.push_frame(
+            {
+                "v": 1,
+                "type": "ice.servers",
+                "id": msg.id,
+                "conversation_id": msg.conversation_id,
+                **ice_servers(self.ice, label),
+            }
+        )
+
     async def _do_status(self, conn: Connection, msg: m.StatusSet) -> None:
         me = self._me(conn)
         await self.auth.do_set_status(me.id, msg.status)
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id})
+        self.hub.presence.set_status(me.id, msg.status)
         await self._publish_status(me.id, msg.status)
         await self.hub.queue_changed()
+        conn.push_frame({"v": 1, "type": "ack", "id": msg.id})
 
     async def _publish_status(self, adviser_id: str, status: str | None = None) -> None:
         active = await self.conversations.active_count(adviser_id)

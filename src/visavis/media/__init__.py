@@ -1,0 +1,1 @@
+"""Media: ICE/TURN configuration and credentials (recording and SFU come later)."""
