@@ -206,3 +206,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def coturn(tmp_path: Path) -> Iterator[Any]:
+    """A real coturn on a free loopback UDP port with a random REST secret."""
+    from coturn import Coturn, free_udp_port
+
+    server = Coturn(free_udp_port(), secrets.token_hex(16), tmp_path / "coturn.log")
+    server.start()
+    yield server
+    server.stop()
