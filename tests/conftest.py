@@ -202,6 +202,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return rep
 
 
+@pytest.fixture(autouse=True)
+async def _close_forgotten_sockets() -> AsyncIterator[None]:
+    yield
+    from wsclient import WsClient
+
+    for client in list(WsClient.open_clients):
+        await client.close()
+
+
 @pytest.fixture
 async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:

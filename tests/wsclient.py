@@ -20,6 +20,10 @@ def check_server_frame(frame: dict[str, Any]) -> None:
 
 
 class WsClient:
+    # every client a test opened, so teardown can close what a test forgot (an
+    # unclosed transport would otherwise warn, as an error, in a later test)
+    open_clients: set[WsClient] = set()
+
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
@@ -28,6 +32,7 @@ class WsClient:
         self.closed_code: int | None = None
         self.token: str | None = None
         self._reader = asyncio.get_running_loop().create_task(self._read())
+        WsClient.open_clients.add(self)
 
     @classmethod
     async def connect(
@@ -114,6 +119,7 @@ class WsClient:
         return self.closed_code
 
     async def close(self) -> None:
+        WsClient.open_clients.discard(self)
         await self.ws.close()
         await asyncio.gather(self._reader, return_exceptions=True)
 

@@ -24,6 +24,7 @@ from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
 from visavis.routing.presence import Presence
+from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
 from visavis.web.http import Api
 from visavis.web.hub import Hub
@@ -63,7 +64,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database, settings.max_chats, settings.session_ttl_s, settings.login_attempts_per_minute
     )
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
-    hub = Hub(bus, conversations, presence, settings.heartbeat_s)
+    teams = TeamService(database)
+    hub = Hub(bus, conversations, presence, teams, settings.heartbeat_s)
     gateway = Gateway(
         hub,
         auth,
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.ws_frames_per_second,
         settings.ws_frame_burst,
         CallService(conversations),
+        teams,
         IceConfig.parse(
             settings.ice_urls,
             settings.turn_secret,
@@ -80,10 +83,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.ice_transport_policy,
         ),
     )
-    api = Api(settings, auth, tokens, conversations, hub)
+    api = Api(settings, auth, tokens, conversations, hub, teams)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await teams.load()
         hub.start()
         try:
             yield
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),
         Route("/api/v1/topics", api.topics),
+        Route("/api/v1/teams", api.list_teams),
         Route("/api/v1/conversations", api.create_conversation, methods=["POST"]),
         Route("/api/v1/conversations", api.list_conversations, methods=["GET"]),
         Route("/api/v1/conversations/{conversation_id}", api.get_conversation),

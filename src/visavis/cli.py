@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import os
 import secrets
@@ -101,6 +102,53 @@ async def _list_advisers(settings: Settings) -> None:
         await db.dispose()
 
 
+async def _team(settings: Settings, args: argparse.Namespace) -> None:
+    from visavis.routing.teams import TeamService
+    from visavis.storage.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        teams = TeamService(db)
+        await teams.load()
+        if args.team_cmd == "set":
+            try:
+                hours = json.loads(args.hours) if args.hours else dict(DEFAULT_HOURS)
+            except ValueError:
+                raise VisavisError("bad_request", "--hours is not JSON") from None
+            team = await teams.do_save(
+                args.id,
+                args.name or args.id,
+                _csv(args.topics),
+                _csv(args.languages),
+                args.timezone,
+                hours,
+                _csv(args.holidays),
+            )
+            print(f"team {team.id} saved: {json.dumps(team.as_dict())}")
+        elif args.team_cmd == "member":
+            if args.remove:
+                await teams.do_remove_member(args.id, args.email)
+            else:
+                await teams.do_add_member(args.id, args.email)
+            print(f"{args.email} {'removed from' if args.remove else 'added to'} team {args.id}")
+        else:
+            for t in teams.all():
+                print(json.dumps({**t.as_dict(), "members": len(t.members)}))
+    finally:
+        await db.dispose()
+
+
+def _csv(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+# Mon-Fri 08:00-20:00, Sat 09:00-14:00 (a bank's service hours), overridable with --hours.
+DEFAULT_HOURS = {
+    **{d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "sat": [["09:00", "14:00"]],
+}
+
+
 def do_demo(settings: Settings) -> None:
     """Migrate, (re)seed the demo adviser with a fresh password, print it, serve."""
     from visavis.storage.migrate import migrate_sync
@@ -145,6 +193,21 @@ def main(argv: list[str] | None = None) -> None:
     pw.add_argument("email")
     pw.add_argument("--password")
     adv.add_parser("list")
+    team = sub.add_parser("team", help="teams: topics, languages, business hours, members")
+    team_sub = team.add_subparsers(dest="team_cmd", required=True)
+    tset = team_sub.add_parser("set", help="create or change a team")
+    tset.add_argument("id")
+    tset.add_argument("--name")
+    tset.add_argument("--topics", help="comma-separated topic ids (none: catch-all team)")
+    tset.add_argument("--languages", default="de,en")
+    tset.add_argument("--timezone", default="Europe/Berlin")
+    tset.add_argument("--hours", help='JSON, e.g. {"mon": [["08:00", "18:00"]]}')
+    tset.add_argument("--holidays", help="comma-separated YYYY-MM-DD")
+    tmem = team_sub.add_parser("member", help="add (or --remove) an adviser")
+    tmem.add_argument("id")
+    tmem.add_argument("email")
+    tmem.add_argument("--remove", action="store_true")
+    team_sub.add_parser("list")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -165,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
             from visavis.protocol import typescript
 
             typescript.main()
+        elif args.cmd == "team":
+            asyncio.run(_team(settings, args))
         elif args.cmd == "adviser":
             if args.adv_cmd == "list":
                 asyncio.run(_list_advisers(settings))

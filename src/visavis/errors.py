@@ -20,6 +20,7 @@ HTTP_STATUS: dict[str, int] = {
     "not_found": 404,
     "invalid_state": 409,
     "limit_reached": 409,
+    "closed": 409,
     "not_hello": 400,
     "internal": 500,
 }

@@ -51,7 +51,9 @@ async def test_positions_move_up_as_advisers_accept(live_server: LiveServer) -> 
 async def test_availability_json_and_event_stream(live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as c:
         r = await c.get("/api/v1/availability", headers={"Origin": "https://shop.example"})
-        assert r.json() == {"available": False, "advisers_available": 0, "waiting": 0}
+        state = r.json()
+        assert (state["available"], state["advisers_available"], state["waiting"]) == (False, 0, 0)
+        assert state["open"] is True and state["estimate_s"] is None
         assert r.headers["access-control-allow-origin"] == "*"
         assert "set-cookie" not in r.headers
 
@@ -62,8 +64,12 @@ async def test_availability_json_and_event_stream(live_server: LiveServer) -> No
                 assert resp.headers["content-type"].startswith("text/event-stream")
                 async for line in resp.aiter_lines():
                     if line.startswith("data: "):
-                        states.append(json.loads(line[6:]))
+                        full = json.loads(line[6:])
+                        states.append(
+                            {k: full[k] for k in ("available", "advisers_available", "waiting")}
+                        )
                         if states[-1] == {"available": True, "advisers_available": 1, "waiting": 1}:
+                            assert full["estimate_s"] is not None
                             return
 
         reader = asyncio.create_task(read_stream())
@@ -75,8 +81,8 @@ async def test_availability_json_and_event_stream(live_server: LiveServer) -> No
         assert {"available": True, "advisers_available": 1, "waiting": 0} in states
         # going away makes the widget say so
         await adviser.request("status.set", status="away")
-        r = await c.get("/api/v1/availability")
-        assert r.json() == {"available": False, "advisers_available": 0, "waiting": 1}
+        state = (await c.get("/api/v1/availability")).json()
+        assert (state["available"], state["advisers_available"], state["waiting"]) == (False, 0, 1)
         await adviser.close()
 
 

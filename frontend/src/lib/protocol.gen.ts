@@ -35,10 +35,13 @@ export interface CallSummary {
 
 export interface ConversationSummary {
   id: string;
-  status: "queued" | "active" | "ended";
+  status: "queued" | "offline" | "active" | "ended";
   customer_name: string | null;
   topic: string | null;
   language: string | null;
+  team_id?: string | null;
+  kind?: "chat" | "message" | "callback";
+  contact?: string | null;
   adviser: Author | null;
   created_at: string;
   queued_at: string | null;
@@ -70,6 +73,9 @@ export interface QueueEntry {
   language: string | null;
   queued_at: string;
   preview: string | null;
+  team_id?: string | null;
+  kind?: "chat" | "message" | "callback";
+  contact?: string | null;
 }
 
 export interface SessionDescription {
@@ -339,6 +345,7 @@ export interface QueuePositionMsg {
   position: number;
   waiting: number;
   advisers_available: number;
+  estimate_s?: number | null;
 }
 
 /** To advisers: the whole queue, oldest first, sent whenever it changes. */
@@ -346,6 +353,7 @@ export interface QueueSnapshotMsg {
   v?: 1;
   type: "queue.snapshot";
   entries: QueueEntry[];
+  offline?: QueueEntry[];
   advisers_available: number;
 }
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.state import Status, check_can_write, check_transition
-from visavis.conversations.summary import event_frame, summary
+from visavis.conversations.summary import event_frame, iso, summary
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Conversation, Event
@@ -30,6 +30,7 @@ from visavis.storage.models import Adviser, Conversation, Event
 MAX_NAME = 80
 MAX_TOPIC = 64
 REPLAY_PAGE = 500
+History = tuple[list[float], list[float]]  # (handle times, pick-up times) in seconds
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,12 @@ class ConversationService:
             )
             return [event_frame(e) for e in rows]
 
-    async def queue(self) -> list[dict[str, Any]]:
-        """Waiting conversations, oldest first."""
+    async def queue(self, status: str = Status.QUEUED) -> list[dict[str, Any]]:
+        """Waiting (or offline) conversations, oldest first."""
         async with self._db() as db:
             rows = await db.scalars(
                 select(Conversation)
-                .where(Conversation.status == Status.QUEUED)
+                .where(Conversation.status == status)
                 .order_by(Conversation.queued_at, Conversation.id)
             )
             return [
@@ -149,11 +150,42 @@ class ConversationService:
                     "customer_name": c.customer_name,
                     "topic": c.topic,
                     "language": c.language,
-                    "queued_at": summary(c, None)["queued_at"],
+                    "queued_at": iso(c.queued_at),
                     "preview": c.preview,
+                    "team_id": c.team_id,
+                    "kind": c.kind,
+                    "contact": c.contact,
                 }
                 for c in rows
             ]
+
+    async def team_history(self, limit: int = 50) -> dict[str | None, History]:
+        """Per team: recent handle times (accepted -> ended) and pick-up times
+        (queued -> accepted), in seconds, for the wait estimate."""
+        async with self._db() as db:
+            rows = (
+                await db.execute(
+                    select(
+                        Conversation.team_id,
+                        Conversation.queued_at,
+                        Conversation.accepted_at,
+                        Conversation.ended_at,
+                    )
+                    .where(Conversation.accepted_at.is_not(None), Conversation.kind == "chat")
+                    .order_by(Conversation.accepted_at.desc())
+                    .limit(limit * 10)
+                )
+            ).all()
+        out: dict[str | None, History] = {}
+        for team_id, queued, accepted, ended in rows:
+            if accepted is None:
+                continue
+            handle, pickup = out.setdefault(team_id, ([], []))
+            if len(pickup) < limit and queued is not None:
+                pickup.append((accepted - queued).total_seconds())
+            if len(handle) < limit and ended is not None:
+                handle.append((ended - accepted).total_seconds())
+        return out
 
     async def for_adviser(self, adviser_id: str) -> list[dict[str, Any]]:
         async with self._db() as db:
@@ -229,12 +261,18 @@ class ConversationService:
         topic: str | None,
         language: str | None,
         first_message: tuple[str, str] | None,
+        team_id: str | None = None,
+        kind: str = "chat",
+        contact: str | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         now = datetime.now(UTC)
         name = (customer_name or "").strip()[:MAX_NAME] or None
         conv = Conversation(
             id=secrets.token_urlsafe(16),
-            status=Status.QUEUED,
+            status=Status.QUEUED if kind == "chat" else Status.OFFLINE,
+            team_id=team_id,
+            kind=kind,
+            contact=contact,
             customer_name=name,
             topic=topic,
             language=language,
@@ -257,7 +295,14 @@ class ConversationService:
                     conv.id,
                     "conversation.created",
                     customer,
-                    {"customer_name": name, "topic": topic, "language": language},
+                    {
+                        "customer_name": name,
+                        "topic": topic,
+                        "language": language,
+                        "team_id": team_id,
+                        "kind": kind,
+                        "contact": contact,
+                    },
                     now=now,
                 )
             ]
@@ -305,9 +350,17 @@ class ConversationService:
             return Appended(event_frame(event), created=True)
 
     async def do_accept(
-        self, conversation_id: str | None, adviser_id: str, adviser_name: str, max_chats: int
+        self,
+        conversation_id: str | None,
+        adviser_id: str,
+        adviser_name: str,
+        max_chats: int,
+        team_ids: frozenset[str] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Assign a queued conversation (or the oldest, if id is None) to the adviser."""
+        """Assign a queued conversation (or the oldest, if id is None) to the adviser.
+
+        `team_ids`: the teams the adviser serves (None: all). Conversations of no team
+        are served by everyone."""
         async with self.writer() as db:
             # Lock the adviser row: two sockets of one adviser accepting at once
             # must not both pass the limit check.
@@ -317,9 +370,14 @@ class ConversationService:
                     "limit_reached", f"you already serve {max_chats} conversations (your limit)"
                 )
             if conversation_id is None:
+                mine = (
+                    or_(Conversation.team_id.is_(None), Conversation.team_id.in_(team_ids))
+                    if team_ids
+                    else true()
+                )
                 conversation_id = await db.scalar(
                     select(Conversation.id)
-                    .where(Conversation.status == Status.QUEUED)
+                    .where(Conversation.status == Status.QUEUED, mine)
                     .order_by(Conversation.queued_at, Conversation.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -327,11 +385,13 @@ class ConversationService:
                 if conversation_id is None:
                     raise VisavisError("not_found", "nobody is waiting")
             conv = await self.lock_conversation(db, conversation_id)
-            if conv.status != Status.QUEUED:
+            if conv.status not in (Status.QUEUED, Status.OFFLINE):
                 raise VisavisError(
                     "invalid_state",
                     f"conversation is {conv.status!r}, expected 'queued' (someone else took it?)",
                 )
+            if team_ids and conv.team_id is not None and conv.team_id not in team_ids:
+                raise VisavisError("forbidden", "this customer waits for another team")
             now = datetime.now(UTC)
             conv.status = check_transition(conv.status, "accept")
             conv.adviser_id = adviser_id

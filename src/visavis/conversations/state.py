@@ -11,12 +11,15 @@ class Status(StrEnum):
     QUEUED = "queued"
     ACTIVE = "active"
     ENDED = "ended"
+    OFFLINE = "offline"  # a message or call-back request, worked when advisers are back
 
 
 _ALLOWED: dict[tuple[Status, str], Status] = {
     (Status.QUEUED, "accept"): Status.ACTIVE,
     (Status.QUEUED, "end"): Status.ENDED,
     (Status.ACTIVE, "end"): Status.ENDED,
+    (Status.OFFLINE, "accept"): Status.ACTIVE,
+    (Status.OFFLINE, "end"): Status.ENDED,
 }
 
 

@@ -24,6 +24,9 @@ def summary(c: Conversation, adviser_name: str | None) -> dict[str, Any]:
         "customer_name": c.customer_name,
         "topic": c.topic,
         "language": c.language,
+        "team_id": c.team_id,
+        "kind": c.kind,
+        "contact": c.contact,
         "adviser": (
             {"role": "adviser", "id": c.adviser_id, "name": adviser_name} if c.adviser_id else None
         ),

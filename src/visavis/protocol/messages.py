@@ -268,10 +268,13 @@ class Author(BaseModel):
 class ConversationSummary(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
-    status: Literal["queued", "active", "ended"]
+    status: Literal["queued", "offline", "active", "ended"]
     customer_name: str | None
     topic: str | None
     language: str | None
+    team_id: str | None = None
+    kind: Literal["chat", "message", "callback"] = "chat"
+    contact: str | None = None
     adviser: Author | None
     created_at: str
     queued_at: str | None
@@ -303,6 +306,9 @@ class QueueEntry(BaseModel):
     language: str | None
     queued_at: str
     preview: str | None
+    team_id: str | None = None
+    kind: Literal["chat", "message", "callback"] = "chat"
+    contact: str | None = None
 
 
 class AdviserInfo(BaseModel):
@@ -403,6 +409,7 @@ class QueuePosition(_Server):
     position: int
     waiting: int
     advisers_available: int
+    estimate_s: float | None = None
 
 
 class QueueSnapshot(_Server):
@@ -410,6 +417,7 @@ class QueueSnapshot(_Server):
 
     type: Literal["queue.snapshot"]
     entries: list[QueueEntry]
+    offline: list[QueueEntry] = []
     advisers_available: int
 
 

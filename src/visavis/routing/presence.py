@@ -12,13 +12,23 @@ class Presence:
     def __init__(self) -> None:
         self._sockets: dict[str, int] = {}
         self._status: dict[str, str] = {}
+        self._load: dict[str, tuple[int, int]] = {}  # adviser -> (active, max_chats)
 
-    def connect(self, adviser_id: str, status: str) -> bool:
+    def connect(self, adviser_id: str, status: str, active: int = 0, max_chats: int = 0) -> bool:
         """Count a socket; True if the adviser was offline before."""
         n = self._sockets.get(adviser_id, 0)
         self._sockets[adviser_id] = n + 1
         self._status[adviser_id] = status
+        self._load[adviser_id] = (active, max_chats)
         return n == 0
+
+    def set_load(self, adviser_id: str, active: int, max_chats: int) -> None:
+        if adviser_id in self._sockets:
+            self._load[adviser_id] = (active, max_chats)
+
+    def available(self) -> dict[str, tuple[int, int]]:
+        """Available advisers with their (active, max_chats)."""
+        return {a: self._load.get(a, (0, 0)) for a, s in self._status.items() if s == "available"}
 
     def disconnect(self, adviser_id: str) -> bool:
         """Uncount a socket; True if the adviser is now offline."""
@@ -28,6 +38,7 @@ class Presence:
             return False
         self._sockets.pop(adviser_id, None)
         self._status.pop(adviser_id, None)
+        self._load.pop(adviser_id, None)
         return True
 
     def set_status(self, adviser_id: str, status: str) -> None:
@@ -36,6 +47,3 @@ class Presence:
 
     def status(self, adviser_id: str) -> str:
         return self._status.get(adviser_id, "offline") if adviser_id in self._sockets else "offline"
-
-    def available_count(self) -> int:
-        return sum(1 for s in self._status.values() if s == "available")

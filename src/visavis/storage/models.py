@@ -65,6 +65,9 @@ class Conversation(Base):
     adviser_delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     adviser_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     preview: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="chat")  # chat | message | callback
+    contact: Mapped[str | None] = mapped_column(String(254), nullable=True)
     # The current call (at most one): ringing -> active -> cleared when it ends.
     call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     call_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -99,4 +102,26 @@ class Event(Base):
         UniqueConstraint("conversation_id", "seq", name="uq_events_conversation_seq"),
         # Idempotent resends: one client_id is stored once per conversation.
         UniqueConstraint("conversation_id", "client_id", name="uq_events_conversation_client"),
+    )
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    topics: Mapped[str] = mapped_column(Text)  # JSON list of topic ids
+    languages: Mapped[str] = mapped_column(Text)  # JSON list of language tags
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[str] = mapped_column(Text)  # JSON, see routing/hours.py
+    holidays: Mapped[str] = mapped_column(Text)  # JSON list of YYYY-MM-DD
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    adviser_id: Mapped[str] = mapped_column(
+        ForeignKey("advisers.id", ondelete="CASCADE"), primary_key=True
     )

@@ -6,20 +6,22 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from visavis.auth.ratelimit import RateLimiter
-from visavis.auth.service import AdviserView, AuthService
+from visavis.auth.service import EMAIL_RE, AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.config import Settings
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
+from visavis.routing.teams import TeamService
 from visavis.web.hub import Hub
 from visavis.web.ws import SESSION_COOKIE
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 LANG_RE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()/-]{4,30}$")
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -44,6 +47,9 @@ class CreateConversation(_Body):
     topic: Annotated[str, Field(max_length=64)] | None = None
     language: Annotated[str, Field(max_length=16)] | None = None
     message: FirstMessage | None = None
+    # chat: wait for an adviser now; message / callback: the offline queue
+    kind: Literal["chat", "message", "callback"] = "chat"
+    contact: Annotated[str, Field(max_length=254)] | None = None
 
 
 class Login(_Body):
@@ -83,12 +89,14 @@ class Api:
         tokens: CustomerTokens,
         conversations: ConversationService,
         hub: Hub,
+        teams: TeamService,
     ) -> None:
         self.settings = settings
         self.auth = auth
         self.tokens = tokens
         self.conversations = conversations
         self.hub = hub
+        self.teams = teams
         self.create_limit = RateLimiter(settings.conversations_per_minute)
         self.app_dir = Path(settings.static_dir) / "app"
 
@@ -101,7 +109,11 @@ class Api:
 
     # ------------------------------------------------------------ public
     async def availability(self, request: Request) -> Response:
-        return JSONResponse(await self.hub.current_availability())
+        topic = request.query_params.get("topic") or None
+        return JSONResponse(await self.hub.current_availability(topic))
+
+    async def list_teams(self, request: Request) -> Response:
+        return JSONResponse({"teams": [t.as_dict() for t in self.teams.all()]})
 
     async def availability_stream(self, request: Request) -> Response:
         async def events() -> AsyncIterator[str]:
@@ -134,6 +146,23 @@ class Api:
             raise VisavisError("bad_request", f"topic: unknown topic {body.topic!r}")
         if body.language is not None and not LANG_RE.match(body.language):
             raise VisavisError("bad_request", "language: not a language tag")
+        if body.kind == "callback" and not (body.contact and PHONE_RE.match(body.contact)):
+            raise VisavisError("bad_request", "contact: a phone number is needed for a call-back")
+        if body.kind == "message" and not (
+            body.contact and (EMAIL_RE.match(body.contact) or PHONE_RE.match(body.contact))
+        ):
+            raise VisavisError("bad_request", "contact: an e-mail address or phone number")
+        if body.kind != "chat" and body.message is None:
+            raise VisavisError("bad_request", "message: say what it is about")
+        team = self.teams.for_topic(body.topic)
+        if body.kind == "chat" and team is not None and not team.hours.is_open(datetime.now(UTC)):
+            nxt = team.hours.next_opening(datetime.now(UTC))
+            raise VisavisError(
+                "closed",
+                f"{team.name} is closed"
+                + (f"; opens {nxt.isoformat()}" if nxt else "")
+                + ". Leave a message or ask for a call-back.",
+            )
         first = None
         if body.message is not None:
             text = body.message.text.strip()
@@ -141,7 +170,13 @@ class Api:
                 raise VisavisError("bad_request", "message.text: is blank")
             first = (body.message.client_id, text)
         conv, events = await self.conversations.do_create(
-            body.customer_name, body.topic, body.language, first
+            body.customer_name,
+            body.topic,
+            body.language,
+            first,
+            team.id if team else None,
+            body.kind,
+            body.contact,
         )
         for event in events:
             await self.hub.publish_conv(conv["id"], event)

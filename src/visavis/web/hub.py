@@ -15,23 +15,39 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from visavis.bus import Bus
 from visavis.conversations.service import ConversationService
+from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.presence import Presence
+from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection, dumps, spawn
 
 log = logging.getLogger(__name__)
 
+TEAMS_RELOAD_S = 30.0
+HISTORY_TTL_S = 60.0
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
+
 
 class Hub:
     def __init__(
-        self, bus: Bus, conversations: ConversationService, presence: Presence, heartbeat_s: int
+        self,
+        bus: Bus,
+        conversations: ConversationService,
+        presence: Presence,
+        teams: TeamService,
+        heartbeat_s: int,
     ) -> None:
         self.bus = bus
         self.conversations = conversations
         self.presence = presence
+        self.teams = teams
         self.heartbeat_s = heartbeat_s
         self.connections: set[Connection] = set()
         self._by_conv: dict[str, set[Connection]] = {}
@@ -42,6 +58,8 @@ class Hub:
         self._queue_running = False
         self._last_availability = ""
         self._reaper: asyncio.Task[None] | None = None
+        self._history: dict[str | None, tuple[list[float], list[float]]] = {}
+        self._history_at = 0.0
         bus.subscribe("queue", self._on_queue_changed)
 
     # ------------------------------------------------------------ lifecycle
@@ -56,9 +74,19 @@ class Hub:
 
     async def _reap_silent(self) -> None:
         limit = self.heartbeat_s * 2.5
+        last_reload = time.monotonic()
         while True:
             await asyncio.sleep(min(5.0, self.heartbeat_s / 2))
             now = time.monotonic()
+            if now - last_reload > TEAMS_RELOAD_S:
+                # Teams change from the CLI or another node: pick that up, and let
+                # opening/closing hours show in the widget.
+                last_reload = now
+                try:
+                    await self.teams.load()
+                    await self.queue_changed()
+                except Exception:
+                    log.exception("reloading teams failed")
             for conn in [c for c in self.connections if now - c.last_seen > limit]:
                 log.info("closing silent socket (%.0f s without a frame)", now - conn.last_seen)
                 conn.close_soon(4408)
@@ -92,7 +120,7 @@ class Hub:
             peers = self._by_adviser[aid] = set()
             self.bus.subscribe(f"adviser:{aid}", self._on_adviser_frame)
         peers.add(conn)
-        if self.presence.connect(aid, conn.adviser.status):
+        if self.presence.connect(aid, conn.adviser.status, 0, conn.adviser.max_chats):
             spawn(self.queue_changed())
 
     def follow(self, conn: Connection, conversation_id: str) -> None:
@@ -197,6 +225,7 @@ class Hub:
         if frame["type"] == "adviser.status":
             aid = frame["adviser_id"]
             self.presence.set_status(aid, frame["status"])
+            self.presence.set_load(aid, frame["active"], frame["max_chats"])
             out = dumps({k: v for k, v in frame.items() if k != "adviser_id"})
             for conn in tuple(self._by_adviser.get(aid, ())):
                 conn.push(out)
@@ -221,41 +250,99 @@ class Hub:
 
     async def _push_queue_state(self) -> None:
         entries = await self.conversations.queue()
-        available = self.presence.available_count()
-        snapshot = dumps(
-            {"v": 1, "type": "queue.snapshot", "entries": entries, "advisers_available": available}
-        )
+        offline = await self.conversations.queue("offline")
+        history = await self._team_history()
+        # Advisers see the queues of their teams (supervisors and advisers in no team: all).
         for peers in self._by_adviser.values():
             for conn in peers:
-                conn.push(snapshot)
-        waiting = len(entries)
-        for pos, entry in enumerate(entries, start=1):
-            cid = entry["conversation_id"]
-            for conn in tuple(self._customers_waiting.get(cid, ())):
+                assert conn.adviser is not None
+                aid, everything = conn.adviser.id, conn.adviser.sees_all
                 conn.push_frame(
                     {
                         "v": 1,
-                        "type": "queue.position",
-                        "conversation_id": cid,
-                        "position": pos,
-                        "waiting": waiting,
-                        "advisers_available": available,
+                        "type": "queue.snapshot",
+                        "entries": [
+                            e for e in entries if everything or self.teams.serves(aid, e["team_id"])
+                        ],
+                        "offline": [
+                            e for e in offline if everything or self.teams.serves(aid, e["team_id"])
+                        ],
+                        "advisers_available": len(self._available_for(None)),
                     }
                 )
-        self._notify_availability(self.availability(available, waiting))
+        # Customers learn their place in their team's queue, and an estimate.
+        by_team: dict[str | None, list[dict[str, Any]]] = {}
+        for entry in entries:
+            by_team.setdefault(entry["team_id"], []).append(entry)
+        for team_id, team_entries in by_team.items():
+            capacity = self._capacity(team_id)
+            handle, pickup = history.get(team_id, ([], []))
+            for pos, entry in enumerate(team_entries, start=1):
+                cid = entry["conversation_id"]
+                waiting_here = self._customers_waiting.get(cid)
+                if not waiting_here:
+                    continue
+                frame = {
+                    "v": 1,
+                    "type": "queue.position",
+                    "conversation_id": cid,
+                    "position": pos,
+                    "waiting": len(team_entries),
+                    "advisers_available": len(self._available_for(team_id)),
+                    "estimate_s": _round(estimate_wait_s(pos, capacity, handle, pickup)),
+                }
+                for conn in tuple(waiting_here):
+                    conn.push_frame(frame)
+        self._notify_availability(await self.current_availability(entries=entries))
 
-    # ------------------------------------------------------------ availability
-    @staticmethod
-    def availability(advisers_available: int, waiting: int) -> dict[str, Any]:
+    async def _team_history(self) -> dict[str | None, tuple[list[float], list[float]]]:
+        if time.monotonic() - self._history_at > HISTORY_TTL_S:
+            self._history = await self.conversations.team_history()
+            self._history_at = time.monotonic()
+        return self._history
+
+    def _available_for(self, team_id: str | None) -> dict[str, tuple[int, int]]:
         return {
-            "available": advisers_available > 0,
-            "advisers_available": advisers_available,
-            "waiting": waiting,
+            aid: load
+            for aid, load in self.presence.available().items()
+            if team_id is None or self.teams.serves(aid, team_id)
         }
 
-    async def current_availability(self) -> dict[str, Any]:
-        waiting = len(await self.conversations.queue())
-        return self.availability(self.presence.available_count(), waiting)
+    def _capacity(self, team_id: str | None) -> Capacity:
+        loads = self._available_for(team_id).values()
+        return Capacity(slots=sum(m for _, m in loads), free=sum(max(0, m - a) for a, m in loads))
+
+    # ------------------------------------------------------------ availability
+    async def current_availability(
+        self, topic: str | None = None, entries: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """What the widget shows: can I get an adviser now, how many wait, how long."""
+        if entries is None:
+            entries = await self.conversations.queue()
+        now = datetime.now(UTC)
+        team = self.teams.for_topic(topic) if topic else None
+        team_id = team.id if team else None
+        if team is not None:
+            waiting = sum(1 for e in entries if e["team_id"] == team_id)
+            is_open = team.hours.is_open(now)
+            nxt = team.hours.next_opening(now)
+        else:
+            waiting = len(entries)
+            teams = self.teams.all()
+            is_open = not teams or any(t.hours.is_open(now) for t in teams)
+            openings = [o for t in teams if (o := t.hours.next_opening(now)) is not None]
+            nxt = min(openings) if openings else None
+        available = len(self._available_for(team_id))
+        handle, pickup = (await self._team_history()).get(team_id, ([], []))
+        estimate = estimate_wait_s(waiting + 1, self._capacity(team_id), handle, pickup)
+        return {
+            "available": available > 0 and is_open,
+            "advisers_available": available,
+            "waiting": waiting,
+            "open": is_open,
+            "estimate_s": _round(estimate) if is_open else None,
+            "next_opening": nxt.isoformat() if nxt and not is_open else None,
+        }
 
     def _notify_availability(self, state: dict[str, Any]) -> None:
         text = dumps(state)

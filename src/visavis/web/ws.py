@@ -19,6 +19,7 @@ from visavis.media.ice import IceConfig, ice_servers
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
 from visavis.protocol import messages as m
 from visavis.protocol.messages import frame_id_of
+from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection, dumps
 from visavis.web.hub import Hub
 
@@ -40,6 +41,7 @@ class Gateway:
         frames_per_s: float,
         burst: float,
         calls: CallService,
+        teams: TeamService,
         ice: IceConfig,
     ) -> None:
         self.hub = hub
@@ -50,6 +52,7 @@ class Gateway:
         self.rate = frames_per_s
         self.burst = burst
         self.calls = calls
+        self.teams = teams
         self.ice = ice
 
     async def endpoint(self, ws: WebSocket) -> None:
@@ -168,6 +171,7 @@ class Gateway:
         conn.adviser = adviser
         self.hub.add_adviser(conn)
         active = await self.conversations.for_adviser(adviser.id)
+        self.hub.presence.set_load(adviser.id, len(active), adviser.max_chats)
         conn.push_frame(
             {
                 "v": 1,
@@ -254,7 +258,8 @@ class Gateway:
             me = self._me(conn)
             conv = await self.conversations.get(cid)
             mine = conv["adviser"] is not None and conv["adviser"]["id"] == me.id
-            if not (mine or conv["status"] == "queued" or me.sees_all):
+            waiting = conv["status"] in ("queued", "offline")
+            if not (mine or me.sees_all or (waiting and self.teams.serves(me.id, conv["team_id"]))):
                 raise VisavisError("forbidden", "this conversation is not assigned to you")
         self.hub.follow(conn, cid)
         conn.push_replay(cid, msg.after_seq, msg.id, lambda: self.conversations.get(cid))
@@ -346,7 +351,10 @@ class Gateway:
     async def _do_accept(self, conn: Connection, msg: m.ConversationAccept | m.QueueNext) -> None:
         me = self._me(conn)
         cid = msg.conversation_id if isinstance(msg, m.ConversationAccept) else None
-        conv, event = await self.conversations.do_accept(cid, me.id, me.name, me.max_chats)
+        team_ids = None if me.sees_all else self.teams.teams_of(me.id)
+        conv, event = await self.conversations.do_accept(
+            cid, me.id, me.name, me.max_chats, team_ids or None
+        )
         cid = conv["id"]
         conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
         await self.hub.publish_conv(cid, event)

@@ -1,0 +1,156 @@
+"""Teams: which topics and languages they serve, when they are open, who is in them."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from visavis.errors import VisavisError
+from visavis.routing.hours import BusinessHours
+from visavis.storage.engine import Database
+from visavis.storage.models import Adviser, Team, TeamMember
+
+TEAM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class TeamView:
+    id: str
+    name: str
+    topics: tuple[str, ...]
+    languages: tuple[str, ...]
+    hours: BusinessHours
+    members: frozenset[str]
+
+    def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        now = now or datetime.now(UTC)
+        nxt = self.hours.next_opening(now)
+        return {
+            "id": self.id,
+            "name": self.name,
+            "topics": list(self.topics),
+            "languages": list(self.languages),
+            "timezone": self.hours.timezone,
+            "open": self.hours.is_open(now),
+            "next_opening": nxt.isoformat() if nxt else None,
+        }
+
+
+def _view(team: Team, members: frozenset[str]) -> TeamView:
+    return TeamView(
+        id=team.id,
+        name=team.name,
+        topics=tuple(json.loads(team.topics)),
+        languages=tuple(json.loads(team.languages)),
+        hours=BusinessHours.parse(team.timezone, json.loads(team.hours), json.loads(team.holidays)),
+        members=members,
+    )
+
+
+class TeamService:
+    """Teams are few and change rarely: kept in memory, reloaded after each change."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._teams: dict[str, TeamView] = {}
+
+    async def load(self) -> None:
+        async with self._db.sessions() as db:
+            teams = list(await db.scalars(select(Team).order_by(Team.created_at, Team.id)))
+            members: dict[str, set[str]] = {}
+            for m in await db.scalars(select(TeamMember)):
+                members.setdefault(m.team_id, set()).add(m.adviser_id)
+        self._teams = {t.id: _view(t, frozenset(members.get(t.id, ()))) for t in teams}
+
+    # ------------------------------------------------------------ reads
+    def all(self) -> list[TeamView]:
+        return list(self._teams.values())
+
+    def get(self, team_id: str) -> TeamView:
+        try:
+            return self._teams[team_id]
+        except KeyError:
+            raise VisavisError("not_found", f"no team {team_id!r}") from None
+
+    def for_topic(self, topic: str | None) -> TeamView | None:
+        """The team that serves a topic: the first that lists it, else the first team
+        without any topics (a catch-all), else none (one shared queue)."""
+        if topic:
+            for team in self._teams.values():
+                if topic in team.topics:
+                    return team
+        for team in self._teams.values():
+            if not team.topics:
+                return team
+        return None
+
+    def teams_of(self, adviser_id: str) -> frozenset[str]:
+        return frozenset(t.id for t in self._teams.values() if adviser_id in t.members)
+
+    def serves(self, adviser_id: str, team_id: str | None) -> bool:
+        """May this adviser take customers of that team? Advisers in no team serve all."""
+        mine = self.teams_of(adviser_id)
+        return not mine or team_id is None or team_id in mine
+
+    # ------------------------------------------------------------ writes
+    async def do_save(
+        self,
+        team_id: str,
+        name: str,
+        topics: list[str],
+        languages: list[str],
+        timezone: str,
+        hours: dict[str, Any],
+        holidays: list[str],
+    ) -> TeamView:
+        if not TEAM_ID_RE.match(team_id):
+            raise VisavisError("bad_request", "team id: 1-32 of a-z, 0-9, '-'")
+        try:
+            BusinessHours.parse(timezone, hours, holidays)
+        except ValueError as exc:
+            raise VisavisError("bad_request", f"business hours: {exc}") from None
+        async with self._db.writer() as db:
+            team = await db.get(Team, team_id)
+            if team is None:
+                team = Team(id=team_id, created_at=datetime.now(UTC))
+                db.add(team)
+            team.name = name.strip() or team_id
+            team.topics = json.dumps(topics)
+            team.languages = json.dumps(languages)
+            team.timezone = timezone
+            team.hours = json.dumps(hours)
+            team.holidays = json.dumps(holidays)
+            await db.commit()
+        await self.load()
+        return self.get(team_id)
+
+    async def do_add_member(self, team_id: str, email: str) -> None:
+        async with self._db.writer() as db:
+            adviser_id = await db.scalar(select(Adviser.id).where(Adviser.email == email.lower()))
+            if adviser_id is None:
+                raise VisavisError("not_found", f"no adviser {email}")
+            if await db.get(Team, team_id) is None:
+                raise VisavisError("not_found", f"no team {team_id!r}")
+            db.add(TeamMember(team_id=team_id, adviser_id=adviser_id))
+            try:
+                await db.commit()
+            except IntegrityError:
+                await db.rollback()
+        await self.load()
+
+    async def do_remove_member(self, team_id: str, email: str) -> None:
+        async with self._db.writer() as db:
+            adviser_id = await db.scalar(select(Adviser.id).where(Adviser.email == email.lower()))
+            await db.execute(
+                delete(TeamMember).where(
+                    TeamMember.team_id == team_id, TeamMember.adviser_id == adviser_id
+                )
+            )
+            await db.commit()
+        await self.load()
