@@ -226,3 +226,39 @@ def coturn(tmp_path: Path) -> Iterator[Any]:
     server.start()
     yield server
     server.stop()
+
+
+@dataclass
+class Smtp:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    port: int
+    messages: list[Any]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Smtp]:
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    box = Smtp(free_port(), [])
+
+    class Keep:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 OK"
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def smtp_env(smtp: Smtp) -> dict[str, str]:
+    return {
+        "VISAVIS_SMTP_HOST": "127.0.0.1",
+        "VISAVIS_SMTP_PORT": str(smtp.port),
+        "VISAVIS_SMTP_FROM": "beratung@bank.example",
+        "VISAVIS_SMTP_SECURITY": "none",
+    }

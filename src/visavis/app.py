@@ -23,11 +23,14 @@ from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
+from visavis.notify.mail import Mailer, SmtpConfig
+from visavis.routing.joins import JoinService
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
 from visavis.web.http import Api
 from visavis.web.hub import Hub
+from visavis.web.joins import JoinRoutes
 from visavis.web.security import SecurityHeaders
 from visavis.web.ws import Gateway
 
@@ -84,6 +87,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
     )
     api = Api(settings, auth, tokens, conversations, hub, teams)
+    joins = JoinRoutes(
+        api,
+        JoinService(
+            database,
+            conversations,
+            settings.secret_key,
+            settings.invitation_ttl_s,
+            settings.code_ttl_s,
+            settings.code_guesses_per_minute,
+        ),
+        conversations,
+        tokens,
+        hub,
+        Mailer(
+            SmtpConfig(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_user,
+                settings.smtp_password,
+                settings.smtp_from,
+                settings.smtp_security,
+            )
+        ),
+        settings.origin,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -113,6 +141,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/conversations", api.create_conversation, methods=["POST"]),
         Route("/api/v1/conversations", api.list_conversations, methods=["GET"]),
         Route("/api/v1/conversations/{conversation_id}", api.get_conversation),
+        Route("/api/v1/invitations", joins.create_invitation, methods=["POST"]),
+        Route("/api/v1/invitations/redeem", joins.redeem_invitation, methods=["POST"]),
+        Route("/join/{invite}", joins.open_link),
+        Route("/api/v1/codes", joins.create_code, methods=["POST"]),
+        Route("/api/v1/codes/redeem", joins.redeem_code, methods=["POST"]),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),

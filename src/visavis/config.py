@@ -45,6 +45,15 @@ class Settings:
     ws_frame_burst: int = 40
     cookie_secure: bool = False
     frame_ancestors: str = "*"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_security: str = "starttls"
+    invitation_ttl_s: int = 7 * 24 * 3600
+    code_ttl_s: int = 600
+    code_guesses_per_minute: int = 10
     ice_urls: str = ""
     turn_secret: str = ""
     turn_ttl_s: int = 600

@@ -21,6 +21,8 @@ HTTP_STATUS: dict[str, int] = {
     "invalid_state": 409,
     "limit_reached": 409,
     "closed": 409,
+    "mail_failed": 502,
+    "expired": 410,
     "not_hello": 400,
     "internal": 500,
 }

@@ -316,6 +316,64 @@ class ConversationService:
             await db.commit()
             return summary(conv, None), [event_frame(e) for e in events]
 
+    async def do_create_assigned(
+        self,
+        adviser_id: str,
+        adviser_name: str,
+        max_chats: int,
+        customer_name: str | None,
+        language: str | None,
+        via: str,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A conversation that starts with its adviser (invitation link, phone code):
+        the customer joins it directly instead of waiting in a queue."""
+        now = datetime.now(UTC)
+        name = (customer_name or "").strip()[:MAX_NAME] or None
+        conv = Conversation(
+            id=secrets.token_urlsafe(16),
+            status=Status.ACTIVE,
+            kind="chat",
+            adviser_id=adviser_id,
+            customer_name=name,
+            language=language,
+            created_at=now,
+            accepted_at=now,
+            last_seq=0,
+            customer_delivered_seq=0,
+            customer_read_seq=0,
+            adviser_delivered_seq=0,
+            adviser_read_seq=0,
+        )
+        adviser = Author("adviser", adviser_id, adviser_name)
+        async with self.writer() as db:
+            await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
+            if await self.count_active(db, adviser_id) >= max_chats:
+                raise VisavisError(
+                    "limit_reached", f"you already serve {max_chats} conversations (your limit)"
+                )
+            db.add(conv)
+            await db.flush()
+            events = [
+                await self.append_event(
+                    db,
+                    conv.id,
+                    "conversation.created",
+                    adviser,
+                    {"customer_name": name, "topic": None, "language": language, "via": via},
+                    now=now,
+                ),
+                await self.append_event(
+                    db,
+                    conv.id,
+                    "conversation.accepted",
+                    adviser,
+                    {"adviser_id": adviser_id, "adviser_name": adviser_name},
+                    now=now,
+                ),
+            ]
+            await db.commit()
+            return summary(conv, adviser_name), [event_frame(e) for e in events]
+
     async def do_chat(
         self, conversation_id: str, author: Author, client_id: str, text: str
     ) -> Appended:

@@ -125,3 +125,11 @@ class TeamMember(Base):
     adviser_id: Mapped[str] = mapped_column(
         ForeignKey("advisers.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class JoinCode(Base):
+    __tablename__ = "join_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -101,7 +101,7 @@ class Api:
         self.app_dir = Path(settings.static_dir) / "app"
 
     # ------------------------------------------------------------ helpers
-    async def _adviser(self, request: Request, csrf: bool = False) -> AdviserView:
+    async def adviser(self, request: Request, csrf: bool = False) -> AdviserView:
         adviser, token = await self.auth.check_session(request.cookies.get(SESSION_COOKIE))
         if csrf and request.headers.get("x-csrf-token") != token:
             raise VisavisError("csrf_failed", "missing or wrong X-CSRF-Token header")
@@ -215,14 +215,14 @@ class Api:
         return JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
 
     async def logout(self, request: Request) -> Response:
-        await self._adviser(request, csrf=True)
+        await self.adviser(request, csrf=True)
         await self.auth.do_logout(request.cookies.get(SESSION_COOKIE, ""))
         response = JSONResponse({"ok": True})
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     async def list_conversations(self, request: Request) -> Response:
-        me = await self._adviser(request)
+        me = await self.adviser(request)
         params = request.query_params
         status = params.get("status") or None
         if status not in (None, "queued", "active", "ended"):
@@ -238,7 +238,7 @@ class Api:
         return JSONResponse({"conversations": rows})
 
     async def get_conversation(self, request: Request) -> Response:
-        me = await self._adviser(request)
+        me = await self.adviser(request)
         cid = request.path_params["conversation_id"]
         conv = await self.conversations.get(cid)
         if not me.sees_all and (conv["adviser"] is None or conv["adviser"]["id"] != me.id):

@@ -160,6 +160,34 @@ class Hub:
     async def publish_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
         await self.bus.publish(f"adviser:{adviser_id}", dumps(frame))
 
+    async def publish_status(
+        self, adviser_id: str, status: str, active: int, max_chats: int
+    ) -> None:
+        await self.publish_adviser(
+            adviser_id,
+            {
+                "v": 1,
+                "type": "adviser.status",
+                "adviser_id": adviser_id,  # routing only; stripped before sockets see it
+                "status": status,
+                "active": active,
+                "max_chats": max_chats,
+            },
+        )
+
+    async def announce_assigned(
+        self, conv: dict[str, Any], events: list[dict[str, Any]], max_chats: int
+    ) -> None:
+        """A conversation was opened with its adviser already set (link, code)."""
+        for event in events:
+            await self.publish_conv(conv["id"], event)
+        aid = conv["adviser"]["id"]
+        await self.publish_adviser(
+            aid, {"v": 1, "type": "conversation.assigned", "conversation": conv}
+        )
+        active = await self.conversations.active_count(aid)
+        await self.publish_status(aid, self.presence.status(aid), active, max_chats)
+
     async def queue_changed(self) -> None:
         await self.bus.publish("queue", "{}")
 

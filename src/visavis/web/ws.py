@@ -444,16 +444,8 @@ class Gateway:
     async def _publish_status(self, adviser_id: str, status: str | None = None) -> None:
         active = await self.conversations.active_count(adviser_id)
         max_chats = (await self.auth.get_adviser(adviser_id)).max_chats
-        await self.hub.publish_adviser(
-            adviser_id,
-            {
-                "v": 1,
-                "type": "adviser.status",
-                "adviser_id": adviser_id,
-                "status": status or self.hub.presence.status(adviser_id),
-                "active": active,
-                "max_chats": max_chats,
-            },
+        await self.hub.publish_status(
+            adviser_id, status or self.hub.presence.status(adviser_id), active, max_chats
         )
 
 

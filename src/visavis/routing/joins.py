@@ -1,0 +1,132 @@
+"""Ways into an adviser's own conversation: an e-mailed link (R5.1) and a short
+numeric code given on the phone (R5.5).
+
+Both create the conversation already assigned to the adviser, so the customer lands
+with them directly instead of in a queue.
+- Links are signed (itsdangerous, their own salt), name exactly one conversation and
+  expire; they are good for nothing else (not a customer token: the link is
+  exchanged for one). They keep working until expiry or the end of the conversation,
+  so a customer may open them on the phone and on the desktop.
+- Codes are 6 digits, expire after minutes and work once. Only an HMAC of the code
+  is stored. Guessing is bounded by per-IP and global rate limits: with k live
+  codes, each guess hits with probability k / 10^6.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+
+from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.service import AdviserView
+from visavis.conversations.service import ConversationService
+from visavis.errors import VisavisError
+from visavis.storage.engine import Database
+from visavis.storage.models import JoinCode
+
+CODE_DIGITS = 6
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class JoinService:
+    def __init__(
+        self,
+        database: Database,
+        conversations: ConversationService,
+        secret_key: str,
+        link_ttl_s: int,
+        code_ttl_s: int,
+        code_guesses_per_minute: int,
+    ) -> None:
+        self._db = database
+        self._conversations = conversations
+        self._secret = secret_key.encode()
+        self._links = URLSafeTimedSerializer(secret_key, salt="visavis.invitation.v1")
+        self.link_ttl_s = link_ttl_s
+        self.code_ttl_s = code_ttl_s
+        self._guess_by_ip = RateLimiter(code_guesses_per_minute)
+        self._guess_global = RateLimiter(code_guesses_per_minute * 20)
+
+    def _hash(self, code: str) -> str:
+        return hmac.new(self._secret, code.encode(), hashlib.sha256).hexdigest()
+
+    async def _open_for(
+        self, adviser: AdviserView, via: str, name: str | None, language: str | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return await self._conversations.do_create_assigned(
+            adviser.id, adviser.name, adviser.max_chats, name, language, via
+        )
+
+    # ------------------------------------------------------------ links
+    async def do_create_link(
+        self, adviser: AdviserView, name: str | None, language: str | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+        conv, events = await self._open_for(adviser, "invitation", name, language)
+        return conv, events, str(self._links.dumps({"c": conv["id"]}))
+
+    def check_link(self, link_token: str) -> str:
+        try:
+            data = self._links.loads(link_token, max_age=self.link_ttl_s)
+        except SignatureExpired:
+            raise VisavisError("expired", "this invitation link has expired") from None
+        except BadSignature:
+            raise VisavisError("unauthorized", "this invitation link is not valid") from None
+        cid = data.get("c") if isinstance(data, dict) else None
+        if not isinstance(cid, str):
+            raise VisavisError("unauthorized", "this invitation link is not valid")
+        return cid
+
+    # ------------------------------------------------------------ codes
+    async def do_create_code(
+        self, adviser: AdviserView, name: str | None, language: str | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], str, datetime]:
+        conv, events = await self._open_for(adviser, "code", name, language)
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=self.code_ttl_s)
+        async with self._db.writer() as db:
+            # Expired codes go, so live codes stay few (and guessing stays hopeless).
+            await db.execute(delete(JoinCode).where(JoinCode.expires_at < now))
+            for _ in range(20):
+                code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+                if await db.get(JoinCode, self._hash(code)) is None:
+                    break
+            else:
+                raise VisavisError("internal", "could not find a free code; try again")
+            db.add(
+                JoinCode(
+                    code_hash=self._hash(code),
+                    conversation_id=conv["id"],
+                    expires_at=expires,
+                )
+            )
+            await db.commit()
+        return conv, events, code, expires
+
+    async def do_redeem_code(self, code: str, ip: str) -> str:
+        """The conversation a code opens; consumes the code."""
+        if not self._guess_by_ip.allow(ip) or not self._guess_global.allow("all"):
+            raise VisavisError("rate_limited", "too many code attempts; wait a minute")
+        code = "".join(ch for ch in code if ch.isdigit())
+        if len(code) != CODE_DIGITS:
+            raise VisavisError("bad_request", f"a code has {CODE_DIGITS} digits")
+        async with self._db.writer() as db:
+            row = await db.scalar(
+                select(JoinCode).where(JoinCode.code_hash == self._hash(code)).with_for_update()
+            )
+            now = datetime.now(UTC)
+            if row is None or row.used_at is not None:
+                raise VisavisError("not_found", "no such code (check the digits)")
+            if _utc(row.expires_at) < now:
+                raise VisavisError("expired", "this code has expired; ask for a new one")
+            row.used_at = now
+            await db.commit()
+            return row.conversation_id
