@@ -21,6 +21,7 @@ from visavis.bus import MemoryBus
 from visavis.config import Settings
 from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
+from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.ws_frames_per_second,
         settings.ws_frame_burst,
         CallService(conversations),
+        TransferService(conversations),
         teams,
         IceConfig.parse(
             settings.ice_urls,
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/availability/stream", api.availability_stream),
         Route("/api/v1/topics", api.topics),
         Route("/api/v1/teams", api.list_teams),
+        Route("/api/v1/advisers", api.list_advisers),
         Route("/api/v1/conversations", api.create_conversation, methods=["POST"]),
         Route("/api/v1/conversations", api.list_conversations, methods=["GET"]),
         Route("/api/v1/conversations/{conversation_id}", api.get_conversation),

@@ -43,6 +43,7 @@ export interface ConversationSummary {
   kind?: "chat" | "message" | "callback";
   contact?: string | null;
   adviser: Author | null;
+  consultant?: Author | null;
   created_at: string;
   queued_at: string | null;
   accepted_at: string | null;
@@ -259,6 +260,46 @@ export interface IceRequestMsg {
   conversation_id: string;
 }
 
+/** Adviser: hand the conversation on — blind (at once) or consultative (the colleague joins first) — to a colleague, or blind back to a team's queue. */
+export interface TransferStartMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "transfer.start";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  mode: "blind" | "consultative";
+  /** maxLength 32 */
+  to_adviser_id?: string | null;
+  /** maxLength 32 */
+  to_team_id?: string | null;
+}
+
+/** End a consultative transfer: complete (the colleague takes over) or cancel. */
+export interface TransferFinishMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "transfer.finish";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  complete: boolean;
+}
+
+/** Adviser: an internal note to the other adviser(s); never shown to the customer. */
+export interface NoteSendMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "note.send";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  client_id: string;
+  /** minLength 1; maxLength 4000 */
+  text: string;
+}
+
 /** Application heartbeat; answered with `pong`. */
 export interface PingMsg {
   v?: 1;
@@ -285,7 +326,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -425,6 +466,9 @@ export type ClientMessage =
   | CallMediaMsg
   | RtcSignalMsg
   | IceRequestMsg
+  | TransferStartMsg
+  | TransferFinishMsg
+  | NoteSendMsg
   | PingMsg;
 
 /** Every frame the server may send. */
@@ -462,6 +506,9 @@ export interface ClientMessageMap {
   "call.media": CallMediaMsg;
   "rtc.signal": RtcSignalMsg;
   "ice.request": IceRequestMsg;
+  "transfer.start": TransferStartMsg;
+  "transfer.finish": TransferFinishMsg;
+  "note.send": NoteSendMsg;
   "ping": PingMsg;
 }
 
@@ -503,6 +550,9 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "call.media",
   "rtc.signal",
   "ice.request",
+  "transfer.start",
+  "transfer.finish",
+  "note.send",
   "ping",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [

@@ -99,7 +99,11 @@ class ConversationService:
         return await db.scalar(select(Adviser.name).where(Adviser.id == adviser_id))
 
     async def summary_of(self, db: AsyncSession, conv: Conversation) -> dict[str, Any]:
-        return summary(conv, await self._adviser_name(db, conv.adviser_id))
+        return summary(
+            conv,
+            await self._adviser_name(db, conv.adviser_id),
+            await self._adviser_name(db, conv.consultant_id),
+        )
 
     # ------------------------------------------------------------- reads
     async def get(self, conversation_id: str) -> dict[str, Any]:
@@ -373,6 +377,25 @@ class ConversationService:
             ]
             await db.commit()
             return summary(conv, adviser_name), [event_frame(e) for e in events]
+
+    async def event_by_client_id(
+        self, db: AsyncSession, conversation_id: str, client_id: str
+    ) -> dict[str, Any] | None:
+        row = await db.scalar(
+            select(Event).where(
+                Event.conversation_id == conversation_id, Event.client_id == client_id
+            )
+        )
+        return event_frame(row) if row is not None else None
+
+    async def for_consultant(self, adviser_id: str) -> list[dict[str, Any]]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Conversation).where(
+                    Conversation.consultant_id == adviser_id, Conversation.status == Status.ACTIVE
+                )
+            )
+            return [await self.summary_of(db, c) for c in rows]
 
     async def do_chat(
         self, conversation_id: str, author: Author, client_id: str, text: str

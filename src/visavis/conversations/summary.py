@@ -17,7 +17,9 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def summary(c: Conversation, adviser_name: str | None) -> dict[str, Any]:
+def summary(
+    c: Conversation, adviser_name: str | None, consultant_name: str | None = None
+) -> dict[str, Any]:
     return {
         "id": c.id,
         "status": c.status,
@@ -29,6 +31,11 @@ def summary(c: Conversation, adviser_name: str | None) -> dict[str, Any]:
         "contact": c.contact,
         "adviser": (
             {"role": "adviser", "id": c.adviser_id, "name": adviser_name} if c.adviser_id else None
+        ),
+        "consultant": (
+            {"role": "adviser", "id": c.consultant_id, "name": consultant_name}
+            if c.consultant_id
+            else None
         ),
         "created_at": iso(c.created_at),
         "queued_at": iso(c.queued_at),

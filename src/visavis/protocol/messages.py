@@ -170,6 +170,34 @@ class IceRequest(_Client):
     conversation_id: ConversationId
 
 
+class TransferStart(_Client):
+    """Adviser: hand the conversation on — blind (at once) or consultative (the
+    colleague joins first) — to a colleague, or blind back to a team's queue."""
+
+    type: Literal["transfer.start"]
+    conversation_id: ConversationId
+    mode: Literal["blind", "consultative"]
+    to_adviser_id: Annotated[str, Field(max_length=32)] | None = None
+    to_team_id: Annotated[str, Field(max_length=32)] | None = None
+
+
+class TransferFinish(_Client):
+    """End a consultative transfer: complete (the colleague takes over) or cancel."""
+
+    type: Literal["transfer.finish"]
+    conversation_id: ConversationId
+    complete: bool
+
+
+class NoteSend(_Client):
+    """Adviser: an internal note to the other adviser(s); never shown to the customer."""
+
+    type: Literal["note.send"]
+    conversation_id: ConversationId
+    client_id: ClientId
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
 class Ping(_Client):
     """Application heartbeat; answered with `pong`."""
 
@@ -192,6 +220,9 @@ ClientMessage = Annotated[
     | CallMedia
     | RtcSignal
     | IceRequest
+    | TransferStart
+    | TransferFinish
+    | NoteSend
     | Ping,
     Field(discriminator="type"),
 ]
@@ -214,6 +245,9 @@ CLIENT_MESSAGES: dict[str, type[_Client]] = {
         CallMedia,
         RtcSignal,
         IceRequest,
+        TransferStart,
+        TransferFinish,
+        NoteSend,
         Ping,
     )
 }
@@ -276,6 +310,7 @@ class ConversationSummary(BaseModel):
     kind: Literal["chat", "message", "callback"] = "chat"
     contact: str | None = None
     adviser: Author | None
+    consultant: Author | None = None
     created_at: str
     queued_at: str | None
     accepted_at: str | None
@@ -349,6 +384,10 @@ class Event(_Server):
         "call.declined",
         "call.media",
         "call.ended",
+        "conversation.transferred",
+        "consultant.joined",
+        "consultant.left",
+        "note.internal",
     ]
     author: Author
     body: dict[str, Any]

@@ -66,6 +66,8 @@ class Conversation(Base):
     adviser_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     preview: Mapped[str | None] = mapped_column(String(140), nullable=True)
     team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # a colleague present during a consultative transfer (R4.3)
+    consultant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     kind: Mapped[str] = mapped_column(String(16), default="chat")  # chat | message | callback
     contact: Mapped[str | None] = mapped_column(String(254), nullable=True)
     # The current call (at most one): ringing -> active -> cleared when it ends.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket
 
 from visavis.auth.ratelimit import TokenBucket
+from visavis.conversations.transfers import INTERNAL_KINDS
 
 if TYPE_CHECKING:
     from visavis.auth.service import AdviserView
@@ -85,9 +86,9 @@ class Connection:
     def push_frame(self, frame: dict[str, Any]) -> None:
         self._enqueue(("raw", dumps(frame)))
 
-    def push_event(self, conversation_id: str, seq: int, text: str) -> None:
+    def push_event(self, conversation_id: str, seq: int, text: str, internal: bool = False) -> None:
         if conversation_id in self.subs:
-            self._enqueue(("event", conversation_id, seq, text))
+            self._enqueue(("event", conversation_id, seq, text, internal))
 
     def push_replay(
         self,
@@ -123,7 +124,7 @@ class Connection:
                 if kind == "raw":
                     await self.ws.send_text(item[1])
                 elif kind == "event":
-                    await self._deliver_event(item[1], item[2], item[3])
+                    await self._deliver_event(item[1], item[2], item[3], item[4])
                 else:
                     await self._replay(item[1], item[2], item[3])
         except Exception as exc:  # the socket went away under us
@@ -133,14 +134,23 @@ class Connection:
         finally:
             self._draining = False
 
-    async def _deliver_event(self, conversation_id: str, seq: int, text: str) -> None:
+    def _hidden(self, kind: str) -> bool:
+        # Internal notes between advisers never reach a customer socket; the customer's
+        # seq simply skips them.
+        return self.role == "customer" and kind in INTERNAL_KINDS
+
+    async def _deliver_event(
+        self, conversation_id: str, seq: int, text: str, internal: bool
+    ) -> None:
         last = self.subs.get(conversation_id)
         if last is None or seq <= last:
             return
         if seq > last + 1:
             for frame in await self.conversations.events_between(conversation_id, last, seq):
-                await self.ws.send_text(dumps(frame))
-        await self.ws.send_text(text)
+                if not self._hidden(frame["kind"]):
+                    await self.ws.send_text(dumps(frame))
+        if not (internal and self.role == "customer"):
+            await self.ws.send_text(text)
         self.subs[conversation_id] = seq
 
     async def _replay(
@@ -153,7 +163,8 @@ class Connection:
             last = self.subs[conversation_id]
             page = await self.conversations.events_after(conversation_id, last)
             for frame in page:
-                await self.ws.send_text(dumps(frame))
+                if not self._hidden(frame["kind"]):
+                    await self.ws.send_text(dumps(frame))
                 self.subs[conversation_id] = frame["seq"]
             if len(page) < 500:
                 break

@@ -20,6 +20,7 @@ from typing import Any
 
 from visavis.bus import Bus
 from visavis.conversations.service import ConversationService
+from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
@@ -158,7 +159,8 @@ class Hub:
         await self.bus.publish(f"conv:{conversation_id}", dumps(frame))
 
     async def publish_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
-        await self.bus.publish(f"adviser:{adviser_id}", dumps(frame))
+        """To every socket of one adviser, on any node."""
+        await self.bus.publish(f"adviser:{adviser_id}", dumps({**frame, "adviser_id": adviser_id}))
 
     async def publish_status(
         self, adviser_id: str, status: str, active: int, max_chats: int
@@ -168,7 +170,6 @@ class Hub:
             {
                 "v": 1,
                 "type": "adviser.status",
-                "adviser_id": adviser_id,  # routing only; stripped before sockets see it
                 "status": status,
                 "active": active,
                 "max_chats": max_chats,
@@ -198,9 +199,9 @@ class Hub:
         subs = self._by_conv.get(cid, ())
         kind = frame["type"]
         if kind == "event":
-            seq = frame["seq"]
+            seq, internal = frame["seq"], frame["kind"] in INTERNAL_KINDS
             for conn in tuple(subs):
-                conn.push_event(cid, seq, payload)
+                conn.push_event(cid, seq, payload, internal)
             return
         if kind == "typing":
             author = frame["author"]
@@ -225,38 +226,40 @@ class Hub:
             return
         for conn in tuple(subs):
             conn.push(payload)
-        if kind == "conversation.update" and frame["conversation"]["status"] != "queued":
-            for conn in tuple(self._customers_waiting.get(cid, ())):
-                self.set_waiting(conn, False)
-            # Advisers who previewed the waiting customer stop following once a
-            # colleague has taken it: the conversation is not theirs to read.
-            owner = (frame["conversation"]["adviser"] or {}).get("id")
+        if kind != "conversation.update":
+            return
+        conv = frame["conversation"]
+        waiting = conv["status"] == "queued"
+        for conn in tuple(subs):
+            if conn.role == "customer":
+                # back in a queue after a transfer to a team: positions again
+                self.set_waiting(conn, waiting)
+        if not waiting:
+            # Advisers who previewed the waiting customer, or handed the conversation
+            # on, stop following: it is no longer theirs to read.
+            keep = {(conv["adviser"] or {}).get("id"), (conv["consultant"] or {}).get("id")}
             for conn in tuple(subs):
-                if (
-                    conn.adviser is not None
-                    and conn.adviser.id != owner
-                    and not conn.adviser.sees_all
-                ):
-                    self.unfollow(conn, cid)
+                if conn.adviser is not None and conn.adviser.id not in keep:
+                    if not conn.adviser.sees_all:
+                        self.unfollow(conn, cid)
 
     def _on_adviser_frame(self, payload: str) -> None:
         frame = json.loads(payload)
+        aid = frame.pop("adviser_id")  # routing only
+        peers = tuple(self._by_adviser.get(aid, ()))
+        if frame["type"] == "adviser.status":
+            self.presence.set_status(aid, frame["status"])
+            self.presence.set_load(aid, frame["active"], frame["max_chats"])
+        out = dumps(frame)
+        for conn in peers:
+            conn.push(out)
         if frame["type"] == "conversation.assigned":
+            # every console tab of the adviser follows it from the first event
             cid = frame["conversation"]["id"]
-            aid = frame["conversation"]["adviser"]["id"]
-            for conn in tuple(self._by_adviser.get(aid, ())):
-                conn.push(payload)
+            for conn in peers:
                 if cid not in conn.subs:
                     self.follow(conn, cid)
                     conn.push_replay(cid, 0, None, functools.partial(self.conversations.get, cid))
-            return
-        if frame["type"] == "adviser.status":
-            aid = frame["adviser_id"]
-            self.presence.set_status(aid, frame["status"])
-            self.presence.set_load(aid, frame["active"], frame["max_chats"])
-            out = dumps({k: v for k, v in frame.items() if k != "adviser_id"})
-            for conn in tuple(self._by_adviser.get(aid, ())):
-                conn.push(out)
 
     def _on_queue_changed(self, _payload: str) -> None:
         # Coalesce bursts: one recompute runs at a time, and runs once more if

@@ -14,6 +14,7 @@ from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.conversations.calls import CallService
 from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig, ice_servers
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
@@ -41,6 +42,7 @@ class Gateway:
         frames_per_s: float,
         burst: float,
         calls: CallService,
+        transfers: TransferService,
         teams: TeamService,
         ice: IceConfig,
     ) -> None:
@@ -52,6 +54,7 @@ class Gateway:
         self.rate = frames_per_s
         self.burst = burst
         self.calls = calls
+        self.transfers = transfers
         self.teams = teams
         self.ice = ice
 
@@ -171,6 +174,7 @@ class Gateway:
         conn.adviser = adviser
         self.hub.add_adviser(conn)
         active = await self.conversations.for_adviser(adviser.id)
+        active += await self.conversations.for_consultant(adviser.id)
         self.hub.presence.set_load(adviser.id, len(active), adviser.max_chats)
         conn.push_frame(
             {
@@ -221,6 +225,10 @@ class Gateway:
             await self._do_call(conn, msg)
         elif isinstance(msg, m.IceRequest):
             await self._do_ice(conn, msg)
+        elif isinstance(msg, m.TransferStart | m.TransferFinish):
+            await self._do_transfer(conn, msg)
+        elif isinstance(msg, m.NoteSend):
+            await self._do_note(conn, msg)
 
     # ------------------------------------------------------------ permission checks
     def _check_customer_owns(self, conn: Connection, cid: str) -> None:
@@ -239,8 +247,7 @@ class Gateway:
             return await self.conversations.get(cid)
         me = self._me(conn)
         conv = await self.conversations.get(cid)
-        adviser = conv["adviser"]
-        if adviser is None or adviser["id"] != me.id:
+        if me.id not in _advisers_of(conv):
             raise VisavisError("forbidden", "this conversation is not assigned to you")
         return conv
 
@@ -257,7 +264,7 @@ class Gateway:
         else:
             me = self._me(conn)
             conv = await self.conversations.get(cid)
-            mine = conv["adviser"] is not None and conv["adviser"]["id"] == me.id
+            mine = me.id in _advisers_of(conv)
             waiting = conv["status"] in ("queued", "offline")
             if not (mine or me.sees_all or (waiting and self.teams.serves(me.id, conv["team_id"]))):
                 raise VisavisError("forbidden", "this conversation is not assigned to you")
@@ -394,6 +401,65 @@ class Gateway:
                 cid, {"v": 1, "type": "conversation.update", "conversation": conv}
             )
 
+    # ------------------------------------------------------------ transfers
+    async def _do_transfer(self, conn: Connection, msg: m.TransferStart | m.TransferFinish) -> None:
+        me = self._me(conn)
+        cid = msg.conversation_id
+        author = self._author(conn)
+        before = await self.conversations.get(cid)
+        if isinstance(msg, m.TransferFinish):
+            conv, events = await self.transfers.do_consult_finish(cid, author, msg.complete)
+        elif (msg.to_adviser_id is None) == (msg.to_team_id is None):
+            raise VisavisError("bad_request", "transfer.start: give to_adviser_id or to_team_id")
+        elif msg.to_team_id is not None:
+            if msg.mode != "blind":
+                raise VisavisError("bad_request", "transfer.start: a team is reached blind")
+            self.teams.get(msg.to_team_id)  # not_found for an unknown team
+            conv, events = await self.transfers.do_blind_to_team(cid, author, msg.to_team_id)
+        else:
+            assert msg.to_adviser_id is not None
+            target = await self.auth.get_adviser(msg.to_adviser_id)
+            if msg.mode == "blind":
+                conv, events = await self.transfers.do_blind_to_adviser(
+                    cid, author, target.id, target.max_chats
+                )
+            else:
+                conv, events = await self.transfers.do_consult_start(
+                    cid, author, target.id, target.max_chats
+                )
+        conn.push_frame(
+            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
+        )
+        for event in events:
+            await self.hub.publish_conv(cid, event)
+        await self.hub.publish_conv(
+            cid, {"v": 1, "type": "conversation.update", "conversation": conv}
+        )
+        # whoever is newly with the conversation gets it on their console
+        newcomers = _advisers_of(conv) - _advisers_of(before)
+        for adviser_id in newcomers:
+            await self.hub.publish_adviser(
+                adviser_id, {"v": 1, "type": "conversation.assigned", "conversation": conv}
+            )
+        for adviser_id in _advisers_of(conv) | _advisers_of(before) | {me.id}:
+            await self._publish_status(adviser_id)
+        if conv["status"] == "queued":
+            await self.hub.queue_changed()
+
+    async def _do_note(self, conn: Connection, msg: m.NoteSend) -> None:
+        self._me(conn)
+        text = msg.text.strip()
+        if not text:
+            raise VisavisError("bad_request", "note.send: text is blank")
+        frame = await self.transfers.do_note(
+            msg.conversation_id, self._author(conn), msg.client_id, text
+        )
+        conn.push_frame(
+            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": msg.conversation_id,
+             "seq": frame["seq"]}
+        )  # fmt: skip
+        await self.hub.publish_conv(msg.conversation_id, frame)
+
     async def _do_signal(self, conn: Connection, msg: m.RtcSignal) -> None:
         if (msg.description is None) == (msg.candidate is None):
             raise VisavisError(
@@ -447,6 +513,12 @@ class Gateway:
         await self.hub.publish_status(
             adviser_id, status or self.hub.presence.status(adviser_id), active, max_chats
         )
+
+
+def _advisers_of(conv: dict[str, Any]) -> set[str]:
+    """The advisers with a conversation: its adviser and, during a consultative
+    transfer, the consulting colleague."""
+    return {p["id"] for p in (conv["adviser"], conv.get("consultant")) if p is not None}
 
 
 def _adviser_info(a: AdviserView, status: str) -> dict[str, Any]:

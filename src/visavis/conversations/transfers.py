@@ -1,0 +1,158 @@
+"""Handing a conversation on (R4.3) without the customer noticing a break.
+
+- blind to an adviser: the colleague becomes the conversation's adviser at once;
+- blind to a team: the conversation goes back to that team's queue, at the front
+  (it keeps its original waiting time);
+- consultative: the colleague joins as consultant; the two advisers can exchange
+  internal notes (`note.internal`, never shown to the customer); then the first
+  adviser completes the hand-over (the consultant becomes the adviser) or cancels it.
+The history stays one log, so whoever takes over sees all of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.summary import event_frame
+from visavis.errors import VisavisError
+from visavis.storage.models import Adviser, Conversation
+
+INTERNAL_KINDS = frozenset({"note.internal"})
+
+Result = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+class TransferService:
+    def __init__(self, conversations: ConversationService) -> None:
+        self.c = conversations
+
+    async def _target(self, db: AsyncSession, adviser_id: str, max_chats: int | None) -> Adviser:
+        target = await db.scalar(select(Adviser).where(Adviser.id == adviser_id).with_for_update())
+        if target is None:
+            raise VisavisError("not_found", f"no adviser {adviser_id}")
+        limit = target.max_chats or max_chats or 3
+        if await self.c.count_active(db, adviser_id) >= limit:
+            raise VisavisError(
+                "limit_reached", f"{target.name} already serves {limit} conversations"
+            )
+        return target
+
+    @staticmethod
+    def _check_owner(conv: Conversation, me: Author) -> None:
+        if conv.status != "active":
+            raise VisavisError(
+                "invalid_state", f"conversation is {conv.status!r}, expected 'active'"
+            )
+        if conv.adviser_id != me.id:
+            raise VisavisError("forbidden", "only the conversation's adviser can hand it on")
+
+    async def do_blind_to_adviser(
+        self, cid: str, me: Author, to_adviser_id: str, default_max: int
+    ) -> Result:
+        if to_adviser_id == me.id:
+            raise VisavisError("bad_request", "to_adviser_id: that is you")
+        async with self.c.writer() as db:
+            conv = await self.c.lock_conversation(db, cid)
+            self._check_owner(conv, me)
+            if conv.consultant_id is not None:
+                raise VisavisError("invalid_state", "a consultative transfer is under way")
+            target = await self._target(db, to_adviser_id, default_max)
+            conv.adviser_id = target.id
+            event = await self.c.append_event(
+                db,
+                cid,
+                "conversation.transferred",
+                me,
+                {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": target.id,
+                 "to_adviser_name": target.name, "to_team_id": None},
+            )  # fmt: skip
+            await db.commit()
+            return await self.c.summary_of(db, conv), [event_frame(event)]
+
+    async def do_blind_to_team(self, cid: str, me: Author, team_id: str) -> Result:
+        async with self.c.writer() as db:
+            conv = await self.c.lock_conversation(db, cid)
+            self._check_owner(conv, me)
+            if conv.consultant_id is not None:
+                raise VisavisError("invalid_state", "a consultative transfer is under way")
+            conv.status = "queued"
+            conv.adviser_id = None
+            conv.team_id = team_id
+            conv.accepted_at = None
+            # queued_at stays: the customer keeps the place their waiting time earned
+            event = await self.c.append_event(
+                db,
+                cid,
+                "conversation.transferred",
+                me,
+                {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": None,
+                 "to_adviser_name": None, "to_team_id": team_id},
+            )  # fmt: skip
+            await db.commit()
+            return await self.c.summary_of(db, conv), [event_frame(event)]
+
+    async def do_consult_start(
+        self, cid: str, me: Author, to_adviser_id: str, default_max: int
+    ) -> Result:
+        if to_adviser_id == me.id:
+            raise VisavisError("bad_request", "to_adviser_id: that is you")
+        async with self.c.writer() as db:
+            conv = await self.c.lock_conversation(db, cid)
+            self._check_owner(conv, me)
+            if conv.consultant_id is not None:
+                raise VisavisError("invalid_state", "a colleague is already consulting")
+            target = await self._target(db, to_adviser_id, default_max)
+            conv.consultant_id = target.id
+            event = await self.c.append_event(
+                db,
+                cid,
+                "consultant.joined",
+                me,
+                {"adviser_id": target.id, "adviser_name": target.name},
+            )
+            await db.commit()
+            return await self.c.summary_of(db, conv), [event_frame(event)]
+
+    async def do_consult_finish(self, cid: str, me: Author, complete: bool) -> Result:
+        """complete: the consultant takes over; else the consultant leaves."""
+        async with self.c.writer() as db:
+            conv = await self.c.lock_conversation(db, cid)
+            if conv.consultant_id is None:
+                raise VisavisError("invalid_state", "no consultative transfer is under way")
+            if me.id not in (conv.adviser_id, conv.consultant_id):
+                raise VisavisError("forbidden", "not your conversation")
+            if complete and me.id != conv.adviser_id:
+                raise VisavisError("forbidden", "the handing-over adviser completes the transfer")
+            consultant = await db.get(Adviser, conv.consultant_id)
+            name = consultant.name if consultant else None
+            if complete:
+                body = {"mode": "consultative", "from_adviser_id": conv.adviser_id,
+                        "to_adviser_id": conv.consultant_id, "to_adviser_name": name,
+                        "to_team_id": None}  # fmt: skip
+                conv.adviser_id, conv.consultant_id = conv.consultant_id, None
+                event = await self.c.append_event(db, cid, "conversation.transferred", me, body)
+            else:
+                body = {"adviser_id": conv.consultant_id, "adviser_name": name}
+                conv.consultant_id = None
+                event = await self.c.append_event(db, cid, "consultant.left", me, body)
+            await db.commit()
+            return await self.c.summary_of(db, conv), [event_frame(event)]
+
+    async def do_note(self, cid: str, me: Author, client_id: str, text: str) -> dict[str, Any]:
+        """An internal note between the advisers of a conversation."""
+        async with self.c.writer() as db:
+            existing = await self.c.event_by_client_id(db, cid, client_id)
+            if existing is not None:
+                return existing
+            conv = await self.c.lock_conversation(db, cid)
+            if me.id not in (conv.adviser_id, conv.consultant_id):
+                raise VisavisError("forbidden", "not your conversation")
+            event = await self.c.append_event(
+                db, cid, "note.internal", me, {"text": text}, client_id
+            )
+            await db.commit()
+            return event_frame(event)
