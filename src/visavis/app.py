@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from visavis.auth.profiles import ProfileService
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
@@ -25,10 +26,12 @@ from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
+from visavis.routing.appointments import AppointmentService
 from visavis.routing.joins import JoinService
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
+from visavis.web.appointments import AppointmentRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -69,7 +72,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
     teams = TeamService(database)
-    hub = Hub(bus, conversations, presence, teams, settings.heartbeat_s)
+    hub = Hub(
+        bus,
+        conversations,
+        presence,
+        teams,
+        settings.heartbeat_s,
+        settings.requested_adviser_fallback_s,
+    )
     gateway = Gateway(
         hub,
         auth,
@@ -88,31 +98,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.ice_transport_policy,
         ),
     )
-    api = Api(settings, auth, tokens, conversations, hub, teams)
-    joins = JoinRoutes(
-        api,
-        JoinService(
-            database,
-            conversations,
-            settings.secret_key,
-            settings.invitation_ttl_s,
-            settings.code_ttl_s,
-            settings.code_guesses_per_minute,
-        ),
+    profiles = ProfileService(database)
+    api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
+    mailer = Mailer(
+        SmtpConfig(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_user,
+            settings.smtp_password,
+            settings.smtp_from,
+            settings.smtp_security,
+        )
+    )
+    join_service = JoinService(
+        database,
         conversations,
-        tokens,
-        hub,
-        Mailer(
-            SmtpConfig(
-                settings.smtp_host,
-                settings.smtp_port,
-                settings.smtp_user,
-                settings.smtp_password,
-                settings.smtp_from,
-                settings.smtp_security,
-            )
-        ),
-        settings.origin,
+        settings.secret_key,
+        settings.invitation_ttl_s,
+        settings.code_ttl_s,
+        settings.code_guesses_per_minute,
+    )
+    appointment_service = AppointmentService(database, conversations)
+    joins = JoinRoutes(
+        api, join_service, conversations, tokens, hub, mailer, settings.origin, appointment_service
+    )
+    appointments = AppointmentRoutes(
+        api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
 
     @contextlib.asynccontextmanager
@@ -141,6 +152,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/topics", api.topics),
         Route("/api/v1/teams", api.list_teams),
         Route("/api/v1/advisers", api.list_advisers),
+        Route("/api/v1/portal", api.portal),
+        Route("/api/v1/proactive-rules", api.proactive_rules),
+        Route("/api/v1/portal/{adviser_id}/photo", api.portal_photo),
+        Route("/api/v1/me/profile", api.my_profile, methods=["GET"]),
+        Route("/api/v1/me/profile", api.set_my_profile, methods=["PUT"]),
+        Route("/api/v1/me/photo", api.set_my_photo, methods=["PUT"]),
+        Route("/advisers", api.page("advisers.html")),
+        Route("/code", api.page("code.html")),
+        Route("/book", api.page("book.html")),
         Route("/api/v1/conversations", api.create_conversation, methods=["POST"]),
         Route("/api/v1/conversations", api.list_conversations, methods=["GET"]),
         Route("/api/v1/conversations/{conversation_id}", api.get_conversation),
@@ -149,6 +169,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/join/{invite}", joins.open_link),
         Route("/api/v1/codes", joins.create_code, methods=["POST"]),
         Route("/api/v1/codes/redeem", joins.redeem_code, methods=["POST"]),
+        Route("/api/v1/slots", appointments.free_slots, methods=["GET"]),
+        Route("/api/v1/slots", appointments.add_slot, methods=["POST"]),
+        Route("/api/v1/slots/{slot_id}", appointments.remove_slot, methods=["DELETE"]),
+        Route("/api/v1/me/slots", appointments.my_slots),
+        Route("/api/v1/appointments", appointments.book, methods=["POST"]),
+        Route("/api/v1/appointments/{slot_id}", appointments.cancel, methods=["DELETE"]),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),

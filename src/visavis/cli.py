@@ -138,6 +138,30 @@ async def _team(settings: Settings, args: argparse.Namespace) -> None:
         await db.dispose()
 
 
+async def _rule(settings: Settings, args: argparse.Namespace) -> None:
+    from visavis.routing.proactive import ProactiveService
+    from visavis.storage.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        rules = ProactiveService(db)
+        if args.rule_cmd == "add":
+            returning = None if args.returning is None else args.returning == "yes"
+            rule = await rules.do_add(
+                args.url_pattern, args.seconds, returning, args.campaign, args.team,
+                args.de, args.en,
+            )  # fmt: skip
+            print(json.dumps(rule))
+        elif args.rule_cmd == "remove":
+            await rules.do_remove(args.id)
+            print(f"rule {args.id} removed")
+        else:
+            for r in await rules.rules():
+                print(json.dumps(r))
+    finally:
+        await db.dispose()
+
+
 def _csv(text: str | None) -> list[str]:
     return [x.strip() for x in (text or "").split(",") if x.strip()]
 
@@ -208,6 +232,19 @@ def main(argv: list[str] | None = None) -> None:
     tmem.add_argument("email")
     tmem.add_argument("--remove", action="store_true")
     team_sub.add_parser("list")
+    rule = sub.add_parser("rule", help="proactive invitation rules (R5.3)")
+    rule_sub = rule.add_subparsers(dest="rule_cmd", required=True)
+    radd = rule_sub.add_parser("add")
+    radd.add_argument("url_pattern", help="path with * wildcards, e.g. /kredit/*")
+    radd.add_argument("--seconds", type=int, default=30, help="time on page before inviting")
+    radd.add_argument("--returning", choices=["yes", "no"], help="only (not) returning visitors")
+    radd.add_argument("--campaign", help="only with this utm_campaign")
+    radd.add_argument("--team", help="invite only while an adviser of this team is free")
+    radd.add_argument("--de", required=True, help="German invitation text")
+    radd.add_argument("--en", required=True, help="English invitation text")
+    rrm = rule_sub.add_parser("remove")
+    rrm.add_argument("id")
+    rule_sub.add_parser("list")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -228,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
             from visavis.protocol import typescript
 
             typescript.main()
+        elif args.cmd == "rule":
+            asyncio.run(_rule(settings, args))
         elif args.cmd == "team":
             asyncio.run(_team(settings, args))
         elif args.cmd == "adviser":

@@ -54,6 +54,8 @@ class Settings:
     invitation_ttl_s: int = 7 * 24 * 3600
     code_ttl_s: int = 600
     code_guesses_per_minute: int = 10
+    requested_adviser_fallback_s: int = 120
+    timezone: str = "Europe/Berlin"
     ice_urls: str = ""
     turn_secret: str = ""
     turn_ttl_s: int = 600

@@ -21,6 +21,7 @@ HTTP_STATUS: dict[str, int] = {
     "invalid_state": 409,
     "limit_reached": 409,
     "closed": 409,
+    "slot_taken": 409,
     "mail_failed": 502,
     "expired": 410,
     "not_hello": 400,

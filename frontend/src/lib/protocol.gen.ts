@@ -35,7 +35,7 @@ export interface CallSummary {
 
 export interface ConversationSummary {
   id: string;
-  status: "queued" | "offline" | "active" | "ended";
+  status: "queued" | "offline" | "scheduled" | "active" | "ended";
   customer_name: string | null;
   topic: string | null;
   language: string | null;
@@ -77,6 +77,7 @@ export interface QueueEntry {
   team_id?: string | null;
   kind?: "chat" | "message" | "callback";
   contact?: string | null;
+  requested_adviser_id?: string | null;
 }
 
 export interface SessionDescription {

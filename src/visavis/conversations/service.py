@@ -30,6 +30,12 @@ from visavis.storage.models import Adviser, Conversation, Event
 MAX_NAME = 80
 MAX_TOPIC = 64
 REPLAY_PAGE = 500
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
 History = tuple[list[float], list[float]]  # (handle times, pick-up times) in seconds
 
 
@@ -159,6 +165,7 @@ class ConversationService:
                     "team_id": c.team_id,
                     "kind": c.kind,
                     "contact": c.contact,
+                    "requested_adviser_id": c.requested_adviser_id,
                 }
                 for c in rows
             ]
@@ -268,6 +275,7 @@ class ConversationService:
         team_id: str | None = None,
         kind: str = "chat",
         contact: str | None = None,
+        requested_adviser_id: str | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         now = datetime.now(UTC)
         name = (customer_name or "").strip()[:MAX_NAME] or None
@@ -277,6 +285,7 @@ class ConversationService:
             team_id=team_id,
             kind=kind,
             contact=contact,
+            requested_adviser_id=requested_adviser_id,
             customer_name=name,
             topic=topic,
             language=language,
@@ -437,11 +446,13 @@ class ConversationService:
         adviser_name: str,
         max_chats: int,
         team_ids: frozenset[str] | None = None,
+        requested_cutoff: datetime | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Assign a queued conversation (or the oldest, if id is None) to the adviser.
 
         `team_ids`: the teams the adviser serves (None: all). Conversations of no team
-        are served by everyone."""
+        are served by everyone. `requested_cutoff`: customers who picked another
+        adviser in the portal and were queued after it wait for that adviser only."""
         async with self.writer() as db:
             # Lock the adviser row: two sockets of one adviser accepting at once
             # must not both pass the limit check.
@@ -456,9 +467,18 @@ class ConversationService:
                     if team_ids
                     else true()
                 )
+                free = (
+                    or_(
+                        Conversation.requested_adviser_id.is_(None),
+                        Conversation.requested_adviser_id == adviser_id,
+                        Conversation.queued_at < requested_cutoff,
+                    )
+                    if requested_cutoff is not None
+                    else true()
+                )
                 conversation_id = await db.scalar(
                     select(Conversation.id)
-                    .where(Conversation.status == Status.QUEUED, mine)
+                    .where(Conversation.status == Status.QUEUED, mine, free)
                     .order_by(Conversation.queued_at, Conversation.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -473,6 +493,13 @@ class ConversationService:
                 )
             if team_ids and conv.team_id is not None and conv.team_id not in team_ids:
                 raise VisavisError("forbidden", "this customer waits for another team")
+            if (
+                requested_cutoff is not None
+                and conv.requested_adviser_id not in (None, adviser_id)
+                and conv.queued_at is not None
+                and _aware(conv.queued_at) >= requested_cutoff
+            ):
+                raise VisavisError("forbidden", "this customer asked for a colleague of yours")
             now = datetime.now(UTC)
             conv.status = check_transition(conv.status, "accept")
             conv.adviser_id = adviser_id

@@ -12,6 +12,7 @@ class Status(StrEnum):
     ACTIVE = "active"
     ENDED = "ended"
     OFFLINE = "offline"  # a message or call-back request, worked when advisers are back
+    SCHEDULED = "scheduled"  # an appointment: becomes active when the customer comes
 
 
 _ALLOWED: dict[tuple[Status, str], Status] = {
@@ -20,6 +21,8 @@ _ALLOWED: dict[tuple[Status, str], Status] = {
     (Status.ACTIVE, "end"): Status.ENDED,
     (Status.OFFLINE, "accept"): Status.ACTIVE,
     (Status.OFFLINE, "end"): Status.ENDED,
+    (Status.SCHEDULED, "join"): Status.ACTIVE,
+    (Status.SCHEDULED, "end"): Status.ENDED,
 }
 
 

@@ -302,7 +302,7 @@ class Author(BaseModel):
 class ConversationSummary(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
-    status: Literal["queued", "offline", "active", "ended"]
+    status: Literal["queued", "offline", "scheduled", "active", "ended"]
     customer_name: str | None
     topic: str | None
     language: str | None
@@ -344,6 +344,7 @@ class QueueEntry(BaseModel):
     team_id: str | None = None
     kind: Literal["chat", "message", "callback"] = "chat"
     contact: str | None = None
+    requested_adviser_id: str | None = None
 
 
 class AdviserInfo(BaseModel):

@@ -51,6 +51,9 @@ class JoinService:
         self._conversations = conversations
         self._secret = secret_key.encode()
         self._links = URLSafeTimedSerializer(secret_key, salt="visavis.invitation.v1")
+        # Appointment links may be booked months ahead; the appointment's own time
+        # window (routing/appointments.py) decides when they let the customer in.
+        self._appointment_links = URLSafeTimedSerializer(secret_key, salt="visavis.appointment.v1")
         self.link_ttl_s = link_ttl_s
         self.code_ttl_s = code_ttl_s
         self._guess_by_ip = RateLimiter(code_guesses_per_minute)
@@ -73,9 +76,17 @@ class JoinService:
         conv, events = await self._open_for(adviser, "invitation", name, language)
         return conv, events, str(self._links.dumps({"c": conv["id"]}))
 
+    def appointment_link(self, conversation_id: str) -> str:
+        return str(self._appointment_links.dumps({"c": conversation_id}))
+
     def check_link(self, link_token: str) -> str:
         try:
-            data = self._links.loads(link_token, max_age=self.link_ttl_s)
+            try:
+                data = self._links.loads(link_token, max_age=self.link_ttl_s)
+            except BadSignature as first:
+                if isinstance(first, SignatureExpired):
+                    raise
+                data = self._appointment_links.loads(link_token, max_age=400 * 86400)
         except SignatureExpired:
             raise VisavisError("expired", "this invitation link has expired") from None
         except BadSignature:

@@ -26,6 +26,10 @@ class Presence:
         if adviser_id in self._sockets:
             self._load[adviser_id] = (active, max_chats)
 
+    def is_full(self, adviser_id: str) -> bool:
+        active, max_chats = self._load.get(adviser_id, (0, 0))
+        return max_chats > 0 and active >= max_chats
+
     def available(self) -> dict[str, tuple[int, int]]:
         """Available advisers with their (active, max_chats)."""
         return {a: self._load.get(a, (0, 0)) for a, s in self._status.items() if s == "available"}

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -33,6 +35,13 @@ class Adviser(Base):
     # Chosen presence; "offline" is derived from having no socket.
     status: Mapped[str] = mapped_column(String(16), default="away")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # portal profile (R5.4)
+    languages: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    topics: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    bio: Mapped[str] = mapped_column(String(500), default="")
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    photo_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class AdviserSession(Base):
@@ -66,6 +75,8 @@ class Conversation(Base):
     adviser_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     preview: Mapped[str | None] = mapped_column(String(140), nullable=True)
     team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # the customer picked this adviser in the portal (R5.4)
+    requested_adviser_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # a colleague present during a consultative transfer (R4.3)
     consultant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     kind: Mapped[str] = mapped_column(String(16), default="chat")  # chat | message | callback
@@ -135,3 +146,31 @@ class JoinCode(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Slot(Base):
+    """A bookable appointment time of an adviser; booked when conversation_id is set."""
+
+    __tablename__ = "slots"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    adviser_id: Mapped[str] = mapped_column(ForeignKey("advisers.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    customer_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    manage_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProactiveRule(Base):
+    __tablename__ = "proactive_rules"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url_pattern: Mapped[str] = mapped_column(String(300))
+    min_seconds_on_page: Mapped[int] = mapped_column(Integer)
+    returning_visitor: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    campaign: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message_de: Mapped[str] = mapped_column(String(300))
+    message_en: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
+from visavis.auth.profiles import MAX_PHOTO_BYTES, ProfileService
 from visavis.auth.ratelimit import RateLimiter
 from visavis.auth.service import EMAIL_RE, AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
@@ -21,6 +22,7 @@ from visavis.config import Settings
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
+from visavis.routing.proactive import ProactiveService
 from visavis.routing.teams import TeamService
 from visavis.web.hub import Hub
 from visavis.web.ws import SESSION_COOKIE
@@ -50,6 +52,15 @@ class CreateConversation(_Body):
     # chat: wait for an adviser now; message / callback: the offline queue
     kind: Literal["chat", "message", "callback"] = "chat"
     contact: Annotated[str, Field(max_length=254)] | None = None
+    # picked in the adviser portal: wait for this adviser (with a fallback)
+    adviser_id: Annotated[str, Field(max_length=32)] | None = None
+
+
+class ProfileBody(_Body):
+    languages: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=10)]
+    topics: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=20)]
+    bio: Annotated[str, Field(max_length=500)] = ""
+    listed: bool = False
 
 
 class Login(_Body):
@@ -90,6 +101,7 @@ class Api:
         conversations: ConversationService,
         hub: Hub,
         teams: TeamService,
+        profiles: ProfileService,
     ) -> None:
         self.settings = settings
         self.auth = auth
@@ -97,6 +109,8 @@ class Api:
         self.conversations = conversations
         self.hub = hub
         self.teams = teams
+        self.profiles = profiles
+        self.proactive = ProactiveService(profiles.database)
         self.create_limit = RateLimiter(settings.conversations_per_minute)
         self.app_dir = Path(settings.static_dir) / "app"
 
@@ -110,7 +124,58 @@ class Api:
     # ------------------------------------------------------------ public
     async def availability(self, request: Request) -> Response:
         topic = request.query_params.get("topic") or None
-        return JSONResponse(await self.hub.current_availability(topic))
+        team_id = request.query_params.get("team") or None
+        if team_id is not None:
+            self.teams.get(team_id)  # not_found for an unknown team
+        return JSONResponse(await self.hub.current_availability(topic, team_id=team_id))
+
+    async def proactive_rules(self, request: Request) -> Response:
+        return JSONResponse(
+            {"rules": await self.proactive.rules()}, headers={"Cache-Control": "max-age=60"}
+        )
+
+    # ------------------------------------------------------------ portal (R5.4)
+    async def portal(self, request: Request) -> Response:
+        out = []
+        for p in await self.profiles.listed():
+            status = self.hub.presence.status(p["id"])
+            if status == "available" and self.hub.presence.is_full(p["id"]):
+                status = "busy"
+            out.append({**p, "status": status})
+        return JSONResponse({"advisers": out})
+
+    async def portal_photo(self, request: Request) -> Response:
+        content_type, data = await self.profiles.photo(request.path_params["adviser_id"])
+        return Response(data, media_type=content_type, headers={"Cache-Control": "max-age=300"})
+
+    async def my_profile(self, request: Request) -> Response:
+        me = await self.adviser(request)
+        return JSONResponse({"profile": await self.profiles.profile(me.id)})
+
+    async def set_my_profile(self, request: Request) -> Response:
+        me = await self.adviser(request, csrf=True)
+        body = await read_json(request, ProfileBody)
+        topics = {t.id for t in self.settings.topic_list()}
+        unknown = [t for t in body.topics if t not in topics]
+        if unknown:
+            raise VisavisError("bad_request", f"topics: unknown {unknown}")
+        if any(not LANG_RE.match(x) for x in body.languages):
+            raise VisavisError("bad_request", "languages: not language tags")
+        await self.profiles.do_set_profile(
+            me.id, body.languages, body.topics, body.bio, body.listed
+        )
+        return JSONResponse({"profile": await self.profiles.profile(me.id)})
+
+    async def set_my_photo(self, request: Request) -> Response:
+        me = await self.adviser(request, csrf=True)
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_PHOTO_BYTES:
+                raise VisavisError("frame_too_large", "photo: at most 512 KB")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        await self.profiles.do_set_photo(me.id, content_type, data)
+        return JSONResponse({"profile": await self.profiles.profile(me.id)})
 
     async def list_teams(self, request: Request) -> Response:
         return JSONResponse({"teams": [t.as_dict() for t in self.teams.all()]})
@@ -154,6 +219,8 @@ class Api:
             raise VisavisError("bad_request", "contact: an e-mail address or phone number")
         if body.kind != "chat" and body.message is None:
             raise VisavisError("bad_request", "message: say what it is about")
+        if body.adviser_id is not None and not await self.profiles.is_listed(body.adviser_id):
+            raise VisavisError("not_found", "adviser_id: no such adviser in the portal")
         team = self.teams.for_topic(body.topic)
         if body.kind == "chat" and team is not None and not team.hours.is_open(datetime.now(UTC)):
             nxt = team.hours.next_opening(datetime.now(UTC))
@@ -177,6 +244,7 @@ class Api:
             team.id if team else None,
             body.kind,
             body.contact,
+            body.adviser_id,
         )
         for event in events:
             await self.hub.publish_conv(conv["id"], event)

@@ -15,11 +15,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from visavis.bus import Bus
 from visavis.conversations.service import ConversationService
+from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.presence import Presence
@@ -44,11 +45,13 @@ class Hub:
         presence: Presence,
         teams: TeamService,
         heartbeat_s: int,
+        requested_fallback_s: int = 120,
     ) -> None:
         self.bus = bus
         self.conversations = conversations
         self.presence = presence
         self.teams = teams
+        self.requested_fallback_s = requested_fallback_s
         self.heartbeat_s = heartbeat_s
         self.connections: set[Connection] = set()
         self._by_conv: dict[str, set[Connection]] = {}
@@ -88,6 +91,9 @@ class Hub:
                     await self.queue_changed()
                 except Exception:
                     log.exception("reloading teams failed")
+            if self._customers_waiting or self._by_adviser:
+                # waiting times grow and portal requests fall back: refresh
+                await self.queue_changed()
             for conn in [c for c in self.connections if now - c.last_seen > limit]:
                 log.info("closing silent socket (%.0f s without a frame)", now - conn.last_seen)
                 conn.close_soon(4408)
@@ -283,21 +289,31 @@ class Hub:
         entries = await self.conversations.queue()
         offline = await self.conversations.queue("offline")
         history = await self._team_history()
-        # Advisers see the queues of their teams (supervisors and advisers in no team: all).
+        cutoff = iso(self.requested_cutoff())
+        # Advisers see the queues of their teams (supervisors and advisers in no team:
+        # all), and customers who picked a colleague in the portal only after the
+        # fallback time.
         for peers in self._by_adviser.values():
             for conn in peers:
                 assert conn.adviser is not None
                 aid, everything = conn.adviser.id, conn.adviser.sees_all
+
+                def visible(
+                    e: dict[str, Any], aid: str = aid, everything: bool = everything
+                ) -> bool:
+                    if everything:
+                        return True
+                    if not self.teams.serves(aid, e["team_id"]):
+                        return False
+                    asked = e.get("requested_adviser_id")
+                    return asked in (None, aid) or e["queued_at"] < cutoff
+
                 conn.push_frame(
                     {
                         "v": 1,
                         "type": "queue.snapshot",
-                        "entries": [
-                            e for e in entries if everything or self.teams.serves(aid, e["team_id"])
-                        ],
-                        "offline": [
-                            e for e in offline if everything or self.teams.serves(aid, e["team_id"])
-                        ],
+                        "entries": [e for e in entries if visible(e)],
+                        "offline": [e for e in offline if visible(e)],
                         "advisers_available": len(self._available_for(None)),
                     }
                 )
@@ -326,6 +342,10 @@ class Hub:
                     conn.push_frame(frame)
         self._notify_availability(await self.current_availability(entries=entries))
 
+    def requested_cutoff(self) -> datetime:
+        """Customers queued before this may be taken by anyone of their team."""
+        return datetime.now(UTC) - timedelta(seconds=self.requested_fallback_s)
+
     async def _team_history(self) -> dict[str | None, tuple[list[float], list[float]]]:
         if time.monotonic() - self._history_at > HISTORY_TTL_S:
             self._history = await self.conversations.team_history()
@@ -345,13 +365,19 @@ class Hub:
 
     # ------------------------------------------------------------ availability
     async def current_availability(
-        self, topic: str | None = None, entries: list[dict[str, Any]] | None = None
+        self,
+        topic: str | None = None,
+        entries: list[dict[str, Any]] | None = None,
+        team_id: str | None = None,
     ) -> dict[str, Any]:
-        """What the widget shows: can I get an adviser now, how many wait, how long."""
+        """What the widget shows: can I get an adviser now, how many wait, how long.
+        For the team of `topic` (or `team_id`), else across all teams."""
         if entries is None:
             entries = await self.conversations.queue()
         now = datetime.now(UTC)
-        team = self.teams.for_topic(topic) if topic else None
+        team = (
+            self.teams.get(team_id) if team_id else self.teams.for_topic(topic) if topic else None
+        )
         team_id = team.id if team else None
         if team is not None:
             waiting = sum(1 for e in entries if e["team_id"] == team_id)

@@ -15,6 +15,7 @@ from visavis.auth.tokens import CustomerTokens
 from visavis.conversations.service import Author, ConversationService
 from visavis.errors import VisavisError
 from visavis.notify.mail import Mailer
+from visavis.routing.appointments import AppointmentService
 from visavis.routing.joins import JoinService
 from visavis.web.http import Api, _Body, client_ip, read_json
 from visavis.web.hub import Hub
@@ -67,7 +68,9 @@ class JoinRoutes:
         hub: Hub,
         mailer: Mailer,
         origin: str,
+        appointments: AppointmentService,
     ) -> None:
+        self.appointments = appointments
         self.api = api
         self.joins = joins
         self.conversations = conversations
@@ -131,6 +134,11 @@ class JoinRoutes:
     async def redeem_invitation(self, request: Request) -> Response:
         body = await read_json(request, RedeemInvitation)
         cid = self.joins.check_link(body.invite)
+        joined = await self.appointments.do_join(cid)
+        if joined is not None:  # an appointment, and it is time: the adviser is there
+            conv, events = joined
+            adviser = await self.api.auth.get_adviser(conv["adviser"]["id"])
+            await self.hub.announce_assigned(conv, events, adviser.max_chats)
         conv = await self.conversations.get(cid)
         if conv["status"] == "ended":
             raise VisavisError("invalid_state", "this conversation has already ended")

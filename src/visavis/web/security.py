@@ -10,8 +10,15 @@ BASE_CSP = (
     "connect-src 'self'; font-src 'self'; media-src 'self' blob:; base-uri 'none'; "
     "form-action 'self'"
 )
+# Pages a company may embed in its own site (iframe).
+EMBEDDABLE = ("/chat", "/advisers", "/book", "/code")
 # Public endpoints the widget loader calls from the host page's origin.
-CORS_PATHS = ("/widget.js", "/api/v1/availability", "/api/v1/availability/stream")
+CORS_PATHS = (
+    "/widget.js",
+    "/api/v1/availability",
+    "/api/v1/availability/stream",
+    "/api/v1/proactive-rules",
+)
 
 
 class SecurityHeaders:
@@ -25,7 +32,7 @@ class SecurityHeaders:
             return
         path: str = scope["path"]
         # Only the customer app may be framed (the widget iframe); the console never.
-        ancestors = self.frame_ancestors if path == "/chat" else "'none'"
+        ancestors = self.frame_ancestors if path in EMBEDDABLE else "'none'"
         csp = f"{BASE_CSP}; frame-ancestors {ancestors}"
         if path == "/demo":  # the demo shop embeds the widget's iframe of /chat
             csp += "; frame-src 'self'"
@@ -35,7 +42,7 @@ class SecurityHeaders:
             (b"referrer-policy", b"no-referrer"),
             (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
         ]
-        if path != "/chat":
+        if path not in EMBEDDABLE:
             extra.append((b"x-frame-options", b"DENY"))
         if path in CORS_PATHS:
             extra += [

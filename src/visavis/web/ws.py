@@ -359,8 +359,9 @@ class Gateway:
         me = self._me(conn)
         cid = msg.conversation_id if isinstance(msg, m.ConversationAccept) else None
         team_ids = None if me.sees_all else self.teams.teams_of(me.id)
+        cutoff = None if me.sees_all else self.hub.requested_cutoff()
         conv, event = await self.conversations.do_accept(
-            cid, me.id, me.name, me.max_chats, team_ids or None
+            cid, me.id, me.name, me.max_chats, team_ids or None, cutoff
         )
         cid = conv["id"]
         conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})

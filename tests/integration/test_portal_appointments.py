@@ -1,0 +1,250 @@
+"""Adviser portal (R5.4), appointments with ICS (R5.6), proactive rules (R5.3)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from conftest import LiveServer, Smtp, make_server, smtp_env
+from helpers import PASSWORD, adviser_socket
+from wsclient import WsClient, login
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def session(server: LiveServer, email: str) -> httpx.AsyncClient:
+    cookie, csrf = await login(server.base_url, email, PASSWORD)
+    return httpx.AsyncClient(
+        base_url=server.base_url,
+        cookies={"visavis_session": cookie},
+        headers={"X-CSRF-Token": csrf},
+    )
+
+
+async def test_portal_lists_advisers_and_a_picked_adviser_gets_the_customer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = make_server(tmp_path, VISAVIS_REQUESTED_ADVISER_FALLBACK_S="3")
+    server.start()
+    try:
+        anna = await adviser_socket(server, "anna@bank.example", "Anna")
+        ben = await adviser_socket(server, "ben@bank.example", "Ben")
+        a = await session(server, "anna@bank.example")
+        r = await a.put(
+            "/api/v1/me/profile",
+            json={
+                "languages": ["de", "en"],
+                "topics": ["kredit"],
+                "bio": "Baufinanzierung seit 2010",
+                "listed": True,
+            },
+        )
+        assert r.status_code == 200, r.text
+        assert (
+            await a.put("/api/v1/me/photo", content=PNG, headers={"content-type": "image/png"})
+        ).status_code == 200
+        bad = await a.put(
+            "/api/v1/me/photo", content=b"<svg/>", headers={"content-type": "image/png"}
+        )
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
+        bad = await a.put(
+            "/api/v1/me/profile",
+            json={"languages": ["de"], "topics": ["astrology"], "listed": True},
+        )
+        assert bad.json()["error"]["code"] == "bad_request"
+
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            portal = (await anon.get("/api/v1/portal")).json()["advisers"]
+            assert [p["name"] for p in portal] == ["Anna"]  # Ben is not listed
+            assert portal[0]["status"] == "available" and portal[0]["languages"] == ["de", "en"]
+            photo = await anon.get(portal[0]["photo_url"])
+            assert photo.content == PNG and photo.headers["content-type"] == "image/png"
+            r = await anon.post("/api/v1/conversations", json={"adviser_id": "nobody"})
+            assert r.json()["error"]["code"] == "not_found"
+            r = await anon.post(
+                "/api/v1/conversations",
+                json={"adviser_id": portal[0]["id"], "customer_name": "Picky"},
+            )
+            conv_id = r.json()["conversation"]["id"]
+
+        # Anna sees the customer who picked her; Ben does not, until the fallback time
+        snap = await anna.wait_for(lambda f: f["type"] == "queue.snapshot" and f["entries"])
+        assert snap["entries"][0]["requested_adviser_id"] == portal[0]["id"]
+        assert (await ben.request("conversation.accept", conversation_id=conv_id))[
+            "code"
+        ] == "forbidden"
+        assert (await ben.request("queue.next"))["code"] == "not_found"
+        await ben.wait_for(lambda f: f["type"] == "queue.snapshot" and f["entries"], timeout=15)
+        assert (await ben.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
+        await a.aclose()
+        await asyncio.gather(anna.close(), ben.close())
+    finally:
+        server.stop()
+
+
+def _slot(minutes_from_now: int, length: int = 30) -> dict[str, str]:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes_from_now)
+    return {"start": start.isoformat(), "end": (start + timedelta(minutes=length)).isoformat()}
+
+
+async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
+    tmp_path, smtp_server: Smtp
+) -> None:  # type: ignore[no-untyped-def]
+    server = make_server(tmp_path, **smtp_env(smtp_server))
+    server.start()
+    try:
+        anna_ws = await adviser_socket(server, "anna@bank.example", "Anna")
+        a = await session(server, "anna@bank.example")
+        soon = (await a.post("/api/v1/slots", json=_slot(5))).json()["slot"]
+        later = (await a.post("/api/v1/slots", json=_slot(24 * 60))).json()["slot"]
+        assert (await a.post("/api/v1/slots", json=_slot(10))).json()["error"][
+            "code"
+        ] == "invalid_state"  # overlaps
+        past = await a.post("/api/v1/slots", json=_slot(-60))
+        assert past.json()["error"]["code"] == "bad_request"
+
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            free = (await anon.get("/api/v1/slots")).json()["slots"]
+            assert [s["id"] for s in free] == [soon["id"], later["id"]]
+            book = {
+                "slot_id": later["id"],
+                "customer_name": "Erika Muster",
+                "email": "erika@example.org",
+                "language": "de",
+            }
+            r1, r2 = await asyncio.gather(
+                anon.post("/api/v1/appointments", json=book),
+                anon.post("/api/v1/appointments", json={**book, "email": "max@example.org"}),
+            )
+            codes = sorted([r1.status_code, r2.status_code])
+            assert codes == [201, 409], (r1.text, r2.text)  # the double booking loses
+            loser = r1 if r1.status_code == 409 else r2
+            assert loser.json()["error"]["code"] == "slot_taken"
+            winner = r1 if r1.status_code == 201 else r2
+            manage_url = winner.json()["manage_url"]
+            assert [s["id"] for s in (await anon.get("/api/v1/slots")).json()["slots"]] == [
+                soon["id"]
+            ]
+
+        for _ in range(100):
+            if len(smtp_server.messages) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        winner_email = (
+            "erika@example.org" if b"erika" in winner.request.content else "max@example.org"
+        )
+        assert sorted(m["To"] for m in smtp_server.messages) == sorted(
+            ["anna@bank.example", winner_email]
+        )
+        mail = next(m for m in smtp_server.messages if m["To"] == winner_email)
+        ics_part = next(
+            p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"
+        )
+        ics = ics_part.get_content()
+        if isinstance(ics, bytes):
+            ics = ics.decode()
+        assert (
+            ics.startswith("BEGIN:VCALENDAR") and "METHOD:REQUEST" in ics and "END:VCALENDAR" in ics
+        )
+        start = datetime.fromisoformat(later["start"].replace("Z", "+00:00"))
+        assert f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}" in ics
+        link = re.search(
+            r"http://127\.0\.0\.1:\d+/join/\S+", mail.get_body(("plain",)).get_content()
+        ).group(0)
+        assert link.replace("\r", "") in ics.replace("\r\n ", "")
+
+        # a day early, the link does not let anyone in yet
+        invite = link.rsplit("/", 1)[1]
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            early = await anon.post("/api/v1/invitations/redeem", json={"invite": invite})
+            assert early.status_code == 409 and "starts at" in early.json()["error"]["message"]
+            # cancel (manage link) frees the slot; rebooking the soon slot works and opens now
+            slot_id = re.search(r"appointment=([^&]+)", manage_url).group(1)
+            token = re.search(r"token=([^&]+)", manage_url).group(1)
+            assert (
+                await anon.delete(f"/api/v1/appointments/{slot_id}", params={"token": "wrong"})
+            ).status_code == 404
+            assert (
+                await anon.delete(f"/api/v1/appointments/{slot_id}", params={"token": token})
+            ).status_code == 200
+            assert len((await anon.get("/api/v1/slots")).json()["slots"]) == 2
+            r = await anon.post(
+                "/api/v1/appointments",
+                json={
+                    "slot_id": soon["id"],
+                    "customer_name": "Erika",
+                    "email": "erika@example.org",
+                },
+            )
+            assert r.status_code == 201
+        await asyncio.sleep(0.5)
+        last = [
+            m
+            for m in smtp_server.messages
+            if m["To"] == "erika@example.org" and "Abgesagt" not in m["Subject"]
+        ][-1]
+        soon_link = re.search(r"/join/(\S+)", last.get_body(("plain",)).get_content()).group(1)
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            r = await anon.post("/api/v1/invitations/redeem", json={"invite": soon_link})
+            assert r.status_code == 200, r.text
+            conv = r.json()["conversation"]
+            assert conv["status"] == "active" and conv["adviser"]["name"] == "Anna"
+        assigned = await anna_ws.expect("conversation.assigned")
+        assert assigned["conversation"]["id"] == conv["id"]
+        customer = await WsClient.connect(server.ws_url, token=r.json()["token"])
+        await customer.close()
+        await a.aclose()
+        await anna_ws.close()
+    finally:
+        server.stop()
+
+
+async def test_proactive_rules_and_team_availability(live_server: LiveServer) -> None:
+    live_server.cli(
+        "team",
+        "set",
+        "baufi",
+        "--topics",
+        "kredit",
+        "--hours",
+        '{"mon":[["00:00","24:00"]],"tue":[["00:00","24:00"]],"wed":[["00:00","24:00"]],"thu":[["00:00","24:00"]],"fri":[["00:00","24:00"]],"sat":[["00:00","24:00"]],"sun":[["00:00","24:00"]]}',
+    )
+    out = live_server.cli(
+        "rule",
+        "add",
+        "/kredit/*",
+        "--seconds",
+        "20",
+        "--campaign",
+        "herbst",
+        "--team",
+        "baufi",
+        "--de",
+        "Fragen zur Finanzierung?",
+        "--en",
+        "Questions about financing?",
+    )
+    assert "herbst" in out
+    bad = None
+    try:
+        live_server.cli("rule", "add", "no-slash", "--de", "x", "--en", "y")
+    except RuntimeError as exc:
+        bad = str(exc)
+    assert bad and "url_pattern" in bad
+    live_server.restart()
+    async with httpx.AsyncClient(base_url=live_server.base_url) as c:
+        r = await c.get("/api/v1/proactive-rules", headers={"Origin": "https://shop.example"})
+        assert r.headers["access-control-allow-origin"] == "*"
+        rules = r.json()["rules"]
+        assert rules[0]["url_pattern"] == "/kredit/*" and rules[0]["team_id"] == "baufi"
+        assert (await c.get("/api/v1/availability", params={"team": "baufi"})).json()[
+            "available"
+        ] is False
+        assert (await c.get("/api/v1/availability", params={"team": "nope"})).json()["error"][
+            "code"
+        ] == "not_found"
+        ws = await adviser_socket(live_server)
+        assert (await c.get("/api/v1/availability", params={"team": "baufi"})).json()[
+            "available"
+        ] is True
+        await ws.close()
