@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         teams,
         settings.heartbeat_s,
         settings.requested_adviser_fallback_s,
+        settings.offer_timeout_s,
     )
     gateway = Gateway(
         hub,

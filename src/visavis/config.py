@@ -55,6 +55,7 @@ class Settings:
     code_ttl_s: int = 600
     code_guesses_per_minute: int = 10
     requested_adviser_fallback_s: int = 120
+    offer_timeout_s: int = 30
     timezone: str = "Europe/Berlin"
     ice_urls: str = ""
     turn_secret: str = ""

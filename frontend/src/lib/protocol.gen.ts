@@ -301,6 +301,16 @@ export interface NoteSendMsg {
   text: string;
 }
 
+/** Adviser: decline a conversation the server offered; it moves on to a colleague. */
+export interface OfferDeclineMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "offer.decline";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
 /** Application heartbeat; answered with `pong`. */
 export interface PingMsg {
   v?: 1;
@@ -444,6 +454,24 @@ export interface IceServersMsg {
   ttl_s: number;
 }
 
+/** To one adviser: please take this waiting customer (accept with `conversation.accept`, or `offer.decline`); it moves on after `expires_in_s`. */
+export interface ConversationOfferedMsg {
+  v?: 1;
+  type: "conversation.offered";
+  conversation_id: string;
+  customer_name: string | null;
+  topic: string | null;
+  preview: string | null;
+  expires_in_s: number;
+}
+
+/** The offer ended: taken by someone, the customer left, declined or timed out. */
+export interface OfferWithdrawnMsg {
+  v?: 1;
+  type: "offer.withdrawn";
+  conversation_id: string;
+}
+
 export interface PongMsg {
   v?: 1;
   type: "pong";
@@ -470,6 +498,7 @@ export type ClientMessage =
   | TransferStartMsg
   | TransferFinishMsg
   | NoteSendMsg
+  | OfferDeclineMsg
   | PingMsg;
 
 /** Every frame the server may send. */
@@ -488,6 +517,8 @@ export type ServerMessage =
   | AdviserStatusMsg
   | RtcSignalOutMsg
   | IceServersMsg
+  | ConversationOfferedMsg
+  | OfferWithdrawnMsg
   | PongMsg;
 
 /** Client frames by `type`. */
@@ -510,6 +541,7 @@ export interface ClientMessageMap {
   "transfer.start": TransferStartMsg;
   "transfer.finish": TransferFinishMsg;
   "note.send": NoteSendMsg;
+  "offer.decline": OfferDeclineMsg;
   "ping": PingMsg;
 }
 
@@ -529,6 +561,8 @@ export interface ServerMessageMap {
   "adviser.status": AdviserStatusMsg;
   "rtc.signal": RtcSignalOutMsg;
   "ice.servers": IceServersMsg;
+  "conversation.offered": ConversationOfferedMsg;
+  "offer.withdrawn": OfferWithdrawnMsg;
   "pong": PongMsg;
 }
 
@@ -554,6 +588,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "transfer.start",
   "transfer.finish",
   "note.send",
+  "offer.decline",
   "ping",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
@@ -571,5 +606,7 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "adviser.status",
   "rtc.signal",
   "ice.servers",
+  "conversation.offered",
+  "offer.withdrawn",
   "pong",
 ];

@@ -198,6 +198,13 @@ class NoteSend(_Client):
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
+class OfferDecline(_Client):
+    """Adviser: decline a conversation the server offered; it moves on to a colleague."""
+
+    type: Literal["offer.decline"]
+    conversation_id: ConversationId
+
+
 class Ping(_Client):
     """Application heartbeat; answered with `pong`."""
 
@@ -223,6 +230,7 @@ ClientMessage = Annotated[
     | TransferStart
     | TransferFinish
     | NoteSend
+    | OfferDecline
     | Ping,
     Field(discriminator="type"),
 ]
@@ -248,6 +256,7 @@ CLIENT_MESSAGES: dict[str, type[_Client]] = {
         TransferStart,
         TransferFinish,
         NoteSend,
+        OfferDecline,
         Ping,
     )
 }
@@ -506,6 +515,25 @@ class IceServers(_Server):
     ttl_s: int
 
 
+class ConversationOffered(_Server):
+    """To one adviser: please take this waiting customer (accept with
+    `conversation.accept`, or `offer.decline`); it moves on after `expires_in_s`."""
+
+    type: Literal["conversation.offered"]
+    conversation_id: str
+    customer_name: str | None
+    topic: str | None
+    preview: str | None
+    expires_in_s: float
+
+
+class OfferWithdrawn(_Server):
+    """The offer ended: taken by someone, the customer left, declined or timed out."""
+
+    type: Literal["offer.withdrawn"]
+    conversation_id: str
+
+
 class Pong(_Server):
     type: Literal["pong"]
     id: str | None = None
@@ -528,6 +556,8 @@ SERVER_MESSAGES: dict[str, type[_Server]] = {
         AdviserStatus,
         RtcSignalOut,
         IceServers,
+        ConversationOffered,
+        OfferWithdrawn,
         Pong,
     )
 }

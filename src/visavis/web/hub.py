@@ -23,6 +23,7 @@ from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.routing.estimate import Capacity, estimate_wait_s
+from visavis.routing.offers import OfferBook
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection, dumps, spawn
@@ -46,12 +47,14 @@ class Hub:
         teams: TeamService,
         heartbeat_s: int,
         requested_fallback_s: int = 120,
+        offer_timeout_s: int = 30,
     ) -> None:
         self.bus = bus
         self.conversations = conversations
         self.presence = presence
         self.teams = teams
         self.requested_fallback_s = requested_fallback_s
+        self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
         self.heartbeat_s = heartbeat_s
         self.connections: set[Connection] = set()
         self._by_conv: dict[str, set[Connection]] = {}
@@ -341,6 +344,54 @@ class Hub:
                 for conn in tuple(waiting_here):
                     conn.push_frame(frame)
         self._notify_availability(await self.current_availability(entries=entries))
+        if self.offers is not None:
+            self._push_offers(entries, cutoff)
+
+    def _push_offers(self, entries: list[dict[str, Any]], cutoff: str | None) -> None:
+        assert self.offers is not None
+        queued = {e["conversation_id"]: e for e in entries}
+        withdrawn = self.offers.expire()
+        for cid in [c for c in self.offers.offers if c not in queued]:
+            offer = self.offers.forget(cid)
+            if offer is not None:
+                withdrawn.append((cid, offer.adviser_id))
+        for cid in [c for c in self.offers.asked if c not in queued]:
+            self.offers.forget(cid)
+        for cid, aid in withdrawn:
+            self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
+        available = self.presence.available()
+        free = {aid: max(0, m - a) for aid, (a, m) in available.items()}
+
+        def candidates(cid: str) -> list[str]:
+            e = queued[cid]
+            asked = e.get("requested_adviser_id")
+            out = [
+                aid
+                for aid in available
+                if self.teams.serves(aid, e["team_id"])
+                and (asked in (None, aid) or (cutoff is not None and e["queued_at"] < cutoff))
+            ]
+            # the least loaded first
+            return sorted(out, key=lambda a: available[a][0] / max(1, available[a][1]))
+
+        for cid, aid in self.offers.plan(list(queued), candidates, free):
+            e = queued[cid]
+            self._to_adviser(
+                aid,
+                {
+                    "v": 1,
+                    "type": "conversation.offered",
+                    "conversation_id": cid,
+                    "customer_name": e["customer_name"],
+                    "topic": e["topic"],
+                    "preview": e["preview"],
+                    "expires_in_s": self.offers.timeout_s,
+                },
+            )
+
+    def _to_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
+        for conn in tuple(self._by_adviser.get(adviser_id, ())):
+            conn.push_frame(frame)
 
     def requested_cutoff(self) -> datetime:
         """Customers queued before this may be taken by anyone of their team."""

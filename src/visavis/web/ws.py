@@ -229,6 +229,17 @@ class Gateway:
             await self._do_transfer(conn, msg)
         elif isinstance(msg, m.NoteSend):
             await self._do_note(conn, msg)
+        elif isinstance(msg, m.OfferDecline):
+            me = self._me(conn)
+            if self.hub.offers is None or not self.hub.offers.decline(msg.conversation_id, me.id):
+                raise VisavisError("invalid_state", "no such offer to you (taken or expired?)")
+            conn.push_frame(
+                {"v": 1, "type": "ack", "id": msg.id, "conversation_id": msg.conversation_id}
+            )
+            conn.push_frame(
+                {"v": 1, "type": "offer.withdrawn", "conversation_id": msg.conversation_id}
+            )
+            await self.hub.queue_changed()
 
     # ------------------------------------------------------------ permission checks
     def _check_customer_owns(self, conn: Connection, cid: str) -> None:

@@ -1,0 +1,88 @@
+"""Pushing waiting customers to advisers (R5/R4.3 "offered to the next one").
+
+Advisers can always take anyone from the queue themselves; in addition, each waiting
+customer is offered to one suitable adviser at a time (available, a free chat slot,
+serves the customer's team, not already asked). If that adviser neither accepts nor
+declines within the timeout, the offer moves on to the next adviser; when everyone
+was asked, the round starts again.
+
+Node-local: with several nodes, one node must own offering (planned with Redis).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Offer:
+    adviser_id: str
+    deadline: float
+
+
+@dataclass
+class OfferBook:
+    timeout_s: float
+    offers: dict[str, Offer] = field(default_factory=dict)  # conversation -> current offer
+    asked: dict[str, list[str]] = field(default_factory=dict)  # conversation -> advisers asked
+
+    def current(self, conversation_id: str) -> Offer | None:
+        return self.offers.get(conversation_id)
+
+    def offered_to(self, adviser_id: str) -> int:
+        return sum(1 for o in self.offers.values() if o.adviser_id == adviser_id)
+
+    def expire(self, now: float | None = None) -> list[tuple[str, str]]:
+        """Drop offers past their deadline; returns (conversation, adviser) pairs."""
+        now = time.monotonic() if now is None else now
+        gone = [(cid, o.adviser_id) for cid, o in self.offers.items() if o.deadline <= now]
+        for cid, _ in gone:
+            del self.offers[cid]
+        return gone
+
+    def decline(self, conversation_id: str, adviser_id: str) -> bool:
+        offer = self.offers.get(conversation_id)
+        if offer is None or offer.adviser_id != adviser_id:
+            return False
+        del self.offers[conversation_id]
+        return True
+
+    def forget(self, conversation_id: str) -> Offer | None:
+        """The conversation left the queue (taken, ended)."""
+        self.asked.pop(conversation_id, None)
+        return self.offers.pop(conversation_id, None)
+
+    def plan(
+        self,
+        waiting: list[str],
+        candidates: Callable[[str], list[str]],
+        free_slots: dict[str, int],
+        now: float | None = None,
+    ) -> list[tuple[str, str]]:
+        """New offers for waiting conversations (oldest first) without one.
+
+        `candidates(cid)`: suitable advisers for that conversation, best first.
+        `free_slots`: open chat slots per adviser, reduced as offers are made so one
+        adviser is not offered more customers than they can take."""
+        now = time.monotonic() if now is None else now
+        made: list[tuple[str, str]] = []
+        slots = {a: n - self.offered_to(a) for a, n in free_slots.items()}
+        for cid in waiting:
+            if cid in self.offers:
+                continue
+            options = [a for a in candidates(cid) if slots.get(a, 0) > 0]
+            if not options:
+                continue
+            asked = self.asked.setdefault(cid, [])
+            fresh = [a for a in options if a not in asked]
+            if not fresh:  # everyone had a turn: start a new round
+                asked.clear()
+                fresh = options
+            adviser = fresh[0]
+            asked.append(adviser)
+            self.offers[cid] = Offer(adviser, now + self.timeout_s)
+            slots[adviser] -= 1
+            made.append((cid, adviser))
+        return made
