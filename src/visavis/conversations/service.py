@@ -32,6 +32,19 @@ MAX_TOPIC = 64
 REPLAY_PAGE = 500
 
 
+def new_conversation(now: datetime, **fields: Any) -> Conversation:
+    """A fresh conversation row: an unguessable id (128 bits), an empty log."""
+    defaults: dict[str, Any] = {
+        "kind": "chat",
+        "last_seq": 0,
+        "customer_delivered_seq": 0,
+        "customer_read_seq": 0,
+        "adviser_delivered_seq": 0,
+        "adviser_read_seq": 0,
+    }
+    return Conversation(id=secrets.token_urlsafe(16), created_at=now, **{**defaults, **fields})
+
+
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
@@ -279,8 +292,8 @@ class ConversationService:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         now = datetime.now(UTC)
         name = (customer_name or "").strip()[:MAX_NAME] or None
-        conv = Conversation(
-            id=secrets.token_urlsafe(16),
+        conv = new_conversation(
+            now,
             status=Status.QUEUED if kind == "chat" else Status.OFFLINE,
             team_id=team_id,
             kind=kind,
@@ -289,13 +302,7 @@ class ConversationService:
             customer_name=name,
             topic=topic,
             language=language,
-            created_at=now,
             queued_at=now,
-            last_seq=0,
-            customer_delivered_seq=0,
-            customer_read_seq=0,
-            adviser_delivered_seq=0,
-            adviser_read_seq=0,
             preview=first_message[1][:140] if first_message else None,
         )
         customer = Author("customer", None, name)
@@ -342,20 +349,13 @@ class ConversationService:
         the customer joins it directly instead of waiting in a queue."""
         now = datetime.now(UTC)
         name = (customer_name or "").strip()[:MAX_NAME] or None
-        conv = Conversation(
-            id=secrets.token_urlsafe(16),
+        conv = new_conversation(
+            now,
             status=Status.ACTIVE,
-            kind="chat",
             adviser_id=adviser_id,
             customer_name=name,
             language=language,
-            created_at=now,
             accepted_at=now,
-            last_seq=0,
-            customer_delivered_seq=0,
-            customer_read_seq=0,
-            adviser_delivered_seq=0,
-            adviser_read_seq=0,
         )
         adviser = Author("adviser", adviser_id, adviser_name)
         async with self.writer() as db:

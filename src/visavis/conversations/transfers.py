@@ -49,27 +49,29 @@ class TransferService:
             )
         if conv.adviser_id != me.id:
             raise VisavisError("forbidden", "only the conversation's adviser can hand it on")
+        if conv.consultant_id is not None:
+            raise VisavisError("invalid_state", "a consultative transfer is under way")
 
-    async def do_blind_to_adviser(
-        self, cid: str, me: Author, to_adviser_id: str, default_max: int
+    async def do_to_adviser(
+        self, cid: str, me: Author, to_adviser_id: str, default_max: int, consultative: bool
     ) -> Result:
+        """Blind: the colleague becomes the adviser now. Consultative: they join first."""
         if to_adviser_id == me.id:
             raise VisavisError("bad_request", "to_adviser_id: that is you")
         async with self.c.writer() as db:
             conv = await self.c.lock_conversation(db, cid)
             self._check_owner(conv, me)
-            if conv.consultant_id is not None:
-                raise VisavisError("invalid_state", "a consultative transfer is under way")
             target = await self._target(db, to_adviser_id, default_max)
-            conv.adviser_id = target.id
-            event = await self.c.append_event(
-                db,
-                cid,
-                "conversation.transferred",
-                me,
-                {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": target.id,
-                 "to_adviser_name": target.name, "to_team_id": None},
-            )  # fmt: skip
+            if consultative:
+                conv.consultant_id = target.id
+                kind = "consultant.joined"
+                body: dict[str, Any] = {"adviser_id": target.id, "adviser_name": target.name}
+            else:
+                conv.adviser_id = target.id
+                kind = "conversation.transferred"
+                body = {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": target.id,
+                        "to_adviser_name": target.name, "to_team_id": None}  # fmt: skip
+            event = await self.c.append_event(db, cid, kind, me, body)
             await db.commit()
             return await self.c.summary_of(db, conv), [event_frame(event)]
 
@@ -77,8 +79,6 @@ class TransferService:
         async with self.c.writer() as db:
             conv = await self.c.lock_conversation(db, cid)
             self._check_owner(conv, me)
-            if conv.consultant_id is not None:
-                raise VisavisError("invalid_state", "a consultative transfer is under way")
             conv.status = "queued"
             conv.adviser_id = None
             conv.team_id = team_id
@@ -92,28 +92,6 @@ class TransferService:
                 {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": None,
                  "to_adviser_name": None, "to_team_id": team_id},
             )  # fmt: skip
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
-
-    async def do_consult_start(
-        self, cid: str, me: Author, to_adviser_id: str, default_max: int
-    ) -> Result:
-        if to_adviser_id == me.id:
-            raise VisavisError("bad_request", "to_adviser_id: that is you")
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
-            self._check_owner(conv, me)
-            if conv.consultant_id is not None:
-                raise VisavisError("invalid_state", "a colleague is already consulting")
-            target = await self._target(db, to_adviser_id, default_max)
-            conv.consultant_id = target.id
-            event = await self.c.append_event(
-                db,
-                cid,
-                "consultant.joined",
-                me,
-                {"adviser_id": target.id, "adviser_name": target.name},
-            )
             await db.commit()
             return await self.c.summary_of(db, conv), [event_frame(event)]
 

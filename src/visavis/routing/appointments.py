@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import and_, delete, select, update
 
 from visavis.conversations.callstate import clear_call
-from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.service import Author, ConversationService, new_conversation
 from visavis.conversations.state import check_transition
 from visavis.conversations.summary import event_frame, iso
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
-from visavis.storage.models import Adviser, Conversation, Slot
+from visavis.storage.models import Adviser, Slot
 
 MIN_SLOT = timedelta(minutes=10)
 MAX_SLOT = timedelta(hours=4)
@@ -126,21 +126,14 @@ class AppointmentService:
                 raise VisavisError("not_found", "no such slot")
             adviser = await db.get(Adviser, slot.adviser_id)
             assert adviser is not None
-            conv = Conversation(
-                id=secrets.token_urlsafe(16),
+            conv = new_conversation(
+                now,
                 status="scheduled",
-                kind="chat",
                 adviser_id=adviser.id,
                 customer_name=customer_name.strip()[:80] or None,
                 topic=topic,
                 language=language,
                 contact=email,
-                created_at=now,
-                last_seq=0,
-                customer_delivered_seq=0,
-                customer_read_seq=0,
-                adviser_delivered_seq=0,
-                adviser_read_seq=0,
             )
             db.add(conv)
             await db.flush()

@@ -431,14 +431,9 @@ class Gateway:
         else:
             assert msg.to_adviser_id is not None
             target = await self.auth.get_adviser(msg.to_adviser_id)
-            if msg.mode == "blind":
-                conv, events = await self.transfers.do_blind_to_adviser(
-                    cid, author, target.id, target.max_chats
-                )
-            else:
-                conv, events = await self.transfers.do_consult_start(
-                    cid, author, target.id, target.max_chats
-                )
+            conv, events = await self.transfers.do_to_adviser(
+                cid, author, target.id, target.max_chats, msg.mode == "consultative"
+            )
         conn.push_frame(
             {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
         )
