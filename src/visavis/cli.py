@@ -173,6 +173,30 @@ DEFAULT_HOURS = {
 }
 
 
+async def _list_demo_adviser(settings: Settings) -> None:
+    """The demo adviser appears in the adviser portal (/advisers)."""
+    from sqlalchemy import select
+
+    from visavis.auth.profiles import ProfileService
+    from visavis.storage.engine import Database
+    from visavis.storage.models import Adviser
+
+    db = Database(settings.database_url)
+    try:
+        async with db.sessions() as s:
+            adviser_id = await s.scalar(select(Adviser.id).where(Adviser.email == DEMO_EMAIL))
+        assert adviser_id is not None
+        await ProfileService(db).do_set_profile(
+            adviser_id,
+            ["de", "en"],
+            [t.id for t in settings.topic_list()],
+            "Beraterin für Konto, Karte und Finanzierung.",
+            True,
+        )
+    finally:
+        await db.dispose()
+
+
 def do_demo(settings: Settings) -> None:
     """Migrate, (re)seed the demo adviser with a fresh password, print it, serve."""
     from visavis.storage.migrate import migrate_sync
@@ -183,6 +207,7 @@ def do_demo(settings: Settings) -> None:
         asyncio.run(_add_adviser(settings, DEMO_EMAIL, password, "Anna Berger", "supervisor", 3))
     except VisavisError:
         asyncio.run(_set_password(settings, DEMO_EMAIL, password))
+    asyncio.run(_list_demo_adviser(settings))
     base = settings.origin
     print(
         "\n"
