@@ -1,0 +1,43 @@
+"""`visavis demo` (what scripts/demo.sh ends in) prints a working adviser login."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+from conftest import free_port
+
+
+def test_demo_prints_a_login_that_works(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {**os.environ, "VISAVIS_DATA_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "visavis", "demo", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            text = log.read_text()
+            assert f"{base}/demo" in text and f"{base}/console" in text, text
+            email = re.search(r"Adviser login:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            password = re.search(r"Password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            r = httpx.post(base + "/api/v1/session", json={"email": email, "password": password})
+            assert r.status_code == 200 and r.json()["adviser"]["role"] == "supervisor"
+            portal = httpx.get(base + "/api/v1/portal").json()["advisers"]
+            assert [a["name"] for a in portal] == ["Anna Berger"]
+        finally:
+            proc.terminate()
+            proc.wait(10)
