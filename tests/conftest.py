@@ -8,6 +8,7 @@ locally, and fail under CI=true so a missing PostgreSQL cannot pass unnoticed.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import concurrent.futures
 import os
 import secrets
@@ -202,13 +203,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return rep
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def _close_forgotten_sockets() -> AsyncIterator[None]:
     yield
     from wsclient import WsClient
 
     for client in list(WsClient.open_clients):
         await client.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Only async tests open WsClients; sync (Playwright) tests run their own loop,
+    # where an async fixture cannot run.
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("_close_forgotten_sockets")  # type: ignore[attr-defined]
 
 
 @pytest.fixture
