@@ -8,8 +8,8 @@ locally, and fail under CI=true so a missing PostgreSQL cannot pass unnoticed.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import concurrent.futures
+import inspect
 import os
 import secrets
 import socket
