@@ -44,11 +44,17 @@ export default defineConfig({
       input: {
         chat: resolve(here, "chat.html"),
         console: resolve(here, "console.html"),
+        // The small public pages: phone code, adviser portal, appointments.
+        code: resolve(here, "code.html"),
+        advisers: resolve(here, "advisers.html"),
+        book: resolve(here, "book.html"),
       },
       output: {
         // Lit and src/lib, used by both apps, in one cacheable chunk named for what it is.
         codeSplitting: {
-          groups: [{ name: "shared", test: /node_modules|[\\/]src[\\/]lib[\\/]/ }],
+          // The call code (src/lib/call*.ts but call-strings) stays out: it is its
+          // own chunk, loaded only once a conversation is active (calls-lazy.ts).
+          groups: [{ name: "shared", test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:-view|-ui)?\.ts$)/ }],
         },
       },
     },

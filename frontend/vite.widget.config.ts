@@ -26,7 +26,7 @@ export default defineConfig({
   build: {
     outDir: OUT_DIR,
     emptyOutDir: false,
-    target: "es2019",
+    target: "es2020",
     copyPublicDir: false,
     reportCompressedSize: true,
     lib: {

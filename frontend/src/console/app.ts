@@ -5,6 +5,10 @@ import { keyed } from "lit/directives/keyed.js";
 import { repeat } from "lit/directives/repeat.js";
 import { api, ApiError, type SessionInfo, type Topic } from "../lib/api";
 import { I18nElement } from "../lib/base";
+import type { CallManager, Media } from "../lib/call";
+import { callKind, tcall } from "../lib/call-strings";
+import { loadCallUi, type CallUiModule } from "../lib/calls-lazy";
+import { icon } from "../lib/icons";
 import "../lib/composer";
 import "../lib/conn-status";
 import { errorText, lang, tc } from "../lib/i18n";
@@ -40,6 +44,8 @@ interface Conv {
   read: number;
   failed: PendingLine[];
   confirmingEnd: boolean;
+  /** Calls of this conversation (created with it; holds the peer connection). */
+  call: CallManager | null;
 }
 
 type View = "chats" | "history";
@@ -91,6 +97,8 @@ export class ConsoleApp extends I18nElement {
   private clock = 0;
   private receiptTimer = 0;
   private wantSelect: string | null = null;
+  /** The call code, once loaded (right after sign-in). */
+  private callUi: CallUiModule | null = null;
 
   constructor() {
     super();
@@ -325,6 +333,39 @@ export class ConsoleApp extends I18nElement {
       .ended-note p {
         margin: 0;
       }
+      .call-buttons {
+        display: flex;
+        gap: 0.35rem;
+      }
+      .call-buttons button {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.3rem;
+      }
+      .icon {
+        width: 1.2rem;
+        height: 1.2rem;
+        fill: none;
+        stroke: currentColor;
+        stroke-width: 1.8;
+        stroke-linecap: round;
+        stroke-linejoin: round;
+      }
+      .ringing {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: 0.5rem;
+        margin: 0;
+        padding: 0.45rem 0.9rem;
+        background: #fff7e0;
+        border-bottom: 1px solid #ecd9a0;
+        font-weight: 600;
+      }
+      .tab .call-state {
+        color: #1e7b34;
+        font-weight: 700;
+      }
       @media (max-width: 720px) {
         /* Phones: one scrolling column (queue and chats above, the chat below). */
         :host {
@@ -420,6 +461,11 @@ export class ConsoleApp extends I18nElement {
   }
 
   private signedIn(s: SessionInfo): void {
+    void loadCallUi().then((ui) => {
+      this.callUi = ui;
+      for (const conv of this.convs.values()) this.attachCall(conv);
+      this.bump();
+    });
     this.me = s.adviser;
     this.csrf = s.csrf_token;
     this.presence = { status: s.adviser.status, active: 0, max_chats: s.adviser.max_chats };
@@ -441,6 +487,7 @@ export class ConsoleApp extends I18nElement {
   }
 
   private signedOut(message: string): void {
+    for (const conv of this.convs.values()) this.disposeCall(conv);
     this.client?.stop();
     this.client = null;
     window.clearInterval(this.clock);
@@ -461,6 +508,7 @@ export class ConsoleApp extends I18nElement {
     const client = new VisavisClient({
       onState: (s) => {
         this.conn = s;
+        for (const conv of this.convs.values()) conv.call?.onConnState(s);
         if (s === "auth_failed") this.signedOut(t("sessionExpired"));
       },
       onWelcome: (w) => this.onWelcome(w),
@@ -498,8 +546,10 @@ export class ConsoleApp extends I18nElement {
         read: summary.adviser_read_seq,
         failed: [],
         confirmingEnd: false,
+        call: null,
       };
       this.convs.set(summary.id, conv);
+      this.attachCall(conv);
       this.order = [...this.order, summary.id];
       this.client?.subscribe(summary.id, 0);
     } else {
@@ -509,13 +559,43 @@ export class ConsoleApp extends I18nElement {
       conv.read = Math.max(conv.read, summary.adviser_read_seq);
       conv.delivered = Math.max(conv.delivered, summary.adviser_delivered_seq);
     }
+    conv.call?.setCall(summary.call);
     return conv;
+  }
+
+  private readonly onCallChange = (): void => this.bump();
+
+  /** A conversation's call manager, fed with what arrived before it existed. */
+  private attachCall(conv: Conv): void {
+    if (conv.call || !this.callUi || !this.client) return;
+    const call = new this.callUi.CallManager({ client: this.client, conversationId: conv.summary.id, role: "adviser" });
+    call.addEventListener("change", this.onCallChange);
+    for (const ev of conv.events) call.onEvent(ev);
+    if (this.conn !== "open") call.onConnState(this.conn);
+    call.setCall(conv.summary.call);
+    conv.call = call;
+  }
+
+  private disposeCall(conv: Conv): void {
+    conv.call?.removeEventListener("change", this.onCallChange);
+    conv.call?.dispose();
+    conv.call = null;
+  }
+
+  /** The conversation whose call is ringing out or running (an adviser takes one at a time). */
+  private busyCall(): string | null {
+    for (const [id, conv] of this.convs) {
+      const p = conv.call?.phase;
+      if (p === "active" || p === "outgoing") return id;
+    }
+    return null;
   }
 
   private onEvent(ev: EventMsg): void {
     const conv = this.convs.get(ev.conversation_id);
     if (!conv) return;
     conv.events = [...conv.events, ev];
+    conv.call?.onEvent(ev);
     if (ev.kind === "chat.message" && ev.author.role === "customer") this.setTyping(conv, null);
     if (ev.kind === "conversation.ended") {
       conv.summary = { ...conv.summary, status: "ended" };
@@ -554,7 +634,10 @@ export class ConsoleApp extends I18nElement {
       }
       case "subscribed": {
         const conv = this.convs.get(f.conversation.id);
-        if (conv) this.upsert(f.conversation);
+        if (conv) {
+          this.upsert(f.conversation);
+          conv.call?.onSubscribed(f.conversation.call);
+        }
         this.bump();
         this.scheduleReceipts();
         break;
@@ -580,10 +663,14 @@ export class ConsoleApp extends I18nElement {
         this.bump();
         break;
       }
+      case "rtc.signal":
+        this.convs.get(f.conversation_id)?.call?.onSignal(f);
+        break;
       case "error":
         // Errors of requests are shown by the code that made them, refused chat
-        // messages by onRefused; show the rest.
-        if (!answered && !f.id?.startsWith("m-")) this.showError(f);
+        // messages by onRefused, call signalling (ephemeral, raced by hang-ups) not
+        // at all; show the rest.
+        if (!answered && !f.id?.startsWith("m-") && !f.id?.startsWith("rtc-")) this.showError(f);
         break;
       default:
         break;
@@ -725,6 +812,8 @@ export class ConsoleApp extends I18nElement {
   }
 
   private closeTab(id: string): void {
+    const conv = this.convs.get(id);
+    if (conv) this.disposeCall(conv);
     this.convs.delete(id);
     this.client?.forget(id);
     this.order = this.order.filter((x) => x !== id);
@@ -814,6 +903,7 @@ export class ConsoleApp extends I18nElement {
                 <span class="badge" data-testid="unread-count" aria-label=${t("unread", { n })} ?hidden=${n === 0}>${n}</span>
                 <span class="sub muted">
                   ${this.topicLabel(s.topic) || t("noTopic")} · ${status}${conv.typing ? html` · <em>${t("typingShort")}</em>` : nothing}
+                  ${this.callTabNote(conv)}
                 </span>
               </button>
             </li>`;
@@ -833,6 +923,7 @@ export class ConsoleApp extends I18nElement {
       <header>
         <h2 id="pane-h">${name}</h2>
         <span class="muted">${this.topicLabel(s.topic) || t("noTopic")}${s.language ? ` · ${s.language}` : ""}</span>
+        ${this.renderCallButtons(conv, name)}
         ${ended
           ? html`<button type="button" class="secondary" data-testid="close-tab" @click=${() => this.closeTab(s.id)}>${t("closeTab")}</button>`
           : conv.confirmingEnd
@@ -864,6 +955,7 @@ export class ConsoleApp extends I18nElement {
                 ${t("end")}
               </button>`}
       </header>
+      ${ended ? nothing : html`<vv-call .manager=${conv.call} .otherName=${name}></vv-call>`}
       <vv-messages
         .events=${conv.events}
         .pending=${pending}
@@ -881,6 +973,62 @@ export class ConsoleApp extends I18nElement {
     </section>`;
   }
 
+  private callTabNote(conv: Conv) {
+    const p = conv.call?.phase;
+    if (!p || p === "idle") return nothing;
+    const kind = callKind(conv.call?.call?.media);
+    return html` · <span class="call-state" data-testid="tab-call" data-phase=${p}>${p === "active" ? kind : `${kind} …`}</span>`;
+  }
+
+  private renderCallButtons(conv: Conv, name: string) {
+    const call = conv.call;
+    if (!call || conv.summary.status !== "active" || call.phase !== "idle") return nothing;
+    const elsewhere = this.busyCall();
+    const disabled = call.busy || elsewhere !== null;
+    const start = (media: Media): void => void call.request(media);
+    return html`<span class="call-buttons">
+      <button
+        type="button"
+        class="secondary"
+        data-testid="call-audio"
+        aria-label=${tcall("startAudioLabel", { name })}
+        title=${elsewhere ? tcall("busyElsewhere") : tcall("startAudioLabel", { name })}
+        ?disabled=${disabled}
+        @click=${() => start("audio")}
+      >
+        ${icon("phone")}<span>${tcall("audioCall")}</span>
+      </button>
+      <button
+        type="button"
+        class="secondary"
+        data-testid="call-video"
+        aria-label=${tcall("startVideoLabel", { name })}
+        title=${elsewhere ? tcall("busyElsewhere") : tcall("startVideoLabel", { name })}
+        ?disabled=${disabled}
+        @click=${() => start("video")}
+      >
+        ${icon("cam")}<span>${tcall("videoCall")}</span>
+      </button>
+    </span>`;
+  }
+
+  /** A customer calls in a conversation not on screen: say so, with a way there. */
+  private renderRingingElsewhere() {
+    const items = this.order.filter((id) => {
+      const conv = this.convs.get(id);
+      return conv?.call?.phase === "incoming" && (id !== this.current || this.view !== "chats");
+    });
+    if (items.length === 0) return nothing;
+    return items.map((id) => {
+      const conv = this.convs.get(id);
+      const name = conv?.summary.customer_name || t("anonymous");
+      return html`<p class="ringing" role="alert" data-testid="incoming-elsewhere" data-conversation-id=${id}>
+        ${icon("phone")} ${tcall("incomingElsewhere", { name, kind: callKind(conv?.call?.call?.media) })}
+        <button type="button" data-testid="go-to-call" @click=${() => this.select(id)}>${tcall("goToConversation")}</button>
+      </p>`;
+    });
+  }
+
   private renderMain() {
     const p = this.presence;
     return html`<p class="notice" role="status" aria-live="polite" data-testid="console-error" data-code=${this.notice.code}>${
@@ -894,6 +1042,7 @@ export class ConsoleApp extends I18nElement {
           ${t("tabHistory")}
         </button>
       </nav>
+      ${this.renderRingingElsewhere()}
       ${this.view === "history"
         ? html`<vv-history .topicLabel=${this.topicLabel}></vv-history>`
         : html`<div class="body">

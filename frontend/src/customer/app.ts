@@ -1,9 +1,13 @@
 // The customer app (/chat, standalone or in the widget's iframe):
 // start form → waiting (queue position, chat already usable) → chat → ended.
-import { css, html, nothing } from "lit";
+import { css, html, nothing, type PropertyValues } from "lit";
 import { createRef, ref } from "lit/directives/ref.js";
 import { api, ApiError, type CreatedConversation, type Topic } from "../lib/api";
 import { I18nElement } from "../lib/base";
+import type { CallManager, Media } from "../lib/call";
+import { tcall } from "../lib/call-strings";
+import { loadCallUi } from "../lib/calls-lazy";
+import { icon } from "../lib/icons";
 import "../lib/composer";
 import "../lib/conn-status";
 import { errorText, lang, tc } from "../lib/i18n";
@@ -51,6 +55,8 @@ export class ChatApp extends I18nElement {
   declare historyLoaded: boolean;
 
   private client: VisavisClient | null = null;
+  private calls: CallManager | null = null;
+  private callsLoading = false;
   private stored: StoredConversation | null = null;
   private failed: PendingLine[] = [];
   private typingTimer = 0;
@@ -182,6 +188,36 @@ export class ChatApp extends I18nElement {
       .header-lang {
         --vv-primary: #fff;
       }
+      .call-buttons {
+        display: flex;
+        gap: 0.35rem;
+      }
+      .call-buttons button {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.3rem;
+        background: #fff;
+        color: var(--vv-header-bg, #0b57a4);
+        border-color: #fff;
+        padding: 0.35rem 0.6rem;
+      }
+      .call-buttons button:hover:not(:disabled) {
+        background: #e6effa;
+      }
+      .call-buttons .icon {
+        width: 1.2rem;
+        height: 1.2rem;
+        fill: none;
+        stroke: currentColor;
+        stroke-width: 1.8;
+        stroke-linecap: round;
+        stroke-linejoin: round;
+      }
+      @media (max-width: 420px) {
+        .call-buttons .label {
+          display: none;
+        }
+      }
     `,
   ];
 
@@ -207,8 +243,52 @@ export class ChatApp extends I18nElement {
     document.removeEventListener("visibilitychange", this.onVisibility);
     window.removeEventListener("focus", this.onVisibility);
     document.removeEventListener("keydown", this.onKeydown);
+    this.stopCalls();
     this.client?.stop();
   }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The summary's `call` drives the call panel (ringing, active, over).
+    if (changed.has("summary")) {
+      this.calls?.setCall(this.summary?.call);
+      if (this.summary?.status === "active" || this.summary?.call) this.ensureCalls();
+    }
+  }
+
+  /** The call code is loaded once the conversation is active (not on the first load). */
+  private ensureCalls(): void {
+    const client = this.client;
+    const cid = this.stored?.conversation_id;
+    if (this.calls || this.callsLoading || !client || !cid) return;
+    this.callsLoading = true;
+    void loadCallUi().then(
+      ({ CallManager }) => {
+        this.callsLoading = false;
+        if (this.client !== client || this.calls) return; // another conversation by now
+        const calls = new CallManager({ client, conversationId: cid, role: "customer" });
+        calls.addEventListener("change", this.onCallChange);
+        for (const ev of this.events) calls.onEvent(ev);
+        if (this.conn !== "open") calls.onConnState(this.conn);
+        calls.setCall(this.summary?.call);
+        this.calls = calls;
+        this.requestUpdate();
+      },
+      () => {
+        this.callsLoading = false; // e.g. offline: tried again with the next summary
+      },
+    );
+  }
+
+  private stopCalls(): void {
+    this.calls?.removeEventListener("change", this.onCallChange);
+    this.calls?.dispose();
+    this.calls = null;
+  }
+
+  private readonly onCallChange = (): void => {
+    this.requestUpdate();
+    this.reportUnread();
+  };
 
   private readonly onVisibility = (): void => this.scheduleReceipt();
 
@@ -304,6 +384,7 @@ export class ChatApp extends I18nElement {
       onChatRefused: (item, err) => this.onRefused(item, err),
     });
     this.client = client;
+    this.stopCalls();
     if (firstMessage) client.addStored(firstMessage);
     this.pending = client.pending(stored.conversation_id);
     client.subscribe(stored.conversation_id, 0);
@@ -313,8 +394,10 @@ export class ChatApp extends I18nElement {
 
   private onConnState(state: ConnState): void {
     this.conn = state;
+    this.calls?.onConnState(state);
     if (state === "auth_failed") {
       // The token is invalid or expired: nothing to continue; start afresh.
+      this.stopCalls();
       this.client?.stop();
       this.client = null;
       clearStored();
@@ -349,6 +432,7 @@ export class ChatApp extends I18nElement {
 
   private onEvent(ev: EventMsg): void {
     this.events = [...this.events, ev];
+    this.calls?.onEvent(ev);
     if (ev.kind === "chat.message" && ev.author.role === "adviser") this.adviserTyping = null;
     if (ev.kind === "conversation.accepted" && this.summary) {
       const name = typeof ev.body["adviser_name"] === "string" ? ev.body["adviser_name"] : (ev.author.name ?? null);
@@ -377,8 +461,12 @@ export class ChatApp extends I18nElement {
           read: Math.max(this.sentMarks.read, f.conversation.customer_read_seq),
         };
         if (f.conversation.status === "ended") this.onEnded();
+        this.calls?.onSubscribed(f.conversation.call);
         this.scheduleReceipt();
         this.reportUnread();
+        break;
+      case "rtc.signal":
+        this.calls?.onSignal(f);
         break;
       case "conversation.update":
         if (f.conversation.id === this.stored?.conversation_id) {
@@ -451,9 +539,9 @@ export class ChatApp extends I18nElement {
 
   private reportUnread(): void {
     if (!embedded) return;
-    const unread = this.events.filter(
-      (e) => e.kind === "chat.message" && e.author.role === "adviser" && e.seq > this.sentMarks.read,
-    ).length;
+    const unread =
+      this.events.filter((e) => e.kind === "chat.message" && e.author.role === "adviser" && e.seq > this.sentMarks.read).length +
+      (this.calls?.phase === "incoming" ? 1 : 0);
     if (unread !== this.lastUnread) {
       this.lastUnread = unread;
       toLoader({ type: "unread", count: unread });
@@ -486,6 +574,7 @@ export class ChatApp extends I18nElement {
   }
 
   private newConversation(): void {
+    this.stopCalls();
     this.client?.stop();
     this.client = null;
     clearStored();
@@ -559,6 +648,7 @@ export class ChatApp extends I18nElement {
     const adviserName = this.summary?.adviser?.name ?? "";
     return html`<main>
       ${this.renderQueue()}
+      ${ended ? nothing : html`<vv-call .manager=${this.calls} .otherName=${adviserName || tc("adviser")}></vv-call>`}
       <vv-messages
         .events=${this.events}
         .pending=${this.pending}
@@ -616,10 +706,43 @@ export class ChatApp extends I18nElement {
     return this.summary?.status === "queued" ? t("waitingTitle") : t("title");
   }
 
+  private startCall(media: Media): void {
+    void this.calls?.request(media);
+  }
+
+  private renderCallButtons() {
+    const calls = this.calls;
+    if (this.screen !== "chat" || this.summary?.status !== "active" || this.ended || !calls || calls.phase !== "idle") return nothing;
+    const name = this.summary.adviser?.name || tc("adviser");
+    return html`<span class="call-buttons">
+      <button
+        type="button"
+        data-testid="call-audio"
+        aria-label=${tcall("startAudioLabel", { name })}
+        title=${tcall("startAudioLabel", { name })}
+        ?disabled=${calls.busy}
+        @click=${() => this.startCall("audio")}
+      >
+        ${icon("phone")}<span class="label">${tcall("audioCall")}</span>
+      </button>
+      <button
+        type="button"
+        data-testid="call-video"
+        aria-label=${tcall("startVideoLabel", { name })}
+        title=${tcall("startVideoLabel", { name })}
+        ?disabled=${calls.busy}
+        @click=${() => this.startCall("video")}
+      >
+        ${icon("cam")}<span class="label">${tcall("videoCall")}</span>
+      </button>
+    </span>`;
+  }
+
   override render() {
     document.title = t("title");
     return html`<header>
         <h1 id="title">${this.headerTitle()}</h1>
+        ${this.renderCallButtons()}
         ${this.screen === "chat" ? html`<vv-conn-status .state=${this.conn}></vv-conn-status>` : nothing}
         <vv-lang-toggle></vv-lang-toggle>
       </header>

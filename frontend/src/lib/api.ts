@@ -12,6 +12,11 @@ export interface Availability {
   available: boolean;
   advisers_available: number;
   waiting: number;
+  /** The team (of the topic, or any team) is within its business hours. */
+  open?: boolean;
+  /** Estimated seconds until an adviser takes a new customer; null: unknown. */
+  estimate_s?: number | null;
+  next_opening?: string | null;
 }
 
 export interface CreatedConversation {
@@ -40,7 +45,7 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "PUT" | "DELETE",
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},

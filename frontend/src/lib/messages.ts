@@ -3,6 +3,7 @@
 import { css, html, nothing, svg, type PropertyValues } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import { I18nElement } from "./base";
+import { callKind, callKindTitle, formatCallDuration, tcall } from "./call-strings";
 import { lang, tc } from "./i18n";
 import type { EventMsg } from "./protocol.gen";
 import { base } from "./styles";
@@ -190,14 +191,65 @@ export class MessageList extends I18nElement {
         if (by === "adviser") return tc("eventEndedAdviser");
         return tc("eventEndedSystem");
       }
+      case "call.requested":
+        return this.byWhom(ev.body["by"]) === "self"
+          ? tcall("evRequestedSelf", { kind: callKind(ev.body["media"]) })
+          : tcall("evRequested", { who: this.roleName(ev), kind: callKind(ev.body["media"]) });
+      case "call.started":
+        return tcall("evStarted", { Kind: callKindTitle(ev.body["media"]) });
+      case "call.declined": {
+        const kind = callKind(this.callMedia(ev.body["call_id"]));
+        return this.byWhom(ev.body["by"]) === "self"
+          ? tcall("evDeclinedSelf", { kind })
+          : tcall("evDeclined", { who: this.roleName(ev), kind });
+      }
+      case "call.media": {
+        const who = this.byWhom(ev.body["role"]) === "self" ? tcall("you") : this.roleName(ev);
+        return tcall("evMedia", {
+          who,
+          video: tcall(ev.body["video"] === true ? "on" : "off"),
+          audio: tcall(ev.body["audio"] === true ? "on" : "off"),
+        });
+      }
+      case "call.ended": {
+        const Kind = callKindTitle(ev.body["media"]);
+        if (ev.body["reason"] === "cancelled") return tcall("evCancelled", { Kind });
+        return tcall("evEnded", { Kind, duration: formatCallDuration(ev.body["duration_s"]) });
+      }
       default:
         return "";
     }
   }
 
+  private byWhom(role: unknown): "self" | "other" {
+    return role === this.self ? "self" : "other";
+  }
+
+  /** Who did a call action: the author's name, else the other side's fallback name. */
+  private roleName(ev: EventMsg): string {
+    if (ev.author.name) return ev.author.name;
+    if (ev.author.role !== this.self && this.otherName) return this.otherName;
+    return ev.author.role === "adviser" ? tc("adviser") : tc("customer");
+  }
+
+  /** A declined call's media, from its call.requested event. */
+  private callMedia(callId: unknown): unknown {
+    for (let i = this.events.length - 1; i >= 0; i -= 1) {
+      const ev = this.events[i];
+      if (ev && ev.kind === "call.requested" && ev.body["call_id"] === callId) return ev.body["media"];
+    }
+    return "video";
+  }
+
   private renderEvent(ev: EventMsg) {
     if (ev.kind !== "chat.message") {
-      return html`<li class="system" data-testid="message" data-seq=${ev.seq} data-author="system" data-kind=${ev.kind}>
+      return html`<li
+        class="system ${ev.kind.startsWith("call.") ? "call" : ""}"
+        data-testid="message"
+        data-seq=${ev.seq}
+        data-author="system"
+        data-kind=${ev.kind}
+      >
         ${this.systemText(ev)} · <time datetime=${ev.at}>${formatTime(ev.at)}</time>
       </li>`;
     }

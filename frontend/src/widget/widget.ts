@@ -1,16 +1,35 @@
 // The embeddable loader: <script src="https://SERVER/widget.js" async></script>.
 //
-// It draws only a floating button (in a shadow root) that shows live availability,
-// and on click a panel with a sandboxed iframe of SERVER/chat, where the real app
-// runs on our origin. Privacy: until the customer clicks, it sets no cookie and
-// writes no storage (availability is fetched without credentials). Messages between
-// page and iframe use postMessage with the exact target origin and origin checks.
+// It draws only a floating button (in a shadow root) that shows live availability
+// (open/closed, waiting, estimated wait), and on click a panel with a sandboxed iframe
+// of SERVER/chat, where the real app runs on our origin. Privacy: until the customer
+// clicks, it sets no cookie and writes no storage (availability is fetched without
+// credentials). Messages between page and iframe use postMessage with the exact
+// target origin and origin checks.
+//
+// Proactive invitations (R5.3): after the page has loaded, the rules are fetched and
+// evaluated in memory (URL glob on pathname+search, time on page, returning visitor as
+// told by the host page via data-returning="true" or window.visavisContext =
+// {returning: true}, utm_campaign). A matching rule shows a small invitation only
+// while an adviser of its team is free; "no thanks" is remembered for the visit in
+// sessionStorage (the customer interacted), nothing else is ever stored.
 // Plain DOM on purpose: this file is loaded by every visitor of the host page.
 
 interface Availability {
   available: boolean;
-  advisers_available: number;
   waiting: number;
+  open?: boolean;
+  estimate_s?: number | null;
+}
+
+interface Rule {
+  url_pattern: string;
+  min_seconds_on_page: number;
+  returning_visitor: boolean | null;
+  campaign: string | null;
+  team_id: string | null;
+  message_de: string;
+  message_en: string;
 }
 
 interface FrameMsg {
@@ -20,30 +39,35 @@ interface FrameMsg {
 }
 
 const KEY = "visavis.open";
+const DECLINED = "visavis.declined";
 
 (() => {
-  const w = window as Window & { __visavis?: boolean };
+  const w = window as Window & { __visavis?: boolean; visavisContext?: { returning?: boolean } };
   const script = document.currentScript as HTMLScriptElement | null;
   if (w.__visavis || !script || !script.src) return;
   w.__visavis = true;
   const SERVER = new URL(script.src).origin;
+  const returning = script.getAttribute("data-returning") === "true";
   const de = /^de\b/i.test(navigator.language || "");
   const T = de
-    ? { chat: "Chat", on: "Chat – Berater:in verfügbar", wait: "Chat – {n} wartend", off: "Nachricht hinterlassen", close: "Chat schließen", title: "Chat mit unserer Beratung", unread: "{n} neu" }
-    : { chat: "Chat", on: "Chat – adviser available", wait: "Chat – {n} waiting", off: "Leave a message", close: "Close chat", title: "Chat with our advisers", unread: "{n} new" };
+    ? { chat: "Chat", on: "Chat – Berater:in verfügbar", wait: "Chat – {n} wartend", est: ", ca. {n} Min.", off: "Nachricht hinterlassen", shut: "Geschlossen – Nachricht hinterlassen", close: "Chat schließen", title: "Chat mit unserer Beratung", unread: "{n} neu", yes: "Chat starten", no: "Nein danke" }
+    : { chat: "Chat", on: "Chat – adviser available", wait: "Chat – {n} waiting", est: ", about {n} min", off: "Leave a message", shut: "Closed – leave a message", close: "Close chat", title: "Chat with our advisers", unread: "{n} new", yes: "Start chat", no: "No thanks" };
 
   const CSS =
     ":host{all:initial}" +
     "[hidden]{display:none!important}" +
-    ".l{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:26px;background:#0b57a4;color:#fff;font:600 15px/1.2 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.28);cursor:pointer}" +
+    ".l,.p,.i{position:fixed;right:20px;bottom:84px;z-index:2147483000;border-radius:12px;background:#fff;font:15px system-ui,sans-serif;box-shadow:0 6px 24px #0006}" +
+    ".l{bottom:20px;display:flex;align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:26px;background:#0b57a4;color:#fff;font-weight:600;cursor:pointer}" +
     ".l:hover{background:#073e75}" +
     "button:focus-visible{outline:3px solid #f0a202;outline-offset:3px}" +
     ".l svg{width:22px;height:22px;fill:currentColor}" +
     ".d{width:10px;height:10px;border-radius:50%;background:#c4cbd3}.on .d{background:#4ade80}" +
-    ".b{background:#b3261e;color:#fff;border-radius:10px;padding:1px 7px;font-size:12px}" +
-    ".p{position:fixed;right:20px;bottom:84px;z-index:2147483001;width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;background:#fff;border-radius:12px;overflow:hidden;box-shadow:0 8px 32px rgba(0,0,0,.32)}" +
-    ".x{align-self:flex-end;margin:0;border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui,sans-serif;width:100%;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
-    "iframe{flex:1;border:0;width:100%}" +
+    ".b{background:#b3261e;border-radius:10px;padding:1px 7px;font-size:12px}" +
+    ".p{z-index:2147483001;width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
+    ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui,sans-serif;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
+    "iframe{flex:1;border:0}" +
+    ".i{max-width:300px;padding:14px}" +
+    ".i button{margin:9px 9px 0 0;padding:7px 12px;border:1px solid #0b57a4;border-radius:6px;background:#0b57a4;color:#fff;font:inherit}.i .n{background:#fff;color:#0b57a4}" +
     "@media (max-width:599px){.p{inset:0;width:auto;height:auto;border-radius:0}}";
 
   let frame: HTMLIFrameElement | null = null;
@@ -57,44 +81,102 @@ const KEY = "visavis.open";
   host.id = "visavis-widget";
   const root = host.attachShadow({ mode: "open" });
   // Constructed stylesheets are allowed by a strict CSP (no 'unsafe-inline').
-  if ("adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } else {
-    const style = document.createElement("style");
-    style.textContent = CSS;
-    root.appendChild(style);
-  }
-  root.innerHTML +=
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  root.adoptedStyleSheets = [sheet];
+  root.innerHTML =
     '<button class="l" type="button" data-testid="visavis-launcher" aria-haspopup="dialog" aria-expanded="false" aria-controls="vv-p">' +
     '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
     '<span class="d" aria-hidden="true"></span><span class="t"></span><span class="b" data-testid="visavis-badge" hidden></span></button>' +
-    '<div class="p" id="vv-p" role="dialog" hidden><button class="x" type="button" data-testid="visavis-close">×</button></div>';
+    `<div class="i" role="status" data-testid="visavis-invitation" hidden><p></p>` +
+    `<button type="button" data-testid="visavis-invitation-accept">${T.yes}</button>` +
+    `<button type="button" class="n" data-testid="visavis-invitation-decline">${T.no}</button></div>` +
+    `<div class="p" id="vv-p" role="dialog" aria-label="${T.title}" hidden>` +
+    `<button class="x" type="button" data-testid="visavis-close" aria-label="${T.close}">×</button></div>`;
   const $ = <E extends Element>(sel: string) => root.querySelector(sel) as E;
   const launcher = $<HTMLButtonElement>(".l");
   const label = $<HTMLSpanElement>(".t");
   const badge = $<HTMLSpanElement>(".b");
   const panel = $<HTMLDivElement>(".p");
-  const closer = $<HTMLButtonElement>(".x");
-  panel.setAttribute("aria-label", T.title);
-  closer.setAttribute("aria-label", T.close);
-  closer.title = T.close;
+  const bubble = $<HTMLDivElement>(".i");
+
+  // Availability pushes (Server-Sent Events; the first event is the current state).
+  function watch(query: string, fn: (a: Availability) => void): EventSource {
+    const es = new EventSource(`${SERVER}/api/v1/availability/stream${query}`);
+    es.addEventListener("availability", (ev) => {
+      try {
+        fn(JSON.parse((ev as MessageEvent<string>).data) as Availability);
+      } catch {
+        /* ignore a malformed push */
+      }
+    });
+    return es;
+  }
 
   function paint(): void {
     label.textContent = text;
     launcher.classList.toggle("on", online);
     const n = open ? 0 : unread;
-    badge.hidden = n === 0;
+    badge.hidden = !n;
     badge.textContent = String(n);
     launcher.setAttribute("aria-label", n ? `${text} (${T.unread.replace("{n}", String(n))})` : text);
     launcher.setAttribute("aria-expanded", String(open));
   }
 
   function show(a: Availability): void {
-    online = !!a.available;
-    text = !a.available ? T.off : a.waiting > 0 ? T.wait.replace("{n}", String(a.waiting)) : T.on;
+    online = a.available;
+    const est = a.estimate_s;
+    text = !online
+      ? a.open === false ? T.shut : T.off
+      : a.waiting > 0
+        ? T.wait.replace("{n}", String(a.waiting)) + (est != null ? T.est.replace("{n}", String(Math.ceil(est / 60) || 1)) : "")
+        : T.on;
     paint();
+  }
+
+  // A proactive invitation shows only while an adviser of its rule's team is free.
+  let invite: EventSource | null = null;
+  function answer(accepted: boolean): void {
+    if (accepted) return setOpen(true);
+    invite?.close();
+    bubble.hidden = true;
+    try {
+      sessionStorage.setItem(DECLINED, "1");
+    } catch {
+      /* blocked: forgotten with the page */
+    }
+    launcher.focus();
+  }
+  $(".i button").addEventListener("click", () => answer(true));
+  $(".n").addEventListener("click", () => answer(false));
+
+  function proactive(): void {
+    try {
+      if (sessionStorage.getItem(DECLINED)) return;
+    } catch {
+      /* no storage: invitations still work for this page */
+    }
+    fetch(`${SERVER}/api/v1/proactive-rules`, { credentials: "omit" })
+      .then((r) => r.json() as Promise<{ rules?: Rule[] }>)
+      .then((res) => {
+        const back = returning || w.visavisContext?.returning === true;
+        const here = location.pathname + location.search;
+        const campaign = new URLSearchParams(location.search).get("utm_campaign");
+        const rule = (res.rules || []).find(
+          (r) =>
+            new RegExp("^" + r.url_pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$").test(here) &&
+            (r.returning_visitor == null || r.returning_visitor === back) &&
+            (!r.campaign || r.campaign === campaign),
+        );
+        if (rule)
+          setTimeout(() => {
+            $("p").textContent = de ? rule.message_de : rule.message_en;
+            invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
+              bubble.hidden = open || started || !a.available;
+            });
+          }, rule.min_seconds_on_page * 1000 - performance.now());
+      })
+      .catch(() => undefined);
   }
 
   function remember(): void {
@@ -110,28 +192,32 @@ const KEY = "visavis.open";
     frame?.contentWindow?.postMessage({ source: "visavis", type: "panel", open }, SERVER);
   }
 
-  function ensureFrame(): HTMLIFrameElement {
-    if (frame) return frame;
-    const f = document.createElement("iframe");
-    f.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups");
-    f.setAttribute("title", T.title);
-    f.setAttribute("data-testid", "visavis-frame");
-    f.setAttribute("allow", "camera; microphone; display-capture; fullscreen");
-    f.src =
-      `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}` +
-      `&lang=${encodeURIComponent(navigator.language || "")}`;
+  function ensureFrame(): void {
+    if (frame) return;
+    const f = (frame = document.createElement("iframe"));
+    const attrs = {
+      sandbox: "allow-scripts allow-same-origin allow-forms allow-popups",
+      title: T.title,
+      "data-testid": "visavis-frame",
+      allow: "camera; microphone; display-capture; fullscreen",
+      src: `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(navigator.language || "")}`,
+    };
+    for (const [k, v] of Object.entries(attrs)) f.setAttribute(k, v);
     f.addEventListener("load", () => {
       tell();
       if (open) f.focus();
     });
     panel.appendChild(f);
-    frame = f;
-    return f;
   }
 
   function setOpen(next: boolean, focus = true): void {
     open = next;
-    if (open) ensureFrame();
+    if (open) {
+      // Opened (by the invitation or the button): the invitation has done its job.
+      invite?.close();
+      bubble.hidden = true;
+      ensureFrame();
+    }
     panel.hidden = !open;
     remember();
     tell();
@@ -140,7 +226,7 @@ const KEY = "visavis.open";
   }
 
   launcher.addEventListener("click", () => setOpen(!open));
-  closer.addEventListener("click", () => setOpen(false));
+  $(".x").addEventListener("click", () => setOpen(false));
   panel.addEventListener("keydown", (e) => {
     if (e.key === "Escape") setOpen(false);
   });
@@ -150,11 +236,9 @@ const KEY = "visavis.open";
     const d = e.data as FrameMsg | null;
     if (!d || d.source !== "visavis") return;
     if (d.type === "ready") tell();
-    else if (d.type === "started") {
-      started = true;
-      remember();
-    } else if (d.type === "ended") {
-      started = false;
+    else if (d.type === "started" || d.type === "ended") {
+      started = d.type === "started";
+      if (started) bubble.hidden = true;
       remember();
     } else if (d.type === "close") setOpen(false);
     else if (d.type === "unread") {
@@ -178,21 +262,9 @@ const KEY = "visavis.open";
       if (again === "1") setOpen(true, false);
       else ensureFrame();
     }
-    fetch(`${SERVER}/api/v1/availability`, { credentials: "omit" })
-      .then((r) => (r.ok ? (r.json() as Promise<Availability>) : null))
-      .then((a) => a && show(a))
-      .catch(() => undefined)
-      .then(() => {
-        if (!("EventSource" in window)) return;
-        const es = new EventSource(`${SERVER}/api/v1/availability/stream`);
-        es.addEventListener("availability", (ev) => {
-          try {
-            show(JSON.parse((ev as MessageEvent<string>).data) as Availability);
-          } catch {
-            /* ignore a malformed push */
-          }
-        });
-      });
+    watch("", show);
+    if (document.readyState === "complete") proactive();
+    else w.addEventListener("load", proactive);
   }
 
   if (document.body) start();

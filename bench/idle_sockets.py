@@ -1,0 +1,460 @@
+"""Server memory per idle customer WebSocket.
+
+Creates conversations over HTTP, then opens `--sockets` customer sockets the way the
+customer app does (connect, `hello` with the conversation token, `subscribe` to its
+conversation), lets them sit idle for `--hold` seconds while each sends only the
+app-level `ping` every `heartbeat_s` (± 20 %, as the protocol asks; the server closes
+a socket silent for 2.5 x heartbeat_s), and finally pings every socket once more and
+counts the answers.
+
+Memory per socket = (server RSS with all sockets open and settled - RSS after the
+conversations were created, before the first socket) / sockets. Target: ≤ 30 KB.
+
+`--state active` (default): the conversations were accepted by advisers first
+(`--chats-per-adviser` each, their sockets open before the "before" reading), so
+each customer is in a running chat where nobody types: the common idle case.
+`--state queued`: the customers wait in the queue (no adviser), so every new socket
+also triggers a queue recompute that sends `queue.position` to all waiting
+customers; the number of those frames is reported.
+`--state ended`: each customer ends its conversation first (then idle, no queue).
+
+By default 5 sockets share a conversation (`--sockets-per-conversation`, like tabs):
+every created conversation triggers a queue recompute over all waiting ones, so
+creating 5,000 conversations takes many minutes (see the create time reported).
+
+    python bench/idle_sockets.py                           # 5,000 sockets, 70 s hold
+    python bench/idle_sockets.py --sockets 1000 --hold 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+import websockets
+from _common import PASSWORD, Server, emit_result, raise_nofile, table
+from websockets.asyncio.client import ClientConnection
+
+BENCH = "idle_sockets"
+QUEUE_POSITION = '{"v":1,"type":"queue.position"'
+QUEUE_SNAPSHOT = '{"v":1,"type":"queue.snapshot"'
+
+
+@dataclass
+class Counts:
+    queue_position: int = 0
+    queue_snapshot: int = 0
+    other_frames: int = 0  # all but pong
+    closed: int = 0
+    keepalive_pings: int = 0
+    close_codes: Counter[int] = field(default_factory=Counter)
+
+
+class IdleSock:
+    def __init__(self, ws: ClientConnection, counts: Counts) -> None:
+        self.ws = ws
+        self.counts = counts
+        self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.heartbeat_s = 25.0
+        self.closing = False
+        self.n = 0
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                if isinstance(raw, str) and raw.startswith(QUEUE_POSITION):
+                    self.counts.queue_position += 1
+                    continue
+                if isinstance(raw, str) and raw.startswith(QUEUE_SNAPSHOT):
+                    self.counts.queue_snapshot += 1
+                    continue
+                frame = json.loads(raw)
+                if frame["type"] != "pong":
+                    self.counts.other_frames += 1
+                fut = self.pending.pop(frame.get("id") or "", None)
+                if fut is not None and not fut.done():
+                    fut.set_result(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if not self.closing:
+                self.counts.closed += 1
+                self.counts.close_codes[self.ws.close_code or 1006] += 1
+            for fut in self.pending.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionError("socket closed"))
+
+    async def request(self, type_: str, timeout: float, **fields: Any) -> dict[str, Any]:
+        self.n += 1
+        fid = f"i{self.n}"
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[fid] = fut
+        await self.ws.send(json.dumps({"v": 1, "type": type_, "id": fid, **fields}))
+        return await asyncio.wait_for(fut, timeout)
+
+    async def close(self) -> None:
+        self.closing = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(), 10)
+        self.reader.cancel()
+        await asyncio.gather(self.reader, return_exceptions=True)
+
+
+async def create_conversations(server: Server, n: int, concurrency: int) -> list[tuple[str, str]]:
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=server.base_url, timeout=60, limits=limits, trust_env=False
+    ) as http:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> tuple[str, str]:
+            async with sem:
+                r = await http.post("/api/v1/conversations", json={"customer_name": f"Idle {i}"})
+                if r.status_code != 201:
+                    raise RuntimeError(f"create conversation: {r.status_code} {r.text}")
+                data = r.json()
+                return data["conversation"]["id"], data["token"]
+
+        return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def advisers_accept(
+    server: Server, convs: list[tuple[str, str]], args: argparse.Namespace, counts: Counts
+) -> list[IdleSock]:
+    """Add advisers, log them in, open their sockets and accept every conversation."""
+    per = args.chats_per_adviser
+    n_adv = -(-len(convs) // per)
+    emails = [f"idle{i}@bench.example" for i in range(n_adv)]
+    await asyncio.to_thread(
+        server.add_advisers, [(e, PASSWORD, f"A{i}", per) for i, e in enumerate(emails)]
+    )
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, trust_env=False) as http:
+        cookies = []
+        for email in emails:
+            r = await http.post("/api/v1/session", json={"email": email, "password": PASSWORD})
+            r.raise_for_status()
+            cookies.append(r.cookies["visavis_session"])
+            http.cookies.clear()
+
+    async def one(i: int) -> IdleSock:
+        ws = await websockets.connect(
+            server.ws_url,
+            additional_headers={"Cookie": f"visavis_session={cookies[i]}"},
+            compression=None,
+            ping_interval=None,
+            max_size=2**24,
+            open_timeout=args.timeout,
+            proxy=None,
+        )
+        sock = IdleSock(ws, counts)
+        welcome = await sock.request("hello", args.timeout)
+        if welcome["type"] != "welcome":
+            raise RuntimeError(f"adviser hello refused: {welcome}")
+        sock.heartbeat_s = float(welcome["heartbeat_s"])
+        for cid, _token in convs[i * per : (i + 1) * per]:
+            ans = await sock.request("conversation.accept", args.timeout, conversation_id=cid)
+            if ans["type"] != "ack":
+                raise RuntimeError(f"accept refused: {ans}")
+        return sock
+
+    return list(await asyncio.gather(*(one(i) for i in range(n_adv))))
+
+
+async def open_socket(
+    url: str, cid: str, token: str, state: str, counts: Counts, timeout: float
+) -> IdleSock:
+    ws = await websockets.connect(
+        url, compression=None, ping_interval=None, max_size=2**20, open_timeout=timeout, proxy=None
+    )
+    sock = IdleSock(ws, counts)
+    try:
+        welcome = await sock.request("hello", timeout, token=token)
+        if welcome["type"] != "welcome":
+            raise RuntimeError(f"hello refused: {welcome}")
+        sock.heartbeat_s = float(welcome["heartbeat_s"])
+        if state == "ended" and welcome["conversation"]["status"] != "ended":
+            ack = await sock.request("conversation.end", timeout, conversation_id=cid)
+            if ack["type"] != "ack" and ack.get("code") != "invalid_state":
+                raise RuntimeError(f"end refused: {ack}")
+        sub = await sock.request("subscribe", timeout, conversation_id=cid, after_seq=0)
+        if sub["type"] != "subscribed":
+            raise RuntimeError(f"subscribe refused: {sub}")
+    except BaseException:
+        await sock.close()
+        raise
+    return sock
+
+
+async def keepalive(sock: IdleSock, stop: asyncio.Event, rng: random.Random) -> None:
+    """From the moment the socket is open until `stop`: ping every heartbeat_s +- 20 %."""
+    delay = rng.uniform(0.3, 1.0) * sock.heartbeat_s
+    for _ in range(10_000):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return
+        if sock.ws.close_code is not None:
+            return
+        with contextlib.suppress(Exception):
+            await sock.ws.send(json.dumps({"v": 1, "type": "ping"}))
+            sock.counts.keepalive_pings += 1
+        delay = rng.uniform(0.8, 1.2) * sock.heartbeat_s
+
+
+async def wait_quiet(counts: Counts, quiet_s: float, max_s: float) -> float:
+    """Wait until no frame arrived for quiet_s (bounded by max_s); return seconds waited."""
+    t0 = time.monotonic()
+    last = -1
+    last_change = t0
+    while time.monotonic() - t0 < max_s:
+        now_total = counts.queue_position + counts.queue_snapshot + counts.other_frames
+        if now_total != last:
+            last, last_change = now_total, time.monotonic()
+        elif time.monotonic() - last_change >= quiet_s:
+            break
+        await asyncio.sleep(0.2)
+    return time.monotonic() - t0
+
+
+async def run(args: argparse.Namespace, server: Server) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    proc = server.process()
+    out: dict[str, Any] = {}
+    n_conv = -(-args.sockets // args.sockets_per_conversation)
+
+    t = time.monotonic()
+    convs = await create_conversations(server, n_conv, args.create_concurrency)
+    out["create_s"] = time.monotonic() - t
+    out["conversations"] = n_conv
+    counts = Counts()
+    stop = asyncio.Event()
+    keepalives: list[asyncio.Task[None]] = []
+    loop = asyncio.get_running_loop()
+    advisers: list[IdleSock] = []
+    if args.state == "active":
+        t = time.monotonic()
+        advisers = await advisers_accept(server, convs, args, counts)
+        keepalives += [loop.create_task(keepalive(a, stop, rng)) for a in advisers]
+        out["accept_s"] = time.monotonic() - t
+        out["advisers"] = len(advisers)
+    await wait_quiet(counts, 2.0, args.settle_max)
+    out["rss_before"] = proc.memory_info().rss
+    frames_before = counts.other_frames
+
+    socks: list[IdleSock] = []
+    sem = asyncio.Semaphore(args.connect_concurrency)
+    failures: Counter[str] = Counter()
+
+    async def opener(i: int) -> None:
+        cid, token = convs[i % n_conv]
+        async with sem:
+            try:
+                sock = await open_socket(
+                    server.ws_url, cid, token, args.state, counts, args.timeout
+                )
+            except Exception as exc:
+                failures[type(exc).__name__] += 1
+                return
+        socks.append(sock)
+        # Like the app: the heartbeat starts as soon as the socket is open.
+        keepalives.append(loop.create_task(keepalive(sock, stop, rng)))
+
+    cpu0 = server.cpu_seconds()
+    t = time.monotonic()
+    half = args.sockets // 2
+    await asyncio.gather(*(opener(i) for i in range(half)))
+    await wait_quiet(counts, 1.0, args.settle_max)
+    out["rss_half"] = proc.memory_info().rss
+    out["open_half"] = len(socks)
+    await asyncio.gather(*(opener(i) for i in range(half, args.sockets)))
+    out["open_s"] = time.monotonic() - t
+    out["open_failures"] = dict(failures)
+    out["settle_s"] = await wait_quiet(counts, 2.0, args.settle_max)
+    out["server_cpu_open_s"] = server.cpu_seconds() - cpu0
+    out["rss_open"] = proc.memory_info().rss
+    out["queue_position_frames_open"] = counts.queue_position
+    out["other_frames_open"] = counts.other_frames - frames_before
+    out["open"] = len(socks)
+
+    # Idle hold, sockets kept alive by app-level pings only.
+    cpu0, t = server.cpu_seconds(), time.monotonic()
+    rss_samples = []
+    hold_end = loop.time() + args.hold
+    for _ in range(10_000):
+        left = hold_end - loop.time()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(5.0, left))
+        rss_samples.append(proc.memory_info().rss)
+    stop.set()
+    await asyncio.gather(*keepalives)
+    out["keepalive_pings"] = counts.keepalive_pings
+    hold_s = max(1e-9, time.monotonic() - t)
+    out["server_cpu_hold_pct"] = 100 * (server.cpu_seconds() - cpu0) / hold_s
+    out["rss_hold_max"] = max(rss_samples, default=out["rss_open"])
+    out["closed_during_hold"] = counts.closed
+
+    # Every socket must still answer a ping.
+    t = time.monotonic()
+
+    async def ping(sock: IdleSock) -> bool:
+        try:
+            answer = await sock.request("ping", args.timeout)
+        except Exception:
+            return False
+        return bool(answer["type"] == "pong")
+
+    answers = await asyncio.gather(*(ping(s) for s in socks))
+    out["ping_s"] = time.monotonic() - t
+    out["pong"] = sum(answers)
+    out["rss_end"] = proc.memory_info().rss
+    out["server_fds"] = proc.num_fds()
+    out["close_codes"] = {str(k): v for k, v in counts.close_codes.items()}
+
+    t = time.monotonic()
+    close_sem = asyncio.Semaphore(500)
+
+    async def closer(sock: IdleSock) -> None:
+        async with close_sem:
+            await sock.close()
+
+    await asyncio.gather(*(closer(s) for s in socks + advisers))
+    out["close_s"] = time.monotonic() - t
+    out["client_rss"] = psutil.Process().memory_info().rss
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--sockets", type=int, default=5000)
+    p.add_argument("--sockets-per-conversation", type=int, default=5)
+    p.add_argument("--state", choices=["active", "queued", "ended"], default="active")
+    p.add_argument("--chats-per-adviser", type=int, default=50, help="--state active: 1..50")
+    p.add_argument("--hold", type=float, default=70.0, help="idle seconds (> 62 s tests keepalive)")
+    p.add_argument("--target-kb", type=float, default=30.0)
+    p.add_argument("--connect-concurrency", type=int, default=100)
+    p.add_argument("--create-concurrency", type=int, default=16)
+    p.add_argument("--settle-max", type=float, default=120.0)
+    p.add_argument("--timeout", type=float, default=60.0, help="per request")
+    p.add_argument("--log-level", default="warning", help="server log level")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    if not 1 <= args.chats_per_adviser <= 50:
+        p.error("--chats-per-adviser must be 1..50 (the server's limit)")
+    if not 1 <= args.sockets <= 20000 or args.sockets_per_conversation < 1:
+        p.error("--sockets must be 1..20000, --sockets-per-conversation >= 1")
+    if not 0 <= args.hold <= 600:
+        p.error("--hold must be 0..600")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    need = 2 * args.sockets + 1000  # client + server (the server inherits the limit)
+    limit = raise_nofile(need)
+    if limit < args.sockets + 500:
+        msg = f"open-file limit {limit} is too low for {args.sockets} sockets"
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    env = {
+        "VISAVIS_CONVERSATIONS_PER_MINUTE": "10000000",
+        "VISAVIS_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+        "VISAVIS_WS_FRAMES_PER_SECOND": "1000",  # adviser sockets accept 50 chats in a burst
+        "VISAVIS_WS_FRAME_BURST": "2000",
+        "VISAVIS_LOG_LEVEL": args.log_level,
+    }
+    print(
+        f"idle_sockets: {args.sockets} customer sockets ({args.state}), "
+        f"{args.sockets_per_conversation} per conversation, hold {args.hold:g} s, "
+        f"RLIMIT_NOFILE {limit}",
+        flush=True,
+    )
+    error = ""
+    res: dict[str, Any] = {}
+    try:
+        with Server(env=env) as server:
+            res = asyncio.run(run(args, server))
+            if not server.alive():
+                error = "the server died"
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+
+    ok = False
+    if res:
+        n = max(1, res["open"])
+        per_socket_kb = kb(res["rss_open"] - res["rss_before"]) / n
+        per_socket_end_kb = kb(res["rss_end"] - res["rss_before"]) / n
+        second = max(1, res["open"] - res["open_half"])
+        marginal_kb = kb(res["rss_open"] - res["rss_half"]) / second
+        all_pong = res["pong"] == args.sockets
+        meets = per_socket_kb <= args.target_kb
+        ok = not error and all_pong
+        if not all_pong and not error:
+            error = f"only {res['pong']}/{args.sockets} sockets answered the final ping"
+        codes = str(res["close_codes"] or "")
+        rows = [
+            ["conversations created", res["conversations"], f"{res['create_s']:.1f} s"],
+            ["sockets open (hello+subscribe)", res["open"], f"{res['open_s']:.1f} s"],
+            ["open failures", sum(res["open_failures"].values()), str(res["open_failures"] or "")],
+            ["advisers (sockets open before 'before')", res.get("advisers", 0),
+             f"accepted all in {res.get('accept_s', 0):.1f} s"],
+            ["queue.position frames while opening", res["queue_position_frames_open"],
+             f"settled after {res['settle_s']:.1f} s"],
+            ["server CPU while opening", f"{res['server_cpu_open_s']:.1f} s", ""],
+            ["server RSS before sockets", f"{kb(res['rss_before']) / 1024:.1f} MB", ""],
+            ["server RSS, all open", f"{kb(res['rss_open']) / 1024:.1f} MB", ""],
+            ["server RSS, max during hold", f"{kb(res['rss_hold_max']) / 1024:.1f} MB", ""],
+            ["server RSS, end", f"{kb(res['rss_end']) / 1024:.1f} MB", ""],
+            ["KB per socket (open)", f"{per_socket_kb:.1f}", f"target <= {args.target_kb:g}"],
+            ["KB per socket (end)", f"{per_socket_end_kb:.1f}", "after the hold"],
+            ["KB per socket (2nd half only)", f"{marginal_kb:.1f}", "marginal cost, warm server"],
+            ["held idle", f"{args.hold:g} s", f"{res['keepalive_pings']} keepalive pings"],
+            ["server CPU while idle", f"{res['server_cpu_hold_pct']:.1f} %", ""],
+            ["closed by server during hold", res["closed_during_hold"], codes],
+            ["answered final ping", f"{res['pong']}/{args.sockets}", f"{res['ping_s']:.1f} s"],
+            ["server open fds at end", res["server_fds"], ""],
+            ["client RSS", f"{kb(res['client_rss']) / 1024:.0f} MB", ""],
+        ]  # fmt: skip
+        print(table(["metric", "value", "note"], rows))
+        print(
+            f"\n{'PASS' if ok and meets else 'FAIL'}: {per_socket_kb:.1f} KB per idle socket "
+            f"(target <= {args.target_kb:g}), {res['pong']}/{args.sockets} answered the final ping"
+        )
+        res.update(
+            kb_per_socket=per_socket_kb,
+            kb_per_socket_end=per_socket_end_kb,
+            kb_per_socket_marginal=marginal_kb,
+            target_kb=args.target_kb,
+            meets_target=meets,
+            sockets=args.sockets,
+            state=args.state,
+            hold_s=args.hold,
+        )
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+    emit_result(BENCH, {"ok": ok, "error": error or None, **res})
+    return 0 if ok else 1
+
+
+def kb(n_bytes: float) -> float:
+    return n_bytes / 1024
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,719 @@
+// The call panel both apps show above the message list: incoming/outgoing ringing
+// with the pre-call check (R9.2), then the running call (videos, controls, status).
+// All state lives in the CallManager; this element only renders it and forwards
+// clicks. Videos are always muted here: the manager plays the remote sound.
+import { css, html, nothing, type PropertyValues } from "lit";
+import { I18nElement } from "./base";
+import type { CallManager } from "./call";
+import { callKind, formatClock, tcall } from "./call-strings";
+import { errorText } from "./i18n";
+import { icon } from "./icons";
+import { base } from "./styles";
+
+export class CallView extends I18nElement {
+  static override properties = {
+    manager: { attribute: false },
+    otherName: { type: String },
+    showDevices: { state: true },
+    now: { state: true },
+  };
+  declare manager: CallManager | null;
+  declare otherName: string;
+  declare showDevices: boolean;
+  declare now: number;
+
+  private bound: CallManager | null = null;
+  private clock = 0;
+
+  constructor() {
+    super();
+    this.manager = null;
+    this.otherName = "";
+    this.showDevices = false;
+    this.now = Date.now();
+  }
+
+  static override styles = [
+    base,
+    css`
+      :host {
+        display: block;
+      }
+      :host([hidden]) {
+        display: none;
+      }
+      section {
+        border-bottom: 1px solid #d5dbe1;
+        background: #f9fbfd;
+        padding: 0.5rem 0.75rem;
+        display: flex;
+        flex-direction: column;
+        gap: 0.5rem;
+      }
+      .ring {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+        justify-content: space-between;
+        padding: 0.5rem 0.6rem;
+        border-radius: 8px;
+        background: #fff7e0;
+        border: 1px solid #ecd9a0;
+      }
+      .ring p {
+        margin: 0;
+        font-weight: 600;
+      }
+      .row {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      button.accept {
+        background: #1e7b34;
+        border-color: #1e7b34;
+      }
+      button.accept:hover:not(:disabled) {
+        background: #145a25;
+      }
+      button .icon,
+      .icon {
+        width: 1.25rem;
+        height: 1.25rem;
+        fill: none;
+        stroke: currentColor;
+        stroke-width: 1.8;
+        stroke-linecap: round;
+        stroke-linejoin: round;
+        vertical-align: middle;
+        flex: none;
+      }
+      button.ctl {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.35rem;
+        background: #fff;
+        color: #1b1f24;
+        border-color: #8a94a0;
+        min-width: 2.75rem;
+        min-height: 2.75rem;
+        justify-content: center;
+      }
+      button.ctl:hover:not(:disabled) {
+        background: #eef1f4;
+      }
+      button.ctl[aria-pressed="true"] {
+        background: #dcebfa;
+        border-color: var(--vv-primary, #0b57a4);
+        color: var(--vv-primary, #0b57a4);
+      }
+      button.ctl.off {
+        background: #fbeaea;
+        border-color: var(--vv-danger, #a4161a);
+        color: var(--vv-danger, #a4161a);
+      }
+      button.hangup {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.35rem;
+        background: var(--vv-danger, #a4161a);
+        border-color: var(--vv-danger, #a4161a);
+        min-height: 2.75rem;
+      }
+      button.hangup:hover:not(:disabled) {
+        background: #7d1014;
+      }
+      button.link {
+        background: none;
+        border: none;
+        color: var(--vv-primary, #0b57a4);
+        text-decoration: underline;
+        padding: 0.25rem 0;
+        min-height: 0;
+        font-weight: 400;
+      }
+      button.link:hover:not(:disabled) {
+        background: none;
+      }
+      .precheck {
+        display: grid;
+        grid-template-columns: minmax(8rem, 14rem) 1fr;
+        gap: 0.6rem 0.9rem;
+        align-items: start;
+        padding: 0.5rem 0;
+      }
+      .precheck h3 {
+        grid-column: 1 / -1;
+        font-size: 0.95rem;
+        margin: 0;
+      }
+      .precheck .note {
+        grid-column: 1 / -1;
+        margin: 0;
+        font-size: 0.85rem;
+      }
+      .preview {
+        position: relative;
+        background: #1b1f24;
+        border-radius: 8px;
+        aspect-ratio: 4 / 3;
+        overflow: hidden;
+        display: flex;
+        align-items: center;
+        justify-content: center;
+        color: #e6e9ed;
+        font-size: 0.85rem;
+      }
+      .preview video {
+        width: 100%;
+        height: 100%;
+        object-fit: cover;
+      }
+      .mirror {
+        transform: scaleX(-1);
+      }
+      .checks {
+        display: flex;
+        flex-direction: column;
+        gap: 0.45rem;
+        min-width: 0;
+      }
+      .checks ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        font-size: 0.88rem;
+      }
+      .checks li[data-result="relay"],
+      .checks li[data-result="ok"] {
+        color: #1e7b34;
+      }
+      .checks li[data-result="no-relay"],
+      .checks li[data-result="error"],
+      .checks li[data-result="down"] {
+        color: var(--vv-danger, #a4161a);
+      }
+      meter {
+        width: 100%;
+        height: 0.9rem;
+      }
+      .level-row {
+        display: flex;
+        flex-direction: column;
+        gap: 0.15rem;
+        font-size: 0.85rem;
+      }
+      .level-row label {
+        font-weight: 400;
+        margin: 0;
+      }
+      .status {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 0.5rem;
+        font-size: 0.9rem;
+        flex-wrap: wrap;
+      }
+      .status [data-state="connected"] {
+        color: #1e7b34;
+      }
+      .status [data-state="reconnecting"] {
+        color: var(--vv-danger, #a4161a);
+        font-weight: 700;
+      }
+      .timer {
+        font-variant-numeric: tabular-nums;
+      }
+      .stage {
+        position: relative;
+        width: 100%;
+        aspect-ratio: 16 / 9;
+        max-height: 42vh;
+        background: #1b1f24;
+        border-radius: 8px;
+        overflow: hidden;
+        display: flex;
+        align-items: center;
+        justify-content: center;
+        color: #e6e9ed;
+      }
+      .stage video.remote {
+        width: 100%;
+        height: 100%;
+        object-fit: contain;
+      }
+      .stage .placeholder {
+        position: absolute;
+        inset: 0;
+        display: flex;
+        flex-direction: column;
+        gap: 0.4rem;
+        align-items: center;
+        justify-content: center;
+        text-align: center;
+        padding: 1rem;
+      }
+      .stage .avatar {
+        width: 3.5rem;
+        height: 3.5rem;
+        border-radius: 50%;
+        background: #4a5563;
+        display: flex;
+        align-items: center;
+        justify-content: center;
+        font-size: 1.5rem;
+        font-weight: 700;
+      }
+      .stage video.self {
+        position: absolute;
+        right: 0.5rem;
+        bottom: 0.5rem;
+        width: 26%;
+        max-width: 10rem;
+        min-width: 5rem;
+        aspect-ratio: 4 / 3;
+        object-fit: cover;
+        border: 2px solid #fff;
+        border-radius: 6px;
+        background: #000;
+      }
+      .stage .badge {
+        position: absolute;
+        left: 0.5rem;
+        top: 0.5rem;
+        background: rgba(0, 0, 0, 0.6);
+        color: #fff;
+        border-radius: 4px;
+        padding: 0.1rem 0.4rem;
+        font-size: 0.8rem;
+      }
+      .audio-only {
+        display: flex;
+        align-items: center;
+        gap: 0.6rem;
+      }
+      .audio-only .avatar {
+        width: 2.5rem;
+        height: 2.5rem;
+        border-radius: 50%;
+        background: #4a5563;
+        color: #fff;
+        display: flex;
+        align-items: center;
+        justify-content: center;
+        font-weight: 700;
+      }
+      .controls {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.4rem;
+        align-items: center;
+        justify-content: center;
+      }
+      .devices {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
+        gap: 0.5rem;
+      }
+      .devices label {
+        font-size: 0.85rem;
+      }
+      .alert {
+        margin: 0;
+        color: var(--vv-danger, #a4161a);
+        font-size: 0.88rem;
+      }
+      @media (max-width: 520px) {
+        /* Phones: video across the whole width, big controls within thumb reach. */
+        section {
+          padding: 0.4rem;
+        }
+        .precheck {
+          grid-template-columns: 1fr;
+        }
+        .preview {
+          max-height: 30vh;
+        }
+        .stage {
+          aspect-ratio: 4 / 3;
+          max-height: 45vh;
+          border-radius: 0;
+        }
+        .ctl .label {
+          display: none;
+        }
+        button.ctl,
+        button.hangup {
+          min-width: 3rem;
+          min-height: 3rem;
+        }
+      }
+    `,
+  ];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.bind(this.manager);
+    this.clock = window.setInterval(() => {
+      if (this.manager?.phase === "active") this.now = Date.now();
+    }, 1000);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.bind(null);
+    window.clearInterval(this.clock);
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("manager") && this.isConnected) this.bind(this.manager);
+  }
+
+  private readonly onChange = (): void => this.requestUpdate();
+
+  private readonly onLevel = (): void => {
+    const level = this.bound?.micLevel ?? 0;
+    for (const m of this.renderRoot.querySelectorAll<HTMLMeterElement>("meter.level")) m.value = level;
+  };
+
+  private bind(m: CallManager | null): void {
+    if (this.bound === m) return;
+    this.bound?.removeEventListener("change", this.onChange);
+    this.bound?.removeEventListener("level", this.onLevel);
+    this.bound = m;
+    m?.addEventListener("change", this.onChange);
+    m?.addEventListener("level", this.onLevel);
+  }
+
+  protected override updated(): void {
+    const m = this.manager;
+    this.hidden = !m || (m.phase === "idle" && !m.noAnswer && !m.error && !m.deviceError);
+    // srcObject cannot be bound in a template: set it after each render.
+    for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>("video[data-src]")) {
+      const want = v.dataset["src"] === "remote" ? (m?.remoteVideo ?? null) : (m?.localPreview ?? null);
+      if (v.srcObject !== want) {
+        v.srcObject = want;
+        if (want) void v.play().catch(() => undefined);
+      }
+    }
+  }
+
+  private get name(): string {
+    return this.otherName || "?";
+  }
+
+  // ------------------------------------------------------------------ pieces
+  private micButton(m: CallManager) {
+    const on = !!m.micTrack;
+    const muted = on && m.micMuted;
+    const label = !on ? tcall("micOnLabel") : muted ? tcall("unmuteLabel") : tcall("muteLabel");
+    const text = !on ? tcall("micOn") : muted ? tcall("unmute") : tcall("mute");
+    return html`<button
+      type="button"
+      class="ctl ${!on || muted ? "off" : ""}"
+      data-testid="call-mic"
+      data-state=${!on ? "off" : muted ? "muted" : "on"}
+      aria-label=${label}
+      title=${label}
+      aria-pressed=${on && !muted ? "true" : "false"}
+      @click=${() => void m.toggleMic()}
+    >
+      ${icon(on && !muted ? "mic" : "micOff")}<span class="label">${text}</span>
+    </button>`;
+  }
+
+  private camButton(m: CallManager) {
+    const on = !!m.camTrack;
+    const label = on ? tcall("camOffLabel") : tcall("camOnLabel");
+    return html`<button
+      type="button"
+      class="ctl ${on ? "" : "off"}"
+      data-testid="call-camera"
+      data-state=${on ? "on" : "off"}
+      aria-label=${label}
+      title=${label}
+      aria-pressed=${on ? "true" : "false"}
+      @click=${() => void m.toggleCamera()}
+    >
+      ${icon(on ? "cam" : "camOff")}<span class="label">${on ? tcall("camOff") : tcall("camOn")}</span>
+    </button>`;
+  }
+
+  private flipButton(m: CallManager) {
+    if (!m.camTrack || !m.canFlip) return nothing;
+    return html`<button
+      type="button"
+      class="ctl"
+      data-testid="call-flip"
+      data-facing=${m.facing}
+      aria-label=${tcall("flipLabel")}
+      title=${tcall("flipLabel")}
+      @click=${() => void m.flipCamera()}
+    >
+      ${icon("flip")}<span class="label">${tcall("flip")}</span>
+    </button>`;
+  }
+
+  private devicesButton() {
+    return html`<button
+      type="button"
+      class="ctl"
+      data-testid="call-devices"
+      aria-label=${tcall("devicesLabel")}
+      title=${tcall("devicesLabel")}
+      aria-expanded=${this.showDevices ? "true" : "false"}
+      aria-controls="devices"
+      @click=${() => {
+        this.showDevices = !this.showDevices;
+        if (this.showDevices) void this.manager?.refreshDevices();
+      }}
+    >
+      ${icon("gear")}<span class="label">${tcall("devices")}</span>
+    </button>`;
+  }
+
+  private deviceLabel(d: MediaDeviceInfo, i: number): string {
+    if (d.deviceId === "default") return tcall("deviceDefault");
+    return d.label || tcall("deviceUnnamed", { n: i + 1 });
+  }
+
+  private devicesPanel(m: CallManager) {
+    if (!this.showDevices) return nothing;
+    return html`<div class="devices" id="devices">
+      <div>
+        <label for="cam-select">${tcall("cameraSelect")}</label>
+        <select
+          id="cam-select"
+          data-testid="select-camera"
+          ?disabled=${m.cameras.length === 0}
+          @change=${(e: Event) => void m.selectCamera((e.target as HTMLSelectElement).value)}
+        >
+          ${m.cameras.length === 0 ? html`<option value="">${tcall("deviceDefault")}</option>` : nothing}
+          ${m.cameras.map(
+            (d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === m.camDeviceId}>${this.deviceLabel(d, i)}</option>`,
+          )}
+        </select>
+      </div>
+      <div>
+        <label for="mic-select">${tcall("micSelect")}</label>
+        <select
+          id="mic-select"
+          data-testid="select-mic"
+          ?disabled=${m.mics.length === 0}
+          @change=${(e: Event) => void m.selectMic((e.target as HTMLSelectElement).value)}
+        >
+          ${m.mics.length === 0 ? html`<option value="">${tcall("deviceDefault")}</option>` : nothing}
+          ${m.mics.map(
+            (d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === m.micDeviceId}>${this.deviceLabel(d, i)}</option>`,
+          )}
+        </select>
+      </div>
+    </div>`;
+  }
+
+  private deviceError(m: CallManager) {
+    const e = m.deviceError;
+    const text = e ? tcall(`err_${e}` as const) : m.error ? errorText(m.error) : "";
+    return html`<p class="alert" role="alert" data-testid="call-error" data-code=${e || m.error}>${text}</p>`;
+  }
+
+  private level(m: CallManager, id: string) {
+    if (!m.micTrack) return html`<span class="muted" data-testid="mic-off-note">${tcall("micIsOff")}</span>`;
+    return html`<div class="level-row">
+      <label for=${id}>${m.micMuted ? tcall("micMutedNote") : tcall("micLevel")}</label>
+      <meter id=${id} class="level" data-testid="mic-level" min="0" max="1" low="0.05" high="0.8" optimum="0.4" .value=${m.micLevel}></meter>
+    </div>`;
+  }
+
+  private checkLines(m: CallManager) {
+    const c = m.check;
+    let text: string;
+    switch (c.result) {
+      case "relay":
+        text = tcall("checkRelayOk");
+        break;
+      case "no-relay":
+        text = tcall("checkRelayMissing");
+        break;
+      case "none":
+        text = tcall("checkNoTurn");
+        break;
+      case "error":
+        text = tcall("checkError");
+        break;
+      default:
+        text = tcall("checkRunning");
+    }
+    return html`<ul data-testid="connection-check" aria-label=${tcall("checkTitle")} aria-live="polite">
+      <li data-testid="check-server" data-result=${m.signalling ? "ok" : "down"}>
+        ${m.signalling ? tcall("checkServerOk") : tcall("checkServerDown")}
+      </li>
+      <li data-testid="check-turn" data-result=${c.result} data-turn=${c.turn ? "yes" : "no"} data-candidates=${c.candidateTypes.join(" ")}>
+        ${text}
+      </li>
+      ${c.policy === "relay" && c.result !== "running" ? html`<li>${tcall("checkRelayOnly")}</li>` : nothing}
+    </ul>`;
+  }
+
+  private precheck(m: CallManager) {
+    if (!m.precheckOpen) {
+      return html`<div class="row">
+        <button type="button" class="link" data-testid="precheck-open" @click=${() => m.openPrecheck()}>${tcall("precheckOpen")}</button>
+      </div>`;
+    }
+    const mirror = m.facing === "user" ? "mirror" : "";
+    const note = m.role === "customer" ? tcall("precheckGentle") : m.phase === "incoming" ? tcall("precheckAdviser") : "";
+    return html`<div class="precheck" data-testid="precheck" role="group" aria-labelledby="precheck-h">
+      <h3 id="precheck-h">${tcall("precheckTitle")}</h3>
+      ${note ? html`<p class="note muted">${note}</p>` : nothing}
+      <div class="preview" aria-label=${tcall("previewLabel")} role="img">
+        ${m.camTrack
+          ? html`<video class=${mirror} data-src="local" data-testid="precheck-video" autoplay playsinline muted></video>`
+          : html`<span>${tcall("cameraIsOff")}</span>`}
+      </div>
+      <div class="checks">
+        <div class="row">
+          ${this.camButton(m)} ${this.micButton(m)} ${this.flipButton(m)} ${this.devicesButton()}
+          ${m.role === "adviser" && m.phase === "incoming" && (!m.camTrack || !m.micTrack)
+            ? html`<span class="muted" data-testid="want-media" data-audio=${m.wantAudio ? "on" : "off"} data-video=${m.wantVideo ? "on" : "off"}
+                >${[m.wantVideo && !m.camTrack ? tcall("cameraSelect") : "", m.wantAudio && !m.micTrack ? tcall("micSelect") : ""]
+                  .filter(Boolean)
+                  .join(" + ")}</span
+              >`
+            : nothing}
+        </div>
+        ${this.devicesPanel(m)} ${this.level(m, "precheck-level")} ${this.checkLines(m)}
+        <div class="row">
+          <button type="button" class="secondary" data-testid="precheck-skip" @click=${() => m.skipPrecheck()}>${tcall("precheckSkip")}</button>
+        </div>
+      </div>
+    </div>`;
+  }
+
+  private ringing(m: CallManager) {
+    const call = m.call;
+    if (!call) return nothing;
+    const kind = callKind(call.media);
+    const incoming = m.phase === "incoming";
+    return html`<section data-testid="call-panel" data-phase=${m.phase} data-media=${call.media} aria-label=${tcall("panelLabel")}>
+      ${incoming
+        ? html`<div class="ring" role="alert" data-testid="incoming-call">
+            <p>${icon("phone")} ${tcall("incoming", { name: this.name, kind })}</p>
+            <div class="row">
+              <button
+                type="button"
+                class="accept"
+                data-testid="call-accept"
+                aria-label=${tcall("acceptLabel", { kind, name: this.name })}
+                ?disabled=${m.busy}
+                @click=${() => void m.accept()}
+              >
+                ${tcall("accept")}
+              </button>
+              <button
+                type="button"
+                class="danger"
+                data-testid="call-decline"
+                aria-label=${tcall("declineLabel", { kind, name: this.name })}
+                ?disabled=${m.busy}
+                @click=${() => void m.decline()}
+              >
+                ${tcall("decline")}
+              </button>
+            </div>
+          </div>`
+        : html`<div class="ring" role="status" data-testid="outgoing-call">
+            <p>${icon("phone")} ${tcall("calling", { name: this.name })}</p>
+            <button
+              type="button"
+              class="danger"
+              data-testid="call-cancel"
+              aria-label=${tcall("cancelLabel")}
+              ?disabled=${m.busy}
+              @click=${() => void m.hangup()}
+            >
+              ${tcall("cancel")}
+            </button>
+          </div>`}
+      ${this.precheck(m)} ${this.deviceError(m)}
+    </section>`;
+  }
+
+  private initial(): string {
+    return (this.otherName.trim()[0] ?? "?").toUpperCase();
+  }
+
+  private active(m: CallManager) {
+    const call = m.call;
+    if (!call) return nothing;
+    const status = m.status;
+    const statusText =
+      status === "connected" ? tcall("statusConnected") : status === "reconnecting" ? tcall("statusReconnecting") : tcall("statusConnecting");
+    const started = call.started_at ? Date.parse(call.started_at) : NaN;
+    const elapsed = Number.isFinite(started) ? formatClock(this.now - started) : "";
+    const remoteVideoOn = !!m.remoteVideo && m.remoteVideoLive && m.remoteFlags.video !== false;
+    const showStage = call.media === "video" || !!m.camTrack || remoteVideoOn;
+    const mirror = m.facing === "user" ? "mirror" : "";
+    return html`<section
+      data-testid="call-panel"
+      data-phase="active"
+      data-media=${call.media}
+      data-remote-video=${remoteVideoOn ? "on" : "off"}
+      aria-label=${`${callKind(call.media)} · ${this.name}`}
+    >
+      <div class="status">
+        <span data-testid="call-status" data-state=${status} role="status" aria-live="polite">${statusText}</span>
+        <span class="timer" data-testid="call-timer">${callKind(call.media)} · ${elapsed}</span>
+      </div>
+      ${m.slow && status !== "connected" ? html`<p class="alert" data-testid="call-slow">${tcall("statusSlow")}</p>` : nothing}
+      ${showStage
+        ? html`<div class="stage" data-testid="call-stage">
+            <video class="remote" data-src="remote" data-testid="remote-video" autoplay playsinline muted ?hidden=${!remoteVideoOn}></video>
+            ${remoteVideoOn
+              ? nothing
+              : html`<div class="placeholder">
+                  <span class="avatar" aria-hidden="true">${this.initial()}</span>
+                  <span data-testid="remote-camera-off">${tcall("remoteCameraOff", { name: this.name })}</span>
+                </div>`}
+            ${m.remoteFlags.audio === false && m.remoteFlags.video ? html`<span class="badge">${tcall("remoteMuted", { name: this.name })}</span>` : nothing}
+            ${m.camTrack ? html`<video class="self ${mirror}" data-src="local" data-testid="local-video" autoplay playsinline muted></video>` : nothing}
+          </div>`
+        : html`<div class="audio-only">
+            <span class="avatar" aria-hidden="true">${this.initial()}</span>
+            <span>${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span>
+          </div>`}
+      ${m.audioBlocked
+        ? html`<button type="button" class="secondary" data-testid="enable-audio" @click=${() => m.enableAudio()}>${tcall("enableAudio")}</button>`
+        : nothing}
+      <div class="controls" role="group" aria-label=${tcall("controlsLabel")}>
+        ${this.micButton(m)} ${this.camButton(m)} ${this.flipButton(m)} ${this.devicesButton()}
+        <button
+          type="button"
+          class="hangup"
+          data-testid="call-hangup"
+          aria-label=${tcall("hangupLabel")}
+          title=${tcall("hangupLabel")}
+          ?disabled=${m.busy}
+          @click=${() => void m.hangup()}
+        >
+          ${icon("hangup")}<span class="label">${tcall("hangup")}</span>
+        </button>
+      </div>
+      ${this.devicesPanel(m)} ${this.deviceError(m)}
+    </section>`;
+  }
+
+  override render() {
+    const m = this.manager;
+    if (!m) return nothing;
+    if (m.phase === "outgoing" || m.phase === "incoming") return this.ringing(m);
+    if (m.phase === "active") return this.active(m);
+    if (m.noAnswer) return html`<section><p class="muted" role="status" data-testid="call-no-answer">${tcall("noAnswer")}</p></section>`;
+    if (m.error || m.deviceError) return html`<section>${this.deviceError(m)}</section>`;
+    return nothing;
+  }
+}
+customElements.define("vv-call", CallView);
