@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -70,6 +71,15 @@ async def main() -> None:
 
 asyncio.run(main())
 """
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `with Server(...)` still stops the server."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def free_port() -> int:

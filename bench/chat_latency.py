@@ -26,9 +26,10 @@ duplicate, gap, unacked message or error. The load generator runs in `--workers`
 processes (spawned; each owns whole advisers with their conversations), separate
 from the server; their CPU use is reported so a CPU-bound client is visible.
 
-    python bench/chat_latency.py                      # ramp 50..800, 20 s each
+    python bench/chat_latency.py                      # ramp 10..800, 20 s each
+    python bench/chat_latency.py --nice -5 --compare-ws-at 50
     python bench/chat_latency.py --n 100 --duration 10 --compare-ws-at off
-    python bench/chat_latency.py --ws wsproto --n 200 --compare-ws-at off
+    python bench/chat_latency.py --ws wsproto --n 200 --workers 2 --compare-ws-at off
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from _common import (
     WS_IMPLS,
     Server,
     emit_result,
+    exit_on_sigterm,
     machine_busy_seconds,
     percentile,
     raise_nofile,
@@ -741,6 +743,7 @@ def ws_available(impl: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_nofile(65536)
+    exit_on_sigterm()
     if args.nice:
         os.nice(args.nice)  # inherited by the server subprocess and the workers
     ramp = [int(x) for x in args.n.split(",") if x.strip()]

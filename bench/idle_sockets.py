@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import psutil  # type: ignore[import-untyped]
 import websockets
-from _common import PASSWORD, Server, emit_result, raise_nofile, table
+from _common import PASSWORD, Server, emit_result, exit_on_sigterm, raise_nofile, table
 from websockets.asyncio.client import ClientConnection
 
 BENCH = "idle_sockets"
@@ -360,6 +360,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    exit_on_sigterm()
     need = 2 * args.sockets + 1000  # client + server (the server inherits the limit)
     limit = raise_nofile(need)
     if limit < args.sockets + 500:

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from _common import ROOT, Server, emit_result, table
+from _common import ROOT, Server, emit_result, exit_on_sigterm, table
 
 BENCH = "widget_weight"
 KB = 1024
@@ -53,6 +53,7 @@ class Item:
     kind: str
     raw: int
     gz: int
+    wire: int  # body bytes actually received (compressed if the server compressed)
     encoding: str  # Content-Encoding the server used when the client offers gzip
     note: str = ""
 
@@ -84,7 +85,8 @@ def fetch(http: httpx.Client, url: str, kind: str, note: str = "") -> tuple[Item
         raise RuntimeError(f"GET {url}: {r.status_code} {r.text[:200]}")
     body = r.content  # decoded if the server compressed it
     enc = r.headers.get("content-encoding", "none")
-    return Item(url, kind, len(body), gz_size(body), enc, note), body
+    wire = r.num_bytes_downloaded
+    return Item(url, kind, len(body), gz_size(body), wire, enc, note), body
 
 
 def first_sse_event(http: httpx.Client, url: str, timeout_s: float = 5.0) -> tuple[Item, bytes]:
@@ -98,7 +100,9 @@ def first_sse_event(http: httpx.Client, url: str, timeout_s: float = 5.0) -> tup
             if (b"event:" in data and data.endswith(b"\n\n")) or len(data) > 64 * KB:
                 break
         enc = r.headers.get("content-encoding", "none")
-    return Item(url, "sse", len(data), gz_size(data), enc, "first event of the stream"), data
+        wire = r.num_bytes_downloaded
+    note = "first event of the stream"
+    return Item(url, "sse", len(data), gz_size(data), wire, enc, note), data
 
 
 def same_origin(base: str, url: str) -> bool:
@@ -160,7 +164,7 @@ def dynamic_chunks(items: list[Item]) -> list[str]:
 
 
 def rows(items: list[Item]) -> list[list[Any]]:
-    return [[urlsplit(i.url).path, i.kind, i.raw, i.gz, i.encoding, i.note] for i in items]
+    return [[urlsplit(i.url).path, i.kind, i.raw, i.gz, i.wire, i.encoding, i.note] for i in items]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--app-target-kb", type=float, default=30.0)
     p.add_argument("--page", default="/chat?embed=1&lang=de", help="the customer app's URL")
     args = p.parse_args(argv)
+    exit_on_sigterm()
 
     if not (APP_DIR / "widget.js").is_file() or not (APP_DIR / "chat.html").is_file():
         error = (
@@ -192,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
 
-    headers = ["resource", "type", "raw B", "gzip-9 B", "served enc.", "note"]
+    headers = ["resource", "type", "raw B", "gzip-9 B", "wire B", "served enc.", "note"]
     w_gz = sum(i.gz for i in widget)
     w_js = sum(i.gz for i in widget if i.kind in ("js", "css"))
     a_gz = sum(i.gz for i in app)
@@ -216,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         lazy = dynamic_chunks(app)
         if lazy:
             print(f"built but not in the first load: {', '.join(lazy)}")
+        print(
+            f"as served: widget {sum(i.wire for i in widget)} B, "
+            f"app {sum(i.wire for i in app)} B on the wire"
+        )
         if all(i.encoding == "none" for i in widget + app):
             print("note: the server sent every response uncompressed (no Content-Encoding)")
     if error:
@@ -234,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             "app_target_bytes": int(args.app_target_kb * KB),
             "app_pass": bool(app) and a_ok,
             "served_compressed": any(i.encoding != "none" for i in widget + app),
+            "widget_wire_bytes": sum(i.wire for i in widget),
+            "app_wire_bytes": sum(i.wire for i in app),
             "widget_items": [vars(i) for i in widget],
             "app_items": [vars(i) for i in app],
         },
