@@ -1,5 +1,8 @@
 // The adviser console (/console): sign in, presence, the queue with live waiting
-// times, several chats at once with unread counts, and the history.
+// times, several chats at once with unread counts, and the history. Ways in and
+// hand-overs: offers, the offline queue (messages, call-backs), e-mail invitations,
+// phone codes, transfers with internal notes, my portal profile, my appointment slots,
+// and for supervisors a live overview of all advisers and queues.
 import { css, html, nothing } from "lit";
 import { keyed } from "lit/directives/keyed.js";
 import { repeat } from "lit/directives/repeat.js";
@@ -27,6 +30,21 @@ import type {
 import { base } from "../lib/styles";
 import { VisavisClient, type Answer, type ConnState, type OutboxItem } from "../lib/ws";
 import "./history";
+import "./code-dialog";
+import type { CodeDialog } from "./code-dialog";
+import "./consult-bar";
+import { myPart } from "./consult-bar";
+import "./invite-dialog";
+import type { InviteDialog } from "./invite-dialog";
+import "./offers";
+import type { Offer } from "./offers";
+import "./offline-queue";
+import "./overview";
+import "./profile";
+import "./slots";
+import "./transfer-dialog";
+import type { TeamInfo, TransferDialog } from "./transfer-dialog";
+import { tw } from "./ways-strings";
 import { t } from "./strings";
 
 const TYPING_TIMEOUT_MS = 6000;
@@ -46,9 +64,11 @@ interface Conv {
   confirmingEnd: boolean;
   /** Calls of this conversation (created with it; holds the peer connection). */
   call: CallManager | null;
+  /** I was with this conversation and no longer am (handed over, left). */
+  gone: "adviser" | "team" | "left" | null;
 }
 
-type View = "chats" | "history";
+type View = "chats" | "history" | "profile" | "slots" | "overview";
 
 export function formatWait(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -73,6 +93,8 @@ export class ConsoleApp extends I18nElement {
     notice: { state: true },
     now: { state: true },
     tick: { state: true },
+    offline: { state: true },
+    offers: { state: true },
   };
   declare me: AdviserInfo | null;
   declare checking: boolean;
@@ -88,6 +110,10 @@ export class ConsoleApp extends I18nElement {
   declare now: number;
   /** Bumped whenever a conversation object changed in place. */
   declare tick: number;
+  /** The offline queue: messages and call-backs (queue.snapshot `offline`). */
+  declare offline: QueueEntry[];
+  /** Waiting customers the server offered to me (conversation.offered). */
+  declare offers: Offer[];
 
   private csrf = "";
   private client: VisavisClient | null = null;
@@ -99,6 +125,7 @@ export class ConsoleApp extends I18nElement {
   private wantSelect: string | null = null;
   /** The call code, once loaded (right after sign-in). */
   private callUi: CallUiModule | null = null;
+  private teams: TeamInfo[] = [];
 
   constructor() {
     super();
@@ -115,6 +142,8 @@ export class ConsoleApp extends I18nElement {
     this.notice = { text: "", code: "" };
     this.now = Date.now();
     this.tick = 0;
+    this.offline = [];
+    this.offers = [];
   }
 
   static override styles = [
@@ -366,6 +395,46 @@ export class ConsoleApp extends I18nElement {
         color: #1e7b34;
         font-weight: 700;
       }
+      nav {
+        flex-wrap: wrap;
+      }
+      nav .ways {
+        margin-left: auto;
+        display: flex;
+        gap: 0.4rem;
+        flex-wrap: wrap;
+        padding-bottom: 0.35rem;
+      }
+      nav .ways button {
+        border-radius: 6px;
+        border: 1px solid var(--vv-primary, #0b57a4);
+        background: #fff;
+        color: var(--vv-primary, #0b57a4);
+      }
+      nav .ways button:hover:not(:disabled) {
+        background: #eef4fb;
+      }
+      .handed {
+        padding: 0.6rem 0.75rem;
+        background: #eef1f4;
+        display: flex;
+        justify-content: space-between;
+        align-items: center;
+        gap: 0.5rem;
+        flex-wrap: wrap;
+      }
+      .handed p {
+        margin: 0;
+      }
+      .tab .consult {
+        color: #6b4a00;
+        font-weight: 700;
+      }
+      section.view {
+        flex: 1;
+        min-height: 0;
+        overflow-y: auto;
+      }
       @media (max-width: 720px) {
         /* Phones: one scrolling column (queue and chats above, the chat below). */
         :host {
@@ -414,6 +483,16 @@ export class ConsoleApp extends I18nElement {
       this.topics = [];
     }
   }
+
+  private async loadTeams(): Promise<void> {
+    try {
+      this.teams = (await api<{ teams: TeamInfo[] }>("GET", "/api/v1/teams")).teams ?? [];
+    } catch {
+      this.teams = [];
+    }
+  }
+
+  private readonly teamName = (id: string): string => this.teams.find((tm) => tm.id === id)?.name ?? id;
 
   private readonly topicLabel = (id: string | null): string => {
     if (!id) return "";
@@ -472,8 +551,14 @@ export class ConsoleApp extends I18nElement {
     this.loginError = "";
     this.connect();
     window.clearInterval(this.clock);
+    void this.loadTeams();
     this.clock = window.setInterval(() => {
-      if (this.queue.length > 0) this.now = Date.now();
+      if (this.offers.length > 0) {
+        const now = Date.now();
+        // An unanswered offer moves on (the server says so too: offer.withdrawn).
+        if (this.offers.some((o) => o.until <= now)) this.offers = this.offers.filter((o) => o.until > now);
+      }
+      if (this.queue.length > 0 || this.offers.length > 0 || this.view === "overview") this.now = Date.now();
     }, 1000);
   }
 
@@ -496,6 +581,8 @@ export class ConsoleApp extends I18nElement {
     this.convs.clear();
     this.order = [];
     this.queue = [];
+    this.offline = [];
+    this.offers = [];
     this.current = null;
     this.view = "chats";
     this.conn = "idle";
@@ -547,6 +634,7 @@ export class ConsoleApp extends I18nElement {
         failed: [],
         confirmingEnd: false,
         call: null,
+        gone: null,
       };
       this.convs.set(summary.id, conv);
       this.attachCall(conv);
@@ -611,13 +699,31 @@ export class ConsoleApp extends I18nElement {
     switch (f.type) {
       case "queue.snapshot":
         this.queue = f.entries;
+        this.offline = f.offline ?? [];
         this.advisersAvailable = f.advisers_available;
         this.now = Date.now();
         break;
       case "adviser.status":
         this.presence = { status: f.status, active: f.active, max_chats: f.max_chats };
         break;
+      case "conversation.offered": {
+        const offer: Offer = { ...f, until: Date.now() + f.expires_in_s * 1000 };
+        this.offers = [...this.offers.filter((o) => o.conversation_id !== f.conversation_id), offer];
+        this.now = Date.now();
+        break;
+      }
+      case "offer.withdrawn":
+        this.offers = this.offers.filter((o) => o.conversation_id !== f.conversation_id);
+        break;
       case "conversation.assigned": {
+        this.offers = this.offers.filter((o) => o.conversation_id !== f.conversation.id);
+        const back = this.convs.get(f.conversation.id);
+        if (back?.gone) {
+          // Mine again (e.g. handed back): follow it afresh from the first event.
+          back.gone = null;
+          back.events = [];
+          this.client?.subscribe(f.conversation.id, 0);
+        }
         this.upsert(f.conversation);
         if (this.wantSelect === f.conversation.id || !this.current) this.select(f.conversation.id);
         this.bump();
@@ -626,8 +732,16 @@ export class ConsoleApp extends I18nElement {
       case "conversation.update": {
         const conv = this.convs.get(f.conversation.id);
         if (conv) {
+          const before = myPart(conv.summary, this.me?.id);
           this.upsert(f.conversation);
           if (f.conversation.status === "ended") this.setTyping(conv, null);
+          if (before !== "none" && myPart(f.conversation, this.me?.id) === "none" && f.conversation.status !== "ended") {
+            // Handed over (or I left the consultation): read-only from here, and no
+            // resubscribing after a reconnect (the server no longer lets me follow it).
+            conv.gone = before === "consultant" ? "left" : f.conversation.status === "queued" ? "team" : "adviser";
+            this.setTyping(conv, null);
+            this.client?.forget(conv.summary.id);
+          }
           this.bump();
         }
         break;
@@ -757,7 +871,7 @@ export class ConsoleApp extends I18nElement {
     await this.answer(this.client.request({ type: "status.set", status: value }));
   }
 
-  private async accept(entry: QueueEntry): Promise<void> {
+  private async accept(entry: { conversation_id: string }): Promise<void> {
     if (!this.client) return;
     this.wantSelect = entry.conversation_id;
     const a = await this.answer(this.client.request({ type: "conversation.accept", conversation_id: entry.conversation_id }));
@@ -819,6 +933,15 @@ export class ConsoleApp extends I18nElement {
     this.order = this.order.filter((x) => x !== id);
     if (this.current === id) this.current = this.order[0] ?? null;
     this.bump();
+  }
+
+  private async declineOffer(o: Offer): Promise<void> {
+    this.offers = this.offers.filter((x) => x.conversation_id !== o.conversation_id);
+    if (this.client) await this.answer(this.client.request({ type: "offer.decline", conversation_id: o.conversation_id }));
+  }
+
+  private openDialog(sel: string): void {
+    (this.renderRoot.querySelector(sel) as InviteDialog | CodeDialog | TransferDialog | null)?.open();
   }
 
   private switchView(view: View): void {
@@ -903,6 +1026,7 @@ export class ConsoleApp extends I18nElement {
                 <span class="badge" data-testid="unread-count" aria-label=${t("unread", { n })} ?hidden=${n === 0}>${n}</span>
                 <span class="sub muted">
                   ${this.topicLabel(s.topic) || t("noTopic")} · ${status}${conv.typing ? html` · <em>${t("typingShort")}</em>` : nothing}
+                  ${s.consultant && !conv.gone ? html` · <span class="consult">${tw("consultTab")}</span>` : nothing}
                   ${this.callTabNote(conv)}
                 </span>
               </button>
@@ -916,15 +1040,24 @@ export class ConsoleApp extends I18nElement {
     const conv = this.current ? this.convs.get(this.current) : undefined;
     if (!conv) return html`<section class="pane"><p class="empty muted">${t("selectChat")}</p></section>`;
     const s = conv.summary;
-    const ended = s.status === "ended";
+    const gone = conv.gone;
+    const ended = s.status === "ended" || gone !== null;
+    const part = myPart(s, this.me?.id);
     const name = s.customer_name || t("anonymous");
     const pending: PendingLine[] = [...(this.client?.pending(s.id) ?? []), ...conv.failed];
     return html`<section class="pane" aria-labelledby="pane-h" data-conversation-id=${s.id}>
       <header>
         <h2 id="pane-h">${name}</h2>
         <span class="muted">${this.topicLabel(s.topic) || t("noTopic")}${s.language ? ` · ${s.language}` : ""}</span>
-        ${this.renderCallButtons(conv, name)}
-        ${ended
+        ${part === "adviser" ? this.renderCallButtons(conv, name) : nothing}
+        ${!ended && part === "adviser" && s.status === "active" && !s.consultant
+          ? html`<button type="button" class="secondary" data-testid="transfer-open" @click=${() => this.openDialog("vv-transfer-dialog")}>
+              ${tw("transferButton")}
+            </button>`
+          : nothing}
+        ${!ended && part === "consultant"
+          ? nothing
+          : ended
           ? html`<button type="button" class="secondary" data-testid="close-tab" @click=${() => this.closeTab(s.id)}>${t("closeTab")}</button>`
           : conv.confirmingEnd
             ? html`<span role="group" aria-label=${tc("confirmEnd")}>
@@ -955,11 +1088,14 @@ export class ConsoleApp extends I18nElement {
                 ${t("end")}
               </button>`}
       </header>
-      ${ended ? nothing : html`<vv-call .manager=${conv.call} .otherName=${name}></vv-call>`}
+      ${ended || part !== "adviser" ? nothing : html`<vv-call .manager=${conv.call} .otherName=${name}></vv-call>`}
+      ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.me?.id ?? ""} .client=${this.client}></vv-consult-bar>`}
       <vv-messages
         .events=${conv.events}
         .pending=${pending}
         self="adviser"
+        .selfId=${this.me?.id ?? ""}
+        .teamNames=${this.teamName}
         .otherDelivered=${conv.customerDelivered}
         .otherRead=${conv.customerRead}
         .otherName=${name}
@@ -967,7 +1103,17 @@ export class ConsoleApp extends I18nElement {
       <div class="typing" aria-live="polite">
         ${conv.typing && !ended ? html`<span data-testid="typing-indicator">${tc("typing", { name: conv.typing })}</span>` : nothing}
       </div>
-      ${ended
+      ${gone
+        ? html`<div class="handed" role="status" data-testid="handed-over" data-gone=${gone}>
+            <p>
+              ${gone === "adviser"
+                ? tw("handedOver", { name: s.adviser?.name ?? "" })
+                : gone === "team"
+                  ? tw("handedToTeam")
+                  : tw("leftConsult")}
+            </p>
+          </div>`
+        : ended
         ? html`<div class="ended-note" role="status"><p>${t("conversationEnded")}</p></div>`
         : keyed(s.id, html`<vv-composer @vv-send=${this.onSend} @vv-typing=${this.onTyping}></vv-composer>`)}
     </section>`;
@@ -1034,6 +1180,13 @@ export class ConsoleApp extends I18nElement {
     return html`<p class="notice" role="status" aria-live="polite" data-testid="console-error" data-code=${this.notice.code}>${
       this.notice.text ? `${this.notice.text} (${this.notice.code})` : ""
     }</p>
+      <vv-offers
+        .offers=${this.offers}
+        .now=${this.now}
+        .topicLabel=${this.topicLabel}
+        @vv-offer-accept=${(e: CustomEvent<Offer>) => this.accept(e.detail)}
+        @vv-offer-decline=${(e: CustomEvent<Offer>) => this.declineOffer(e.detail)}
+      ></vv-offers>
       <nav aria-label=${t("appTitle")}>
         <button type="button" class="secondary" data-testid="chats-tab" aria-current=${this.view === "chats" ? "page" : "false"} @click=${() => this.switchView("chats")}>
           ${t("tabChats")}
@@ -1041,14 +1194,52 @@ export class ConsoleApp extends I18nElement {
         <button type="button" class="secondary" data-testid="history-tab" aria-current=${this.view === "history" ? "page" : "false"} @click=${() => this.switchView("history")}>
           ${t("tabHistory")}
         </button>
+        <button type="button" class="secondary" data-testid="profile-tab" aria-current=${this.view === "profile" ? "page" : "false"} @click=${() => this.switchView("profile")}>
+          ${tw("tabProfile")}
+        </button>
+        <button type="button" class="secondary" data-testid="slots-tab" aria-current=${this.view === "slots" ? "page" : "false"} @click=${() => this.switchView("slots")}>
+          ${tw("tabSlots")}
+        </button>
+        ${this.me?.role === "supervisor" || this.me?.role === "admin"
+          ? html`<button type="button" class="secondary" data-testid="overview-tab" aria-current=${this.view === "overview" ? "page" : "false"} @click=${() => this.switchView("overview")}>
+              ${tw("tabOverview")}
+            </button>`
+          : nothing}
+        <span class="ways">
+          <button type="button" data-testid="open-invite" aria-haspopup="dialog" @click=${() => this.openDialog("vv-invite-dialog")}>
+            ${tw("inviteButton")}
+          </button>
+          <button type="button" data-testid="open-code" aria-haspopup="dialog" @click=${() => this.openDialog("vv-code-dialog")}>
+            ${tw("codeButton")}
+          </button>
+        </span>
       </nav>
       ${this.renderRingingElsewhere()}
       ${this.view === "history"
         ? html`<vv-history .topicLabel=${this.topicLabel}></vv-history>`
-        : html`<div class="body">
-            <aside>${this.renderQueue()} ${this.renderTabs()}</aside>
-            ${this.renderPane()}
-          </div>`}
+        : this.view === "profile"
+          ? html`<section class="view"><vv-profile .csrf=${this.csrf}></vv-profile></section>`
+          : this.view === "slots"
+            ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
+            : this.view === "overview"
+              ? html`<section class="view">
+                  <vv-overview .queue=${this.queue} .offline=${this.offline} .topicLabel=${this.topicLabel} .now=${this.now}></vv-overview>
+                </section>`
+              : html`<div class="body">
+                  <aside>
+                    ${this.renderQueue()}
+                    <vv-offline-queue
+                      .entries=${this.offline}
+                      .topicLabel=${this.topicLabel}
+                      @vv-take=${(e: CustomEvent<QueueEntry>) => this.accept(e.detail)}
+                    ></vv-offline-queue>
+                    ${this.renderTabs()}
+                  </aside>
+                  ${this.renderPane()}
+                </div>`}
+      <vv-invite-dialog .csrf=${this.csrf}></vv-invite-dialog>
+      <vv-code-dialog .csrf=${this.csrf}></vv-code-dialog>
+      <vv-transfer-dialog .client=${this.client} .conversationId=${this.current ?? ""} .meId=${this.me?.id ?? ""}></vv-transfer-dialog>
       <span class="sr-only" aria-live="polite">${p.active}/${p.max_chats}</span>`;
   }
 

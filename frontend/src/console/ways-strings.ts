@@ -86,6 +86,7 @@ export const strings = {
   notePlaceholder: ["Notiz an die Kollegin / den Kollegen …", "Note to your colleague…"],
   noteSend: ["Notiz senden", "Send note"],
   noteToggle: ["Interne Notiz", "Internal note"],
+  consultTab: ["Rücksprache", "Consultation"],
   // views
   tabOffline: ["Offline", "Offline"],
   tabProfile: ["Mein Profil", "My profile"],

@@ -1,8 +1,11 @@
 // The customer app (/chat, standalone or in the widget's iframe):
-// start form → waiting (queue position, chat already usable) → chat → ended.
+// start form → waiting (queue position and estimated wait, chat already usable) → chat
+// → ended. Other ways in: an e-mailed invitation link (#invite=…), a phone code, an
+// adviser picked in the portal (?adviser=…), and, when nobody is there or the team is
+// closed, a message or call-back request (the offline queue) or an appointment.
 import { css, html, nothing, type PropertyValues } from "lit";
 import { createRef, ref } from "lit/directives/ref.js";
-import { api, ApiError, type CreatedConversation, type Topic } from "../lib/api";
+import { api, ApiError, type Availability, type CreatedConversation, type Topic } from "../lib/api";
 import { I18nElement } from "../lib/base";
 import type { CallManager, Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
@@ -18,8 +21,11 @@ import type { ConversationSummary, ErrorMsg, EventMsg, QueuePositionMsg, ServerM
 import { base } from "../lib/styles";
 import { newClientId, VisavisClient, type ConnState, type OutboxItem } from "../lib/ws";
 import { embedded, onLoader, toLoader } from "./embed";
+import type { PortalAdviser } from "./params";
+import type { StartMode } from "./start-options";
 import { clearStored, loadStored, saveStored, type StoredConversation } from "./storage";
 import { t } from "./strings";
+import { formatEstimate, tw } from "./ways-strings";
 
 type Screen = "loading" | "start" | "chat";
 const TYPING_TIMEOUT_MS = 6000;
@@ -39,6 +45,10 @@ export class ChatApp extends I18nElement {
     marks: { state: true },
     confirmingEnd: { state: true },
     historyLoaded: { state: true },
+    mode: { state: true },
+    topic: { state: true },
+    picked: { state: true },
+    offlineNow: { state: true },
   };
   declare screen: Screen;
   declare topics: Topic[];
@@ -53,6 +63,13 @@ export class ChatApp extends I18nElement {
   declare marks: { delivered: number; read: number };
   declare confirmingEnd: boolean;
   declare historyLoaded: boolean;
+  /** On the start screen: the chat form, or another way in. */
+  declare mode: "chat" | StartMode;
+  declare topic: string;
+  /** The adviser picked in the portal (?adviser=…). */
+  declare picked: PortalAdviser | null;
+  /** Nobody can chat now (closed or no adviser available): the other ways go first. */
+  declare offlineNow: boolean;
 
   private client: VisavisClient | null = null;
   private calls: CallManager | null = null;
@@ -66,6 +83,9 @@ export class ChatApp extends I18nElement {
   private lastUnread = -1;
   private endedNotified = false;
   private readonly nameInput = createRef<HTMLInputElement>();
+  private readonly adviserId = new URLSearchParams(location.search).get("adviser") ?? "";
+  /** What the customer had typed, carried into the message form. */
+  private prefill = { name: "", text: "" };
   private readonly composer = createRef<HTMLElement>();
 
   constructor() {
@@ -83,6 +103,10 @@ export class ChatApp extends I18nElement {
     this.marks = { delivered: 0, read: 0 };
     this.confirmingEnd = false;
     this.historyLoaded = false;
+    this.mode = "chat";
+    this.topic = new URLSearchParams(location.search).get("topic") ?? "";
+    this.picked = null;
+    this.offlineNow = false;
   }
 
   static override styles = [
@@ -233,9 +257,69 @@ export class ChatApp extends I18nElement {
     window.addEventListener("focus", this.onVisibility);
     document.addEventListener("keydown", this.onKeydown);
     toLoader({ type: "ready" });
+    const invite = new URLSearchParams(location.hash.slice(1)).get("invite");
+    if (invite) {
+      void this.redeemInvite(invite);
+      return;
+    }
     const stored = loadStored();
     if (stored) this.resume(stored);
     else this.showStart();
+  }
+
+  /** The e-mailed link (/join/… → /chat#invite=…): exchange it for a token, keep that
+   * like a started conversation, and take the secret out of the address bar. */
+  private async redeemInvite(invite: string): Promise<void> {
+    this.screen = "loading";
+    const url = new URL(location.href);
+    url.hash = "";
+    history.replaceState(history.state, "", url);
+    try {
+      const res = await api<CreatedConversation>("POST", "/api/v1/invitations/redeem", { invite });
+      this.joined(res);
+    } catch (err) {
+      const code = err instanceof ApiError ? err.code : "network";
+      // An appointment opened too early: the server names its start.
+      const early = err instanceof ApiError ? /starts at (\S+?);/.exec(err.message) : null;
+      if (early?.[1] || code === "too_early") {
+        const d = new Date(early?.[1] ?? "");
+        const when = Number.isNaN(d.getTime())
+          ? ""
+          : new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", { dateStyle: "full", timeStyle: "short" }).format(d);
+        this.showStart(tw("invite_too_early", { when }));
+        return;
+      }
+      const key = `invite_${code}`;
+      const known = ["invite_expired", "invite_unauthorized", "invite_invalid_state"] as const;
+      const match = known.find((k) => k === key);
+      this.showStart(match ? tw(match) : errorText(code));
+    }
+  }
+
+  /** A conversation to join (invitation, phone code): store its token, open it. */
+  private joined(res: CreatedConversation): void {
+    this.client?.stop();
+    this.client = null;
+    const stored: StoredConversation = { token: res.token, conversation_id: res.conversation.id, outbox: [] };
+    saveStored(stored);
+    this.summary = res.conversation;
+    this.mode = "chat";
+    this.resume(stored);
+  }
+
+  private setMode(mode: "chat" | StartMode): void {
+    if (mode === "code") void import("./code-entry");
+    else if (mode !== "chat") void import("./offline");
+    if (mode !== "chat" && this.mode === "chat") {
+      const form = this.renderRoot.querySelector<HTMLFormElement>("form.start-form");
+      if (form) {
+        const data = new FormData(form);
+        this.prefill = { name: String(data.get("name") ?? "").trim(), text: String(data.get("message") ?? "").trim() };
+      }
+    }
+    this.mode = mode;
+    this.notice = mode === "chat" ? "" : this.notice;
+    if (mode === "chat") void this.updateComplete.then(() => this.nameInput.value?.focus());
   }
 
   override disconnectedCallback(): void {
@@ -303,6 +387,9 @@ export class ChatApp extends I18nElement {
   // ------------------------------------------------------------------ start
   private showStart(notice = ""): void {
     this.screen = "start";
+    this.mode = "chat";
+    // Availability and the other ways in: right after the form (not in the first load).
+    void import("./start-options");
     this.notice = notice;
     this.submitting = false;
     if (this.topics.length === 0) void this.loadTopics();
@@ -329,6 +416,7 @@ export class ChatApp extends I18nElement {
     const body: Record<string, unknown> = { language: lang() };
     if (name) body["customer_name"] = name.slice(0, 80);
     if (topic) body["topic"] = topic;
+    if (this.adviserId) body["adviser_id"] = this.adviserId;
     const clientId = newClientId();
     if (text) body["message"] = { client_id: clientId, text: text.slice(0, 4000) };
     this.submitting = true;
@@ -338,7 +426,16 @@ export class ChatApp extends I18nElement {
       created = await api<CreatedConversation>("POST", "/api/v1/conversations", body);
     } catch (err) {
       this.submitting = false;
-      this.notice = errorText(err instanceof ApiError ? err.code : "network");
+      const code = err instanceof ApiError ? err.code : "network";
+      if (code === "closed") {
+        // The team is outside its hours: keep what was typed for a message.
+        this.prefill = { name, text };
+        this.mode = "message";
+        void import("./offline");
+        this.notice = tw("closedChat");
+        return;
+      }
+      this.notice = errorText(code);
       return;
     }
     // Only now, with a conversation the customer asked for, is anything stored.
@@ -589,20 +686,51 @@ export class ChatApp extends I18nElement {
   }
 
   // ------------------------------------------------------------------ rendering
+  private renderWay() {
+    const back = () => this.setMode("chat");
+    return html`<main class="start">
+      ${this.notice ? html`<p class="status-line" role="alert">${this.notice}</p>` : nothing}
+      ${this.mode === "code"
+        ? html`<vv-code-entry backable @vv-back=${back} @vv-redeemed=${(e: CustomEvent<CreatedConversation>) => this.joined(e.detail)}></vv-code-entry>`
+        : html`<vv-offline-form
+            kind=${this.mode}
+            topic=${this.topic}
+            name=${this.prefill.name}
+            text=${this.prefill.text}
+            @vv-back=${back}
+          ></vv-offline-form>`}
+    </main>`;
+  }
+
   private renderStart() {
+    if (this.mode !== "chat") return this.renderWay();
+    const ways = html`<vv-start-ways
+      topic=${this.topic}
+      ?prominent=${this.offlineNow}
+      @vv-choose=${(e: CustomEvent<{ mode: StartMode }>) => this.setMode(e.detail.mode)}
+    ></vv-start-ways>`;
     return html`<main class="start">
       <p>${t("startIntro")}</p>
       ${this.notice ? html`<p class="status-line" role="alert">${this.notice}</p>` : nothing}
-      <form @submit=${this.onStart} aria-labelledby="title">
+      <vv-start-options
+        topic=${this.topic}
+        adviser-id=${this.adviserId}
+        @vv-availability=${(e: CustomEvent<Availability>) => (this.offlineNow = !e.detail.available || e.detail.open === false)}
+        @vv-picked=${(e: CustomEvent<PortalAdviser>) => (this.picked = e.detail)}
+      ></vv-start-options>
+      ${this.offlineNow ? ways : nothing}
+      <form class="start-form" @submit=${this.onStart} aria-labelledby="title">
         <div class="field">
           <label for="name">${t("nameLabel")}</label>
           <input id="name" name="name" type="text" autocomplete="name" maxlength="80" data-testid="start-name" ${ref(this.nameInput)} />
         </div>
         <div class="field">
           <label for="topic">${t("topicLabel")}</label>
-          <select id="topic" name="topic" data-testid="start-topic">
+          <select id="topic" name="topic" data-testid="start-topic" @change=${(e: Event) => (this.topic = (e.target as HTMLSelectElement).value)}>
             <option value="">${t("topicNone")}</option>
-            ${this.topics.map((tp) => html`<option value=${tp.id}>${lang() === "de" ? tp.label_de : tp.label_en}</option>`)}
+            ${this.topics.map(
+              (tp) => html`<option value=${tp.id} ?selected=${tp.id === this.topic}>${lang() === "de" ? tp.label_de : tp.label_en}</option>`,
+            )}
           </select>
         </div>
         <div class="field">
@@ -626,6 +754,7 @@ export class ChatApp extends I18nElement {
         </button>
         <p class="note muted">${t("privacyNote")}</p>
       </form>
+      ${this.offlineNow ? nothing : ways}
     </main>`;
   }
 
@@ -637,8 +766,13 @@ export class ChatApp extends I18nElement {
     else if (q.advisers_available === 0) text = t("noAdviser");
     else if (q.position <= 1) text = t("queueNext");
     else text = t("queuePosition", { position: q.position, waiting: q.waiting });
+    const picked = this.picked && this.picked.id === this.adviserId ? this.picked.name : null;
+    const estimate = q?.estimate_s ?? null;
     return html`<div class="banner" role="status" aria-live="polite">
-      <p data-testid="queue-position" data-position=${q?.position ?? ""} data-waiting=${q?.waiting ?? ""}>${text}</p>
+      <p data-testid="queue-position" data-position=${q?.position ?? ""} data-waiting=${q?.waiting ?? ""}>
+        ${picked ? `${tw("waitingForPicked", { name: picked })} ` : ""}${text}
+      </p>
+      <p data-testid="queue-estimate" data-estimate=${estimate ?? ""}>${tw("estimate", { estimate: formatEstimate(estimate) })}</p>
       <p class="muted">${t("writeWhileWaiting")}</p>
     </div>`;
   }
@@ -701,7 +835,10 @@ export class ChatApp extends I18nElement {
     if (this.screen !== "chat") return t("title");
     const name = this.summary?.adviser?.name;
     if (name && this.summary?.status !== "queued") {
-      return html`${t("chatWith")} <span data-testid="adviser-name">${name}</span>`;
+      const colleague = this.summary?.consultant?.name;
+      return html`${t("chatWith")} <span data-testid="adviser-name">${name}</span>${colleague
+          ? html` & <span data-testid="consultant-name">${colleague}</span>`
+          : nothing}`;
     }
     return this.summary?.status === "queued" ? t("waitingTitle") : t("title");
   }

@@ -1,12 +1,53 @@
 // On the customer app's start screen: is anybody there and how long is the wait (for
 // the chosen topic's team, live), the adviser picked in the portal, and the other ways
 // in: leave a message, ask for a call-back, book an appointment, "I have a code".
+// Loaded right after the app's first render (not part of its first load).
 import { css, html, nothing, type PropertyValues } from "lit";
 import { api, type Availability } from "../lib/api";
 import { I18nElement } from "../lib/base";
+import { lang, translator, type Strings } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { carriedParams, initials, type PortalAdviser } from "./params";
-import { formatEstimate, formatOpening, tw } from "./ways-strings";
+import { formatEstimate } from "./ways-strings";
+
+const strings = {
+  availNow: ["Jetzt erreichbar – geschätzte Wartezeit {estimate}.", "Available now – estimated wait {estimate}."],
+  availFree: ["Jetzt erreichbar – eine Beraterin oder ein Berater ist frei.", "Available now – an adviser is free."],
+  nobody: [
+    "Gerade ist niemand frei. Sie können trotzdem schreiben und warten – oder uns eine Nachricht hinterlassen.",
+    "Nobody is free right now. You can still write and wait – or leave us a message.",
+  ],
+  closed: ["Wir sind gerade nicht erreichbar.", "We are closed right now."],
+  closedUntil: ["Wir sind gerade nicht erreichbar – wieder ab {when}.", "We are closed right now – back {when}."],
+  otherWays: ["Andere Wege zu uns", "Other ways to reach us"],
+  leaveMessage: ["Nachricht hinterlassen", "Leave a message"],
+  requestCallback: ["Rückruf anfordern", "Request a call-back"],
+  bookAppointment: ["Termin buchen", "Book an appointment"],
+  haveCode: ["Ich habe einen Code", "I have a code"],
+  pickedAdviser: ["Sie möchten mit {name} sprechen", "You would like to talk to {name}"],
+  pickedStatus_available: ["jetzt verfügbar", "available now"],
+  pickedStatus_busy: ["gerade im Gespräch", "in a conversation"],
+  pickedStatus_away: ["kurz abwesend", "away for a moment"],
+  pickedStatus_offline: ["nicht online", "not online"],
+  pickedFallback: [
+    "Ist {name} nicht bald frei, übernimmt eine Kollegin oder ein Kollege aus dem Team.",
+    "If {name} is not free soon, a colleague from the team takes over.",
+  ],
+} as const satisfies Strings;
+const tw = translator(strings);
+
+/** A next opening time in the browser's time zone: "Mo., 08:00" / "Mon 08:00". */
+export function formatOpening(iso: string | null | undefined): string | null {
+  if (!iso) return null;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", {
+    ...(sameDay ? {} : { weekday: "short" as const }),
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(d);
+}
 
 export type StartMode = "message" | "callback" | "code";
 export type { PortalAdviser };
@@ -40,6 +81,9 @@ export class StartOptions extends I18nElement {
       :host {
         display: block;
         margin-bottom: 0.9rem;
+      }
+      :host(vv-start-ways) {
+        margin: 1.2rem 0 0.5rem;
       }
       .state {
         margin: 0 0 0.6rem;
@@ -207,12 +251,32 @@ export class StartOptions extends I18nElement {
   }
 
   override render() {
-    const s = this.state;
-    const offline = !!s && (!s.available || s.open === false);
+    return html`${this.renderPicked()}${this.renderState()}`;
+  }
+}
+customElements.define("vv-start-options", StartOptions);
+
+/** The other ways in, as a list of buttons; `prominent` while nobody can chat. */
+export class StartWays extends I18nElement {
+  static override properties = {
+    topic: { type: String },
+    prominent: { type: Boolean },
+  };
+  declare topic: string;
+  declare prominent: boolean;
+
+  constructor() {
+    super();
+    this.topic = "";
+    this.prominent = false;
+  }
+
+  static override styles = StartOptions.styles;
+
+  override render() {
     const choose = (mode: StartMode) => () => this.emit("vv-choose", { mode });
-    return html`${this.renderPicked()}${this.renderState()}
-      <h2 id="ways-h">${tw("otherWays")}</h2>
-      <ul class="ways ${offline ? "prominent" : ""}" aria-labelledby="ways-h">
+    return html`<h2 id="ways-h">${tw("otherWays")}</h2>
+      <ul class="ways ${this.prominent ? "prominent" : ""}" aria-labelledby="ways-h" data-testid="ways">
         <li><button type="button" data-testid="way-message" @click=${choose("message")}>${tw("leaveMessage")}</button></li>
         <li><button type="button" data-testid="way-callback" @click=${choose("callback")}>${tw("requestCallback")}</button></li>
         <li><a href=${`/book?${carriedParams({ topic: this.topic })}`} data-testid="way-book">${tw("bookAppointment")}</a></li>
@@ -220,4 +284,4 @@ export class StartOptions extends I18nElement {
       </ul>`;
   }
 }
-customElements.define("vv-start-options", StartOptions);
+customElements.define("vv-start-ways", StartWays);

@@ -55,6 +55,8 @@ export class MessageList extends I18nElement {
     otherRead: { type: Number },
     otherName: { type: String },
     busy: { type: Boolean },
+    selfId: { type: String },
+    teamNames: { attribute: false },
   };
   declare events: EventMsg[];
   declare pending: PendingLine[];
@@ -64,6 +66,10 @@ export class MessageList extends I18nElement {
   /** Fallback name of the other side (e.g. "Adviser" before one joined). */
   declare otherName: string;
   declare busy: boolean;
+  /** Advisers: my id (my internal notes say "You"). */
+  declare selfId: string;
+  /** Advisers: team id → name, for hand-overs to a team. */
+  declare teamNames: ((id: string) => string) | null;
 
   private stickToBottom = true;
 
@@ -76,6 +82,8 @@ export class MessageList extends I18nElement {
     this.otherRead = 0;
     this.otherName = "";
     this.busy = false;
+    this.selfId = "";
+    this.teamNames = null;
   }
 
   static override styles = [
@@ -142,6 +150,22 @@ export class MessageList extends I18nElement {
       .tick-failed {
         color: var(--vv-danger, #a4161a);
       }
+      li.note {
+        align-self: stretch;
+        max-width: none;
+        padding: 0.4rem 0.7rem;
+        border: 2px dashed #b07d00;
+        border-radius: 8px;
+        background: #fff8e1;
+      }
+      li.note .note-label {
+        font-size: 0.75rem;
+        font-weight: 700;
+        color: #6b4a00;
+      }
+      li.note .text {
+        font-style: italic;
+      }
       li.system {
         align-self: center;
         font-size: 0.8rem;
@@ -170,8 +194,13 @@ export class MessageList extends I18nElement {
     return "sent";
   }
 
+  /** Mine: my role, and for advisers (a colleague may be in the conversation) my id. */
+  private isOwn(ev: EventMsg): boolean {
+    return ev.author.role === this.self && (this.self === "customer" || !this.selfId || !ev.author.id || ev.author.id === this.selfId);
+  }
+
   private authorName(ev: EventMsg): string {
-    if (ev.author.role === this.self) return tc("you");
+    if (this.isOwn(ev)) return tc("you");
     if (ev.author.name) return ev.author.name;
     if (this.otherName) return this.otherName;
     return ev.author.role === "adviser" ? tc("adviser") : tc("customer");
@@ -190,6 +219,18 @@ export class MessageList extends I18nElement {
         if (by === "customer") return tc(this.self === "customer" ? "eventEndedCustomerSelf" : "eventEndedCustomer");
         if (by === "adviser") return tc("eventEndedAdviser");
         return tc("eventEndedSystem");
+      }
+      case "consultant.joined":
+        return tc("eventConsultantJoined", { name: this.bodyName(ev, "adviser_name") });
+      case "consultant.left":
+        return tc("eventConsultantLeft", { name: this.bodyName(ev, "adviser_name") });
+      case "conversation.transferred": {
+        const team = ev.body["to_team_id"];
+        if (typeof team === "string" && team) {
+          return this.self === "customer" ? tc("eventTransferredTeamCustomer") : tc("eventTransferredTeam", { team: this.teamName(team) });
+        }
+        const name = this.bodyName(ev, "to_adviser_name");
+        return tc(this.self === "customer" ? "eventTransferredToYou" : "eventTransferredTo", { name });
       }
       case "call.requested":
         return this.byWhom(ev.body["by"]) === "self"
@@ -221,6 +262,15 @@ export class MessageList extends I18nElement {
     }
   }
 
+  private bodyName(ev: EventMsg, key: string): string {
+    const name = ev.body[key];
+    return typeof name === "string" && name ? name : tc("adviser");
+  }
+
+  private teamName(id: string): string {
+    return this.teamNames?.(id) ?? id;
+  }
+
   private byWhom(role: unknown): "self" | "other" {
     return role === this.self ? "self" : "other";
   }
@@ -241,7 +291,19 @@ export class MessageList extends I18nElement {
     return "video";
   }
 
+  private renderNote(ev: EventMsg) {
+    if (this.self === "customer") return nothing;
+    const text = typeof ev.body["text"] === "string" ? ev.body["text"] : "";
+    return html`<li class="note" data-testid="internal-note" data-seq=${ev.seq} data-kind=${ev.kind}>
+      <div class="note-label">${tc("noteLabel")}</div>
+      <div class="who">${ev.author.id && ev.author.id === this.selfId ? tc("you") : (ev.author.name ?? tc("adviser"))}</div>
+      <p class="text">${text}</p>
+      <div class="meta"><time datetime=${ev.at}>${formatTime(ev.at)}</time></div>
+    </li>`;
+  }
+
   private renderEvent(ev: EventMsg) {
+    if (ev.kind === "note.internal") return this.renderNote(ev);
     if (ev.kind !== "chat.message") {
       return html`<li
         class="system ${ev.kind.startsWith("call.") ? "call" : ""}"
@@ -253,7 +315,7 @@ export class MessageList extends I18nElement {
         ${this.systemText(ev)} · <time datetime=${ev.at}>${formatTime(ev.at)}</time>
       </li>`;
     }
-    const own = ev.author.role === this.self;
+    const own = this.isOwn(ev);
     const text = typeof ev.body["text"] === "string" ? ev.body["text"] : "";
     const tick = own ? this.tick(ev.seq) : null;
     return html`<li

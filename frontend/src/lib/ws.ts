@@ -56,6 +56,8 @@ interface Sub {
   subscribed: boolean;
   /** A subscribe was sent on the current socket (answer pending or received). */
   requested: boolean;
+  /** Timer that gives up waiting for a missing seq (see applyEvent). */
+  gapTimer: number;
 }
 
 interface Waiting {
@@ -66,6 +68,8 @@ interface Waiting {
 const CLIENT_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 const PROBE_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a live gap in the seqs may stay open before the events after it are shown. */
+const GAP_WAIT_MS = 1200;
 
 /** A fresh client_id: 32 hex digits (crypto.randomUUID without dashes). */
 export function newClientId(): string {
@@ -201,6 +205,9 @@ export class VisavisClient {
     for (const sub of this.subs.values()) {
       sub.subscribed = false;
       sub.requested = false;
+      // The resubscribe replays from lastSeq and settles any gap.
+      window.clearTimeout(sub.gapTimer);
+      sub.gapTimer = 0;
     }
     for (const [id, w] of this.waiting) {
       window.clearTimeout(w.timer);
@@ -296,7 +303,7 @@ export class VisavisClient {
   subscribe(conversationId: string, afterSeq = 0): void {
     let sub = this.subs.get(conversationId);
     if (!sub) {
-      sub = { lastSeq: afterSeq, ahead: new Map(), subscribed: false, requested: false };
+      sub = { lastSeq: afterSeq, ahead: new Map(), subscribed: false, requested: false, gapTimer: 0 };
       this.subs.set(conversationId, sub);
     }
     if (this.welcomed && !sub.requested) this.sendSubscribe(conversationId, sub);
@@ -332,6 +339,16 @@ export class VisavisClient {
     if (ev.seq <= sub.lastSeq) return; // already applied: never twice
     if (ev.seq > sub.lastSeq + 1) {
       sub.ahead.set(ev.seq, ev);
+      // A gap on a subscribed socket is either an event still on its way (two writers
+      // can publish out of order) or one this socket never gets: a customer's seqs skip
+      // the advisers' internal notes. Wait briefly for the first, then go on.
+      if (sub.subscribed && !sub.gapTimer) {
+        const cid = ev.conversation_id;
+        sub.gapTimer = window.setTimeout(() => {
+          sub.gapTimer = 0;
+          if (this.subs.get(cid) === sub) this.flushAhead(cid);
+        }, GAP_WAIT_MS);
+      }
       return;
     }
     this.emitEvent(sub, ev);
@@ -340,6 +357,10 @@ export class VisavisClient {
       sub.ahead.delete(next.seq);
       this.emitEvent(sub, next);
       next = sub.ahead.get(sub.lastSeq + 1);
+    }
+    if (sub.ahead.size === 0 && sub.gapTimer) {
+      window.clearTimeout(sub.gapTimer);
+      sub.gapTimer = 0;
     }
   }
 
@@ -355,7 +376,10 @@ export class VisavisClient {
   /** The server said everything up to last_seq was sent: a gap left now will not fill. */
   private flushAhead(conversationId: string): void {
     const sub = this.subs.get(conversationId);
-    if (!sub || sub.ahead.size === 0) return;
+    if (!sub) return;
+    window.clearTimeout(sub.gapTimer);
+    sub.gapTimer = 0;
+    if (sub.ahead.size === 0) return;
     const seqs = [...sub.ahead.keys()].sort((a, b) => a - b);
     for (const seq of seqs) {
       const ev = sub.ahead.get(seq);

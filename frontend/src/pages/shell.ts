@@ -4,6 +4,11 @@ import { css, html, type TemplateResult } from "lit";
 import "../lib/lang-toggle";
 
 export const pageStyles = css`
+  *,
+  *::before,
+  *::after {
+    box-sizing: border-box;
+  }
   :host {
     display: flex;
     flex-direction: column;
