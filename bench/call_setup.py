@@ -43,31 +43,24 @@ import secrets
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import PASSWORD, Server, emit_result, percentile, table
+from _common import PASSWORD, ROOT, Server, emit_result, percentile, table
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+sys.path.append(str(ROOT / "tests"))  # the Chromium and the coturn of the call tests
+from coturn import TURNSERVER, Coturn, free_udp_port
+from e2e.browser import CHROMIUM, CHROMIUM_ARGS
+
 BENCH = "call_setup"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 OUTAGE_S = 3.0
 nan = float("nan")
 TIMEOUT_MS = 20_000
@@ -173,13 +166,9 @@ async ({ iceServers, iceTransportPolicy }) => {
 
 
 # ---------------------------------------------------------------- coturn
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stun_ok(port: int) -> bool:
+def stun_answers(port: int) -> bool:
+    """One STUN Binding request with a short timeout: a request sent before coturn
+    listens is lost, so polling with these times its start to about 20 ms."""
     tid = os.urandom(12)
     request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + tid
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -192,63 +181,38 @@ def stun_ok(port: int) -> bool:
     return data[:2] == b"\x01\x01" and data[8:20] == tid
 
 
-class Coturn:
-    """coturn on loopback (TURN REST secret), restartable on the same port."""
+class Turn:
+    """The tests' coturn (tests/coturn.py) on loopback in a temp dir, with the TURN REST
+    secret; killable and restartable on the same port."""
 
     def __init__(self) -> None:
-        self.port = free_udp_port()
-        self.secret = secrets.token_hex(16)
         self.dir = Path(tempfile.mkdtemp(prefix="visavis-bench-turn-"))
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"turn:127.0.0.1:{self.port}?transport=udp"
+        self.coturn = Coturn(free_udp_port(), secrets.token_hex(16), self.dir / "coturn.log")
+        self.url = self.coturn.url
+        self.secret = self.coturn.secret
 
     def start(self) -> float:
-        """Start; return time.time() when it first answered STUN."""
+        """Start; return time.time() when it first answered STUN (Coturn.start() itself
+        waits a 0.2 s timeout after each lost request: too coarse to time recovery)."""
         if not os.path.exists(TURNSERVER):
             raise RuntimeError("turnserver not found: apt-get install coturn")
-        self._log = (self.dir / "coturn.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                TURNSERVER, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-                f"--listening-port={self.port}", "--use-auth-secret",
-                f"--static-auth-secret={self.secret}", "--realm=visavis.test",
-                "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls",
-                "--log-file=stdout", "--min-port=50000", "--max-port=50999",
-                f"--pidfile={self.dir / 'turn.pid'}", f"--db={self.dir / 'turn.sqlite'}",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("turnserver exited at start")
-            if stun_ok(self.port):
-                return time.time()
-        raise RuntimeError("turnserver did not answer STUN")
+        with ThreadPoolExecutor(1) as pool:
+            starting = pool.submit(self.coturn.start)
+            while not (starting.done() or stun_answers(self.coturn.port)):
+                pass
+            answered = time.time()
+            starting.result()  # its errors (turnserver exited, did not answer)
+        return answered
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        proc = self.coturn.proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        self.coturn.stop()  # closes the log; nothing left to terminate
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.kill()
+        self.coturn.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def credentials(self, label: str, ttl_s: int = 600) -> tuple[str, str]:
@@ -259,7 +223,7 @@ class Coturn:
 
 # ---------------------------------------------------------------- one mode
 @contextmanager
-def visavis(turn: Coturn | None) -> Iterator[Server]:
+def visavis(turn: Turn | None) -> Iterator[Server]:
     env = {}
     if turn is not None:
         env = {
@@ -292,7 +256,7 @@ def wait_value(page: Page, expr: str, timeout_s: float = 20) -> float:
 
 
 def one_run(
-    browser: Browser, console: Page, base: str, n: int, turn: Coturn | None
+    browser: Browser, console: Page, base: str, n: int, turn: Turn | None
 ) -> dict[str, float]:
     ctx = new_context(browser)
     try:
@@ -365,7 +329,7 @@ def one_run(
         ctx.close()
 
 
-def floor_run(page: Page, turn: Coturn | None) -> dict[str, Any]:
+def floor_run(page: Page, turn: Turn | None) -> dict[str, Any]:
     servers: list[dict[str, Any]] = []
     policy = "all"
     if turn is not None:
@@ -384,7 +348,7 @@ def stats(values: list[float]) -> dict[str, float]:
 
 
 def run_mode(browser: Browser, mode: str, runs: int, warmup: int) -> dict[str, Any]:
-    turn = Coturn() if mode == "turn" else None
+    turn = Turn() if mode == "turn" else None
     try:
         if turn is not None:
             turn.start()

@@ -48,7 +48,7 @@ def error_response(code: str, message: str, status: int) -> JSONResponse:
 
 async def _visavis_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VisavisError)
-    return error_response(exc.code, exc.message, exc.http_status)
+    return JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/portal/{adviser_id}/photo", api.portal_photo),
         Route("/api/v1/me/profile", api.my_profile, methods=["GET"]),
         Route("/api/v1/me/profile", api.set_my_profile, methods=["PUT"]),
+        Route("/api/v1/me/photo", api.my_photo, methods=["GET"]),
         Route("/api/v1/me/photo", api.set_my_photo, methods=["PUT"]),
         Route("/advisers", api.page("advisers.html")),
         Route("/code", api.page("code.html")),

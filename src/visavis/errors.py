@@ -6,6 +6,8 @@ meaning; clients and tests match on it, humans read `message`.
 
 from __future__ import annotations
 
+from typing import Any
+
 # code -> HTTP status used when the error leaves through an HTTP route
 HTTP_STATUS: dict[str, int] = {
     "bad_json": 400,
@@ -21,7 +23,9 @@ HTTP_STATUS: dict[str, int] = {
     "invalid_state": 409,
     "limit_reached": 409,
     "closed": 409,
+    "call_elsewhere": 409,
     "slot_taken": 409,
+    "too_early": 409,
     "mail_failed": 502,
     "expired": 410,
     "not_hello": 400,
@@ -32,16 +36,19 @@ HTTP_STATUS: dict[str, int] = {
 class VisavisError(Exception):
     """A client-visible failure with a stable `code`."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        """`details`: machine-readable fields next to `code` and `message` (e.g.
+        `opens_at` of `too_early`), so clients need not parse the English text."""
         if code not in HTTP_STATUS:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.details, "code": self.code, "message": self.message}

@@ -14,46 +14,27 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from conftest import LiveServer, make_server
+from conftest import LiveServer
 from coturn import Coturn
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Frame,
-    FrameLocator,
-    Locator,
-    Page,
-    Playwright,
-    Request,
-    WebError,
-    expect,
-    sync_playwright,
+from playwright.sync_api import Frame, FrameLocator, Locator, Page, Playwright, expect
+
+from .browser import (
+    PASSWORD,
+    TIMEOUT_MS,
+    Users,
+    chat_frame,
+    login,
+    message,
+    queue_entry,
+    send,
+    start_chat,
 )
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "richtig-geheim-42"
-TIMEOUT_MS = 10_000
-
-expect.set_options(timeout=TIMEOUT_MS)
 
 # Counts getUserMedia calls per page (gentle start: none until a device is turned on).
 COUNT_GUM = """
@@ -105,137 +86,13 @@ def _close_forgotten_sockets() -> None:
     asyncio runner around sync Playwright (which runs its own loop) cannot start."""
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
-
-
-@dataclass
-class Users:
-    """Browser contexts (independent users) whose requests are all recorded."""
-
-    browser: Browser
-    base_url: str
-    requests: list[str] = field(default_factory=list)
-    contexts: list[BrowserContext] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def new(self, **kwargs: Any) -> BrowserContext:
-        kwargs.setdefault("locale", "de-DE")
-        ctx = self.browser.new_context(**kwargs)
-        ctx.set_default_timeout(TIMEOUT_MS)
-        ctx.add_init_script(COUNT_GUM)
-
-        def record(req: Request) -> None:
-            self.requests.append(req.url)
-
-        def console(msg: ConsoleMessage) -> None:
-            if "Content Security Policy" in msg.text or "Refused to" in msg.text:
-                self.problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
-
-        def weberror(err: WebError) -> None:
-            self.problems.append(f"uncaught: {err.error}")
-
-        ctx.on("request", record)
-        ctx.on("console", console)
-        ctx.on("weberror", weberror)
-        self.contexts.append(ctx)
-        return ctx
-
-    def page(self, **kwargs: Any) -> Page:
-        return self.new(**kwargs).new_page()
-
-    def foreign_requests(self) -> list[str]:
-        own = urlsplit(self.base_url)
-        foreign = []
-        for url in self.requests:
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about"):
-                continue
-            if (parts.scheme.replace("ws", "http"), parts.netloc) != (own.scheme, own.netloc):
-                foreign.append(url)
-        return foreign
-
-    def close(self) -> None:
-        for ctx in self.contexts:
-            ctx.close()
-        self.contexts = []
-        # Every flow: not one request to another origin, no CSP violation, no uncaught error.
-        assert self.foreign_requests() == []
-        assert self.problems == []
-        assert self.requests, "no request was recorded at all"
-
-
 @pytest.fixture
-def users_for(browser: Browser) -> Iterator[Callable[[LiveServer], Users]]:
-    made: list[Users] = []
-
-    def make(server: LiveServer) -> Users:
-        u = Users(browser, server.base_url)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.close()
-
-
-@pytest.fixture
-def users(live_server: LiveServer, users_for: Callable[[LiveServer], Users]) -> Users:
-    return users_for(live_server)
-
-
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Servers with extra settings (ICE/TURN), each in its own directory."""
-    started: list[LiveServer] = []
-
-    def make(**env: str) -> LiveServer:
-        server = make_server(tmp_path / f"s{len(started)}", **env)
-        server.start()
-        started.append(server)
-        return server
-
-    yield make
-    for s in started:
-        s.stop()
+def init_scripts() -> list[str]:
+    """Every browser context here counts its getUserMedia calls (see `gum_calls`)."""
+    return [COUNT_GUM]
 
 
 App = Page | Frame
-
-
-def login(page: Page, base_url: str, email: str) -> None:
-    page.goto(base_url + "/console")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("status-toggle")).to_be_visible()
-    expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
-
-
-def message(app: Page | FrameLocator | Locator, text: str, author: str | None = None) -> Locator:
-    sel = '[data-testid="message"]' + (f'[data-author="{author}"]' if author else "")
-    return app.locator(sel).filter(has_text=text)
-
-
-def send(app: Page | FrameLocator, text: str) -> None:
-    app.get_by_test_id("composer").fill(text)
-    app.get_by_test_id("send").click()
-
-
-def start_chat(app: Page | FrameLocator, name: str, text: str) -> None:
-    app.get_by_test_id("start-name").fill(name)
-    app.get_by_test_id("start-message").fill(text)
-    app.get_by_test_id("start-submit").click()
-    expect(message(app, text)).to_be_visible()
 
 
 def chat_pair(
@@ -256,15 +113,13 @@ def chat_pair(
     if widget:
         customer.goto(server.base_url + "/demo")
         customer.get_by_test_id("visavis-launcher").click()
-        ui: Page | FrameLocator = customer.frame_locator('[data-testid="visavis-frame"]')
+        ui: Page | FrameLocator = chat_frame(customer)
     else:
         customer.goto(server.base_url + "/chat")
         ui = customer
-    start_chat(ui, f"Kunde {name}", "Können wir kurz sprechen?")
+    start_chat(ui, f"Kunde {name}", None, "Können wir kurz sprechen?")
     login(console, server.base_url, email)
-    console.get_by_test_id("queue-entry").filter(has_text=f"Kunde {name}").get_by_test_id(
-        "accept"
-    ).click()
+    queue_entry(console, f"Kunde {name}").get_by_test_id("accept").click()
     expect(message(console, "kurz sprechen", "customer")).to_be_visible()
     expect(ui.get_by_test_id("adviser-name")).to_have_text(f"Beraterin {name}")
     app: App = customer
@@ -444,7 +299,7 @@ def test_customer_starts_video_adviser_accepts(live_server: LiveServer, users: U
 # ---------------------------------------------------------------- (b) audio only, in the widget
 def test_audio_only_call_in_the_widget(live_server: LiveServer, users: Users) -> None:
     page, console, app = chat_pair(live_server, users, "Ben", widget=True)
-    frame = page.frame_locator('[data-testid="visavis-frame"]')
+    frame = chat_frame(page)
 
     frame.get_by_test_id("call-audio").click()
     expect(panel(frame)).to_have_attribute("data-phase", "outgoing")
@@ -744,7 +599,7 @@ def test_phone_layout(live_server: LiveServer, users: Users, playwright: Playwri
     live_server.add_adviser("ida@musterbank.test", PASSWORD, "Ida Klein")
     console = users.page()
     customer.goto(live_server.base_url + "/chat")
-    start_chat(customer, "Jonas", "Vom Handy")
+    start_chat(customer, "Jonas", None, "Vom Handy")
     login(console, live_server.base_url, "ida@musterbank.test")
     console.get_by_test_id("queue-entry").get_by_test_id("accept").click()
     expect(customer.get_by_test_id("call-video")).to_be_in_viewport()

@@ -10,133 +10,41 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    FrameLocator,
-    Locator,
-    Page,
-    Playwright,
-    Request,
-    WebError,
-    expect,
-    sync_playwright,
+from conftest import LiveServer
+from playwright.sync_api import Browser, FrameLocator, Page, Playwright, expect
+
+from .browser import (
+    PASSWORD,
+    PHONE,
+    STORAGE_KEY,
+    TIMEOUT_MS,
+    Users,
+    chat_frame,
+    chromium,
+    login,
+    message,
+    queue_entry,
+    send,
+    seqs,
+    start_chat,
+    stored_conversation,
 )
-
-
-class LiveServer(Protocol):
-    """What these tests use of the `live_server` fixture (tests/conftest.py)."""
-
-    base_url: str
-
-    def add_adviser(
-        self, email: str, password: str, name: str, role: str = ..., max_chats: int = ...
-    ) -> None: ...
-
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "richtig-geheim-42"
-STORAGE_KEY = "visavis.conversation"
-TIMEOUT_MS = 10_000
-
-expect.set_options(timeout=TIMEOUT_MS)
-
 
 # ---------------------------------------------------------------- fixtures & helpers
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
-
-
-@dataclass
-class Contexts:
-    """Browser contexts (independent users) whose requests are all recorded."""
-
-    browser: Browser
-    base_url: str
-    requests: list[str] = field(default_factory=list)
-    contexts: list[BrowserContext] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def new(self, **kwargs: Any) -> BrowserContext:
-        kwargs.setdefault("locale", "de-DE")
-        ctx = self.browser.new_context(**kwargs)
-        ctx.set_default_timeout(TIMEOUT_MS)
-
-        def record(req: Request) -> None:
-            self.requests.append(req.url)
-
-        def console(msg: ConsoleMessage) -> None:
-            # The pages run under a strict CSP: any violation is a bug.
-            if "Content Security Policy" in msg.text or "Refused to" in msg.text:
-                self.problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
-
-        def weberror(err: WebError) -> None:
-            self.problems.append(f"uncaught: {err.error}")
-
-        ctx.on("request", record)
-        ctx.on("console", console)
-        ctx.on("weberror", weberror)
-        self.contexts.append(ctx)
-        return ctx
-
-    def page(self, **kwargs: Any) -> Page:
-        return self.new(**kwargs).new_page()
-
-    def foreign_requests(self) -> list[str]:
-        own = urlsplit(self.base_url)
-        foreign = []
-        for url in self.requests:
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about"):
-                continue
-            if (parts.scheme.replace("ws", "http"), parts.netloc) != (own.scheme, own.netloc):
-                foreign.append(url)
-        return foreign
-
-
-@pytest.fixture
-def users(browser: Browser, live_server: LiveServer) -> Iterator[Contexts]:
-    c = Contexts(browser, live_server.base_url)
-    yield c
-    for ctx in c.contexts:
-        ctx.close()
-    # Every flow of every test: not one request to another origin, no CSP violation,
-    # no uncaught error.
-    assert c.foreign_requests() == []
-    assert c.problems == []
-    assert c.requests, "no request was recorded at all"
-
-
-def chat_frame(page: Page) -> FrameLocator:
-    return page.frame_locator('[data-testid="visavis-frame"]')
+    """A fresh Chromium for every test here (tests/e2e/conftest.py has one per module)."""
+    with chromium(playwright) as b:
+        yield b
 
 
 def open_widget(page: Page, base_url: str) -> FrameLocator:
@@ -149,55 +57,8 @@ def open_widget(page: Page, base_url: str) -> FrameLocator:
     return frame
 
 
-def start_chat(app: Page | FrameLocator, name: str, topic: str | None, text: str) -> None:
-    app.get_by_test_id("start-name").fill(name)
-    if topic:
-        expect(app.locator(f'[data-testid="start-topic"] option[value="{topic}"]')).to_have_count(1)
-        app.get_by_test_id("start-topic").select_option(topic)
-    app.get_by_test_id("start-message").fill(text)
-    app.get_by_test_id("start-submit").click()
-    expect(message(app, text)).to_be_visible()
-
-
-def message(app: Page | FrameLocator | Locator, text: str, author: str | None = None) -> Locator:
-    sel = '[data-testid="message"]' + (f'[data-author="{author}"]' if author else "")
-    return app.locator(sel).filter(has_text=text)
-
-
-def seqs(app: Page | FrameLocator) -> list[str]:
-    result: list[str] = app.locator('[data-testid="message"]').evaluate_all(
-        "els => els.map(e => e.getAttribute('data-seq'))"
-    )
-    return result
-
-
-def login(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(base_url + "/console")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("status-toggle")).to_be_visible()
-    expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
-
-
-def queue_entry(console: Page, name: str) -> Locator:
-    return console.get_by_test_id("queue-entry").filter(has_text=name)
-
-
-def send(app: Page | FrameLocator | Locator, text: str) -> None:
-    app.get_by_test_id("composer").fill(text)
-    app.get_by_test_id("send").click()
-
-
-def stored_conversation(page: Page, frame_url_part: str = "/chat") -> Any:
-    for f in page.frames:
-        if frame_url_part in f.url:
-            return f.evaluate(f"() => localStorage.getItem({STORAGE_KEY!r})")
-    raise AssertionError("chat frame not found")
-
-
 # ---------------------------------------------------------------- (1) the whole journey
-def test_customer_and_adviser_chat_end_to_end(live_server: LiveServer, users: Contexts) -> None:
+def test_customer_and_adviser_chat_end_to_end(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
     customer = users.page()
@@ -305,7 +166,7 @@ def test_customer_and_adviser_chat_end_to_end(live_server: LiveServer, users: Co
 
 
 # ---------------------------------------------------------------- (2) two customers at once
-def test_one_adviser_serves_two_customers(live_server: LiveServer, users: Contexts) -> None:
+def test_one_adviser_serves_two_customers(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("ben@musterbank.test", PASSWORD, "Ben Schulz", max_chats=3)
     alice = users.page()
@@ -367,7 +228,7 @@ def test_one_adviser_serves_two_customers(live_server: LiveServer, users: Contex
     expect(message(alice, "Weiter geht's.", "adviser")).to_be_visible()
 
 
-def test_waiting_count_and_chat_limit(live_server: LiveServer, users: Contexts) -> None:
+def test_waiting_count_and_chat_limit(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("finn@musterbank.test", PASSWORD, "Finn Roth", max_chats=1)
     for name in ("Kunde Eins", "Kunde Zwei"):
@@ -394,7 +255,7 @@ def test_waiting_count_and_chat_limit(live_server: LiveServer, users: Contexts) 
 
 
 # ---------------------------------------------------------------- (3) German and English
-def test_german_and_english_ui(live_server: LiveServer, users: Contexts) -> None:
+def test_german_and_english_ui(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("cem@musterbank.test", PASSWORD, "Cem Yilmaz")
 
@@ -446,7 +307,7 @@ def test_german_and_english_ui(live_server: LiveServer, users: Contexts) -> None
 
 
 # ---------------------------------------------------------------- (4) privacy
-def test_widget_sets_nothing_before_the_click(live_server: LiveServer, users: Contexts) -> None:
+def test_widget_sets_nothing_before_the_click(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("dana@musterbank.test", PASSWORD, "Dana Wolf")
     ctx = users.new()
@@ -492,7 +353,7 @@ def test_widget_sets_nothing_before_the_click(live_server: LiveServer, users: Co
     assert plain.evaluate("localStorage.length") == 0
 
 
-def test_rejected_token_starts_afresh(live_server: LiveServer, users: Contexts) -> None:
+def test_rejected_token_starts_afresh(live_server: LiveServer, users: Users) -> None:
     page = users.page()
     page.goto(live_server.base_url + "/chat")
     expect(page.get_by_test_id("start-submit")).to_be_visible()
@@ -572,9 +433,7 @@ def test_widget_on_a_company_site_of_another_origin(
 
 
 # ---------------------------------------------------------------- (5) network loss
-def test_offline_message_is_delivered_exactly_once(
-    live_server: LiveServer, users: Contexts
-) -> None:
+def test_offline_message_is_delivered_exactly_once(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("emil@musterbank.test", PASSWORD, "Emil Braun")
     ctx = users.new()
@@ -611,7 +470,7 @@ def test_offline_message_is_delivered_exactly_once(
     expect(message(console, "Gesendet im Funkloch", "customer")).to_have_count(1)
 
 
-def test_unsent_message_survives_a_closed_tab(live_server: LiveServer, users: Contexts) -> None:
+def test_unsent_message_survives_a_closed_tab(live_server: LiveServer, users: Users) -> None:
     """The outbox is persisted with the token: a tab closed before the ack still sends."""
     base = live_server.base_url
     ctx = users.new()
@@ -634,7 +493,7 @@ def test_unsent_message_survives_a_closed_tab(live_server: LiveServer, users: Co
 
 
 # ---------------------------------------------------------------- keyboard and phone
-def test_keyboard_only(live_server: LiveServer, users: Contexts) -> None:
+def test_keyboard_only(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     page = users.page()
     page.goto(base + "/chat")
@@ -668,11 +527,10 @@ def test_keyboard_only(live_server: LiveServer, users: Contexts) -> None:
     expect(launcher).to_have_attribute("aria-expanded", "true")
 
 
-def test_phone_viewport(live_server: LiveServer, users: Contexts) -> None:
+def test_phone_viewport(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("ida@musterbank.test", PASSWORD, "Ida Klein")
-    phone = dict(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-    page = users.page(**phone)
+    page = users.page(**PHONE)
     frame = open_widget(page, base)
     box = page.get_by_test_id("visavis-frame").bounding_box()
     assert box is not None and box["width"] >= 370 and box["height"] >= 560
@@ -680,7 +538,7 @@ def test_phone_viewport(live_server: LiveServer, users: Contexts) -> None:
     expect(frame.get_by_test_id("send")).to_be_in_viewport()
     expect(frame.get_by_test_id("end-conversation")).to_be_in_viewport()
 
-    console = users.page(**phone)
+    console = users.page(**PHONE)
     login(console, base, "ida@musterbank.test")
     entry = queue_entry(console, "Jonas")
     expect(entry).to_be_visible()

@@ -4,26 +4,15 @@ themselves, the history is intact, nothing is doubled, and chatting goes on."""
 from __future__ import annotations
 
 import pytest
+from conftest import LiveServer
 from playwright.sync_api import expect
-from test_chat_browser import (  # the shared browser fixtures and helpers
-    PASSWORD,
-    Contexts,
-    browser,
-    login,
-    message,
-    playwright,
-    queue_entry,
-    send,
-    seqs,
-    start_chat,
-    users,
-)
+
+from .browser import PASSWORD, Users, login, message, queue_entry, send, seqs, start_chat
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser", "playwright", "users"]
 
 
-def test_both_sides_reconnect_after_a_server_restart(live_server, users: Contexts) -> None:  # type: ignore[no-untyped-def]
+def test_both_sides_reconnect_after_a_server_restart(live_server: LiveServer, users: Users) -> None:
     base = live_server.base_url
     live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
     customer = users.page()

@@ -20,201 +20,37 @@ import re
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import LiveServer, Smtp, make_server, smtp_env
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    FrameLocator,
-    Locator,
-    Page,
-    Playwright,
-    Request,
-    WebError,
-    expect,
-    sync_playwright,
+from conftest import LiveServer, Smtp, smtp_env
+from playwright.sync_api import Locator, Page, expect
+
+from .browser import (
+    PASSWORD,
+    PHONE,
+    STORAGE_KEY,
+    Users,
+    chat_frame,
+    login,
+    message,
+    queue_entry,
+    send,
+    start_chat,
+    stored_conversation,
 )
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "richtig-geheim-42"
-STORAGE_KEY = "visavis.conversation"
-TIMEOUT_MS = 10_000
-PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 ALWAYS = json.dumps(
     {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 )
 
-expect.set_options(timeout=TIMEOUT_MS)
 
-
-# ---------------------------------------------------------------- fixtures & helpers
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
-
-
-@dataclass
-class Users:
-    """Browser contexts (independent users) whose requests are all recorded."""
-
-    browser: Browser
-    base_url: str
-    requests: list[str] = field(default_factory=list)
-    contexts: list[BrowserContext] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def new(self, **kwargs: Any) -> BrowserContext:
-        kwargs.setdefault("locale", "de-DE")
-        ctx = self.browser.new_context(**kwargs)
-        ctx.set_default_timeout(TIMEOUT_MS)
-
-        def record(req: Request) -> None:
-            self.requests.append(req.url)
-
-        def console(msg: ConsoleMessage) -> None:
-            # The pages run under a strict CSP: any violation is a bug.
-            if "Content Security Policy" in msg.text or "Refused to" in msg.text:
-                self.problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
-
-        def weberror(err: WebError) -> None:
-            self.problems.append(f"uncaught: {err.error}")
-
-        ctx.on("request", record)
-        ctx.on("console", console)
-        ctx.on("weberror", weberror)
-        self.contexts.append(ctx)
-        return ctx
-
-    def page(self, **kwargs: Any) -> Page:
-        return self.new(**kwargs).new_page()
-
-    def foreign_requests(self) -> list[str]:
-        own = urlsplit(self.base_url)
-        foreign = []
-        for url in self.requests:
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about"):
-                continue
-            if (parts.scheme.replace("ws", "http"), parts.netloc) != (own.scheme, own.netloc):
-                foreign.append(url)
-        return foreign
-
-    def close(self) -> None:
-        for ctx in self.contexts:
-            ctx.close()
-        self.contexts = []
-        # Every flow: not one request to another origin, no CSP violation, no uncaught error.
-        assert self.foreign_requests() == []
-        assert self.problems == []
-        assert self.requests, "no request was recorded at all"
-
-
-@pytest.fixture
-def users_for(browser: Browser) -> Iterator[Callable[[LiveServer], Users]]:
-    made: list[Users] = []
-
-    def make(server: LiveServer) -> Users:
-        u = Users(browser, server.base_url)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.close()
-
-
-@pytest.fixture
-def users(live_server: LiveServer, users_for: Callable[[LiveServer], Users]) -> Users:
-    return users_for(live_server)
-
-
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Servers with extra settings (SMTP, fallback times), each in its own directory."""
-    started: list[LiveServer] = []
-
-    def make(**env: str) -> LiveServer:
-        server = make_server(tmp_path / f"s{len(started)}", **env)
-        server.start()
-        started.append(server)
-        return server
-
-    yield make
-    for s in started:
-        s.stop()
-
-
-App = Page | FrameLocator | Locator
-
-
-def chat_frame(page: Page) -> FrameLocator:
-    return page.frame_locator('[data-testid="visavis-frame"]')
-
-
-def message(app: App, text: str, author: str | None = None) -> Locator:
-    sel = '[data-testid="message"]' + (f'[data-author="{author}"]' if author else "")
-    return app.locator(sel).filter(has_text=text)
-
-
-def send(app: App, text: str) -> None:
-    app.get_by_test_id("composer").fill(text)
-    app.get_by_test_id("send").click()
-
-
-def start_chat(app: App, name: str, topic: str | None, text: str) -> None:
-    app.get_by_test_id("start-name").fill(name)
-    if topic:
-        expect(app.locator(f'[data-testid="start-topic"] option[value="{topic}"]')).to_have_count(1)
-        app.get_by_test_id("start-topic").select_option(topic)
-    app.get_by_test_id("start-message").fill(text)
-    app.get_by_test_id("start-submit").click()
-    expect(message(app, text)).to_be_visible()
-
-
-def login(page: Page, base_url: str, email: str, available: bool = True) -> None:
-    page.goto(base_url + "/console")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("status-toggle")).to_be_visible()
-    expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
-    if available:
-        page.get_by_test_id("status-toggle").select_option("available")
-
-
-def queue_entry(console: Page, name: str) -> Locator:
-    return console.get_by_test_id("queue-entry").filter(has_text=name)
-
-
+# ---------------------------------------------------------------- helpers
 def tab(console: Page, name: str) -> Locator:
     return console.get_by_test_id("conversation-tab").filter(has_text=name)
 
@@ -293,8 +129,8 @@ def test_topic_routes_the_customer_to_the_right_team(live_server: LiveServer, us
 
     anna = users.page()
     ben = users.page()
-    login(anna, base, "anna@musterbank.test")
-    login(ben, base, "ben@musterbank.test")
+    login(anna, base, "anna@musterbank.test", available=True)
+    login(ben, base, "ben@musterbank.test", available=True)
 
     kredit = users.page()
     kredit.goto(base + "/chat")
@@ -325,7 +161,7 @@ def test_live_position_and_wait_estimate(live_server: LiveServer, users: Users) 
     base = live_server.base_url
     live_server.add_adviser("finn@musterbank.test", PASSWORD, "Finn Roth", max_chats=1)
     console = users.page()
-    login(console, base, "finn@musterbank.test")
+    login(console, base, "finn@musterbank.test", available=True)
 
     first = users.page()
     first.goto(base + "/chat")
@@ -416,7 +252,7 @@ def test_closed_team_offers_message_and_call_back(live_server: LiveServer, users
     expect(frame.get_by_test_id("offline-sent")).to_contain_text("erika@example.org")
     frame.get_by_test_id("offline-done").click()
     expect(frame.get_by_test_id("start-submit")).to_be_visible()
-    assert chat_storage(shop) is None  # nothing to resume: the answer comes by e-mail
+    assert stored_conversation(shop) is None  # nothing to resume: the answer comes by e-mail
 
     # A call-back request from the bare app, in English.
     en = users.page(locale="en-US")
@@ -432,7 +268,7 @@ def test_closed_team_offers_message_and_call_back(live_server: LiveServer, users
 
     # The supervisor works the offline queue later: contact and text, then takes one.
     console = users.page()
-    login(console, base, "boss@musterbank.test")
+    login(console, base, "boss@musterbank.test", available=True)
     offline = console.get_by_test_id("offline-entry")
     expect(offline).to_have_count(2)
     erika = offline.filter(has_text="Erika Muster")
@@ -448,13 +284,6 @@ def test_closed_team_offers_message_and_call_back(live_server: LiveServer, users
     expect(message(console, "wegen meines Depots", "customer")).to_be_visible()
 
 
-def chat_storage(page: Page) -> Any:
-    for f in page.frames:
-        if "/chat" in f.url:
-            return f.evaluate(f"() => localStorage.getItem({STORAGE_KEY!r})")
-    raise AssertionError("chat frame not found")
-
-
 # ---------------------------------------------------------------- adviser portal (R5.4)
 def test_pick_an_adviser_in_the_portal(
     server_factory: Callable[..., LiveServer], users_for: Callable[[LiveServer], Users]
@@ -467,7 +296,7 @@ def test_pick_an_adviser_in_the_portal(
 
     # Anna fills in her profile in the console, with a photo (preview, then upload).
     anna = users.page()
-    login(anna, base, "anna@musterbank.test")
+    login(anna, base, "anna@musterbank.test", available=True)
     anna.get_by_test_id("profile-tab").click()
     anna.get_by_test_id("profile-listed").check()
     anna.get_by_test_id("profile-languages").fill("de, en, tr")
@@ -482,7 +311,7 @@ def test_pick_an_adviser_in_the_portal(
     anna.get_by_test_id("profile-photo-upload").click()
     expect(anna.get_by_test_id("profile-photo-status")).to_have_text("Foto gespeichert.")
     ben = users.page()
-    login(ben, base, "ben@musterbank.test")
+    login(ben, base, "ben@musterbank.test", available=True)
 
     # The customer sees Anna (Ben is not listed), with photo, languages, topics, status.
     portal = users.page()
@@ -538,7 +367,7 @@ def test_email_invitation_opens_the_conversation(
     users = users_for(server)
     server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
     console = users.page()
-    login(console, base, "anna@musterbank.test")
+    login(console, base, "anna@musterbank.test", available=True)
 
     console.get_by_test_id("open-invite").click()
     dialog = console.get_by_test_id("invite-dialog")
@@ -601,7 +430,7 @@ def test_phone_code_leads_into_the_advisers_conversation(
     base = live_server.base_url
     live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
     console = users.page()
-    login(console, base, "anna@musterbank.test")
+    login(console, base, "anna@musterbank.test", available=True)
 
     console.get_by_test_id("open-code").click()
     console.get_by_test_id("phone-code-name").fill("Herr Telefon")
@@ -696,7 +525,7 @@ def test_book_an_appointment_with_calendar_invitation(
 
     # Anna offers two slots tomorrow in "my slots".
     console = users.page()
-    login(console, base, "anna@musterbank.test")
+    login(console, base, "anna@musterbank.test", available=True)
     console.get_by_test_id("slots-tab").click()
     console.get_by_test_id("slot-time").fill("10:00")
     console.get_by_test_id("slot-length").select_option("30")
@@ -797,7 +626,7 @@ def test_proactive_invitation_only_while_an_adviser_is_free(
     expect(invitation).to_be_hidden()
 
     console = users.page()
-    login(console, base, "anna@musterbank.test")  # available
+    login(console, base, "anna@musterbank.test", available=True)  # available
     expect(invitation).to_be_visible()
     expect(invitation).to_contain_text("Fragen zur Baufinanzierung?")
     console.get_by_test_id("status-toggle").select_option("away")
@@ -843,8 +672,8 @@ def test_consultative_transfer_with_a_note_the_customer_never_sees(
     live_server.add_adviser("ben@musterbank.test", PASSWORD, "Ben Schulz")
     anna = users.page()
     ben = users.page()
-    login(anna, base, "anna@musterbank.test")
-    login(ben, base, "ben@musterbank.test")
+    login(anna, base, "anna@musterbank.test", available=True)
+    login(ben, base, "ben@musterbank.test", available=True)
 
     customer = users.page()
     customer.goto(base + "/chat")

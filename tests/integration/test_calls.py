@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from conftest import LiveServer, make_server
-from helpers import adviser_socket
-from wsclient import WsClient, cid, new_conversation
+from helpers import PASSWORD, adviser_socket
+from wsclient import WsClient, cid, login, new_conversation
 
 
 async def active_call_pair(server: LiveServer, **adviser_kw: Any) -> tuple[WsClient, WsClient, str]:
@@ -160,6 +160,99 @@ async def test_signalling_reaches_only_the_other_participant(live_server: LiveSe
     for ws in (boss, customer, adviser, intruder):
         assert not [f for f in ws.frames if f["type"] == "rtc.signal"]
     await asyncio.gather(adviser.close(), customer.close(), boss.close(), intruder.close())
+
+
+async def test_each_side_of_a_call_is_held_by_one_tab(live_server: LiveServer) -> None:
+    """With the console and the chat open twice each, signalling flows between exactly
+    one socket per side; another tab takes the call over only when asked to (or once
+    the holder is gone)."""
+    adviser_a, customer_1, conv_id = await active_call_pair(live_server)
+    cookie, _ = await login(live_server.base_url, "anna@bank.example", PASSWORD)
+    adviser_b = await WsClient.connect(live_server.ws_url, cookie=cookie)
+    await adviser_b.request("subscribe", conversation_id=conv_id, after_seq=0)
+    token = customer_1.token
+    customer_2 = await WsClient.connect(live_server.ws_url, token=token)
+    await customer_2.request("subscribe", conversation_id=conv_id, after_seq=0)
+    tabs = (adviser_a, adviser_b, customer_1, customer_2)
+
+    def candidate(n: int) -> dict[str, Any]:
+        return {"candidate": f"candidate:{n} 1 udp 2122260223 127.0.0.1 5000{n} typ host"}
+
+    async def signal(ws: WsClient, n: int) -> None:
+        await ws.send(
+            "rtc.signal", conversation_id=conv_id, call_id=call_id, candidate=candidate(n)
+        )
+
+    async def refused(ws: WsClient, n: int) -> dict[str, Any]:
+        return await ws.request("rtc.signal", conversation_id=conv_id, call_id=call_id,
+                                candidate=candidate(n))  # fmt: skip
+
+    async def got_only(ws: WsClient, n: int) -> None:
+        await ws.wait_for(
+            lambda f: f["type"] == "rtc.signal" and f"candidate:{n} " in f["candidate"]["candidate"]
+        )
+        await asyncio.sleep(0.2)
+        for other in tabs:
+            if other is not ws:
+                assert not [
+                    f for f in other.frames
+                    if f["type"] == "rtc.signal" and f"candidate:{n} " in f["candidate"]["candidate"]
+                ], n  # fmt: skip
+
+    # the customer's first tab asks, the adviser's first tab accepts: they hold the call
+    await customer_1.request("call.request", conversation_id=conv_id, media="video")
+    call_id = (await adviser_b.wait_for(event_of("call.requested")))["body"]["call_id"]
+    ack = await adviser_a.request("call.answer", conversation_id=conv_id, call_id=call_id,
+                                  accept=True)  # fmt: skip
+    assert ack["type"] == "ack"
+    for ws in tabs:
+        await ws.wait_for(event_of("call.started"))
+    await signal(adviser_a, 1)
+    await got_only(customer_1, 1)
+    await signal(customer_1, 2)
+    await got_only(adviser_a, 2)
+
+    # the other tabs are refused and told where the call is
+    for ws, n in ((adviser_b, 3), (customer_2, 4)):
+        err = await refused(ws, n)
+        assert err["type"] == "error" and err["code"] == "call_elsewhere"
+        moved = await ws.expect("call.moved")
+        assert moved["call_id"] == call_id and moved["conversation_id"] == conv_id
+    await asyncio.sleep(0.2)
+    for ws in tabs:
+        assert not [f for f in ws.frames if f["type"] == "rtc.signal" and "candidate:3 " in str(f)]
+
+    # the adviser moves the call to the second tab: the first one is told
+    ack = await adviser_b.request("call.take", conversation_id=conv_id, call_id=call_id)
+    assert ack["type"] == "ack"
+    await adviser_a.expect("call.moved", call_id=call_id)
+    assert not [f for f in customer_1.frames if f["type"] == "call.moved"]
+    await signal(customer_1, 5)
+    await got_only(adviser_b, 5)
+    assert (await refused(adviser_a, 6))["code"] == "call_elsewhere"
+
+    # the holding tab goes away (reload, closed): the next tab that signals holds it
+    await customer_1.close()
+    await asyncio.sleep(0.2)
+    tabs = (adviser_a, adviser_b, customer_2)
+    await signal(customer_2, 7)
+    await got_only(adviser_b, 7)
+    await signal(adviser_b, 8)
+    await got_only(customer_2, 8)
+
+    # a colleague, a stranger and the wrong call cannot take it
+    colleague = await adviser_socket(live_server, "carl@bank.example", "Carl")
+    _, other_token = await new_conversation(live_server.base_url)
+    stranger = await WsClient.connect(live_server.ws_url, token=other_token)
+    for ws, call, code in (
+        (colleague, call_id, "forbidden"),
+        (stranger, call_id, "forbidden"),
+        (adviser_a, "not-the-call-id", "invalid_state"),
+    ):
+        err = await ws.request("call.take", conversation_id=conv_id, call_id=call)
+        assert err["type"] == "error" and err["code"] == code, (call, err)
+    assert not [f for f in adviser_b.frames if f["type"] == "call.moved"]
+    await asyncio.gather(*(ws.close() for ws in (*tabs, colleague, stranger)))
 
 
 async def test_turn_credentials_only_for_participants(tmp_path) -> None:  # type: ignore[no-untyped-def]

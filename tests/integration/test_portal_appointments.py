@@ -157,7 +157,16 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
         invite = link.rsplit("/", 1)[1]
         async with httpx.AsyncClient(base_url=server.base_url) as anon:
             early = await anon.post("/api/v1/invitations/redeem", json={"invite": invite})
-            assert early.status_code == 409 and "starts at" in early.json()["error"]["message"]
+            assert early.status_code == 409, early.text
+            error = early.json()["error"]
+            assert error["code"] == "too_early" and "starts at" in error["message"]
+            starts = datetime.fromisoformat(error["starts_at"].replace("Z", "+00:00"))
+            opens = datetime.fromisoformat(error["opens_at"].replace("Z", "+00:00"))
+            assert starts == start and starts - opens == timedelta(minutes=15)
+            # nothing changed: the appointment still waits for its time
+            assert (await anon.post("/api/v1/invitations/redeem", json={"invite": invite})).json()[
+                "error"
+            ]["code"] == "too_early"
             # cancel (manage link) frees the slot; rebooking the soon slot works and opens now
             slot_id = re.search(r"appointment=([^&]+)", manage_url).group(1)
             token = re.search(r"token=([^&]+)", manage_url).group(1)
@@ -248,3 +257,113 @@ async def test_proactive_rules_and_team_availability(live_server: LiveServer) ->
             "available"
         ] is True
         await ws.close()
+
+
+async def test_cancellation_mails_speak_the_language_of_the_booking(
+    tmp_path, smtp_server: Smtp
+) -> None:  # type: ignore[no-untyped-def]
+    server = make_server(tmp_path, **smtp_env(smtp_server))
+    server.start()
+    try:
+        server.add_adviser("anna@bank.example", PASSWORD, "Anna")
+        a = await session(server, "anna@bank.example")
+        slots = [(await a.post("/api/v1/slots", json=_slot(m))).json()["slot"] for m in (60, 120)]
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            manage = {}
+            for slot, lang, who in ((slots[0], "en", "jane"), (slots[1], "de", "erika")):
+                r = await anon.post(
+                    "/api/v1/appointments",
+                    json={
+                        "slot_id": slot["id"],
+                        "customer_name": who.title(),
+                        "email": f"{who}@example.org",
+                        "language": lang,
+                    },
+                )
+                assert r.status_code == 201, r.text
+                manage[who] = r.json()["manage_url"]
+            for who in ("jane", "erika"):
+                slot_id = re.search(r"appointment=([^&]+)", manage[who]).group(1)
+                token = re.search(r"token=([^&]+)", manage[who]).group(1)
+                r = await anon.delete(f"/api/v1/appointments/{slot_id}", params={"token": token})
+                assert r.status_code == 200, r.text
+        for _ in range(100):  # 2 bookings and 2 cancellations, each to both sides
+            if len(smtp_server.messages) >= 8:
+                break
+            await asyncio.sleep(0.05)
+        cancelled = [m for m in smtp_server.messages if "CANCEL" in _ics_of(m)]
+        assert len(cancelled) == 4, [m["Subject"] for m in smtp_server.messages]
+
+        def body(m: object) -> str:
+            return str(m.get_body(("plain",)).get_content())  # type: ignore[attr-defined]
+
+        jane = next(m for m in cancelled if m["To"] == "jane@example.org")
+        assert jane["Subject"].startswith("Cancelled: your appointment on")
+        assert body(jane).startswith("Hello Jane,") and "was cancelled" in body(jane)
+        erika = next(m for m in cancelled if m["To"] == "erika@example.org")
+        assert erika["Subject"].startswith("Abgesagt: Ihr Termin am")
+        assert body(erika).startswith("Guten Tag Erika,") and "abgesagt" in body(erika)
+        # the adviser hears it in the same language, with who cancelled
+        to_anna = [m for m in cancelled if m["To"] == "anna@bank.example"]
+        assert [m["Subject"].split(":")[0] for m in to_anna] == ["Cancelled", "Abgesagt"]
+        assert "Jane (jane@example.org) cancelled" in body(to_anna[0])
+        assert "Erika (erika@example.org) hat den Termin" in body(to_anna[1])
+        await a.aclose()
+    finally:
+        server.stop()
+
+
+def _ics_of(mail: object) -> str:
+    for part in mail.iter_attachments():  # type: ignore[attr-defined]
+        if part.get_content_type() == "text/calendar":
+            data = part.get_content()
+            return data.decode() if isinstance(data, bytes) else str(data)
+    return ""
+
+
+async def test_advisers_fetch_their_own_photo_listed_or_not(live_server: LiveServer) -> None:
+    server = live_server
+    server.add_adviser("anna@bank.example", PASSWORD, "Anna")
+    server.add_adviser("ben@bank.example", PASSWORD, "Ben")
+    a = await session(server, "anna@bank.example")
+    b = await session(server, "ben@bank.example")
+    try:
+        # no photo yet
+        r = await a.get("/api/v1/me/photo")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        for client, data in ((a, PNG), (b, PNG + b"ben")):
+            r = await client.put(
+                "/api/v1/me/photo", content=data, headers={"content-type": "image/png"}
+            )
+            assert r.status_code == 200, r.text
+        # unlisted: the portal does not show Anna's photo, but she sees it
+        anna_url = (await a.get("/api/v1/me/profile")).json()["profile"]["photo_url"]
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            assert (await anon.get(anna_url)).status_code == 404
+            # without a session: 401, and no one else's photo leaks
+            r = await anon.get("/api/v1/me/photo")
+            assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+        async with httpx.AsyncClient(
+            base_url=server.base_url, cookies={"visavis_session": "forged"}
+        ) as forged:
+            assert (await forged.get("/api/v1/me/photo")).status_code == 401
+        r = await a.get("/api/v1/me/photo")
+        assert r.status_code == 200 and r.content == PNG
+        assert r.headers["content-type"] == "image/png"
+        assert "private" in r.headers["cache-control"]
+        # each adviser gets their own
+        assert (await b.get("/api/v1/me/photo")).content == PNG + b"ben"
+        # listed: the same from both URLs
+        r = await a.put(
+            "/api/v1/me/profile", json={"languages": ["de"], "topics": [], "listed": True}
+        )
+        assert r.status_code == 200, r.text
+        async with httpx.AsyncClient(base_url=server.base_url) as anon:
+            assert (await anon.get(anna_url)).content == PNG
+        assert (await a.get("/api/v1/me/photo")).content == PNG
+        # logged out: the old cookie no longer shows it
+        assert (await a.delete("/api/v1/session")).status_code == 200
+        assert (await a.get("/api/v1/me/photo")).status_code == 401
+    finally:
+        await a.aclose()
+        await b.aclose()

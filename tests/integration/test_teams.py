@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
 from conftest import LiveServer
-from helpers import adviser_socket
+from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, new_conversation
 
 ALWAYS = json.dumps(
@@ -151,3 +152,85 @@ async def test_closed_team_offers_message_and_callback(teams_server: LiveServer)
     assert (await boss.request("conversation.accept", conversation_id=conv["id"]))["type"] == "ack"
     assert (await boss.request("conversation.end", conversation_id=conv["id"]))["type"] == "ack"
     await boss.close()
+
+
+async def _stream(
+    c: httpx.AsyncClient, params: dict[str, str], into: list[dict[str, object]]
+) -> None:
+    async with c.stream("GET", "/api/v1/availability/stream", params=params) as resp:
+        assert resp.status_code == 200
+        async for line in resp.aiter_lines():
+            if line.startswith("data: "):
+                into.append(json.loads(line[6:]))
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_availability_and_its_stream_are_per_team(teams_server: LiveServer) -> None:
+    """Only an adviser of team A is available: A's availability (JSON and event stream,
+    by team and by topic) says so, B's does not move — the widget's proactive
+    invitation for B must not appear."""
+    server = teams_server
+    server.add_adviser("anna@bank.example", PASSWORD, "Anna")
+    server.cli("team", "member", "baufi", "anna@bank.example")
+    server.restart()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as c:
+        for path in ("/api/v1/availability", "/api/v1/availability/stream"):
+            for params in ({"team": "nope"}, {"topic": "astrologie"}):
+                r = await c.get(path, params=params)
+                assert r.status_code == 404, (path, params, r.text)
+                assert r.json()["error"]["code"] == "not_found"
+
+        baufi: list[dict[str, object]] = []
+        kredit: list[dict[str, object]] = []
+        technik: list[dict[str, object]] = []
+        everyone: list[dict[str, object]] = []
+        readers = [
+            asyncio.create_task(_stream(c, params, into))
+            for params, into in (
+                ({"team": "baufi"}, baufi),
+                ({"topic": "kredit"}, kredit),
+                ({"team": "technik"}, technik),
+                ({}, everyone),
+            )
+        ]
+        try:
+            await _until(lambda: all((baufi, kredit, technik, everyone)))
+            assert [s["available"] for s in (baufi[0], technik[0], everyone[0])] == [False] * 3
+
+            anna = await adviser_socket_again(server, "anna@bank.example")
+            await _until(lambda: len(baufi) == 2 and len(kredit) == 2 and len(everyone) == 2)
+            assert baufi[-1]["available"] is True and baufi[-1]["advisers_available"] == 1
+            assert kredit[-1] == baufi[-1]
+            assert everyone[-1]["available"] is True
+
+            # JSON agrees: team A available, team B (and its topic) not
+            get = c.get
+            assert (await get("/api/v1/availability", params={"team": "baufi"})).json()[
+                "available"
+            ] is True
+            for params in ({"team": "technik"}, {"topic": "konto"}):
+                state = (await get("/api/v1/availability", params=params)).json()
+                assert (state["available"], state["advisers_available"]) == (False, 0)
+
+            # a customer of team B waits: B's stream changes, A's does not
+            await new_conversation(server.base_url, topic="konto", customer_name="T1")
+            await _until(lambda: len(technik) == 2)
+            assert technik[-1]["waiting"] == 1 and technik[-1]["available"] is False
+
+            assert (await anna.request("status.set", status="away"))["type"] == "ack"
+            await _until(lambda: len(baufi) == 3)
+            assert baufi[-1]["available"] is False
+            await asyncio.sleep(0.3)
+            assert len(technik) == 2, technik  # Anna's status is none of B's business
+            assert len(baufi) == 3
+            await anna.close()
+        finally:
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)

@@ -780,6 +780,9 @@ export class ConsoleApp extends I18nElement {
       case "rtc.signal":
         this.convs.get(f.conversation_id)?.call?.onSignal(f);
         break;
+      case "call.moved":
+        this.convs.get(f.conversation_id)?.call?.onMoved(f);
+        break;
       case "error":
         // Errors of requests are shown by the code that made them, refused chat
         // messages by onRefused, call signalling (ephemeral, raced by hang-ups) not
@@ -866,9 +869,18 @@ export class ConsoleApp extends I18nElement {
   }
 
   private async setStatus(e: Event): Promise<void> {
-    const value = (e.target as HTMLSelectElement).value;
-    if (value !== "available" && value !== "away" || !this.client) return;
-    await this.answer(this.client.request({ type: "status.set", status: value }));
+    const select = e.target as HTMLSelectElement;
+    const value = select.value;
+    if (value !== "available" && value !== "away") return;
+    const a = this.client
+      ? await this.answer(this.client.request({ type: "status.set", status: value }))
+      : null;
+    if (a?.type === "ack") return; // adviser.status follows and updates `presence`
+    // Refused or not sent: the control must not claim a status the server does not
+    // have (customers would be told someone is there, or not). Lit only writes
+    // `.value` when `presence` changes, so put it back by hand.
+    select.value = this.presence.status;
+    if (!a) this.showError({ code: "disconnected" });
   }
 
   private async accept(entry: { conversation_id: string }): Promise<void> {

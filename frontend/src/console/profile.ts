@@ -267,9 +267,9 @@ export class ProfileView extends I18nElement {
       if (xhr.status >= 200 && xhr.status < 300 && data?.profile) {
         this.profile = data.profile;
         this.photoVersion = Date.now();
-        // The picture stays on screen from the data: URL (the public photo URL only
-        // answers for advisers listed in the portal).
+        // From now on the stored picture (GET /api/v1/me/photo), not the local preview.
         this.file = null;
+        this.preview = null;
         const input = this.renderRoot.querySelector<HTMLInputElement>("#photo");
         if (input) input.value = "";
         this.photoNotice = { ok: true, text: tw("photoDone") };
@@ -285,7 +285,9 @@ export class ProfileView extends I18nElement {
   }
 
   private renderPhoto(p: Profile) {
-    const src = this.preview ?? (p.photo_url ? `${p.photo_url}${this.photoVersion ? `?v=${this.photoVersion}` : ""}` : null);
+    // The adviser's own photo URL: the portal's public one answers for listed advisers
+    // only. `?v=` skips the cached old picture after an upload.
+    const src = this.preview ?? (p.photo_url ? `/api/v1/me/photo${this.photoVersion ? `?v=${this.photoVersion}` : ""}` : null);
     return html`<h3>${tw("photo")}</h3>
       <div class="photo">
         ${src

@@ -279,14 +279,18 @@ export class ChatApp extends I18nElement {
       this.joined(res);
     } catch (err) {
       const code = err instanceof ApiError ? err.code : "network";
-      // An appointment opened too early: the server names its start.
-      const early = err instanceof ApiError ? /starts at (\S+?);/.exec(err.message) : null;
-      if (early?.[1] || code === "too_early") {
-        const d = new Date(early?.[1] ?? "");
-        const when = Number.isNaN(d.getTime())
-          ? ""
-          : new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", { dateStyle: "full", timeStyle: "short" }).format(d);
-        this.showStart(tw("invite_too_early", { when }));
+      // An appointment opened too early: the server names its start and when the link opens.
+      if (err instanceof ApiError && code === "too_early") {
+        const fmt = (v: unknown, style: Intl.DateTimeFormatOptions): string => {
+          const d = new Date(typeof v === "string" ? v : "");
+          return Number.isNaN(d.getTime()) ? "?" : new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", style).format(d);
+        };
+        this.showStart(
+          tw("invite_too_early", {
+            when: fmt(err.details["starts_at"], { dateStyle: "full", timeStyle: "short" }),
+            opens: fmt(err.details["opens_at"], { timeStyle: "short" }),
+          }),
+        );
         return;
       }
       const key = `invite_${code}`;
@@ -564,6 +568,9 @@ export class ChatApp extends I18nElement {
         break;
       case "rtc.signal":
         this.calls?.onSignal(f);
+        break;
+      case "call.moved":
+        this.calls?.onMoved(f);
         break;
       case "conversation.update":
         if (f.conversation.id === this.stored?.conversation_id) {

@@ -171,8 +171,16 @@ export class StartOptions extends I18nElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    // The stream's pushes say "something changed"; the topic's own state is fetched.
-    this.stream = new EventSource("/api/v1/availability/stream");
+    this.listen();
+  }
+
+  /** The stream of the topic's own team: it pushes only when that team's state changes
+   * (a stream of all teams would not tell when this one closes). Each push refreshes
+   * the topic's state and the picked adviser. */
+  private listen(): void {
+    this.stream?.close();
+    const q = this.topic ? `?topic=${encodeURIComponent(this.topic)}` : "";
+    this.stream = new EventSource(`/api/v1/availability/stream${q}`);
     this.stream.addEventListener("availability", () => void this.refresh());
   }
 
@@ -183,6 +191,7 @@ export class StartOptions extends I18nElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("topic") && this.hasUpdated) this.listen();
     if (changed.has("topic")) void this.refresh();
     if (changed.has("adviserId") && this.adviserId) void this.loadPicked();
   }

@@ -21,8 +21,8 @@ export const strings = {
   invite_unauthorized: ["Dieser Einladungslink ist ungültig.", "This invitation link is not valid."],
   invite_invalid_state: ["Dieses Gespräch ist bereits beendet.", "This conversation has already ended."],
   invite_too_early: [
-    "Ihr Termin beginnt am {when}. Bitte öffnen Sie den Link ab 15 Minuten vorher erneut.",
-    "Your appointment starts on {when}. Please open the link again from 15 minutes before.",
+    "Ihr Termin beginnt am {when}. Der Link öffnet 15 Minuten vorher, um {opens} Uhr – bitte öffnen Sie ihn dann erneut.",
+    "Your appointment starts on {when}. The link opens 15 minutes before, at {opens} – please open it again then.",
   ],
 } as const satisfies Strings;
 

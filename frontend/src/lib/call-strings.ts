@@ -76,6 +76,13 @@ export const callStrings = {
   hangup: ["Auflegen", "Hang up"],
   hangupLabel: ["Anruf beenden und zum Chat zurückkehren", "End the call and return to the chat"],
   enableAudio: ["Ton einschalten", "Turn sound on"],
+  // the call is held by another tab or device of this side
+  elsewhere: [
+    "Der {kind} läuft in einem anderen Fenster oder auf einem anderen Gerät.",
+    "The {kind} continues in another window or on another device.",
+  ],
+  takeHere: ["Hierher holen", "Move here"],
+  takeHereLabel: ["Anruf in dieses Fenster holen", "Move the call to this window"],
   // status
   statusConnecting: ["Verbinde …", "Connecting…"],
   statusConnected: ["Verbunden", "Connected"],

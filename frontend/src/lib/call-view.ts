@@ -706,11 +706,30 @@ export class CallView extends I18nElement {
     </section>`;
   }
 
+  private elsewhere(m: CallManager) {
+    const call = m.call;
+    if (!call) return nothing;
+    return html`<section data-testid="call-panel" data-phase="elsewhere" data-media=${call.media} aria-label=${tcall("panelLabel")}>
+      <div class="ring" role="status" data-testid="call-elsewhere">
+        <p>${icon("phone")} ${tcall("elsewhere", { kind: callKind(call.media) })}</p>
+        <div class="row">
+          <button type="button" class="accept" data-testid="call-take" aria-label=${tcall("takeHereLabel")} ?disabled=${m.busy} @click=${() => void m.take()}>
+            ${tcall("takeHere")}
+          </button>
+          <button type="button" class="danger" data-testid="call-hangup" aria-label=${tcall("hangupLabel")} ?disabled=${m.busy} @click=${() => void m.hangup()}>
+            ${tcall("hangup")}
+          </button>
+        </div>
+      </div>
+    </section>`;
+  }
+
   override render() {
     const m = this.manager;
     if (!m) return nothing;
     if (m.phase === "outgoing" || m.phase === "incoming") return this.ringing(m);
     if (m.phase === "active") return this.active(m);
+    if (m.phase === "elsewhere") return this.elsewhere(m);
     if (m.noAnswer) return html`<section><p class="muted" role="status" data-testid="call-no-answer">${tcall("noAnswer")}</p></section>`;
     if (m.error || m.deviceError) return html`<section>${this.deviceError(m)}</section>`;
     return nothing;

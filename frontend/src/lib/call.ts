@@ -26,12 +26,13 @@
 //   the first video frames after an outage for up to 3 s (old queued frames arrive
 //   in a burst, new ones get scheduled seconds ahead): with the ICE restart the
 //   adviser's side replaces the video transceiver, so video restarts on new SSRCs.
-import type { CallSummary, EventMsg, IceCandidate, RtcSignalOutMsg, SessionDescription } from "./protocol.gen";
+import type { CallMovedMsg, CallSummary, EventMsg, IceCandidate, RtcSignalOutMsg, SessionDescription } from "./protocol.gen";
 import type { ConnState, VisavisClient } from "./ws";
 
 export type Role = "customer" | "adviser";
 export type Media = "audio" | "video";
-export type Phase = "idle" | "outgoing" | "incoming" | "active";
+/** `elsewhere`: the call runs, but another tab or device of this side holds it. */
+export type Phase = "idle" | "outgoing" | "incoming" | "active" | "elsewhere";
 export type LinkState = "connecting" | "connected" | "reconnecting";
 export type DeviceError = "" | "denied" | "notfound" | "busy" | "unsupported" | "other";
 export type CheckResult = "idle" | "running" | "relay" | "no-relay" | "none" | "error";
@@ -200,6 +201,10 @@ export class CallManager extends EventTarget {
   private ice: IceConfig | null = null;
   private icePending: Promise<IceConfig | null> | null = null;
   private readonly seenRinging = new Set<string>();
+  /** The call this tab asked for, accepted or took over: the one it holds. */
+  private heldHere = "";
+  /** A call.request of this tab is on its way (its call id comes with the summary). */
+  private asking = false;
   private readonly mediaByCall = new Map<string, Partial<Record<Role, MediaFlags>>>();
   private audioEl: HTMLAudioElement | null = null;
   private audioCtx: AudioContext | null = null;
@@ -270,12 +275,20 @@ export class CallManager extends EventTarget {
     if (next.status === "ringing") {
       this.seenRinging.add(next.id);
       const phase: Phase = next.requested_by === this.role ? "outgoing" : "incoming";
+      if (phase === "outgoing" && this.asking) {
+        this.asking = false;
+        this.heldHere = next.id;
+      }
       if (this.phase !== phase) {
         this.phase = phase;
         this.enterRinging(next);
       }
-    } else if (this.phase !== "active") {
-      this.goActive(next.id, !this.seenRinging.has(next.id));
+    } else if (this.phase !== "active" && this.phase !== "elsewhere") {
+      // A call that rang here but was asked for or accepted in another tab (or on
+      // another device) stays there. One found running (a reload) is rejoined; if
+      // another tab still holds it, the server answers with call.moved.
+      if (this.seenRinging.has(next.id) && this.heldHere !== next.id) this.goElsewhere();
+      else this.goActive(next.id, !this.seenRinging.has(next.id));
     }
     this.remoteFlags = this.flagsOf(next.id, this.other);
     this.changed();
@@ -301,6 +314,12 @@ export class CallManager extends EventTarget {
     this.signalChain = this.signalChain
       .then(() => this.handleSignal(msg))
       .catch((err: unknown) => console.warn("visavis call: signal", err));
+  }
+
+  /** Another tab or device of this side holds the call now. */
+  onMoved(msg: CallMovedMsg): void {
+    if (msg.conversation_id !== this.conversationId || msg.call_id !== this.call?.id) return;
+    if (this.phase === "active") this.goElsewhere();
   }
 
   onConnState(state: ConnState): void {
@@ -351,8 +370,10 @@ export class CallManager extends EventTarget {
       this.wantVideo = media === "video";
       await this.acquire(this.wantAudio, this.wantVideo);
     }
+    this.asking = true;
     const a = await this.client.request({ type: "call.request", conversation_id: this.conversationId, media });
     this.busy = false;
+    if (a.type === "error") this.asking = false;
     if (a.type === "error") {
       this.error = a.code;
       if (this.phase === "idle") this.releaseDevices();
@@ -378,6 +399,7 @@ export class CallManager extends EventTarget {
       call_id: call.id,
       accept: true,
     });
+    this.heldHere = call.id;
     this.goActive(call.id, false);
     const a = await answer;
     await devices;
@@ -401,6 +423,36 @@ export class CallManager extends EventTarget {
     this.stopCheck();
     window.clearTimeout(this.ringTimer);
     void this.startSession(callId, rejoin);
+  }
+
+  /** The call runs in another tab or on another device of this side: stop here
+   * (devices off), offer to move it here. */
+  private goElsewhere(): void {
+    const call = this.call;
+    this.endCall();
+    this.call = call;
+    this.phase = "elsewhere";
+    this.changed();
+  }
+
+  /** Move this side of the running call to this tab (`call.take`). */
+  async take(): Promise<void> {
+    const call = this.call;
+    if (!call || this.phase !== "elsewhere" || this.busy) return;
+    this.busy = true;
+    this.error = "";
+    this.changed();
+    const a = await this.client.request({ type: "call.take", conversation_id: this.conversationId, call_id: call.id });
+    this.busy = false;
+    if (a.type === "ack" && this.call?.id === call.id) {
+      this.heldHere = call.id;
+      // Both sides offer on a rejoin; the other side sees a new DTLS fingerprint and
+      // rebuilds its peer connection for this tab.
+      this.goActive(call.id, true);
+    } else if (a.type === "error") {
+      this.error = a.code;
+    }
+    this.changed();
   }
 
   async decline(): Promise<void> {

@@ -237,6 +237,18 @@ export interface CallMediaMsg {
   screen?: boolean;
 }
 
+/** Move this side of the running call to this socket (another tab or device of the same participant holds it now); the old socket gets `call.moved`. */
+export interface CallTakeMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "call.take";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  call_id: string;
+}
+
 /** WebRTC negotiation (perfect negotiation): relayed to the other participant only. */
 export interface RtcSignalMsg {
   v?: 1;
@@ -342,6 +354,7 @@ export interface EventMsg {
   body: { [key: string]: unknown };
   client_id?: string | null;
   at: string;
+  prev_seq?: number | null;
 }
 
 /** All events up to `last_seq` have been sent; live events follow. */
@@ -443,6 +456,14 @@ export interface RtcSignalOutMsg {
   candidate?: IceCandidate | null;
 }
 
+/** This side of the call is held by another socket of the same participant (another tab or device): close the peer connection here. Sent to the socket that held it when another one takes it over (`call.take`), and to a socket whose `rtc.signal` was refused for that reason (`call_elsewhere`). */
+export interface CallMovedMsg {
+  v?: 1;
+  type: "call.moved";
+  conversation_id: string;
+  call_id: string;
+}
+
 /** Answer to `ice.request`: an RTCConfiguration's ICE part. */
 export interface IceServersMsg {
   v?: 1;
@@ -493,6 +514,7 @@ export type ClientMessage =
   | CallAnswerMsg
   | CallHangupMsg
   | CallMediaMsg
+  | CallTakeMsg
   | RtcSignalMsg
   | IceRequestMsg
   | TransferStartMsg
@@ -516,6 +538,7 @@ export type ServerMessage =
   | ConversationUpdateMsg
   | AdviserStatusMsg
   | RtcSignalOutMsg
+  | CallMovedMsg
   | IceServersMsg
   | ConversationOfferedMsg
   | OfferWithdrawnMsg
@@ -536,6 +559,7 @@ export interface ClientMessageMap {
   "call.answer": CallAnswerMsg;
   "call.hangup": CallHangupMsg;
   "call.media": CallMediaMsg;
+  "call.take": CallTakeMsg;
   "rtc.signal": RtcSignalMsg;
   "ice.request": IceRequestMsg;
   "transfer.start": TransferStartMsg;
@@ -560,6 +584,7 @@ export interface ServerMessageMap {
   "conversation.update": ConversationUpdateMsg;
   "adviser.status": AdviserStatusMsg;
   "rtc.signal": RtcSignalOutMsg;
+  "call.moved": CallMovedMsg;
   "ice.servers": IceServersMsg;
   "conversation.offered": ConversationOfferedMsg;
   "offer.withdrawn": OfferWithdrawnMsg;
@@ -583,6 +608,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "call.answer",
   "call.hangup",
   "call.media",
+  "call.take",
   "rtc.signal",
   "ice.request",
   "transfer.start",
@@ -605,6 +631,7 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "conversation.update",
   "adviser.status",
   "rtc.signal",
+  "call.moved",
   "ice.servers",
   "conversation.offered",
   "offer.withdrawn",

@@ -71,6 +71,21 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** How long a live gap in the seqs may stay open before the events after it are shown. */
 const GAP_WAIT_MS = 1200;
 
+/** Whether an event comes right after what was applied: the next seq, or the first
+ * one after seqs the server skipped for this reader (`prev_seq`). */
+function follows(sub: Sub, ev: EventMsg): boolean {
+  return ev.seq === sub.lastSeq + 1 || (ev.seq > sub.lastSeq && ev.prev_seq != null && ev.prev_seq <= sub.lastSeq);
+}
+
+function nextAhead(sub: Sub): EventMsg | undefined {
+  let best: EventMsg | undefined;
+  for (const ev of sub.ahead.values()) {
+    if (ev.seq <= sub.lastSeq) sub.ahead.delete(ev.seq);
+    else if (follows(sub, ev) && (!best || ev.seq < best.seq)) best = ev;
+  }
+  return best;
+}
+
 /** A fresh client_id: 32 hex digits (crypto.randomUUID without dashes). */
 export function newClientId(): string {
   const c: Crypto | undefined = globalThis.crypto;
@@ -337,11 +352,10 @@ export class VisavisClient {
     const sub = this.subs.get(ev.conversation_id);
     if (!sub) return;
     if (ev.seq <= sub.lastSeq) return; // already applied: never twice
-    if (ev.seq > sub.lastSeq + 1) {
+    if (!follows(sub, ev)) {
       sub.ahead.set(ev.seq, ev);
-      // A gap on a subscribed socket is either an event still on its way (two writers
-      // can publish out of order) or one this socket never gets: a customer's seqs skip
-      // the advisers' internal notes. Wait briefly for the first, then go on.
+      // The server sends each socket its seqs in order and marks skipped ones
+      // (`prev_seq`), so a gap means a lost frame: wait briefly, then go on.
       if (sub.subscribed && !sub.gapTimer) {
         const cid = ev.conversation_id;
         sub.gapTimer = window.setTimeout(() => {
@@ -352,11 +366,9 @@ export class VisavisClient {
       return;
     }
     this.emitEvent(sub, ev);
-    let next = sub.ahead.get(sub.lastSeq + 1);
-    while (next) {
+    for (let next = nextAhead(sub); next; next = nextAhead(sub)) {
       sub.ahead.delete(next.seq);
       this.emitEvent(sub, next);
-      next = sub.ahead.get(sub.lastSeq + 1);
     }
     if (sub.ahead.size === 0 && sub.gapTimer) {
       window.clearTimeout(sub.gapTimer);

@@ -2,7 +2,9 @@
 //
 // It draws only a floating button (in a shadow root) that shows live availability
 // (open/closed, waiting, estimated wait), and on click a panel with a sandboxed iframe
-// of SERVER/chat, where the real app runs on our origin. Privacy: until the customer
+// of SERVER/chat, where the real app runs on our origin. A host page about one topic
+// says so with data-topic="kredit": the button then shows that topic's team (not all
+// teams), and the chat starts with the topic chosen. Privacy: until the customer
 // clicks, it sets no cookie and writes no storage (availability is fetched without
 // credentials). Messages between page and iframe use postMessage with the exact
 // target origin and origin checks.
@@ -47,7 +49,9 @@ const DECLINED = "visavis.declined";
   if (w.__visavis || !script || !script.src) return;
   w.__visavis = true;
   const SERVER = new URL(script.src).origin;
-  const returning = script.getAttribute("data-returning") === "true";
+  const returning = script.dataset.returning === "true";
+  const topic = script.dataset.topic;
+  const about = topic ? `topic=${encodeURIComponent(topic)}` : "";
   const de = /^de\b/i.test(navigator.language || "");
   const T = de
     ? { chat: "Chat", on: "Chat – Berater:in verfügbar", wait: "Chat – {n} wartend", est: ", ca. {n} Min.", off: "Nachricht hinterlassen", shut: "Geschlossen – Nachricht hinterlassen", close: "Chat schließen", title: "Chat mit unserer Beratung", unread: "{n} neu", yes: "Chat starten", no: "Nein danke" }
@@ -200,7 +204,7 @@ const DECLINED = "visavis.declined";
       title: T.title,
       "data-testid": "visavis-frame",
       allow: "camera; microphone; display-capture; fullscreen",
-      src: `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(navigator.language || "")}`,
+      src: `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(navigator.language || "")}&${about}`,
     };
     for (const [k, v] of Object.entries(attrs)) f.setAttribute(k, v);
     f.addEventListener("load", () => {
@@ -262,7 +266,7 @@ const DECLINED = "visavis.declined";
       if (again === "1") setOpen(true, false);
       else ensureFrame();
     }
-    watch("", show);
+    watch("?" + about, show);
     if (document.readyState === "complete") proactive();
     else w.addEventListener("load", proactive);
   }

@@ -63,12 +63,14 @@ class ProfileService:
             )
             await db.commit()
 
-    async def photo(self, adviser_id: str) -> tuple[str, bytes]:
+    async def photo(self, adviser_id: str, listed_only: bool = True) -> tuple[str, bytes]:
+        """The photo; the public portal URL serves listed advisers only, the adviser's
+        own (`listed_only=False`) also an unlisted one's."""
         async with self._db.sessions() as db:
             row = await db.scalar(
                 select(Adviser).options(undefer(Adviser.photo)).where(Adviser.id == adviser_id)
             )
-            if row is None or row.photo is None or not row.listed:
+            if row is None or row.photo is None or (listed_only and not row.listed):
                 raise VisavisError("not_found", "no photo")
             return row.photo_type or "application/octet-stream", row.photo
 

@@ -139,6 +139,15 @@ class CallMedia(_Client):
     screen: bool = False
 
 
+class CallTake(_Client):
+    """Move this side of the running call to this socket (another tab or device of the
+    same participant holds it now); the old socket gets `call.moved`."""
+
+    type: Literal["call.take"]
+    conversation_id: ConversationId
+    call_id: CallId
+
+
 class SessionDescription(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["offer", "answer", "pranswer", "rollback"]
@@ -225,6 +234,7 @@ ClientMessage = Annotated[
     | CallAnswer
     | CallHangup
     | CallMedia
+    | CallTake
     | RtcSignal
     | IceRequest
     | TransferStart
@@ -251,6 +261,7 @@ CLIENT_MESSAGES: dict[str, type[_Client]] = {
         CallAnswer,
         CallHangup,
         CallMedia,
+        CallTake,
         RtcSignal,
         IceRequest,
         TransferStart,
@@ -403,6 +414,7 @@ class Event(_Server):
     body: dict[str, Any]
     client_id: str | None = None
     at: str
+    prev_seq: int | None = None
 
 
 class Subscribed(_Server):
@@ -504,6 +516,17 @@ class RtcSignalOut(_Server):
     candidate: IceCandidate | None = None
 
 
+class CallMoved(_Server):
+    """This side of the call is held by another socket of the same participant (another
+    tab or device): close the peer connection here. Sent to the socket that held it
+    when another one takes it over (`call.take`), and to a socket whose `rtc.signal`
+    was refused for that reason (`call_elsewhere`)."""
+
+    type: Literal["call.moved"]
+    conversation_id: str
+    call_id: str
+
+
 class IceServers(_Server):
     """Answer to `ice.request`: an RTCConfiguration's ICE part."""
 
@@ -555,6 +578,7 @@ SERVER_MESSAGES: dict[str, type[_Server]] = {
         ConversationUpdate,
         AdviserStatus,
         RtcSignalOut,
+        CallMoved,
         IceServers,
         ConversationOffered,
         OfferWithdrawn,

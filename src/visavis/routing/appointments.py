@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,18 @@ def slot_dict(s: Slot, adviser_name: str | None) -> dict[str, Any]:
         "end": iso(s.ends_at),
         "booked": s.conversation_id is not None,
     }
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What the cancellation mails need: the freed slot, both addresses, and the
+    customer's name and the language the booking was made in."""
+
+    slot: dict[str, Any]
+    email: str
+    adviser_email: str
+    customer_name: str | None
+    language: str | None
 
 
 def check_slot_times(start: datetime, end: datetime, now: datetime) -> None:
@@ -171,9 +184,8 @@ class AppointmentService:
                 adviser.email,
             )
 
-    async def do_cancel(self, slot_id: str, manage: str) -> tuple[dict[str, Any], str, str]:
-        """Cancel by the customer's manage token; the slot is free again.
-        Returns (slot, customer e-mail, adviser e-mail)."""
+    async def do_cancel(self, slot_id: str, manage: str) -> Cancellation:
+        """Cancel by the customer's manage token; the slot is free again."""
         async with self._c.writer() as db:
             slot = await db.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
             if slot is None or slot.manage_hash is None or slot.manage_hash != _hash(manage):
@@ -197,7 +209,10 @@ class AppointmentService:
             slot.manage_hash = None
             slot.booked_at = None
             await db.commit()
-            return slot_dict(slot, adviser.name), email, adviser.email
+            return Cancellation(
+                slot_dict(slot, adviser.name), email, adviser.email, conv.customer_name,
+                conv.language,
+            )  # fmt: skip
 
     async def do_join(
         self, conversation_id: str
@@ -215,7 +230,11 @@ class AppointmentService:
             start, end = _aware(slot.starts_at), _aware(slot.ends_at)
             if now < start - JOIN_EARLY:
                 raise VisavisError(
-                    "invalid_state", f"your appointment starts at {iso(start)}; come back then"
+                    "too_early",
+                    f"your appointment starts at {iso(start)}; the link opens at "
+                    f"{iso(start - JOIN_EARLY)}",
+                    starts_at=iso(start),
+                    opens_at=iso(start - JOIN_EARLY),
                 )
             if now > end:
                 raise VisavisError("expired", "this appointment is over")

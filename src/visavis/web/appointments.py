@@ -46,6 +46,7 @@ TEXT = {
         "{link}\n\nTermin absagen: {manage}\n",
         "cancel_body": "Guten Tag {name},\n\nIhr Termin am {when} mit {adviser} wurde abgesagt.\n",
         "adviser_body": "Neuer Termin am {when} mit {name} ({email}).\n\nLink: {link}\n",
+        "adviser_cancel_body": "{name} ({email}) hat den Termin am {when} abgesagt.\n",
     },
     "en": {
         "booked": "Your appointment on {when} with {adviser}",
@@ -56,6 +57,7 @@ TEXT = {
         "cancel_body": "Hello {name},\n\nyour appointment on {when} with {adviser} "
         "was cancelled.\n",
         "adviser_body": "New appointment on {when} with {name} ({email}).\n\nLink: {link}\n",
+        "adviser_cancel_body": "{name} ({email}) cancelled the appointment on {when}.\n",
     },
 }
 
@@ -160,17 +162,19 @@ class AppointmentRoutes:
 
     async def cancel(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
-        slot, email, adviser_email = await self.appointments.do_cancel(
-            request.path_params["slot_id"], token
-        )
+        done = await self.appointments.do_cancel(request.path_params["slot_id"], token)
+        slot, email, adviser_email = done.slot, done.email, done.adviser_email
         when = self._when(slot["start"])
-        for lang_text, to in ((TEXT["de"], email), (TEXT["de"], adviser_email)):
-            fields = {"name": "", "adviser": slot["adviser_name"], "when": when}
-            ics = self._ics(slot, self.origin, "", email, adviser_email, cancel=True)
+        # in the language the booking was made in, as its confirmation was (both sides)
+        lang_text = TEXT["en" if done.language == "en" else "de"]
+        name = done.customer_name or ""
+        fields = {"name": name, "adviser": slot["adviser_name"], "when": when, "email": email}
+        ics = self._ics(slot, self.origin, name, email, adviser_email, cancel=True)
+        for to, body in ((email, "cancel_body"), (adviser_email, "adviser_cancel_body")):
             try:
                 await self.mailer.do_send(
                     to, lang_text["cancelled"].format(**fields),
-                    lang_text["cancel_body"].format(**fields), (ics,),
+                    lang_text[body].format(**fields), (ics,),
                 )  # fmt: skip
             except VisavisError:
                 log.warning("cancellation mail to %s failed; the slot is free anyway", to)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -56,8 +57,10 @@ class Connection:
         "conversations",
         "customer_name",
         "last_seen",
+        "peer_id",
         "refusals",
         "role",
+        "skipped",
         "subs",
         "ws",
     )
@@ -67,11 +70,16 @@ class Connection:
     ) -> None:
         self.ws = ws
         self.conversations = conversations
+        # Names this socket on the bus, e.g. as the one that holds a side of a call.
+        self.peer_id = secrets.token_hex(8)
         self.role: str | None = None  # customer | adviser, after hello
         self.adviser: AdviserView | None = None
         self.conversation_id: str | None = None  # the customer's own conversation
         self.customer_name: str | None = None
         self.subs: dict[str, int] = {}  # conversation id -> highest seq sent
+        # conversation id -> last seq sent before events hidden from this socket; made
+        # only when something is hidden (most sockets never need it)
+        self.skipped: dict[str, int] | None = None
         self.bucket = TokenBucket(rate, burst)
         self.refusals = 0
         self.last_seen = time.monotonic()
@@ -98,6 +106,8 @@ class Connection:
         summary: Callable[[], Awaitable[dict[str, Any]]],
     ) -> None:
         self.subs[conversation_id] = after_seq
+        if self.skipped:
+            self.skipped.pop(conversation_id, None)
         self._enqueue(("replay", conversation_id, reply_id, summary))
 
     def _enqueue(self, item: tuple[Any, ...]) -> None:
@@ -135,9 +145,27 @@ class Connection:
             self._draining = False
 
     def _hidden(self, kind: str) -> bool:
-        # Internal notes between advisers never reach a customer socket; the customer's
-        # seq simply skips them.
+        # Internal notes between advisers never reach a customer socket.
         return self.role == "customer" and kind in INTERNAL_KINDS
+
+    async def _send_event(self, conversation_id: str, seq: int, hidden: bool, text: str) -> None:
+        """Send one event (the next seq of this conversation for this socket), or skip a
+        hidden one. The first event after skipped ones carries `prev_seq`, the seq sent
+        before them, so the client knows the gap is not a loss and need not wait."""
+        last = self.subs.get(conversation_id)
+        if last is None:  # unfollowed meanwhile
+            return
+        if hidden:
+            if self.skipped is None:
+                self.skipped = {}
+            self.skipped.setdefault(conversation_id, last)
+        else:
+            prev = self.skipped.pop(conversation_id, None) if self.skipped else None
+            if prev is not None:
+                text = f'{text[:-1]},"prev_seq":{prev}}}'
+            await self.ws.send_text(text)
+        if conversation_id in self.subs:
+            self.subs[conversation_id] = seq
 
     async def _deliver_event(
         self, conversation_id: str, seq: int, text: str, internal: bool
@@ -147,11 +175,10 @@ class Connection:
             return
         if seq > last + 1:
             for frame in await self.conversations.events_between(conversation_id, last, seq):
-                if not self._hidden(frame["kind"]):
-                    await self.ws.send_text(dumps(frame))
-        if not (internal and self.role == "customer"):
-            await self.ws.send_text(text)
-        self.subs[conversation_id] = seq
+                await self._send_event(
+                    conversation_id, frame["seq"], self._hidden(frame["kind"]), dumps(frame)
+                )
+        await self._send_event(conversation_id, seq, internal and self.role == "customer", text)
 
     async def _replay(
         self,
@@ -163,9 +190,9 @@ class Connection:
             last = self.subs[conversation_id]
             page = await self.conversations.events_after(conversation_id, last)
             for frame in page:
-                if not self._hidden(frame["kind"]):
-                    await self.ws.send_text(dumps(frame))
-                self.subs[conversation_id] = frame["seq"]
+                await self._send_event(
+                    conversation_id, frame["seq"], self._hidden(frame["kind"]), dumps(frame)
+                )
             if len(page) < 500:
                 break
         await self.ws.send_text(

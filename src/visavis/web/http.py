@@ -122,11 +122,19 @@ class Api:
         return adviser
 
     # ------------------------------------------------------------ public
-    async def availability(self, request: Request) -> Response:
+    def check_availability_scope(self, request: Request) -> tuple[str | None, str | None]:
+        """`?topic=` / `?team=` of the availability endpoints; an unknown one is refused
+        (a typo would otherwise silently show the availability of all teams)."""
         topic = request.query_params.get("topic") or None
         team_id = request.query_params.get("team") or None
         if team_id is not None:
             self.teams.get(team_id)  # not_found for an unknown team
+        if topic is not None and topic not in {t.id for t in self.settings.topic_list()}:
+            raise VisavisError("not_found", f"no topic {topic[:64]!r}")
+        return topic, team_id
+
+    async def availability(self, request: Request) -> Response:
+        topic, team_id = self.check_availability_scope(request)
         return JSONResponse(await self.hub.current_availability(topic, team_id=team_id))
 
     async def proactive_rules(self, request: Request) -> Response:
@@ -147,6 +155,14 @@ class Api:
     async def portal_photo(self, request: Request) -> Response:
         content_type, data = await self.profiles.photo(request.path_params["adviser_id"])
         return Response(data, media_type=content_type, headers={"Cache-Control": "max-age=300"})
+
+    async def my_photo(self, request: Request) -> Response:
+        me = await self.adviser(request)
+        content_type, data = await self.profiles.photo(me.id, listed_only=False)
+        # private: it answers per session cookie, so no shared cache may keep it
+        return Response(
+            data, media_type=content_type, headers={"Cache-Control": "private, no-cache"}
+        )
 
     async def my_profile(self, request: Request) -> Response:
         me = await self.adviser(request)
@@ -181,9 +197,11 @@ class Api:
         return JSONResponse({"teams": [t.as_dict() for t in self.teams.all()]})
 
     async def availability_stream(self, request: Request) -> Response:
+        topic, team_id = self.check_availability_scope(request)
+
         async def events() -> AsyncIterator[str]:
             yield "retry: 3000\n\n"
-            async for state in self.hub.availability_stream():
+            async for state in self.hub.availability_stream(topic, team_id):
                 yield f"event: availability\ndata: {state}\n\n" if state else ": keep-alive\n\n"
 
         return StreamingResponse(

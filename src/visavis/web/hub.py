@@ -22,16 +22,20 @@ from visavis.bus import Bus
 from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
+from visavis.errors import VisavisError
 from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.offers import OfferBook
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
+from visavis.web.callpeers import CallRegistry
 from visavis.web.connection import Connection, dumps, spawn
 
 log = logging.getLogger(__name__)
 
 TEAMS_RELOAD_S = 30.0
 HISTORY_TTL_S = 60.0
+# what an availability stream asks about: (topic, team id); (None, None) = all teams
+Scope = tuple[str | None, str | None]
 
 
 def _round(seconds: float | None) -> float | None:
@@ -56,14 +60,15 @@ class Hub:
         self.requested_fallback_s = requested_fallback_s
         self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
         self.heartbeat_s = heartbeat_s
+        self.calls = CallRegistry()
         self.connections: set[Connection] = set()
         self._by_conv: dict[str, set[Connection]] = {}
         self._by_adviser: dict[str, set[Connection]] = {}
         self._customers_waiting: dict[str, set[Connection]] = {}
-        self._availability_listeners: set[asyncio.Queue[str]] = set()
+        # widget streams: the (topic, team) each asked for and the last state it was sent
+        self._availability_listeners: dict[asyncio.Queue[str], tuple[Scope, str]] = {}
         self._queue_dirty = False
         self._queue_running = False
-        self._last_availability = ""
         self._reaper: asyncio.Task[None] | None = None
         self._history: dict[str | None, tuple[list[float], list[float]]] = {}
         self._history_at = 0.0
@@ -107,6 +112,8 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
+        if len(self.calls):
+            self.calls.release(conn.peer_id)
         for cid in list(conn.subs):
             self.unfollow(conn, cid)
         if conn.conversation_id:
@@ -218,15 +225,8 @@ class Hub:
                 if not _is_author(conn, author):
                     conn.push(payload)
             return
-        if kind == "rtc.signal":
-            target = frame.pop("to_adviser")
-            out = dumps(frame)
-            for conn in tuple(subs):
-                if frame["from_role"] == "adviser":
-                    if conn.role == "customer":
-                        conn.push(out)
-                elif conn.adviser is not None and conn.adviser.id == target:
-                    conn.push(out)
+        if kind in ("rtc.signal", "call.moved"):
+            self._to_call_peer(subs, frame)
             return
         if kind == "receipt":
             for conn in tuple(subs):
@@ -238,6 +238,7 @@ class Hub:
         if kind != "conversation.update":
             return
         conv = frame["conversation"]
+        self.calls.sync(cid, conv)
         waiting = conv["status"] == "queued"
         for conn in tuple(subs):
             if conn.role == "customer":
@@ -251,6 +252,24 @@ class Hub:
                 if conn.adviser is not None and conn.adviser.id not in keep:
                     if not conn.adviser.sees_all:
                         self.unfollow(conn, cid)
+
+    @staticmethod
+    def _to_call_peer(subs: set[Connection] | tuple[()], frame: dict[str, Any]) -> None:
+        """Call frames go to the one socket that holds the addressed side of the call;
+        while nobody holds it (before anyone answered, or its holder is gone), to every
+        socket of that side, whose first answer makes it the holder."""
+        to_peer, to_role = frame.pop("to_peer"), frame.pop("to_role")
+        to_adviser = frame.pop("to_adviser")
+        out = dumps(frame)
+        for conn in tuple(subs):
+            if to_peer is not None:
+                hit = conn.peer_id == to_peer
+            elif to_role == "customer":
+                hit = conn.role == "customer"
+            else:
+                hit = conn.adviser is not None and conn.adviser.id == to_adviser
+            if hit:
+                conn.push(out)
 
     def _on_adviser_frame(self, payload: str) -> None:
         frame = json.loads(payload)
@@ -343,7 +362,7 @@ class Hub:
                 }
                 for conn in tuple(waiting_here):
                     conn.push_frame(frame)
-        self._notify_availability(await self.current_availability(entries=entries))
+        await self._notify_availability(entries)
         if self.offers is not None:
             self._push_offers(entries, cutoff)
 
@@ -452,27 +471,46 @@ class Hub:
             "next_opening": nxt.isoformat() if nxt and not is_open else None,
         }
 
-    def _notify_availability(self, state: dict[str, Any]) -> None:
-        text = dumps(state)
-        if text == self._last_availability:
-            return
-        self._last_availability = text
-        for q in tuple(self._availability_listeners):
+    async def _notify_availability(self, entries: list[dict[str, Any]]) -> None:
+        """Push each stream the state of its own scope when that changed: a stream of
+        team A must not follow team B's advisers (the widget's proactive invitations)."""
+        states: dict[Scope, str | None] = {}
+        for q, (scope, last) in tuple(self._availability_listeners.items()):
+            if scope not in states:
+                try:
+                    states[scope] = dumps(
+                        await self.current_availability(scope[0], entries, team_id=scope[1])
+                    )
+                except VisavisError:
+                    states[scope] = None  # the team was removed since the stream opened
+            text = states[scope]
+            if text is None or text == last or q not in self._availability_listeners:
+                continue
+            self._availability_listeners[q] = (scope, text)
             if q.qsize() < 10:
                 q.put_nowait(text)
 
-    async def availability_stream(self) -> AsyncIterator[str]:
+    async def availability_stream(
+        self, topic: str | None = None, team_id: str | None = None
+    ) -> AsyncIterator[str]:
+        """The availability of one team (by topic or id; neither: all teams) as it
+        changes. The caller checks the team exists; the first item is the state now."""
         q: asyncio.Queue[str] = asyncio.Queue()
-        self._availability_listeners.add(q)
+        scope: Scope = (topic, team_id)
+        # registered before the first read, so a change during it is not lost
+        self._availability_listeners[q] = (scope, "")
         try:
-            yield dumps(await self.current_availability())
+            first = dumps(await self.current_availability(topic, team_id=team_id))
+            if self._availability_listeners[q][1] == "":
+                self._availability_listeners[q] = (scope, first)
+            yield first
             while True:
                 try:
                     yield await asyncio.wait_for(q.get(), timeout=self.heartbeat_s)
                 except TimeoutError:
                     yield ""  # keep-alive comment through proxies
         finally:
-            self._availability_listeners.discard(q)
+            self._availability_listeners.pop(q, None)
 
 
 def _is_author(conn: Connection, author: dict[str, Any]) -> bool:

@@ -21,6 +21,7 @@ from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
 from visavis.protocol import messages as m
 from visavis.protocol.messages import frame_id_of
 from visavis.routing.teams import TeamService
+from visavis.web.callpeers import CallPeers
 from visavis.web.connection import Connection, dumps
 from visavis.web.hub import Hub
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "visavis_session"
 HELLO_TIMEOUT_S = 10
 MAX_REFUSALS = 50
+NOT_IN_CALL = "only the conversation's adviser takes part in its call"
 
 
 class Gateway:
@@ -221,6 +223,8 @@ class Gateway:
             await self._do_status(conn, msg)
         elif isinstance(msg, m.RtcSignal):
             await self._do_signal(conn, msg)
+        elif isinstance(msg, m.CallTake):
+            await self._do_take(conn, msg)
         elif isinstance(msg, m.CallRequest | m.CallAnswer | m.CallHangup | m.CallMedia):
             await self._do_call(conn, msg)
         elif isinstance(msg, m.IceRequest):
@@ -391,7 +395,9 @@ class Gateway:
         self, conn: Connection, msg: m.CallRequest | m.CallAnswer | m.CallHangup | m.CallMedia
     ) -> None:
         cid = msg.conversation_id
-        await self._check_participant(conn, cid)
+        before = await self._check_participant(conn, cid)
+        if conn.adviser is not None and conn.adviser.id != before["adviser"]["id"]:
+            raise VisavisError("forbidden", NOT_IN_CALL)
         author = self._author(conn)
         if isinstance(msg, m.CallRequest):
             conv, events = await self.calls.do_request(cid, author, msg.media)
@@ -408,6 +414,11 @@ class Gateway:
         )
         for event in events:
             await self.hub.publish_conv(cid, event)
+        if isinstance(msg, m.CallRequest | m.CallAnswer):
+            # The socket that asks or accepts holds its side of the call.
+            entry = self.hub.calls.remember(cid, conv)
+            if entry is not None:
+                entry.holders[author.role] = conn.peer_id
         if not isinstance(msg, m.CallMedia):
             await self.hub.publish_conv(
                 cid, {"v": 1, "type": "conversation.update", "conversation": conv}
@@ -467,20 +478,51 @@ class Gateway:
         )  # fmt: skip
         await self.hub.publish_conv(msg.conversation_id, frame)
 
+    async def _call_peers(self, conn: Connection, cid: str, call_id: str) -> CallPeers:
+        """The call's participants, checked against the socket, from memory when it is
+        known (rtc.signal is frequent and on the critical path of a call set-up)."""
+        entry = self.hub.calls.get(cid, call_id)
+        if entry is None:
+            conv = await self._check_participant(conn, cid)
+            if conv["call"] is None or conv["call"]["id"] != call_id:
+                raise VisavisError("invalid_state", f"call {call_id!r} is not the current call")
+            entry = self.hub.calls.remember(cid, conv)
+            assert entry is not None
+        elif conn.role == "customer":
+            self._check_customer_owns(conn, cid)
+        if conn.role != "customer" and self._me(conn).id != entry.adviser_id:
+            # A consulting colleague follows the chat but is not in the call.
+            raise VisavisError("forbidden", NOT_IN_CALL)
+        return entry
+
+    async def _send_call_frame(
+        self, cid: str, entry: CallPeers, to_role: str, to_peer: str | None, frame: dict[str, Any]
+    ) -> None:
+        """To one side of the call: its socket `to_peer`, or while none holds it, all of
+        that side's sockets (Hub._to_call_peer)."""
+        frame.update(to_peer=to_peer, to_role=to_role, to_adviser=entry.adviser_id)
+        await self.hub.publish_conv(cid, frame)
+
     async def _do_signal(self, conn: Connection, msg: m.RtcSignal) -> None:
         if (msg.description is None) == (msg.candidate is None):
             raise VisavisError(
                 "bad_request", "rtc.signal: give exactly one of description, candidate"
             )
-        conv = await self._check_participant(conn, msg.conversation_id)
-        call = conv["call"]
-        if call is None or call["id"] != msg.call_id:
-            raise VisavisError("invalid_state", "rtc.signal: not the conversation's current call")
+        cid = msg.conversation_id
+        entry = await self._call_peers(conn, cid, msg.call_id)
         role = conn.role or "customer"
+        holder = entry.holders.setdefault(role, conn.peer_id)
+        if holder != conn.peer_id:
+            conn.push_frame(_moved(cid, msg.call_id))
+            raise VisavisError(
+                "call_elsewhere",
+                "rtc.signal: another tab or device of yours holds this call; send call.take "
+                "to move it here",
+            )
         frame: dict[str, Any] = {
             "v": 1,
             "type": "rtc.signal",
-            "conversation_id": msg.conversation_id,
+            "conversation_id": cid,
             "call_id": msg.call_id,
             "from_role": role,
         }
@@ -489,9 +531,18 @@ class Gateway:
         else:
             assert msg.candidate is not None
             frame["candidate"] = msg.candidate.model_dump(exclude_none=True)
-        # Only the other participant may see it: the customer, or the assigned adviser.
-        frame["to_adviser"] = conv["adviser"]["id"] if role == "customer" else None
-        await self.hub.publish_conv(msg.conversation_id, frame)
+        other = "customer" if role == "adviser" else "adviser"
+        await self._send_call_frame(cid, entry, other, entry.holders.get(other), frame)
+
+    async def _do_take(self, conn: Connection, msg: m.CallTake) -> None:
+        cid = msg.conversation_id
+        entry = await self._call_peers(conn, cid, msg.call_id)
+        role = conn.role or "customer"
+        before = entry.holders.get(role)
+        entry.holders[role] = conn.peer_id
+        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
+        if before is not None and before != conn.peer_id:
+            await self._send_call_frame(cid, entry, role, before, _moved(cid, msg.call_id))
 
     async def _do_ice(self, conn: Connection, msg: m.IceRequest) -> None:
         await self._check_participant(conn, msg.conversation_id)
@@ -520,6 +571,10 @@ class Gateway:
         await self.hub.publish_status(
             adviser_id, status or self.hub.presence.status(adviser_id), active, max_chats
         )
+
+
+def _moved(cid: str, call_id: str) -> dict[str, Any]:
+    return {"v": 1, "type": "call.moved", "conversation_id": cid, "call_id": call_id}
 
 
 def _advisers_of(conv: dict[str, Any]) -> set[str]:
