@@ -586,6 +586,62 @@ def test_rejoin_after_reload_and_websocket_loss(live_server: LiveServer, users: 
     print(f"\nback online → call connected again after {time.monotonic() - t0:.2f} s")
 
 
+def test_one_console_tab_holds_the_call_and_another_can_take_it(
+    live_server: LiveServer, users: Users
+) -> None:
+    """The adviser has the console open in two tabs (one browser, one session). The tab
+    that accepts holds the call; the other shows "in another tab" with "move here",
+    which moves the media there; a tab opened during the call does not grab it."""
+    customer, first, _ = chat_pair(live_server, users, "Jana")
+    second = first.context.new_page()
+    second.goto(live_server.base_url + "/console")
+    second.get_by_test_id("conversation-tab").filter(has_text="Kunde Jana").click()
+
+    customer.get_by_test_id("call-video").click()
+    customer.get_by_test_id("call-camera").click()
+    for tab in (first, second):
+        expect(tab.get_by_test_id("call-accept")).to_be_visible()
+    first.get_by_test_id("call-accept").click()
+    expect(panel(first)).to_have_attribute("data-phase", "active")
+    expect(second.get_by_test_id("call-elsewhere")).to_be_visible()
+    frames_rising(first, "first tab")
+    frames_rising(customer, "customer with the first tab")
+    assert stats(second)["state"] == "none"  # no second peer connection
+    assert gum_calls(second) == 0
+
+    # A tab opened during the call joins nothing by itself.
+    third = first.context.new_page()
+    third.goto(live_server.base_url + "/console")
+    third.get_by_test_id("conversation-tab").filter(has_text="Kunde Jana").click()
+    expect(third.get_by_test_id("call-elsewhere")).to_be_visible()
+    expect(panel(first)).to_have_attribute("data-phase", "active")
+    before = stats(customer)
+    time.sleep(1)
+    assert decoded_since(stats(customer), before) > 5, "the customer's video stalled"
+    third.close()
+
+    # "Move here": the second tab holds the call now, the first lets go; the camera and
+    # microphone the adviser had on in the first tab (the call.media log) come on here.
+    expect(message(second, "Kamera an, Mikrofon an")).to_have_count(1)
+    second.get_by_test_id("call-take").click()
+    expect(panel(second)).to_have_attribute("data-phase", "active")
+    expect(first.get_by_test_id("call-elsewhere")).to_be_visible()
+    assert stats(first)["state"] == "none"
+    expect(second.get_by_test_id("call-camera")).to_have_attribute("data-state", "on")
+    s = frames_rising(second, "second tab")
+    assert s["state"] == "connected"
+    base = stats(customer)
+    wait_stats(customer, lambda x: decoded_since(x, base) > 5, what="customer after the move")
+    expect(status(customer)).to_have_attribute("data-state", "connected")
+    # The chat of both tabs goes on; hanging up from the holding tab ends it everywhere.
+    send(customer, "Jetzt im anderen Fenster?")
+    for tab in (first, second):
+        expect(message(tab, "Jetzt im anderen Fenster?", "customer")).to_be_visible()
+    second.get_by_test_id("call-hangup").click()
+    for app in (customer, first, second):
+        expect(panel(app)).to_have_count(0)
+
+
 # ---------------------------------------------------------------- phone
 def test_phone_layout(live_server: LiveServer, users: Users, playwright: Playwright) -> None:
     phone = playwright.devices["Pixel 5"]

@@ -442,15 +442,25 @@ export class CallManager extends EventTarget {
     this.busy = true;
     this.error = "";
     this.changed();
+    // "Move here" is a click: the devices this side sent with in the other tab (the
+    // call.media log) come on here too, so the other side sees no change.
+    const was = this.flagsOf(call.id, this.role);
+    this.wantAudio = was.audio;
+    this.wantVideo = was.video;
+    const devices = this.acquire(was.audio && !this.micTrack, was.video && !this.camTrack);
+    this.acquiring = devices;
     const a = await this.client.request({ type: "call.take", conversation_id: this.conversationId, call_id: call.id });
+    await devices;
+    if (this.acquiring === devices) this.acquiring = null;
     this.busy = false;
     if (a.type === "ack" && this.call?.id === call.id) {
       this.heldHere = call.id;
       // Both sides offer on a rejoin; the other side sees a new DTLS fingerprint and
       // rebuilds its peer connection for this tab.
       this.goActive(call.id, true);
-    } else if (a.type === "error") {
-      this.error = a.code;
+    } else {
+      if (a.type === "error") this.error = a.code;
+      this.releaseDevices();
     }
     this.changed();
   }
