@@ -155,8 +155,14 @@ def decoded_since(now: dict[str, Any], before: dict[str, Any]) -> int:
 
 def frames_rising(app: App, what: str) -> dict[str, Any]:
     """Video frames decoded, and more of them a moment later."""
-    first = wait_stats(app, lambda s: s["videoIn"] > 0, what=f"{what}: first decoded frame")
-    return wait_stats(app, lambda s: decoded_since(s, first) > 5, what=f"{what}: frames rising")
+    wait_stats(app, lambda s: s["videoIn"] > 0, what=f"{what}: first decoded frame")
+    return more_frames(app, f"{what}: frames rising")
+
+
+def more_frames(app: App, what: str) -> dict[str, Any]:
+    """More video frames decoded from now on (the stream may be a new one)."""
+    before = stats(app)
+    return wait_stats(app, lambda s: decoded_since(s, before) > 5, what=what)
 
 
 def ice_ufrag(app: App) -> str:
@@ -551,6 +557,64 @@ def test_media_recovers_after_the_relay_was_cut(
     expect(message(customer, "Wieder da.", "adviser")).to_be_visible()
 
 
+def turn_expiry(app: App) -> int:
+    """When the TURN credentials the peer connection uses expire (the username is
+    "<unix expiry>:<label>", TURN REST)."""
+    return int(stats(app)["config"][0]["username"].split(":")[0])
+
+
+def test_turn_credentials_are_renewed_during_a_long_call(
+    coturn: Coturn,
+    server_factory: Callable[..., LiveServer],
+    users_for: Callable[[LiveServer], Users],
+) -> None:
+    """Credentials live 60 s here (VISAVIS_TURN_TTL_S, the minimum). Each side fetches
+    new ones at 80 % of their life and restarts ICE with them, so media keeps flowing;
+    when the relay is lost after the first credentials expired, the call still recovers
+    (a new allocation with the old ones would be refused)."""
+    server = server_factory(
+        VISAVIS_ICE_URLS=coturn.url,
+        VISAVIS_TURN_SECRET=coturn.secret,
+        VISAVIS_ICE_TRANSPORT_POLICY="relay",
+        VISAVIS_TURN_TTL_S="60",
+    )
+    users = users_for(server)
+    customer, console, _ = chat_pair(server, users, "Lotte")
+    start_video_call(customer, console)
+    first: dict[int, tuple[int, str]] = {}
+    for app, who in ((customer, "customer"), (console, "adviser")):
+        frames_rising(app, who)
+        first[id(app)] = (turn_expiry(app), ice_ufrag(app))
+    expires = max(e for e, _ in first.values())
+    assert expires - time.time() <= 60
+
+    # Renewed after about 48 s: later expiry, and ICE restarted (new ufrag) to use them.
+    for app, who in ((customer, "customer"), (console, "adviser")):
+        app.wait_for_function(
+            f"() => +window.__visavisCall.pc.getConfiguration().iceServers[0].username"
+            f".split(':')[0] > {first[id(app)][0]}",
+            timeout=70_000,
+            polling=500,
+        )
+        assert ice_ufrag(app) != first[id(app)][1], f"{who}: no ICE restart after renewal"
+        more_frames(app, f"{who} after renewal")
+        assert stats(app)["local"] == "relay"
+
+    # The first credentials are dead now; cut the relay and bring it back.
+    time.sleep(max(0.0, expires + 1 - time.time()))
+    assert coturn.proc is not None
+    coturn.proc.kill()
+    coturn.proc.wait(5)
+    for app in (customer, console):
+        expect(status(app)).to_have_attribute("data-state", "reconnecting", timeout=8000)
+    coturn.stop()
+    coturn.start()
+    for app, who in ((customer, "customer"), (console, "adviser")):
+        expect(status(app)).to_have_attribute("data-state", "connected", timeout=20_000)
+        more_frames(app, f"{who} after the cut")
+        assert turn_expiry(app) > expires
+
+
 def test_rejoin_after_reload_and_websocket_loss(live_server: LiveServer, users: Users) -> None:
     """The customer reloads during a call: the summary still has the active call, the
     app rejoins it (new peer connection, camera off) and the adviser's video comes back.
@@ -578,8 +642,7 @@ def test_rejoin_after_reload_and_websocket_loss(live_server: LiveServer, users: 
     for app in (customer, console):
         expect(status(app)).to_have_attribute("data-state", "connected", timeout=15_000)
     # (Since the reload only the adviser sends: the customer's devices are off.)
-    base = stats(customer)
-    wait_stats(customer, lambda s: decoded_since(s, base) > 5, what="frames after going online")
+    more_frames(customer, "frames after going online")
     for app in (customer, console):
         # The WebSocket came back: ICE was restarted (new credentials), not just waited for.
         assert ice_ufrag(app) != ufrags[id(app)]
@@ -630,8 +693,7 @@ def test_one_console_tab_holds_the_call_and_another_can_take_it(
     expect(second.get_by_test_id("call-camera")).to_have_attribute("data-state", "on")
     s = frames_rising(second, "second tab")
     assert s["state"] == "connected"
-    base = stats(customer)
-    wait_stats(customer, lambda x: decoded_since(x, base) > 5, what="customer after the move")
+    more_frames(customer, "customer after the move")
     expect(status(customer)).to_have_attribute("data-state", "connected")
     # The chat of both tabs goes on; hanging up from the holding tab ends it everywhere.
     send(customer, "Jetzt im anderen Fenster?")
