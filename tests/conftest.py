@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,25 @@ class Smtp:
 
     port: int
     messages: list[Any]
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+        """The mails to `to` once there are `count` of them (blocking: sync tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages if to in str(m["To"])]
+            if len(found) >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert len(found) >= count, (
+            f"{count} mails to {to}? got {[str(m['To']) for m in self.messages]}"
+        )
+        return found
+
+
+def mail_text(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 @pytest.fixture

@@ -177,7 +177,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/slots/{slot_id}", appointments.remove_slot, methods=["DELETE"]),
         Route("/api/v1/me/slots", appointments.my_slots),
         Route("/api/v1/appointments", appointments.book, methods=["POST"]),
-        Route("/api/v1/appointments/{slot_id}", appointments.cancel, methods=["DELETE"]),
+        Route("/api/v1/appointments/{appointment_id}", appointments.appointment),
+        Route("/api/v1/appointments/{appointment_id}", appointments.cancel, methods=["DELETE"]),
+        Route(
+            "/api/v1/appointments/{appointment_id}/rebook", appointments.rebook, methods=["POST"]
+        ),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),

@@ -123,6 +123,7 @@ async def _team(settings: Settings, args: argparse.Namespace) -> None:
                 args.timezone,
                 hours,
                 _csv(args.holidays),
+                args.chat_limit,
             )
             print(f"team {team.id} saved: {json.dumps(team.as_dict())}")
         elif args.team_cmd == "member":
@@ -252,6 +253,11 @@ def main(argv: list[str] | None = None) -> None:
     tset.add_argument("--timezone", default="Europe/Berlin")
     tset.add_argument("--hours", help='JSON, e.g. {"mon": [["08:00", "18:00"]]}')
     tset.add_argument("--holidays", help="comma-separated YYYY-MM-DD")
+    tset.add_argument(
+        "--chat-limit",
+        type=int,
+        help="simultaneous text chats per adviser of this team (default: each adviser's own)",
+    )
     tmem = team_sub.add_parser("member", help="add (or --remove) an adviser")
     tmem.add_argument("id")
     tmem.add_argument("email")

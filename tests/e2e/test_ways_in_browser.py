@@ -26,7 +26,7 @@ from email.message import EmailMessage
 
 import httpx
 import pytest
-from conftest import LiveServer, Smtp, smtp_env
+from conftest import LiveServer, Smtp, mail_text, smtp_env
 from playwright.sync_api import Locator, Page, expect
 
 from .browser import (
@@ -91,22 +91,6 @@ def tiny_png(rgb: tuple[int, int, int] = (11, 87, 164), size: int = 8) -> bytes:
         + chunk(b"IDAT", zlib.compress(row * size))
         + chunk(b"IEND", b"")
     )
-
-
-def wait_for_mail(smtp: Smtp, to: str, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in smtp.messages if to in str(m["To"])]
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"no mail to {to}; got {[str(m['To']) for m in smtp.messages]}")
-
-
-def mail_text(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def no_horizontal_scroll(page: Page, width: int = 375) -> None:
@@ -385,7 +369,7 @@ def test_email_invitation_opens_the_conversation(
     expect(tab(console, "Erika Muster")).to_be_visible()
 
     # The real SMTP server got the mail; the link is in it.
-    mail = wait_for_mail(smtp_server, "erika@example.org")[0]
+    mail = smtp_server.wait_for("erika@example.org")[0]
     found = re.search(r"https?://\S+/join/\S+", mail_text(mail))
     assert found, mail_text(mail)
     link = found.group(0)
@@ -570,7 +554,7 @@ def test_book_an_appointment_with_calendar_invitation(
     expect(rival.get_by_test_id("book-slot")).to_contain_text("10:30–11:00")
 
     # The e-mail has a valid calendar invitation with the slot's time and the link.
-    mail = wait_for_mail(smtp_server, "erika@example.org")[0]
+    mail = smtp_server.wait_for("erika@example.org")[0]
     ics = ics_attachment(mail)
     assert ics.startswith("BEGIN:VCALENDAR\r\n") and ics.rstrip().endswith("END:VCALENDAR")
     fields = ics_fields(ics)
@@ -582,7 +566,7 @@ def test_book_an_appointment_with_calendar_invitation(
     assert join, mail_text(mail)
     assert join.group(0) in re.sub(r"\r\n[ \t]", "", ics)
     assert fields["URL"] == join.group(0)
-    wait_for_mail(smtp_server, "anna@musterbank.test")  # the adviser got one too
+    smtp_server.wait_for("anna@musterbank.test")  # the adviser got one too
 
     # Anna sees the slot booked.
     console.reload()
@@ -658,6 +642,50 @@ def test_proactive_invitation_only_while_an_adviser_is_free(
     expect(invitation).to_be_hidden()
     expect(other.get_by_test_id("visavis-frame")).to_be_visible()
     expect(chat_frame(other).get_by_test_id("start-submit")).to_be_visible()
+
+
+def test_proactive_invitation_waits_for_an_adviser_of_its_own_team(
+    live_server: LiveServer, users: Users
+) -> None:
+    """A free adviser of another team does not bring up the invitation of a rule for
+    team A, although the button (all teams) says someone is available."""
+    base = live_server.base_url
+    teams(
+        live_server,
+        ("baufi", "Baufinanzierung", "kredit", ALWAYS),
+        ("technik", "Technik-Hotline", "konto", ALWAYS),
+    )
+    live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
+    live_server.add_adviser("tom@musterbank.test", PASSWORD, "Tom Technik")
+    member(live_server, "baufi", "anna@musterbank.test")
+    member(live_server, "technik", "tom@musterbank.test")
+    live_server.cli(
+        "rule", "add", "/demo*", "--seconds", "1", "--team", "baufi",
+        "--de", "Fragen zur Baufinanzierung? Wir sind jetzt für Sie da.",
+        "--en", "Questions about a mortgage? We are here for you.",
+    )  # fmt: skip
+    live_server.restart()
+
+    tom = users.page()
+    login(tom, base, "tom@musterbank.test", available=True)
+    visitor = users.page()
+    visitor.goto(base + "/demo")
+    launcher = visitor.get_by_test_id("visavis-launcher")
+    invitation = visitor.get_by_test_id("visavis-invitation")
+    expect(launcher).to_contain_text("verfügbar")  # Tom is free ...
+    time.sleep(2.5)  # ... well past the rule's time on page
+    expect(invitation).to_be_hidden()  # but he is not in Baufinanzierung
+
+    anna = users.page()
+    login(anna, base, "anna@musterbank.test", available=True)
+    expect(invitation).to_be_visible()
+    expect(invitation).to_contain_text("Fragen zur Baufinanzierung?")
+    # Anna steps away: gone again, while Tom stays free and the button says so
+    anna.get_by_test_id("status-toggle").select_option("away")
+    expect(invitation).to_be_hidden()
+    expect(launcher).to_contain_text("verfügbar")
+    time.sleep(1)
+    expect(invitation).to_be_hidden()
 
 
 # ---------------------------------------------------------------- transfers (R4.3)

@@ -6,7 +6,7 @@ import pytest
 
 from visavis.auth.passwords import hash_password, verify_password
 from visavis.auth.ratelimit import RateLimiter, TokenBucket
-from visavis.auth.service import AuthService
+from visavis.auth.service import EMAIL_RE, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
@@ -86,3 +86,35 @@ async def test_login_session_logout_and_rate_limit(database_url: str) -> None:
         assert err.value.code == "unauthorized"
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["erika@example.org", "a+tag@sub.example.co.uk", "jörg.müller@bücher.de", "o'neil@x.ie"],
+)
+def test_plain_addresses_are_e_mail_addresses(address: str) -> None:
+    assert EMAIL_RE.match(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "not-an-address",
+        "erika@",
+        "@example.org",
+        "erika @example.org",
+        "erika@example",
+        "erika@example..org",
+        # the mail headers would read these as lists, names or comments, and the mail
+        # would go to someone other than the address shown
+        "a,b@example.org",
+        "a;b@example.org",
+        "a<b@example.org",
+        "Erika <erika@example.org>",
+        "a(b)@example.org",
+        '"erika"@example.org',
+        "erika@example.org\x00",
+    ],
+)
+def test_lists_names_and_broken_addresses_are_not(address: str) -> None:
+    assert not EMAIL_RE.match(address)

@@ -10,6 +10,7 @@ import pytest
 from visavis.auth.service import AuthService
 from visavis.conversations.service import Author, ConversationService
 from visavis.errors import VisavisError
+from visavis.routing.decide import ChatLimits
 from visavis.storage.engine import Database
 
 CUSTOMER = Author("customer")
@@ -77,10 +78,10 @@ async def test_concurrent_resends_store_one_event(svc: ConversationService) -> N
 async def test_accept_end_state_machine(db: Database, svc: ConversationService) -> None:
     aid = await adviser(db)
     conv, _ = await svc.do_create("Bob", None, None, None)
-    summary, event = await svc.do_accept(conv["id"], aid, "Anna", 3)
+    summary, event = await svc.do_accept(conv["id"], aid, "Anna", ChatLimits(3))
     assert summary["status"] == "active" and event["kind"] == "conversation.accepted"
     with pytest.raises(VisavisError) as err:
-        await svc.do_accept(conv["id"], aid, "Anna", 3)
+        await svc.do_accept(conv["id"], aid, "Anna", ChatLimits(3))
     assert err.value.code == "invalid_state"
     summary, events = await svc.do_end(conv["id"], CUSTOMER)
     assert summary["status"] == "ended" and [e["body"] for e in events] == [{"by": "customer"}]
@@ -96,8 +97,8 @@ async def test_two_advisers_race_for_one_customer(db: Database, svc: Conversatio
     a1, a2 = await adviser(db, "a1@bank.example"), await adviser(db, "a2@bank.example")
     conv, _ = await svc.do_create(None, None, None, None)
     results = await asyncio.gather(
-        svc.do_accept(conv["id"], a1, "A1", 3),
-        svc.do_accept(conv["id"], a2, "A2", 3),
+        svc.do_accept(conv["id"], a1, "A1", ChatLimits(3)),
+        svc.do_accept(conv["id"], a2, "A2", ChatLimits(3)),
         return_exceptions=True,
     )
     wins = [r for r in results if not isinstance(r, BaseException)]
@@ -109,13 +110,41 @@ async def test_limit_and_queue_order(db: Database, svc: ConversationService) -> 
     aid = await adviser(db, max_chats=2)
     ids = [(await svc.do_create(f"c{i}", None, None, None))[0]["id"] for i in range(3)]
     assert [e["conversation_id"] for e in await svc.queue()] == ids
-    first, _ = await svc.do_accept(None, aid, "Anna", 2)
+    first, _ = await svc.do_accept(None, aid, "Anna", ChatLimits(2))
     assert first["id"] == ids[0]
-    await svc.do_accept(None, aid, "Anna", 2)
+    await svc.do_accept(None, aid, "Anna", ChatLimits(2))
     with pytest.raises(VisavisError) as err:
-        await svc.do_accept(None, aid, "Anna", 2)
+        await svc.do_accept(None, aid, "Anna", ChatLimits(2))
     assert err.value.code == "limit_reached"
     assert [e["conversation_id"] for e in await svc.queue()] == ids[2:]
+
+
+async def test_take_next_skips_teams_whose_limit_is_reached(
+    db: Database, svc: ConversationService
+) -> None:
+    aid = await adviser(db)
+    limits = ChatLimits(3, {"baufi": 1})
+    c1, _ = await svc.do_create("c1", "kredit", None, None, "baufi")
+    c2, _ = await svc.do_create("c2", "kredit", None, None, "baufi")
+    c3, _ = await svc.do_create("c3", None, None, None, None)
+    assert (await svc.do_accept(None, aid, "Anna", limits))[0]["id"] == c1["id"]
+    # one Baufinanzierung chat is that team's limit: the next is c3, although c2 is older
+    assert (await svc.do_accept(None, aid, "Anna", limits))[0]["id"] == c3["id"]
+    with pytest.raises(VisavisError) as err:
+        await svc.do_accept(c2["id"], aid, "Anna", limits)
+    assert err.value.code == "limit_reached"
+    assert "2 conversations" in err.value.message and "baufi is 1" in err.value.message
+    # "take the next" says why it takes nobody while c2 waits
+    with pytest.raises(VisavisError) as err:
+        await svc.do_accept(None, aid, "Anna", limits)
+    assert err.value.code == "limit_reached" and "baufi is 1" in err.value.message
+    assert [e["conversation_id"] for e in await svc.queue()] == [c2["id"]]
+    # a colleague whose limit there is higher takes c2; then nobody waits at all
+    ben = await adviser(db, "ben@bank.example")
+    await svc.do_accept(None, ben, "Ben", ChatLimits(3, {"baufi": 2}))
+    with pytest.raises(VisavisError) as err:
+        await svc.do_accept(None, aid, "Anna", limits)
+    assert err.value.code == "not_found"
 
 
 async def test_receipts_only_move_forward(svc: ConversationService) -> None:
@@ -132,7 +161,7 @@ async def test_search_by_name_topic_and_message(db: Database, svc: ConversationS
     aid = await adviser(db)
     a, _ = await svc.do_create("Erika Muster", "kredit", None, ("search-msg-1", "Baufinanzierung"))
     b, _ = await svc.do_create("Max", None, None, None)
-    await svc.do_accept(a["id"], aid, "Anna", 3)
+    await svc.do_accept(a["id"], aid, "Anna", ChatLimits(3))
     assert [c["id"] for c in await svc.search(None, None, "erika", 10, None)] == [a["id"]]
     assert [c["id"] for c in await svc.search(None, None, "baufin", 10, None)] == [a["id"]]
     assert [c["id"] for c in await svc.search(aid, None, None, 10, None)] == [a["id"]]

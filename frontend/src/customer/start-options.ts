@@ -174,13 +174,18 @@ export class StartOptions extends I18nElement {
     this.listen();
   }
 
+  /** The topic and the language: together they pick the team the customer would wait
+   * for (teams of one topic may serve different languages). */
+  private scope(): string {
+    return this.topic ? `?topic=${encodeURIComponent(this.topic)}&lang=${lang()}` : "";
+  }
+
   /** The stream of the topic's own team: it pushes only when that team's state changes
    * (a stream of all teams would not tell when this one closes). Each push refreshes
    * the topic's state and the picked adviser. */
   private listen(): void {
     this.stream?.close();
-    const q = this.topic ? `?topic=${encodeURIComponent(this.topic)}` : "";
-    this.stream = new EventSource(`/api/v1/availability/stream${q}`);
+    this.stream = new EventSource(`/api/v1/availability/stream${this.scope()}`);
     this.stream.addEventListener("availability", () => void this.refresh());
   }
 
@@ -199,8 +204,7 @@ export class StartOptions extends I18nElement {
   private async refresh(): Promise<void> {
     const mine = ++this.seq;
     try {
-      const q = this.topic ? `?topic=${encodeURIComponent(this.topic)}` : "";
-      const state = await api<Availability>("GET", `/api/v1/availability${q}`);
+      const state = await api<Availability>("GET", `/api/v1/availability${this.scope()}`);
       if (mine !== this.seq) return;
       this.state = state;
       this.emit("vv-availability", state);

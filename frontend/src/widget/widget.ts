@@ -266,7 +266,8 @@ const DECLINED = "visavis.declined";
       if (again === "1") setOpen(true, false);
       else ensureFrame();
     }
-    watch("?" + about, show);
+    // with a topic, the language picks among its teams, as when the chat starts
+  watch("?" + about + (topic ? `&lang=${de ? "de" : "en"}` : ""), show);
     if (document.readyState === "complete") proactive();
     else w.addEventListener("load", proactive);
   }

@@ -18,7 +18,11 @@ from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, AdviserSession
 
 ROLES = ("adviser", "supervisor", "admin")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+# A bare address (no display name, no list). Characters that the mail headers read as
+# separators or comments are refused: "a,b@x.org" would go to "a" and "b@x.org",
+# "a<b@x.org" to "b@x.org" only.
+_ADDR = r"[^@\s,;:<>()\[\]\"\\\x00-\x1f\x7f]"
+EMAIL_RE = re.compile(rf"^(?!.*\.\.){_ADDR}{{1,64}}@{_ADDR}{{1,190}}\.{_ADDR}{{2,}}$")
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,10 @@ class AdviserView:
     email: str
     name: str
     role: str
-    max_chats: int
+    max_chats: int  # their own limit, else the server default
     status: str
+    # set with `--max-chats`: it caps a team's limit (routing/decide.py)
+    own_max_chats: int | None = None
 
     @property
     def sees_all(self) -> bool:
@@ -66,6 +72,7 @@ class AuthService:
             role=a.role,
             max_chats=a.max_chats or self._default_max_chats,
             status=a.status,
+            own_max_chats=a.max_chats,
         )
 
     async def do_add_adviser(

@@ -24,12 +24,28 @@ from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.state import Status, check_can_write, check_transition
 from visavis.conversations.summary import event_frame, iso, summary
 from visavis.errors import VisavisError
+from visavis.routing.decide import ChatLimits, check_chat_limit
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Conversation, Event
 
 MAX_NAME = 80
 MAX_TOPIC = 64
 REPLAY_PAGE = 500
+
+
+def _within(limits: ChatLimits, active: int) -> Any:
+    """Queued conversations whose team still lets an adviser with `active` chats take
+    one more: "take the next" skips the teams where they are at their limit."""
+    default_ok = active < limits.default
+    if default_ok:
+        full = [t for t, n in limits.teams.items() if n <= active]
+        return (
+            or_(Conversation.team_id.is_(None), Conversation.team_id.not_in(full))
+            if full
+            else true()
+        )
+    room = [t for t, n in limits.teams.items() if n > active]
+    return Conversation.team_id.in_(room)
 
 
 def new_conversation(now: datetime, **fields: Any) -> Conversation:
@@ -360,10 +376,7 @@ class ConversationService:
         adviser = Author("adviser", adviser_id, adviser_name)
         async with self.writer() as db:
             await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
-            if await self.count_active(db, adviser_id) >= max_chats:
-                raise VisavisError(
-                    "limit_reached", f"you already serve {max_chats} conversations (your limit)"
-                )
+            check_chat_limit(await self.count_active(db, adviser_id), max_chats)
             db.add(conv)
             await db.flush()
             events = [
@@ -444,24 +457,23 @@ class ConversationService:
         conversation_id: str | None,
         adviser_id: str,
         adviser_name: str,
-        max_chats: int,
+        limits: ChatLimits,
         team_ids: frozenset[str] | None = None,
         requested_cutoff: datetime | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Assign a queued conversation (or the oldest, if id is None) to the adviser.
 
-        `team_ids`: the teams the adviser serves (None: all). Conversations of no team
-        are served by everyone. `requested_cutoff`: customers who picked another
-        adviser in the portal and were queued after it wait for that adviser only."""
+        `limits`: the adviser's chat limit per team of the conversation. `team_ids`: the
+        teams the adviser serves (None: all). Conversations of no team are served by
+        everyone. `requested_cutoff`: customers who picked another adviser in the
+        portal and were queued after it wait for that adviser only."""
         async with self.writer() as db:
             # Lock the adviser row: two sockets of one adviser accepting at once
             # must not both pass the limit check.
             await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
-            if await self.count_active(db, adviser_id) >= max_chats:
-                raise VisavisError(
-                    "limit_reached", f"you already serve {max_chats} conversations (your limit)"
-                )
+            active = await self.count_active(db, adviser_id)
             if conversation_id is None:
+                check_chat_limit(active, limits.highest())
                 mine = (
                     or_(Conversation.team_id.is_(None), Conversation.team_id.in_(team_ids))
                     if team_ids
@@ -476,14 +488,24 @@ class ConversationService:
                     if requested_cutoff is not None
                     else true()
                 )
-                conversation_id = await db.scalar(
+                oldest = (
                     select(Conversation.id)
                     .where(Conversation.status == Status.QUEUED, mine, free)
                     .order_by(Conversation.queued_at, Conversation.id)
                     .limit(1)
-                    .with_for_update(skip_locked=True)
+                )
+                conversation_id = await db.scalar(
+                    oldest.where(_within(limits, active)).with_for_update(skip_locked=True)
                 )
                 if conversation_id is None:
+                    # Say why: the customers still waiting are of teams where this
+                    # adviser is at their limit, or there are none.
+                    held_back = (
+                        await db.execute(oldest.with_only_columns(Conversation.team_id))
+                    ).first()
+                    if held_back is not None:
+                        team_id = held_back[0]
+                        check_chat_limit(active, limits.for_team(team_id), team_id)
                     raise VisavisError("not_found", "nobody is waiting")
             conv = await self.lock_conversation(db, conversation_id)
             if conv.status not in (Status.QUEUED, Status.OFFLINE):
@@ -491,6 +513,7 @@ class ConversationService:
                     "invalid_state",
                     f"conversation is {conv.status!r}, expected 'queued' (someone else took it?)",
                 )
+            check_chat_limit(active, limits.for_team(conv.team_id), conv.team_id)
             if team_ids and conv.team_id is not None and conv.team_id not in team_ids:
                 raise VisavisError("forbidden", "this customer waits for another team")
             if (

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from visavis.conversations.service import Author, ConversationService
 from visavis.conversations.summary import event_frame
 from visavis.errors import VisavisError
+from visavis.routing.decide import ChatLimits
 from visavis.storage.models import Adviser, Conversation
 
 INTERNAL_KINDS = frozenset({"note.internal"})
@@ -30,14 +31,20 @@ class TransferService:
     def __init__(self, conversations: ConversationService) -> None:
         self.c = conversations
 
-    async def _target(self, db: AsyncSession, adviser_id: str, max_chats: int | None) -> Adviser:
+    async def _target(
+        self, db: AsyncSession, adviser_id: str, limits: ChatLimits, team_id: str | None
+    ) -> Adviser:
         target = await db.scalar(select(Adviser).where(Adviser.id == adviser_id).with_for_update())
         if target is None:
             raise VisavisError("not_found", f"no adviser {adviser_id}")
-        limit = target.max_chats or max_chats or 3
-        if await self.c.count_active(db, adviser_id) >= limit:
+        active = await self.c.count_active(db, adviser_id)
+        limit = limits.for_team(team_id)
+        if active >= limit:
             raise VisavisError(
-                "limit_reached", f"{target.name} already serves {limit} conversations"
+                "limit_reached",
+                f"{target.name} already serves {active} conversations; their limit"
+                + (f" for {team_id}" if team_id else "")
+                + f" is {limit}",
             )
         return target
 
@@ -53,15 +60,16 @@ class TransferService:
             raise VisavisError("invalid_state", "a consultative transfer is under way")
 
     async def do_to_adviser(
-        self, cid: str, me: Author, to_adviser_id: str, default_max: int, consultative: bool
+        self, cid: str, me: Author, to_adviser_id: str, limits: ChatLimits, consultative: bool
     ) -> Result:
-        """Blind: the colleague becomes the adviser now. Consultative: they join first."""
+        """Blind: the colleague becomes the adviser now. Consultative: they join first.
+        `limits`: the colleague's chat limits (the conversation's team decides which)."""
         if to_adviser_id == me.id:
             raise VisavisError("bad_request", "to_adviser_id: that is you")
         async with self.c.writer() as db:
             conv = await self.c.lock_conversation(db, cid)
             self._check_owner(conv, me)
-            target = await self._target(db, to_adviser_id, default_max)
+            target = await self._target(db, to_adviser_id, limits, conv.team_id)
             if consultative:
                 conv.consultant_id = target.id
                 kind = "consultant.joined"

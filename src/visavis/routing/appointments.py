@@ -1,20 +1,31 @@
-"""Appointments (R5.6): advisers publish slots, customers book one.
+"""Appointments (R5.6): advisers publish slots, customers book one, move it, cancel it.
 
 Booking is one conditional UPDATE (`… WHERE conversation_id IS NULL`), so two customers
 racing for a slot cannot both get it: the loser gets `slot_taken`. A booking creates
-the conversation right away (status `scheduled`, with its adviser); the e-mailed link
-lets the customer in from `JOIN_EARLY` before the start until the end of the slot.
+the conversation right away (status `scheduled`, with its adviser) and an `Appointment`
+row: its id is in the customer's manage link and the calendar invitation's UID. The
+e-mailed join link names the conversation and lets the customer in from `JOIN_EARLY`
+before the start until the end of the slot that conversation holds then.
+
+Rebooking moves the conversation to another free slot of the same adviser in one
+transaction: the old slot is freed and the new one taken by the same conditional
+UPDATE, so if someone was faster the whole move is rolled back (`slot_taken`) and the
+old booking stays as it was. The appointment keeps its id, so the update mail's ICS
+has the same UID with a higher SEQUENCE (RFC 5545), and the join link from the first
+mail keeps working, now at the new time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.conversations.callstate import clear_call
 from visavis.conversations.service import Author, ConversationService, new_conversation
@@ -22,7 +33,7 @@ from visavis.conversations.state import check_transition
 from visavis.conversations.summary import event_frame, iso
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
-from visavis.storage.models import Adviser, Slot
+from visavis.storage.models import Adviser, Appointment, Conversation, Slot
 
 MIN_SLOT = timedelta(minutes=10)
 MAX_SLOT = timedelta(hours=4)
@@ -49,15 +60,60 @@ def slot_dict(s: Slot, adviser_name: str | None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Cancellation:
-    """What the cancellation mails need: the freed slot, both addresses, and the
-    customer's name and the language the booking was made in."""
+class Booking:
+    """An appointment as its mails and its manage page need it: the slot it holds (or
+    held until it was cancelled), both addresses, the customer's name and the language
+    the booking was made in, and the SEQUENCE its next invitation mail carries."""
 
+    id: str
+    conversation_id: str
     slot: dict[str, Any]
     email: str
     adviser_email: str
     customer_name: str | None
     language: str | None
+    sequence: int
+
+
+def appointment_state(
+    cancelled: bool, conversation_status: str, start: datetime | None, end: datetime | None,
+    now: datetime,
+) -> str:  # fmt: skip
+    """`booked` until its start (and while the customer has not come in early),
+    `begun` from then until its end, `over` after; `cancelled` once cancelled."""
+    if cancelled:
+        return "cancelled"
+    if conversation_status == "ended" or start is None or end is None or now >= _aware(end):
+        return "over"
+    if conversation_status != "scheduled" or now >= _aware(start):
+        return "begun"
+    return "booked"
+
+
+def check_movable(state: str) -> None:
+    """Only an appointment that has not begun can move to another time."""
+    if state == "booked":
+        return
+    message = {
+        "cancelled": "this appointment was cancelled; book a new one",
+        "begun": "this appointment has already begun",
+        "over": "this appointment is over; book a new one",
+    }[state]
+    raise VisavisError("invalid_state", message, state=state)
+
+
+def check_new_slot(new: Slot | None, old: Slot, now: datetime) -> Slot:
+    if new is None:
+        raise VisavisError("not_found", "no such slot")
+    if new.id == old.id:
+        raise VisavisError("bad_request", "slot_id: this is the time you have booked already")
+    if new.adviser_id != old.adviser_id:
+        # the conversation, the invitation's organizer and the link belong to one
+        # adviser; to see someone else, cancel and book anew
+        raise VisavisError("bad_request", "slot_id: pick another time of the same adviser")
+    if _aware(new.starts_at) <= now:
+        raise VisavisError("bad_request", "slot_id: this time has already begun")
+    return new
 
 
 def check_slot_times(start: datetime, end: datetime, now: datetime) -> None:
@@ -129,8 +185,8 @@ class AppointmentService:
 
     async def do_book(
         self, slot_id: str, customer_name: str, language: str, topic: str | None, email: str
-    ) -> tuple[dict[str, Any], dict[str, Any], str, str]:
-        """Returns (slot, conversation summary, manage token, adviser e-mail)."""
+    ) -> tuple[Booking, str]:
+        """Returns the booking and the token of its manage link (only its hash is kept)."""
         now = datetime.now(UTC)
         manage = secrets.token_urlsafe(24)
         async with self._c.writer() as db:
@@ -150,23 +206,21 @@ class AppointmentService:
             )
             db.add(conv)
             await db.flush()
-            taken = await db.execute(
-                update(Slot)
-                .where(
-                    and_(Slot.id == slot_id, Slot.conversation_id.is_(None), Slot.starts_at > now)
-                )
-                .values(
-                    conversation_id=conv.id,
-                    customer_email=email,
-                    manage_hash=_hash(manage),
-                    booked_at=now,
-                )
-                # the database decides, not a Python re-evaluation of the loaded row
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
+            if not await self._take(db, slot_id, conv.id, now):
                 await db.rollback()
                 raise VisavisError("slot_taken", "someone else just booked this time; pick another")
+            # A fresh id per booking, not the slot's: a slot freed and booked again by
+            # someone else must not reuse the UID of the first customer's invitation.
+            appointment = Appointment(
+                id=secrets.token_urlsafe(9),
+                conversation_id=conv.id,
+                manage_hash=_hash(manage),
+                customer_email=email,
+                sequence=0,
+                booked_at=now,
+                updated_at=now,
+            )
+            db.add(appointment)
             await self._c.append_event(
                 db,
                 conv.id,
@@ -177,42 +231,142 @@ class AppointmentService:
             )  # fmt: skip
             await db.commit()
             await db.refresh(slot)
-            return (
-                slot_dict(slot, adviser.name),
-                await self._c.summary_of(db, conv),
-                manage,
-                adviser.email,
-            )
+            return self._booking(appointment, conv, slot, adviser), manage
 
-    async def do_cancel(self, slot_id: str, manage: str) -> Cancellation:
-        """Cancel by the customer's manage token; the slot is free again."""
-        async with self._c.writer() as db:
-            slot = await db.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
-            if slot is None or slot.manage_hash is None or slot.manage_hash != _hash(manage):
+    async def _take(
+        self, db: AsyncSession, slot_id: str, conversation_id: str, now: datetime
+    ) -> bool:
+        """Take a free, future slot for a conversation; False if it is not free (any
+        more). The database decides, not a Python re-evaluation of a loaded row."""
+        taken = await db.execute(
+            update(Slot)
+            .where(and_(Slot.id == slot_id, Slot.conversation_id.is_(None), Slot.starts_at > now))
+            .values(conversation_id=conversation_id, booked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _booking(a: Appointment, conv: Conversation, slot: Slot, adviser: Adviser) -> Booking:
+        return Booking(
+            id=a.id,
+            conversation_id=conv.id,
+            slot=slot_dict(slot, adviser.name),
+            email=a.customer_email,
+            adviser_email=adviser.email,
+            customer_name=conv.customer_name,
+            language=conv.language,
+            sequence=a.sequence,
+        )
+
+    async def _find(
+        self, db: AsyncSession, appointment_id: str, manage: str, lock: bool = True
+    ) -> tuple[Appointment, Conversation, Slot | None]:
+        """The appointment the manage token opens, its conversation and the slot it
+        holds (None once cancelled); `lock`: row locks in this order, as everywhere."""
+        stmt = select(Appointment).where(Appointment.id == appointment_id[:32])
+        appointment = await db.scalar(stmt.with_for_update() if lock else stmt)
+        if appointment is None or not hmac.compare_digest(appointment.manage_hash, _hash(manage)):
+            raise VisavisError("not_found", "no such appointment")
+        if lock:
+            conv = await self._c.lock_conversation(db, appointment.conversation_id)
+        else:
+            found = await db.get(Conversation, appointment.conversation_id)
+            if found is None:
                 raise VisavisError("not_found", "no such appointment")
-            conv = await self._c.lock_conversation(db, slot.conversation_id or "")
+            conv = found
+        slot_q = select(Slot).where(Slot.conversation_id == conv.id)
+        slot = await db.scalar(slot_q.with_for_update() if lock else slot_q)
+        return appointment, conv, slot
+
+    @staticmethod
+    def _state(a: Appointment, conv: Conversation, slot: Slot | None, now: datetime) -> str:
+        return appointment_state(
+            a.cancelled_at is not None, conv.status,
+            slot.starts_at if slot else None, slot.ends_at if slot else None, now,
+        )  # fmt: skip
+
+    async def appointment(self, appointment_id: str, manage: str) -> dict[str, Any]:
+        """What the manage page shows: the state, and the time while it holds a slot."""
+        now = datetime.now(UTC)
+        async with self._db.sessions() as db:
+            a, conv, slot = await self._find(db, appointment_id, manage, lock=False)
+            adviser = await db.get(Adviser, slot.adviser_id if slot else conv.adviser_id or "")
+        return {
+            "id": a.id,
+            "state": self._state(a, conv, slot, now),
+            "start": iso(slot.starts_at) if slot else None,
+            "end": iso(slot.ends_at) if slot else None,
+            "adviser_id": adviser.id if adviser else None,
+            "adviser_name": adviser.name if adviser else None,
+            "customer_name": conv.customer_name,
+        }
+
+    async def do_rebook(
+        self, appointment_id: str, manage: str, slot_id: str
+    ) -> tuple[Booking, dict[str, Any]]:
+        """Move the appointment to another free slot of its adviser, atomically.
+        Returns the booking at its new time (SEQUENCE raised) and the old slot."""
+        now = datetime.now(UTC)
+        async with self._c.writer() as db:
+            a, conv, old = await self._find(db, appointment_id, manage)
+            check_movable(self._state(a, conv, old, now))
+            assert old is not None  # a booked appointment holds a slot
+            new = check_new_slot(await db.get(Slot, slot_id), old, now)
+            adviser = await db.get(Adviser, old.adviser_id)
+            assert adviser is not None
+            old_dict = slot_dict(old, adviser.name)
+            # Free first: `slots.conversation_id` is unique. Both statements are in
+            # this transaction, so a lost race below undoes the freeing too.
+            await db.execute(
+                update(Slot)
+                .where(Slot.id == old.id)
+                .values(conversation_id=None, booked_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            if not await self._take(db, new.id, conv.id, now):
+                await db.rollback()
+                raise VisavisError(
+                    "slot_taken",
+                    "someone else just booked this time; your appointment is unchanged",
+                )
+            a.sequence += 1
+            a.updated_at = now
+            await db.commit()
+            await db.refresh(new)
+            return self._booking(a, conv, new, adviser), old_dict
+
+    async def do_cancel(self, appointment_id: str, manage: str) -> Booking:
+        """Cancel by the customer's manage token; the slot is free again. The booking
+        carries the SEQUENCE of the cancellation's ICS (above the last invitation's)."""
+        now = datetime.now(UTC)
+        async with self._c.writer() as db:
+            a, conv, slot = await self._find(db, appointment_id, manage)
+            if a.cancelled_at is not None:
+                raise VisavisError(
+                    "invalid_state", "this appointment was cancelled already", state="cancelled"
+                )
+            if conv.status != "scheduled" or slot is None:
+                raise VisavisError(
+                    "invalid_state", "this appointment has already begun or ended",
+                    state=self._state(a, conv, slot, now),
+                )  # fmt: skip
             adviser = await db.get(Adviser, slot.adviser_id)
             assert adviser is not None
-            email = slot.customer_email or ""
-            if conv.status == "scheduled":
-                conv.status = check_transition(conv.status, "end")
-                conv.ended_at = datetime.now(UTC)
-                clear_call(conv)
-                await self._c.append_event(
-                    db, conv.id, "conversation.ended", Author("customer"), {"by": "customer",
-                    "reason": "appointment_cancelled"},
-                )  # fmt: skip
-            else:
-                raise VisavisError("invalid_state", "this appointment has already begun or ended")
-            slot.conversation_id = None
-            slot.customer_email = None
-            slot.manage_hash = None
-            slot.booked_at = None
-            await db.commit()
-            return Cancellation(
-                slot_dict(slot, adviser.name), email, adviser.email, conv.customer_name,
-                conv.language,
+            conv.status = check_transition(conv.status, "end")
+            conv.ended_at = now
+            clear_call(conv)
+            await self._c.append_event(
+                db, conv.id, "conversation.ended", Author("customer"), {"by": "customer",
+                "reason": "appointment_cancelled"},
             )  # fmt: skip
+            slot.conversation_id = None
+            slot.booked_at = None
+            a.cancelled_at = now
+            a.updated_at = now
+            a.sequence += 1
+            await db.commit()
+            return self._booking(a, conv, slot, adviser)
 
     async def do_join(
         self, conversation_id: str

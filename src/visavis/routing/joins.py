@@ -20,7 +20,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
 from visavis.auth.ratelimit import RateLimiter
@@ -31,10 +31,61 @@ from visavis.storage.engine import Database
 from visavis.storage.models import JoinCode
 
 CODE_DIGITS = 6
+# Appointment links may be booked months ahead; the appointment's own time window
+# (routing/appointments.py) decides when they let the customer in.
+APPOINTMENT_LINK_TTL_S = 400 * 86400
 
 
 def _utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def check_link_age(signed_at: datetime, now: datetime, ttl_s: int) -> None:
+    """A link is good for `ttl_s` seconds after it was signed, that second included."""
+    if (now - _utc(signed_at)).total_seconds() > ttl_s:
+        raise VisavisError("expired", "this invitation link has expired")
+
+
+def check_code_usable(expires_at: datetime, used_at: datetime | None, now: datetime) -> None:
+    """A code works once, until it expires (its expiry instant included). A used code
+    looks like an unknown one: it tells a guesser nothing."""
+    if used_at is not None:
+        raise VisavisError("not_found", "no such code (check the digits)")
+    if _utc(expires_at) < now:
+        raise VisavisError("expired", "this code has expired; ask for a new one")
+
+
+class InvitationLinks:
+    """Signed links naming one conversation: e-mail invitations (expire after `ttl_s`)
+    and appointment links (their own salt, valid for as long as a booking can lie
+    ahead)."""
+
+    def __init__(self, secret_key: str, ttl_s: int) -> None:
+        self._invitations = URLSafeTimedSerializer(secret_key, salt="visavis.invitation.v1")
+        self._appointments = URLSafeTimedSerializer(secret_key, salt="visavis.appointment.v1")
+        self.ttl_s = ttl_s
+
+    def issue(self, conversation_id: str) -> str:
+        return str(self._invitations.dumps({"c": conversation_id}))
+
+    def issue_for_appointment(self, conversation_id: str) -> str:
+        return str(self._appointments.dumps({"c": conversation_id}))
+
+    def check(self, link_token: str, now: datetime) -> str:
+        """The conversation a link opens: `unauthorized` if it is not one of ours
+        (forged, tampered, another kind of token), `expired` after its time."""
+        kinds = ((self._invitations, self.ttl_s), (self._appointments, APPOINTMENT_LINK_TTL_S))
+        for serializer, ttl_s in kinds:
+            try:
+                data, signed_at = serializer.loads(link_token, return_timestamp=True)
+            except BadSignature:
+                continue
+            check_link_age(signed_at, now, ttl_s)
+            cid = data.get("c") if isinstance(data, dict) else None
+            if isinstance(cid, str):
+                return cid
+            break
+        raise VisavisError("unauthorized", "this invitation link is not valid")
 
 
 class JoinService:
@@ -50,10 +101,7 @@ class JoinService:
         self._db = database
         self._conversations = conversations
         self._secret = secret_key.encode()
-        self._links = URLSafeTimedSerializer(secret_key, salt="visavis.invitation.v1")
-        # Appointment links may be booked months ahead; the appointment's own time
-        # window (routing/appointments.py) decides when they let the customer in.
-        self._appointment_links = URLSafeTimedSerializer(secret_key, salt="visavis.appointment.v1")
+        self.links = InvitationLinks(secret_key, link_ttl_s)
         self.link_ttl_s = link_ttl_s
         self.code_ttl_s = code_ttl_s
         self._guess_by_ip = RateLimiter(code_guesses_per_minute)
@@ -74,27 +122,13 @@ class JoinService:
         self, adviser: AdviserView, name: str | None, language: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
         conv, events = await self._open_for(adviser, "invitation", name, language)
-        return conv, events, str(self._links.dumps({"c": conv["id"]}))
+        return conv, events, self.links.issue(conv["id"])
 
     def appointment_link(self, conversation_id: str) -> str:
-        return str(self._appointment_links.dumps({"c": conversation_id}))
+        return self.links.issue_for_appointment(conversation_id)
 
     def check_link(self, link_token: str) -> str:
-        try:
-            try:
-                data = self._links.loads(link_token, max_age=self.link_ttl_s)
-            except BadSignature as first:
-                if isinstance(first, SignatureExpired):
-                    raise
-                data = self._appointment_links.loads(link_token, max_age=400 * 86400)
-        except SignatureExpired:
-            raise VisavisError("expired", "this invitation link has expired") from None
-        except BadSignature:
-            raise VisavisError("unauthorized", "this invitation link is not valid") from None
-        cid = data.get("c") if isinstance(data, dict) else None
-        if not isinstance(cid, str):
-            raise VisavisError("unauthorized", "this invitation link is not valid")
-        return cid
+        return self.links.check(link_token, datetime.now(UTC))
 
     # ------------------------------------------------------------ codes
     async def do_create_code(
@@ -134,10 +168,9 @@ class JoinService:
                 select(JoinCode).where(JoinCode.code_hash == self._hash(code)).with_for_update()
             )
             now = datetime.now(UTC)
-            if row is None or row.used_at is not None:
+            if row is None:
                 raise VisavisError("not_found", "no such code (check the digits)")
-            if _utc(row.expires_at) < now:
-                raise VisavisError("expired", "this code has expired; ask for a new one")
+            check_code_usable(row.expires_at, row.used_at, now)
             row.used_at = now
             await db.commit()
             return row.conversation_id

@@ -1,10 +1,11 @@
 """Pushing waiting customers to advisers (R5/R4.3 "offered to the next one").
 
 Advisers can always take anyone from the queue themselves; in addition, each waiting
-customer is offered to one suitable adviser at a time (available, a free chat slot,
-serves the customer's team, not already asked). If that adviser neither accepts nor
-declines within the timeout, the offer moves on to the next adviser; when everyone
-was asked, the round starts again.
+customer is offered to one suitable adviser at a time (available, a free chat slot
+under the limit for the customer's team, serves that team, not already asked; those
+speaking the customer's language first, see `routing.decide.rank_advisers`). If that
+adviser neither accepts nor declines within the timeout, the offer moves on to the
+next adviser; when everyone was asked, the round starts again.
 
 Node-local: with several nodes, one node must own offering (planned with Redis).
 """
@@ -57,22 +58,24 @@ class OfferBook:
     def plan(
         self,
         waiting: list[str],
-        candidates: Callable[[str], list[str]],
-        free_slots: dict[str, int],
+        candidates: Callable[[str], list[tuple[str, int]]],
         now: float | None = None,
     ) -> list[tuple[str, str]]:
         """New offers for waiting conversations (oldest first) without one.
 
-        `candidates(cid)`: suitable advisers for that conversation, best first.
-        `free_slots`: open chat slots per adviser, reduced as offers are made so one
-        adviser is not offered more customers than they can take."""
+        `candidates(cid)`: suitable advisers for that conversation, best first, each
+        with their free chat slots for it (its team's limit minus their active chats).
+        Open offers count against those slots, so one adviser is not offered more
+        customers than they can take."""
         now = time.monotonic() if now is None else now
         made: list[tuple[str, str]] = []
-        slots = {a: n - self.offered_to(a) for a, n in free_slots.items()}
+        pending: dict[str, int] = {}
+        for offer in self.offers.values():
+            pending[offer.adviser_id] = pending.get(offer.adviser_id, 0) + 1
         for cid in waiting:
             if cid in self.offers:
                 continue
-            options = [a for a in candidates(cid) if slots.get(a, 0) > 0]
+            options = [a for a, free in candidates(cid) if free - pending.get(a, 0) > 0]
             if not options:
                 continue
             asked = self.asked.setdefault(cid, [])
@@ -83,6 +86,6 @@ class OfferBook:
             adviser = fresh[0]
             asked.append(adviser)
             self.offers[cid] = Offer(adviser, now + self.timeout_s)
-            slots[adviser] -= 1
+            pending[adviser] = pending.get(adviser, 0) + 1
             made.append((cid, adviser))
         return made

@@ -7,19 +7,30 @@ restart keeps it (the adviser's console reconnects by itself).
 
 from __future__ import annotations
 
+from visavis.routing.decide import effective_chat_limit
+
 
 class Presence:
     def __init__(self) -> None:
         self._sockets: dict[str, int] = {}
         self._status: dict[str, str] = {}
         self._load: dict[str, tuple[int, int]] = {}  # adviser -> (active, max_chats)
+        self._own: dict[str, int | None] = {}  # adviser -> own limit (--max-chats)
 
-    def connect(self, adviser_id: str, status: str, active: int = 0, max_chats: int = 0) -> bool:
+    def connect(
+        self,
+        adviser_id: str,
+        status: str,
+        active: int = 0,
+        max_chats: int = 0,
+        own_max_chats: int | None = None,
+    ) -> bool:
         """Count a socket; True if the adviser was offline before."""
         n = self._sockets.get(adviser_id, 0)
         self._sockets[adviser_id] = n + 1
         self._status[adviser_id] = status
         self._load[adviser_id] = (active, max_chats)
+        self._own[adviser_id] = own_max_chats
         return n == 0
 
     def set_load(self, adviser_id: str, active: int, max_chats: int) -> None:
@@ -29,6 +40,12 @@ class Presence:
     def is_full(self, adviser_id: str) -> bool:
         active, max_chats = self._load.get(adviser_id, (0, 0))
         return max_chats > 0 and active >= max_chats
+
+    def limit_for(self, adviser_id: str, team_limit: int | None) -> int:
+        """The adviser's limit for a conversation of a team with `team_limit`."""
+        _active, max_chats = self._load.get(adviser_id, (0, 0))
+        # max_chats is the server default wherever the adviser has no own limit
+        return effective_chat_limit(self._own.get(adviser_id), team_limit, max_chats)
 
     def available(self) -> dict[str, tuple[int, int]]:
         """Available advisers with their (active, max_chats)."""
@@ -43,6 +60,7 @@ class Presence:
         self._sockets.pop(adviser_id, None)
         self._status.pop(adviser_id, None)
         self._load.pop(adviser_id, None)
+        self._own.pop(adviser_id, None)
         return True
 
     def set_status(self, adviser_id: str, status: str) -> None:

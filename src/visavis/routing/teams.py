@@ -1,4 +1,5 @@
-"""Teams: which topics and languages they serve, when they are open, who is in them."""
+"""Teams: which topics and languages they serve, when they are open, who is in them,
+and how many chats each of their advisers may hold."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from visavis.auth.service import AdviserView
 from visavis.errors import VisavisError
+from visavis.routing.decide import ChatLimits, choose_team, effective_chat_limit
 from visavis.routing.hours import BusinessHours
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Team, TeamMember
@@ -27,6 +30,7 @@ class TeamView:
     languages: tuple[str, ...]
     hours: BusinessHours
     members: frozenset[str]
+    chat_limit: int | None = None  # per adviser; None: their own or the server default
 
     def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
         now = now or datetime.now(UTC)
@@ -37,6 +41,7 @@ class TeamView:
             "topics": list(self.topics),
             "languages": list(self.languages),
             "timezone": self.hours.timezone,
+            "chat_limit": self.chat_limit,
             "open": self.hours.is_open(now),
             "next_opening": nxt.isoformat() if nxt else None,
         }
@@ -50,6 +55,7 @@ def _view(team: Team, members: frozenset[str]) -> TeamView:
         languages=tuple(json.loads(team.languages)),
         hours=BusinessHours.parse(team.timezone, json.loads(team.hours), json.loads(team.holidays)),
         members=members,
+        chat_limit=team.chat_limit,
     )
 
 
@@ -59,6 +65,8 @@ class TeamService:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._teams: dict[str, TeamView] = {}
+        # advisers' languages from their portal profiles: who speaks the customer's
+        self._languages: dict[str, tuple[str, ...]] = {}
 
     async def load(self) -> None:
         async with self._db.sessions() as db:
@@ -66,7 +74,9 @@ class TeamService:
             members: dict[str, set[str]] = {}
             for m in await db.scalars(select(TeamMember)):
                 members.setdefault(m.team_id, set()).add(m.adviser_id)
+            spoken = (await db.execute(select(Adviser.id, Adviser.languages))).all()
         self._teams = {t.id: _view(t, frozenset(members.get(t.id, ()))) for t in teams}
+        self._languages = {aid: tuple(json.loads(langs or "[]")) for aid, langs in spoken}
 
     # ------------------------------------------------------------ reads
     def all(self) -> list[TeamView]:
@@ -78,17 +88,31 @@ class TeamService:
         except KeyError:
             raise VisavisError("not_found", f"no team {team_id!r}") from None
 
-    def for_topic(self, topic: str | None) -> TeamView | None:
-        """The team that serves a topic: the first that lists it, else the first team
-        without any topics (a catch-all), else none (one shared queue)."""
-        if topic:
-            for team in self._teams.values():
-                if topic in team.topics:
-                    return team
-        for team in self._teams.values():
-            if not team.topics:
-                return team
-        return None
+    def for_topic(self, topic: str | None, language: str | None = None) -> TeamView | None:
+        """The team a customer of that topic (and language) waits for: see
+        `routing.decide.choose_team`."""
+        return choose_team(list(self._teams.values()), topic, language)
+
+    def chat_limit_of(self, team_id: str | None) -> int | None:
+        """The team's own per-adviser limit; None for no team, no limit or a team that
+        is gone (removed while its customers still wait)."""
+        team = self._teams.get(team_id) if team_id else None
+        return team.chat_limit if team else None
+
+    def languages_of(self, adviser_id: str) -> tuple[str, ...]:
+        return self._languages.get(adviser_id, ())
+
+    def limits_for(self, adviser: AdviserView) -> ChatLimits:
+        """The adviser's chat limit for a conversation of each team. `max_chats` is the
+        server default wherever the adviser has no limit of their own."""
+        return ChatLimits(
+            adviser.max_chats,
+            {
+                t.id: effective_chat_limit(adviser.own_max_chats, t.chat_limit, adviser.max_chats)
+                for t in self._teams.values()
+                if t.chat_limit is not None
+            },
+        )
 
     def teams_of(self, adviser_id: str) -> frozenset[str]:
         return frozenset(t.id for t in self._teams.values() if adviser_id in t.members)
@@ -108,9 +132,12 @@ class TeamService:
         timezone: str,
         hours: dict[str, Any],
         holidays: list[str],
+        chat_limit: int | None = None,
     ) -> TeamView:
         if not TEAM_ID_RE.match(team_id):
             raise VisavisError("bad_request", "team id: 1-32 of a-z, 0-9, '-'")
+        if chat_limit is not None and not 1 <= chat_limit <= 50:
+            raise VisavisError("bad_request", f"chat limit: {chat_limit} is not between 1 and 50")
         try:
             BusinessHours.parse(timezone, hours, holidays)
         except ValueError as exc:
@@ -126,6 +153,7 @@ class TeamService:
             team.timezone = timezone
             team.hours = json.dumps(hours)
             team.holidays = json.dumps(holidays)
+            team.chat_limit = chat_limit
             await db.commit()
         await self.load()
         return self.get(team_id)

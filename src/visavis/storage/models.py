@@ -127,6 +127,8 @@ class Team(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     hours: Mapped[str] = mapped_column(Text)  # JSON, see routing/hours.py
     holidays: Mapped[str] = mapped_column(Text)  # JSON list of YYYY-MM-DD
+    # simultaneous text chats per adviser while serving this team; None: not set
+    chat_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -149,7 +151,8 @@ class JoinCode(Base):
 
 
 class Slot(Base):
-    """A bookable appointment time of an adviser; booked when conversation_id is set."""
+    """A bookable appointment time of an adviser; booked when conversation_id is set
+    (the conversation of the `Appointment` holding it)."""
 
     __tablename__ = "slots"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -157,10 +160,29 @@ class Slot(Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
-    customer_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    manage_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Appointment(Base):
+    """A customer's booking. It lives apart from the slot it holds because it outlives
+    it: rebooking moves it to another slot (same id, same ICS UID, same join link),
+    and after a cancellation the manage link can still say "cancelled"."""
+
+    __tablename__ = "appointments"
+    # in the manage link and the ICS UID; stays the same when rebooked
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    # sha256 of the token in the customer's manage link
+    manage_hash: Mapped[str] = mapped_column(String(64))
+    customer_email: Mapped[str] = mapped_column(String(254))
+    # RFC 5545 SEQUENCE of the last invitation sent; each update mail raises it
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    booked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ProactiveRule(Base):

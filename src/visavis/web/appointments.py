@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from visavis.auth.service import EMAIL_RE
 from visavis.errors import VisavisError
 from visavis.notify.mail import Attachment, Mailer
-from visavis.routing.appointments import AppointmentService
+from visavis.routing.appointments import AppointmentService, Booking
 from visavis.routing.ics import appointment_ics
 from visavis.routing.joins import JoinService
 from visavis.routing.teams import TeamService
@@ -37,29 +37,55 @@ class BookBody(_Body):
     language: Literal["de", "en"] = "de"
 
 
+class RebookBody(_Body):
+    token: Annotated[str, Field(min_length=16, max_length=64)]
+    slot_id: Annotated[str, Field(min_length=4, max_length=32)]
+
+
 TEXT = {
     "de": {
         "booked": "Ihr Termin am {when} mit {adviser}",
         "cancelled": "Abgesagt: Ihr Termin am {when}",
+        "moved": "Verschoben auf {when}: Ihr Termin",
+        "adviser_moved": "Verschoben auf {when}: Termin mit {name}",
         "body": "Guten Tag {name},\n\nIhr Beratungstermin mit {adviser} ist am {when}.\n"
         "Zur Beratung öffnen Sie zur Terminzeit diesen Link (ab 15 Minuten vorher):\n\n"
-        "{link}\n\nTermin absagen: {manage}\n",
+        "{link}\n\nTermin verschieben oder absagen: {manage}\n",
+        "moved_body": "Guten Tag {name},\n\nIhr Beratungstermin mit {adviser} ist verschoben "
+        "vom {old_when} auf den {when}.\nIhr Link zur Beratung gilt weiter (auch der aus der "
+        "ersten E-Mail); öffnen Sie ihn zur neuen Terminzeit (ab 15 Minuten vorher):\n\n"
+        "{link}\n\nTermin verschieben oder absagen: {manage}\n",
         "cancel_body": "Guten Tag {name},\n\nIhr Termin am {when} mit {adviser} wurde abgesagt.\n",
         "adviser_body": "Neuer Termin am {when} mit {name} ({email}).\n\nLink: {link}\n",
+        "adviser_moved_body": "{name} ({email}) hat den Termin vom {old_when} auf den {when} "
+        "verschoben.\n\nLink: {link}\n",
         "adviser_cancel_body": "{name} ({email}) hat den Termin am {when} abgesagt.\n",
     },
     "en": {
         "booked": "Your appointment on {when} with {adviser}",
         "cancelled": "Cancelled: your appointment on {when}",
+        "moved": "Moved to {when}: your appointment",
+        "adviser_moved": "Moved to {when}: appointment with {name}",
         "body": "Hello {name},\n\nyour consultation with {adviser} is on {when}.\n"
         "At that time, open this link (from 15 minutes before):\n\n{link}\n\n"
-        "Cancel the appointment: {manage}\n",
+        "Move or cancel the appointment: {manage}\n",
+        "moved_body": "Hello {name},\n\nyour consultation with {adviser} has moved from "
+        "{old_when} to {when}.\nYour link to it keeps working (the one in the first e-mail, "
+        "too); open it at the new time (from 15 minutes before):\n\n{link}\n\n"
+        "Move or cancel the appointment: {manage}\n",
         "cancel_body": "Hello {name},\n\nyour appointment on {when} with {adviser} "
         "was cancelled.\n",
         "adviser_body": "New appointment on {when} with {name} ({email}).\n\nLink: {link}\n",
+        "adviser_moved_body": "{name} ({email}) moved the appointment from {old_when} to "
+        "{when}.\n\nLink: {link}\n",
         "adviser_cancel_body": "{name} ({email}) cancelled the appointment on {when}.\n",
     },
 }
+
+
+def _lang(language: str | None) -> str:
+    # mails about a booking speak the language it was made in, as its confirmation did
+    return "en" if language == "en" else "de"
 
 
 class AppointmentRoutes:
@@ -124,53 +150,88 @@ class AppointmentRoutes:
             raise VisavisError("bad_request", f"email: not an e-mail address: {email!r}")
         if not self.mailer.config.configured:
             raise VisavisError("invalid_state", "e-mail is not configured (VISAVIS_SMTP_HOST)")
-        slot, conv, manage, adviser_email = await self.appointments.do_book(
+        booking, manage = await self.appointments.do_book(
             body.slot_id, body.customer_name, body.language, body.topic, email
         )
-        link = f"{self.origin}/join/{quote(self.joins.appointment_link(conv['id']))}"
-        manage_url = f"{self.origin}/book?appointment={slot['id']}&token={quote(manage)}"
+        slot = booking.slot
+        link = self._link(booking)
+        manage_url = self._manage_url(booking.id, manage)
         t = TEXT[body.language]
         when = self._when(slot["start"])
         fields = {"name": body.customer_name, "adviser": slot["adviser_name"], "when": when,
                   "link": link, "manage": manage_url, "email": email}  # fmt: skip
-        ics = self._ics(slot, link, body.customer_name, email, adviser_email, cancel=False)
+        ics = self._ics(booking, link, body.customer_name, cancel=False)
         try:
             await self.mailer.do_send(
                 email, t["booked"].format(**fields), t["body"].format(**fields), (ics,)
             )
             await self.mailer.do_send(
-                adviser_email, t["booked"].format(**fields), t["adviser_body"].format(**fields),
-                (ics,),
+                booking.adviser_email, t["booked"].format(**fields),
+                t["adviser_body"].format(**fields), (ics,),
             )  # fmt: skip
         except VisavisError:
             # without the mail the customer has no link: give the slot back
-            await self.appointments.do_cancel(slot["id"], manage)
+            await self.appointments.do_cancel(booking.id, manage)
             raise
-        log.info("appointment %s booked for %s", slot["id"], slot["start"])
+        log.info("appointment %s booked for %s", booking.id, slot["start"])
         return JSONResponse(
-            {
-                "appointment": {
-                    "id": slot["id"],
-                    "start": slot["start"],
-                    "end": slot["end"],
-                    "adviser_name": slot["adviser_name"],
-                },
-                "manage_url": manage_url,
-            },
-            status_code=201,
+            {"appointment": self._public(booking), "manage_url": manage_url}, status_code=201
+        )
+
+    async def appointment(self, request: Request) -> Response:
+        """The manage page: what the link's appointment is now (time, state)."""
+        view = await self.appointments.appointment(
+            request.path_params["appointment_id"], request.query_params.get("token", "")
+        )
+        return JSONResponse({"appointment": view})
+
+    async def rebook(self, request: Request) -> Response:
+        # moving takes a free slot like booking does: the same limit per address
+        if not self.api.create_limit.allow(client_ip(request)):
+            raise VisavisError("rate_limited", "too many bookings from your address")
+        body = await read_json(request, RebookBody)
+        booking, old = await self.appointments.do_rebook(
+            request.path_params["appointment_id"], body.token, body.slot_id
+        )
+        slot = booking.slot
+        link = self._link(booking)
+        manage_url = self._manage_url(booking.id, body.token)
+        t = TEXT[_lang(booking.language)]
+        name = booking.customer_name or ""
+        fields = {"name": name, "adviser": slot["adviser_name"], "when": self._when(slot["start"]),
+                  "old_when": self._when(old["start"]), "link": link, "manage": manage_url,
+                  "email": booking.email}  # fmt: skip
+        # an update of the same event: same UID, higher SEQUENCE, METHOD:REQUEST
+        ics = self._ics(booking, link, name, cancel=False)
+        mailed = True
+        for to, subject, text in (
+            (booking.email, "moved", "moved_body"),
+            (booking.adviser_email, "adviser_moved", "adviser_moved_body"),
+        ):
+            try:
+                await self.mailer.do_send(
+                    to, t[subject].format(**fields), t[text].format(**fields), (ics,)
+                )
+            except VisavisError:
+                # The move is done and shown to the customer, whose link is unchanged;
+                # undoing it could fail too (the old slot may be gone). Say so instead.
+                log.warning("rebooking mail to %s failed; the appointment moved anyway", to)
+                mailed = False
+        log.info("appointment %s moved from %s to %s", booking.id, old["start"], slot["start"])
+        return JSONResponse(
+            {"appointment": self._public(booking), "manage_url": manage_url, "mailed": mailed}
         )
 
     async def cancel(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
-        done = await self.appointments.do_cancel(request.path_params["slot_id"], token)
-        slot, email, adviser_email = done.slot, done.email, done.adviser_email
+        done = await self.appointments.do_cancel(request.path_params["appointment_id"], token)
+        slot, email = done.slot, done.email
         when = self._when(slot["start"])
-        # in the language the booking was made in, as its confirmation was (both sides)
-        lang_text = TEXT["en" if done.language == "en" else "de"]
+        lang_text = TEXT[_lang(done.language)]
         name = done.customer_name or ""
         fields = {"name": name, "adviser": slot["adviser_name"], "when": when, "email": email}
-        ics = self._ics(slot, self.origin, name, email, adviser_email, cancel=True)
-        for to, body in ((email, "cancel_body"), (adviser_email, "adviser_cancel_body")):
+        ics = self._ics(done, self.origin, name, cancel=True)
+        for to, body in ((email, "cancel_body"), (done.adviser_email, "adviser_cancel_body")):
             try:
                 await self.mailer.do_send(
                     to, lang_text["cancelled"].format(**fields),
@@ -180,24 +241,38 @@ class AppointmentRoutes:
                 log.warning("cancellation mail to %s failed; the slot is free anyway", to)
         return JSONResponse({"ok": True})
 
-    def _ics(
-        self, slot: dict[str, str], link: str, name: str, email: str, adviser_email: str,
-        cancel: bool,
-    ) -> Attachment:  # fmt: skip
+    def _link(self, booking: Booking) -> str:
+        # The link names the conversation, not the slot: after a move, links from
+        # earlier mails open at the new time.
+        return f"{self.origin}/join/{quote(self.joins.appointment_link(booking.conversation_id))}"
+
+    def _manage_url(self, appointment_id: str, token: str) -> str:
+        return f"{self.origin}/book?appointment={quote(appointment_id)}&token={quote(token)}"
+
+    @staticmethod
+    def _public(booking: Booking) -> dict[str, Any]:
+        s = booking.slot
+        return {"id": booking.id, "slot_id": s["id"], "start": s["start"], "end": s["end"],
+                "adviser_id": s["adviser_id"], "adviser_name": s["adviser_name"]}  # fmt: skip
+
+    def _ics(self, booking: Booking, link: str, name: str, cancel: bool) -> Attachment:
+        slot = booking.slot
         start = datetime.fromisoformat(slot["start"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(slot["end"].replace("Z", "+00:00"))
         host = self.origin.split("://", 1)[-1].split("/")[0].split(":")[0]
         data = appointment_ics(
-            uid=f"{slot['id']}@{host}",
+            # the appointment's id, not the slot's: it survives a move (RFC 5545 updates
+            # match on UID and take the highest SEQUENCE)
+            uid=f"{booking.id}@{host}",
             start=start,
             end=end,
             summary=f"Beratung / Consultation: {slot['adviser_name']}",
             description=f"Videoberatung / video consultation: {link}",
             url=link,
-            organizer=(slot["adviser_name"], adviser_email),
-            attendee=(name or email, email),
+            organizer=(slot["adviser_name"], booking.adviser_email),
+            attendee=(name or booking.email, booking.email),
             cancel=cancel,
-            sequence=1 if cancel else 0,
+            sequence=booking.sequence,
         )
         method = "CANCEL" if cancel else "REQUEST"
         return Attachment("invite.ics", f"text/calendar; method={method}", data)

@@ -24,7 +24,7 @@ from visavis.errors import VisavisError
 from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
 from visavis.routing.proactive import ProactiveService
 from visavis.routing.teams import TeamService
-from visavis.web.hub import Hub
+from visavis.web.hub import Hub, Scope
 from visavis.web.ws import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -122,20 +122,26 @@ class Api:
         return adviser
 
     # ------------------------------------------------------------ public
-    def check_availability_scope(self, request: Request) -> tuple[str | None, str | None]:
-        """`?topic=` / `?team=` of the availability endpoints; an unknown one is refused
-        (a typo would otherwise silently show the availability of all teams)."""
+    def check_availability_scope(self, request: Request) -> Scope:
+        """`?topic=` / `?team=` (and `?lang=`) of the availability endpoints; an unknown
+        team or topic is refused (a typo would otherwise silently show the availability
+        of all teams)."""
         topic = request.query_params.get("topic") or None
         team_id = request.query_params.get("team") or None
+        language = request.query_params.get("lang") or None
         if team_id is not None:
             self.teams.get(team_id)  # not_found for an unknown team
         if topic is not None and topic not in {t.id for t in self.settings.topic_list()}:
             raise VisavisError("not_found", f"no topic {topic[:64]!r}")
-        return topic, team_id
+        if language is not None and not LANG_RE.match(language):
+            raise VisavisError("bad_request", "lang: not a language tag")
+        return topic, team_id, language
 
     async def availability(self, request: Request) -> Response:
-        topic, team_id = self.check_availability_scope(request)
-        return JSONResponse(await self.hub.current_availability(topic, team_id=team_id))
+        topic, team_id, language = self.check_availability_scope(request)
+        return JSONResponse(
+            await self.hub.current_availability(topic, team_id=team_id, language=language)
+        )
 
     async def proactive_rules(self, request: Request) -> Response:
         return JSONResponse(
@@ -180,6 +186,7 @@ class Api:
         await self.profiles.do_set_profile(
             me.id, body.languages, body.topics, body.bio, body.listed
         )
+        await self.teams.load()  # routing prefers advisers speaking the customer's language
         return JSONResponse({"profile": await self.profiles.profile(me.id)})
 
     async def set_my_photo(self, request: Request) -> Response:
@@ -197,11 +204,11 @@ class Api:
         return JSONResponse({"teams": [t.as_dict() for t in self.teams.all()]})
 
     async def availability_stream(self, request: Request) -> Response:
-        topic, team_id = self.check_availability_scope(request)
+        scope = self.check_availability_scope(request)
 
         async def events() -> AsyncIterator[str]:
             yield "retry: 3000\n\n"
-            async for state in self.hub.availability_stream(topic, team_id):
+            async for state in self.hub.availability_stream(*scope):
                 yield f"event: availability\ndata: {state}\n\n" if state else ": keep-alive\n\n"
 
         return StreamingResponse(
@@ -239,7 +246,7 @@ class Api:
             raise VisavisError("bad_request", "message: say what it is about")
         if body.adviser_id is not None and not await self.profiles.is_listed(body.adviser_id):
             raise VisavisError("not_found", "adviser_id: no such adviser in the portal")
-        team = self.teams.for_topic(body.topic)
+        team = self.teams.for_topic(body.topic, body.language)
         if body.kind == "chat" and team is not None and not team.hours.is_open(datetime.now(UTC)):
             nxt = team.hours.next_opening(datetime.now(UTC))
             raise VisavisError(

@@ -23,6 +23,7 @@ from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.errors import VisavisError
+from visavis.routing.decide import AdviserLoad, rank_advisers
 from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.offers import OfferBook
 from visavis.routing.presence import Presence
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 TEAMS_RELOAD_S = 30.0
 HISTORY_TTL_S = 60.0
-# what an availability stream asks about: (topic, team id); (None, None) = all teams
-Scope = tuple[str | None, str | None]
+# what an availability stream asks about: (topic, team id, customer's language);
+# no topic and no team = all teams
+Scope = tuple[str | None, str | None, str | None]
 
 
 def _round(seconds: float | None) -> float | None:
@@ -137,7 +139,8 @@ class Hub:
             peers = self._by_adviser[aid] = set()
             self.bus.subscribe(f"adviser:{aid}", self._on_adviser_frame)
         peers.add(conn)
-        if self.presence.connect(aid, conn.adviser.status, 0, conn.adviser.max_chats):
+        a = conn.adviser
+        if self.presence.connect(aid, a.status, 0, a.max_chats, a.own_max_chats):
             spawn(self.queue_changed())
 
     def follow(self, conn: Connection, conversation_id: str) -> None:
@@ -379,21 +382,25 @@ class Hub:
         for cid, aid in withdrawn:
             self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
         available = self.presence.available()
-        free = {aid: max(0, m - a) for aid, (a, m) in available.items()}
 
-        def candidates(cid: str) -> list[str]:
+        def candidates(cid: str) -> list[tuple[str, int]]:
             e = queued[cid]
             asked = e.get("requested_adviser_id")
-            out = [
-                aid
-                for aid in available
+            team_limit = self.teams.chat_limit_of(e["team_id"])
+            loads = [
+                AdviserLoad(
+                    aid,
+                    active,
+                    self.presence.limit_for(aid, team_limit),
+                    self.teams.languages_of(aid),
+                )
+                for aid, (active, _max) in available.items()
                 if self.teams.serves(aid, e["team_id"])
                 and (asked in (None, aid) or (cutoff is not None and e["queued_at"] < cutoff))
             ]
-            # the least loaded first
-            return sorted(out, key=lambda a: available[a][0] / max(1, available[a][1]))
+            return [(a.id, a.free) for a in rank_advisers(loads, e["language"])]
 
-        for cid, aid in self.offers.plan(list(queued), candidates, free):
+        for cid, aid in self.offers.plan(list(queued), candidates):
             e = queued[cid]
             self._to_adviser(
                 aid,
@@ -430,7 +437,13 @@ class Hub:
         }
 
     def _capacity(self, team_id: str | None) -> Capacity:
-        loads = self._available_for(team_id).values()
+        """Chat slots of the team's available advisers, each counted with their limit
+        for that team."""
+        team_limit = self.teams.chat_limit_of(team_id)
+        loads = [
+            (active, self.presence.limit_for(aid, team_limit))
+            for aid, (active, _max) in self._available_for(team_id).items()
+        ]
         return Capacity(slots=sum(m for _, m in loads), free=sum(max(0, m - a) for a, m in loads))
 
     # ------------------------------------------------------------ availability
@@ -439,14 +452,20 @@ class Hub:
         topic: str | None = None,
         entries: list[dict[str, Any]] | None = None,
         team_id: str | None = None,
+        language: str | None = None,
     ) -> dict[str, Any]:
         """What the widget shows: can I get an adviser now, how many wait, how long.
-        For the team of `topic` (or `team_id`), else across all teams."""
+        For `team_id`, else the team a customer of `topic` and `language` would wait
+        for, else across all teams."""
         if entries is None:
             entries = await self.conversations.queue()
         now = datetime.now(UTC)
         team = (
-            self.teams.get(team_id) if team_id else self.teams.for_topic(topic) if topic else None
+            self.teams.get(team_id)
+            if team_id
+            else self.teams.for_topic(topic, language)
+            if topic
+            else None
         )
         team_id = team.id if team else None
         if team is not None:
@@ -479,7 +498,9 @@ class Hub:
             if scope not in states:
                 try:
                     states[scope] = dumps(
-                        await self.current_availability(scope[0], entries, team_id=scope[1])
+                        await self.current_availability(
+                            scope[0], entries, team_id=scope[1], language=scope[2]
+                        )
                     )
                 except VisavisError:
                     states[scope] = None  # the team was removed since the stream opened
@@ -491,16 +512,19 @@ class Hub:
                 q.put_nowait(text)
 
     async def availability_stream(
-        self, topic: str | None = None, team_id: str | None = None
+        self, topic: str | None = None, team_id: str | None = None, language: str | None = None
     ) -> AsyncIterator[str]:
-        """The availability of one team (by topic or id; neither: all teams) as it
-        changes. The caller checks the team exists; the first item is the state now."""
+        """The availability of one team (by id, or by topic and language; neither: all
+        teams) as it changes. The caller checks the team exists; the first item is the
+        state now."""
         q: asyncio.Queue[str] = asyncio.Queue()
-        scope: Scope = (topic, team_id)
+        scope: Scope = (topic, team_id, language)
         # registered before the first read, so a change during it is not lost
         self._availability_listeners[q] = (scope, "")
         try:
-            first = dumps(await self.current_availability(topic, team_id=team_id))
+            first = dumps(
+                await self.current_availability(topic, team_id=team_id, language=language)
+            )
             if self._availability_listeners[q][1] == "":
                 self._availability_listeners[q] = (scope, first)
             yield first

@@ -376,7 +376,7 @@ class Gateway:
         team_ids = None if me.sees_all else self.teams.teams_of(me.id)
         cutoff = None if me.sees_all else self.hub.requested_cutoff()
         conv, event = await self.conversations.do_accept(
-            cid, me.id, me.name, me.max_chats, team_ids or None, cutoff
+            cid, me.id, me.name, self.teams.limits_for(me), team_ids or None, cutoff
         )
         cid = conv["id"]
         conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
@@ -443,7 +443,7 @@ class Gateway:
             assert msg.to_adviser_id is not None
             target = await self.auth.get_adviser(msg.to_adviser_id)
             conv, events = await self.transfers.do_to_adviser(
-                cid, author, target.id, target.max_chats, msg.mode == "consultative"
+                cid, author, target.id, self.teams.limits_for(target), msg.mode == "consultative"
             )
         conn.push_frame(
             {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
