@@ -687,6 +687,22 @@ def test_proactive_invitation_waits_for_an_adviser_of_its_own_team(
     time.sleep(1)
     expect(invitation).to_be_hidden()
 
+    # Available but busy: with her team's limit of one chat reached, Anna is not free.
+    live_server.cli("team", "set", "baufi", "--chat-limit", "1")
+    live_server.restart()
+    expect(anna.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
+    anna.get_by_test_id("status-toggle").select_option("available")
+    expect(invitation).to_be_visible()
+    customer = users.page()
+    customer.goto(base + "/chat")
+    start_chat(customer, "Kundin Kredit", "kredit", "Eine Frage zum Kredit")
+    queue_entry(anna, "Kundin Kredit").get_by_test_id("accept").click()
+    expect(message(customer, "Eine Frage zum Kredit")).to_be_visible()
+    expect(invitation).to_be_hidden()
+    anna.get_by_test_id("end-conversation").click()
+    anna.get_by_test_id("confirm-end").click()
+    expect(invitation).to_be_visible()  # a chat slot is free again
+
 
 # ---------------------------------------------------------------- transfers (R4.3)
 SECRET_NOTE = "Bonität geprüft – streng vertraulich 4711"

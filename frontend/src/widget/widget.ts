@@ -19,6 +19,7 @@
 
 interface Availability {
   available: boolean;
+  free: boolean;
   waiting: number;
   open?: boolean;
   estimate_s?: number | null;
@@ -89,7 +90,7 @@ const DECLINED = "visavis.declined";
   sheet.replaceSync(CSS);
   root.adoptedStyleSheets = [sheet];
   root.innerHTML =
-    '<button class="l" type="button" data-testid="visavis-launcher" aria-haspopup="dialog" aria-expanded="false" aria-controls="vv-p">' +
+    '<button class="l" type="button" data-testid="visavis-launcher" aria-haspopup="dialog" aria-controls="vv-p">' +
     '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
     '<span class="d" aria-hidden="true"></span><span class="t"></span><span class="b" data-testid="visavis-badge" hidden></span></button>' +
     `<div class="i" role="status" data-testid="visavis-invitation" hidden><p></p>` +
@@ -107,13 +108,8 @@ const DECLINED = "visavis.declined";
   // Availability pushes (Server-Sent Events; the first event is the current state).
   function watch(query: string, fn: (a: Availability) => void): EventSource {
     const es = new EventSource(`${SERVER}/api/v1/availability/stream${query}`);
-    es.addEventListener("availability", (ev) => {
-      try {
-        fn(JSON.parse((ev as MessageEvent<string>).data) as Availability);
-      } catch {
-        /* ignore a malformed push */
-      }
-    });
+    // Our own server's JSON: a push that fails to parse only logs, the next one counts.
+    es.addEventListener("availability", (ev) => fn(JSON.parse((ev as MessageEvent<string>).data) as Availability));
     return es;
   }
 
@@ -176,7 +172,7 @@ const DECLINED = "visavis.declined";
           setTimeout(() => {
             $("p").textContent = de ? rule.message_de : rule.message_en;
             invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
-              bubble.hidden = open || started || !a.available;
+              bubble.hidden = open || started || !a.free;
             });
           }, rule.min_seconds_on_page * 1000 - performance.now());
       })

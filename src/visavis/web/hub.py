@@ -479,10 +479,14 @@ class Hub:
             openings = [o for t in teams if (o := t.hours.next_opening(now)) is not None]
             nxt = min(openings) if openings else None
         available = len(self._available_for(team_id))
+        capacity = self._capacity(team_id)
         handle, pickup = (await self._team_history()).get(team_id, ([], []))
-        estimate = estimate_wait_s(waiting + 1, self._capacity(team_id), handle, pickup)
+        estimate = estimate_wait_s(waiting + 1, capacity, handle, pickup)
         return {
             "available": available > 0 and is_open,
+            # a chat slot nobody waiting will take: a new customer is served at once
+            # (proactive invitations wait for this, not just for someone online)
+            "free": is_open and capacity.free > waiting,
             "advisers_available": available,
             "waiting": waiting,
             "open": is_open,
