@@ -30,6 +30,7 @@ from visavis.notify.mail import Mailer, SmtpConfig
 from visavis.routing.appointments import AppointmentService
 from visavis.routing.joins import JoinService
 from visavis.routing.presence import Presence
+from visavis.routing.roster import Roster
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
 from visavis.web.appointments import AppointmentRoutes
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         conversations,
         presence,
         teams,
+        Roster(auth, conversations, presence, teams),
         settings.heartbeat_s,
         settings.requested_adviser_fallback_s,
         settings.offer_timeout_s,

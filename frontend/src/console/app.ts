@@ -23,6 +23,7 @@ import type {
   ConversationSummary,
   ErrorMsg,
   EventMsg,
+  OverviewSnapshotMsg,
   QueueEntry,
   ServerMessage,
   WelcomeMsg,
@@ -95,6 +96,7 @@ export class ConsoleApp extends I18nElement {
     tick: { state: true },
     offline: { state: true },
     offers: { state: true },
+    overview: { state: true },
   };
   declare me: AdviserInfo | null;
   declare checking: boolean;
@@ -114,6 +116,9 @@ export class ConsoleApp extends I18nElement {
   declare offline: QueueEntry[];
   /** Waiting customers the server offered to me (conversation.offered). */
   declare offers: Offer[];
+  /** Supervisors: all advisers and running conversations, pushed (overview.snapshot);
+   *  kept while another view is open so the overview shows at once. */
+  declare overview: OverviewSnapshotMsg | null;
 
   private csrf = "";
   private client: VisavisClient | null = null;
@@ -144,6 +149,7 @@ export class ConsoleApp extends I18nElement {
     this.tick = 0;
     this.offline = [];
     this.offers = [];
+    this.overview = null;
   }
 
   static override styles = [
@@ -583,6 +589,7 @@ export class ConsoleApp extends I18nElement {
     this.queue = [];
     this.offline = [];
     this.offers = [];
+    this.overview = null;
     this.current = null;
     this.view = "chats";
     this.conn = "idle";
@@ -705,6 +712,9 @@ export class ConsoleApp extends I18nElement {
         break;
       case "adviser.status":
         this.presence = { status: f.status, active: f.active, max_chats: f.max_chats };
+        break;
+      case "overview.snapshot":
+        this.overview = f;
         break;
       case "conversation.offered": {
         const offer: Offer = { ...f, until: Date.now() + f.expires_in_s * 1000 };
@@ -1235,7 +1245,13 @@ export class ConsoleApp extends I18nElement {
             ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
             : this.view === "overview"
               ? html`<section class="view">
-                  <vv-overview .queue=${this.queue} .offline=${this.offline} .topicLabel=${this.topicLabel} .now=${this.now}></vv-overview>
+                  <vv-overview
+                    .queue=${this.queue}
+                    .offline=${this.offline}
+                    .topicLabel=${this.topicLabel}
+                    .now=${this.now}
+                    .snapshot=${this.overview}
+                  ></vv-overview>
                 </section>`
               : html`<div class="body">
                   <aside>

@@ -1,18 +1,18 @@
 // Supervisors' live overview (R12.1): every adviser with status and load, every team's
 // queue (from the queue.snapshot supervisors receive for all teams) and the offline
-// queue, and the conversations running now. Advisers and live conversations are
-// refreshed every few seconds and whenever the queue changes.
+// queue, and the conversations running now. Advisers and running conversations come
+// from the overview.snapshot the server pushes to supervisors' sockets after every
+// (re)connect and whenever an adviser's status or load changes: nothing is polled, so
+// many supervisors online do not all fetch at once after every change.
 import { css, html, nothing, type PropertyValues } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import { api, ApiError } from "../lib/api";
+import { api } from "../lib/api";
 import { I18nElement } from "../lib/base";
-import { errorText, lang } from "../lib/i18n";
-import type { ConversationSummary, QueueEntry } from "../lib/protocol.gen";
+import { lang } from "../lib/i18n";
+import type { OverviewSnapshotMsg, QueueEntry } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
-import type { Colleague, TeamInfo } from "./transfer-dialog";
+import type { TeamInfo } from "./transfer-dialog";
 import { tw } from "./ways-strings";
-
-const POLL_MS = 5000;
 
 function waited(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -25,24 +25,19 @@ export class Overview extends I18nElement {
     offline: { attribute: false },
     topicLabel: { attribute: false },
     now: { type: Number },
-    advisers: { state: true },
+    snapshot: { attribute: false },
     teams: { state: true },
-    live: { state: true },
     updatedAt: { state: true },
-    notice: { state: true },
   };
   declare queue: QueueEntry[];
   declare offline: QueueEntry[];
   declare topicLabel: (id: string | null) => string;
   declare now: number;
-  declare advisers: Colleague[] | null;
+  /** The last overview.snapshot (null until the first one arrived). */
+  declare snapshot: OverviewSnapshotMsg | null;
   declare teams: TeamInfo[];
-  declare live: ConversationSummary[];
+  /** When the shown snapshot arrived. */
   declare updatedAt: number;
-  declare notice: string;
-
-  private timer = 0;
-  private debounce = 0;
 
   constructor() {
     super();
@@ -50,11 +45,9 @@ export class Overview extends I18nElement {
     this.offline = [];
     this.topicLabel = (id) => id ?? "";
     this.now = Date.now();
-    this.advisers = null;
+    this.snapshot = null;
     this.teams = [];
-    this.live = [];
     this.updatedAt = 0;
-    this.notice = "";
   }
 
   static override styles = [
@@ -153,41 +146,15 @@ export class Overview extends I18nElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.refresh();
+    // Team names and hours: changed by admins from the shell, not live.
     void api<{ teams: TeamInfo[] }>("GET", "/api/v1/teams").then(
       (r) => (this.teams = r.teams ?? []),
       () => undefined,
     );
-    this.timer = window.setInterval(() => void this.refresh(), POLL_MS);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    window.clearInterval(this.timer);
-    window.clearTimeout(this.debounce);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    // Someone was taken or queued: loads changed too.
-    if ((changed.has("queue") || changed.has("offline")) && this.updatedAt) {
-      window.clearTimeout(this.debounce);
-      this.debounce = window.setTimeout(() => void this.refresh(), 250);
-    }
-  }
-
-  private async refresh(): Promise<void> {
-    try {
-      const [a, c] = await Promise.all([
-        api<{ advisers: Colleague[] }>("GET", "/api/v1/advisers"),
-        api<{ conversations: ConversationSummary[] }>("GET", "/api/v1/conversations?status=active&limit=100"),
-      ]);
-      this.advisers = a.advisers ?? [];
-      this.live = c.conversations ?? [];
-      this.updatedAt = Date.now();
-      this.notice = "";
-    } catch (err) {
-      this.notice = errorText(err instanceof ApiError ? err.code : "network");
-    }
+    if (changed.has("snapshot") && this.snapshot) this.updatedAt = Date.now();
   }
 
   private teamName(id: string | null): string {
@@ -196,7 +163,7 @@ export class Overview extends I18nElement {
   }
 
   private renderAdvisers() {
-    const list = this.advisers;
+    const list = this.snapshot?.advisers;
     if (!list) return html`<p class="muted">…</p>`;
     const order = { available: 0, away: 1, offline: 2 } as const;
     const sorted = [...list].sort((x, y) => order[x.status] - order[y.status] || x.name.localeCompare(y.name));
@@ -268,10 +235,11 @@ export class Overview extends I18nElement {
   }
 
   private renderLive() {
-    if (this.live.length === 0) return html`<p class="muted">${tw("liveNone")}</p>`;
+    const live = this.snapshot?.conversations ?? [];
+    if (live.length === 0) return html`<p class="muted">${tw("liveNone")}</p>`;
     return html`<ul class="live" data-testid="overview-live">
       ${repeat(
-        this.live,
+        live,
         (c) => c.id,
         (c) => html`<li data-testid="overview-conversation" data-conversation-id=${c.id}>
           ${tw("liveLine", { customer: c.customer_name || (lang() === "de" ? "Gast" : "Guest"), adviser: c.adviser?.name ?? "–" })}
@@ -287,7 +255,6 @@ export class Overview extends I18nElement {
       : "";
     return html`<h2>${tw("overviewTitle")}</h2>
       <p class="muted" aria-live="off">${time ? tw("updated", { time }) : ""}</p>
-      ${this.notice ? html`<p class="status-line" role="alert">${this.notice}</p>` : nothing}
       <h3>${tw("overviewAdvisers")}</h3>
       ${this.renderAdvisers()}
       <h3>${tw("overviewQueues")}</h3>

@@ -6,19 +6,13 @@ import { api, ApiError } from "../lib/api";
 import { I18nElement } from "../lib/base";
 import { errorText } from "../lib/i18n";
 import { base } from "../lib/styles";
+import type { AdviserState } from "../lib/protocol.gen";
 import type { VisavisClient } from "../lib/ws";
 import { dialogStyles } from "./dialog-styles";
 import { tw } from "./ways-strings";
 
-export interface Colleague {
-  id: string;
-  name: string;
-  role: "adviser" | "supervisor" | "admin";
-  status: "available" | "away" | "offline";
-  active: number;
-  max_chats: number;
-  teams: string[];
-}
+/** A colleague as `GET /api/v1/advisers` lists them (the overview's shape). */
+export type Colleague = AdviserState;
 
 export interface TeamInfo {
   id: string;

@@ -18,6 +18,17 @@ export interface AdviserInfo {
   max_chats: number;
 }
 
+/** One adviser in the supervisors' overview, as `GET /api/v1/advisers` lists them. */
+export interface AdviserState {
+  id: string;
+  name: string;
+  role: "adviser" | "supervisor" | "admin";
+  status: "available" | "away" | "offline";
+  active: number;
+  max_chats: number;
+  teams: string[];
+}
+
 export interface Author {
   role: "customer" | "adviser" | "system";
   id?: string | null;
@@ -445,6 +456,14 @@ export interface AdviserStatusMsg {
   max_chats: number;
 }
 
+/** To supervisors' and admins' sockets: every adviser with status and load, and the conversations running now; after `welcome` and whenever one of them changes. */
+export interface OverviewSnapshotMsg {
+  v?: 1;
+  type: "overview.snapshot";
+  advisers: AdviserState[];
+  conversations: ConversationSummary[];
+}
+
 /** WebRTC negotiation from the other participant of the call. */
 export interface RtcSignalOutMsg {
   v?: 1;
@@ -537,6 +556,7 @@ export type ServerMessage =
   | ConversationAssignedMsg
   | ConversationUpdateMsg
   | AdviserStatusMsg
+  | OverviewSnapshotMsg
   | RtcSignalOutMsg
   | CallMovedMsg
   | IceServersMsg
@@ -583,6 +603,7 @@ export interface ServerMessageMap {
   "conversation.assigned": ConversationAssignedMsg;
   "conversation.update": ConversationUpdateMsg;
   "adviser.status": AdviserStatusMsg;
+  "overview.snapshot": OverviewSnapshotMsg;
   "rtc.signal": RtcSignalOutMsg;
   "call.moved": CallMovedMsg;
   "ice.servers": IceServersMsg;
@@ -630,6 +651,7 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "conversation.assigned",
   "conversation.update",
   "adviser.status",
+  "overview.snapshot",
   "rtc.signal",
   "call.moved",
   "ice.servers",

@@ -248,6 +248,17 @@ class ConversationService:
         async with self._db() as db:
             return await self.count_active(db, adviser_id)
 
+    async def active_counts(self) -> dict[str, int]:
+        """Active conversations per adviser (advisers without any are absent): the
+        load of everyone in one query, for the adviser list and the overview."""
+        async with self._db() as db:
+            rows = await db.execute(
+                select(Conversation.adviser_id, func.count())
+                .where(Conversation.status == Status.ACTIVE, Conversation.adviser_id.is_not(None))
+                .group_by(Conversation.adviser_id)
+            )
+            return {str(aid): int(n) for aid, n in rows.all()}
+
     async def search(
         self,
         adviser_id: str | None,

@@ -377,6 +377,19 @@ class AdviserInfo(BaseModel):
     max_chats: int
 
 
+class AdviserState(BaseModel):
+    """One adviser in the supervisors' overview, as `GET /api/v1/advisers` lists them."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    role: Literal["adviser", "supervisor", "admin"]
+    status: Literal["available", "away", "offline"]
+    active: int
+    max_chats: int
+    teams: list[str]
+
+
 class Welcome(_Server):
     """Answer to `hello`: who the socket is and what it may see."""
 
@@ -505,6 +518,15 @@ class AdviserStatus(_Server):
     max_chats: int
 
 
+class OverviewSnapshot(_Server):
+    """To supervisors' and admins' sockets: every adviser with status and load, and the
+    conversations running now; after `welcome` and whenever one of them changes."""
+
+    type: Literal["overview.snapshot"]
+    advisers: list[AdviserState]
+    conversations: list[ConversationSummary]
+
+
 class RtcSignalOut(_Server):
     """WebRTC negotiation from the other participant of the call."""
 
@@ -577,6 +599,7 @@ SERVER_MESSAGES: dict[str, type[_Server]] = {
         ConversationAssigned,
         ConversationUpdate,
         AdviserStatus,
+        OverviewSnapshot,
         RtcSignalOut,
         CallMoved,
         IceServers,

@@ -341,23 +341,10 @@ class Api:
         )
 
     async def list_advisers(self, request: Request) -> Response:
-        """Colleagues with live status and load: whom to hand a customer to (R4.3), and
-        the supervisors' overview (R12.1)."""
+        """Colleagues with live status and load: whom to hand a customer to (R4.3). The
+        same list reaches supervisors' sockets in `overview.snapshot` (Roster)."""
         await self.adviser(request)
-        out = []
-        for a in await self.auth.list_advisers():
-            out.append(
-                {
-                    "id": a.id,
-                    "name": a.name,
-                    "role": a.role,
-                    "status": self.hub.presence.status(a.id),
-                    "active": await self.conversations.active_count(a.id),
-                    "max_chats": a.max_chats,
-                    "teams": sorted(self.teams.teams_of(a.id)),
-                }
-            )
-        return JSONResponse({"advisers": out})
+        return JSONResponse({"advisers": await self.hub.roster.advisers()})
 
     async def health(self, request: Request) -> Response:
         await self.conversations.queue()

@@ -5,6 +5,8 @@ Bus topics (payloads are JSON protocol frames):
 - `adviser:<id>`  frames for all sockets of one adviser (assigned, status)
 - `queue`         "the queue or availability changed": each node recomputes what
                   its own sockets need (snapshot, positions, availability)
+- `advisers`      "an adviser's presence, status or load changed": each node with
+                  supervisor sockets recomputes the overview once and pushes it
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from visavis.routing.decide import AdviserLoad, rank_advisers
 from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.offers import OfferBook
 from visavis.routing.presence import Presence
+from visavis.routing.roster import Roster
 from visavis.routing.teams import TeamService
 from visavis.web.callpeers import CallRegistry
 from visavis.web.connection import Connection, dumps, spawn
@@ -35,6 +38,10 @@ log = logging.getLogger(__name__)
 
 TEAMS_RELOAD_S = 30.0
 HISTORY_TTL_S = 60.0
+# An overview change waits this long before it is computed, so that a burst (a
+# transfer publishes the load of up to three advisers, one after the other) makes one
+# push instead of one per adviser.
+OVERVIEW_SETTLE_S = 0.1
 # what an availability stream asks about: (topic, team id, customer's language);
 # no topic and no team = all teams
 Scope = tuple[str | None, str | None, str | None]
@@ -51,6 +58,7 @@ class Hub:
         conversations: ConversationService,
         presence: Presence,
         teams: TeamService,
+        roster: Roster,
         heartbeat_s: int,
         requested_fallback_s: int = 120,
         offer_timeout_s: int = 30,
@@ -59,6 +67,7 @@ class Hub:
         self.conversations = conversations
         self.presence = presence
         self.teams = teams
+        self.roster = roster
         self.requested_fallback_s = requested_fallback_s
         self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
         self.heartbeat_s = heartbeat_s
@@ -71,10 +80,16 @@ class Hub:
         self._availability_listeners: dict[asyncio.Queue[str], tuple[Scope, str]] = {}
         self._queue_dirty = False
         self._queue_running = False
+        # overview: something changed for everyone / supervisor sockets that said hello
+        # and have not had a snapshot yet
+        self._overview_dirty = False
+        self._overview_new: set[Connection] = set()
+        self._overview_running = False
         self._reaper: asyncio.Task[None] | None = None
         self._history: dict[str | None, tuple[list[float], list[float]]] = {}
         self._history_at = 0.0
         bus.subscribe("queue", self._on_queue_changed)
+        bus.subscribe("advisers", self._on_advisers_changed)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -121,6 +136,7 @@ class Hub:
         if conn.conversation_id:
             self.set_waiting(conn, False)
         if conn.adviser is not None:
+            self._overview_new.discard(conn)
             aid = conn.adviser.id
             peers = self._by_adviser.get(aid)
             if peers is not None:
@@ -130,6 +146,7 @@ class Hub:
                     self.bus.unsubscribe(f"adviser:{aid}", self._on_adviser_frame)
             if self.presence.disconnect(aid):
                 spawn(self.queue_changed())
+                spawn(self.advisers_changed())
 
     def add_adviser(self, conn: Connection) -> None:
         assert conn.adviser is not None
@@ -142,6 +159,7 @@ class Hub:
         a = conn.adviser
         if self.presence.connect(aid, a.status, 0, a.max_chats, a.own_max_chats):
             spawn(self.queue_changed())
+            spawn(self.advisers_changed())
 
     def follow(self, conn: Connection, conversation_id: str) -> None:
         subs = self._by_conv.get(conversation_id)
@@ -184,6 +202,8 @@ class Hub:
     async def publish_status(
         self, adviser_id: str, status: str, active: int, max_chats: int
     ) -> None:
+        """An adviser's status or load changed (every status.set, accept, end, transfer
+        and assignment comes here): their own sockets, then the supervisors."""
         await self.publish_adviser(
             adviser_id,
             {
@@ -194,6 +214,7 @@ class Hub:
                 "max_chats": max_chats,
             },
         )
+        await self.advisers_changed()
 
     async def announce_assigned(
         self, conv: dict[str, Any], events: list[dict[str, Any]], max_chats: int
@@ -210,6 +231,16 @@ class Hub:
 
     async def queue_changed(self) -> None:
         await self.bus.publish("queue", "{}")
+
+    async def advisers_changed(self) -> None:
+        """Every node pushes its supervisors a new overview (`overview.snapshot`)."""
+        await self.bus.publish("advisers", "{}")
+
+    def send_overview(self, conn: Connection) -> None:
+        """A supervisor socket that just said hello (or said it again after a
+        reconnect) gets the overview as it is now, without waiting for a change."""
+        self._overview_new.add(conn)
+        self._start_overview()
 
     # ------------------------------------------------------------ bus handlers
     def _on_conv_frame(self, payload: str) -> None:
@@ -291,6 +322,53 @@ class Hub:
                 if cid not in conn.subs:
                     self.follow(conn, cid)
                     conn.push_replay(cid, 0, None, functools.partial(self.conversations.get, cid))
+
+    def _on_advisers_changed(self, _payload: str) -> None:
+        self._overview_dirty = True
+        self._start_overview()
+
+    def _start_overview(self) -> None:
+        # Coalesced like the queue: one recompute at a time, once more if something
+        # changed meanwhile; all of this node's supervisors share its result.
+        if not self._overview_running:
+            self._overview_running = True
+            spawn(self._recompute_overview())
+
+    def _supervisor_sockets(self) -> list[Connection]:
+        """Sockets of advisers who see all (supervisors, admins): the overview's users.
+        Other advisers see colleagues only when they hand a customer over."""
+        return [
+            conn
+            for peers in self._by_adviser.values()
+            for conn in peers
+            if conn.adviser is not None and conn.adviser.sees_all
+        ]
+
+    async def _recompute_overview(self) -> None:
+        try:
+            while self._overview_dirty or self._overview_new:
+                await asyncio.sleep(OVERVIEW_SETTLE_S)
+                everyone = self._overview_dirty
+                self._overview_dirty = False
+                new, self._overview_new = self._overview_new, set()
+                to = self._supervisor_sockets() if everyone else [c for c in new if not c.closed]
+                if not to:
+                    continue  # no supervisor on this node: nothing to compute
+                text = dumps(await self.overview_frame())
+                for conn in to:
+                    conn.push(text)
+        except Exception:
+            log.exception("overview recompute failed")
+        finally:
+            self._overview_running = False
+
+    async def overview_frame(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "type": "overview.snapshot",
+            "advisers": await self.roster.advisers(),
+            "conversations": await self.roster.live(),
+        }
 
     def _on_queue_changed(self, _payload: str) -> None:
         # Coalesce bursts: one recompute runs at a time, and runs once more if

@@ -190,6 +190,8 @@ class Gateway:
             }
         )
         conn.push_frame(self._status_frame(adviser, len(active)))
+        if adviser.sees_all:
+            self.hub.send_overview(conn)
         await self.hub.queue_changed()
 
     def _status_frame(self, adviser: AdviserView, active: int) -> dict[str, Any]:
