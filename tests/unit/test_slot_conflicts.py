@@ -107,3 +107,18 @@ async def test_two_customers_racing_for_a_slot_one_wins(
     assert len(wins) == 1 and len(losses) == 3, results
     assert {e.code for e in losses} == {"slot_taken"}
     assert await svc.slots(None, only_free=True) == []
+
+
+async def test_a_move_is_in_the_conversations_history(
+    db: Database, svc: AppointmentService
+) -> None:
+    anna = await adviser(db, "anna@bank.example")
+    first = await svc.do_add_slot(anna, at(0), at(30))
+    later = await svc.do_add_slot(anna, at(60), at(90))
+    booking, manage = await svc.do_book(first["id"], "Erika", "de", None, "erika@example.org")
+    moved, _old = await svc.do_rebook(booking.id, manage, later["id"])
+    history = await ConversationService(db).full_history(moved.conversation_id)
+    assert [e["kind"] for e in history] == ["conversation.created", "appointment.moved"]
+    assert history[-1]["body"] == {
+        "from": first["start"], "starts_at": later["start"], "ends_at": later["end"],
+    }  # fmt: skip

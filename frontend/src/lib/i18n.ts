@@ -104,6 +104,7 @@ export const common = {
   eventEndedSystem: ["Das Gespräch wurde beendet", "The conversation was ended"],
   eventConsultantJoined: ["{name} ist dazugekommen", "{name} joined the conversation"],
   eventConsultantLeft: ["{name} hat das Gespräch verlassen", "{name} left the conversation"],
+  eventAppointmentMoved: ["Termin verschoben: von {from} auf {to}", "Appointment moved from {from} to {to}"],
   eventTransferredToYou: ["Sie werden jetzt von {name} beraten", "{name} is now advising you"],
   eventTransferredTo: ["Gespräch an {name} übergeben", "Conversation handed to {name}"],
   eventTransferredTeamCustomer: [

@@ -25,6 +25,13 @@ export function formatTime(iso: string): string {
   return Number.isNaN(d.getTime()) ? "" : f.format(d);
 }
 
+/** Day and time, for times that are not today's (a moved appointment). */
+export function formatWhen(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short" }).format(d);
+}
+
 const one = svg`<path d="M2 8.5l3.2 3.2L13 4" />`;
 const two = svg`<path d="M1 8.5l3.2 3.2L12 4" /><path d="M7.5 11.2l.5.5L15.8 4" />`;
 
@@ -224,6 +231,8 @@ export class MessageList extends I18nElement {
         return tc("eventConsultantJoined", { name: this.bodyName(ev, "adviser_name") });
       case "consultant.left":
         return tc("eventConsultantLeft", { name: this.bodyName(ev, "adviser_name") });
+      case "appointment.moved":
+        return tc("eventAppointmentMoved", { from: formatWhen(String(ev.body["from"])), to: formatWhen(String(ev.body["starts_at"])) });
       case "conversation.transferred": {
         const team = ev.body["to_team_id"];
         if (typeof team === "string" && team) {

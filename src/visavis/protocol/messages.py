@@ -422,6 +422,7 @@ class Event(_Server):
         "consultant.joined",
         "consultant.left",
         "note.internal",
+        "appointment.moved",
     ]
     author: Author
     body: dict[str, Any]

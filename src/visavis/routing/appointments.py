@@ -332,6 +332,13 @@ class AppointmentService:
                 )
             a.sequence += 1
             a.updated_at = now
+            # In the conversation's history, so the adviser who opens it later (and
+            # the customer) see that the time was changed and from when.
+            await self._c.append_event(
+                db, conv.id, "appointment.moved", Author("customer", None, conv.customer_name),
+                {"from": iso(old.starts_at), "starts_at": iso(new.starts_at),
+                 "ends_at": iso(new.ends_at)},
+            )  # fmt: skip
             await db.commit()
             await db.refresh(new)
             return self._booking(a, conv, new, adviser), old_dict
