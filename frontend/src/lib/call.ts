@@ -18,7 +18,7 @@
 //   TURN credentials expire.
 // - Recovery (R8.1): "reconnecting" and `restartIce()` (repeated with back-off while it
 //   lasts) when ICE goes `disconnected`/`failed`, when the WebSocket comes back, or
-//   already when the other side's media stops for 1.2 s although it says it sends
+//   already when the other side's media stops for 0.8 s although it says it sends
 //   (ICE needs ~6 s to give up on a relayed pair). Meanwhile our video encoding is
 //   paused; with TURN, a throw-away relay allocation every ~0.5 s tells when the TURN
 //   server answers again, and ICE restarts right then. An offer that got no answer
@@ -76,8 +76,8 @@ const CHECK_TIMEOUT_MS = 6000;
 const MIN_RESTART_GAP_MS = 1500;
 /** No media from a side that says it sends for this long: the path is broken. ICE
  * itself takes ~6 s to call a relayed pair `disconnected`. */
-const STALL_MS = 1200;
-const MONITOR_MS = 500;
+const STALL_MS = 800;
+const MONITOR_MS = 250;
 /** While stalled: media coming back is noticed this fast (each side resumes its paused
  * video only then, so this delay is part of the recovery time). */
 const MONITOR_STALLED_MS = 100;
