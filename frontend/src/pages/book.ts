@@ -575,18 +575,23 @@ export class BookPage extends I18nElement {
       </form>`;
   }
 
+  /** When and with whom: after booking and after moving. */
+  private renderWhenWith(a: Booked["appointment"]) {
+    return html`<dl>
+      <dt>${t("doneWhen")}</dt>
+      <dd data-testid="book-done-when">${whenOf(a)}</dd>
+      <dt>${t("doneWith")}</dt>
+      <dd data-testid="book-done-adviser">${a.adviser_name ?? ""}</dd>
+    </dl>`;
+  }
+
   private renderDone() {
     const b = this.booked;
     if (!b) return nothing;
     const a = b.appointment;
     return html`<div class="done" role="status" tabindex="-1" data-testid="book-done" data-appointment-id=${a.id}>
         <h2>${t("doneTitle")}</h2>
-        <dl>
-          <dt>${t("doneWhen")}</dt>
-          <dd data-testid="book-done-when">${whenOf(a)}</dd>
-          <dt>${t("doneWith")}</dt>
-          <dd data-testid="book-done-adviser">${a.adviser_name ?? ""}</dd>
-        </dl>
+        ${this.renderWhenWith(a)}
         <p>${t("doneMail")}</p>
       </div>
       <p class="row">
@@ -685,12 +690,7 @@ export class BookPage extends I18nElement {
     const a = b.appointment;
     return html`<div class="done" role="status" tabindex="-1" data-testid="book-moved" data-appointment-id=${a.id}>
         <h2>${t("movedTitle")}</h2>
-        <dl>
-          <dt>${t("doneWhen")}</dt>
-          <dd data-testid="book-done-when">${whenOf(a)}</dd>
-          <dt>${t("doneWith")}</dt>
-          <dd data-testid="book-done-adviser">${a.adviser_name ?? ""}</dd>
-        </dl>
+        ${this.renderWhenWith(a)}
         <p data-testid="book-moved-mail" data-mailed=${b.mailed === false ? "false" : "true"}>
           ${b.mailed === false ? t("movedNoMail") : t("movedMail", { adviser: a.adviser_name ?? "" })}
         </p>

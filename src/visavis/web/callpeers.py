@@ -67,8 +67,5 @@ class CallRegistry:
                 if entry.holders.get(role) == peer_id:
                     del entry.holders[role]
 
-    def __len__(self) -> int:
-        return len(self._calls)
-
 
 __all__ = ["CallPeers", "CallRegistry"]

@@ -129,8 +129,7 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
-        if len(self.calls):
-            self.calls.release(conn.peer_id)
+        self.calls.release(conn.peer_id)
         for cid in list(conn.subs):
             self.unfollow(conn, cid)
         if conn.conversation_id:

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "visavis_session"
 HELLO_TIMEOUT_S = 10
 MAX_REFUSALS = 50
-NOT_IN_CALL = "only the conversation's adviser takes part in its call"
 
 
 class Gateway:
@@ -398,8 +397,7 @@ class Gateway:
     ) -> None:
         cid = msg.conversation_id
         before = await self._check_participant(conn, cid)
-        if conn.adviser is not None and conn.adviser.id != before["adviser"]["id"]:
-            raise VisavisError("forbidden", NOT_IN_CALL)
+        _check_call_adviser(conn, (before["adviser"] or {}).get("id"))
         author = self._author(conn)
         if isinstance(msg, m.CallRequest):
             conv, events = await self.calls.do_request(cid, author, msg.media)
@@ -492,9 +490,7 @@ class Gateway:
             assert entry is not None
         elif conn.role == "customer":
             self._check_customer_owns(conn, cid)
-        if conn.role != "customer" and self._me(conn).id != entry.adviser_id:
-            # A consulting colleague follows the chat but is not in the call.
-            raise VisavisError("forbidden", NOT_IN_CALL)
+        _check_call_adviser(conn, entry.adviser_id)
         return entry
 
     async def _send_call_frame(
@@ -573,6 +569,14 @@ class Gateway:
         await self.hub.publish_status(
             adviser_id, status or self.hub.presence.status(adviser_id), active, max_chats
         )
+
+
+def _check_call_adviser(conn: Connection, adviser_id: str | None) -> None:
+    """Of the advisers, only the conversation's own takes part in its call: not a
+    consulting colleague nor a supervisor who follows the chat (nor anyone while
+    nobody has taken the conversation)."""
+    if conn.adviser is not None and conn.adviser.id != adviser_id:
+        raise VisavisError("forbidden", "only the conversation's adviser takes part in its call")
 
 
 def _moved(cid: str, call_id: str) -> dict[str, Any]:
