@@ -54,7 +54,12 @@ export default defineConfig({
         codeSplitting: {
           // The call code (src/lib/call*.ts but call-strings) stays out: it is its
           // own chunk, loaded only once a conversation is active (calls-lazy.ts).
-          groups: [{ name: "shared", test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:-view|-ui)?\.ts$)/ }],
+          groups: [
+            {
+              name: "shared",
+              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:-view|-ui)?\.ts$)/,
+            },
+          ],
         },
       },
     },

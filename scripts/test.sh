@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every check: lint, format, types, frontend types, and the whole pytest suite
+# Run every check: lint, format, types (Python and TypeScript), frontend units, and
+# the whole pytest suite
 # (unit, integration over a real server on SQLite and PostgreSQL, and real Chromium).
 # Extra arguments go to pytest (e.g. scripts/test.sh -k resume).
 set -euo pipefail
@@ -18,8 +19,8 @@ ruff format --check "${paths[@]}"
 echo "== mypy"
 mypy
 if [ -f frontend/package.json ]; then
-  echo "== tsc"
-  (cd frontend && npm run --silent typecheck)
+  echo "== tsc, eslint, prettier, vitest"
+  (cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent test)
 fi
 echo "== pytest"
 exec pytest -q -p no:cacheprovider "$@"

@@ -47,6 +47,7 @@ import "./transfer-dialog";
 import type { TeamInfo, TransferDialog } from "./transfer-dialog";
 import { tw } from "./ways-strings";
 import { t } from "./strings";
+import { fieldText } from "../lib/form";
 
 const TYPING_TIMEOUT_MS = 6000;
 
@@ -498,7 +499,8 @@ export class ConsoleApp extends I18nElement {
     }
   }
 
-  private readonly teamName = (id: string): string => this.teams.find((tm) => tm.id === id)?.name ?? id;
+  private readonly teamName = (id: string): string =>
+    this.teams.find((tm) => tm.id === id)?.name ?? id;
 
   private readonly topicLabel = (id: string | null): string => {
     if (!id) return "";
@@ -527,8 +529,8 @@ export class ConsoleApp extends I18nElement {
     this.loginError = "";
     try {
       const s = await api<SessionInfo>("POST", "/api/v1/session", {
-        email: String(data.get("email") ?? "").trim(),
-        password: String(data.get("password") ?? ""),
+        email: fieldText(data, "email").trim(),
+        password: fieldText(data, "password"),
       });
       this.signedIn(s);
     } catch (err) {
@@ -539,7 +541,9 @@ export class ConsoleApp extends I18nElement {
           : code === "rate_limited"
             ? t("err_login_rate_limited")
             : errorText(code);
-      void this.updateComplete.then(() => (this.renderRoot.querySelector("#password") as HTMLInputElement | null)?.select());
+      void this.updateComplete.then(() =>
+        this.renderRoot.querySelector<HTMLInputElement>("#password")?.select(),
+      );
     } finally {
       this.loggingIn = false;
     }
@@ -562,9 +566,11 @@ export class ConsoleApp extends I18nElement {
       if (this.offers.length > 0) {
         const now = Date.now();
         // An unanswered offer moves on (the server says so too: offer.withdrawn).
-        if (this.offers.some((o) => o.until <= now)) this.offers = this.offers.filter((o) => o.until > now);
+        if (this.offers.some((o) => o.until <= now))
+          this.offers = this.offers.filter((o) => o.until > now);
       }
-      if (this.queue.length > 0 || this.offers.length > 0 || this.view === "overview") this.now = Date.now();
+      if (this.queue.length > 0 || this.offers.length > 0 || this.view === "overview")
+        this.now = Date.now();
     }, 1000);
   }
 
@@ -619,7 +625,11 @@ export class ConsoleApp extends I18nElement {
   private onWelcome(w: WelcomeMsg): void {
     if (w.adviser) {
       this.me = w.adviser;
-      this.presence = { ...this.presence, status: w.adviser.status, max_chats: w.adviser.max_chats };
+      this.presence = {
+        ...this.presence,
+        status: w.adviser.status,
+        max_chats: w.adviser.max_chats,
+      };
     }
     for (const summary of w.conversations ?? []) this.upsert(summary);
     if (!this.current && this.order.length > 0) this.current = this.order[0] ?? null;
@@ -663,7 +673,11 @@ export class ConsoleApp extends I18nElement {
   /** A conversation's call manager, fed with what arrived before it existed. */
   private attachCall(conv: Conv): void {
     if (conv.call || !this.callUi || !this.client) return;
-    const call = new this.callUi.CallManager({ client: this.client, conversationId: conv.summary.id, role: "adviser" });
+    const call = new this.callUi.CallManager({
+      client: this.client,
+      conversationId: conv.summary.id,
+      role: "adviser",
+    });
     call.addEventListener("change", this.onCallChange);
     for (const ev of conv.events) call.onEvent(ev);
     if (this.conn !== "open") call.onConnState(this.conn);
@@ -718,7 +732,10 @@ export class ConsoleApp extends I18nElement {
         break;
       case "conversation.offered": {
         const offer: Offer = { ...f, until: Date.now() + f.expires_in_s * 1000 };
-        this.offers = [...this.offers.filter((o) => o.conversation_id !== f.conversation_id), offer];
+        this.offers = [
+          ...this.offers.filter((o) => o.conversation_id !== f.conversation_id),
+          offer,
+        ];
         this.now = Date.now();
         break;
       }
@@ -745,10 +762,19 @@ export class ConsoleApp extends I18nElement {
           const before = myPart(conv.summary, this.me?.id);
           this.upsert(f.conversation);
           if (f.conversation.status === "ended") this.setTyping(conv, null);
-          if (before !== "none" && myPart(f.conversation, this.me?.id) === "none" && f.conversation.status !== "ended") {
+          if (
+            before !== "none" &&
+            myPart(f.conversation, this.me?.id) === "none" &&
+            f.conversation.status !== "ended"
+          ) {
             // Handed over (or I left the consultation): read-only from here, and no
             // resubscribing after a reconnect (the server no longer lets me follow it).
-            conv.gone = before === "consultant" ? "left" : f.conversation.status === "queued" ? "team" : "adviser";
+            conv.gone =
+              before === "consultant"
+                ? "left"
+                : f.conversation.status === "queued"
+                  ? "team"
+                  : "adviser";
             this.setTyping(conv, null);
             this.client?.forget(conv.summary.id);
           }
@@ -769,7 +795,10 @@ export class ConsoleApp extends I18nElement {
       case "typing": {
         const conv = this.convs.get(f.conversation_id);
         if (conv && f.author.role === "customer") {
-          this.setTyping(conv, f.active ? f.author.name || conv.summary.customer_name || t("anonymous") : null);
+          this.setTyping(
+            conv,
+            f.active ? f.author.name || conv.summary.customer_name || t("anonymous") : null,
+          );
         }
         break;
       }
@@ -821,7 +850,10 @@ export class ConsoleApp extends I18nElement {
   }
 
   private showError(err: ErrorMsg | { code: string }): void {
-    this.notice = { text: errorText(err.code === "disconnected" || err.code === "timeout" ? "network" : err.code), code: err.code };
+    this.notice = {
+      text: errorText(err.code === "disconnected" || err.code === "timeout" ? "network" : err.code),
+      code: err.code,
+    };
   }
 
   private clearNotice(): void {
@@ -860,7 +892,14 @@ export class ConsoleApp extends I18nElement {
       const delivered = Math.max(conv.delivered, last);
       const read = visible && id === this.current ? Math.max(conv.read, last) : conv.read;
       if (delivered > conv.delivered || read > conv.read) {
-        if (client.send({ type: "receipt", conversation_id: id, delivered_seq: delivered, read_seq: read })) {
+        if (
+          client.send({
+            type: "receipt",
+            conversation_id: id,
+            delivered_seq: delivered,
+            read_seq: read,
+          })
+        ) {
           conv.delivered = delivered;
           conv.read = read;
         }
@@ -875,7 +914,9 @@ export class ConsoleApp extends I18nElement {
     this.view = "chats";
     this.wantSelect = null;
     this.scheduleReceipts();
-    void this.updateComplete.then(() => (this.renderRoot.querySelector("vv-composer") as HTMLElement | null)?.focus());
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>("vv-composer")?.focus(),
+    );
   }
 
   private async setStatus(e: Event): Promise<void> {
@@ -896,8 +937,11 @@ export class ConsoleApp extends I18nElement {
   private async accept(entry: { conversation_id: string }): Promise<void> {
     if (!this.client) return;
     this.wantSelect = entry.conversation_id;
-    const a = await this.answer(this.client.request({ type: "conversation.accept", conversation_id: entry.conversation_id }));
-    if (a.type === "ack" && this.convs.has(entry.conversation_id)) this.select(entry.conversation_id);
+    const a = await this.answer(
+      this.client.request({ type: "conversation.accept", conversation_id: entry.conversation_id }),
+    );
+    if (a.type === "ack" && this.convs.has(entry.conversation_id))
+      this.select(entry.conversation_id);
     if (a.type === "error") this.wantSelect = null;
   }
 
@@ -941,9 +985,12 @@ export class ConsoleApp extends I18nElement {
 
   private async end(conv: Conv): Promise<void> {
     if (!this.client) return;
-    const a = await this.answer(this.client.request({ type: "conversation.end", conversation_id: conv.summary.id }));
+    const a = await this.answer(
+      this.client.request({ type: "conversation.end", conversation_id: conv.summary.id }),
+    );
     conv.confirmingEnd = false;
-    if (a.type === "error" && a.code === "invalid_state") conv.summary = { ...conv.summary, status: "ended" };
+    if (a.type === "error" && a.code === "invalid_state")
+      conv.summary = { ...conv.summary, status: "ended" };
     this.bump();
   }
 
@@ -959,11 +1006,14 @@ export class ConsoleApp extends I18nElement {
 
   private async declineOffer(o: Offer): Promise<void> {
     this.offers = this.offers.filter((x) => x.conversation_id !== o.conversation_id);
-    if (this.client) await this.answer(this.client.request({ type: "offer.decline", conversation_id: o.conversation_id }));
+    if (this.client)
+      await this.answer(
+        this.client.request({ type: "offer.decline", conversation_id: o.conversation_id }),
+      );
   }
 
   private openDialog(sel: string): void {
-    (this.renderRoot.querySelector(sel) as InviteDialog | CodeDialog | TransferDialog | null)?.open();
+    this.renderRoot.querySelector<InviteDialog | CodeDialog | TransferDialog>(sel)?.open();
   }
 
   private switchView(view: View): void {
@@ -978,11 +1028,25 @@ export class ConsoleApp extends I18nElement {
       <form @submit=${this.onLogin}>
         <div class="field">
           <label for="email">${t("email")}</label>
-          <input id="email" name="email" type="email" autocomplete="username" required data-testid="login-email" />
+          <input
+            id="email"
+            name="email"
+            type="email"
+            autocomplete="username"
+            required
+            data-testid="login-email"
+          />
         </div>
         <div class="field">
           <label for="password">${t("password")}</label>
-          <input id="password" name="password" type="password" autocomplete="current-password" required data-testid="login-password" />
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            data-testid="login-password"
+          />
         </div>
         <p class="status-line" role="alert" data-testid="login-error">${this.loginError}</p>
         <button type="submit" data-testid="login-submit" ?disabled=${this.loggingIn}>
@@ -995,7 +1059,12 @@ export class ConsoleApp extends I18nElement {
   private renderQueue() {
     return html`<h2 id="queue-h">
         <span>${t("queue")} (${this.queue.length})</span>
-        <button type="button" data-testid="accept-next" ?disabled=${this.queue.length === 0} @click=${this.acceptNext}>
+        <button
+          type="button"
+          data-testid="accept-next"
+          ?disabled=${this.queue.length === 0}
+          @click=${this.acceptNext}
+        >
           ${t("acceptNext")}
         </button>
       </h2>
@@ -1008,13 +1077,26 @@ export class ConsoleApp extends I18nElement {
           (e) => {
             const name = e.customer_name || t("anonymous");
             const waited = formatWait(this.now - Date.parse(e.queued_at));
-            return html`<li class="entry" data-testid="queue-entry" data-conversation-id=${e.conversation_id}>
+            return html`<li
+              class="entry"
+              data-testid="queue-entry"
+              data-conversation-id=${e.conversation_id}
+            >
               <span class="name">${name}</span>
-              <button type="button" data-testid="accept" aria-label=${t("acceptLabel", { name })} @click=${() => this.accept(e)}>
+              <button
+                type="button"
+                data-testid="accept"
+                aria-label=${t("acceptLabel", { name })}
+                @click=${() => this.accept(e)}
+              >
                 ${t("accept")}
               </button>
-              <span class="muted">${this.topicLabel(e.topic) || t("noTopic")}${e.language ? ` · ${e.language}` : ""}</span>
-              <span class="wait" data-testid="queue-wait">${t("waitingFor", { time: waited })}</span>
+              <span class="muted"
+                >${this.topicLabel(e.topic) || t("noTopic")}${e.language ? ` · ${e.language}` : ""}</span
+              >
+              <span class="wait" data-testid="queue-wait"
+                >${t("waitingFor", { time: waited })}</span
+              >
               ${e.preview ? html`<span class="preview muted">${e.preview}</span>` : nothing}
             </li>`;
           },
@@ -1034,7 +1116,12 @@ export class ConsoleApp extends I18nElement {
             if (!conv) return nothing;
             const n = this.unread(id);
             const s = conv.summary;
-            const status = s.status === "ended" ? t("statusEnded") : s.status === "queued" ? t("statusQueued") : t("statusActive");
+            const status =
+              s.status === "ended"
+                ? t("statusEnded")
+                : s.status === "queued"
+                  ? t("statusQueued")
+                  : t("statusActive");
             return html`<li>
               <button
                 type="button"
@@ -1045,9 +1132,16 @@ export class ConsoleApp extends I18nElement {
                 @click=${() => this.select(id)}
               >
                 <span class="name">${s.customer_name || t("anonymous")}</span>
-                <span class="badge" data-testid="unread-count" aria-label=${t("unread", { n })} ?hidden=${n === 0}>${n}</span>
+                <span
+                  class="badge"
+                  data-testid="unread-count"
+                  aria-label=${t("unread", { n })}
+                  ?hidden=${n === 0}
+                  >${n}</span
+                >
                 <span class="sub muted">
-                  ${this.topicLabel(s.topic) || t("noTopic")} · ${status}${conv.typing ? html` · <em>${t("typingShort")}</em>` : nothing}
+                  ${this.topicLabel(s.topic) || t("noTopic")} ·
+                  ${status}${conv.typing ? html` · <em>${t("typingShort")}</em>` : nothing}
                   ${s.consultant && !conv.gone ? html` · <span class="consult">${tw("consultTab")}</span>` : nothing}
                   ${this.callTabNote(conv)}
                 </span>
@@ -1060,7 +1154,8 @@ export class ConsoleApp extends I18nElement {
 
   private renderPane() {
     const conv = this.current ? this.convs.get(this.current) : undefined;
-    if (!conv) return html`<section class="pane"><p class="empty muted">${t("selectChat")}</p></section>`;
+    if (!conv)
+      return html`<section class="pane"><p class="empty muted">${t("selectChat")}</p></section>`;
     const s = conv.summary;
     const gone = conv.gone;
     const ended = s.status === "ended" || gone !== null;
@@ -1070,45 +1165,74 @@ export class ConsoleApp extends I18nElement {
     return html`<section class="pane" aria-labelledby="pane-h" data-conversation-id=${s.id}>
       <header>
         <h2 id="pane-h">${name}</h2>
-        <span class="muted">${this.topicLabel(s.topic) || t("noTopic")}${s.language ? ` · ${s.language}` : ""}</span>
+        <span class="muted"
+          >${this.topicLabel(s.topic) || t("noTopic")}${s.language ? ` · ${s.language}` : ""}</span
+        >
         ${part === "adviser" ? this.renderCallButtons(conv, name) : nothing}
-        ${!ended && part === "adviser" && s.status === "active" && !s.consultant
-          ? html`<button type="button" class="secondary" data-testid="transfer-open" @click=${() => this.openDialog("vv-transfer-dialog")}>
-              ${tw("transferButton")}
-            </button>`
-          : nothing}
-        ${!ended && part === "consultant"
-          ? nothing
-          : ended
-          ? html`<button type="button" class="secondary" data-testid="close-tab" @click=${() => this.closeTab(s.id)}>${t("closeTab")}</button>`
-          : conv.confirmingEnd
-            ? html`<span role="group" aria-label=${tc("confirmEnd")}>
-                ${tc("confirmEnd")}
-                <button type="button" class="danger solid" data-testid="confirm-end" @click=${() => this.end(conv)}>${tc("confirmYes")}</button>
-                <button
+        ${
+          !ended && part === "adviser" && s.status === "active" && !s.consultant
+            ? html`<button
+                type="button"
+                class="secondary"
+                data-testid="transfer-open"
+                @click=${() => this.openDialog("vv-transfer-dialog")}
+              >
+                ${tw("transferButton")}
+              </button>`
+            : nothing
+        }
+        ${
+          !ended && part === "consultant"
+            ? nothing
+            : ended
+              ? html`<button
                   type="button"
                   class="secondary"
-                  data-testid="cancel-end"
-                  @click=${() => {
-                    conv.confirmingEnd = false;
-                    this.bump();
-                  }}
+                  data-testid="close-tab"
+                  @click=${() => this.closeTab(s.id)}
                 >
-                  ${tc("confirmNo")}
-                </button>
-              </span>`
-            : html`<button
-                type="button"
-                class="danger"
-                data-testid="end-conversation"
-                @click=${() => {
-                  conv.confirmingEnd = true;
-                  this.bump();
-                  void this.updateComplete.then(() => (this.renderRoot.querySelector('[data-testid="confirm-end"]') as HTMLElement | null)?.focus());
-                }}
-              >
-                ${t("end")}
-              </button>`}
+                  ${t("closeTab")}
+                </button>`
+              : conv.confirmingEnd
+                ? html`<span role="group" aria-label=${tc("confirmEnd")}>
+                    ${tc("confirmEnd")}
+                    <button
+                      type="button"
+                      class="danger solid"
+                      data-testid="confirm-end"
+                      @click=${() => this.end(conv)}
+                    >
+                      ${tc("confirmYes")}
+                    </button>
+                    <button
+                      type="button"
+                      class="secondary"
+                      data-testid="cancel-end"
+                      @click=${() => {
+                        conv.confirmingEnd = false;
+                        this.bump();
+                      }}
+                    >
+                      ${tc("confirmNo")}
+                    </button>
+                  </span>`
+                : html`<button
+                    type="button"
+                    class="danger"
+                    data-testid="end-conversation"
+                    @click=${() => {
+                      conv.confirmingEnd = true;
+                      this.bump();
+                      void this.updateComplete.then(() =>
+                        this.renderRoot
+                          .querySelector<HTMLElement>('[data-testid="confirm-end"]')
+                          ?.focus(),
+                      );
+                    }}
+                  >
+                    ${t("end")}
+                  </button>`
+        }
       </header>
       ${ended || part !== "adviser" ? nothing : html`<vv-call .manager=${conv.call} .otherName=${name}></vv-call>`}
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.me?.id ?? ""} .client=${this.client}></vv-consult-bar>`}
@@ -1125,19 +1249,29 @@ export class ConsoleApp extends I18nElement {
       <div class="typing" aria-live="polite">
         ${conv.typing && !ended ? html`<span data-testid="typing-indicator">${tc("typing", { name: conv.typing })}</span>` : nothing}
       </div>
-      ${gone
-        ? html`<div class="handed" role="status" data-testid="handed-over" data-gone=${gone}>
-            <p>
-              ${gone === "adviser"
-                ? tw("handedOver", { name: s.adviser?.name ?? "" })
-                : gone === "team"
-                  ? tw("handedToTeam")
-                  : tw("leftConsult")}
-            </p>
-          </div>`
-        : ended
-        ? html`<div class="ended-note" role="status"><p>${t("conversationEnded")}</p></div>`
-        : keyed(s.id, html`<vv-composer @vv-send=${this.onSend} @vv-typing=${this.onTyping}></vv-composer>`)}
+      ${
+        gone
+          ? html`<div class="handed" role="status" data-testid="handed-over" data-gone=${gone}>
+              <p>
+                ${
+                  gone === "adviser"
+                    ? tw("handedOver", { name: s.adviser?.name ?? "" })
+                    : gone === "team"
+                      ? tw("handedToTeam")
+                      : tw("leftConsult")
+                }
+              </p>
+            </div>`
+          : ended
+            ? html`<div class="ended-note" role="status"><p>${t("conversationEnded")}</p></div>`
+            : keyed(
+                s.id,
+                html`<vv-composer
+                  @vv-send=${this.onSend}
+                  @vv-typing=${this.onTyping}
+                ></vv-composer>`,
+              )
+      }
     </section>`;
   }
 
@@ -1145,7 +1279,10 @@ export class ConsoleApp extends I18nElement {
     const p = conv.call?.phase;
     if (!p || p === "idle") return nothing;
     const kind = callKind(conv.call?.call?.media);
-    return html` · <span class="call-state" data-testid="tab-call" data-phase=${p}>${p === "active" ? kind : `${kind} …`}</span>`;
+    return html` ·
+      <span class="call-state" data-testid="tab-call" data-phase=${p}
+        >${p === "active" ? kind : `${kind} …`}</span
+      >`;
   }
 
   private renderCallButtons(conv: Conv, name: string) {
@@ -1190,18 +1327,32 @@ export class ConsoleApp extends I18nElement {
     return items.map((id) => {
       const conv = this.convs.get(id);
       const name = conv?.summary.customer_name || t("anonymous");
-      return html`<p class="ringing" role="alert" data-testid="incoming-elsewhere" data-conversation-id=${id}>
-        ${icon("phone")} ${tcall("incomingElsewhere", { name, kind: callKind(conv?.call?.call?.media) })}
-        <button type="button" data-testid="go-to-call" @click=${() => this.select(id)}>${tcall("goToConversation")}</button>
+      return html`<p
+        class="ringing"
+        role="alert"
+        data-testid="incoming-elsewhere"
+        data-conversation-id=${id}
+      >
+        ${icon("phone")}
+        ${tcall("incomingElsewhere", { name, kind: callKind(conv?.call?.call?.media) })}
+        <button type="button" data-testid="go-to-call" @click=${() => this.select(id)}>
+          ${tcall("goToConversation")}
+        </button>
       </p>`;
     });
   }
 
   private renderMain() {
     const p = this.presence;
-    return html`<p class="notice" role="status" aria-live="polite" data-testid="console-error" data-code=${this.notice.code}>${
-      this.notice.text ? `${this.notice.text} (${this.notice.code})` : ""
-    }</p>
+    return html`<p
+        class="notice"
+        role="status"
+        aria-live="polite"
+        data-testid="console-error"
+        data-code=${this.notice.code}
+      >
+        ${this.notice.text ? `${this.notice.text} (${this.notice.code})` : ""}
+      </p>
       <vv-offers
         .offers=${this.offers}
         .now=${this.now}
@@ -1210,64 +1361,112 @@ export class ConsoleApp extends I18nElement {
         @vv-offer-decline=${(e: CustomEvent<Offer>) => this.declineOffer(e.detail)}
       ></vv-offers>
       <nav aria-label=${t("appTitle")}>
-        <button type="button" class="secondary" data-testid="chats-tab" aria-current=${this.view === "chats" ? "page" : "false"} @click=${() => this.switchView("chats")}>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="chats-tab"
+          aria-current=${this.view === "chats" ? "page" : "false"}
+          @click=${() => this.switchView("chats")}
+        >
           ${t("tabChats")}
         </button>
-        <button type="button" class="secondary" data-testid="history-tab" aria-current=${this.view === "history" ? "page" : "false"} @click=${() => this.switchView("history")}>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="history-tab"
+          aria-current=${this.view === "history" ? "page" : "false"}
+          @click=${() => this.switchView("history")}
+        >
           ${t("tabHistory")}
         </button>
-        <button type="button" class="secondary" data-testid="profile-tab" aria-current=${this.view === "profile" ? "page" : "false"} @click=${() => this.switchView("profile")}>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="profile-tab"
+          aria-current=${this.view === "profile" ? "page" : "false"}
+          @click=${() => this.switchView("profile")}
+        >
           ${tw("tabProfile")}
         </button>
-        <button type="button" class="secondary" data-testid="slots-tab" aria-current=${this.view === "slots" ? "page" : "false"} @click=${() => this.switchView("slots")}>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="slots-tab"
+          aria-current=${this.view === "slots" ? "page" : "false"}
+          @click=${() => this.switchView("slots")}
+        >
           ${tw("tabSlots")}
         </button>
-        ${this.me?.role === "supervisor" || this.me?.role === "admin"
-          ? html`<button type="button" class="secondary" data-testid="overview-tab" aria-current=${this.view === "overview" ? "page" : "false"} @click=${() => this.switchView("overview")}>
-              ${tw("tabOverview")}
-            </button>`
-          : nothing}
+        ${
+          this.me?.role === "supervisor" || this.me?.role === "admin"
+            ? html`<button
+                type="button"
+                class="secondary"
+                data-testid="overview-tab"
+                aria-current=${this.view === "overview" ? "page" : "false"}
+                @click=${() => this.switchView("overview")}
+              >
+                ${tw("tabOverview")}
+              </button>`
+            : nothing
+        }
         <span class="ways">
-          <button type="button" data-testid="open-invite" aria-haspopup="dialog" @click=${() => this.openDialog("vv-invite-dialog")}>
+          <button
+            type="button"
+            data-testid="open-invite"
+            aria-haspopup="dialog"
+            @click=${() => this.openDialog("vv-invite-dialog")}
+          >
             ${tw("inviteButton")}
           </button>
-          <button type="button" data-testid="open-code" aria-haspopup="dialog" @click=${() => this.openDialog("vv-code-dialog")}>
+          <button
+            type="button"
+            data-testid="open-code"
+            aria-haspopup="dialog"
+            @click=${() => this.openDialog("vv-code-dialog")}
+          >
             ${tw("codeButton")}
           </button>
         </span>
       </nav>
       ${this.renderRingingElsewhere()}
-      ${this.view === "history"
-        ? html`<vv-history .topicLabel=${this.topicLabel}></vv-history>`
-        : this.view === "profile"
-          ? html`<section class="view"><vv-profile .csrf=${this.csrf}></vv-profile></section>`
-          : this.view === "slots"
-            ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
-            : this.view === "overview"
-              ? html`<section class="view">
-                  <vv-overview
-                    .queue=${this.queue}
-                    .offline=${this.offline}
-                    .topicLabel=${this.topicLabel}
-                    .now=${this.now}
-                    .snapshot=${this.overview}
-                  ></vv-overview>
-                </section>`
-              : html`<div class="body">
-                  <aside>
-                    ${this.renderQueue()}
-                    <vv-offline-queue
-                      .entries=${this.offline}
+      ${
+        this.view === "history"
+          ? html`<vv-history .topicLabel=${this.topicLabel}></vv-history>`
+          : this.view === "profile"
+            ? html`<section class="view"><vv-profile .csrf=${this.csrf}></vv-profile></section>`
+            : this.view === "slots"
+              ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
+              : this.view === "overview"
+                ? html`<section class="view">
+                    <vv-overview
+                      .queue=${this.queue}
+                      .offline=${this.offline}
                       .topicLabel=${this.topicLabel}
-                      @vv-take=${(e: CustomEvent<QueueEntry>) => this.accept(e.detail)}
-                    ></vv-offline-queue>
-                    ${this.renderTabs()}
-                  </aside>
-                  ${this.renderPane()}
-                </div>`}
+                      .now=${this.now}
+                      .snapshot=${this.overview}
+                    ></vv-overview>
+                  </section>`
+                : html`<div class="body">
+                    <aside>
+                      ${this.renderQueue()}
+                      <vv-offline-queue
+                        .entries=${this.offline}
+                        .topicLabel=${this.topicLabel}
+                        @vv-take=${(e: CustomEvent<QueueEntry>) => this.accept(e.detail)}
+                      ></vv-offline-queue>
+                      ${this.renderTabs()}
+                    </aside>
+                    ${this.renderPane()}
+                  </div>`
+      }
       <vv-invite-dialog .csrf=${this.csrf}></vv-invite-dialog>
       <vv-code-dialog .csrf=${this.csrf}></vv-code-dialog>
-      <vv-transfer-dialog .client=${this.client} .conversationId=${this.current ?? ""} .meId=${this.me?.id ?? ""}></vv-transfer-dialog>
+      <vv-transfer-dialog
+        .client=${this.client}
+        .conversationId=${this.current ?? ""}
+        .meId=${this.me?.id ?? ""}
+      ></vv-transfer-dialog>
       <span class="sr-only" aria-live="polite">${p.active}/${p.max_chats}</span>`;
   }
 
@@ -1278,21 +1477,36 @@ export class ConsoleApp extends I18nElement {
     const p = this.presence;
     return html`<header class="top">
         <h1>${t("appTitle")}</h1>
-        ${me
-          ? html`<span>${me.name}</span>
-              <span>
-                <label for="status">${t("statusLabel")}</label>
-                <select id="status" data-testid="status-toggle" .value=${p.status} @change=${this.setStatus}>
-                  <option value="available" ?selected=${p.status === "available"}>${t("status_available")}</option>
-                  <option value="away" ?selected=${p.status === "away"}>${t("status_away")}</option>
-                  ${p.status === "offline" ? html`<option value="offline" disabled selected>${t("status_offline")}</option>` : nothing}
-                </select>
-              </span>
-              <span class="load" data-testid="adviser-load" title=${t("loadLabel", { active: p.active, max: p.max_chats })}>
-                ${t("load", { active: p.active, max: p.max_chats })}
-              </span>
-              <vv-conn-status .state=${this.conn}></vv-conn-status>`
-          : nothing}
+        ${
+          me
+            ? html`<span>${me.name}</span>
+                <span>
+                  <label for="status">${t("statusLabel")}</label>
+                  <select
+                    id="status"
+                    data-testid="status-toggle"
+                    .value=${p.status}
+                    @change=${this.setStatus}
+                  >
+                    <option value="available" ?selected=${p.status === "available"}>
+                      ${t("status_available")}
+                    </option>
+                    <option value="away" ?selected=${p.status === "away"}>
+                      ${t("status_away")}
+                    </option>
+                    ${p.status === "offline" ? html`<option value="offline" disabled selected>${t("status_offline")}</option>` : nothing}
+                  </select>
+                </span>
+                <span
+                  class="load"
+                  data-testid="adviser-load"
+                  title=${t("loadLabel", { active: p.active, max: p.max_chats })}
+                >
+                  ${t("load", { active: p.active, max: p.max_chats })}
+                </span>
+                <vv-conn-status .state=${this.conn}></vv-conn-status>`
+            : nothing
+        }
         <vv-lang-toggle></vv-lang-toggle>
         ${me ? html`<button type="button" class="secondary" data-testid="logout" @click=${this.logout}>${t("logout")}</button>` : nothing}
       </header>

@@ -10,6 +10,7 @@ import type { ConversationSummary } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import { dialogStyles } from "./dialog-styles";
 import { tw } from "./ways-strings";
+import { fieldText } from "../lib/form";
 
 interface Created {
   conversation: ConversationSummary;
@@ -87,7 +88,9 @@ export class CodeDialog extends I18nElement {
     this.created = null;
     this.notice = null;
     this.dialog.value?.showModal();
-    void this.updateComplete.then(() => (this.renderRoot.querySelector("#code-name") as HTMLInputElement | null)?.focus());
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLInputElement>("#code-name")?.focus(),
+    );
   }
 
   close(): void {
@@ -102,21 +105,26 @@ export class CodeDialog extends I18nElement {
     e.preventDefault();
     if (this.busy) return;
     const data = new FormData(e.target as HTMLFormElement);
-    const name = String(data.get("name") ?? "").trim();
-    const language = String(data.get("language") ?? lang());
+    const name = fieldText(data, "name").trim();
+    const language = fieldText(data, "language", lang());
     this.busy = true;
     this.notice = null;
     try {
       const body: Record<string, unknown> = { language };
       if (name) body["customer_name"] = name.slice(0, 80);
-      this.created = await api<Created>("POST", "/api/v1/codes", body, { "X-CSRF-Token": this.csrf });
+      this.created = await api<Created>("POST", "/api/v1/codes", body, {
+        "X-CSRF-Token": this.csrf,
+      });
       this.now = Date.now();
       window.clearInterval(this.timer);
       this.timer = window.setInterval(() => {
         this.now = Date.now();
-        if (this.created && Date.parse(this.created.expires_at) <= this.now) window.clearInterval(this.timer);
+        if (this.created && Date.parse(this.created.expires_at) <= this.now)
+          window.clearInterval(this.timer);
       }, 1000);
-      void this.updateComplete.then(() => (this.renderRoot.querySelector(".code") as HTMLElement | null)?.focus());
+      void this.updateComplete.then(() =>
+        this.renderRoot.querySelector<HTMLElement>(".code")?.focus(),
+      );
     } catch (err) {
       const code = err instanceof ApiError ? err.code : "network";
       this.notice = { code, text: errorText(code) };
@@ -147,33 +155,53 @@ export class CodeDialog extends I18nElement {
       <p class="muted">${tw("codeUsedHint")}</p>
       <div class="row">
         ${expired ? html`<button type="button" @click=${() => this.open()}>${tw("codeNew")}</button>` : nothing}
-        <button type="button" class="secondary" data-testid="phone-code-close" @click=${this.close}>${tw("close")}</button>
+        <button type="button" class="secondary" data-testid="phone-code-close" @click=${this.close}>
+          ${tw("close")}
+        </button>
       </div>`;
   }
 
   override render() {
-    return html`<dialog ${ref(this.dialog)} aria-labelledby="code-h" data-testid="code-dialog" @close=${this.onClosed}>
+    return html`<dialog
+      ${ref(this.dialog)}
+      aria-labelledby="code-h"
+      data-testid="code-dialog"
+      @close=${this.onClosed}
+    >
       <h2 id="code-h">${tw("codeTitle")}</h2>
-      ${this.created
-        ? this.renderCode(this.created)
-        : html`<form @submit=${this.submit}>
-            <div class="field">
-              <label for="code-name">${tw("codeName")}</label>
-              <input id="code-name" name="name" type="text" autocomplete="off" maxlength="80" data-testid="phone-code-name" />
-            </div>
-            <div class="field">
-              <label for="code-lang">${tw("codeLanguage")}</label>
-              <select id="code-lang" name="language">
-                <option value="de" ?selected=${lang() === "de"}>${tw("langDe")}</option>
-                <option value="en" ?selected=${lang() === "en"}>${tw("langEn")}</option>
-              </select>
-            </div>
-            ${this.notice ? html`<p class="status-line" role="alert" data-code=${this.notice.code}>${this.notice.text}</p>` : nothing}
-            <div class="row">
-              <button type="submit" data-testid="phone-code-create" ?disabled=${this.busy}>${this.busy ? tw("codeCreating") : tw("codeCreate")}</button>
-              <button type="button" class="secondary" @click=${this.close}>${tw("cancel")}</button>
-            </div>
-          </form>`}
+      ${
+        this.created
+          ? this.renderCode(this.created)
+          : html`<form @submit=${this.submit}>
+              <div class="field">
+                <label for="code-name">${tw("codeName")}</label>
+                <input
+                  id="code-name"
+                  name="name"
+                  type="text"
+                  autocomplete="off"
+                  maxlength="80"
+                  data-testid="phone-code-name"
+                />
+              </div>
+              <div class="field">
+                <label for="code-lang">${tw("codeLanguage")}</label>
+                <select id="code-lang" name="language">
+                  <option value="de" ?selected=${lang() === "de"}>${tw("langDe")}</option>
+                  <option value="en" ?selected=${lang() === "en"}>${tw("langEn")}</option>
+                </select>
+              </div>
+              ${this.notice ? html`<p class="status-line" role="alert" data-code=${this.notice.code}>${this.notice.text}</p>` : nothing}
+              <div class="row">
+                <button type="submit" data-testid="phone-code-create" ?disabled=${this.busy}>
+                  ${this.busy ? tw("codeCreating") : tw("codeCreate")}
+                </button>
+                <button type="button" class="secondary" @click=${this.close}>
+                  ${tw("cancel")}
+                </button>
+              </div>
+            </form>`
+      }
     </dialog>`;
   }
 }

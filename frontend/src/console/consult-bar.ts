@@ -21,7 +21,9 @@ export function myPart(s: ConversationSummary, meId: string | undefined): Part {
 }
 
 /** A small padlock: internal, not for the customer. */
-export const lockIcon = html`<svg class="lock" viewBox="0 0 16 16" aria-hidden="true">${svg`<rect x="3" y="7" width="10" height="7" rx="1.5"/><path d="M5.5 7V5a2.5 2.5 0 0 1 5 0v2"/>`}</svg>`;
+export const lockIcon = html`<svg class="lock" viewBox="0 0 16 16" aria-hidden="true">
+  ${svg`<rect x="3" y="7" width="10" height="7" rx="1.5"/><path d="M5.5 7V5a2.5 2.5 0 0 1 5 0v2"/>`}
+</svg>`;
 
 export const noteStyles = css`
   .lock {
@@ -141,9 +143,16 @@ export class ConsultBar extends I18nElement {
     const s = this.summary;
     if (!s || !this.client || this.busy) return;
     this.busy = true;
-    const a = await this.client.request({ type: "transfer.finish", conversation_id: s.id, complete });
+    const a = await this.client.request({
+      type: "transfer.finish",
+      conversation_id: s.id,
+      complete,
+    });
     this.busy = false;
-    this.notice = a.type === "error" ? errorText(a.code === "disconnected" || a.code === "timeout" ? "network" : a.code) : "";
+    this.notice =
+      a.type === "error"
+        ? errorText(a.code === "disconnected" || a.code === "timeout" ? "network" : a.code)
+        : "";
   }
 
   private async sendNote(e: SubmitEvent): Promise<void> {
@@ -154,10 +163,17 @@ export class ConsultBar extends I18nElement {
     const text = (area?.value ?? "").trim();
     if (!s || !this.client || !text || this.busy) return;
     this.busy = true;
-    const a = await this.client.request({ type: "note.send", conversation_id: s.id, client_id: newClientId(), text: text.slice(0, 4000) });
+    const a = await this.client.request({
+      type: "note.send",
+      conversation_id: s.id,
+      client_id: newClientId(),
+      text: text.slice(0, 4000),
+    });
     this.busy = false;
     if (a.type === "error") {
-      this.notice = errorText(a.code === "disconnected" || a.code === "timeout" ? "network" : a.code);
+      this.notice = errorText(
+        a.code === "disconnected" || a.code === "timeout" ? "network" : a.code,
+      );
       return;
     }
     this.notice = "";
@@ -183,26 +199,48 @@ export class ConsultBar extends I18nElement {
     const banner = consulting
       ? html`<p class="banner" role="status" data-testid="consult-banner" data-part=${part}>
           <span>
-            ${part === "adviser"
-              ? tw("consultingWith", { name: s.consultant?.name ?? "" })
-              : tw("consultingFor", { name: s.adviser?.name ?? "" })}
+            ${
+              part === "adviser"
+                ? tw("consultingWith", { name: s.consultant?.name ?? "" })
+                : tw("consultingFor", { name: s.adviser?.name ?? "" })
+            }
           </span>
-          ${part === "adviser"
-            ? html`<button type="button" data-testid="transfer-complete" ?disabled=${this.busy} @click=${() => this.finish(true)}>
-                  ${tw("completeTransfer")}
-                </button>
-                <button type="button" class="secondary" data-testid="transfer-cancel" ?disabled=${this.busy} @click=${() => this.finish(false)}>
-                  ${tw("cancelTransfer")}
+          ${
+            part === "adviser"
+              ? html`<button
+                    type="button"
+                    data-testid="transfer-complete"
+                    ?disabled=${this.busy}
+                    @click=${() => this.finish(true)}
+                  >
+                    ${tw("completeTransfer")}
+                  </button>
+                  <button
+                    type="button"
+                    class="secondary"
+                    data-testid="transfer-cancel"
+                    ?disabled=${this.busy}
+                    @click=${() => this.finish(false)}
+                  >
+                    ${tw("cancelTransfer")}
+                  </button>`
+              : html`<button
+                  type="button"
+                  class="secondary"
+                  data-testid="consult-leave"
+                  ?disabled=${this.busy}
+                  @click=${() => this.finish(false)}
+                >
+                  ${tw("leaveConsult")}
                 </button>`
-            : html`<button type="button" class="secondary" data-testid="consult-leave" ?disabled=${this.busy} @click=${() => this.finish(false)}>
-                ${tw("leaveConsult")}
-              </button>`}
+          }
         </p>`
       : nothing;
     // Notes matter while a colleague is in the conversation; otherwise on demand.
     const showNote = consulting || this.noteOpen;
     return html`${banner}
-      ${showNote
+    ${
+      showNote
         ? html`<form class="note-box" @submit=${this.sendNote} data-testid="note-form">
             <label class="note-label" for="note">${lockIcon} ${tw("noteLabel")}</label>
             <textarea
@@ -214,12 +252,21 @@ export class ConsultBar extends I18nElement {
             ></textarea>
             <div class="row">
               <span class="status-line" role="alert">${this.notice}</span>
-              <button type="submit" class="note" data-testid="note-send" ?disabled=${this.busy}>${tw("noteSend")}</button>
+              <button type="submit" class="note" data-testid="note-send" ?disabled=${this.busy}>
+                ${tw("noteSend")}
+              </button>
             </div>
           </form>`
-        : html`<button type="button" class="toggle" data-testid="note-toggle" aria-expanded="false" @click=${() => (this.noteOpen = true)}>
+        : html`<button
+            type="button"
+            class="toggle"
+            data-testid="note-toggle"
+            aria-expanded="false"
+            @click=${() => (this.noteOpen = true)}
+          >
             ${lockIcon} ${tw("noteToggle")}
-          </button>`}`;
+          </button>`
+    }`;
   }
 }
 customElements.define("vv-consult-bar", ConsultBar);

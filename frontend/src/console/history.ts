@@ -14,7 +14,10 @@ export function formatDate(iso: string | null): string {
   const l = lang();
   let f = dateFormats.get(l);
   if (!f) {
-    f = new Intl.DateTimeFormat(l === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
+    f = new Intl.DateTimeFormat(l === "de" ? "de-DE" : "en-GB", {
+      dateStyle: "medium",
+      timeStyle: "short",
+    });
     dateFormats.set(l, f);
   }
   const d = new Date(iso);
@@ -130,7 +133,9 @@ export class HistoryView extends I18nElement {
   private async search(e?: Event): Promise<void> {
     e?.preventDefault();
     if (e) {
-      const input = (e.target as HTMLFormElement).elements.namedItem("q") as HTMLInputElement | null;
+      const input = (e.target as HTMLFormElement).elements.namedItem(
+        "q",
+      ) as HTMLInputElement | null;
       this.query = input?.value.trim() ?? "";
     }
     this.loading = true;
@@ -138,7 +143,10 @@ export class HistoryView extends I18nElement {
     const params = new URLSearchParams({ status: "ended" });
     if (this.query) params.set("q", this.query);
     try {
-      const res = await api<{ conversations: ConversationSummary[] }>("GET", `/api/v1/conversations?${params}`);
+      const res = await api<{ conversations: ConversationSummary[] }>(
+        "GET",
+        `/api/v1/conversations?${params}`,
+      );
       this.results = res.conversations ?? [];
     } catch (err) {
       this.results = [];
@@ -154,7 +162,7 @@ export class HistoryView extends I18nElement {
     try {
       this.open = await api<Transcript>("GET", `/api/v1/conversations/${encodeURIComponent(id)}`);
       await this.updateComplete;
-      (this.renderRoot.querySelector(".transcript h2") as HTMLElement | null)?.focus();
+      this.renderRoot.querySelector<HTMLElement>(".transcript h2")?.focus();
     } catch (err) {
       this.error = errorText(err instanceof ApiError ? err.code : "network");
     } finally {
@@ -164,15 +172,30 @@ export class HistoryView extends I18nElement {
 
   private renderTranscript(tr: Transcript) {
     const c = tr.conversation;
-    return html`<section class="transcript" data-testid="history-transcript" data-conversation-id=${c.id}>
+    return html`<section
+      class="transcript"
+      data-testid="history-transcript"
+      data-conversation-id=${c.id}
+    >
       <header>
         <h2 tabindex="-1">${t("transcriptOf", { name: c.customer_name || t("anonymous") })}</h2>
-        <span class="muted">${this.topicLabel(c.topic) || t("noTopic")} · ${formatDate(c.created_at)}</span>
-        <button type="button" class="secondary" data-testid="history-back" @click=${() => (this.open = null)}>
+        <span class="muted"
+          >${this.topicLabel(c.topic) || t("noTopic")} · ${formatDate(c.created_at)}</span
+        >
+        <button
+          type="button"
+          class="secondary"
+          data-testid="history-back"
+          @click=${() => (this.open = null)}
+        >
           ${t("historyBack")}
         </button>
       </header>
-      <vv-messages .events=${tr.events} self="adviser" .otherName=${c.customer_name || t("anonymous")}></vv-messages>
+      <vv-messages
+        .events=${tr.events}
+        self="adviser"
+        .otherName=${c.customer_name || t("anonymous")}
+      ></vv-messages>
     </section>`;
   }
 
@@ -183,20 +206,30 @@ export class HistoryView extends I18nElement {
           <label for="q">${t("historySearch")}</label>
           <input id="q" name="q" type="search" data-testid="history-search" .value=${this.query} />
         </div>
-        <button type="submit" data-testid="history-search-submit">${t("historySearchButton")}</button>
+        <button type="submit" data-testid="history-search-submit">
+          ${t("historySearchButton")}
+        </button>
       </form>
-      <p class="status-line" role="status">${this.error || (this.loading ? t("historyLoading") : "")}</p>
+      <p class="status-line" role="status">
+        ${this.error || (this.loading ? t("historyLoading") : "")}
+      </p>
       ${this.results && this.results.length === 0 && !this.loading ? html`<p class="empty muted">${t("historyEmpty")}</p>` : nothing}
       <ul>
         ${(this.results ?? []).map(
-          (c) => html`<li>
-            <button type="button" data-testid="history-entry" data-conversation-id=${c.id} @click=${() => this.openOne(c.id)}>
-              <span class="name">${c.customer_name || t("anonymous")}</span>
-              <span class="muted">${formatDate(c.ended_at ?? c.created_at)}</span>
-              <span class="muted">${this.topicLabel(c.topic) || t("noTopic")}</span>
-              <span class="muted">${c.adviser?.name ?? ""}</span>
-            </button>
-          </li>`,
+          (c) =>
+            html`<li>
+              <button
+                type="button"
+                data-testid="history-entry"
+                data-conversation-id=${c.id}
+                @click=${() => this.openOne(c.id)}
+              >
+                <span class="name">${c.customer_name || t("anonymous")}</span>
+                <span class="muted">${formatDate(c.ended_at ?? c.created_at)}</span>
+                <span class="muted">${this.topicLabel(c.topic) || t("noTopic")}</span>
+                <span class="muted">${c.adviser?.name ?? ""}</span>
+              </button>
+            </li>`,
         )}
       </ul>`;
   }

@@ -90,10 +90,17 @@ export class OfferList extends I18nElement {
           return html`<li data-testid="offer" data-conversation-id=${o.conversation_id}>
             <span class="what">
               <strong>${t("offered", { name })}</strong>
-              <span class="muted preview">${[this.topicLabel(o.topic), o.preview].filter(Boolean).join(" · ")}</span>
+              <span class="muted preview"
+                >${[this.topicLabel(o.topic), o.preview].filter(Boolean).join(" · ")}</span
+              >
             </span>
             <span class="left" role="timer" aria-live="off">${t("left", { s: left })}</span>
-            <button type="button" data-testid="offer-accept" aria-label=${t("acceptLabel", { name })} @click=${() => this.emit("vv-offer-accept", o)}>
+            <button
+              type="button"
+              data-testid="offer-accept"
+              aria-label=${t("acceptLabel", { name })}
+              @click=${() => this.emit("vv-offer-accept", o)}
+            >
               ${t("accept")}
             </button>
             <button

@@ -113,15 +113,30 @@ export class OfflineQueue extends I18nElement {
           (e) => {
             const name = e.customer_name || anonymous();
             const kind = tw(e.kind === "callback" ? "kind_callback" : "kind_message");
-            const href = e.kind === "callback" || !(e.contact ?? "").includes("@") ? `tel:${(e.contact ?? "").replace(/[^0-9+]/g, "")}` : `mailto:${e.contact}`;
-            return html`<li data-testid="offline-entry" data-conversation-id=${e.conversation_id} data-kind=${e.kind ?? "message"}>
+            const href =
+              e.kind === "callback" || !(e.contact ?? "").includes("@")
+                ? `tel:${(e.contact ?? "").replace(/[^0-9+]/g, "")}`
+                : `mailto:${e.contact}`;
+            return html`<li
+              data-testid="offline-entry"
+              data-conversation-id=${e.conversation_id}
+              data-kind=${e.kind ?? "message"}
+            >
               <span><span class="kind">${kind}</span> · <span class="name">${name}</span></span>
-              <button type="button" data-testid="offline-take" aria-label=${tw("takeLabel", { kind, name })} @click=${() => this.emit("vv-take", e)}>
+              <button
+                type="button"
+                data-testid="offline-take"
+                aria-label=${tw("takeLabel", { kind, name })}
+                @click=${() => this.emit("vv-take", e)}
+              >
                 ${tw("take")}
               </button>
               ${e.contact ? html`<span class="contact">${tw("contact")}: <a href=${href} data-testid="offline-contact">${e.contact}</a></span>` : nothing}
               ${e.preview ? html`<span class="preview">${e.preview}</span>` : nothing}
-              <span class="meta muted">${this.topicLabel(e.topic) || ""} ${tw("leftAt", { time: shortTime(e.queued_at) })}</span>
+              <span class="meta muted"
+                >${this.topicLabel(e.topic) || ""}
+                ${tw("leftAt", { time: shortTime(e.queued_at) })}</span
+              >
             </li>`;
           },
         )}

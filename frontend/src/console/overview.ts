@@ -166,7 +166,9 @@ export class Overview extends I18nElement {
     const list = this.snapshot?.advisers;
     if (!list) return html`<p class="muted">…</p>`;
     const order = { available: 0, away: 1, offline: 2 } as const;
-    const sorted = [...list].sort((x, y) => order[x.status] - order[y.status] || x.name.localeCompare(y.name));
+    const sorted = [...list].sort(
+      (x, y) => order[x.status] - order[y.status] || x.name.localeCompare(y.name),
+    );
     return html`<div class="scroll">
       <table data-testid="overview-advisers">
         <thead>
@@ -182,16 +184,31 @@ export class Overview extends I18nElement {
           ${repeat(
             sorted,
             (a) => a.id,
-            (a) => html`<tr data-testid="overview-adviser" data-adviser-id=${a.id} data-status=${a.status} data-active=${a.active}>
-              <th scope="row">${a.name}</th>
-              <td>${tw(`role_${a.role}`)}</td>
-              <td><span class="status" data-status=${a.status}>${tw(`status_${a.status}`)}</span></td>
-              <td>
-                <meter min="0" max=${Math.max(1, a.max_chats)} .value=${a.active} aria-hidden="true"></meter>
-                <span data-testid="overview-load">${a.active}/${a.max_chats}</span>
-              </td>
-              <td>${a.teams.length ? a.teams.map((t) => this.teamName(t)).join(", ") : tw("noTeam")}</td>
-            </tr>`,
+            (a) =>
+              html`<tr
+                data-testid="overview-adviser"
+                data-adviser-id=${a.id}
+                data-status=${a.status}
+                data-active=${a.active}
+              >
+                <th scope="row">${a.name}</th>
+                <td>${tw(`role_${a.role}`)}</td>
+                <td>
+                  <span class="status" data-status=${a.status}>${tw(`status_${a.status}`)}</span>
+                </td>
+                <td>
+                  <meter
+                    min="0"
+                    max=${Math.max(1, a.max_chats)}
+                    .value=${a.active}
+                    aria-hidden="true"
+                  ></meter>
+                  <span data-testid="overview-load">${a.active}/${a.max_chats}</span>
+                </td>
+                <td>
+                  ${a.teams.length ? a.teams.map((t) => this.teamName(t)).join(", ") : tw("noTeam")}
+                </td>
+              </tr>`,
           )}
         </tbody>
       </table>
@@ -209,7 +226,12 @@ export class Overview extends I18nElement {
         const offline = this.offline.filter((e) => (e.team_id ?? null) === id);
         const team = this.teams.find((t) => t.id === id);
         const oldest = waiting[0] ? this.now - Date.parse(waiting[0].queued_at) : 0;
-        return html`<section class="team" data-testid="overview-team" data-team-id=${id ?? ""} data-waiting=${waiting.length}>
+        return html`<section
+          class="team"
+          data-testid="overview-team"
+          data-team-id=${id ?? ""}
+          data-waiting=${waiting.length}
+        >
           <h4>
             <span>${this.teamName(id)}</span>
             ${team && !team.open ? html`<span class="closed muted">${lang() === "de" ? "geschlossen" : "closed"}</span>` : nothing}
@@ -218,17 +240,20 @@ export class Overview extends I18nElement {
             ${tw("waitingN", { n: waiting.length })}${waiting.length ? html` · ${tw("longestWait", { time: waited(oldest) })}` : nothing}
             ${offline.length ? html` · ${tw("offlineN", { n: offline.length })}` : nothing}
           </div>
-          ${waiting.length
-            ? html`<ul>
-                ${waiting.map(
-                  (e) =>
-                    html`<li data-testid="overview-waiting">
-                      ${e.customer_name || (lang() === "de" ? "Gast" : "Guest")} · ${this.topicLabel(e.topic) || "–"} ·
-                      ${waited(this.now - Date.parse(e.queued_at))}
-                    </li>`,
-                )}
-              </ul>`
-            : nothing}
+          ${
+            waiting.length
+              ? html`<ul>
+                  ${waiting.map(
+                    (e) =>
+                      html`<li data-testid="overview-waiting">
+                        ${e.customer_name || (lang() === "de" ? "Gast" : "Guest")} ·
+                        ${this.topicLabel(e.topic) || "–"} ·
+                        ${waited(this.now - Date.parse(e.queued_at))}
+                      </li>`,
+                  )}
+                </ul>`
+              : nothing
+          }
         </section>`;
       })}
     </div>`;
@@ -241,17 +266,23 @@ export class Overview extends I18nElement {
       ${repeat(
         live,
         (c) => c.id,
-        (c) => html`<li data-testid="overview-conversation" data-conversation-id=${c.id}>
-          ${tw("liveLine", { customer: c.customer_name || (lang() === "de" ? "Gast" : "Guest"), adviser: c.adviser?.name ?? "–" })}
-          ${c.consultant ? html` + ${c.consultant.name}` : nothing} · ${this.teamName(c.team_id ?? null)}
-        </li>`,
+        (c) =>
+          html`<li data-testid="overview-conversation" data-conversation-id=${c.id}>
+            ${tw("liveLine", { customer: c.customer_name || (lang() === "de" ? "Gast" : "Guest"), adviser: c.adviser?.name ?? "–" })}
+            ${c.consultant ? html` + ${c.consultant.name}` : nothing} ·
+            ${this.teamName(c.team_id ?? null)}
+          </li>`,
       )}
     </ul>`;
   }
 
   override render() {
     const time = this.updatedAt
-      ? new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(this.updatedAt)
+      ? new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", {
+          hour: "2-digit",
+          minute: "2-digit",
+          second: "2-digit",
+        }).format(this.updatedAt)
       : "";
     return html`<h2>${tw("overviewTitle")}</h2>
       <p class="muted" aria-live="off">${time ? tw("updated", { time }) : ""}</p>

@@ -7,6 +7,7 @@ import { I18nElement } from "../lib/base";
 import { errorText, lang } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { tw } from "./ways-strings";
+import { fieldText } from "../lib/form";
 
 export interface Profile {
   id: string;
@@ -193,7 +194,7 @@ export class ProfileView extends I18nElement {
     e.preventDefault();
     if (this.busy) return;
     const data = new FormData(e.target as HTMLFormElement);
-    const languages = String(data.get("languages") ?? "")
+    const languages = fieldText(data, "languages")
       .split(/[\s,;]+/)
       .map((x) => x.trim().toLowerCase())
       .filter(Boolean);
@@ -201,12 +202,14 @@ export class ProfileView extends I18nElement {
       listed: data.get("listed") === "on",
       languages: [...new Set(languages)].slice(0, 10),
       topics: data.getAll("topics").map(String),
-      bio: String(data.get("bio") ?? "").slice(0, 500),
+      bio: fieldText(data, "bio").slice(0, 500),
     };
     this.busy = true;
     this.notice = null;
     try {
-      const res = await api<{ profile: Profile }>("PUT", "/api/v1/me/profile", body, { "X-CSRF-Token": this.csrf });
+      const res = await api<{ profile: Profile }>("PUT", "/api/v1/me/profile", body, {
+        "X-CSRF-Token": this.csrf,
+      });
       this.profile = res.profile;
       this.notice = { ok: true, text: tw("saved") };
     } catch (err) {
@@ -274,7 +277,10 @@ export class ProfileView extends I18nElement {
         if (input) input.value = "";
         this.photoNotice = { ok: true, text: tw("photoDone") };
       } else {
-        this.photoNotice = { ok: false, text: errorText(data?.error?.code ?? `http_${xhr.status}`) };
+        this.photoNotice = {
+          ok: false,
+          text: errorText(data?.error?.code ?? `http_${xhr.status}`),
+        };
       }
     };
     xhr.onerror = () => {
@@ -287,30 +293,67 @@ export class ProfileView extends I18nElement {
   private renderPhoto(p: Profile) {
     // The adviser's own photo URL: the portal's public one answers for listed advisers
     // only. `?v=` skips the cached old picture after an upload.
-    const src = this.preview ?? (p.photo_url ? `/api/v1/me/photo${this.photoVersion ? `?v=${this.photoVersion}` : ""}` : null);
+    const src =
+      this.preview ??
+      (p.photo_url
+        ? `/api/v1/me/photo${this.photoVersion ? `?v=${this.photoVersion}` : ""}`
+        : null);
     return html`<h3>${tw("photo")}</h3>
       <div class="photo">
-        ${src
-          ? html`<img src=${src} alt=${this.file ? tw("photoPreview") : p.name} data-testid="profile-photo" ?data-preview=${!!this.file} />`
-          : html`<span class="initials" role="img" aria-label=${tw("noPhoto")}>${initials(p.name)}</span>`}
+        ${
+          src
+            ? html`<img
+                src=${src}
+                alt=${this.file ? tw("photoPreview") : p.name}
+                data-testid="profile-photo"
+                ?data-preview=${!!this.file}
+              />`
+            : html`<span class="initials" role="img" aria-label=${tw("noPhoto")}
+                >${initials(p.name)}</span
+              >`
+        }
         <div>
           <label for="photo">${tw("photoChoose")}</label>
-          <input id="photo" type="file" accept=${PHOTO_TYPES.join(",")} aria-describedby="photo-hint" data-testid="profile-photo-input" @change=${this.pickPhoto} />
+          <input
+            id="photo"
+            type="file"
+            accept=${PHOTO_TYPES.join(",")}
+            aria-describedby="photo-hint"
+            data-testid="profile-photo-input"
+            @change=${this.pickPhoto}
+          />
           <p class="muted" id="photo-hint">${tw("photoHint")}</p>
           <div class="row">
-            <button type="button" data-testid="profile-photo-upload" ?disabled=${!this.file || this.progress !== null} @click=${this.upload}>
+            <button
+              type="button"
+              data-testid="profile-photo-upload"
+              ?disabled=${!this.file || this.progress !== null}
+              @click=${this.upload}
+            >
               ${tw("photoUpload")}
             </button>
-            ${this.progress !== null
-              ? html`<progress max="100" .value=${this.progress} aria-label=${tw("photoUploading", { percent: this.progress })}></progress>
-                  <span role="status">${tw("photoUploading", { percent: this.progress })}</span>`
-              : nothing}
+            ${
+              this.progress !== null
+                ? html`<progress
+                      max="100"
+                      .value=${this.progress}
+                      aria-label=${tw("photoUploading", { percent: this.progress })}
+                    ></progress>
+                    <span role="status">${tw("photoUploading", { percent: this.progress })}</span>`
+                : nothing
+            }
           </div>
-          ${this.photoNotice
-            ? html`<p class=${this.photoNotice.ok ? "ok" : "status-line"} role=${this.photoNotice.ok ? "status" : "alert"} data-testid="profile-photo-status">
-                ${this.photoNotice.text}
-              </p>`
-            : nothing}
+          ${
+            this.photoNotice
+              ? html`<p
+                  class=${this.photoNotice.ok ? "ok" : "status-line"}
+                  role=${this.photoNotice.ok ? "status" : "alert"}
+                  data-testid="profile-photo-status"
+                >
+                  ${this.photoNotice.text}
+                </p>`
+              : nothing
+          }
         </div>
       </div>`;
   }
@@ -324,20 +367,43 @@ export class ProfileView extends I18nElement {
       <p class="muted">${tw("profileIntro")}</p>
       <form @submit=${this.save} data-testid="profile-form">
         <div class="field">
-          <label class="check"><input type="checkbox" name="listed" ?checked=${p.listed} data-testid="profile-listed" /> ${tw("listed")}</label>
+          <label class="check"
+            ><input
+              type="checkbox"
+              name="listed"
+              ?checked=${p.listed}
+              data-testid="profile-listed"
+            />
+            ${tw("listed")}</label
+          >
         </div>
         <div class="field">
           <label for="languages">${tw("languages")}</label>
-          <input id="languages" name="languages" type="text" .value=${p.languages.join(", ")} aria-describedby="lang-hint" data-testid="profile-languages" />
+          <input
+            id="languages"
+            name="languages"
+            type="text"
+            .value=${p.languages.join(", ")}
+            aria-describedby="lang-hint"
+            data-testid="profile-languages"
+          />
           <p class="muted" id="lang-hint">${tw("languagesHint")}</p>
         </div>
         <fieldset>
           <legend>${tw("topics")}</legend>
           ${this.topics.map(
-            (tp) => html`<label>
-              <input type="checkbox" name="topics" value=${tp.id} ?checked=${p.topics.includes(tp.id)} data-testid="profile-topic" data-topic=${tp.id} />
-              ${lang() === "de" ? tp.label_de : tp.label_en}
-            </label>`,
+            (tp) =>
+              html`<label>
+                <input
+                  type="checkbox"
+                  name="topics"
+                  value=${tp.id}
+                  ?checked=${p.topics.includes(tp.id)}
+                  data-testid="profile-topic"
+                  data-topic=${tp.id}
+                />
+                ${lang() === "de" ? tp.label_de : tp.label_en}
+              </label>`,
           )}
         </fieldset>
         <div class="field">
@@ -353,10 +419,19 @@ export class ProfileView extends I18nElement {
           <p class="count muted" aria-live="off">${this.bioLength}/500</p>
         </div>
         <div class="row">
-          <button type="submit" data-testid="profile-save" ?disabled=${this.busy}>${this.busy ? tw("saving") : tw("save")}</button>
-          ${this.notice
-            ? html`<span class=${this.notice.ok ? "ok" : "status-line"} role=${this.notice.ok ? "status" : "alert"} data-testid="profile-status">${this.notice.text}</span>`
-            : nothing}
+          <button type="submit" data-testid="profile-save" ?disabled=${this.busy}>
+            ${this.busy ? tw("saving") : tw("save")}
+          </button>
+          ${
+            this.notice
+              ? html`<span
+                  class=${this.notice.ok ? "ok" : "status-line"}
+                  role=${this.notice.ok ? "status" : "alert"}
+                  data-testid="profile-status"
+                  >${this.notice.text}</span
+                >`
+              : nothing
+          }
         </div>
       </form>
       ${this.renderPhoto(p)}`;

@@ -7,6 +7,7 @@ import { I18nElement } from "../lib/base";
 import { errorText, lang } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { tw } from "./ways-strings";
+import { fieldText } from "../lib/form";
 
 export interface MySlot {
   id: string;
@@ -148,12 +149,15 @@ export class SlotsView extends I18nElement {
     e.preventDefault();
     if (this.busy) return;
     const data = new FormData(e.target as HTMLFormElement);
-    const day = String(data.get("day") ?? "");
-    const time = String(data.get("time") ?? "");
+    const day = fieldText(data, "day");
+    const time = fieldText(data, "time");
     const minutes = Number(data.get("length") ?? 30);
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
     const h = /^(\d{2}):(\d{2})$/.exec(time);
-    const start = m && h ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(h[1]), Number(h[2])) : null;
+    const start =
+      m && h
+        ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(h[1]), Number(h[2]))
+        : null;
     if (!start || Number.isNaN(start.getTime()) || start.getTime() <= Date.now()) {
       this.notice = { code: "bad_request", text: tw("err_slot_bad") };
       return;
@@ -162,10 +166,16 @@ export class SlotsView extends I18nElement {
     this.busy = true;
     this.notice = null;
     try {
-      await api("POST", "/api/v1/slots", { start: isoWithOffset(start), end: isoWithOffset(end) }, { "X-CSRF-Token": this.csrf });
+      await api(
+        "POST",
+        "/api/v1/slots",
+        { start: isoWithOffset(start), end: isoWithOffset(end) },
+        { "X-CSRF-Token": this.csrf },
+      );
       // The next slot most likely follows this one.
       const timeInput = this.renderRoot.querySelector<HTMLInputElement>("#slot-time");
-      if (timeInput) timeInput.value = `${String(end.getHours()).padStart(2, "0")}:${String(end.getMinutes()).padStart(2, "0")}`;
+      if (timeInput)
+        timeInput.value = `${String(end.getHours()).padStart(2, "0")}:${String(end.getMinutes()).padStart(2, "0")}`;
       await this.load();
     } catch (err) {
       const code = err instanceof ApiError ? err.code : "network";
@@ -178,7 +188,9 @@ export class SlotsView extends I18nElement {
   private async removeSlot(slot: MySlot): Promise<void> {
     this.notice = null;
     try {
-      await api("DELETE", `/api/v1/slots/${encodeURIComponent(slot.id)}`, undefined, { "X-CSRF-Token": this.csrf });
+      await api("DELETE", `/api/v1/slots/${encodeURIComponent(slot.id)}`, undefined, {
+        "X-CSRF-Token": this.csrf,
+      });
       await this.load();
     } catch (err) {
       const code = err instanceof ApiError ? err.code : "network";
@@ -189,7 +201,8 @@ export class SlotsView extends I18nElement {
   private renderList() {
     const slots = this.slots;
     if (slots === null) return html`<p class="muted">…</p>`;
-    if (slots.length === 0) return html`<p class="muted" data-testid="slots-empty">${tw("slotsEmpty")}</p>`;
+    if (slots.length === 0)
+      return html`<p class="muted" data-testid="slots-empty">${tw("slotsEmpty")}</p>`;
     // week → day → slots
     const weeks = new Map<string, Map<string, MySlot[]>>();
     for (const s of slots) {
@@ -202,24 +215,39 @@ export class SlotsView extends I18nElement {
     }
     const time = (iso: string) => fmt(new Date(iso), { hour: "2-digit", minute: "2-digit" });
     return [...weeks.entries()].map(
-      ([wk, days]) => html`<h3>${tw("slotsWeek", { day: wk })}</h3>
-        ${[...days.entries()].map(
-          ([day, list]) => html`<h4>${day}</h4>
-            <ul data-testid="slots-day">
-              ${list.map((s) => {
-                const when = `${day} ${time(s.start)}–${time(s.end)}`;
-                return html`<li data-testid="my-slot" data-slot-id=${s.id} data-start=${s.start} ?data-booked=${!!s.booked}>
-                  <span class="time">${time(s.start)}–${time(s.end)}</span>
-                  <span class="state">${s.booked ? tw("slotBooked") : tw("slotFree")}</span>
-                  ${s.booked
-                    ? nothing
-                    : html`<button type="button" class="danger" data-testid="slot-remove" aria-label=${tw("slotRemoveLabel", { when })} @click=${() => this.removeSlot(s)}>
-                        ${tw("slotRemove")}
-                      </button>`}
-                </li>`;
-              })}
-            </ul>`,
-        )}`,
+      ([wk, days]) =>
+        html`<h3>${tw("slotsWeek", { day: wk })}</h3>
+          ${[...days.entries()].map(
+            ([day, list]) =>
+              html`<h4>${day}</h4>
+                <ul data-testid="slots-day">
+                  ${list.map((s) => {
+                    const when = `${day} ${time(s.start)}–${time(s.end)}`;
+                    return html`<li
+                      data-testid="my-slot"
+                      data-slot-id=${s.id}
+                      data-start=${s.start}
+                      ?data-booked=${!!s.booked}
+                    >
+                      <span class="time">${time(s.start)}–${time(s.end)}</span>
+                      <span class="state">${s.booked ? tw("slotBooked") : tw("slotFree")}</span>
+                      ${
+                        s.booked
+                          ? nothing
+                          : html`<button
+                              type="button"
+                              class="danger"
+                              data-testid="slot-remove"
+                              aria-label=${tw("slotRemoveLabel", { when })}
+                              @click=${() => this.removeSlot(s)}
+                            >
+                              ${tw("slotRemove")}
+                            </button>`
+                      }
+                    </li>`;
+                  })}
+                </ul>`,
+          )}`,
     );
   }
 
@@ -230,11 +258,27 @@ export class SlotsView extends I18nElement {
       <form @submit=${this.add} data-testid="slot-form">
         <div>
           <label for="slot-day">${tw("slotDay")}</label>
-          <input id="slot-day" name="day" type="date" required min=${localDate(new Date())} value=${localDate(tomorrow)} data-testid="slot-day" />
+          <input
+            id="slot-day"
+            name="day"
+            type="date"
+            required
+            min=${localDate(new Date())}
+            value=${localDate(tomorrow)}
+            data-testid="slot-day"
+          />
         </div>
         <div>
           <label for="slot-time">${tw("slotStart")}</label>
-          <input id="slot-time" name="time" type="time" required step="900" value="09:00" data-testid="slot-time" />
+          <input
+            id="slot-time"
+            name="time"
+            type="time"
+            required
+            step="900"
+            value="09:00"
+            data-testid="slot-time"
+          />
         </div>
         <div>
           <label for="slot-length">${tw("slotLength")}</label>
@@ -242,7 +286,9 @@ export class SlotsView extends I18nElement {
             ${LENGTHS.map((n) => html`<option value=${n} ?selected=${n === 30}>${tw("minutes", { n })}</option>`)}
           </select>
         </div>
-        <button type="submit" data-testid="slot-add" ?disabled=${this.busy}>${this.busy ? tw("slotAdding") : tw("slotAdd")}</button>
+        <button type="submit" data-testid="slot-add" ?disabled=${this.busy}>
+          ${this.busy ? tw("slotAdding") : tw("slotAdd")}
+        </button>
       </form>
       ${this.notice ? html`<p class="status-line" role="alert" data-testid="slots-error" data-code=${this.notice.code}>${this.notice.text}</p>` : nothing}
       ${this.renderList()}`;

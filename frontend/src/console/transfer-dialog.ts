@@ -10,6 +10,7 @@ import type { AdviserState } from "../lib/protocol.gen";
 import type { VisavisClient } from "../lib/ws";
 import { dialogStyles } from "./dialog-styles";
 import { tw } from "./ways-strings";
+import { fieldText } from "../lib/form";
 
 /** A colleague as `GET /api/v1/advisers` lists them (the overview's shape). */
 export type Colleague = AdviserState;
@@ -86,15 +87,18 @@ export class TransferDialog extends I18nElement {
       const code = err instanceof ApiError ? err.code : "network";
       this.notice = { code, text: errorText(code) };
     }
-    void this.updateComplete.then(() => (this.renderRoot.querySelector("#tr-colleague") as HTMLElement | null)?.focus());
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>("#tr-colleague")?.focus(),
+    );
   }
 
   private async submit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     if (this.busy || !this.client) return;
     const data = new FormData(e.target as HTMLFormElement);
-    const to = String(data.get(this.target === "team" ? "team" : "colleague") ?? "");
-    const mode: "blind" | "consultative" = this.target === "team" || data.get("mode") === "blind" ? "blind" : "consultative";
+    const to = fieldText(data, this.target === "team" ? "team" : "colleague");
+    const mode: "blind" | "consultative" =
+      this.target === "team" || data.get("mode") === "blind" ? "blind" : "consultative";
     if (!to) {
       this.notice = { code: "bad_request", text: errorText("bad_request") };
       return;
@@ -110,7 +114,8 @@ export class TransferDialog extends I18nElement {
     const answer = await this.client.request(frame);
     this.busy = false;
     if (answer.type === "error") {
-      const code = answer.code === "disconnected" || answer.code === "timeout" ? "network" : answer.code;
+      const code =
+        answer.code === "disconnected" || answer.code === "timeout" ? "network" : answer.code;
       this.notice = { code: answer.code, text: errorText(code) };
       return;
     }
@@ -126,43 +131,83 @@ export class TransferDialog extends I18nElement {
         <fieldset>
           <legend>${tw("transferTo")}</legend>
           <label
-            ><input type="radio" name="target" value="adviser" data-testid="transfer-target-adviser" .checked=${!team} @change=${() => (this.target = "adviser")} />
+            ><input
+              type="radio"
+              name="target"
+              value="adviser"
+              data-testid="transfer-target-adviser"
+              .checked=${!team}
+              @change=${() => (this.target = "adviser")}
+            />
             ${tw("toColleague")}</label
           >
           <label
-            ><input type="radio" name="target" value="team" data-testid="transfer-target-team" .checked=${team} @change=${() => (this.target = "team")} />
+            ><input
+              type="radio"
+              name="target"
+              value="team"
+              data-testid="transfer-target-team"
+              .checked=${team}
+              @change=${() => (this.target = "team")}
+            />
             ${tw("toTeam")}</label
           >
         </fieldset>
-        ${team
-          ? html`<div class="field">
-                <label for="tr-team">${tw("team")}</label>
-                <select id="tr-team" name="team" required data-testid="transfer-team">
-                  ${this.teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}
-                </select>
-              </div>
-              <p class="muted">${tw("teamBlindOnly")}</p>`
-          : html`<div class="field">
-                <label for="tr-colleague">${tw("colleague")}</label>
-                <select id="tr-colleague" name="colleague" required data-testid="transfer-colleague">
-                  <option value="">${tw("chooseColleague")}</option>
-                  ${this.colleagues.map(
-                    (c) =>
-                      html`<option value=${c.id} data-name=${c.name}>
-                        ${tw("colleagueLine", { name: c.name, status: tw(`status_${c.status}`), active: c.active, max: c.max_chats })}
-                      </option>`,
-                  )}
-                </select>
-                ${this.colleagues.length === 0 ? html`<p class="muted">${tw("noColleagues")}</p>` : nothing}
-              </div>
-              <fieldset>
-                <legend>${tw("mode")}</legend>
-                <label><input type="radio" name="mode" value="consultative" checked data-testid="transfer-mode-consultative" /> ${tw("modeConsultative")}</label>
-                <label><input type="radio" name="mode" value="blind" data-testid="transfer-mode-blind" /> ${tw("modeBlind")}</label>
-              </fieldset>`}
+        ${
+          team
+            ? html`<div class="field">
+                  <label for="tr-team">${tw("team")}</label>
+                  <select id="tr-team" name="team" required data-testid="transfer-team">
+                    ${this.teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}
+                  </select>
+                </div>
+                <p class="muted">${tw("teamBlindOnly")}</p>`
+            : html`<div class="field">
+                  <label for="tr-colleague">${tw("colleague")}</label>
+                  <select
+                    id="tr-colleague"
+                    name="colleague"
+                    required
+                    data-testid="transfer-colleague"
+                  >
+                    <option value="">${tw("chooseColleague")}</option>
+                    ${this.colleagues.map(
+                      (c) =>
+                        html`<option value=${c.id} data-name=${c.name}>
+                          ${tw("colleagueLine", { name: c.name, status: tw(`status_${c.status}`), active: c.active, max: c.max_chats })}
+                        </option>`,
+                    )}
+                  </select>
+                  ${this.colleagues.length === 0 ? html`<p class="muted">${tw("noColleagues")}</p>` : nothing}
+                </div>
+                <fieldset>
+                  <legend>${tw("mode")}</legend>
+                  <label
+                    ><input
+                      type="radio"
+                      name="mode"
+                      value="consultative"
+                      checked
+                      data-testid="transfer-mode-consultative"
+                    />
+                    ${tw("modeConsultative")}</label
+                  >
+                  <label
+                    ><input
+                      type="radio"
+                      name="mode"
+                      value="blind"
+                      data-testid="transfer-mode-blind"
+                    />
+                    ${tw("modeBlind")}</label
+                  >
+                </fieldset>`
+        }
         ${this.notice ? html`<p class="status-line" role="alert" data-testid="transfer-error" data-code=${this.notice.code}>${this.notice.text}</p>` : nothing}
         <div class="row">
-          <button type="submit" data-testid="transfer-go" ?disabled=${this.busy}>${this.busy ? tw("transferring") : tw("transferGo")}</button>
+          <button type="submit" data-testid="transfer-go" ?disabled=${this.busy}>
+            ${this.busy ? tw("transferring") : tw("transferGo")}
+          </button>
           <button type="button" class="secondary" @click=${this.close}>${tw("cancel")}</button>
         </div>
       </form>

@@ -25,10 +25,22 @@ export const strings = {
     "Invitation sent to {email}. The link is valid for {days} days; the conversation is already in your list.",
   ],
   inviteAnother: ["Weitere Einladung", "Invite someone else"],
-  inviteBadEmail: ["Bitte eine gültige E-Mail-Adresse eingeben.", "Please enter a valid e-mail address."],
-  err_invite_invalid_state: ["E-Mail-Versand ist auf diesem Server nicht eingerichtet (VISAVIS_SMTP_*).", "E-mail is not set up on this server (VISAVIS_SMTP_*)."],
-  err_invite_mail_failed: ["Die E-Mail konnte nicht zugestellt werden. Bitte später erneut versuchen.", "The e-mail could not be sent. Please try again later."],
-  err_invite_bad_request: ["Diese E-Mail-Adresse ist ungültig.", "This e-mail address is not valid."],
+  inviteBadEmail: [
+    "Bitte eine gültige E-Mail-Adresse eingeben.",
+    "Please enter a valid e-mail address.",
+  ],
+  err_invite_invalid_state: [
+    "E-Mail-Versand ist auf diesem Server nicht eingerichtet (VISAVIS_SMTP_*).",
+    "E-mail is not set up on this server (VISAVIS_SMTP_*).",
+  ],
+  err_invite_mail_failed: [
+    "Die E-Mail konnte nicht zugestellt werden. Bitte später erneut versuchen.",
+    "The e-mail could not be sent. Please try again later.",
+  ],
+  err_invite_bad_request: [
+    "Diese E-Mail-Adresse ist ungültig.",
+    "This e-mail address is not valid.",
+  ],
   // phone code (R5.5)
   codeTitle: ["Code für ein Telefonat", "Code for a phone call"],
   codeIntro: [
@@ -43,10 +55,16 @@ export const strings = {
   codeValid: ["gültig noch {time}", "valid for {time}"],
   codeExpired: ["Der Code ist abgelaufen.", "The code has expired."],
   codeNew: ["Neuen Code erzeugen", "Create a new code"],
-  codeUsedHint: ["Sobald der Code eingegeben ist, schreibt die Person im Gespräch in Ihrer Liste.", "Once the code is entered, the customer writes in the conversation in your list."],
+  codeUsedHint: [
+    "Sobald der Code eingegeben ist, schreibt die Person im Gespräch in Ihrer Liste.",
+    "Once the code is entered, the customer writes in the conversation in your list.",
+  ],
   // offline queue (R5.2)
   offlineQueue: ["Nachrichten und Rückrufe", "Messages and call-backs"],
-  offlineEmpty: ["Keine offenen Nachrichten oder Rückrufbitten.", "No open messages or call-back requests."],
+  offlineEmpty: [
+    "Keine offenen Nachrichten oder Rückrufbitten.",
+    "No open messages or call-back requests.",
+  ],
   kind_message: ["Nachricht", "Message"],
   kind_callback: ["Rückruf", "Call-back"],
   take: ["Übernehmen", "Take"],
@@ -63,10 +81,19 @@ export const strings = {
   team: ["Team", "Team"],
   chooseColleague: ["– bitte wählen –", "– please choose –"],
   mode: ["Art", "How"],
-  modeConsultative: ["Mit Rücksprache: die Person kommt dazu, Sie übergeben danach", "Consultative: they join first, then you hand over"],
+  modeConsultative: [
+    "Mit Rücksprache: die Person kommt dazu, Sie übergeben danach",
+    "Consultative: they join first, then you hand over",
+  ],
   modeBlind: ["Direkt: sofort übergeben", "Blind: hand over at once"],
-  teamBlindOnly: ["An ein Team wird direkt übergeben: das Gespräch kommt vorne in dessen Warteschlange.", "A team is reached blind: the conversation goes to the front of its queue."],
-  colleagueLine: ["{name} – {status}, {active}/{max} Chats", "{name} – {status}, {active}/{max} chats"],
+  teamBlindOnly: [
+    "An ein Team wird direkt übergeben: das Gespräch kommt vorne in dessen Warteschlange.",
+    "A team is reached blind: the conversation goes to the front of its queue.",
+  ],
+  colleagueLine: [
+    "{name} – {status}, {active}/{max} Chats",
+    "{name} – {status}, {active}/{max} chats",
+  ],
   transferGo: ["Weitergeben", "Transfer"],
   transferring: ["Übergebe …", "Transferring…"],
   noColleagues: ["Keine Kolleginnen oder Kollegen gefunden.", "No colleagues found."],
@@ -74,15 +101,33 @@ export const strings = {
   status_away: ["abwesend", "away"],
   status_offline: ["offline", "offline"],
   // consultation
-  consultingWith: ["{name} berät mit. Interne Notizen sieht nur Ihr Team.", "{name} is consulting with you. Internal notes are seen only by advisers."],
-  consultingFor: ["Sie beraten mit – {name} übergibt Ihnen das Gespräch.", "You are consulting – {name} is handing the conversation to you."],
+  consultingWith: [
+    "{name} berät mit. Interne Notizen sieht nur Ihr Team.",
+    "{name} is consulting with you. Internal notes are seen only by advisers.",
+  ],
+  consultingFor: [
+    "Sie beraten mit – {name} übergibt Ihnen das Gespräch.",
+    "You are consulting – {name} is handing the conversation to you.",
+  ],
   completeTransfer: ["Übergabe abschließen", "Complete hand-over"],
   cancelTransfer: ["Rücksprache beenden", "End consultation"],
   leaveConsult: ["Gespräch verlassen", "Leave the conversation"],
-  handedOver: ["Sie haben dieses Gespräch an {name} übergeben.", "You handed this conversation to {name}."],
-  handedToTeam: ["Sie haben dieses Gespräch an ein Team übergeben.", "You handed this conversation to a team."],
-  leftConsult: ["Sie sind nicht mehr an diesem Gespräch beteiligt.", "You are no longer part of this conversation."],
-  noteLabel: ["Interne Notiz – für Kunden unsichtbar", "Internal note – not visible to the customer"],
+  handedOver: [
+    "Sie haben dieses Gespräch an {name} übergeben.",
+    "You handed this conversation to {name}.",
+  ],
+  handedToTeam: [
+    "Sie haben dieses Gespräch an ein Team übergeben.",
+    "You handed this conversation to a team.",
+  ],
+  leftConsult: [
+    "Sie sind nicht mehr an diesem Gespräch beteiligt.",
+    "You are no longer part of this conversation.",
+  ],
+  noteLabel: [
+    "Interne Notiz – für Kunden unsichtbar",
+    "Internal note – not visible to the customer",
+  ],
   notePlaceholder: ["Notiz an die Kollegin / den Kollegen …", "Note to your colleague…"],
   noteSend: ["Notiz senden", "Send note"],
   noteToggle: ["Interne Notiz", "Internal note"],
@@ -94,10 +139,16 @@ export const strings = {
   tabOverview: ["Übersicht", "Overview"],
   // profile (R5.4)
   profileTitle: ["Mein Profil im Beraterportal", "My profile in the adviser portal"],
-  profileIntro: ["So sehen Kundinnen und Kunden Sie unter /advisers.", "This is how customers see you at /advisers."],
+  profileIntro: [
+    "So sehen Kundinnen und Kunden Sie unter /advisers.",
+    "This is how customers see you at /advisers.",
+  ],
   listed: ["Im Beraterportal anzeigen", "Show me in the adviser portal"],
   languages: ["Sprachen", "Languages"],
-  languagesHint: ["Sprachkürzel, durch Komma getrennt (z. B. de, en, tr)", "Language codes, comma-separated (e.g. de, en, tr)"],
+  languagesHint: [
+    "Sprachkürzel, durch Komma getrennt (z. B. de, en, tr)",
+    "Language codes, comma-separated (e.g. de, en, tr)",
+  ],
   topics: ["Themen", "Topics"],
   bio: ["Über mich (max. 500 Zeichen)", "About me (max. 500 characters)"],
   save: ["Speichern", "Save"],
@@ -110,12 +161,18 @@ export const strings = {
   photoUploading: ["Lade hoch … {percent} %", "Uploading… {percent}%"],
   photoDone: ["Foto gespeichert.", "Photo saved."],
   photoTooBig: ["Das Foto ist größer als 512 KB.", "The photo is larger than 512 KB."],
-  photoBadType: ["Bitte ein JPEG-, PNG- oder WebP-Bild wählen.", "Please choose a JPEG, PNG or WebP image."],
+  photoBadType: [
+    "Bitte ein JPEG-, PNG- oder WebP-Bild wählen.",
+    "Please choose a JPEG, PNG or WebP image.",
+  ],
   photoPreview: ["Vorschau", "Preview"],
   noPhoto: ["Noch kein Foto", "No photo yet"],
   // slots (R5.6)
   slotsTitle: ["Meine buchbaren Termine", "My bookable slots"],
-  slotsIntro: ["Kundinnen und Kunden buchen diese Zeiten unter /book.", "Customers book these times at /book."],
+  slotsIntro: [
+    "Kundinnen und Kunden buchen diese Zeiten unter /book.",
+    "Customers book these times at /book.",
+  ],
   slotDay: ["Tag", "Day"],
   slotStart: ["Beginn", "Start"],
   slotLength: ["Dauer", "Length"],
@@ -128,7 +185,10 @@ export const strings = {
   slotFree: ["frei", "free"],
   slotsEmpty: ["Keine kommenden Termine.", "No upcoming slots."],
   slotsWeek: ["Woche ab {day}", "Week of {day}"],
-  err_slot_bad: ["Bitte einen Tag und eine Uhrzeit in der Zukunft wählen.", "Please choose a day and a time in the future."],
+  err_slot_bad: [
+    "Bitte einen Tag und eine Uhrzeit in der Zukunft wählen.",
+    "Please choose a day and a time in the future.",
+  ],
   // supervisor overview (R12.1)
   overviewTitle: ["Übersicht", "Overview"],
   overviewAdvisers: ["Beraterinnen und Berater", "Advisers"],

@@ -17,7 +17,13 @@ import { errorText, lang, tc } from "../lib/i18n";
 import "../lib/lang-toggle";
 import "../lib/messages";
 import type { PendingLine } from "../lib/messages";
-import type { ConversationSummary, ErrorMsg, EventMsg, QueuePositionMsg, ServerMessage } from "../lib/protocol.gen";
+import type {
+  ConversationSummary,
+  ErrorMsg,
+  EventMsg,
+  QueuePositionMsg,
+  ServerMessage,
+} from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import { newClientId, VisavisClient, type ConnState, type OutboxItem } from "../lib/ws";
 import { embedded, onLoader, toLoader } from "./embed";
@@ -26,6 +32,7 @@ import type { StartMode } from "./start-options";
 import { clearStored, loadStored, saveStored, type StoredConversation } from "./storage";
 import { t } from "./strings";
 import { formatEstimate, tw } from "./ways-strings";
+import { fieldText } from "../lib/form";
 
 type Screen = "loading" | "start" | "chat";
 const TYPING_TIMEOUT_MS = 6000;
@@ -283,7 +290,9 @@ export class ChatApp extends I18nElement {
       if (err instanceof ApiError && code === "too_early") {
         const fmt = (v: unknown, style: Intl.DateTimeFormatOptions): string => {
           const d = new Date(typeof v === "string" ? v : "");
-          return Number.isNaN(d.getTime()) ? "?" : new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", style).format(d);
+          return Number.isNaN(d.getTime())
+            ? "?"
+            : new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", style).format(d);
         };
         this.showStart(
           tw("invite_too_early", {
@@ -304,7 +313,11 @@ export class ChatApp extends I18nElement {
   private joined(res: CreatedConversation): void {
     this.client?.stop();
     this.client = null;
-    const stored: StoredConversation = { token: res.token, conversation_id: res.conversation.id, outbox: [] };
+    const stored: StoredConversation = {
+      token: res.token,
+      conversation_id: res.conversation.id,
+      outbox: [],
+    };
     saveStored(stored);
     this.summary = res.conversation;
     this.mode = "chat";
@@ -318,7 +331,10 @@ export class ChatApp extends I18nElement {
       const form = this.renderRoot.querySelector<HTMLFormElement>("form.start-form");
       if (form) {
         const data = new FormData(form);
-        this.prefill = { name: String(data.get("name") ?? "").trim(), text: String(data.get("message") ?? "").trim() };
+        this.prefill = {
+          name: fieldText(data, "name").trim(),
+          text: fieldText(data, "message").trim(),
+        };
       }
     }
     this.mode = mode;
@@ -414,9 +430,9 @@ export class ChatApp extends I18nElement {
     if (this.submitting) return;
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
-    const name = String(data.get("name") ?? "").trim();
-    const topic = String(data.get("topic") ?? "").trim();
-    const text = String(data.get("message") ?? "").trim();
+    const name = fieldText(data, "name").trim();
+    const topic = fieldText(data, "topic").trim();
+    const text = fieldText(data, "message").trim();
     const body: Record<string, unknown> = { language: lang() };
     if (name) body["customer_name"] = name.slice(0, 80);
     if (topic) body["topic"] = topic;
@@ -453,7 +469,12 @@ export class ChatApp extends I18nElement {
     this.submitting = false;
     this.summary = created.conversation;
     const first: OutboxItem | null = text
-      ? { conversation_id: stored.conversation_id, client_id: clientId, text, at: new Date().toISOString() }
+      ? {
+          conversation_id: stored.conversation_id,
+          client_id: clientId,
+          text,
+          at: new Date().toISOString(),
+        }
       : null;
     this.resume(stored, first);
   }
@@ -522,7 +543,8 @@ export class ChatApp extends I18nElement {
 
   private refreshPending(): void {
     const cid = this.stored?.conversation_id;
-    this.pending = cid && this.client ? [...this.client.pending(cid), ...this.failed] : [...this.failed];
+    this.pending =
+      cid && this.client ? [...this.client.pending(cid), ...this.failed] : [...this.failed];
   }
 
   private onRefused(item: OutboxItem, err: ErrorMsg): void {
@@ -536,11 +558,18 @@ export class ChatApp extends I18nElement {
     this.calls?.onEvent(ev);
     if (ev.kind === "chat.message" && ev.author.role === "adviser") this.adviserTyping = null;
     if (ev.kind === "conversation.accepted" && this.summary) {
-      const name = typeof ev.body["adviser_name"] === "string" ? ev.body["adviser_name"] : (ev.author.name ?? null);
+      const name =
+        typeof ev.body["adviser_name"] === "string"
+          ? ev.body["adviser_name"]
+          : (ev.author.name ?? null);
       this.summary = {
         ...this.summary,
         status: "active",
-        adviser: { role: "adviser", id: typeof ev.body["adviser_id"] === "string" ? ev.body["adviser_id"] : null, name },
+        adviser: {
+          role: "adviser",
+          id: typeof ev.body["adviser_id"] === "string" ? ev.body["adviser_id"] : null,
+          name,
+        },
       };
     }
     if (ev.kind === "conversation.ended") {
@@ -556,7 +585,10 @@ export class ChatApp extends I18nElement {
       case "subscribed":
         this.summary = f.conversation;
         this.historyLoaded = true;
-        this.marks = { delivered: f.conversation.adviser_delivered_seq, read: f.conversation.adviser_read_seq };
+        this.marks = {
+          delivered: f.conversation.adviser_delivered_seq,
+          read: f.conversation.adviser_read_seq,
+        };
         this.sentMarks = {
           delivered: Math.max(this.sentMarks.delivered, f.conversation.customer_delivered_seq),
           read: Math.max(this.sentMarks.read, f.conversation.customer_read_seq),
@@ -586,7 +618,10 @@ export class ChatApp extends I18nElement {
           window.clearTimeout(this.typingTimer);
           if (f.active) {
             this.adviserTyping = f.author.name || this.summary?.adviser?.name || tc("adviser");
-            this.typingTimer = window.setTimeout(() => (this.adviserTyping = null), TYPING_TIMEOUT_MS);
+            this.typingTimer = window.setTimeout(
+              () => (this.adviserTyping = null),
+              TYPING_TIMEOUT_MS,
+            );
           } else {
             this.adviserTyping = null;
           }
@@ -619,7 +654,9 @@ export class ChatApp extends I18nElement {
   }
 
   private get ended(): boolean {
-    return this.summary?.status === "ended" || this.events.some((e) => e.kind === "conversation.ended");
+    return (
+      this.summary?.status === "ended" || this.events.some((e) => e.kind === "conversation.ended")
+    );
   }
 
   // ------------------------------------------------------------------ receipts
@@ -635,7 +672,12 @@ export class ChatApp extends I18nElement {
     const delivered = Math.max(this.sentMarks.delivered, last);
     const read = this.visible() ? Math.max(this.sentMarks.read, last) : this.sentMarks.read;
     if (delivered > this.sentMarks.delivered || read > this.sentMarks.read) {
-      const frame = { type: "receipt" as const, conversation_id: cid, delivered_seq: delivered, read_seq: read };
+      const frame = {
+        type: "receipt" as const,
+        conversation_id: cid,
+        delivered_seq: delivered,
+        read_seq: read,
+      };
       if (this.client.send(frame)) this.sentMarks = { delivered, read };
     }
     this.reportUnread();
@@ -644,8 +686,10 @@ export class ChatApp extends I18nElement {
   private reportUnread(): void {
     if (!embedded) return;
     const unread =
-      this.events.filter((e) => e.kind === "chat.message" && e.author.role === "adviser" && e.seq > this.sentMarks.read).length +
-      (this.calls?.phase === "incoming" ? 1 : 0);
+      this.events.filter(
+        (e) =>
+          e.kind === "chat.message" && e.author.role === "adviser" && e.seq > this.sentMarks.read,
+      ).length + (this.calls?.phase === "incoming" ? 1 : 0);
     if (unread !== this.lastUnread) {
       this.lastUnread = unread;
       toLoader({ type: "unread", count: unread });
@@ -673,7 +717,9 @@ export class ChatApp extends I18nElement {
     const answer = await this.client.request({ type: "conversation.end", conversation_id: cid });
     this.confirmingEnd = false;
     if (answer.type === "error" && answer.code !== "invalid_state") {
-      this.notice = errorText(answer.code === "disconnected" || answer.code === "timeout" ? "network" : answer.code);
+      this.notice = errorText(
+        answer.code === "disconnected" || answer.code === "timeout" ? "network" : answer.code,
+      );
     }
   }
 
@@ -697,15 +743,21 @@ export class ChatApp extends I18nElement {
     const back = () => this.setMode("chat");
     return html`<main class="start">
       ${this.notice ? html`<p class="status-line" role="alert">${this.notice}</p>` : nothing}
-      ${this.mode === "code"
-        ? html`<vv-code-entry backable @vv-back=${back} @vv-redeemed=${(e: CustomEvent<CreatedConversation>) => this.joined(e.detail)}></vv-code-entry>`
-        : html`<vv-offline-form
-            kind=${this.mode}
-            topic=${this.topic}
-            name=${this.prefill.name}
-            text=${this.prefill.text}
-            @vv-back=${back}
-          ></vv-offline-form>`}
+      ${
+        this.mode === "code"
+          ? html`<vv-code-entry
+              backable
+              @vv-back=${back}
+              @vv-redeemed=${(e: CustomEvent<CreatedConversation>) => this.joined(e.detail)}
+            ></vv-code-entry>`
+          : html`<vv-offline-form
+              kind=${this.mode}
+              topic=${this.topic}
+              name=${this.prefill.name}
+              text=${this.prefill.text}
+              @vv-back=${back}
+            ></vv-offline-form>`
+      }
     </main>`;
   }
 
@@ -729,14 +781,30 @@ export class ChatApp extends I18nElement {
       <form class="start-form" @submit=${this.onStart} aria-labelledby="title">
         <div class="field">
           <label for="name">${t("nameLabel")}</label>
-          <input id="name" name="name" type="text" autocomplete="name" maxlength="80" data-testid="start-name" ${ref(this.nameInput)} />
+          <input
+            id="name"
+            name="name"
+            type="text"
+            autocomplete="name"
+            maxlength="80"
+            data-testid="start-name"
+            ${ref(this.nameInput)}
+          />
         </div>
         <div class="field">
           <label for="topic">${t("topicLabel")}</label>
-          <select id="topic" name="topic" data-testid="start-topic" @change=${(e: Event) => (this.topic = (e.target as HTMLSelectElement).value)}>
+          <select
+            id="topic"
+            name="topic"
+            data-testid="start-topic"
+            @change=${(e: Event) => (this.topic = (e.target as HTMLSelectElement).value)}
+          >
             <option value="">${t("topicNone")}</option>
             ${this.topics.map(
-              (tp) => html`<option value=${tp.id} ?selected=${tp.id === this.topic}>${lang() === "de" ? tp.label_de : tp.label_en}</option>`,
+              (tp) =>
+                html`<option value=${tp.id} ?selected=${tp.id === this.topic}>
+                  ${lang() === "de" ? tp.label_de : tp.label_en}
+                </option>`,
             )}
           </select>
         </div>
@@ -776,10 +844,16 @@ export class ChatApp extends I18nElement {
     const picked = this.picked && this.picked.id === this.adviserId ? this.picked.name : null;
     const estimate = q?.estimate_s ?? null;
     return html`<div class="banner" role="status" aria-live="polite">
-      <p data-testid="queue-position" data-position=${q?.position ?? ""} data-waiting=${q?.waiting ?? ""}>
+      <p
+        data-testid="queue-position"
+        data-position=${q?.position ?? ""}
+        data-waiting=${q?.waiting ?? ""}
+      >
         ${picked ? `${tw("waitingForPicked", { name: picked })} ` : ""}${text}
       </p>
-      <p data-testid="queue-estimate" data-estimate=${estimate ?? ""}>${tw("estimate", { estimate: formatEstimate(estimate) })}</p>
+      <p data-testid="queue-estimate" data-estimate=${estimate ?? ""}>
+        ${tw("estimate", { estimate: formatEstimate(estimate) })}
+      </p>
       <p class="muted">${t("writeWhileWaiting")}</p>
     </div>`;
   }
@@ -800,42 +874,69 @@ export class ChatApp extends I18nElement {
         ?busy=${!this.historyLoaded}
       ></vv-messages>
       <div class="typing" aria-live="polite">
-        ${this.adviserTyping && !ended
-          ? html`<span data-testid="typing-indicator">${tc("typing", { name: this.adviserTyping })}</span>`
-          : nothing}
+        ${
+          this.adviserTyping && !ended
+            ? html`<span data-testid="typing-indicator"
+                >${tc("typing", { name: this.adviserTyping })}</span
+              >`
+            : nothing
+        }
       </div>
-      ${ended
-        ? html`<div class="banner ended" role="status" data-testid="ended-banner">
-            <p>${t("endedBanner")}</p>
-            <button type="button" data-testid="new-conversation" @click=${this.newConversation}>${t("newConversation")}</button>
-          </div>`
-        : html`<vv-composer
-              ${ref(this.composer)}
-              @vv-send=${this.onSend}
-              @vv-typing=${this.onTyping}
-            ></vv-composer>
-            <div class="actions">
-              <span class="status-line" role="alert">${this.notice}</span>
-              ${this.confirmingEnd
-                ? html`<span class="confirm" role="group" aria-label=${tc("confirmEnd")}>
-                    <span>${tc("confirmEnd")}</span>
-                    <button type="button" class="danger solid" data-testid="confirm-end" @click=${this.endConversation}>
-                      ${tc("confirmYes")}
-                    </button>
-                    <button type="button" class="secondary" data-testid="cancel-end" @click=${() => (this.confirmingEnd = false)}>
-                      ${tc("confirmNo")}
-                    </button>
-                  </span>`
-                : html`<button type="button" class="danger" data-testid="end-conversation" @click=${() => this.askEnd()}>
-                    ${t("endConversation")}
-                  </button>`}
-            </div>`}
+      ${
+        ended
+          ? html`<div class="banner ended" role="status" data-testid="ended-banner">
+              <p>${t("endedBanner")}</p>
+              <button type="button" data-testid="new-conversation" @click=${this.newConversation}>
+                ${t("newConversation")}
+              </button>
+            </div>`
+          : html`<vv-composer
+                ${ref(this.composer)}
+                @vv-send=${this.onSend}
+                @vv-typing=${this.onTyping}
+              ></vv-composer>
+              <div class="actions">
+                <span class="status-line" role="alert">${this.notice}</span>
+                ${
+                  this.confirmingEnd
+                    ? html`<span class="confirm" role="group" aria-label=${tc("confirmEnd")}>
+                        <span>${tc("confirmEnd")}</span>
+                        <button
+                          type="button"
+                          class="danger solid"
+                          data-testid="confirm-end"
+                          @click=${this.endConversation}
+                        >
+                          ${tc("confirmYes")}
+                        </button>
+                        <button
+                          type="button"
+                          class="secondary"
+                          data-testid="cancel-end"
+                          @click=${() => (this.confirmingEnd = false)}
+                        >
+                          ${tc("confirmNo")}
+                        </button>
+                      </span>`
+                    : html`<button
+                        type="button"
+                        class="danger"
+                        data-testid="end-conversation"
+                        @click=${() => this.askEnd()}
+                      >
+                        ${t("endConversation")}
+                      </button>`
+                }
+              </div>`
+      }
     </main>`;
   }
 
   private askEnd(): void {
     this.confirmingEnd = true;
-    void this.updateComplete.then(() => (this.renderRoot.querySelector('[data-testid="confirm-end"]') as HTMLElement | null)?.focus());
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>('[data-testid="confirm-end"]')?.focus(),
+    );
   }
 
   private headerTitle() {
@@ -843,9 +944,9 @@ export class ChatApp extends I18nElement {
     const name = this.summary?.adviser?.name;
     if (name && this.summary?.status !== "queued") {
       const colleague = this.summary?.consultant?.name;
-      return html`${t("chatWith")} <span data-testid="adviser-name">${name}</span>${colleague
-          ? html` & <span data-testid="consultant-name">${colleague}</span>`
-          : nothing}`;
+      return html`${t("chatWith")} <span data-testid="adviser-name">${name}</span>${
+          colleague ? html` & <span data-testid="consultant-name">${colleague}</span>` : nothing
+        }`;
     }
     return this.summary?.status === "queued" ? t("waitingTitle") : t("title");
   }
@@ -856,7 +957,14 @@ export class ChatApp extends I18nElement {
 
   private renderCallButtons() {
     const calls = this.calls;
-    if (this.screen !== "chat" || this.summary?.status !== "active" || this.ended || !calls || calls.phase !== "idle") return nothing;
+    if (
+      this.screen !== "chat" ||
+      this.summary?.status !== "active" ||
+      this.ended ||
+      !calls ||
+      calls.phase !== "idle"
+    )
+      return nothing;
     const name = this.summary.adviser?.name || tc("adviser");
     return html`<span class="call-buttons">
       <button

@@ -17,11 +17,23 @@ const strings = {
   submit: ["Weiter zum Gespräch", "Continue to the conversation"],
   checking: ["Prüfe …", "Checking…"],
   back: ["Zurück", "Back"],
-  err_not_found: ["Dieser Code ist nicht gültig. Bitte prüfen Sie die Ziffern.", "This code is not valid. Please check the digits."],
-  err_expired: ["Dieser Code ist abgelaufen. Bitte fragen Sie nach einem neuen.", "This code has expired. Please ask for a new one."],
-  err_rate_limited: ["Zu viele Versuche. Bitte warten Sie eine Minute.", "Too many attempts. Please wait a minute."],
+  err_not_found: [
+    "Dieser Code ist nicht gültig. Bitte prüfen Sie die Ziffern.",
+    "This code is not valid. Please check the digits.",
+  ],
+  err_expired: [
+    "Dieser Code ist abgelaufen. Bitte fragen Sie nach einem neuen.",
+    "This code has expired. Please ask for a new one.",
+  ],
+  err_rate_limited: [
+    "Zu viele Versuche. Bitte warten Sie eine Minute.",
+    "Too many attempts. Please wait a minute.",
+  ],
   err_bad_request: ["Bitte geben Sie die 6 Ziffern ein.", "Please enter the 6 digits."],
-  err_invalid_state: ["Dieses Gespräch ist bereits beendet.", "This conversation has already ended."],
+  err_invalid_state: [
+    "Dieses Gespräch ist bereits beendet.",
+    "This conversation has already ended.",
+  ],
 } as const satisfies Strings;
 const t = translator(strings);
 
@@ -129,14 +141,31 @@ export class CodeEntry extends I18nElement {
           @input=${this.onInput}
           ${ref(this.input)}
         />
-        <p class="status-line" id="code-err" role="alert" data-testid="code-error" data-code=${this.notice?.code ?? ""}>
+        <p
+          class="status-line"
+          id="code-err"
+          role="alert"
+          data-testid="code-error"
+          data-code=${this.notice?.code ?? ""}
+        >
           ${this.notice?.text ?? ""}
         </p>
         <div class="row">
-          <button type="submit" data-testid="code-submit" ?disabled=${this.submitting}>${this.submitting ? t("checking") : t("submit")}</button>
-          ${this.backable
-            ? html`<button type="button" class="secondary" data-testid="code-back" @click=${() => this.emit("vv-back")}>${t("back")}</button>`
-            : nothing}
+          <button type="submit" data-testid="code-submit" ?disabled=${this.submitting}>
+            ${this.submitting ? t("checking") : t("submit")}
+          </button>
+          ${
+            this.backable
+              ? html`<button
+                  type="button"
+                  class="secondary"
+                  data-testid="code-back"
+                  @click=${() => this.emit("vv-back")}
+                >
+                  ${t("back")}
+                </button>`
+              : nothing
+          }
         </div>
       </form>`;
   }

@@ -26,7 +26,8 @@ function hostOrigin(): string | null {
   }
 }
 
-export const embedded = new URLSearchParams(location.search).get("embed") === "1" && window.parent !== window;
+export const embedded =
+  new URLSearchParams(location.search).get("embed") === "1" && window.parent !== window;
 const host = embedded ? hostOrigin() : null;
 
 export function toLoader(msg: ToLoader): void {
@@ -39,7 +40,13 @@ export function onLoader(fn: (msg: FromLoader) => void): void {
   window.addEventListener("message", (ev: MessageEvent) => {
     if (ev.origin !== host || ev.source !== window.parent) return;
     const data = ev.data as Partial<FromLoader> | null;
-    if (!data || data.source !== "visavis" || data.type !== "panel" || typeof data.open !== "boolean") return;
+    if (
+      !data ||
+      data.source !== "visavis" ||
+      data.type !== "panel" ||
+      typeof data.open !== "boolean"
+    )
+      return;
     fn(data as FromLoader);
   });
 }

@@ -8,6 +8,7 @@ import { errorText, lang, translator, type Strings } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { newClientId } from "../lib/ws";
 import { carriedParams } from "./params";
+import { fieldText } from "../lib/form";
 
 const strings = {
   messageTitle: ["Nachricht hinterlassen", "Leave a message"],
@@ -24,12 +25,21 @@ const strings = {
   contactMessage: ["E-Mail-Adresse oder Telefonnummer", "E-mail address or phone number"],
   contactCallback: ["Telefonnummer", "Phone number"],
   text: ["Ihr Anliegen", "What is it about?"],
-  textCallbackHint: ["z. B. Thema und wann wir Sie am besten erreichen", "e.g. the topic and when best to reach you"],
+  textCallbackHint: [
+    "z. B. Thema und wann wir Sie am besten erreichen",
+    "e.g. the topic and when best to reach you",
+  ],
   send: ["Absenden", "Send"],
   sending: ["Sende …", "Sending…"],
   back: ["Zurück", "Back"],
-  badContactMessage: ["Bitte geben Sie eine E-Mail-Adresse oder Telefonnummer an.", "Please give an e-mail address or phone number."],
-  badContactCallback: ["Bitte geben Sie eine Telefonnummer an, z. B. +49 30 1234567.", "Please give a phone number, e.g. +49 30 1234567."],
+  badContactMessage: [
+    "Bitte geben Sie eine E-Mail-Adresse oder Telefonnummer an.",
+    "Please give an e-mail address or phone number.",
+  ],
+  badContactCallback: [
+    "Bitte geben Sie eine Telefonnummer an, z. B. +49 30 1234567.",
+    "Please give a phone number, e.g. +49 30 1234567.",
+  ],
   emptyText: ["Bitte schreiben Sie kurz, worum es geht.", "Please write briefly what it is about."],
   sentMessage: [
     "Vielen Dank! Ihre Nachricht ist bei uns angekommen. Wir antworten Ihnen an {contact}.",
@@ -123,18 +133,18 @@ export class OfflineForm extends I18nElement {
     e.preventDefault();
     if (this.submitting) return;
     const data = new FormData(e.target as HTMLFormElement);
-    const name = String(data.get("name") ?? "").trim();
-    const contact = String(data.get("contact") ?? "").trim();
-    const text = String(data.get("text") ?? "").trim();
+    const name = fieldText(data, "name").trim();
+    const contact = fieldText(data, "contact").trim();
+    const text = fieldText(data, "text").trim();
     const callback = this.kind === "callback";
     if (callback ? !PHONE_RE.test(contact) : !(EMAIL_RE.test(contact) || PHONE_RE.test(contact))) {
       this.notice = t(callback ? "badContactCallback" : "badContactMessage");
-      (this.renderRoot.querySelector("#contact") as HTMLInputElement | null)?.focus();
+      this.renderRoot.querySelector<HTMLInputElement>("#contact")?.focus();
       return;
     }
     if (!text) {
       this.notice = t("emptyText");
-      (this.renderRoot.querySelector("#text") as HTMLTextAreaElement | null)?.focus();
+      this.renderRoot.querySelector<HTMLTextAreaElement>("#text")?.focus();
       return;
     }
     const body: Record<string, unknown> = {
@@ -151,7 +161,9 @@ export class OfflineForm extends I18nElement {
       // The customer gets no token to keep: an adviser answers by e-mail or phone.
       await api<CreatedConversation>("POST", "/api/v1/conversations", body);
       this.sent = contact;
-      void this.updateComplete.then(() => (this.renderRoot.querySelector(".sent") as HTMLElement | null)?.focus());
+      void this.updateComplete.then(() =>
+        this.renderRoot.querySelector<HTMLElement>(".sent")?.focus(),
+      );
     } catch (err) {
       this.notice = errorText(err instanceof ApiError ? err.code : "network");
     } finally {
@@ -164,16 +176,38 @@ export class OfflineForm extends I18nElement {
     if (this.sent !== null) {
       return html`<div class="sent" role="status" tabindex="-1" data-testid="offline-sent">
           <p>${t(callback ? "sentCallback" : "sentMessage", { contact: this.sent })}</p>
-          <p>${t("alsoBook")} <a href=${`/book?${carriedParams({ topic: this.topic })}`}>${t("book")}</a></p>
+          <p>
+            ${t("alsoBook")}
+            <a href=${`/book?${carriedParams({ topic: this.topic })}`}>${t("book")}</a>
+          </p>
         </div>
-        <p><button type="button" data-testid="offline-done" @click=${() => this.emit("vv-back")}>${t("done")}</button></p>`;
+        <p>
+          <button type="button" data-testid="offline-done" @click=${() => this.emit("vv-back")}>
+            ${t("done")}
+          </button>
+        </p>`;
     }
     return html`<h2 id="offline-h">${t(callback ? "callbackTitle" : "messageTitle")}</h2>
       <p>${t(callback ? "callbackIntro" : "messageIntro")}</p>
-      <form @submit=${this.submit} aria-labelledby="offline-h" novalidate data-testid="offline-form" data-kind=${this.kind}>
+      <form
+        @submit=${this.submit}
+        aria-labelledby="offline-h"
+        novalidate
+        data-testid="offline-form"
+        data-kind=${this.kind}
+      >
         <div class="field">
           <label for="name">${t("name")}</label>
-          <input id="name" name="name" type="text" autocomplete="name" maxlength="80" .value=${this.name} data-testid="offline-name" ${ref(this.first)} />
+          <input
+            id="name"
+            name="name"
+            type="text"
+            autocomplete="name"
+            maxlength="80"
+            .value=${this.name}
+            data-testid="offline-name"
+            ${ref(this.first)}
+          />
         </div>
         <div class="field">
           <label for="contact">${t(callback ? "contactCallback" : "contactMessage")}</label>
@@ -202,8 +236,17 @@ export class OfflineForm extends I18nElement {
         </div>
         ${this.notice ? html`<p class="status-line" role="alert" data-testid="offline-error">${this.notice}</p>` : nothing}
         <div class="row">
-          <button type="submit" data-testid="offline-submit" ?disabled=${this.submitting}>${this.submitting ? t("sending") : t("send")}</button>
-          <button type="button" class="secondary" data-testid="offline-back" @click=${() => this.emit("vv-back")}>${t("back")}</button>
+          <button type="submit" data-testid="offline-submit" ?disabled=${this.submitting}>
+            ${this.submitting ? t("sending") : t("send")}
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            data-testid="offline-back"
+            @click=${() => this.emit("vv-back")}
+          >
+            ${t("back")}
+          </button>
         </div>
       </form>`;
   }

@@ -11,14 +11,23 @@ import { carriedParams, initials, type PortalAdviser } from "./params";
 import { formatEstimate } from "./ways-strings";
 
 const strings = {
-  availNow: ["Jetzt erreichbar – geschätzte Wartezeit {estimate}.", "Available now – estimated wait {estimate}."],
-  availFree: ["Jetzt erreichbar – eine Beraterin oder ein Berater ist frei.", "Available now – an adviser is free."],
+  availNow: [
+    "Jetzt erreichbar – geschätzte Wartezeit {estimate}.",
+    "Available now – estimated wait {estimate}.",
+  ],
+  availFree: [
+    "Jetzt erreichbar – eine Beraterin oder ein Berater ist frei.",
+    "Available now – an adviser is free.",
+  ],
   nobody: [
     "Gerade ist niemand frei. Sie können trotzdem schreiben und warten – oder uns eine Nachricht hinterlassen.",
     "Nobody is free right now. You can still write and wait – or leave us a message.",
   ],
   closed: ["Wir sind gerade nicht erreichbar.", "We are closed right now."],
-  closedUntil: ["Wir sind gerade nicht erreichbar – wieder ab {when}.", "We are closed right now – back {when}."],
+  closedUntil: [
+    "Wir sind gerade nicht erreichbar – wieder ab {when}.",
+    "We are closed right now – back {when}.",
+  ],
   otherWays: ["Andere Wege zu uns", "Other ways to reach us"],
   leaveMessage: ["Nachricht hinterlassen", "Leave a message"],
   requestCallback: ["Rückruf anfordern", "Request a call-back"],
@@ -238,7 +247,10 @@ export class StartOptions extends I18nElement {
       text = tw("nobody");
     } else {
       key = "open";
-      text = s.waiting > 0 ? tw("availNow", { estimate: formatEstimate(s.estimate_s) }) : tw("availFree");
+      text =
+        s.waiting > 0
+          ? tw("availNow", { estimate: formatEstimate(s.estimate_s) })
+          : tw("availFree");
     }
     return html`<p
       class="state"
@@ -257,7 +269,10 @@ export class StartOptions extends I18nElement {
     return html`<div class="picked" data-testid="picked-adviser" data-adviser-id=${p.id}>
       ${p.photo_url ? html`<img src=${p.photo_url} alt="" />` : html`<span class="initials" aria-hidden="true">${initials(p.name)}</span>`}
       <div>
-        <p><strong>${tw("pickedAdviser", { name: p.name })}</strong> (${tw(`pickedStatus_${p.status}`)})</p>
+        <p>
+          <strong>${tw("pickedAdviser", { name: p.name })}</strong>
+          (${tw(`pickedStatus_${p.status}`)})
+        </p>
         <p class="muted">${tw("pickedFallback", { name: p.name })}</p>
       </div>
     </div>`;
@@ -289,11 +304,31 @@ export class StartWays extends I18nElement {
   override render() {
     const choose = (mode: StartMode) => () => this.emit("vv-choose", { mode });
     return html`<h2 id="ways-h">${tw("otherWays")}</h2>
-      <ul class="ways ${this.prominent ? "prominent" : ""}" aria-labelledby="ways-h" data-testid="ways">
-        <li><button type="button" data-testid="way-message" @click=${choose("message")}>${tw("leaveMessage")}</button></li>
-        <li><button type="button" data-testid="way-callback" @click=${choose("callback")}>${tw("requestCallback")}</button></li>
-        <li><a href=${`/book?${carriedParams({ topic: this.topic })}`} data-testid="way-book">${tw("bookAppointment")}</a></li>
-        <li><button type="button" data-testid="way-code" @click=${choose("code")}>${tw("haveCode")}</button></li>
+      <ul
+        class="ways ${this.prominent ? "prominent" : ""}"
+        aria-labelledby="ways-h"
+        data-testid="ways"
+      >
+        <li>
+          <button type="button" data-testid="way-message" @click=${choose("message")}>
+            ${tw("leaveMessage")}
+          </button>
+        </li>
+        <li>
+          <button type="button" data-testid="way-callback" @click=${choose("callback")}>
+            ${tw("requestCallback")}
+          </button>
+        </li>
+        <li>
+          <a href=${`/book?${carriedParams({ topic: this.topic })}`} data-testid="way-book"
+            >${tw("bookAppointment")}</a
+          >
+        </li>
+        <li>
+          <button type="button" data-testid="way-code" @click=${choose("code")}>
+            ${tw("haveCode")}
+          </button>
+        </li>
       </ul>`;
   }
 }

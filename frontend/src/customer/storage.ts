@@ -11,7 +11,7 @@ export interface StoredConversation {
 }
 
 export function loadStored(): StoredConversation | null {
-  let raw: string | null = null;
+  let raw: string | null;
   try {
     raw = localStorage.getItem(STORAGE_KEY);
   } catch {
@@ -24,7 +24,10 @@ export function loadStored(): StoredConversation | null {
     const outbox = Array.isArray(data.outbox)
       ? data.outbox.filter(
           (i): i is OutboxItem =>
-            !!i && isClientId(i.client_id) && typeof i.text === "string" && i.conversation_id === data.conversation_id,
+            !!i &&
+            isClientId(i.client_id) &&
+            typeof i.text === "string" &&
+            i.conversation_id === data.conversation_id,
         )
       : [];
     return { token: data.token, conversation_id: data.conversation_id, outbox };

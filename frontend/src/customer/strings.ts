@@ -28,16 +28,25 @@ export const strings = {
     "You are number {position} in the queue ({waiting} waiting).",
   ],
   queueNext: ["Sie sind als Nächste:r an der Reihe.", "You are next in line."],
-  queueUnknown: ["Einen Moment bitte – wir verbinden Sie gleich.", "One moment please – we will connect you shortly."],
+  queueUnknown: [
+    "Einen Moment bitte – wir verbinden Sie gleich.",
+    "One moment please – we will connect you shortly.",
+  ],
   noAdviser: [
     "Gerade ist niemand verfügbar. Schreiben Sie Ihr Anliegen – wir antworten so bald wie möglich.",
     "Nobody is available right now. Leave your message – we will reply as soon as possible.",
   ],
-  writeWhileWaiting: ["Sie können schon schreiben, während Sie warten.", "You can already write while you wait."],
+  writeWhileWaiting: [
+    "Sie können schon schreiben, während Sie warten.",
+    "You can already write while you wait.",
+  ],
   endConversation: ["Gespräch beenden", "End conversation"],
   endedBanner: ["Das Gespräch ist beendet. Vielen Dank!", "The conversation has ended. Thank you!"],
   newConversation: ["Neues Gespräch beginnen", "Start a new conversation"],
-  refused: ["Nachricht konnte nicht gesendet werden: {reason}", "Message could not be sent: {reason}"],
+  refused: [
+    "Nachricht konnte nicht gesendet werden: {reason}",
+    "Message could not be sent: {reason}",
+  ],
 } as const satisfies Strings;
 
 export const t = translator(strings);

@@ -18,8 +18,14 @@ export const strings = {
     "Diese Einladung ist abgelaufen. Bitte fragen Sie Ihre Beraterin oder Ihren Berater nach einem neuen Link.",
     "This invitation has expired. Please ask your adviser for a new link.",
   ],
-  invite_unauthorized: ["Dieser Einladungslink ist ungültig.", "This invitation link is not valid."],
-  invite_invalid_state: ["Dieses Gespräch ist bereits beendet.", "This conversation has already ended."],
+  invite_unauthorized: [
+    "Dieser Einladungslink ist ungültig.",
+    "This invitation link is not valid.",
+  ],
+  invite_invalid_state: [
+    "Dieses Gespräch ist bereits beendet.",
+    "This conversation has already ended.",
+  ],
   invite_too_early: [
     "Ihr Termin beginnt am {when}. Der Link öffnet 15 Minuten vorher, um {opens} Uhr – bitte öffnen Sie ihn dann erneut.",
     "Your appointment starts on {when}. The link opens 15 minutes before, at {opens} – please open it again then.",

@@ -40,7 +40,12 @@ export class ApiError extends Error {
   /** Machine-readable fields of the error body besides code and message (e.g.
    * `starts_at` / `opens_at` of `too_early`). */
   readonly details: Record<string, unknown>;
-  constructor(code: string, message: string, status: number, details: Record<string, unknown> = {}) {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    details: Record<string, unknown> = {},
+  ) {
     super(message);
     this.code = code;
     this.status = status;
@@ -79,8 +84,15 @@ export async function api<T>(
     }
   }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string } & Record<string, unknown> } | null)?.error;
-    throw new ApiError(err?.code ?? `http_${res.status}`, err?.message ?? res.statusText, res.status, err ?? {});
+    const err = (
+      data as { error?: { code?: string; message?: string } & Record<string, unknown> } | null
+    )?.error;
+    throw new ApiError(
+      err?.code ?? `http_${res.status}`,
+      err?.message ?? res.statusText,
+      res.status,
+      err ?? {},
+    );
   }
   return data as T;
 }

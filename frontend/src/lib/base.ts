@@ -18,6 +18,8 @@ export class I18nElement extends LitElement {
 
   /** Dispatch a bubbling, composed CustomEvent (crosses shadow roots). */
   protected emit<T>(name: string, detail?: T): void {
-    this.dispatchEvent(new CustomEvent<T | undefined>(name, { detail, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent<T | undefined>(name, { detail, bubbles: true, composed: true }),
+    );
   }
 }

@@ -31,7 +31,10 @@ export const callStrings = {
     "Kamera und Mikrofon werden beim Annehmen eingeschaltet (wie unten gewählt).",
     "Camera and microphone start when you accept (as chosen below).",
   ],
-  precheckOpen: ["Kamera, Mikrofon und Verbindung prüfen", "Check camera, microphone and connection"],
+  precheckOpen: [
+    "Kamera, Mikrofon und Verbindung prüfen",
+    "Check camera, microphone and connection",
+  ],
   precheckSkip: ["Prüfung überspringen", "Skip the check"],
   previewLabel: ["Ihre Kamera (Vorschau)", "Your camera (preview)"],
   cameraIsOff: ["Kamera ist aus", "Camera is off"],
@@ -40,7 +43,10 @@ export const callStrings = {
   micMutedNote: ["Mikrofon stummgeschaltet", "Microphone muted"],
   checkTitle: ["Verbindung", "Connection"],
   checkServerOk: ["Server erreichbar", "Server reachable"],
-  checkServerDown: ["Server nicht erreichbar – verbinde neu …", "Server not reachable – reconnecting…"],
+  checkServerDown: [
+    "Server nicht erreichbar – verbinde neu …",
+    "Server not reachable – reconnecting…",
+  ],
   checkRunning: ["Prüfe die Verbindung …", "Checking the connection…"],
   checkRelayOk: ["TURN-Server erreichbar (Relay bereit)", "TURN server reachable (relay ready)"],
   checkRelayMissing: [
@@ -52,7 +58,10 @@ export const callStrings = {
     "No TURN server configured: direct connections only.",
   ],
   checkError: ["Verbindungstest nicht möglich.", "Connection check not possible."],
-  checkRelayOnly: ["Medien laufen nur über den Server dieses Unternehmens.", "Media goes through this company's own server only."],
+  checkRelayOnly: [
+    "Medien laufen nur über den Server dieses Unternehmens.",
+    "Media goes through this company's own server only.",
+  ],
   // controls
   controlsLabel: ["Anrufsteuerung", "Call controls"],
   micOn: ["Mikrofon ein", "Mic on"],
@@ -100,9 +109,18 @@ export const callStrings = {
     "Access to camera/microphone was not allowed. You can allow it in your browser settings.",
   ],
   err_notfound: ["Kein passendes Gerät gefunden.", "No suitable device found."],
-  err_busy: ["Das Gerät wird gerade von einer anderen Anwendung benutzt.", "The device is in use by another application."],
-  err_unsupported: ["Dieser Browser erlaubt hier keinen Zugriff auf Kamera/Mikrofon.", "This browser does not allow camera/microphone access here."],
-  err_other: ["Kamera/Mikrofon konnte nicht gestartet werden.", "Could not start camera/microphone."],
+  err_busy: [
+    "Das Gerät wird gerade von einer anderen Anwendung benutzt.",
+    "The device is in use by another application.",
+  ],
+  err_unsupported: [
+    "Dieser Browser erlaubt hier keinen Zugriff auf Kamera/Mikrofon.",
+    "This browser does not allow camera/microphone access here.",
+  ],
+  err_other: [
+    "Kamera/Mikrofon konnte nicht gestartet werden.",
+    "Could not start camera/microphone.",
+  ],
   // history lines
   evRequestedSelf: ["Sie haben einen {kind} gestartet", "You started a {kind}"],
   evRequested: ["{who} hat einen {kind} gestartet", "{who} started a {kind}"],

@@ -376,7 +376,8 @@ export class CallView extends I18nElement {
 
   private readonly onLevel = (): void => {
     const level = this.bound?.micLevel ?? 0;
-    for (const m of this.renderRoot.querySelectorAll<HTMLMeterElement>("meter.level")) m.value = level;
+    for (const m of this.renderRoot.querySelectorAll<HTMLMeterElement>("meter.level"))
+      m.value = level;
   };
 
   private bind(m: CallManager | null): void {
@@ -393,7 +394,8 @@ export class CallView extends I18nElement {
     this.hidden = !m || (m.phase === "idle" && !m.noAnswer && !m.error && !m.deviceError);
     // srcObject cannot be bound in a template: set it after each render.
     for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>("video[data-src]")) {
-      const want = v.dataset["src"] === "remote" ? (m?.remoteVideo ?? null) : (m?.localPreview ?? null);
+      const want =
+        v.dataset["src"] === "remote" ? (m?.remoteVideo ?? null) : (m?.localPreview ?? null);
       if (v.srcObject !== want) {
         v.srcObject = want;
         if (want) void v.play().catch(() => undefined);
@@ -438,7 +440,9 @@ export class CallView extends I18nElement {
       aria-pressed=${on ? "true" : "false"}
       @click=${() => void m.toggleCamera()}
     >
-      ${icon(on ? "cam" : "camOff")}<span class="label">${on ? tcall("camOff") : tcall("camOn")}</span>
+      ${icon(on ? "cam" : "camOff")}<span class="label"
+        >${on ? tcall("camOff") : tcall("camOn")}</span
+      >
     </button>`;
   }
 
@@ -493,7 +497,10 @@ export class CallView extends I18nElement {
         >
           ${m.cameras.length === 0 ? html`<option value="">${tcall("deviceDefault")}</option>` : nothing}
           ${m.cameras.map(
-            (d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === m.camDeviceId}>${this.deviceLabel(d, i)}</option>`,
+            (d, i) =>
+              html`<option value=${d.deviceId} ?selected=${d.deviceId === m.camDeviceId}>
+                ${this.deviceLabel(d, i)}
+              </option>`,
           )}
         </select>
       </div>
@@ -507,7 +514,10 @@ export class CallView extends I18nElement {
         >
           ${m.mics.length === 0 ? html`<option value="">${tcall("deviceDefault")}</option>` : nothing}
           ${m.mics.map(
-            (d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === m.micDeviceId}>${this.deviceLabel(d, i)}</option>`,
+            (d, i) =>
+              html`<option value=${d.deviceId} ?selected=${d.deviceId === m.micDeviceId}>
+                ${this.deviceLabel(d, i)}
+              </option>`,
           )}
         </select>
       </div>
@@ -517,14 +527,27 @@ export class CallView extends I18nElement {
   private deviceError(m: CallManager) {
     const e = m.deviceError;
     const text = e ? tcall(`err_${e}` as const) : m.error ? errorText(m.error) : "";
-    return html`<p class="alert" role="alert" data-testid="call-error" data-code=${e || m.error}>${text}</p>`;
+    return html`<p class="alert" role="alert" data-testid="call-error" data-code=${e || m.error}>
+      ${text}
+    </p>`;
   }
 
   private level(m: CallManager, id: string) {
-    if (!m.micTrack) return html`<span class="muted" data-testid="mic-off-note">${tcall("micIsOff")}</span>`;
+    if (!m.micTrack)
+      return html`<span class="muted" data-testid="mic-off-note">${tcall("micIsOff")}</span>`;
     return html`<div class="level-row">
       <label for=${id}>${m.micMuted ? tcall("micMutedNote") : tcall("micLevel")}</label>
-      <meter id=${id} class="level" data-testid="mic-level" min="0" max="1" low="0.05" high="0.8" optimum="0.4" .value=${m.micLevel}></meter>
+      <meter
+        id=${id}
+        class="level"
+        data-testid="mic-level"
+        min="0"
+        max="1"
+        low="0.05"
+        high="0.8"
+        optimum="0.4"
+        .value=${m.micLevel}
+      ></meter>
     </div>`;
   }
 
@@ -547,11 +570,20 @@ export class CallView extends I18nElement {
       default:
         text = tcall("checkRunning");
     }
-    return html`<ul data-testid="connection-check" aria-label=${tcall("checkTitle")} aria-live="polite">
+    return html`<ul
+      data-testid="connection-check"
+      aria-label=${tcall("checkTitle")}
+      aria-live="polite"
+    >
       <li data-testid="check-server" data-result=${m.signalling ? "ok" : "down"}>
         ${m.signalling ? tcall("checkServerOk") : tcall("checkServerDown")}
       </li>
-      <li data-testid="check-turn" data-result=${c.result} data-turn=${c.turn ? "yes" : "no"} data-candidates=${c.candidateTypes.join(" ")}>
+      <li
+        data-testid="check-turn"
+        data-result=${c.result}
+        data-turn=${c.turn ? "yes" : "no"}
+        data-candidates=${c.candidateTypes.join(" ")}
+      >
         ${text}
       </li>
       ${c.policy === "relay" && c.result !== "running" ? html`<li>${tcall("checkRelayOnly")}</li>` : nothing}
@@ -561,33 +593,75 @@ export class CallView extends I18nElement {
   private precheck(m: CallManager) {
     if (!m.precheckOpen) {
       return html`<div class="row">
-        <button type="button" class="link" data-testid="precheck-open" @click=${() => m.openPrecheck()}>${tcall("precheckOpen")}</button>
+        <button
+          type="button"
+          class="link"
+          data-testid="precheck-open"
+          @click=${() => m.openPrecheck()}
+        >
+          ${tcall("precheckOpen")}
+        </button>
       </div>`;
     }
     const mirror = m.facing === "user" ? "mirror" : "";
-    const note = m.role === "customer" ? tcall("precheckGentle") : m.phase === "incoming" ? tcall("precheckAdviser") : "";
-    return html`<div class="precheck" data-testid="precheck" role="group" aria-labelledby="precheck-h">
+    const note =
+      m.role === "customer"
+        ? tcall("precheckGentle")
+        : m.phase === "incoming"
+          ? tcall("precheckAdviser")
+          : "";
+    return html`<div
+      class="precheck"
+      data-testid="precheck"
+      role="group"
+      aria-labelledby="precheck-h"
+    >
       <h3 id="precheck-h">${tcall("precheckTitle")}</h3>
       ${note ? html`<p class="note muted">${note}</p>` : nothing}
       <div class="preview" aria-label=${tcall("previewLabel")} role="img">
-        ${m.camTrack
-          ? html`<video class=${mirror} data-src="local" data-testid="precheck-video" autoplay playsinline muted></video>`
-          : html`<span>${tcall("cameraIsOff")}</span>`}
+        ${
+          m.camTrack
+            ? html`<video
+                class=${mirror}
+                data-src="local"
+                data-testid="precheck-video"
+                autoplay
+                playsinline
+                muted
+              ></video>`
+            : html`<span>${tcall("cameraIsOff")}</span>`
+        }
       </div>
       <div class="checks">
         <div class="row">
           ${this.camButton(m)} ${this.micButton(m)} ${this.flipButton(m)} ${this.devicesButton()}
-          ${m.role === "adviser" && m.phase === "incoming" && (!m.camTrack || !m.micTrack)
-            ? html`<span class="muted" data-testid="want-media" data-audio=${m.wantAudio ? "on" : "off"} data-video=${m.wantVideo ? "on" : "off"}
-                >${[m.wantVideo && !m.camTrack ? tcall("cameraSelect") : "", m.wantAudio && !m.micTrack ? tcall("micSelect") : ""]
-                  .filter(Boolean)
-                  .join(" + ")}</span
-              >`
-            : nothing}
+          ${
+            m.role === "adviser" && m.phase === "incoming" && (!m.camTrack || !m.micTrack)
+              ? html`<span
+                  class="muted"
+                  data-testid="want-media"
+                  data-audio=${m.wantAudio ? "on" : "off"}
+                  data-video=${m.wantVideo ? "on" : "off"}
+                  >${[
+                    m.wantVideo && !m.camTrack ? tcall("cameraSelect") : "",
+                    m.wantAudio && !m.micTrack ? tcall("micSelect") : "",
+                  ]
+                    .filter(Boolean)
+                    .join(" + ")}</span
+                >`
+              : nothing
+          }
         </div>
         ${this.devicesPanel(m)} ${this.level(m, "precheck-level")} ${this.checkLines(m)}
         <div class="row">
-          <button type="button" class="secondary" data-testid="precheck-skip" @click=${() => m.skipPrecheck()}>${tcall("precheckSkip")}</button>
+          <button
+            type="button"
+            class="secondary"
+            data-testid="precheck-skip"
+            @click=${() => m.skipPrecheck()}
+          >
+            ${tcall("precheckSkip")}
+          </button>
         </div>
       </div>
     </div>`;
@@ -598,46 +672,53 @@ export class CallView extends I18nElement {
     if (!call) return nothing;
     const kind = callKind(call.media);
     const incoming = m.phase === "incoming";
-    return html`<section data-testid="call-panel" data-phase=${m.phase} data-media=${call.media} aria-label=${tcall("panelLabel")}>
-      ${incoming
-        ? html`<div class="ring" role="alert" data-testid="incoming-call">
-            <p>${icon("phone")} ${tcall("incoming", { name: this.name, kind })}</p>
-            <div class="row">
-              <button
-                type="button"
-                class="accept"
-                data-testid="call-accept"
-                aria-label=${tcall("acceptLabel", { kind, name: this.name })}
-                ?disabled=${m.busy}
-                @click=${() => void m.accept()}
-              >
-                ${tcall("accept")}
-              </button>
+    return html`<section
+      data-testid="call-panel"
+      data-phase=${m.phase}
+      data-media=${call.media}
+      aria-label=${tcall("panelLabel")}
+    >
+      ${
+        incoming
+          ? html`<div class="ring" role="alert" data-testid="incoming-call">
+              <p>${icon("phone")} ${tcall("incoming", { name: this.name, kind })}</p>
+              <div class="row">
+                <button
+                  type="button"
+                  class="accept"
+                  data-testid="call-accept"
+                  aria-label=${tcall("acceptLabel", { kind, name: this.name })}
+                  ?disabled=${m.busy}
+                  @click=${() => void m.accept()}
+                >
+                  ${tcall("accept")}
+                </button>
+                <button
+                  type="button"
+                  class="danger"
+                  data-testid="call-decline"
+                  aria-label=${tcall("declineLabel", { kind, name: this.name })}
+                  ?disabled=${m.busy}
+                  @click=${() => void m.decline()}
+                >
+                  ${tcall("decline")}
+                </button>
+              </div>
+            </div>`
+          : html`<div class="ring" role="status" data-testid="outgoing-call">
+              <p>${icon("phone")} ${tcall("calling", { name: this.name })}</p>
               <button
                 type="button"
                 class="danger"
-                data-testid="call-decline"
-                aria-label=${tcall("declineLabel", { kind, name: this.name })}
+                data-testid="call-cancel"
+                aria-label=${tcall("cancelLabel")}
                 ?disabled=${m.busy}
-                @click=${() => void m.decline()}
+                @click=${() => void m.hangup()}
               >
-                ${tcall("decline")}
+                ${tcall("cancel")}
               </button>
-            </div>
-          </div>`
-        : html`<div class="ring" role="status" data-testid="outgoing-call">
-            <p>${icon("phone")} ${tcall("calling", { name: this.name })}</p>
-            <button
-              type="button"
-              class="danger"
-              data-testid="call-cancel"
-              aria-label=${tcall("cancelLabel")}
-              ?disabled=${m.busy}
-              @click=${() => void m.hangup()}
-            >
-              ${tcall("cancel")}
-            </button>
-          </div>`}
+            </div>`
+      }
       ${this.precheck(m)} ${this.deviceError(m)}
     </section>`;
   }
@@ -651,7 +732,11 @@ export class CallView extends I18nElement {
     if (!call) return nothing;
     const status = m.status;
     const statusText =
-      status === "connected" ? tcall("statusConnected") : status === "reconnecting" ? tcall("statusReconnecting") : tcall("statusConnecting");
+      status === "connected"
+        ? tcall("statusConnected")
+        : status === "reconnecting"
+          ? tcall("statusReconnecting")
+          : tcall("statusConnecting");
     const started = call.started_at ? Date.parse(call.started_at) : NaN;
     const elapsed = Number.isFinite(started) ? formatClock(this.now - started) : "";
     const remoteVideoOn = !!m.remoteVideo && m.remoteVideoLive && m.remoteFlags.video !== false;
@@ -665,29 +750,56 @@ export class CallView extends I18nElement {
       aria-label=${`${callKind(call.media)} · ${this.name}`}
     >
       <div class="status">
-        <span data-testid="call-status" data-state=${status} role="status" aria-live="polite">${statusText}</span>
+        <span data-testid="call-status" data-state=${status} role="status" aria-live="polite"
+          >${statusText}</span
+        >
         <span class="timer" data-testid="call-timer">${callKind(call.media)} · ${elapsed}</span>
       </div>
       ${m.slow && status !== "connected" ? html`<p class="alert" data-testid="call-slow">${tcall("statusSlow")}</p>` : nothing}
-      ${showStage
-        ? html`<div class="stage" data-testid="call-stage">
-            <video class="remote" data-src="remote" data-testid="remote-video" autoplay playsinline muted ?hidden=${!remoteVideoOn}></video>
-            ${remoteVideoOn
-              ? nothing
-              : html`<div class="placeholder">
-                  <span class="avatar" aria-hidden="true">${this.initial()}</span>
-                  <span data-testid="remote-camera-off">${tcall("remoteCameraOff", { name: this.name })}</span>
-                </div>`}
-            ${m.remoteFlags.audio === false && m.remoteFlags.video ? html`<span class="badge">${tcall("remoteMuted", { name: this.name })}</span>` : nothing}
-            ${m.camTrack ? html`<video class="self ${mirror}" data-src="local" data-testid="local-video" autoplay playsinline muted></video>` : nothing}
-          </div>`
-        : html`<div class="audio-only">
-            <span class="avatar" aria-hidden="true">${this.initial()}</span>
-            <span>${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span>
-          </div>`}
-      ${m.audioBlocked
-        ? html`<button type="button" class="secondary" data-testid="enable-audio" @click=${() => m.enableAudio()}>${tcall("enableAudio")}</button>`
-        : nothing}
+      ${
+        showStage
+          ? html`<div class="stage" data-testid="call-stage">
+              <video
+                class="remote"
+                data-src="remote"
+                data-testid="remote-video"
+                autoplay
+                playsinline
+                muted
+                ?hidden=${!remoteVideoOn}
+              ></video>
+              ${
+                remoteVideoOn
+                  ? nothing
+                  : html`<div class="placeholder">
+                      <span class="avatar" aria-hidden="true">${this.initial()}</span>
+                      <span data-testid="remote-camera-off"
+                        >${tcall("remoteCameraOff", { name: this.name })}</span
+                      >
+                    </div>`
+              }
+              ${m.remoteFlags.audio === false && m.remoteFlags.video ? html`<span class="badge">${tcall("remoteMuted", { name: this.name })}</span>` : nothing}
+              ${m.camTrack ? html`<video class="self ${mirror}" data-src="local" data-testid="local-video" autoplay playsinline muted></video>` : nothing}
+            </div>`
+          : html`<div class="audio-only">
+              <span class="avatar" aria-hidden="true">${this.initial()}</span>
+              <span
+                >${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span
+              >
+            </div>`
+      }
+      ${
+        m.audioBlocked
+          ? html`<button
+              type="button"
+              class="secondary"
+              data-testid="enable-audio"
+              @click=${() => m.enableAudio()}
+            >
+              ${tcall("enableAudio")}
+            </button>`
+          : nothing
+      }
       <div class="controls" role="group" aria-label=${tcall("controlsLabel")}>
         ${this.micButton(m)} ${this.camButton(m)} ${this.flipButton(m)} ${this.devicesButton()}
         <button
@@ -709,14 +821,33 @@ export class CallView extends I18nElement {
   private elsewhere(m: CallManager) {
     const call = m.call;
     if (!call) return nothing;
-    return html`<section data-testid="call-panel" data-phase="elsewhere" data-media=${call.media} aria-label=${tcall("panelLabel")}>
+    return html`<section
+      data-testid="call-panel"
+      data-phase="elsewhere"
+      data-media=${call.media}
+      aria-label=${tcall("panelLabel")}
+    >
       <div class="ring" role="status" data-testid="call-elsewhere">
         <p>${icon("phone")} ${tcall("elsewhere", { kind: callKind(call.media) })}</p>
         <div class="row">
-          <button type="button" class="accept" data-testid="call-take" aria-label=${tcall("takeHereLabel")} ?disabled=${m.busy} @click=${() => void m.take()}>
+          <button
+            type="button"
+            class="accept"
+            data-testid="call-take"
+            aria-label=${tcall("takeHereLabel")}
+            ?disabled=${m.busy}
+            @click=${() => void m.take()}
+          >
             ${tcall("takeHere")}
           </button>
-          <button type="button" class="danger" data-testid="call-hangup" aria-label=${tcall("hangupLabel")} ?disabled=${m.busy} @click=${() => void m.hangup()}>
+          <button
+            type="button"
+            class="danger"
+            data-testid="call-hangup"
+            aria-label=${tcall("hangupLabel")}
+            ?disabled=${m.busy}
+            @click=${() => void m.hangup()}
+          >
             ${tcall("hangup")}
           </button>
         </div>
@@ -730,7 +861,10 @@ export class CallView extends I18nElement {
     if (m.phase === "outgoing" || m.phase === "incoming") return this.ringing(m);
     if (m.phase === "active") return this.active(m);
     if (m.phase === "elsewhere") return this.elsewhere(m);
-    if (m.noAnswer) return html`<section><p class="muted" role="status" data-testid="call-no-answer">${tcall("noAnswer")}</p></section>`;
+    if (m.noAnswer)
+      return html`<section>
+        <p class="muted" role="status" data-testid="call-no-answer">${tcall("noAnswer")}</p>
+      </section>`;
     if (m.error || m.deviceError) return html`<section>${this.deviceError(m)}</section>`;
     return nothing;
   }

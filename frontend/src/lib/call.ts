@@ -26,7 +26,14 @@
 //   the first video frames after an outage for up to 3 s (old queued frames arrive
 //   in a burst, new ones get scheduled seconds ahead): with the ICE restart the
 //   adviser's side replaces the video transceiver, so video restarts on new SSRCs.
-import type { CallMovedMsg, CallSummary, EventMsg, IceCandidate, RtcSignalOutMsg, SessionDescription } from "./protocol.gen";
+import type {
+  CallMovedMsg,
+  CallSummary,
+  EventMsg,
+  IceCandidate,
+  RtcSignalOutMsg,
+  SessionDescription,
+} from "./protocol.gen";
 import type { ConnState, VisavisClient } from "./ws";
 
 export type Role = "customer" | "adviser";
@@ -115,8 +122,11 @@ export function toIceServers(raw: readonly unknown[]): RTCIceServer[] {
   for (const item of raw) {
     if (!item || typeof item !== "object") continue;
     const o = item as Record<string, unknown>;
-    const list = typeof o["urls"] === "string" ? [o["urls"]] : Array.isArray(o["urls"]) ? o["urls"] : [];
-    const urls = list.filter((u): u is string => typeof u === "string" && /^(stun|turns?):/.test(u));
+    const list =
+      typeof o["urls"] === "string" ? [o["urls"]] : Array.isArray(o["urls"]) ? o["urls"] : [];
+    const urls = list.filter(
+      (u): u is string => typeof u === "string" && /^(stun|turns?):/.test(u),
+    );
     if (urls.length === 0) continue;
     const server: RTCIceServer = { urls };
     if (typeof o["username"] === "string") server.username = o["username"];
@@ -183,7 +193,13 @@ export class CallManager extends EventTarget {
 
   // pre-call check
   precheckOpen = false;
-  check: ConnectionCheck = { result: "idle", servers: 0, turn: false, policy: "all", candidateTypes: [] };
+  check: ConnectionCheck = {
+    result: "idle",
+    servers: 0,
+    turn: false,
+    policy: "all",
+    candidateTypes: [],
+  };
 
   private pc: RTCPeerConnection | null = null;
   private pcCallId = "";
@@ -256,7 +272,10 @@ export class CallManager extends EventTarget {
 
   /** Whether this device probably has a front and a back camera (phones, tablets). */
   get canFlip(): boolean {
-    return this.cameras.length > 1 || (navigator.maxTouchPoints > 0 && /Android|iPhone|iPad|Mobile/i.test(navigator.userAgent));
+    return (
+      this.cameras.length > 1 ||
+      (navigator.maxTouchPoints > 0 && /Android|iPhone|iPad|Mobile/i.test(navigator.userAgent))
+    );
   }
 
   private changed(): void {
@@ -347,7 +366,8 @@ export class CallManager extends EventTarget {
       // now rather than waiting for ICE to notice.
       const pc = this.pc;
       if (pc && this.phase === "active") {
-        if (pc.connectionState !== "connected") this.link = this.everConnected ? "reconnecting" : "connecting";
+        if (pc.connectionState !== "connected")
+          this.link = this.everConnected ? "reconnecting" : "connecting";
         this.restartNow(pc);
       }
     }
@@ -374,7 +394,11 @@ export class CallManager extends EventTarget {
       await this.acquire(this.wantAudio, this.wantVideo);
     }
     this.asking = true;
-    const a = await this.client.request({ type: "call.request", conversation_id: this.conversationId, media });
+    const a = await this.client.request({
+      type: "call.request",
+      conversation_id: this.conversationId,
+      media,
+    });
     this.busy = false;
     if (a.type === "error") this.asking = false;
     if (a.type === "error") {
@@ -394,7 +418,10 @@ export class CallManager extends EventTarget {
     // socket before any offer of ours (the server handles a socket's frames in order,
     // so the call is active when the offer arrives); the peer connection waits for the
     // devices (startSession), so its first offer already sends them.
-    const devices = this.acquire(this.wantAudio && !this.micTrack, this.wantVideo && !this.camTrack);
+    const devices = this.acquire(
+      this.wantAudio && !this.micTrack,
+      this.wantVideo && !this.camTrack,
+    );
     this.acquiring = devices;
     const answer = this.client.request({
       type: "call.answer",
@@ -452,7 +479,11 @@ export class CallManager extends EventTarget {
     this.wantVideo = was.video;
     const devices = this.acquire(was.audio && !this.micTrack, was.video && !this.camTrack);
     this.acquiring = devices;
-    const a = await this.client.request({ type: "call.take", conversation_id: this.conversationId, call_id: call.id });
+    const a = await this.client.request({
+      type: "call.take",
+      conversation_id: this.conversationId,
+      call_id: call.id,
+    });
     await devices;
     if (this.acquiring === devices) this.acquiring = null;
     this.busy = false;
@@ -471,14 +502,23 @@ export class CallManager extends EventTarget {
   async decline(): Promise<void> {
     const call = this.call;
     if (!call || this.phase !== "incoming" || this.busy) return;
-    await this.command({ type: "call.answer", conversation_id: this.conversationId, call_id: call.id, accept: false });
+    await this.command({
+      type: "call.answer",
+      conversation_id: this.conversationId,
+      call_id: call.id,
+      accept: false,
+    });
   }
 
   /** Hang up an active call, or cancel one still ringing. */
   async hangup(): Promise<void> {
     const call = this.call;
     if (!call || this.busy) return;
-    await this.command({ type: "call.hangup", conversation_id: this.conversationId, call_id: call.id });
+    await this.command({
+      type: "call.hangup",
+      conversation_id: this.conversationId,
+      call_id: call.id,
+    });
   }
 
   private async command(frame: Parameters<VisavisClient["request"]>[0]): Promise<void> {
@@ -546,14 +586,22 @@ export class CallManager extends EventTarget {
   }
 
   private videoConstraints(exactFacing: boolean): MediaTrackConstraints {
-    const c: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30, max: 30 } };
+    const c: MediaTrackConstraints = {
+      width: { ideal: 640 },
+      height: { ideal: 480 },
+      frameRate: { ideal: 30, max: 30 },
+    };
     if (this.camDeviceId) c.deviceId = { exact: this.camDeviceId };
     else c.facingMode = exactFacing ? { exact: this.facing } : this.facing;
     return c;
   }
 
   private audioConstraints(): MediaTrackConstraints {
-    const c: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    const c: MediaTrackConstraints = {
+      echoCancellation: true,
+      noiseSuppression: true,
+      autoGainControl: true,
+    };
     if (this.micDeviceId) c.deviceId = { exact: this.micDeviceId };
     return c;
   }
@@ -791,7 +839,9 @@ export class CallManager extends EventTarget {
       this.changed();
       return;
     }
-    const turn = ice.iceServers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)));
+    const turn = ice.iceServers.some((s) =>
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)),
+    );
     this.check = { ...this.check, servers: ice.iceServers.length, turn, policy: ice.policy };
     const types = new Set<string>();
     let pc: RTCPeerConnection;
@@ -855,7 +905,10 @@ export class CallManager extends EventTarget {
     if (this.icePending) return this.icePending;
     const pending = (async (): Promise<IceConfig | null> => {
       for (let attempt = 0; attempt < 3 && !this.disposed; attempt += 1) {
-        const a = await this.client.request({ type: "ice.request", conversation_id: this.conversationId });
+        const a = await this.client.request({
+          type: "ice.request",
+          conversation_id: this.conversationId,
+        });
         if (a.type === "ice.servers") {
           const cfg: IceConfig = {
             iceServers: toIceServers(a.ice_servers),
@@ -866,7 +919,13 @@ export class CallManager extends EventTarget {
           this.ice = cfg;
           return cfg;
         }
-        if (a.type === "error" && a.code !== "disconnected" && a.code !== "timeout" && a.code !== "rate_limited") break;
+        if (
+          a.type === "error" &&
+          a.code !== "disconnected" &&
+          a.code !== "timeout" &&
+          a.code !== "rate_limited"
+        )
+          break;
         await sleep(1000);
       }
       return null;
@@ -881,7 +940,10 @@ export class CallManager extends EventTarget {
   private scheduleRefresh(): void {
     window.clearTimeout(this.refreshTimer);
     const ttl = this.ice?.ttlS ?? 600;
-    this.refreshTimer = window.setTimeout(() => void this.refreshIce(), Math.max(30, ttl * 0.8) * 1000);
+    this.refreshTimer = window.setTimeout(
+      () => void this.refreshIce(),
+      Math.max(30, ttl * 0.8) * 1000,
+    );
   }
 
   /** New TURN credentials before the old expire; an ICE restart makes them used. */
@@ -891,8 +953,16 @@ export class CallManager extends EventTarget {
     if (!pc || this.phase !== "active") return;
     if (ice) {
       try {
-        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: ice.iceServers, iceTransportPolicy: ice.policy });
-        if (ice.iceServers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)))) {
+        pc.setConfiguration({
+          ...pc.getConfiguration(),
+          iceServers: ice.iceServers,
+          iceTransportPolicy: ice.policy,
+        });
+        if (
+          ice.iceServers.some((s) =>
+            (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)),
+          )
+        ) {
           this.restartNow(pc);
         }
       } catch (err) {
@@ -991,7 +1061,12 @@ export class CallManager extends EventTarget {
   private transceiverFor(pc: RTCPeerConnection, kind: Media): RTCRtpTransceiver | null {
     const list = pc
       .getTransceivers()
-      .filter((t) => t.direction !== "stopped" && t.currentDirection !== "stopped" && t.receiver.track.kind === kind);
+      .filter(
+        (t) =>
+          t.direction !== "stopped" &&
+          t.currentDirection !== "stopped" &&
+          t.receiver.track.kind === kind,
+      );
     return list.find((t) => t.mid !== null) ?? list[0] ?? null;
   }
 
@@ -1007,7 +1082,11 @@ export class CallManager extends EventTarget {
       // swap runs beside the negotiation.
       if (track && tr.direction !== "sendrecv") tr.direction = "sendrecv";
       if (tr.sender.track !== track) {
-        pending.push(tr.sender.replaceTrack(track).catch((err: unknown) => console.warn("visavis call: replaceTrack", err)));
+        pending.push(
+          tr.sender
+            .replaceTrack(track)
+            .catch((err: unknown) => console.warn("visavis call: replaceTrack", err)),
+        );
       }
     }
     return Promise.all(pending).then(() => undefined);
@@ -1069,15 +1148,23 @@ export class CallManager extends EventTarget {
     }
     const desc = msg.description;
     if (desc) {
-      if (desc.type === "offer" && pc.remoteDescription && fingerprint(pc.remoteDescription.sdp) !== fingerprint(desc.sdp)) {
+      if (
+        desc.type === "offer" &&
+        pc.remoteDescription &&
+        fingerprint(pc.remoteDescription.sdp) !== fingerprint(desc.sdp)
+      ) {
         // The other side started a new peer connection (it reloaded): so do we.
         const ice = this.ice;
         if (!ice) return;
         pc = this.createPc(ice, call.id, false);
         this.link = this.everConnected ? "reconnecting" : "connecting";
       }
-      const remoteRestart = desc.type === "offer" && !!pc.remoteDescription && ufrag(pc.remoteDescription.sdp) !== ufrag(desc.sdp);
-      const readyForOffer = !this.makingOffer && (pc.signalingState === "stable" || this.answerPending);
+      const remoteRestart =
+        desc.type === "offer" &&
+        !!pc.remoteDescription &&
+        ufrag(pc.remoteDescription.sdp) !== ufrag(desc.sdp);
+      const readyForOffer =
+        !this.makingOffer && (pc.signalingState === "stable" || this.answerPending);
       const collision = desc.type === "offer" && !readyForOffer;
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
@@ -1094,7 +1181,9 @@ export class CallManager extends EventTarget {
         this.probeRestartAt = Date.now();
         // Our own never-negotiated transceivers (from an offer of ours that lost the
         // collision) would become extra m-lines: the offer's lines are used instead.
-        if (this.polite) for (const t of pc.getTransceivers()) if (t.mid === null && t.direction !== "stopped") t.stop();
+        if (this.polite)
+          for (const t of pc.getTransceivers())
+            if (t.mid === null && t.direction !== "stopped") t.stop();
         window.clearTimeout(this.politeTimer);
         const tracks = this.applyLocalTracks(pc);
         await pc.setLocalDescription();
@@ -1237,11 +1326,14 @@ export class CallManager extends EventTarget {
     this.expectingSince = 0;
     this.stalled = false;
     const tick = (): void => {
-      this.monitorTimer = window.setTimeout(() => {
-        void this.monitor(pc).finally(() => {
-          if (pc === this.pc && this.monitorTimer) tick();
-        });
-      }, this.stalled ? MONITOR_STALLED_MS : MONITOR_MS);
+      this.monitorTimer = window.setTimeout(
+        () => {
+          void this.monitor(pc).finally(() => {
+            if (pc === this.pc && this.monitorTimer) tick();
+          });
+        },
+        this.stalled ? MONITOR_STALLED_MS : MONITOR_MS,
+      );
     };
     tick();
   }
@@ -1304,17 +1396,23 @@ export class CallManager extends EventTarget {
     old.stop();
     const cam = this.camTrack;
     // Paused like the old one while the path is down (see setVideoSending).
-    pc.addTransceiver(cam ?? "video", { direction: cam ? "sendrecv" : "recvonly", sendEncodings: [{ active: !this.videoPaused }] });
+    pc.addTransceiver(cam ?? "video", {
+      direction: cam ? "sendrecv" : "recvonly",
+      sendEncodings: [{ active: !this.videoPaused }],
+    });
   }
 
   // ------------------------------------------------------------------ TURN probe
   private startProbe(): void {
     if (this.probing || !this.ice) return;
-    const hasTurn = this.ice.iceServers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)));
+    const hasTurn = this.ice.iceServers.some((s) =>
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)),
+    );
     if (!hasTurn) return; // direct paths: ICE keeps checking the pair by itself
     this.probing = true;
     const tick = (): void => {
-      if (this.probing) this.probeTimer = window.setTimeout(() => void this.probe().then(tick), PROBE_GAP_MS);
+      if (this.probing)
+        this.probeTimer = window.setTimeout(() => void this.probe().then(tick), PROBE_GAP_MS);
     };
     tick();
   }

@@ -100,7 +100,14 @@ export class Composer extends I18nElement {
   }
 
   private onKeydown(e: KeyboardEvent): void {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
+    if (
+      e.key === "Enter" &&
+      !e.shiftKey &&
+      !e.isComposing &&
+      !e.altKey &&
+      !e.ctrlKey &&
+      !e.metaKey
+    ) {
       e.preventDefault();
       this.submit();
     }
@@ -138,7 +145,9 @@ export class Composer extends I18nElement {
           @keydown=${this.onKeydown}
           ${ref(this.area)}
         ></textarea>
-        <button type="submit" data-testid="send" ?disabled=${this.disabled || !this.value.trim()}>${tc("send")}</button>
+        <button type="submit" data-testid="send" ?disabled=${this.disabled || !this.value.trim()}>
+          ${tc("send")}
+        </button>
       </form>
       <p id="hint" class="hint muted sr-only">${tc("sendHint")}</p>`;
   }

@@ -61,7 +61,12 @@ export class ConnStatus extends I18nElement {
   }
 
   override render() {
-    return html`<span class="wrap ${this.state}" role="status" aria-live="polite" data-testid="conn-status" data-state=${this.state}
+    return html`<span
+      class="wrap ${this.state}"
+      role="status"
+      aria-live="polite"
+      data-testid="conn-status"
+      data-state=${this.state}
       ><span class="dot" aria-hidden="true"></span><span>${this.text()}</span></span
     >`;
   }

@@ -20,7 +20,10 @@ function normalise(value: string | null | undefined): Lang | null {
 }
 
 /** The language to start with: `?lang=`, then the browser's preferences, then German. */
-export function pickLang(search: string = location.search, prefs: readonly string[] = navigator.languages ?? [navigator.language]): Lang {
+export function pickLang(
+  search: string = location.search,
+  prefs: readonly string[] = navigator.languages ?? [navigator.language],
+): Lang {
   const fromUrl = normalise(new URLSearchParams(search).get("lang"));
   if (fromUrl) return fromUrl;
   for (const pref of prefs) {
@@ -61,7 +64,9 @@ export function onLangChange(fn: (lang: Lang) => void): () => void {
 }
 
 /** A translate function bound to one app's dictionary. */
-export function translator<S extends Strings>(strings: S): (key: keyof S & string, params?: Params) => string {
+export function translator<S extends Strings>(
+  strings: S,
+): (key: keyof S & string, params?: Params) => string {
   return (key, params) => {
     const entry = strings[key];
     let text: string = entry ? entry[current === "de" ? 0 : 1] : key;
@@ -86,7 +91,10 @@ export const common = {
   messageLabel: ["Nachricht", "Message"],
   messagePlaceholder: ["Nachricht schreiben …", "Write a message…"],
   send: ["Senden", "Send"],
-  sendHint: ["Enter sendet, Umschalt+Enter für neue Zeile", "Enter sends, Shift+Enter for a new line"],
+  sendHint: [
+    "Enter sendet, Umschalt+Enter für neue Zeile",
+    "Enter sends, Shift+Enter for a new line",
+  ],
   messages: ["Nachrichten", "Messages"],
   you: ["Sie", "You"],
   customer: ["Kunde", "Customer"],
@@ -100,31 +108,55 @@ export const common = {
   eventAccepted: ["{name} hat das Gespräch übernommen", "{name} joined the conversation"],
   eventEndedCustomer: ["Der Kunde hat das Gespräch beendet", "The customer ended the conversation"],
   eventEndedCustomerSelf: ["Sie haben das Gespräch beendet", "You ended the conversation"],
-  eventEndedAdviser: ["Die Beraterin / der Berater hat das Gespräch beendet", "The adviser ended the conversation"],
+  eventEndedAdviser: [
+    "Die Beraterin / der Berater hat das Gespräch beendet",
+    "The adviser ended the conversation",
+  ],
   eventEndedSystem: ["Das Gespräch wurde beendet", "The conversation was ended"],
   eventConsultantJoined: ["{name} ist dazugekommen", "{name} joined the conversation"],
   eventConsultantLeft: ["{name} hat das Gespräch verlassen", "{name} left the conversation"],
-  eventAppointmentMoved: ["Termin verschoben: von {from} auf {to}", "Appointment moved from {from} to {to}"],
+  eventAppointmentMoved: [
+    "Termin verschoben: von {from} auf {to}",
+    "Appointment moved from {from} to {to}",
+  ],
   eventTransferredToYou: ["Sie werden jetzt von {name} beraten", "{name} is now advising you"],
   eventTransferredTo: ["Gespräch an {name} übergeben", "Conversation handed to {name}"],
   eventTransferredTeamCustomer: [
     "Sie werden an ein anderes Team weitergeleitet – einen Moment bitte",
     "You are being passed on to another team – one moment please",
   ],
-  eventTransferredTeam: ["Gespräch an das Team {team} übergeben", "Conversation handed to the team {team}"],
-  noteLabel: ["Interne Notiz – für Kunden unsichtbar", "Internal note – not visible to the customer"],
+  eventTransferredTeam: [
+    "Gespräch an das Team {team} übergeben",
+    "Conversation handed to the team {team}",
+  ],
+  noteLabel: [
+    "Interne Notiz – für Kunden unsichtbar",
+    "Internal note – not visible to the customer",
+  ],
   typing: ["{name} schreibt …", "{name} is typing…"],
   confirmEnd: ["Gespräch wirklich beenden?", "Really end the conversation?"],
   confirmYes: ["Ja, beenden", "Yes, end it"],
   confirmNo: ["Abbrechen", "Cancel"],
-  err_rate_limited: ["Zu viele Anfragen – bitte kurz warten.", "Too many requests – please wait a moment."],
-  err_invalid_state: ["Das ist in diesem Zustand des Gesprächs nicht möglich.", "Not possible in the conversation's current state."],
-  err_limit_reached: ["Sie betreuen bereits die maximale Zahl an Chats.", "You are already serving your maximum number of chats."],
+  err_rate_limited: [
+    "Zu viele Anfragen – bitte kurz warten.",
+    "Too many requests – please wait a moment.",
+  ],
+  err_invalid_state: [
+    "Das ist in diesem Zustand des Gesprächs nicht möglich.",
+    "Not possible in the conversation's current state.",
+  ],
+  err_limit_reached: [
+    "Sie betreuen bereits die maximale Zahl an Chats.",
+    "You are already serving your maximum number of chats.",
+  ],
   err_not_found: ["Nicht gefunden.", "Not found."],
   err_forbidden: ["Keine Berechtigung.", "Not allowed."],
   err_unauthorized: ["Nicht (mehr) angemeldet.", "Not (or no longer) signed in."],
   err_bad_request: ["Ungültige Eingabe.", "Invalid input."],
-  err_network: ["Server nicht erreichbar – bitte erneut versuchen.", "Cannot reach the server – please try again."],
+  err_network: [
+    "Server nicht erreichbar – bitte erneut versuchen.",
+    "Cannot reach the server – please try again.",
+  ],
   err_unknown: ["Es ist ein Fehler aufgetreten ({code}).", "Something went wrong ({code})."],
 } as const satisfies Strings;
 

@@ -18,7 +18,10 @@ export function formatTime(iso: string): string {
   const l = lang();
   let f = timeFormats.get(l);
   if (!f) {
-    f = new Intl.DateTimeFormat(l === "de" ? "de-DE" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+    f = new Intl.DateTimeFormat(l === "de" ? "de-DE" : "en-GB", {
+      hour: "2-digit",
+      minute: "2-digit",
+    });
     timeFormats.set(l, f);
   }
   const d = new Date(iso);
@@ -29,7 +32,10 @@ export function formatTime(iso: string): string {
 export function formatWhen(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
-  return new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", {
+    dateStyle: "medium",
+    timeStyle: "short",
+  }).format(d);
 }
 
 const one = svg`<path d="M2 8.5l3.2 3.2L13 4" />`;
@@ -203,7 +209,10 @@ export class MessageList extends I18nElement {
 
   /** Mine: my role, and for advisers (a colleague may be in the conversation) my id. */
   private isOwn(ev: EventMsg): boolean {
-    return ev.author.role === this.self && (this.self === "customer" || !this.selfId || !ev.author.id || ev.author.id === this.selfId);
+    return (
+      ev.author.role === this.self &&
+      (this.self === "customer" || !this.selfId || !ev.author.id || ev.author.id === this.selfId)
+    );
   }
 
   private authorName(ev: EventMsg): string {
@@ -218,12 +227,14 @@ export class MessageList extends I18nElement {
       case "conversation.created":
         return tc("eventCreated");
       case "conversation.accepted": {
-        const name = typeof ev.body["adviser_name"] === "string" ? ev.body["adviser_name"] : ev.author.name;
+        const name =
+          typeof ev.body["adviser_name"] === "string" ? ev.body["adviser_name"] : ev.author.name;
         return tc("eventAccepted", { name: name || tc("adviser") });
       }
       case "conversation.ended": {
         const by = ev.body["by"];
-        if (by === "customer") return tc(this.self === "customer" ? "eventEndedCustomerSelf" : "eventEndedCustomer");
+        if (by === "customer")
+          return tc(this.self === "customer" ? "eventEndedCustomerSelf" : "eventEndedCustomer");
         if (by === "adviser") return tc("eventEndedAdviser");
         return tc("eventEndedSystem");
       }
@@ -232,14 +243,21 @@ export class MessageList extends I18nElement {
       case "consultant.left":
         return tc("eventConsultantLeft", { name: this.bodyName(ev, "adviser_name") });
       case "appointment.moved":
-        return tc("eventAppointmentMoved", { from: formatWhen(String(ev.body["from"])), to: formatWhen(String(ev.body["starts_at"])) });
+        return tc("eventAppointmentMoved", {
+          from: formatWhen(String(ev.body["from"])),
+          to: formatWhen(String(ev.body["starts_at"])),
+        });
       case "conversation.transferred": {
         const team = ev.body["to_team_id"];
         if (typeof team === "string" && team) {
-          return this.self === "customer" ? tc("eventTransferredTeamCustomer") : tc("eventTransferredTeam", { team: this.teamName(team) });
+          return this.self === "customer"
+            ? tc("eventTransferredTeamCustomer")
+            : tc("eventTransferredTeam", { team: this.teamName(team) });
         }
         const name = this.bodyName(ev, "to_adviser_name");
-        return tc(this.self === "customer" ? "eventTransferredToYou" : "eventTransferredTo", { name });
+        return tc(this.self === "customer" ? "eventTransferredToYou" : "eventTransferredTo", {
+          name,
+        });
       }
       case "call.requested":
         return this.byWhom(ev.body["by"]) === "self"
@@ -295,7 +313,8 @@ export class MessageList extends I18nElement {
   private callMedia(callId: unknown): unknown {
     for (let i = this.events.length - 1; i >= 0; i -= 1) {
       const ev = this.events[i];
-      if (ev && ev.kind === "call.requested" && ev.body["call_id"] === callId) return ev.body["media"];
+      if (ev && ev.kind === "call.requested" && ev.body["call_id"] === callId)
+        return ev.body["media"];
     }
     return "video";
   }
@@ -303,9 +322,16 @@ export class MessageList extends I18nElement {
   private renderNote(ev: EventMsg) {
     if (this.self === "customer") return nothing;
     const text = typeof ev.body["text"] === "string" ? ev.body["text"] : "";
-    return html`<li class="note" data-testid="internal-note" data-seq=${ev.seq} data-kind=${ev.kind}>
+    return html`<li
+      class="note"
+      data-testid="internal-note"
+      data-seq=${ev.seq}
+      data-kind=${ev.kind}
+    >
       <div class="note-label">${tc("noteLabel")}</div>
-      <div class="who">${ev.author.id && ev.author.id === this.selfId ? tc("you") : (ev.author.name ?? tc("adviser"))}</div>
+      <div class="who">
+        ${ev.author.id && ev.author.id === this.selfId ? tc("you") : (ev.author.name ?? tc("adviser"))}
+      </div>
       <p class="text">${text}</p>
       <div class="meta"><time datetime=${ev.at}>${formatTime(ev.at)}</time></div>
     </li>`;
@@ -338,27 +364,55 @@ export class MessageList extends I18nElement {
       <p class="text">${text}</p>
       <div class="meta">
         <time datetime=${ev.at}>${formatTime(ev.at)}</time>
-        ${tick
-          ? html`<span class="tick-${tick}" role="img" aria-label=${tickLabel[tick]()} title=${tickLabel[tick]()}>${tickIcon(tick)}</span>`
-          : nothing}
+        ${
+          tick
+            ? html`<span
+                class="tick-${tick}"
+                role="img"
+                aria-label=${tickLabel[tick]()}
+                title=${tickLabel[tick]()}
+                >${tickIcon(tick)}</span
+              >`
+            : nothing
+        }
       </div>
     </li>`;
   }
 
   private renderPending(item: PendingLine) {
     const tick: Tick = item.failed ? "failed" : "sending";
-    return html`<li class="msg own" data-testid="message" data-seq="" data-author=${this.self} data-status=${tick} data-client-id=${item.client_id}>
+    return html`<li
+      class="msg own"
+      data-testid="message"
+      data-seq=""
+      data-author=${this.self}
+      data-status=${tick}
+      data-client-id=${item.client_id}
+    >
       <div class="who">${tc("you")}</div>
       <p class="text">${item.text}</p>
       <div class="meta">
         <time datetime=${item.at}>${formatTime(item.at)}</time>
-        <span class="tick-${tick}" role="img" aria-label=${tickLabel[tick]()} title=${tickLabel[tick]()}>${tickIcon(tick)}</span>
+        <span
+          class="tick-${tick}"
+          role="img"
+          aria-label=${tickLabel[tick]()}
+          title=${tickLabel[tick]()}
+          >${tickIcon(tick)}</span
+        >
       </div>
     </li>`;
   }
 
   override render() {
-    return html`<ol role="log" aria-live="polite" aria-relevant="additions" aria-label=${tc("messages")} aria-busy=${this.busy ? "true" : "false"} data-testid="message-list">
+    return html`<ol
+      role="log"
+      aria-live="polite"
+      aria-relevant="additions"
+      aria-label=${tc("messages")}
+      aria-busy=${this.busy ? "true" : "false"}
+      data-testid="message-list"
+    >
       ${repeat(
         this.events,
         (ev) => ev.seq,

@@ -74,7 +74,10 @@ const GAP_WAIT_MS = 1200;
 /** Whether an event comes right after what was applied: the next seq, or the first
  * one after seqs the server skipped for this reader (`prev_seq`). */
 function follows(sub: Sub, ev: EventMsg): boolean {
-  return ev.seq === sub.lastSeq + 1 || (ev.seq > sub.lastSeq && ev.prev_seq != null && ev.prev_seq <= sub.lastSeq);
+  return (
+    ev.seq === sub.lastSeq + 1 ||
+    (ev.seq > sub.lastSeq && ev.prev_seq != null && ev.prev_seq <= sub.lastSeq)
+  );
 }
 
 function nextAhead(sub: Sub): EventMsg | undefined {
@@ -135,7 +138,9 @@ export class VisavisClient {
   constructor(opts: ClientOptions = {}) {
     this.opts = opts;
     this.token = opts.token ?? null;
-    this.outbox = (opts.outbox ?? []).filter((i) => isClientId(i.client_id) && typeof i.text === "string");
+    this.outbox = (opts.outbox ?? []).filter(
+      (i) => isClientId(i.client_id) && typeof i.text === "string",
+    );
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);
     document.addEventListener("visibilitychange", this.onVisible);
@@ -300,17 +305,20 @@ export class VisavisClient {
   // ------------------------------------------------------------------ heartbeat
   private scheduleHeartbeat(): void {
     window.clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = window.setTimeout(() => {
-      if (!this.ws) return;
-      if (this.awaitingPong) {
-        // The previous ping got no pong within a whole interval: the socket is dead.
-        this.drop();
-        return;
-      }
-      this.awaitingPong = true;
-      this.raw({ v: PROTOCOL_VERSION, type: "ping", id: this.nextId() });
-      this.scheduleHeartbeat();
-    }, jitter(this.heartbeatS * 1000));
+    this.heartbeatTimer = window.setTimeout(
+      () => {
+        if (!this.ws) return;
+        if (this.awaitingPong) {
+          // The previous ping got no pong within a whole interval: the socket is dead.
+          this.drop();
+          return;
+        }
+        this.awaitingPong = true;
+        this.raw({ v: PROTOCOL_VERSION, type: "ping", id: this.nextId() });
+        this.scheduleHeartbeat();
+      },
+      jitter(this.heartbeatS * 1000),
+    );
   }
 
   // ------------------------------------------------------------------ subscriptions
@@ -318,7 +326,13 @@ export class VisavisClient {
   subscribe(conversationId: string, afterSeq = 0): void {
     let sub = this.subs.get(conversationId);
     if (!sub) {
-      sub = { lastSeq: afterSeq, ahead: new Map(), subscribed: false, requested: false, gapTimer: 0 };
+      sub = {
+        lastSeq: afterSeq,
+        ahead: new Map(),
+        subscribed: false,
+        requested: false,
+        gapTimer: 0,
+      };
       this.subs.set(conversationId, sub);
     }
     if (this.welcomed && !sub.requested) this.sendSubscribe(conversationId, sub);
@@ -380,7 +394,8 @@ export class VisavisClient {
     sub.lastSeq = ev.seq;
     if (ev.client_id) {
       this.delivered.add(ev.client_id);
-      if (this.outbox.some((i) => i.client_id === ev.client_id)) this.removeFromOutbox(ev.client_id);
+      if (this.outbox.some((i) => i.client_id === ev.client_id))
+        this.removeFromOutbox(ev.client_id);
     }
     this.opts.onEvent?.(ev);
   }
@@ -442,7 +457,9 @@ export class VisavisClient {
   // ------------------------------------------------------------------ outbox
   pending(conversationId?: string): OutboxItem[] {
     return this.outbox.filter(
-      (i) => (!conversationId || i.conversation_id === conversationId) && !this.delivered.has(i.client_id),
+      (i) =>
+        (!conversationId || i.conversation_id === conversationId) &&
+        !this.delivered.has(i.client_id),
     );
   }
 
@@ -505,7 +522,9 @@ export class VisavisClient {
 
   /** Drop every queued message of a conversation (it ended, or was abandoned). */
   clearOutbox(conversationId?: string): void {
-    this.outbox = conversationId ? this.outbox.filter((i) => i.conversation_id !== conversationId) : [];
+    this.outbox = conversationId
+      ? this.outbox.filter((i) => i.conversation_id !== conversationId)
+      : [];
     this.opts.onOutbox?.(this.outbox);
   }
 

@@ -29,8 +29,14 @@ const t = translator({
   status_busy: ["Im Gespräch", "In a conversation"],
   status_away: ["Abwesend", "Away"],
   status_offline: ["Offline", "Offline"],
-  none: ["Keine Beraterin und kein Berater passt zu Ihrer Auswahl.", "No adviser matches your choice."],
-  empty: ["Zurzeit sind keine Beraterinnen oder Berater aufgeführt.", "No advisers are listed at the moment."],
+  none: [
+    "Keine Beraterin und kein Berater passt zu Ihrer Auswahl.",
+    "No adviser matches your choice.",
+  ],
+  empty: [
+    "Zurzeit sind keine Beraterinnen oder Berater aufgeführt.",
+    "No advisers are listed at the moment.",
+  ],
   loading: ["Lade …", "Loading…"],
   error: ["Die Liste konnte nicht geladen werden.", "The list could not be loaded."],
   toChat: ["Zum Chat", "To the chat"],
@@ -199,7 +205,8 @@ export class AdviserPortal extends I18nElement {
 
   private async load(): Promise<void> {
     try {
-      this.advisers = (await api<{ advisers: PortalAdviser[] }>("GET", "/api/v1/portal")).advisers ?? [];
+      this.advisers =
+        (await api<{ advisers: PortalAdviser[] }>("GET", "/api/v1/portal")).advisers ?? [];
       this.failed = false;
     } catch {
       this.failed = this.advisers === null;
@@ -216,28 +223,43 @@ export class AdviserPortal extends I18nElement {
   }
 
   private renderCard(a: PortalAdviser) {
-    return html`<li class="card" data-testid="portal-adviser" data-adviser-id=${a.id} data-status=${a.status}>
+    return html`<li
+      class="card"
+      data-testid="portal-adviser"
+      data-adviser-id=${a.id}
+      data-status=${a.status}
+    >
       <div class="who">
-        ${a.photo_url
-          ? html`<img src=${a.photo_url} alt="" data-testid="portal-photo" />`
-          : html`<span class="initials" aria-hidden="true">${initials(a.name)}</span>`}
+        ${
+          a.photo_url
+            ? html`<img src=${a.photo_url} alt="" data-testid="portal-photo" />`
+            : html`<span class="initials" aria-hidden="true">${initials(a.name)}</span>`
+        }
         <div>
           <h2>${a.name}</h2>
-          <span class="status" data-status=${a.status} data-testid="portal-status">${t(`status_${a.status}`)}</span>
+          <span class="status" data-status=${a.status} data-testid="portal-status"
+            >${t(`status_${a.status}`)}</span
+          >
         </div>
       </div>
       <dl>
-        ${a.languages.length
-          ? html`<dt>${t("languages")}:</dt>
-              <dd>${a.languages.map(languageName).join(", ")}</dd>`
-          : nothing}
-        ${a.topics.length
-          ? html`<dt>${t("topics")}:</dt>
-              <dd>${a.topics.map((x) => this.topicLabel(x)).join(", ")}</dd>`
-          : nothing}
+        ${
+          a.languages.length
+            ? html`<dt>${t("languages")}:</dt>
+                <dd>${a.languages.map(languageName).join(", ")}</dd>`
+            : nothing
+        }
+        ${
+          a.topics.length
+            ? html`<dt>${t("topics")}:</dt>
+                <dd>${a.topics.map((x) => this.topicLabel(x)).join(", ")}</dd>`
+            : nothing
+        }
       </dl>
       ${a.bio ? html`<p class="bio">${a.bio}</p>` : nothing}
-      <button type="button" data-testid="portal-pick" @click=${() => this.pick(a)}>${t("pick", { name: a.name })}</button>
+      <button type="button" data-testid="portal-pick" @click=${() => this.pick(a)}>
+        ${t("pick", { name: a.name })}
+      </button>
     </li>`;
   }
 
@@ -246,36 +268,54 @@ export class AdviserPortal extends I18nElement {
     const all = this.advisers;
     const languages = [...new Set((all ?? []).flatMap((a) => a.languages))].sort();
     const shown = (all ?? []).filter(
-      (a) => (!this.topic || a.topics.includes(this.topic)) && (!this.language || a.languages.includes(this.language)),
+      (a) =>
+        (!this.topic || a.topics.includes(this.topic)) &&
+        (!this.language || a.languages.includes(this.language)),
     );
     const statusOrder = { available: 0, busy: 1, away: 2, offline: 3 } as const;
-    shown.sort((x, y) => statusOrder[x.status] - statusOrder[y.status] || x.name.localeCompare(y.name));
+    shown.sort(
+      (x, y) => statusOrder[x.status] - statusOrder[y.status] || x.name.localeCompare(y.name),
+    );
     return html`${pageHeader(t("title"), html`<a href=${`/chat?${carriedParams()}`}>${t("toChat")}</a>`)}
       <main class="page">
         <p>${t("intro")}</p>
         <div class="filters">
           <div>
             <label for="topic">${t("filterTopic")}</label>
-            <select id="topic" data-testid="portal-topic" @change=${(e: Event) => (this.topic = (e.target as HTMLSelectElement).value)}>
+            <select
+              id="topic"
+              data-testid="portal-topic"
+              @change=${(e: Event) => (this.topic = (e.target as HTMLSelectElement).value)}
+            >
               <option value="">${t("all")}</option>
               ${this.topics.map((tp) => html`<option value=${tp.id} ?selected=${tp.id === this.topic}>${this.topicLabel(tp.id)}</option>`)}
             </select>
           </div>
           <div>
             <label for="language">${t("filterLanguage")}</label>
-            <select id="language" data-testid="portal-language" @change=${(e: Event) => (this.language = (e.target as HTMLSelectElement).value)}>
+            <select
+              id="language"
+              data-testid="portal-language"
+              @change=${(e: Event) => (this.language = (e.target as HTMLSelectElement).value)}
+            >
               <option value="">${t("all")}</option>
               ${languages.map((l) => html`<option value=${l} ?selected=${l === this.language}>${languageName(l)}</option>`)}
             </select>
           </div>
         </div>
-        ${all === null
-          ? html`<p class="muted" role="status">${this.failed ? t("error") : t("loading")}</p>`
-          : shown.length === 0
-            ? html`<p class="muted">${all.length === 0 ? t("empty") : t("none")}</p>`
-            : html`<ul class="grid" aria-labelledby="page-title" data-testid="portal-list">
-                ${repeat(shown, (a) => a.id, (a) => this.renderCard(a))}
-              </ul>`}
+        ${
+          all === null
+            ? html`<p class="muted" role="status">${this.failed ? t("error") : t("loading")}</p>`
+            : shown.length === 0
+              ? html`<p class="muted">${all.length === 0 ? t("empty") : t("none")}</p>`
+              : html`<ul class="grid" aria-labelledby="page-title" data-testid="portal-list">
+                  ${repeat(
+                    shown,
+                    (a) => a.id,
+                    (a) => this.renderCard(a),
+                  )}
+                </ul>`
+        }
       </main>`;
   }
 }

@@ -14,6 +14,7 @@ import { errorText, initLang, lang, translator, type Strings } from "../lib/i18n
 import { base } from "../lib/styles";
 import { carriedParams } from "../customer/params";
 import { pageHeader, pageStyles } from "./shell";
+import { fieldText } from "../lib/form";
 
 const strings = {
   title: ["Termin buchen", "Book an appointment"],
@@ -26,28 +27,46 @@ const strings = {
   anyTopic: ["– alle –", "– any –"],
   timezone: ["Zeiten in Ihrer Zeitzone ({tz}).", "Times in your time zone ({tz})."],
   loading: ["Lade freie Termine …", "Loading free slots…"],
-  noSlots: ["Zurzeit sind keine Termine frei. Bitte schauen Sie später wieder vorbei.", "No free slots at the moment. Please check again later."],
+  noSlots: [
+    "Zurzeit sind keine Termine frei. Bitte schauen Sie später wieder vorbei.",
+    "No free slots at the moment. Please check again later.",
+  ],
   slotLabel: ["{day}, {from}–{to} mit {adviser}", "{day}, {from}–{to} with {adviser}"],
   chosen: ["Ihr Termin: {when} mit {adviser}", "Your appointment: {when} with {adviser}"],
   change: ["Anderen Termin wählen", "Choose another slot"],
   name: ["Ihr Name", "Your name"],
   email: ["Ihre E-Mail-Adresse", "Your e-mail address"],
-  emailHint: ["Dorthin schicken wir die Einladung und den Link.", "We send the invitation and the link there."],
+  emailHint: [
+    "Dorthin schicken wir die Einladung und den Link.",
+    "We send the invitation and the link there.",
+  ],
   book: ["Verbindlich buchen", "Book now"],
   booking: ["Buche …", "Booking…"],
   needName: ["Bitte geben Sie Ihren Namen an.", "Please give your name."],
-  needEmail: ["Bitte geben Sie eine gültige E-Mail-Adresse an.", "Please give a valid e-mail address."],
+  needEmail: [
+    "Bitte geben Sie eine gültige E-Mail-Adresse an.",
+    "Please give a valid e-mail address.",
+  ],
   err_slot_taken: [
     "Dieser Termin wurde gerade vergeben. Bitte wählen Sie einen anderen.",
     "Someone was faster and took this slot. Please choose another one.",
   ],
-  err_bad_request: ["Bitte prüfen Sie Ihre Angaben (E-Mail-Adresse?).", "Please check your details (e-mail address?)."],
-  err_invalid_state: ["Terminbuchung ist gerade nicht möglich (E-Mail-Versand nicht eingerichtet).", "Booking is not possible right now (e-mail is not set up)."],
+  err_bad_request: [
+    "Bitte prüfen Sie Ihre Angaben (E-Mail-Adresse?).",
+    "Please check your details (e-mail address?).",
+  ],
+  err_invalid_state: [
+    "Terminbuchung ist gerade nicht möglich (E-Mail-Versand nicht eingerichtet).",
+    "Booking is not possible right now (e-mail is not set up).",
+  ],
   err_mail_failed: [
     "Die Bestätigung konnte nicht verschickt werden – der Termin wurde nicht gebucht. Bitte versuchen Sie es erneut.",
     "The confirmation could not be sent – nothing was booked. Please try again.",
   ],
-  err_not_found: ["Diesen Termin gibt es nicht mehr. Bitte wählen Sie einen anderen.", "This slot no longer exists. Please choose another one."],
+  err_not_found: [
+    "Diesen Termin gibt es nicht mehr. Bitte wählen Sie einen anderen.",
+    "This slot no longer exists. Please choose another one.",
+  ],
   doneTitle: ["Ihr Termin ist gebucht", "Your appointment is booked"],
   doneWhen: ["Wann", "When"],
   doneWith: ["Mit", "With"],
@@ -57,11 +76,20 @@ const strings = {
   ],
   cancelLink: ["Termin verschieben oder absagen", "Move or cancel the appointment"],
   cancelTitle: ["Termin absagen", "Cancel your appointment"],
-  cancelIntro: ["Möchten Sie Ihren Termin wirklich absagen? Der Termin wird wieder freigegeben.", "Do you really want to cancel your appointment? The slot becomes free again."],
+  cancelIntro: [
+    "Möchten Sie Ihren Termin wirklich absagen? Der Termin wird wieder freigegeben.",
+    "Do you really want to cancel your appointment? The slot becomes free again.",
+  ],
   cancelYes: ["Ja, Termin absagen", "Yes, cancel it"],
   cancelling: ["Sage ab …", "Cancelling…"],
-  cancelled: ["Ihr Termin ist abgesagt. Sie erhalten eine Bestätigung per E-Mail.", "Your appointment is cancelled. You will get a confirmation by e-mail."],
-  cancelFailed: ["Der Termin konnte nicht abgesagt werden: {reason}", "The appointment could not be cancelled: {reason}"],
+  cancelled: [
+    "Ihr Termin ist abgesagt. Sie erhalten eine Bestätigung per E-Mail.",
+    "Your appointment is cancelled. You will get a confirmation by e-mail.",
+  ],
+  cancelFailed: [
+    "Der Termin konnte nicht abgesagt werden: {reason}",
+    "The appointment could not be cancelled: {reason}",
+  ],
   bookAgain: ["Neuen Termin buchen", "Book another appointment"],
   toChat: ["Zum Chat", "To the chat"],
   manageTitle: ["Ihr Termin", "Your appointment"],
@@ -104,7 +132,10 @@ const strings = {
     "Diese Zeit wurde gerade vergeben. Ihr bisheriger Termin bleibt bestehen – bitte wählen Sie eine andere.",
     "Someone was faster and took this time. Your current appointment stays as it is – please choose another one.",
   ],
-  moveFailed: ["Der Termin konnte nicht verschoben werden: {reason}", "The appointment could not be moved: {reason}"],
+  moveFailed: [
+    "Der Termin konnte nicht verschoben werden: {reason}",
+    "The appointment could not be moved: {reason}",
+  ],
   manageAgain: ["Termin verschieben oder absagen", "Move or cancel the appointment"],
 } as const satisfies Strings;
 const t = translator(strings);
@@ -118,7 +149,13 @@ interface Slot {
 }
 
 interface Booked {
-  appointment: { id: string; start: string; end: string; adviser_id: string; adviser_name: string | null };
+  appointment: {
+    id: string;
+    start: string;
+    end: string;
+    adviser_id: string;
+    adviser_name: string | null;
+  };
   manage_url: string;
   /** Rebooking only: false if the update mails could not be sent (the move stands). */
   mailed?: boolean;
@@ -134,16 +171,19 @@ interface Managed {
   adviser_name: string | null;
 }
 
-type Step = "pick" | "details" | "done" | "manage" | "move" | "confirm-move" | "moved" | "cancelled";
+type Step =
+  "pick" | "details" | "done" | "manage" | "move" | "confirm-move" | "moved" | "cancelled";
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 function fmt(iso: string, opts: Intl.DateTimeFormatOptions): string {
   return new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", opts).format(new Date(iso));
 }
-const dayOf = (iso: string) => fmt(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+const dayOf = (iso: string) =>
+  fmt(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 const timeOf = (iso: string) => fmt(iso, { hour: "2-digit", minute: "2-digit" });
-const whenOf = (s: { start: string; end: string }) => `${dayOf(s.start)}, ${timeOf(s.start)}–${timeOf(s.end)}`;
+const whenOf = (s: { start: string; end: string }) =>
+  `${dayOf(s.start)}, ${timeOf(s.start)}–${timeOf(s.end)}`;
 
 /** Cancel id and token from a manage link (`/book?appointment=…&token=…`). */
 export function manageParams(url: string): { id: string; token: string } | null {
@@ -322,7 +362,10 @@ export class BookPage extends I18nElement {
       this.slots = (await api<{ slots: Slot[] }>("GET", `/api/v1/slots?${q}`)).slots ?? [];
     } catch (err) {
       this.slots = [];
-      this.notice = { code: err instanceof ApiError ? err.code : "network", text: errorText(err instanceof ApiError ? err.code : "network") };
+      this.notice = {
+        code: err instanceof ApiError ? err.code : "network",
+        text: errorText(err instanceof ApiError ? err.code : "network"),
+      };
     }
   }
 
@@ -337,7 +380,10 @@ export class BookPage extends I18nElement {
     this.current = null;
     this.notice = null;
     try {
-      const r = await api<{ appointment: Managed }>("GET", `${this.manageUrl(m)}?token=${encodeURIComponent(m.token)}`);
+      const r = await api<{ appointment: Managed }>(
+        "GET",
+        `${this.manageUrl(m)}?token=${encodeURIComponent(m.token)}`,
+      );
       this.current = r.appointment;
       this.focusOn("#manage-title");
     } catch (err) {
@@ -375,7 +421,10 @@ export class BookPage extends I18nElement {
     this.busy = true;
     this.notice = null;
     try {
-      this.booked = await api<Booked>("POST", `${this.manageUrl(m)}/rebook`, { token: m.token, slot_id: slot.id });
+      this.booked = await api<Booked>("POST", `${this.manageUrl(m)}/rebook`, {
+        token: m.token,
+        slot_id: slot.id,
+      });
       this.step = "moved";
       this.focusOn("[data-testid=book-moved]");
     } catch (err) {
@@ -396,7 +445,7 @@ export class BookPage extends I18nElement {
   }
 
   private focusOn(sel: string): void {
-    void this.updateComplete.then(() => (this.renderRoot.querySelector(sel) as HTMLElement | null)?.focus());
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(sel)?.focus());
   }
 
   private choose(slot: Slot): void {
@@ -416,8 +465,8 @@ export class BookPage extends I18nElement {
     e.preventDefault();
     if (this.busy || !this.chosen) return;
     const data = new FormData(e.target as HTMLFormElement);
-    const name = String(data.get("name") ?? "").trim();
-    const email = String(data.get("email") ?? "").trim();
+    const name = fieldText(data, "name").trim();
+    const email = fieldText(data, "email").trim();
     if (!name) {
       this.notice = { code: "bad_request", text: t("needName") };
       this.focusOn("#name");
@@ -428,7 +477,12 @@ export class BookPage extends I18nElement {
       this.focusOn("#email");
       return;
     }
-    const body: Record<string, unknown> = { slot_id: this.chosen.id, customer_name: name.slice(0, 80), email, language: lang() };
+    const body: Record<string, unknown> = {
+      slot_id: this.chosen.id,
+      customer_name: name.slice(0, 80),
+      email,
+      language: lang(),
+    };
     if (this.topic) body["topic"] = this.topic;
     this.busy = true;
     this.notice = null;
@@ -483,7 +537,14 @@ export class BookPage extends I18nElement {
 
   private renderNotice() {
     return this.notice
-      ? html`<p class="status-line" role="alert" data-testid="book-error" data-code=${this.notice.code}>${this.notice.text}</p>`
+      ? html`<p
+          class="status-line"
+          role="alert"
+          data-testid="book-error"
+          data-code=${this.notice.code}
+        >
+          ${this.notice.text}
+        </p>`
       : nothing;
   }
 
@@ -496,82 +557,122 @@ export class BookPage extends I18nElement {
     return repeat(
       [...days.entries()],
       ([day]) => day,
-      ([day, list]) => html`<section aria-label=${day}>
-        <h3>${day}</h3>
-        <ul class="times" data-testid="book-day">
-          ${list.map(
-            (s) => html`<li>
-              <button
-                type="button"
-                class="secondary"
-                data-testid="book-slot"
-                data-slot-id=${s.id}
-                data-start=${s.start}
-                aria-label=${t("slotLabel", { day, from: timeOf(s.start), to: timeOf(s.end), adviser: s.adviser_name ?? "" })}
-                @click=${() => pick(s)}
-              >
-                ${timeOf(s.start)}–${timeOf(s.end)}
-                ${s.adviser_name ? html`<span class="who">&nbsp;· ${s.adviser_name}</span>` : nothing}
-              </button>
-            </li>`,
-          )}
-        </ul>
-      </section>`,
+      ([day, list]) =>
+        html`<section aria-label=${day}>
+          <h3>${day}</h3>
+          <ul class="times" data-testid="book-day">
+            ${list.map(
+              (s) =>
+                html`<li>
+                  <button
+                    type="button"
+                    class="secondary"
+                    data-testid="book-slot"
+                    data-slot-id=${s.id}
+                    data-start=${s.start}
+                    aria-label=${t("slotLabel", { day, from: timeOf(s.start), to: timeOf(s.end), adviser: s.adviser_name ?? "" })}
+                    @click=${() => pick(s)}
+                  >
+                    ${timeOf(s.start)}–${timeOf(s.end)}
+                    ${s.adviser_name ? html`<span class="who">&nbsp;· ${s.adviser_name}</span>` : nothing}
+                  </button>
+                </li>`,
+            )}
+          </ul>
+        </section>`,
     );
   }
 
   private timezoneNote() {
-    return html`<p class="muted">${t("timezone", { tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}</p>`;
+    return html`<p class="muted">
+      ${t("timezone", { tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}
+    </p>`;
   }
 
   private renderPick() {
     const slots = this.slots;
     return html`<p>${t("intro")}</p>
-      ${this.adviserId
-        ? nothing
-        : html`<div class="field-topic">
-            <label for="topic">${t("topic")}</label>
-            <select
-              id="topic"
-              data-testid="book-topic"
-              @change=${(e: Event) => {
-                this.topic = (e.target as HTMLSelectElement).value;
-                this.slots = null;
-                void this.loadSlots();
-              }}
-            >
-              <option value="">${t("anyTopic")}</option>
-              ${this.topics.map(
-                (tp) => html`<option value=${tp.id} ?selected=${tp.id === this.topic}>${lang() === "de" ? tp.label_de : tp.label_en}</option>`,
-              )}
-            </select>
-          </div>`}
-      ${this.timezoneNote()}
-      ${this.renderNotice()}
-      ${slots === null
-        ? html`<p class="muted" role="status">${t("loading")}</p>`
-        : slots.length === 0
-          ? html`<p data-testid="book-empty">${t("noSlots")}</p>`
-          : this.renderSlotList(slots, (s) => this.choose(s))}`;
+      ${
+        this.adviserId
+          ? nothing
+          : html`<div class="field-topic">
+              <label for="topic">${t("topic")}</label>
+              <select
+                id="topic"
+                data-testid="book-topic"
+                @change=${(e: Event) => {
+                  this.topic = (e.target as HTMLSelectElement).value;
+                  this.slots = null;
+                  void this.loadSlots();
+                }}
+              >
+                <option value="">${t("anyTopic")}</option>
+                ${this.topics.map(
+                  (tp) =>
+                    html`<option value=${tp.id} ?selected=${tp.id === this.topic}>
+                      ${lang() === "de" ? tp.label_de : tp.label_en}
+                    </option>`,
+                )}
+              </select>
+            </div>`
+      }
+      ${this.timezoneNote()} ${this.renderNotice()}
+      ${
+        slots === null
+          ? html`<p class="muted" role="status">${t("loading")}</p>`
+          : slots.length === 0
+            ? html`<p data-testid="book-empty">${t("noSlots")}</p>`
+            : this.renderSlotList(slots, (s) => this.choose(s))
+      }`;
   }
 
   private renderDetails() {
     const s = this.chosen;
     if (!s) return nothing;
-    return html`<p class="chosen" data-testid="book-chosen">${t("chosen", { when: whenOf(s), adviser: s.adviser_name ?? "" })}</p>
-      <p><button type="button" class="secondary" data-testid="book-change" @click=${this.backToSlots}>${t("change")}</button></p>
+    return html`<p class="chosen" data-testid="book-chosen">
+        ${t("chosen", { when: whenOf(s), adviser: s.adviser_name ?? "" })}
+      </p>
+      <p>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="book-change"
+          @click=${this.backToSlots}
+        >
+          ${t("change")}
+        </button>
+      </p>
       <form @submit=${this.book} novalidate aria-labelledby="page-title">
         <div class="field">
           <label for="name">${t("name")}</label>
-          <input id="name" name="name" type="text" autocomplete="name" maxlength="80" required data-testid="book-name" />
+          <input
+            id="name"
+            name="name"
+            type="text"
+            autocomplete="name"
+            maxlength="80"
+            required
+            data-testid="book-name"
+          />
         </div>
         <div class="field">
           <label for="email">${t("email")}</label>
-          <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required aria-describedby="email-hint" data-testid="book-email" />
+          <input
+            id="email"
+            name="email"
+            type="email"
+            autocomplete="email"
+            maxlength="254"
+            required
+            aria-describedby="email-hint"
+            data-testid="book-email"
+          />
           <p class="muted" id="email-hint">${t("emailHint")}</p>
         </div>
         ${this.renderNotice()}
-        <button type="submit" data-testid="book-submit" ?disabled=${this.busy}>${this.busy ? t("booking") : t("book")}</button>
+        <button type="submit" data-testid="book-submit" ?disabled=${this.busy}>
+          ${this.busy ? t("booking") : t("book")}
+        </button>
       </form>`;
   }
 
@@ -589,7 +690,13 @@ export class BookPage extends I18nElement {
     const b = this.booked;
     if (!b) return nothing;
     const a = b.appointment;
-    return html`<div class="done" role="status" tabindex="-1" data-testid="book-done" data-appointment-id=${a.id}>
+    return html`<div
+        class="done"
+        role="status"
+        tabindex="-1"
+        data-testid="book-done"
+        data-appointment-id=${a.id}
+      >
         <h2>${t("doneTitle")}</h2>
         ${this.renderWhenWith(a)}
         <p>${t("doneMail")}</p>
@@ -604,7 +711,11 @@ export class BookPage extends I18nElement {
     if (!a) {
       return this.notice
         ? html`${this.renderNotice()}
-            <p><button type="button" data-testid="book-rebook" @click=${this.bookAnew}>${t("bookAgain")}</button></p>`
+            <p>
+              <button type="button" data-testid="book-rebook" @click=${this.bookAnew}>
+                ${t("bookAgain")}
+              </button>
+            </p>`
         : html`<p class="muted" role="status">${t("manageLoading")}</p>`;
     }
     const when = a.start && a.end ? whenOf({ start: a.start, end: a.end }) : "";
@@ -617,26 +728,52 @@ export class BookPage extends I18nElement {
         </dl>`
       : nothing;
     if (a.state !== "booked") {
-      const text = a.state === "cancelled" ? t("stateCancelled") : a.state === "begun" ? t("stateBegun") : t("stateOver");
+      const text =
+        a.state === "cancelled"
+          ? t("stateCancelled")
+          : a.state === "begun"
+            ? t("stateBegun")
+            : t("stateOver");
       return html`<div class="manage" data-testid="book-manage" data-state=${a.state}>
           <h2 id="manage-title" tabindex="-1">${t("manageTitle")}</h2>
           ${details}
           <p data-testid="book-state">${text}</p>
         </div>
-        ${a.state === "begun"
-          ? nothing
-          : html`<p><button type="button" data-testid="book-rebook" @click=${this.bookAnew}>${t("bookAgain")}</button></p>`}`;
+        ${
+          a.state === "begun"
+            ? nothing
+            : html`<p>
+                <button type="button" data-testid="book-rebook" @click=${this.bookAnew}>
+                  ${t("bookAgain")}
+                </button>
+              </p>`
+        }`;
     }
     return html`<div class="manage" data-testid="book-manage" data-state=${a.state}>
         <h2 id="manage-title" tabindex="-1">${t("manageTitle")}</h2>
         ${details}
-        <p><button type="button" data-testid="book-move" ?disabled=${this.busy} @click=${this.startMove}>${t("move")}</button></p>
+        <p>
+          <button
+            type="button"
+            data-testid="book-move"
+            ?disabled=${this.busy}
+            @click=${this.startMove}
+          >
+            ${t("move")}
+          </button>
+        </p>
       </div>
       <h2>${t("cancelTitle")}</h2>
       <p>${t("cancelIntro")}</p>
       ${this.renderNotice()}
       <p class="row">
-        <button type="button" class="danger solid" data-testid="book-cancel" ?disabled=${this.busy} @click=${this.cancel}>
+        <button
+          type="button"
+          class="danger solid"
+          data-testid="book-cancel"
+          ?disabled=${this.busy}
+          @click=${this.cancel}
+        >
           ${this.busy ? t("cancelling") : t("cancelYes")}
         </button>
       </p>`;
@@ -648,15 +785,27 @@ export class BookPage extends I18nElement {
     const slots = this.slots;
     const adviser = a.adviser_name ?? "";
     return html`<h2 id="move-title" tabindex="-1">${t("moveTitle")}</h2>
-      <p data-testid="book-move-intro">${t("moveIntro", { adviser, when: whenOf({ start: a.start, end: a.end }) })}</p>
-      ${this.timezoneNote()}
-      ${this.renderNotice()}
-      ${slots === null
-        ? html`<p class="muted" role="status">${t("loading")}</p>`
-        : slots.length === 0
-          ? html`<p data-testid="book-empty">${t("moveNone", { adviser })}</p>`
-          : this.renderSlotList(slots, (s) => this.chooseNewTime(s))}
-      <p><button type="button" class="secondary" data-testid="book-move-back" @click=${this.backToManage}>${t("back")}</button></p>`;
+      <p data-testid="book-move-intro">
+        ${t("moveIntro", { adviser, when: whenOf({ start: a.start, end: a.end }) })}
+      </p>
+      ${this.timezoneNote()} ${this.renderNotice()}
+      ${
+        slots === null
+          ? html`<p class="muted" role="status">${t("loading")}</p>`
+          : slots.length === 0
+            ? html`<p data-testid="book-empty">${t("moveNone", { adviser })}</p>`
+            : this.renderSlotList(slots, (s) => this.chooseNewTime(s))
+      }
+      <p>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="book-move-back"
+          @click=${this.backToManage}
+        >
+          ${t("back")}
+        </button>
+      </p>`;
   }
 
   private renderConfirmMove() {
@@ -675,12 +824,27 @@ export class BookPage extends I18nElement {
         </dl>
       </div>
       ${this.renderNotice()}
-      <p class="progress muted" role="status" data-testid="book-progress">${this.busy ? t("moving") : ""}</p>
+      <p class="progress muted" role="status" data-testid="book-progress">
+        ${this.busy ? t("moving") : ""}
+      </p>
       <p class="row">
-        <button type="button" data-testid="book-move-submit" ?disabled=${this.busy} @click=${this.moveTo}>
+        <button
+          type="button"
+          data-testid="book-move-submit"
+          ?disabled=${this.busy}
+          @click=${this.moveTo}
+        >
           ${this.busy ? t("moving") : t("moveConfirm")}
         </button>
-        <button type="button" class="secondary" data-testid="book-move-back" ?disabled=${this.busy} @click=${this.startMove}>${t("back")}</button>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="book-move-back"
+          ?disabled=${this.busy}
+          @click=${this.startMove}
+        >
+          ${t("back")}
+        </button>
       </p>`;
   }
 
@@ -688,19 +852,40 @@ export class BookPage extends I18nElement {
     const b = this.booked;
     if (!b) return nothing;
     const a = b.appointment;
-    return html`<div class="done" role="status" tabindex="-1" data-testid="book-moved" data-appointment-id=${a.id}>
+    return html`<div
+        class="done"
+        role="status"
+        tabindex="-1"
+        data-testid="book-moved"
+        data-appointment-id=${a.id}
+      >
         <h2>${t("movedTitle")}</h2>
         ${this.renderWhenWith(a)}
         <p data-testid="book-moved-mail" data-mailed=${b.mailed === false ? "false" : "true"}>
           ${b.mailed === false ? t("movedNoMail") : t("movedMail", { adviser: a.adviser_name ?? "" })}
         </p>
       </div>
-      <p><button type="button" class="secondary" data-testid="book-manage-again" @click=${this.backToManage}>${t("manageAgain")}</button></p>`;
+      <p>
+        <button
+          type="button"
+          class="secondary"
+          data-testid="book-manage-again"
+          @click=${this.backToManage}
+        >
+          ${t("manageAgain")}
+        </button>
+      </p>`;
   }
 
   private renderCancelled() {
-    return html`<p class="done" role="status" tabindex="-1" data-testid="book-cancelled">${t("cancelled")}</p>
-      <p><button type="button" data-testid="book-rebook" @click=${this.backToSlots}>${t("bookAgain")}</button></p>`;
+    return html`<p class="done" role="status" tabindex="-1" data-testid="book-cancelled">
+        ${t("cancelled")}
+      </p>
+      <p>
+        <button type="button" data-testid="book-rebook" @click=${this.backToSlots}>
+          ${t("bookAgain")}
+        </button>
+      </p>`;
   }
 
   /** From a spent or bad manage link to a fresh booking. */

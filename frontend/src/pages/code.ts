@@ -39,10 +39,12 @@ export class CodePage extends I18nElement {
     document.title = t("title");
     return html`${pageHeader(t("title"))}
       <main class="page">
-        ${this.opening
-          ? html`<p role="status">${t("opening")}</p>`
-          : html`<vv-code-entry @vv-redeemed=${this.onRedeemed}></vv-code-entry>
-              <p><a href=${`/chat?${carriedParams()}`}>${t("orChat")}</a></p>`}
+        ${
+          this.opening
+            ? html`<p role="status">${t("opening")}</p>`
+            : html`<vv-code-entry @vv-redeemed=${this.onRedeemed}></vv-code-entry>
+                <p><a href=${`/chat?${carriedParams()}`}>${t("orChat")}</a></p>`
+        }
       </main>`;
   }
 }

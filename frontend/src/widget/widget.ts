@@ -55,8 +55,32 @@ const DECLINED = "visavis.declined";
   const about = topic ? `topic=${encodeURIComponent(topic)}` : "";
   const de = /^de\b/i.test(navigator.language || "");
   const T = de
-    ? { chat: "Chat", on: "Chat – Berater:in verfügbar", wait: "Chat – {n} wartend", est: ", ca. {n} Min.", off: "Nachricht hinterlassen", shut: "Geschlossen – Nachricht hinterlassen", close: "Chat schließen", title: "Chat mit unserer Beratung", unread: "{n} neu", yes: "Chat starten", no: "Nein danke" }
-    : { chat: "Chat", on: "Chat – adviser available", wait: "Chat – {n} waiting", est: ", about {n} min", off: "Leave a message", shut: "Closed – leave a message", close: "Close chat", title: "Chat with our advisers", unread: "{n} new", yes: "Start chat", no: "No thanks" };
+    ? {
+        chat: "Chat",
+        on: "Chat – Berater:in verfügbar",
+        wait: "Chat – {n} wartend",
+        est: ", ca. {n} Min.",
+        off: "Nachricht hinterlassen",
+        shut: "Geschlossen – Nachricht hinterlassen",
+        close: "Chat schließen",
+        title: "Chat mit unserer Beratung",
+        unread: "{n} neu",
+        yes: "Chat starten",
+        no: "Nein danke",
+      }
+    : {
+        chat: "Chat",
+        on: "Chat – adviser available",
+        wait: "Chat – {n} waiting",
+        est: ", about {n} min",
+        off: "Leave a message",
+        shut: "Closed – leave a message",
+        close: "Close chat",
+        title: "Chat with our advisers",
+        unread: "{n} new",
+        yes: "Start chat",
+        no: "No thanks",
+      };
 
   const CSS =
     ":host{all:initial}" +
@@ -109,7 +133,9 @@ const DECLINED = "visavis.declined";
   function watch(query: string, fn: (a: Availability) => void): EventSource {
     const es = new EventSource(`${SERVER}/api/v1/availability/stream${query}`);
     // Our own server's JSON: a push that fails to parse only logs, the next one counts.
-    es.addEventListener("availability", (ev) => fn(JSON.parse((ev as MessageEvent<string>).data) as Availability));
+    es.addEventListener("availability", (ev) =>
+      fn(JSON.parse((ev as MessageEvent<string>).data) as Availability),
+    );
     return es;
   }
 
@@ -119,7 +145,10 @@ const DECLINED = "visavis.declined";
     const n = open ? 0 : unread;
     badge.hidden = !n;
     badge.textContent = String(n);
-    launcher.setAttribute("aria-label", n ? `${text} (${T.unread.replace("{n}", String(n))})` : text);
+    launcher.setAttribute(
+      "aria-label",
+      n ? `${text} (${T.unread.replace("{n}", String(n))})` : text,
+    );
     launcher.setAttribute("aria-expanded", String(open));
   }
 
@@ -127,9 +156,12 @@ const DECLINED = "visavis.declined";
     online = a.available;
     const est = a.estimate_s;
     text = !online
-      ? a.open === false ? T.shut : T.off
+      ? a.open === false
+        ? T.shut
+        : T.off
       : a.waiting > 0
-        ? T.wait.replace("{n}", String(a.waiting)) + (est != null ? T.est.replace("{n}", String(Math.ceil(est / 60) || 1)) : "")
+        ? T.wait.replace("{n}", String(a.waiting)) +
+          (est != null ? T.est.replace("{n}", String(Math.ceil(est / 60) || 1)) : "")
         : T.on;
     paint();
   }
@@ -164,17 +196,22 @@ const DECLINED = "visavis.declined";
         const campaign = new URLSearchParams(location.search).get("utm_campaign");
         const rule = (res.rules || []).find(
           (r) =>
-            new RegExp("^" + r.url_pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$").test(here) &&
+            new RegExp(
+              "^" + r.url_pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$",
+            ).test(here) &&
             (r.returning_visitor == null || r.returning_visitor === back) &&
             (!r.campaign || r.campaign === campaign),
         );
         if (rule)
-          setTimeout(() => {
-            $("p").textContent = de ? rule.message_de : rule.message_en;
-            invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
-              bubble.hidden = open || started || !a.free;
-            });
-          }, rule.min_seconds_on_page * 1000 - performance.now());
+          setTimeout(
+            () => {
+              $("p").textContent = de ? rule.message_de : rule.message_en;
+              invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
+                bubble.hidden = open || started || !a.free;
+              });
+            },
+            rule.min_seconds_on_page * 1000 - performance.now(),
+          );
       })
       .catch(() => undefined);
   }
@@ -263,7 +300,7 @@ const DECLINED = "visavis.declined";
       else ensureFrame();
     }
     // with a topic, the language picks among its teams, as when the chat starts
-  watch("?" + about + (topic ? `&lang=${de ? "de" : "en"}` : ""), show);
+    watch("?" + about + (topic ? `&lang=${de ? "de" : "en"}` : ""), show);
     if (document.readyState === "complete") proactive();
     else w.addEventListener("load", proactive);
   }
