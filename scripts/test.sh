@@ -18,6 +18,8 @@ ruff check "${paths[@]}"
 ruff format --check "${paths[@]}"
 echo "== mypy"
 mypy
+echo "== import contracts"
+lint-imports --no-cache
 if [ -f frontend/package.json ]; then
   echo "== tsc, eslint, prettier, vitest"
   (cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent test)

@@ -22,17 +22,17 @@ from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
 from visavis.config import Settings
 from visavis.conversations.calls import CallService
+from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
-from visavis.routing.appointments import AppointmentService
-from visavis.routing.joins import JoinService
 from visavis.routing.presence import Presence
-from visavis.routing.roster import Roster
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
+from visavis.ways_in.appointments import AppointmentService
+from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub

@@ -140,8 +140,8 @@ async def _team(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _rule(settings: Settings, args: argparse.Namespace) -> None:
-    from visavis.routing.proactive import ProactiveService
     from visavis.storage.engine import Database
+    from visavis.ways_in.proactive import ProactiveService
 
     db = Database(settings.database_url)
     try:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from visavis.errors import VisavisError
-from visavis.routing.appointments import appointment_state, check_movable, check_new_slot
-from visavis.routing.ics import appointment_ics
 from visavis.storage.models import Slot
+from visavis.ways_in.appointments import appointment_state, check_movable, check_new_slot
+from visavis.ways_in.ics import appointment_ics
 
 NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 START, END = NOW + timedelta(hours=1), NOW + timedelta(hours=1, minutes=30)

@@ -9,7 +9,7 @@ import pytest
 
 from visavis.auth.tokens import CustomerTokens
 from visavis.errors import VisavisError
-from visavis.routing.joins import InvitationLinks, check_code_usable, check_link_age
+from visavis.ways_in.joins import InvitationLinks, check_code_usable, check_link_age
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ import pytest
 from visavis.auth.service import AuthService
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
-from visavis.routing.appointments import AppointmentService
 from visavis.storage.engine import Database
+from visavis.ways_in.appointments import AppointmentService
 
 # tomorrow 10:00 UTC: always in the future, whole minutes
 T10 = (datetime.now(UTC) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)

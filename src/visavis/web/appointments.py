@@ -15,10 +15,10 @@ from starlette.responses import JSONResponse, Response
 from visavis.auth.service import EMAIL_RE
 from visavis.errors import VisavisError
 from visavis.notify.mail import Attachment, Mailer
-from visavis.routing.appointments import AppointmentService, Booking
-from visavis.routing.ics import appointment_ics
-from visavis.routing.joins import JoinService
 from visavis.routing.teams import TeamService
+from visavis.ways_in.appointments import AppointmentService, Booking
+from visavis.ways_in.ics import appointment_ics
+from visavis.ways_in.joins import JoinService
 from visavis.web.http import Api, _Body, client_ip, read_json
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from visavis.config import Settings
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
-from visavis.routing.proactive import ProactiveService
 from visavis.routing.teams import TeamService
+from visavis.ways_in.proactive import ProactiveService
 from visavis.web.hub import Hub, Scope
 from visavis.web.ws import SESSION_COOKIE
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from visavis.bus import Bus
+from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
@@ -29,7 +30,6 @@ from visavis.routing.decide import AdviserLoad, rank_advisers
 from visavis.routing.estimate import Capacity, estimate_wait_s
 from visavis.routing.offers import OfferBook
 from visavis.routing.presence import Presence
-from visavis.routing.roster import Roster
 from visavis.routing.teams import TeamService
 from visavis.web.callpeers import CallRegistry
 from visavis.web.connection import Connection, dumps, spawn

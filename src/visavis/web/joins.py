@@ -15,8 +15,8 @@ from visavis.auth.tokens import CustomerTokens
 from visavis.conversations.service import Author, ConversationService
 from visavis.errors import VisavisError
 from visavis.notify.mail import Mailer
-from visavis.routing.appointments import AppointmentService
-from visavis.routing.joins import JoinService
+from visavis.ways_in.appointments import AppointmentService
+from visavis.ways_in.joins import JoinService
 from visavis.web.http import Api, _Body, client_ip, read_json
 from visavis.web.hub import Hub
 
