@@ -28,9 +28,10 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.conversations.callstate import clear_call
-from visavis.conversations.service import Author, ConversationService, new_conversation
-from visavis.conversations.state import check_transition
-from visavis.conversations.summary import event_frame, iso
+from visavis.conversations.service import ConversationService, new_conversation
+from visavis.conversations.state import Status, check_transition
+from visavis.conversations.summary import iso
+from visavis.conversations.writes import Author, Write
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Appointment, Conversation, Slot
@@ -83,9 +84,9 @@ def appointment_state(
     `begun` from then until its end, `over` after; `cancelled` once cancelled."""
     if cancelled:
         return "cancelled"
-    if conversation_status == "ended" or start is None or end is None or now >= _aware(end):
+    if conversation_status == Status.ENDED or start is None or end is None or now >= _aware(end):
         return "over"
-    if conversation_status != "scheduled" or now >= _aware(start):
+    if conversation_status != Status.SCHEDULED or now >= _aware(start):
         return "begun"
     return "booked"
 
@@ -189,7 +190,8 @@ class AppointmentService:
         """Returns the booking and the token of its manage link (only its hash is kept)."""
         now = datetime.now(UTC)
         manage = secrets.token_urlsafe(24)
-        async with self._c.writer() as db:
+        async with self._c.write() as w:
+            db = w.db
             slot = await db.get(Slot, slot_id)
             if slot is None:
                 raise VisavisError("not_found", "no such slot")
@@ -197,17 +199,16 @@ class AppointmentService:
             assert adviser is not None
             conv = new_conversation(
                 now,
-                status="scheduled",
+                status=Status.SCHEDULED,
                 adviser_id=adviser.id,
                 customer_name=customer_name.strip()[:80] or None,
                 topic=topic,
                 language=language,
                 contact=email,
             )
-            db.add(conv)
-            await db.flush()
+            await w.add(conv)
             if not await self._take(db, slot_id, conv.id, now):
-                await db.rollback()
+                await w.rollback()
                 raise VisavisError("slot_taken", "someone else just booked this time; pick another")
             # A fresh id per booking, not the slot's: a slot freed and booked again by
             # someone else must not reuse the UID of the first customer's invitation.
@@ -221,15 +222,14 @@ class AppointmentService:
                 updated_at=now,
             )
             db.add(appointment)
-            await self._c.append_event(
-                db,
+            await w.append(
                 conv.id,
                 "conversation.created",
                 Author("customer", None, conv.customer_name),
                 {"customer_name": conv.customer_name, "topic": topic, "language": language,
                  "via": "appointment", "starts_at": iso(slot.starts_at)},
             )  # fmt: skip
-            await db.commit()
+            await w.commit()
             await db.refresh(slot)
             return self._booking(appointment, conv, slot, adviser), manage
 
@@ -260,16 +260,18 @@ class AppointmentService:
         )
 
     async def _find(
-        self, db: AsyncSession, appointment_id: str, manage: str, lock: bool = True
+        self, db: AsyncSession, appointment_id: str, manage: str, w: Write | None = None
     ) -> tuple[Appointment, Conversation, Slot | None]:
         """The appointment the manage token opens, its conversation and the slot it
-        holds (None once cancelled); `lock`: row locks in this order, as everywhere."""
+        holds (None once cancelled); with a write `w`: row locks in this order, as
+        everywhere."""
+        lock = w is not None
         stmt = select(Appointment).where(Appointment.id == appointment_id[:32])
         appointment = await db.scalar(stmt.with_for_update() if lock else stmt)
         if appointment is None or not hmac.compare_digest(appointment.manage_hash, _hash(manage)):
             raise VisavisError("not_found", "no such appointment")
-        if lock:
-            conv = await self._c.lock_conversation(db, appointment.conversation_id)
+        if w is not None:
+            conv = await w.lock(appointment.conversation_id)
         else:
             found = await db.get(Conversation, appointment.conversation_id)
             if found is None:
@@ -290,7 +292,7 @@ class AppointmentService:
         """What the manage page shows: the state, and the time while it holds a slot."""
         now = datetime.now(UTC)
         async with self._db.sessions() as db:
-            a, conv, slot = await self._find(db, appointment_id, manage, lock=False)
+            a, conv, slot = await self._find(db, appointment_id, manage)
             adviser = await db.get(Adviser, slot.adviser_id if slot else conv.adviser_id or "")
         return {
             "id": a.id,
@@ -308,8 +310,9 @@ class AppointmentService:
         """Move the appointment to another free slot of its adviser, atomically.
         Returns the booking at its new time (SEQUENCE raised) and the old slot."""
         now = datetime.now(UTC)
-        async with self._c.writer() as db:
-            a, conv, old = await self._find(db, appointment_id, manage)
+        async with self._c.write() as w:
+            db = w.db
+            a, conv, old = await self._find(db, appointment_id, manage, w)
             check_movable(self._state(a, conv, old, now))
             assert old is not None  # a booked appointment holds a slot
             new = check_new_slot(await db.get(Slot, slot_id), old, now)
@@ -325,7 +328,7 @@ class AppointmentService:
                 .execution_options(synchronize_session=False)
             )
             if not await self._take(db, new.id, conv.id, now):
-                await db.rollback()
+                await w.rollback()
                 raise VisavisError(
                     "slot_taken",
                     "someone else just booked this time; your appointment is unchanged",
@@ -334,12 +337,12 @@ class AppointmentService:
             a.updated_at = now
             # In the conversation's history, so the adviser who opens it later (and
             # the customer) see that the time was changed and from when.
-            await self._c.append_event(
-                db, conv.id, "appointment.moved", Author("customer", None, conv.customer_name),
+            await w.append(
+                conv.id, "appointment.moved", Author("customer", None, conv.customer_name),
                 {"from": iso(old.starts_at), "starts_at": iso(new.starts_at),
                  "ends_at": iso(new.ends_at)},
             )  # fmt: skip
-            await db.commit()
+            await w.commit()
             await db.refresh(new)
             return self._booking(a, conv, new, adviser), old_dict
 
@@ -347,13 +350,14 @@ class AppointmentService:
         """Cancel by the customer's manage token; the slot is free again. The booking
         carries the SEQUENCE of the cancellation's ICS (above the last invitation's)."""
         now = datetime.now(UTC)
-        async with self._c.writer() as db:
-            a, conv, slot = await self._find(db, appointment_id, manage)
+        async with self._c.write() as w:
+            db = w.db
+            a, conv, slot = await self._find(db, appointment_id, manage, w)
             if a.cancelled_at is not None:
                 raise VisavisError(
                     "invalid_state", "this appointment was cancelled already", state="cancelled"
                 )
-            if conv.status != "scheduled" or slot is None:
+            if conv.status != Status.SCHEDULED or slot is None:
                 raise VisavisError(
                     "invalid_state", "this appointment has already begun or ended",
                     state=self._state(a, conv, slot, now),
@@ -363,8 +367,8 @@ class AppointmentService:
             conv.status = check_transition(conv.status, "end")
             conv.ended_at = now
             clear_call(conv)
-            await self._c.append_event(
-                db, conv.id, "conversation.ended", Author("customer"), {"by": "customer",
+            await w.append(
+                conv.id, "conversation.ended", Author("customer"), {"by": "customer",
                 "reason": "appointment_cancelled"},
             )  # fmt: skip
             slot.conversation_id = None
@@ -372,8 +376,7 @@ class AppointmentService:
             a.cancelled_at = now
             a.updated_at = now
             a.sequence += 1
-            await db.commit()
-            return self._booking(a, conv, slot, adviser)
+        return self._booking(a, conv, slot, adviser)
 
     async def do_join(
         self, conversation_id: str
@@ -381,9 +384,10 @@ class AppointmentService:
         """The customer opens the link: inside the window, the appointment becomes an
         active conversation with its adviser. None if it is not an appointment."""
         now = datetime.now(UTC)
-        async with self._c.writer() as db:
-            conv = await self._c.lock_conversation(db, conversation_id)
-            if conv.status != "scheduled":
+        async with self._c.write() as w:
+            db = w.db
+            conv = await w.lock(conversation_id)
+            if conv.status != Status.SCHEDULED:
                 return None
             slot = await db.scalar(select(Slot).where(Slot.conversation_id == conversation_id))
             if slot is None:
@@ -403,12 +407,10 @@ class AppointmentService:
             assert adviser is not None
             conv.status = check_transition(conv.status, "join")
             conv.accepted_at = now
-            event = await self._c.append_event(
-                db,
+            await w.append(
                 conv.id,
                 "conversation.accepted",
                 Author("adviser", adviser.id, adviser.name),
                 {"adviser_id": adviser.id, "adviser_name": adviser.name},
             )
-            await db.commit()
-            return await self._c.summary_of(db, conv), [event_frame(event)]
+        return w.summary(conversation_id), w.events(conversation_id)

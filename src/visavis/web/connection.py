@@ -10,7 +10,6 @@ exactly once, in order.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -22,6 +21,7 @@ from starlette.websockets import WebSocket
 
 from visavis.auth.ratelimit import TokenBucket
 from visavis.conversations.transfers import INTERNAL_KINDS
+from visavis.protocol.wire import dumps
 
 if TYPE_CHECKING:
     from visavis.auth.service import AdviserView
@@ -40,10 +40,6 @@ def spawn(coro: Coroutine[Any, Any, None]) -> None:
     task = asyncio.get_running_loop().create_task(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
-
-
-def dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
 class Connection:
