@@ -9,7 +9,7 @@ use these names (`NAMED_LITERALS`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,7 +51,7 @@ EventKind = Literal[
 ]
 
 # name -> Literal, for the TypedDict generator (a Literal carries no name at runtime)
-NAMED_LITERALS: dict[str, Any] = {
+NAMED_LITERALS: dict[str, object] = {
     "Role": Role,
     "AuthorRole": AuthorRole,
     "AdviserRole": AdviserRole,
