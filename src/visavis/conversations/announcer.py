@@ -26,11 +26,13 @@ Bus topics (payloads are JSON protocol frames):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TypedDict, cast
 
 from visavis.bus import Bus
 from visavis.conversations.writes import Change
+from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
 from visavis.routing.presence import Presence
 
@@ -39,6 +41,21 @@ ADVISERS = "advisers"
 
 # the adviser's chat limit (their own, else the server's default)
 MaxChats = Callable[[str], Awaitable[int]]
+
+# What goes to the bus directly, never stored: typing, receipts, WebRTC.
+EphemeralFrame = f.TypingOutFrame | f.ReceiptOutFrame | f.RtcSignalOutFrame | f.CallMovedFrame
+# What goes to all sockets of one adviser (on the bus with an `adviser_id` added).
+AdviserFrame = f.ConversationAssignedFrame | f.AdviserStatusFrame
+
+
+class CallRoute(TypedDict):
+    """Which sockets a call frame is for (the Hub reads and strips these keys): the one
+    socket `to_peer`, or while none holds that side, every socket of `to_role` (an
+    adviser's: those of `to_adviser`)."""
+
+    to_peer: str | None
+    to_role: str
+    to_adviser: str
 
 
 def conv_topic(conversation_id: str) -> str:
@@ -63,13 +80,16 @@ class Announcer:
             for event in change.events:
                 await self._publish_conv(cid, event)
             if change.reshaped:
-                await self._publish_conv(
-                    cid, {"v": 1, "type": "conversation.update", "conversation": change.summary}
-                )
+                update: f.ConversationUpdateFrame = {
+                    "v": 1,
+                    "type": "conversation.update",
+                    "conversation": _summary(change),
+                }
+                await self._publish_conv(cid, update)
             for adviser_id in sorted(change.newcomers):
                 await self.publish_adviser(
                     adviser_id,
-                    {"v": 1, "type": "conversation.assigned", "conversation": change.summary},
+                    {"v": 1, "type": "conversation.assigned", "conversation": _summary(change)},
                 )
             queue = queue or change.touches_queue
             loads.update(change.loads)
@@ -79,7 +99,7 @@ class Announcer:
             await self.announce_status(adviser_id, active)
 
     async def announce_status(
-        self, adviser_id: str, active: int, status: str | None = None
+        self, adviser_id: str, active: int, status: f.PresenceStatus | None = None
     ) -> None:
         """An adviser's status or load changed: their own sockets (on every node, which
         also keep their presence table current from it), then the supervisors."""
@@ -88,23 +108,26 @@ class Announcer:
             {
                 "v": 1,
                 "type": "adviser.status",
-                "status": status or self.presence.status(adviser_id),
+                "status": status or cast(f.PresenceStatus, self.presence.status(adviser_id)),
                 "active": active,
                 "max_chats": await self._max_chats(adviser_id),
             },
         )
         await self.advisers_changed()
 
-    async def send_ephemeral(self, conversation_id: str, frame: dict[str, Any]) -> None:
+    async def send_ephemeral(
+        self, conversation_id: str, frame: EphemeralFrame, route: CallRoute | None = None
+    ) -> None:
         """An ephemeral signal (typing, receipt, WebRTC) to the sockets following the
-        conversation, on any node; the Hub picks the recipients by the frame's type.
-        Never for events: those are announced after their commit."""
-        await self._publish_conv(conversation_id, frame)
+        conversation, on any node; the Hub picks the recipients by the frame's type, and
+        a call frame's by its `route`. Never for events: those are announced after their
+        commit."""
+        await self._publish_conv(conversation_id, {**frame, **route} if route else frame)
 
-    async def _publish_conv(self, conversation_id: str, frame: dict[str, Any]) -> None:
+    async def _publish_conv(self, conversation_id: str, frame: Mapping[str, object]) -> None:
         await self.bus.publish(conv_topic(conversation_id), dumps(frame))
 
-    async def publish_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
+    async def publish_adviser(self, adviser_id: str, frame: AdviserFrame) -> None:
         """To every socket of one adviser, on any node."""
         await self.bus.publish(
             adviser_topic(adviser_id), dumps({**frame, "adviser_id": adviser_id})
@@ -116,3 +139,11 @@ class Announcer:
     async def advisers_changed(self) -> None:
         """Every node pushes its supervisors a new overview (`overview.snapshot`)."""
         await self.bus.publish(ADVISERS, "{}")
+
+
+def _summary(change: Change) -> f.ConversationSummary:
+    """The summary after a change that others must hear about: `Write.commit` reads it
+    whenever the shape changed, which is when it is announced."""
+    if change.summary is None:
+        raise VisavisError("internal", f"no summary of {change.conversation_id} was read")
+    return change.summary

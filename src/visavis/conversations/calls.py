@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
 
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.service import ConversationService
 from visavis.conversations.state import Status
-from visavis.conversations.writes import Author
+from visavis.conversations.writes import Author, Result
 from visavis.errors import VisavisError
 from visavis.storage.models import Conversation
-
-Result = tuple[dict[str, Any], list[dict[str, Any]]]  # (summary, events)
 
 
 def check_call(conv: Conversation, call_id: str, statuses: tuple[str, ...]) -> None:

@@ -6,7 +6,7 @@ Reads take a session of their own and no lock; they never change anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,6 +15,7 @@ from visavis.conversations.state import Status
 from visavis.conversations.summary import event_frame, iso, summary
 from visavis.conversations.writes import adviser_name, count_active
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.storage.models import Conversation, Event
 
 REPLAY_PAGE = 500
@@ -22,7 +23,7 @@ REPLAY_PAGE = 500
 History = tuple[list[float], list[float]]  # (handle times, pick-up times) in seconds
 
 
-async def summary_of(db: AsyncSession, conv: Conversation) -> dict[str, Any]:
+async def summary_of(db: AsyncSession, conv: Conversation) -> f.ConversationSummary:
     return summary(
         conv,
         await adviser_name(db, conv.adviser_id),
@@ -34,7 +35,7 @@ class ConversationReads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._db = sessions
 
-    async def get(self, conversation_id: str) -> dict[str, Any]:
+    async def get(self, conversation_id: str) -> f.ConversationSummary:
         async with self._db() as db:
             conv = await db.get(Conversation, conversation_id)
             if conv is None:
@@ -43,7 +44,7 @@ class ConversationReads:
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
-    ) -> list[dict[str, Any]]:
+    ) -> list[f.EventFrame]:
         async with self._db() as db:
             rows = await db.scalars(
                 select(Event)
@@ -55,7 +56,7 @@ class ConversationReads:
 
     async def events_between(
         self, conversation_id: str, after_seq: int, before_seq: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[f.EventFrame]:
         async with self._db() as db:
             rows = await db.scalars(
                 select(Event)
@@ -68,7 +69,7 @@ class ConversationReads:
             )
             return [event_frame(e) for e in rows]
 
-    async def queue(self, status: str = Status.QUEUED) -> list[dict[str, Any]]:
+    async def queue(self, status: str = Status.QUEUED) -> list[f.QueueEntry]:
         """Waiting (or offline) conversations, oldest first."""
         async with self._db() as db:
             rows = await db.scalars(
@@ -82,10 +83,11 @@ class ConversationReads:
                     "customer_name": c.customer_name,
                     "topic": c.topic,
                     "language": c.language,
-                    "queued_at": iso(c.queued_at),
+                    # set whenever a conversation is queued or offline (service.py)
+                    "queued_at": cast(str, iso(c.queued_at)),
                     "preview": c.preview,
                     "team_id": c.team_id,
-                    "kind": c.kind,
+                    "kind": cast(f.ConversationKind, c.kind),
                     "contact": c.contact,
                     "requested_adviser_id": c.requested_adviser_id,
                 }
@@ -120,7 +122,7 @@ class ConversationReads:
                 handle.append((ended - accepted).total_seconds())
         return out
 
-    async def for_adviser(self, adviser_id: str) -> list[dict[str, Any]]:
+    async def for_adviser(self, adviser_id: str) -> list[f.ConversationSummary]:
         async with self._db() as db:
             rows = await db.scalars(
                 select(Conversation)
@@ -151,7 +153,7 @@ class ConversationReads:
         q: str | None,
         limit: int,
         before: str | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[f.ConversationSummary]:
         """Conversations newest first; adviser_id=None means all (supervisors)."""
         async with self._db() as db:
             stmt = select(Conversation)
@@ -182,15 +184,15 @@ class ConversationReads:
             rows = await db.scalars(stmt.order_by(Conversation.created_at.desc()).limit(limit))
             return [await summary_of(db, c) for c in rows]
 
-    async def full_history(self, conversation_id: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    async def full_history(self, conversation_id: str) -> list[f.EventFrame]:
+        out: list[f.EventFrame] = []
         while True:
             page = await self.events_after(conversation_id, out[-1]["seq"] if out else 0)
             out.extend(page)
             if len(page) < REPLAY_PAGE:
                 return out
 
-    async def for_consultant(self, adviser_id: str) -> list[dict[str, Any]]:
+    async def for_consultant(self, adviser_id: str) -> list[f.ConversationSummary]:
         async with self._db() as db:
             rows = await db.scalars(
                 select(Conversation).where(

@@ -25,16 +25,15 @@ from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.state import Status, check_can_write, check_transition
-from visavis.conversations.writes import Author, Write, count_active
+from visavis.conversations.writes import Author, Result, Write, count_active
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.routing.decide import ChatLimits, check_chat_limit
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Conversation
 
 MAX_NAME = 80
 MAX_TOPIC = 64
-
-Result = tuple[dict[str, Any], list[dict[str, Any]]]  # (summary after, events appended)
 
 
 def _within(limits: ChatLimits, active: int) -> Any:
@@ -71,7 +70,7 @@ def _aware(dt: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Appended:
-    frame: dict[str, Any]
+    frame: f.EventFrame
     created: bool  # False: a resend of an already stored client_id
 
 

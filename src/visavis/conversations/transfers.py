@@ -18,14 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.conversations.service import ConversationService
 from visavis.conversations.state import Status, check_transition
-from visavis.conversations.writes import Author, count_active
+from visavis.conversations.writes import Author, Result, count_active
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.routing.decide import ChatLimits
 from visavis.storage.models import Adviser, Conversation
 
 INTERNAL_KINDS = frozenset({"note.internal"})
-
-Result = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 class TransferService:
@@ -125,7 +124,7 @@ class TransferService:
                 await w.append(cid, "consultant.left", me, body)
         return w.summary(cid), w.events(cid)
 
-    async def do_note(self, cid: str, me: Author, client_id: str, text: str) -> dict[str, Any]:
+    async def do_note(self, cid: str, me: Author, client_id: str, text: str) -> f.EventFrame:
         """An internal note between the advisers of a conversation."""
         async with self.c.write(summaries=False) as w:
             existing = await w.by_client_id(cid, client_id)

@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from visavis.conversations.state import Status
 from visavis.conversations.summary import event_frame, summary
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.storage.models import Adviser, Conversation, Event
 
 
 @dataclass(frozen=True)
 class Author:
-    role: str  # customer | adviser | system
+    role: f.AuthorRole
     id: str | None = None
     name: str | None = None
 
@@ -58,15 +59,19 @@ class Shape(NamedTuple):
         return frozenset(a for a in (self.adviser_id, self.consultant_id) if a is not None)
 
 
+# What a write command returns: the conversation's summary after, the events appended.
+Result = tuple[f.ConversationSummary, list[f.EventFrame]]
+
+
 @dataclass
 class Change:
     """What one write did to one conversation, for the announcer."""
 
     conversation_id: str
-    events: list[dict[str, Any]]
+    events: list[f.EventFrame]
     before: Shape | None  # None: created by this write
     after: Shape
-    summary: dict[str, Any] | None  # the summary after, when the shape changed
+    summary: f.ConversationSummary | None  # the summary after, when the shape changed
     loads: dict[str, int]  # active conversations of each adviser whose load changed
 
     @property
@@ -90,7 +95,7 @@ class Change:
 class _Tracked:
     conv: Conversation
     before: Shape | None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[f.EventFrame] = field(default_factory=list)
 
 
 class Write:
@@ -130,10 +135,10 @@ class Write:
         conversation_id: str,
         kind: str,
         author: Author,
-        body: dict[str, Any],
+        body: dict[str, Any],  # free-form: each kind has its own fields
         client_id: str | None = None,
         now: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> f.EventFrame:
         """Append one event: the next `seq` comes from incrementing `last_seq` in this
         transaction (a row lock on PostgreSQL), never from max(seq)+1."""
         await self.lock(conversation_id)
@@ -162,7 +167,7 @@ class Write:
         self._tracked[conversation_id].events.append(frame)
         return frame
 
-    async def by_client_id(self, conversation_id: str, client_id: str) -> dict[str, Any] | None:
+    async def by_client_id(self, conversation_id: str, client_id: str) -> f.EventFrame | None:
         """The event a client already sent with this id: a resend is answered with the
         stored event (and its original seq), never stored twice."""
         row = await self.db.scalar(
@@ -172,7 +177,7 @@ class Write:
         )
         return event_frame(row) if row is not None else None
 
-    async def summary_of(self, conv: Conversation) -> dict[str, Any]:
+    async def summary_of(self, conv: Conversation) -> f.ConversationSummary:
         return summary(
             conv,
             await adviser_name(self.db, conv.adviser_id),
@@ -206,14 +211,14 @@ class Write:
         self.changes.extend(changes)
         self._tracked.clear()
 
-    def summary(self, conversation_id: str) -> dict[str, Any]:
+    def summary(self, conversation_id: str) -> f.ConversationSummary:
         """After the commit: the conversation's summary as committed."""
         for change in self.changes:
             if change.conversation_id == conversation_id and change.summary is not None:
                 return change.summary
         raise VisavisError("internal", f"write did not change conversation {conversation_id}")
 
-    def events(self, conversation_id: str) -> list[dict[str, Any]]:
+    def events(self, conversation_id: str) -> list[f.EventFrame]:
         """After the commit: the events this write appended to the conversation."""
         return [e for c in self.changes if c.conversation_id == conversation_id for e in c.events]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
 
 
-def dumps(frame: dict[str, Any]) -> str:
+def dumps(frame: Mapping[str, object]) -> str:
+    """A frame (a TypedDict of `frames.py`, or a bus message built on one) as JSON."""
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

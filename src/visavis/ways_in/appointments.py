@@ -22,7 +22,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +31,7 @@ from visavis.conversations.callstate import clear_call
 from visavis.conversations.service import ConversationService, new_conversation
 from visavis.conversations.state import Status, check_transition
 from visavis.conversations.summary import iso
-from visavis.conversations.writes import Author, Write
+from visavis.conversations.writes import Author, Result, Write
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Appointment, Conversation, Slot
@@ -49,7 +49,30 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def slot_dict(s: Slot, adviser_name: str | None) -> dict[str, Any]:
+class SlotInfo(TypedDict):
+    """A slot as the HTTP API shows it (`GET /api/v1/slots`, a booking's time)."""
+
+    id: str
+    adviser_id: str
+    adviser_name: str | None
+    start: str
+    end: str
+    booked: bool
+
+
+class AppointmentInfo(TypedDict):
+    """What the manage page shows (`GET /api/v1/appointments/{id}`)."""
+
+    id: str
+    state: str  # booked | begun | over | cancelled (appointment_state)
+    start: str | None
+    end: str | None
+    adviser_id: str | None
+    adviser_name: str | None
+    customer_name: str | None
+
+
+def slot_dict(s: Slot, adviser_name: str | None) -> SlotInfo:
     return {
         "id": s.id,
         "adviser_id": s.adviser_id,
@@ -68,7 +91,7 @@ class Booking:
 
     id: str
     conversation_id: str
-    slot: dict[str, Any]
+    slot: SlotInfo
     email: str
     adviser_email: str
     customer_name: str | None
@@ -131,7 +154,7 @@ class AppointmentService:
         self._db = database
         self._c = conversations
 
-    async def do_add_slot(self, adviser_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    async def do_add_slot(self, adviser_id: str, start: datetime, end: datetime) -> SlotInfo:
         check_slot_times(start, end, datetime.now(UTC))
         async with self._db.writer() as db:
             overlap = await db.scalar(
@@ -166,7 +189,7 @@ class AppointmentService:
 
     async def slots(
         self, adviser_ids: set[str] | None, only_free: bool, adviser_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[SlotInfo]:
         now = datetime.now(UTC)
         async with self._db.sessions() as db:
             stmt = (
@@ -288,7 +311,7 @@ class AppointmentService:
             slot.starts_at if slot else None, slot.ends_at if slot else None, now,
         )  # fmt: skip
 
-    async def appointment(self, appointment_id: str, manage: str) -> dict[str, Any]:
+    async def appointment(self, appointment_id: str, manage: str) -> AppointmentInfo:
         """What the manage page shows: the state, and the time while it holds a slot."""
         now = datetime.now(UTC)
         async with self._db.sessions() as db:
@@ -306,7 +329,7 @@ class AppointmentService:
 
     async def do_rebook(
         self, appointment_id: str, manage: str, slot_id: str
-    ) -> tuple[Booking, dict[str, Any]]:
+    ) -> tuple[Booking, SlotInfo]:
         """Move the appointment to another free slot of its adviser, atomically.
         Returns the booking at its new time (SEQUENCE raised) and the old slot."""
         now = datetime.now(UTC)
@@ -378,9 +401,7 @@ class AppointmentService:
             a.sequence += 1
         return self._booking(a, conv, slot, adviser)
 
-    async def do_join(
-        self, conversation_id: str
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    async def do_join(self, conversation_id: str) -> Result | None:
         """The customer opens the link: inside the window, the appointment becomes an
         active conversation with its adviser. None if it is not an appointment."""
         now = datetime.now(UTC)

@@ -17,6 +17,7 @@ from typing import Any
 
 from visavis.conversations.reads import ConversationReads
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
 from visavis.routing import queueing
 from visavis.routing.presence import Presence
@@ -57,10 +58,10 @@ class AvailabilityStreams:
     async def current(
         self,
         topic: str | None = None,
-        entries: list[dict[str, Any]] | None = None,
+        entries: list[f.QueueEntry] | None = None,
         team_id: str | None = None,
         language: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any]:  # an HTTP/SSE body, shaped by queueing.availability
         """What the widget shows (`queueing.availability`) for `team_id`, else the team
         a customer of `topic` and `language` would wait for, else across all teams."""
         if entries is None:
@@ -82,7 +83,7 @@ class AvailabilityStreams:
             datetime.now(UTC),
         )
 
-    async def notify(self, entries: list[dict[str, Any]]) -> None:
+    async def notify(self, entries: list[f.QueueEntry]) -> None:
         """Push each stream the state of its own scope when that changed: a stream of
         team A must not follow team B's advisers (the widget's proactive invitations)."""
         states: dict[Scope, str | None] = {}

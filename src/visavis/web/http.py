@@ -27,7 +27,7 @@ from visavis.routing.teams import TeamService
 from visavis.ways_in.proactive import ProactiveService
 from visavis.web.availability import Scope
 from visavis.web.hub import Hub
-from visavis.web.ws import SESSION_COOKIE
+from visavis.web.ws import SESSION_COOKIE, adviser_info
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,9 @@ class Api:
                 "login refused for %r from %s: %s", body.email, client_ip(request), err.code
             )
             raise
-        response = JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
+        response = JSONResponse(
+            {"adviser": adviser_info(adviser, adviser.status), "csrf_token": csrf}
+        )
         response.set_cookie(
             SESSION_COOKIE,
             raw,
@@ -298,7 +300,7 @@ class Api:
 
     async def session(self, request: Request) -> Response:
         adviser, csrf = await self.auth.check_session(request.cookies.get(SESSION_COOKIE))
-        return JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
+        return JSONResponse({"adviser": adviser_info(adviser, adviser.status), "csrf_token": csrf})
 
     async def logout(self, request: Request) -> Response:
         await self.adviser(request, csrf=True)
@@ -357,14 +359,3 @@ class Api:
             return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
         return endpoint
-
-
-def _adviser_json(a: AdviserView) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "name": a.name,
-        "email": a.email,
-        "role": a.role,
-        "status": a.status,
-        "max_chats": a.max_chats,
-    }

@@ -26,6 +26,7 @@ from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
+from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
 from visavis.routing import queueing
 from visavis.routing.offers import OfferBook
@@ -196,6 +197,8 @@ class Hub:
         self._start_overview()
 
     # ------------------------------------------------------------ bus handlers
+    # Bus payloads are frames published by the announcer (typed there), read back as
+    # JSON: untyped here, and passed on to sockets as the same text.
     def _on_conv_frame(self, payload: str) -> None:
         frame = json.loads(payload)
         cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id")
@@ -244,7 +247,8 @@ class Hub:
     def _to_call_peer(subs: set[Connection] | tuple[()], frame: dict[str, Any]) -> None:
         """Call frames go to the one socket that holds the addressed side of the call;
         while nobody holds it (before anyone answered, or its holder is gone), to every
-        socket of that side, whose first answer makes it the holder."""
+        socket of that side, whose first answer makes it the holder. `frame`: the bus
+        message, a call frame with its `CallRoute` keys (removed here)."""
         to_peer, to_role = frame.pop("to_peer"), frame.pop("to_role")
         to_adviser = frame.pop("to_adviser")
         out = dumps(frame)
@@ -315,7 +319,7 @@ class Hub:
         finally:
             self._overview_running = False
 
-    async def overview_frame(self) -> dict[str, Any]:
+    async def overview_frame(self) -> f.OverviewSnapshotFrame:
         return {
             "v": 1,
             "type": "overview.snapshot",
@@ -373,7 +377,7 @@ class Hub:
             waiting_here = self._customers_waiting.get(cid)
             if not waiting_here:
                 continue
-            frame = {
+            frame: f.QueuePositionFrame = {
                 "v": 1,
                 "type": "queue.position",
                 "conversation_id": cid,
@@ -388,7 +392,7 @@ class Hub:
         if self.offers is not None:
             self._push_offers(entries, cutoff)
 
-    def _push_offers(self, entries: list[dict[str, Any]], cutoff: str | None) -> None:
+    def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
         assert self.offers is not None
         queued = {e["conversation_id"]: e for e in entries}
         withdrawn = self.offers.expire()
@@ -419,7 +423,9 @@ class Hub:
                 },
             )
 
-    def _to_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
+    def _to_adviser(
+        self, adviser_id: str, frame: f.ConversationOfferedFrame | f.OfferWithdrawnFrame
+    ) -> None:
         for conn in tuple(self._by_adviser.get(adviser_id, ())):
             conn.push_frame(frame)
 
@@ -427,7 +433,7 @@ class Hub:
         return queueing.requested_cutoff(datetime.now(UTC), self.requested_fallback_s)
 
 
-def _is_author(conn: Connection, author: dict[str, Any]) -> bool:
+def _is_author(conn: Connection, author: f.Author) -> bool:
     if conn.role != author["role"]:
         return False
     if conn.role == "customer":

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from visavis.auth.service import AdviserView
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.web.connection import Connection
 
 
@@ -24,7 +23,7 @@ def check_adviser(conn: Connection) -> AdviserView:
 
 async def check_participant(
     conn: Connection, conversations: ConversationReads, cid: str
-) -> dict[str, Any]:
+) -> f.ConversationSummary:
     """The conversation, if the socket is its customer or one of its advisers."""
     if conn.role == "customer":
         check_customer_owns(conn, cid)
@@ -50,7 +49,8 @@ def author_of(conn: Connection) -> Author:
     return Author("customer", None, conn.customer_name)
 
 
-def advisers_of(conv: dict[str, Any]) -> set[str]:
+def advisers_of(conv: f.ConversationSummary) -> set[str]:
     """The advisers with a conversation: its adviser and, during a consultative
     transfer, the consulting colleague."""
-    return {p["id"] for p in (conv["adviser"], conv.get("consultant")) if p is not None}
+    advisers = (conv["adviser"], conv.get("consultant"))
+    return {aid for a in advisers if a is not None and (aid := a.get("id")) is not None}

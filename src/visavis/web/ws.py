@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -19,8 +19,10 @@ from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
+from visavis.protocol import frames as f
 from visavis.protocol import messages as m
 from visavis.protocol.messages import frame_id_of
+from visavis.protocol.replies import ack, error
 from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection
@@ -36,7 +38,7 @@ from visavis.web.ws_calls import CallCommands
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Connection, Any], Awaitable[None]]
+Handler = Callable[[Connection, Any], Awaitable[None]]  # Any: each takes its own message
 
 SESSION_COOKIE = "visavis_session"
 HELLO_TIMEOUT_S = 10
@@ -169,15 +171,13 @@ class Gateway:
                 self._error(conn, fid, "internal", "internal error; the frame was not applied")
 
     def _error(self, conn: Connection, fid: str | None, code: str, message: str) -> None:
-        conn.push_frame({"v": 1, "type": "error", "id": fid, "code": code, "message": message})
+        conn.push_frame(error(fid, code, message))
 
     async def _refuse_and_close(
         self, conn: Connection, fid: str | None, code: str, message: str, close_code: int
     ) -> None:
         try:
-            await conn.ws.send_json(
-                {"v": 1, "type": "error", "id": fid, "code": code, "message": message}
-            )
+            await conn.ws.send_json(error(fid, code, message))
             await conn.ws.close(close_code)
         except Exception:
             pass
@@ -218,7 +218,7 @@ class Gateway:
                 "type": "welcome",
                 "id": hello.id,
                 "role": "adviser",
-                "adviser": _adviser_info(adviser, self.hub.presence.status(adviser.id)),
+                "adviser": adviser_info(adviser, self.hub.presence.status(adviser.id)),
                 "conversations": active,
                 "heartbeat_s": self.hub.heartbeat_s,
             }
@@ -228,11 +228,11 @@ class Gateway:
             self.hub.send_overview(conn)
         await self.hub.queue_changed()
 
-    def _status_frame(self, adviser: AdviserView, active: int) -> dict[str, Any]:
+    def _status_frame(self, adviser: AdviserView, active: int) -> f.AdviserStatusFrame:
         return {
             "v": 1,
             "type": "adviser.status",
-            "status": self.hub.presence.status(adviser.id),
+            "status": cast(f.PresenceStatus, self.hub.presence.status(adviser.id)),
             "active": active,
             "max_chats": adviser.max_chats,
         }
@@ -270,15 +270,7 @@ class Gateway:
         if not text:
             raise VisavisError("bad_request", "chat.send: text is blank")
         result = await self.conversations.do_chat(cid, author_of(conn), msg.client_id, text)
-        conn.push_frame(
-            {
-                "v": 1,
-                "type": "ack",
-                "id": msg.id,
-                "conversation_id": cid,
-                "seq": result.frame["seq"],
-            }
-        )
+        conn.push_frame(ack(msg.id, cid, result.frame["seq"]))
         if not result.created and cid in conn.subs:
             # A resend: the original event may not have reached this socket yet.
             conn.push_event(cid, result.frame["seq"], dumps(result.frame))
@@ -324,7 +316,7 @@ class Gateway:
         elif not check_adviser(conn).sees_all:
             await check_participant(conn, self.conversations, cid)
         await self.conversations.do_end(cid, author_of(conn))
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
+        conn.push_frame(ack(msg.id, cid))
 
     async def _do_accept(self, conn: Connection, msg: m.ConversationAccept | m.QueueNext) -> None:
         me = check_adviser(conn)
@@ -334,7 +326,7 @@ class Gateway:
         conv, _events = await self.conversations.do_accept(
             cid, me.id, me.name, self.teams.limits_for(me), team_ids or None, cutoff
         )
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": conv["id"]})
+        conn.push_frame(ack(msg.id, conv["id"]))
 
     async def _do_transfer(self, conn: Connection, msg: m.TransferStart | m.TransferFinish) -> None:
         check_adviser(conn)
@@ -355,9 +347,7 @@ class Gateway:
             _conv, events = await self.transfers.do_to_adviser(
                 cid, author, target.id, self.teams.limits_for(target), msg.mode == "consultative"
             )
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
-        )
+        conn.push_frame(ack(msg.id, cid, events[-1]["seq"]))
 
     async def _do_note(self, conn: Connection, msg: m.NoteSend) -> None:
         check_adviser(conn)
@@ -366,17 +356,13 @@ class Gateway:
             raise VisavisError("bad_request", "note.send: text is blank")
         cid = msg.conversation_id
         frame = await self.transfers.do_note(cid, author_of(conn), msg.client_id, text)
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": frame["seq"]}
-        )
+        conn.push_frame(ack(msg.id, cid, frame["seq"]))
 
     async def _do_offer_decline(self, conn: Connection, msg: m.OfferDecline) -> None:
         me = check_adviser(conn)
         if self.hub.offers is None or not self.hub.offers.decline(msg.conversation_id, me.id):
             raise VisavisError("invalid_state", "no such offer to you (taken or expired?)")
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": msg.conversation_id}
-        )
+        conn.push_frame(ack(msg.id, msg.conversation_id))
         conn.push_frame({"v": 1, "type": "offer.withdrawn", "conversation_id": msg.conversation_id})
         await self.hub.queue_changed()
 
@@ -389,18 +375,19 @@ class Gateway:
         active = await self.conversations.active_count(me.id)
         await self.announcer.announce_status(me.id, active, msg.status)
         await self.hub.queue_changed()
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id})
+        conn.push_frame(ack(msg.id))
 
 
-def _adviser_info(a: AdviserView, status: str) -> dict[str, Any]:
+def adviser_info(a: AdviserView, status: str) -> f.AdviserInfo:
+    """Who an adviser is, for `welcome` and the session API (`status`: stored or live)."""
     return {
         "id": a.id,
         "name": a.name,
         "email": a.email,
-        "role": a.role,
-        "status": status,
+        "role": cast(f.AdviserRole, a.role),
+        "status": cast(f.PresenceStatus, status),
         "max_chats": a.max_chats,
     }
 
 
-__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway"]
+__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway", "adviser_info"]

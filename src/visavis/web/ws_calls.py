@@ -8,14 +8,16 @@ customer and the conversation's adviser. Each side of a call is *held* by one so
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
-from visavis.conversations.announcer import Announcer
+from visavis.conversations.announcer import Announcer, CallRoute
 from visavis.conversations.calls import CallService
 from visavis.conversations.reads import ConversationReads
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig, ice_servers
+from visavis.protocol import frames as f
 from visavis.protocol import messages as m
+from visavis.protocol.replies import ack
 from visavis.web.callpeers import CallPeers, CallRegistry
 from visavis.web.connection import Connection
 from visavis.web.permissions import (
@@ -46,7 +48,8 @@ class CallCommands:
     async def do_call(self, conn: Connection, msg: CallCommand) -> None:
         cid = msg.conversation_id
         before = await check_participant(conn, self.conversations, cid)
-        check_call_adviser(conn, (before["adviser"] or {}).get("id"))
+        adviser = before["adviser"]
+        check_call_adviser(conn, adviser.get("id") if adviser is not None else None)
         author = author_of(conn)
         if isinstance(msg, m.CallRequest):
             conv, events = await self.calls.do_request(cid, author, msg.media)
@@ -58,9 +61,7 @@ class CallCommands:
             conv, events = await self.calls.do_media(
                 cid, author, msg.call_id, msg.audio, msg.video, msg.screen
             )
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
-        )
+        conn.push_frame(ack(msg.id, cid, events[-1]["seq"]))
         if isinstance(msg, m.CallRequest | m.CallAnswer):
             # The socket that asks or accepts holds its side of the call.
             entry = self.registry.remember(cid, conv)
@@ -83,12 +84,17 @@ class CallCommands:
         return entry
 
     async def _send_call_frame(
-        self, cid: str, entry: CallPeers, to_role: str, to_peer: str | None, frame: dict[str, Any]
+        self,
+        cid: str,
+        entry: CallPeers,
+        to_role: str,
+        to_peer: str | None,
+        frame: f.RtcSignalOutFrame | f.CallMovedFrame,
     ) -> None:
         """To one side of the call: its socket `to_peer`, or while none holds it, all of
         that side's sockets (Hub._to_call_peer)."""
-        frame.update(to_peer=to_peer, to_role=to_role, to_adviser=entry.adviser_id)
-        await self.announcer.send_ephemeral(cid, frame)
+        route: CallRoute = {"to_peer": to_peer, "to_role": to_role, "to_adviser": entry.adviser_id}
+        await self.announcer.send_ephemeral(cid, frame, route)
 
     async def do_signal(self, conn: Connection, msg: m.RtcSignal) -> None:
         if (msg.description is None) == (msg.candidate is None):
@@ -106,18 +112,21 @@ class CallCommands:
                 "rtc.signal: another tab or device of yours holds this call; send call.take "
                 "to move it here",
             )
-        frame: dict[str, Any] = {
+        frame: f.RtcSignalOutFrame = {
             "v": 1,
             "type": "rtc.signal",
             "conversation_id": cid,
             "call_id": msg.call_id,
             "from_role": role,
         }
+        # The client's own parts, passed on: the TypedDicts are generated from these
+        # very models, so the dumps have their shape.
         if msg.description is not None:
-            frame["description"] = msg.description.model_dump()
+            frame["description"] = cast(f.SessionDescription, msg.description.model_dump())
         else:
             assert msg.candidate is not None
-            frame["candidate"] = msg.candidate.model_dump(exclude_none=True)
+            candidate = msg.candidate.model_dump(exclude_none=True)
+            frame["candidate"] = cast(f.IceCandidate, candidate)
         other = "customer" if role == "adviser" else "adviser"
         await self._send_call_frame(cid, entry, other, entry.holders.get(other), frame)
 
@@ -127,23 +136,26 @@ class CallCommands:
         role = conn.role or "customer"
         before = entry.holders.get(role)
         entry.holders[role] = conn.peer_id
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
+        conn.push_frame(ack(msg.id, cid))
         if before is not None and before != conn.peer_id:
             await self._send_call_frame(cid, entry, role, before, _moved(cid, msg.call_id))
 
     async def do_ice(self, conn: Connection, msg: m.IceRequest) -> None:
         await check_participant(conn, self.conversations, msg.conversation_id)
         label = f"{msg.conversation_id}-{conn.role}"
+        ice = ice_servers(self.ice, label)  # free-form RTCIceServer dicts
         conn.push_frame(
             {
                 "v": 1,
                 "type": "ice.servers",
                 "id": msg.id,
                 "conversation_id": msg.conversation_id,
-                **ice_servers(self.ice, label),
+                "ice_servers": ice["ice_servers"],
+                "ice_transport_policy": ice["ice_transport_policy"],
+                "ttl_s": ice["ttl_s"],
             }
         )
 
 
-def _moved(cid: str, call_id: str) -> dict[str, Any]:
+def _moved(cid: str, call_id: str) -> f.CallMovedFrame:
     return {"v": 1, "type": "call.moved", "conversation_id": cid, "call_id": call_id}
