@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,13 +13,6 @@ from visavis.routing.decide import ChatLimits
 from visavis.storage.engine import Database
 
 CUSTOMER = Author("customer")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
