@@ -1,0 +1,61 @@
+"""Helpers of the appointment tests: slots, manage links, mails and their calendar
+(ICS) parts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import httpx
+from conftest import Smtp
+
+
+def slot_in(minutes_from_now: int, length: int = 30) -> dict[str, str]:
+    """The body of `POST /api/v1/slots`: a slot that starts that many minutes from now."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes_from_now)
+    return {"start": start.isoformat(), "end": (start + timedelta(minutes=length)).isoformat()}
+
+
+def manage_of(response: httpx.Response) -> tuple[str, str]:
+    """Appointment id and token of the manage link in a booking's answer."""
+    url = response.json()["manage_url"]
+    found = re.search(r"appointment=([^&]+)&token=([^&]+)", url)
+    assert found, url
+    return found.group(1), found.group(2)
+
+
+def ics_of(mail: EmailMessage) -> str:
+    """The mail's calendar attachment; "" without one."""
+    for part in mail.iter_attachments():
+        if part.get_content_type() == "text/calendar":
+            data = part.get_content()
+            return data.decode() if isinstance(data, bytes) else str(data)
+    return ""
+
+
+def ics_fields(mail: EmailMessage) -> dict[str, str]:
+    """The first value of each property of the mail's calendar part."""
+    unfolded = re.sub(r"\r\n[ \t]", "", ics_of(mail))
+    out: dict[str, str] = {}
+    for line in unfolded.split("\r\n"):
+        key, sep, value = line.partition(":")
+        if sep:
+            out.setdefault(key.split(";")[0], value)
+    return out
+
+
+async def wait_for_mails(smtp: Smtp, count: int) -> list[EmailMessage]:
+    """All mails received, once there are at least `count`."""
+    for _ in range(200):
+        if len(smtp.messages) >= count:
+            break
+        await asyncio.sleep(0.05)
+    assert len(smtp.messages) >= count, [m["Subject"] for m in smtp.messages]
+    return list(smtp.messages)
+
+
+def ics_time(iso: str) -> str:
+    """An API time (ISO 8601) as ICS writes it in UTC."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y%m%dT%H%M%SZ")
