@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     tmem.add_argument("email")
     tmem.add_argument("--remove", action="store_true")
     team_sub.add_parser("list")
-    rule = sub.add_parser("rule", help="proactive invitation rules (R5.3)")
+    rule = sub.add_parser("rule", help="proactive invitation rules")
     rule_sub = rule.add_subparsers(dest="rule_cmd", required=True)
     radd = rule_sub.add_parser("add")
     radd.add_argument("url_pattern", help="path with * wildcards, e.g. /kredit/*")

@@ -196,7 +196,7 @@ def status(app: Page | FrameLocator) -> Locator:
 
 
 def assert_ice_config(app: App, servers: list[dict[str, Any]], policy: str = "all") -> None:
-    """The peer connection uses exactly what the server handed out (R10.1)."""
+    """The peer connection uses exactly what the server handed out."""
     s = stats(app)
     got = [sorted(x["urls"] if isinstance(x["urls"], list) else [x["urls"]]) for x in s["config"]]
     assert got == [sorted(x["urls"]) for x in servers], s["config"]

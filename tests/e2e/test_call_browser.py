@@ -139,7 +139,7 @@ def test_audio_only_call_in_the_widget(live_server: LiveServer, users: Users) ->
         assert s["videoIn"] == 0
     expect(console.get_by_test_id("call-camera")).to_have_attribute("data-state", "off")
 
-    # Switching audio → video inside the same call (R4.1): the adviser turns the camera on.
+    # Switching audio → video inside the same call: the adviser turns the camera on.
     console.get_by_test_id("call-camera").click()
     frames_rising(app, "customer after the adviser turned the camera on")
     expect(frame.get_by_test_id("remote-video")).to_be_visible()

@@ -1,6 +1,6 @@
-"""Real Chromium: closing the gaps of issue 4 — the widget's per-topic availability
-(`data-topic`), an appointment link opened too early, and the console's status control
-when `status.set` cannot be done.
+"""Real Chromium: the widget's per-topic availability (`data-topic`), an appointment
+link opened too early, and the console's status control when `status.set` cannot be
+done.
 
 Self-contained on purpose (its own browser fixture): the shared Playwright fixtures
 are being moved into tests/e2e/conftest.py; fold these into them when that lands.

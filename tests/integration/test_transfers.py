@@ -1,4 +1,4 @@
-"""Transfers (R4.3): blind to a colleague or a team, consultative with internal
+"""Transfers: blind to a colleague or a team, consultative with internal
 notes the customer never sees; the customer stays connected throughout."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Advisers' public profiles for the adviser portal (R5.4): name, photo, languages,
+"""Advisers' public profiles for the adviser portal: name, photo, languages,
 topics, a short text. Only advisers who chose `listed` appear."""
 
 from __future__ import annotations
