@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-123"

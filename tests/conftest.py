@@ -10,23 +10,32 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
+if TYPE_CHECKING:
+    from visavis.storage.engine import Database
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("VISAVIS_TEST_PG_URL")
+# `visavis team set ID --hours ALWAYS_OPEN`: a test's team is open whatever the clock
+# says. A team without --hours gets a bank's hours, and a test would pass only in them.
+ALWAYS_OPEN = json.dumps(
+    {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+)
 
 
 def free_port() -> int:
@@ -82,6 +91,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = request.getfixturevalue("pg_database_url")
     migrate_sync(url)
     return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A connection pool on each of `database_url`'s databases."""
+    from visavis.storage.engine import Database
+
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @dataclass
@@ -198,7 +217,9 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     rep = yield
     setattr(item, "rep_" + rep.when, rep)
     return rep
@@ -217,8 +238,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Only async tests open WsClients; sync (Playwright) tests run their own loop,
     # where an async fixture cannot run.
     for item in items:
-        if inspect.iscoroutinefunction(getattr(item, "function", None)):
-            item.fixturenames.append("_close_forgotten_sockets")  # type: ignore[attr-defined]
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
+            item.fixturenames.append("_close_forgotten_sockets")
 
 
 @pytest.fixture

@@ -53,7 +53,8 @@ class WsClient:
         client = cls(ws)
         client.token = token
         if hello:
-            welcome = await client.request("hello", **({"token": token} if token else {}))
+            fields: dict[str, Any] = {"token": token} if token else {}
+            welcome = await client.request("hello", **fields)
             assert welcome["type"] == "welcome", welcome
         return client
 

@@ -10,10 +10,13 @@ import logging
 import os
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visavis.config import Settings
 from visavis.errors import VisavisError
+
+if TYPE_CHECKING:
+    from visavis.routing.teams import TeamChanges
 
 DEMO_EMAIL = "berater@demo.visavis"
 
@@ -111,20 +114,7 @@ async def _team(settings: Settings, args: argparse.Namespace) -> None:
         teams = TeamService(db)
         await teams.load()
         if args.team_cmd == "set":
-            try:
-                hours = json.loads(args.hours) if args.hours else dict(DEFAULT_HOURS)
-            except ValueError:
-                raise VisavisError("bad_request", "--hours is not JSON") from None
-            team = await teams.do_save(
-                args.id,
-                args.name or args.id,
-                _csv(args.topics),
-                _csv(args.languages),
-                args.timezone,
-                hours,
-                _csv(args.holidays),
-                args.chat_limit,
-            )
+            team = await teams.do_save(args.id, _team_changes(args))
             print(f"team {team.id} saved: {json.dumps(team.as_dict())}")
         elif args.team_cmd == "member":
             if args.remove:
@@ -163,19 +153,46 @@ async def _rule(settings: Settings, args: argparse.Namespace) -> None:
         await db.dispose()
 
 
-def _csv(text: str | None) -> list[str]:
-    return [x.strip() for x in (text or "").split(",") if x.strip()]
+def _csv(text: str | None) -> list[str] | None:
+    """None for an option not given; "" gives an empty list."""
+    if text is None:
+        return None
+    return [x.strip() for x in text.split(",") if x.strip()]
 
 
-# Mon-Fri 08:00-20:00, Sat 09:00-14:00 (a bank's service hours), overridable with --hours.
-DEFAULT_HOURS = {
-    **{d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "sat": [["09:00", "14:00"]],
-}
+def _team_changes(args: argparse.Namespace) -> TeamChanges:
+    """`team set`: only the options given change the team."""
+    from visavis.routing.teams import DEFAULT_HOURS, Keep, TeamChanges
+
+    hours = None
+    if args.reset_hours:
+        hours = DEFAULT_HOURS
+    elif args.hours is not None:
+        try:
+            hours = json.loads(args.hours)
+        except ValueError:
+            raise VisavisError("bad_request", "--hours is not JSON") from None
+        if not isinstance(hours, dict):
+            raise VisavisError("bad_request", '--hours: a JSON object like {"mon": [...]}')
+    chat_limit: int | Keep | None = Keep.KEEP
+    if args.no_chat_limit:
+        chat_limit = None
+    elif args.chat_limit is not None:
+        chat_limit = args.chat_limit
+    return TeamChanges(
+        name=args.name,
+        topics=_csv(args.topics),
+        languages=_csv(args.languages),
+        timezone=args.timezone,
+        hours=hours,
+        holidays=_csv(args.holidays),
+        chat_limit=chat_limit,
+    )
 
 
-async def _list_demo_adviser(settings: Settings) -> None:
-    """The demo adviser appears in the adviser portal (/advisers)."""
+async def _list_demo_adviser(settings: Settings, created: bool) -> None:
+    """The demo adviser appears in the adviser portal (/advisers). A new one gets a
+    profile; one seeded before keeps what was changed in it since."""
     from sqlalchemy import select
 
     from visavis.auth.profiles import ProfileService
@@ -187,7 +204,11 @@ async def _list_demo_adviser(settings: Settings) -> None:
         async with db.sessions() as s:
             adviser_id = await s.scalar(select(Adviser.id).where(Adviser.email == DEMO_EMAIL))
         assert adviser_id is not None
-        await ProfileService(db).do_set_profile(
+        profiles = ProfileService(db)
+        if not created:
+            await profiles.do_set_profile(adviser_id, listed=True)
+            return
+        await profiles.do_set_profile(
             adviser_id,
             ["de", "en"],
             [t.id for t in settings.topic_list()],
@@ -204,11 +225,13 @@ def do_demo(settings: Settings) -> None:
 
     migrate_sync(settings.database_url)
     password = secrets.token_urlsafe(9)
+    created = True
     try:
         asyncio.run(_add_adviser(settings, DEMO_EMAIL, password, "Anna Berger", "supervisor", 3))
     except VisavisError:
+        created = False
         asyncio.run(_set_password(settings, DEMO_EMAIL, password))
-    asyncio.run(_list_demo_adviser(settings))
+    asyncio.run(_list_demo_adviser(settings, created))
     base = settings.origin
     print(
         "\n"
@@ -246,25 +269,37 @@ def main(argv: list[str] | None = None) -> None:
     adv.add_parser("list")
     team = sub.add_parser("team", help="teams: topics, languages, business hours, members")
     team_sub = team.add_subparsers(dest="team_cmd", required=True)
-    tset = team_sub.add_parser("set", help="create or change a team")
+    tset = team_sub.add_parser("set", help="create a team, or change only the given options of one")
     tset.add_argument("id")
-    tset.add_argument("--name")
-    tset.add_argument("--topics", help="comma-separated topic ids (none: catch-all team)")
-    tset.add_argument("--languages", default="de,en")
-    tset.add_argument("--timezone", default="Europe/Berlin")
-    tset.add_argument("--hours", help='JSON, e.g. {"mon": [["08:00", "18:00"]]}')
-    tset.add_argument("--holidays", help="comma-separated YYYY-MM-DD")
+    tset.add_argument("--name", help="default for a new team: its id")
     tset.add_argument(
+        "--topics", help='comma-separated topic ids ("" or none for a new team: catch-all team)'
+    )
+    tset.add_argument("--languages", help="comma-separated (new team: de,en)")
+    tset.add_argument("--timezone", help="of the hours and holidays (new team: Europe/Berlin)")
+    hours = tset.add_mutually_exclusive_group()
+    hours.add_argument("--hours", help='JSON, e.g. {"mon": [["08:00", "18:00"]]}')
+    hours.add_argument(
+        "--reset-hours",
+        action="store_true",
+        help="back to the default (a new team's): Mon-Fri 08-20, Sat 09-14",
+    )
+    tset.add_argument("--holidays", help='comma-separated YYYY-MM-DD ("": none)')
+    limit = tset.add_mutually_exclusive_group()
+    limit.add_argument(
         "--chat-limit",
         type=int,
-        help="simultaneous text chats per adviser of this team (default: each adviser's own)",
+        help="simultaneous text chats per adviser of this team (new team: each adviser's own)",
+    )
+    limit.add_argument(
+        "--no-chat-limit", action="store_true", help="back to each adviser's own limit"
     )
     tmem = team_sub.add_parser("member", help="add (or --remove) an adviser")
     tmem.add_argument("id")
     tmem.add_argument("email")
     tmem.add_argument("--remove", action="store_true")
     team_sub.add_parser("list")
-    rule = sub.add_parser("rule", help="proactive invitation rules (R5.3)")
+    rule = sub.add_parser("rule", help="proactive invitation rules")
     rule_sub = rule.add_subparsers(dest="rule_cmd", required=True)
     radd = rule_sub.add_parser("add")
     radd.add_argument("url_pattern", help="path with * wildcards, e.g. /kredit/*")

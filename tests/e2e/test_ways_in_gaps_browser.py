@@ -1,6 +1,6 @@
-"""Real Chromium: the gaps closed in the ways in — the widget's per-topic availability
-(`data-topic`), an appointment link opened too early, and the console's status control
-when `status.set` cannot be done.
+"""Real Chromium: the widget's per-topic availability (`data-topic`), an appointment
+link opened too early, and the console's status control when `status.set` cannot be
+done.
 
 Self-contained on purpose (its own browser fixture): the shared Playwright fixtures
 are being moved into tests/e2e/conftest.py; fold these into them when that lands.
@@ -8,7 +8,6 @@ are being moved into tests/e2e/conftest.py; fold these into them when that lands
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -17,16 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, Smtp, make_server, smtp_env
+from conftest import ALWAYS_OPEN, LiveServer, Smtp, make_server, smtp_env
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "richtig-geheim-42"
-ALWAYS = json.dumps(
-    {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-)
 
 expect.set_options(timeout=10_000)
 
@@ -78,7 +74,7 @@ def shop_page(browser: Browser, base_url: str, topic: str) -> Page:
 def test_widget_data_topic_shows_that_topics_team(server: LiveServer, chromium: Browser) -> None:
     base = server.base_url
     for team_id, topic in (("baufi", "kredit"), ("technik", "konto")):
-        server.cli("team", "set", team_id, "--topics", topic, "--hours", ALWAYS)
+        server.cli("team", "set", team_id, "--topics", topic, "--hours", ALWAYS_OPEN)
     server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
     server.cli("team", "member", "baufi", "anna@musterbank.test")
     server.restart()

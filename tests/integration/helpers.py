@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import httpx
+from conftest import LiveServer
 from wsclient import WsClient, login
 
 PASSWORD = "correct-horse-battery"
@@ -17,3 +20,20 @@ async def adviser_socket(
     ack = await ws.request("status.set", status="available")
     assert ack["type"] == "ack", ack
     return ws
+
+
+async def session(server: LiveServer, email: str) -> httpx.AsyncClient:
+    """An HTTP client logged in as that adviser (added before), with the CSRF header."""
+    cookie, csrf = await login(server.base_url, email, PASSWORD)
+    return httpx.AsyncClient(
+        base_url=server.base_url,
+        cookies={"visavis_session": cookie},
+        headers={"X-CSRF-Token": csrf},
+    )
+
+
+def found(pattern: str, text: str, group: int = 1) -> str:
+    """That group of the first match of `pattern` in `text`; fails naming both."""
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} is not in {text!r}"
+    return match.group(group)

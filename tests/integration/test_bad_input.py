@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -114,7 +116,7 @@ async def test_first_frame_must_be_hello_and_token_must_be_valid(live_server: Li
 async def test_customer_token_grants_only_its_own_conversation(live_server: LiveServer) -> None:
     mallory, _, _ = await customer_socket(live_server, customer_name="Mallory")
     alice, a_conv, _ = await customer_socket(live_server, customer_name="Alice")
-    for frame in (
+    frames: list[dict[str, Any]] = [
         {"type": "subscribe", "conversation_id": a_conv, "after_seq": 0},
         {"type": "chat.send", "conversation_id": a_conv, "client_id": cid(), "text": "hijack"},
         {"type": "typing", "conversation_id": a_conv, "active": True},
@@ -123,7 +125,8 @@ async def test_customer_token_grants_only_its_own_conversation(live_server: Live
         {"type": "status.set", "status": "available"},
         {"type": "conversation.accept", "conversation_id": a_conv},
         {"type": "queue.next"},
-    ):
+    ]
+    for frame in frames:
         kind = frame.pop("type")
         err = await mallory.request(kind, **frame)
         assert err["type"] == "error" and err["code"] == "forbidden", (kind, err)
@@ -143,13 +146,14 @@ async def test_adviser_cannot_act_on_a_colleagues_conversation(live_server: Live
     ben = await adviser_socket(live_server, "ben@bank.example", "Ben")
     conv_id, _ = await new_conversation(live_server.base_url, customer_name="Bob")
     assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
-    for frame in (
+    frames: list[dict[str, Any]] = [
         {"type": "chat.send", "conversation_id": conv_id, "client_id": cid(), "text": "not mine"},
         {"type": "typing", "conversation_id": conv_id, "active": True},
         {"type": "receipt", "conversation_id": conv_id, "read_seq": 1},
         {"type": "conversation.end", "conversation_id": conv_id},
         {"type": "subscribe", "conversation_id": conv_id, "after_seq": 0},
-    ):
+    ]
+    for frame in frames:
         kind = frame.pop("type")
         err = await ben.request(kind, **frame)
         assert err["type"] == "error" and err["code"] == "forbidden", (kind, err)
@@ -198,7 +202,7 @@ async def test_foreign_origin_websocket_is_refused(live_server: LiveServer) -> N
     await ok.close()
 
 
-async def test_http_errors_have_stable_codes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_http_errors_have_stable_codes(tmp_path: Path) -> None:
     server = make_server(
         tmp_path, VISAVIS_CONVERSATIONS_PER_MINUTE="6", VISAVIS_LOGIN_ATTEMPTS_PER_MINUTE="3"
     )

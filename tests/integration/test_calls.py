@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import LiveServer, make_server
+from coturn import Coturn
 from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, login, new_conversation
 
@@ -173,7 +175,7 @@ async def test_each_side_of_a_call_is_held_by_one_tab(live_server: LiveServer) -
     token = customer_1.token
     customer_2 = await WsClient.connect(live_server.ws_url, token=token)
     await customer_2.request("subscribe", conversation_id=conv_id, after_seq=0)
-    tabs = (adviser_a, adviser_b, customer_1, customer_2)
+    tabs: tuple[WsClient, ...] = (adviser_a, adviser_b, customer_1, customer_2)
 
     def candidate(n: int) -> dict[str, Any]:
         return {"candidate": f"candidate:{n} 1 udp 2122260223 127.0.0.1 5000{n} typ host"}
@@ -255,7 +257,7 @@ async def test_each_side_of_a_call_is_held_by_one_tab(live_server: LiveServer) -
     await asyncio.gather(*(ws.close() for ws in (*tabs, colleague, stranger)))
 
 
-async def test_turn_credentials_only_for_participants(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_turn_credentials_only_for_participants(tmp_path: Path) -> None:
     server = make_server(
         tmp_path,
         VISAVIS_ICE_URLS="stun:turn.bank.example:3478,turn:turn.bank.example:3478?transport=udp",
@@ -285,7 +287,9 @@ async def test_turn_credentials_only_for_participants(tmp_path) -> None:  # type
         server.stop()
 
 
-async def test_coturn_accepts_visavis_credentials_and_refuses_forged_or_expired(coturn) -> None:  # type: ignore[no-untyped-def]
+async def test_coturn_accepts_visavis_credentials_and_refuses_forged_or_expired(
+    coturn: Coturn,
+) -> None:
     from aioice.turn import create_turn_endpoint
 
     from visavis.media.ice import IceConfig, ice_servers, turn_credential
@@ -316,8 +320,8 @@ async def test_coturn_accepts_visavis_credentials_and_refuses_forged_or_expired(
 
 
 @pytest.mark.parametrize("relay", [False, True], ids=["direct", "turn-relay"])
-async def test_aiortc_peers_call_through_the_websocket_protocol(  # type: ignore[no-untyped-def]
-    relay: bool, tmp_path, request
+async def test_aiortc_peers_call_through_the_websocket_protocol(
+    relay: bool, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Two Python WebRTC peers (aiortc) negotiate only through visavis frames."""
     from aiortc import (

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from conftest import LiveServer
 from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, login, new_conversation
 
 
-async def test_customer_and_adviser_chat_end_to_end(live_server) -> None:  # type: ignore[no-untyped-def]
+async def test_customer_and_adviser_chat_end_to_end(live_server: LiveServer) -> None:
     adviser = await adviser_socket(live_server)
     conv_id, token = await new_conversation(
         live_server.base_url,

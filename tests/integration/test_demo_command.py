@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 from conftest import free_port
+from helpers import found
 
 
-def test_demo_prints_a_login_that_works(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_prints_a_login_that_works(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "VISAVIS_DATA_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "demo.log"
@@ -32,8 +33,8 @@ def test_demo_prints_a_login_that_works(tmp_path) -> None:  # type: ignore[no-un
                     time.sleep(0.1)
             text = log.read_text()
             assert f"{base}/demo" in text and f"{base}/console" in text, text
-            email = re.search(r"Adviser login:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
-            password = re.search(r"Password:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            email = found(r"Adviser login:\s+(\S+)", text)
+            password = found(r"Password:\s+(\S+)", text)
             r = httpx.post(base + "/api/v1/session", json={"email": email, "password": password})
             assert r.status_code == 200 and r.json()["adviser"]["role"] == "supervisor"
             portal = httpx.get(base + "/api/v1/portal").json()["advisers"]

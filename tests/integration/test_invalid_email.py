@@ -6,7 +6,6 @@ running conversations, an earlier booking, the free slot."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import LiveServer, Smtp, make_server, smtp_env
-from helpers import PASSWORD, adviser_socket
+from helpers import PASSWORD, adviser_socket, found
 from wsclient import WsClient, cid, login, new_conversation
 
 BAD_ADDRESSES = [
@@ -129,7 +128,7 @@ async def test_bad_address_on_a_booking_keeps_the_slot_free_and_the_earlier_book
         assert await mails(smtp_server, 2) == ["anna@bank.example", "erika@example.org"]
         erika_mail = next(m for m in smtp_server.messages if m["To"] == "erika@example.org")
         body = erika_mail.get_body(("plain",)).get_content()
-        invite = re.search(r"/join/(\S+)", body).group(1)  # type: ignore[union-attr]
+        invite = found(r"/join/(\S+)", body)
 
         for address in BAD_ADDRESSES:
             for slot in (free, booked):  # the address is refused before the slot counts

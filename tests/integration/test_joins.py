@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import httpx
 from conftest import LiveServer, Smtp, make_server, smtp_env
@@ -26,7 +27,9 @@ async def adviser_session(
     return client, ws
 
 
-async def test_email_invitation_link_opens_the_conversation(tmp_path, smtp_server: Smtp) -> None:  # type: ignore[no-untyped-def]
+async def test_email_invitation_link_opens_the_conversation(
+    tmp_path: Path, smtp_server: Smtp
+) -> None:
     server = make_server(tmp_path, **smtp_env(smtp_server))
     server.start()
     try:
@@ -92,7 +95,7 @@ async def test_email_invitation_link_opens_the_conversation(tmp_path, smtp_serve
         server.stop()
 
 
-async def test_expired_invitation_link(tmp_path, smtp_server: Smtp) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_invitation_link(tmp_path: Path, smtp_server: Smtp) -> None:
     server = make_server(tmp_path, VISAVIS_INVITATION_TTL_S="1", **smtp_env(smtp_server))
     server.start()
     try:
@@ -109,7 +112,7 @@ async def test_expired_invitation_link(tmp_path, smtp_server: Smtp) -> None:  # 
         server.stop()
 
 
-async def test_mail_server_down_gives_a_clear_error_and_frees_the_slot(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_mail_server_down_gives_a_clear_error_and_frees_the_slot(tmp_path: Path) -> None:
     from conftest import free_port
 
     server = make_server(tmp_path, VISAVIS_SMTP_HOST="127.0.0.1", VISAVIS_SMTP_PORT=str(free_port()),
@@ -152,7 +155,7 @@ async def test_phone_code_lands_in_the_advisers_conversation(live_server: LiveSe
     await asyncio.gather(adviser.close(), customer.close())
 
 
-async def test_codes_expire_and_guessing_is_rate_limited(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_codes_expire_and_guessing_is_rate_limited(tmp_path: Path) -> None:
     server = make_server(tmp_path, VISAVIS_CODE_TTL_S="1", VISAVIS_CODE_GUESSES_PER_MINUTE="5")
     server.start()
     try:

@@ -4,6 +4,7 @@ not answer in time (or decline)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from conftest import make_server
@@ -22,7 +23,7 @@ async def first_offered(advisers: list[WsClient], pred: Any, timeout: float) -> 
     return tasks[task]
 
 
-async def test_offer_moves_to_the_next_adviser_on_timeout_and_decline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_offer_moves_to_the_next_adviser_on_timeout_and_decline(tmp_path: Path) -> None:
     # offers are re-planned on every queue change and every few seconds (reaper tick)
     server = make_server(tmp_path, VISAVIS_OFFER_TIMEOUT_S="2")
     server.start()
@@ -32,7 +33,7 @@ async def test_offer_moves_to_the_next_adviser_on_timeout_and_decline(tmp_path) 
         conv_id, _ = await new_conversation(server.base_url, customer_name="Bob")
 
         def offered(f: dict[str, Any]) -> bool:
-            return f["type"] == "conversation.offered" and f["conversation_id"] == conv_id
+            return bool(f["type"] == "conversation.offered" and f["conversation_id"] == conv_id)
 
         first = await first_offered([anna, ben], offered, 5)
         second = ben if first is anna else anna

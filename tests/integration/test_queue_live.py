@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 from conftest import LiveServer, make_server
@@ -86,7 +87,7 @@ async def test_availability_json_and_event_stream(live_server: LiveServer) -> No
         await adviser.close()
 
 
-async def test_silent_sockets_are_closed_and_ping_keeps_alive(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_silent_sockets_are_closed_and_ping_keeps_alive(tmp_path: Path) -> None:
     server = make_server(tmp_path, VISAVIS_HEARTBEAT_S="1")
     server.start()
     try:

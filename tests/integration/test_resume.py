@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from conftest import LiveServer, make_server
@@ -26,7 +27,7 @@ async def test_resume_after_dropped_socket_no_loss_no_duplicate(live_server: Liv
     last = max(seen)
 
     # The customer's network drops: the socket dies without a close handshake.
-    customer.ws.transport.abort()  # type: ignore[attr-defined]
+    customer.ws.transport.abort()
     await customer.wait_closed()
 
     # Meanwhile the adviser writes three messages.
@@ -93,9 +94,11 @@ async def test_socket_sees_every_seq_once_in_order_under_concurrency(
     await asyncio.gather(adviser.close(), customer.close())
 
 
-@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-async def test_server_restart_loses_nothing(db: str, tmp_path, request) -> None:  # type: ignore[no-untyped-def]
-    url = request.getfixturevalue("pg_database_url") if db == "postgresql" else None
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_server_restart_loses_nothing(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("pg_database_url") if kind == "postgresql" else None
     server = make_server(tmp_path, database_url=url)
     server.start()
     try:

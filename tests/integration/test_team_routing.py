@@ -4,18 +4,13 @@ their language, and a team's per-adviser chat limit holds for its advisers."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
+from conftest import ALWAYS_OPEN, LiveServer
 from helpers import PASSWORD
 from wsclient import WsClient, login
-
-ALWAYS = json.dumps(
-    {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-)
 
 
 async def available(server: LiveServer, email: str) -> WsClient:
@@ -37,9 +32,9 @@ def mortgage_teams(live_server: LiveServer) -> LiveServer:
     """Mortgages in German (one chat at a time per adviser) and in English."""
     s = live_server
     s.cli("team", "set", "baufi-de", "--name", "Baufinanzierung", "--topics", "kredit",
-          "--languages", "de", "--hours", ALWAYS, "--chat-limit", "1")  # fmt: skip
+          "--languages", "de", "--hours", ALWAYS_OPEN, "--chat-limit", "1")  # fmt: skip
     s.cli("team", "set", "baufi-en", "--name", "Mortgages", "--topics", "kredit",
-          "--languages", "en", "--hours", ALWAYS)  # fmt: skip
+          "--languages", "en", "--hours", ALWAYS_OPEN)  # fmt: skip
     s.add_adviser("anna@bank.example", PASSWORD, "Anna")  # her own limit: 3
     s.add_adviser("ben@bank.example", PASSWORD, "Ben")
     s.cli("team", "member", "baufi-de", "anna@bank.example")

@@ -9,19 +9,23 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import LiveServer
+from conftest import ALWAYS_OPEN, LiveServer
 from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, new_conversation
-
-ALWAYS = json.dumps(
-    {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-)
 
 
 @pytest.fixture
 def teams_server(live_server: LiveServer) -> LiveServer:
     live_server.cli(
-        "team", "set", "baufi", "--name", "Baufinanzierung", "--topics", "kredit", "--hours", ALWAYS
+        "team",
+        "set",
+        "baufi",
+        "--name",
+        "Baufinanzierung",
+        "--topics",
+        "kredit",
+        "--hours",
+        ALWAYS_OPEN,
     )
     live_server.cli(
         "team",
@@ -32,7 +36,7 @@ def teams_server(live_server: LiveServer) -> LiveServer:
         "--topics",
         "konto",
         "--hours",
-        ALWAYS,
+        ALWAYS_OPEN,
     )
     live_server.cli(
         "team",

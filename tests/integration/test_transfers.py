@@ -1,18 +1,19 @@
-"""Transfers (R4.3): blind to a colleague or a team, consultative with internal
+"""Transfers: blind to a colleague or a team, consultative with internal
 notes the customer never sees; the customer stays connected throughout."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-from conftest import LiveServer
+from conftest import ALWAYS_OPEN, LiveServer
 from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, cid, login, new_conversation
 
 
-def kind_is(kind: str):  # type: ignore[no-untyped-def]
+def kind_is(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda f: f["type"] == "event" and f["kind"] == kind
 
 
@@ -127,7 +128,7 @@ async def test_consultative_transfer_with_internal_notes(live_server: LiveServer
 
 async def test_blind_transfer_to_colleague_and_to_team(live_server: LiveServer) -> None:
     live_server.cli("team", "set", "video", "--name", "Video-Beratung", "--topics", "video",
-                    "--hours", '{"mon": [["00:00","24:00"]], "tue": [["00:00","24:00"]], "wed": [["00:00","24:00"]], "thu": [["00:00","24:00"]], "fri": [["00:00","24:00"]], "sat": [["00:00","24:00"]], "sun": [["00:00","24:00"]]}')  # fmt: skip
+                    "--hours", ALWAYS_OPEN)  # fmt: skip
     live_server.restart()
     anna, ben, customer, conv_id, ben_id = await setup(live_server)
     err = await ben.request(

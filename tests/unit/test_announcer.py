@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from services import conversation_service
 from visavis.auth.service import AdviserView, AuthService
 from visavis.bus import MemoryBus
 from visavis.conversations.calls import CallService
-from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
+from visavis.conversations.writes import Author
 from visavis.routing.decide import ChatLimits
 from visavis.routing.presence import Presence
 from visavis.storage.engine import Database
@@ -140,7 +141,7 @@ async def test_every_write_path_reaches_a_following_socket(db: Database) -> None
     cid = conv["id"]
     world.follow(conn, cid)
     await reached(ws, c, cid)
-    steps: list[Any] = [
+    steps: list[Callable[[], Awaitable[object]]] = [
         lambda: c.do_chat(cid, Author("customer", None, "Erika"), "client-0002", "Noch da?"),
         lambda: c.do_accept(cid, anna.id, anna.name, ChatLimits(3)),
     ]
@@ -152,7 +153,7 @@ async def test_every_write_path_reaches_a_following_socket(db: Database) -> None
     _conv, (requested,) = await calls.do_request(cid, me, "video")
     await reached(ws, c, cid)
     call_id = requested["body"]["call_id"]
-    for step in [
+    steps = [
         lambda: calls.do_answer(cid, Author("customer"), call_id, True),
         lambda: calls.do_media(cid, me, call_id, True, True, False),
         lambda: calls.do_hangup(cid, me, call_id),
@@ -161,7 +162,8 @@ async def test_every_write_path_reaches_a_following_socket(db: Database) -> None
         lambda: transfers.do_consult_finish(cid, me, True),
         lambda: transfers.do_blind_to_team(cid, Author("adviser", ben.id, ben.name), "baufi"),
         lambda: c.do_end(cid, Author("customer")),
-    ]:
+    ]
+    for step in steps:
         await step()
         await reached(ws, c, cid)
     kinds = [f["kind"] for f in ws.sent if f["type"] == "event"]

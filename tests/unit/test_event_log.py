@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from services import conversation_service
 
 from visavis.auth.service import AuthService
-from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.service import ConversationService
+from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
 from visavis.routing.decide import ChatLimits
 from visavis.storage.engine import Database
 
 CUSTOMER = Author("customer")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ WEEKDAYS = {
 }
 
 
-def hours(**kw: object) -> BusinessHours:
-    return BusinessHours.parse(
-        str(kw.get("tz", "Europe/Berlin")),
-        dict(kw.get("weekly", WEEKDAYS)),
-        list(kw.get("holidays", [])),  # type: ignore[call-overload]
-    )
+def hours(
+    tz: str = "Europe/Berlin",
+    weekly: dict[str, list[list[str]]] | None = None,
+    holidays: list[str] | None = None,
+) -> BusinessHours:
+    return BusinessHours.parse(tz, dict(WEEKDAYS if weekly is None else weekly), holidays or [])
 
 
 def test_open_in_team_time_zone_across_dst() -> None:

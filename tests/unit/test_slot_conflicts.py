@@ -4,7 +4,6 @@ slot is booked once, whoever is faster; the loser changes nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -21,13 +20,6 @@ T10 = (datetime.now(UTC) + timedelta(days=1)).replace(hour=10, minute=0, second=
 
 def at(minutes: int) -> datetime:
     return T10 + timedelta(minutes=minutes)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

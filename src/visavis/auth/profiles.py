@@ -1,4 +1,4 @@
-"""Advisers' public profiles for the adviser portal (R5.4): name, photo, languages,
+"""Advisers' public profiles for the adviser portal: name, photo, languages,
 topics, a short text. Only advisers who chose `listed` appear."""
 
 from __future__ import annotations
@@ -38,19 +38,27 @@ class ProfileService:
         self.database = database
 
     async def do_set_profile(
-        self, adviser_id: str, languages: list[str], topics: list[str], bio: str, listed: bool
+        self,
+        adviser_id: str,
+        languages: list[str] | None = None,
+        topics: list[str] | None = None,
+        bio: str | None = None,
+        listed: bool | None = None,
     ) -> None:
+        """Set the given fields; None leaves one as it is."""
+        values: dict[str, Any] = {}
+        if languages is not None:
+            values["languages"] = json.dumps(languages)
+        if topics is not None:
+            values["topics"] = json.dumps(topics)
+        if bio is not None:
+            values["bio"] = bio.strip()
+        if listed is not None:
+            values["listed"] = listed
+        if not values:
+            return
         async with self._db.writer() as db:
-            await db.execute(
-                update(Adviser)
-                .where(Adviser.id == adviser_id)
-                .values(
-                    languages=json.dumps(languages),
-                    topics=json.dumps(topics),
-                    bio=bio.strip(),
-                    listed=listed,
-                )
-            )
+            await db.execute(update(Adviser).where(Adviser.id == adviser_id).values(**values))
             await db.commit()
 
     async def do_set_photo(self, adviser_id: str, content_type: str, data: bytes) -> None:

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -45,6 +46,66 @@ class TeamView:
             "open": self.hours.is_open(now),
             "next_opening": nxt.isoformat() if nxt else None,
         }
+
+
+class Keep(Enum):
+    """`TeamChanges.chat_limit` not given: None there means "no limit of the team"."""
+
+    KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class TeamChanges:
+    """The fields of a team to set; None (`Keep.KEEP` for the chat limit) leaves one
+    as it is."""
+
+    name: str | None = None
+    topics: list[str] | None = None  # []: a catch-all team
+    languages: list[str] | None = None
+    timezone: str | None = None
+    hours: dict[str, Any] | None = None  # see routing/hours.py
+    holidays: list[str] | None = None  # YYYY-MM-DD
+    chat_limit: int | Keep | None = Keep.KEEP  # None: each adviser's own limit
+
+
+# Mon-Fri 08:00-20:00, Sat 09:00-14:00: a bank's service hours.
+DEFAULT_HOURS: dict[str, Any] = {
+    **{d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "sat": [["09:00", "14:00"]],
+}
+# What a new team starts with where its first save leaves a field out.
+NEW_TEAM = TeamChanges(
+    name="",  # the team's id
+    topics=[],
+    languages=["de", "en"],
+    timezone="Europe/Berlin",
+    hours=DEFAULT_HOURS,
+    holidays=[],
+    chat_limit=None,
+)
+
+
+def check_chat_limit(chat_limit: int | Keep | None) -> None:
+    if isinstance(chat_limit, int) and not 1 <= chat_limit <= 50:
+        raise VisavisError("bad_request", f"chat limit: {chat_limit} is not between 1 and 50")
+
+
+def _write(team: Team, changes: TeamChanges, team_id: str) -> None:
+    """Copy the given fields of `changes` onto the row."""
+    if changes.name is not None:
+        team.name = changes.name.strip() or team_id
+    if changes.topics is not None:
+        team.topics = json.dumps(changes.topics)
+    if changes.languages is not None:
+        team.languages = json.dumps(changes.languages)
+    if changes.timezone is not None:
+        team.timezone = changes.timezone
+    if changes.hours is not None:
+        team.hours = json.dumps(changes.hours)
+    if changes.holidays is not None:
+        team.holidays = json.dumps(changes.holidays)
+    if changes.chat_limit is not Keep.KEEP:
+        team.chat_limit = changes.chat_limit
 
 
 def _view(team: Team, members: frozenset[str]) -> TeamView:
@@ -123,37 +184,25 @@ class TeamService:
         return not mine or team_id is None or team_id in mine
 
     # ------------------------------------------------------------ writes
-    async def do_save(
-        self,
-        team_id: str,
-        name: str,
-        topics: list[str],
-        languages: list[str],
-        timezone: str,
-        hours: dict[str, Any],
-        holidays: list[str],
-        chat_limit: int | None = None,
-    ) -> TeamView:
+    async def do_save(self, team_id: str, changes: TeamChanges) -> TeamView:
+        """Create the team (what `changes` leaves out: `NEW_TEAM`) or change only the
+        fields `changes` gives; the rest stays as it is."""
         if not TEAM_ID_RE.match(team_id):
             raise VisavisError("bad_request", "team id: 1-32 of a-z, 0-9, '-'")
-        if chat_limit is not None and not 1 <= chat_limit <= 50:
-            raise VisavisError("bad_request", f"chat limit: {chat_limit} is not between 1 and 50")
-        try:
-            BusinessHours.parse(timezone, hours, holidays)
-        except ValueError as exc:
-            raise VisavisError("bad_request", f"business hours: {exc}") from None
+        check_chat_limit(changes.chat_limit)
         async with self._db.writer() as db:
             team = await db.get(Team, team_id)
             if team is None:
                 team = Team(id=team_id, created_at=datetime.now(UTC))
+                _write(team, NEW_TEAM, team_id)
                 db.add(team)
-            team.name = name.strip() or team_id
-            team.topics = json.dumps(topics)
-            team.languages = json.dumps(languages)
-            team.timezone = timezone
-            team.hours = json.dumps(hours)
-            team.holidays = json.dumps(holidays)
-            team.chat_limit = chat_limit
+            _write(team, changes, team_id)
+            try:
+                BusinessHours.parse(
+                    team.timezone, json.loads(team.hours), json.loads(team.holidays)
+                )
+            except ValueError as exc:
+                raise VisavisError("bad_request", f"business hours: {exc}") from None
             await db.commit()
         await self.load()
         return self.get(team_id)

@@ -1,4 +1,4 @@
-"""Proactive invitations (R5.3): admin-defined rules the widget evaluates in the
+"""Proactive invitations: admin-defined rules the widget evaluates in the
 visitor's browser (page, time on page, returning visitor, campaign). The server only
 stores and serves them; the widget shows an invitation only while an adviser of the
 rule's team is free (it asks /api/v1/availability?team=…), and nothing about the
