@@ -60,3 +60,23 @@ def test_every_package_is_in_the_layer_table() -> None:
         for module in (src / package).glob("*.py"):
             if module.name != "__init__.py":
                 assert f"`{module.name}`" in rows[package], f"{package}/{module.name}"
+
+
+def test_the_repository_stands_on_its_own() -> None:
+    """Code, docs and tests cite requirements only by the ids docs/requirements.md
+    defines, and never point at files or issue numbers a contributor cannot see."""
+    root = DOCS.parent
+    defined = set(re.findall(r"\*\*(R\d+\.\d+)\*\*", (DOCS / "requirements.md").read_text()))
+    defined |= {r.split(".")[0] for r in defined}
+    paths = [root / "README.md", root / "CHANGELOG.md", root / "pyproject.toml"]
+    for folder, pattern in (("src", "*.py"), ("tests", "*.py"), ("bench", "*.py"),
+                            ("docs", "*.md"), ("scripts", "*.sh"), ("frontend/src", "*.ts"),
+                            ("frontend", "*.md")):  # fmt: skip
+        paths += [p for p in (root / folder).rglob(pattern) if "node_modules" not in p.parts]
+    for path in paths:
+        text = path.read_text()
+        rel = path.relative_to(root)
+        for ref in re.findall(r"\bR\d+(?:\.\d+)?\b", text):
+            assert ref in defined, f"{rel}: {ref} is not in docs/requirements.md"
+        # (bracketed letters: so that this line does not match itself)
+        assert not re.search(r"shar[e]d/|DESIG[N]\.md|REQUIREMENT[S]\.md|\bissu[e] \d", text), rel
