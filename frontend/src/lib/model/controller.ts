@@ -47,9 +47,8 @@ export interface ConversationsOptions {
 }
 
 export class Conversations implements ReactiveController {
-  model: Model;
-  conn: ConnState = "idle";
-
+  private state: Model;
+  private connState: ConnState = "idle";
   private readonly host: ReactiveControllerHost;
   private readonly opts: ConversationsOptions;
   private socket: VisavisClient | null = null;
@@ -63,7 +62,7 @@ export class Conversations implements ReactiveController {
   constructor(host: ReactiveControllerHost, opts: ConversationsOptions) {
     this.host = host;
     this.opts = opts;
-    this.model = emptyModel(opts.self);
+    this.state = emptyModel(opts.self);
     host.addController(this);
   }
 
@@ -83,6 +82,10 @@ export class Conversations implements ReactiveController {
   // ------------------------------------------------------------------ the socket
   get client(): VisavisClient | null {
     return this.socket;
+  }
+
+  get conn(): ConnState {
+    return this.connState;
   }
 
   /** A new socket (and an empty model): the customer's token, or the adviser's session. */
@@ -122,14 +125,14 @@ export class Conversations implements ReactiveController {
     const client = this.socket;
     this.socket = null;
     client?.stop();
-    this.model = emptyModel(this.opts.self);
-    this.conn = "idle";
+    this.state = emptyModel(this.opts.self);
+    this.connState = "idle";
     this.host.requestUpdate();
   }
 
   private onState(client: VisavisClient, state: ConnState): void {
     if (client !== this.socket) return;
-    this.conn = state;
+    this.connState = state;
     for (const call of this.calls.values()) call.onConnState(state);
     if (state !== "open") this.dispatch({ type: "offline" });
     this.opts.onState?.(state);
@@ -154,20 +157,24 @@ export class Conversations implements ReactiveController {
   }
 
   // ------------------------------------------------------------------ reading
+  get model(): Model {
+    return this.state;
+  }
+
   get(conversationId: string): Conversation | undefined {
-    return this.model.conversations.get(conversationId);
+    return this.state.conversations.get(conversationId);
   }
 
   /** The conversations' ids in the order they came. */
   get order(): readonly string[] {
-    return this.model.order;
+    return this.state.order;
   }
 
   /** The conversations in the order they came. */
   get list(): Conversation[] {
     const out: Conversation[] = [];
-    for (const id of this.model.order) {
-      const conv = this.model.conversations.get(id);
+    for (const id of this.state.order) {
+      const conv = this.state.conversations.get(id);
       if (conv) out.push(conv);
     }
     return out;
@@ -184,7 +191,7 @@ export class Conversations implements ReactiveController {
 
   unread(conversationId: string): number {
     const conv = this.get(conversationId);
-    return conv ? unread(conv, this.model.self) : 0;
+    return conv ? unread(conv, this.state.self) : 0;
   }
 
   call(conversationId: string): CallManager | null {
@@ -201,10 +208,10 @@ export class Conversations implements ReactiveController {
 
   // ------------------------------------------------------------------ reducing
   private dispatch(action: Action): void {
-    const before = this.model;
+    const before = this.state;
     const after = reduce(before, action);
     if (after === before) return;
-    this.model = after;
+    this.state = after;
     let receipts = action.type === "subscribed";
     for (const [id, conv] of after.conversations) {
       const prev = before.conversations.get(id);
