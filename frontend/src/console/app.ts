@@ -4,8 +4,9 @@
 // phone codes, transfers with internal notes, my portal profile, my appointment slots,
 // and for supervisors a live overview of all advisers and queues.
 // The conversations (events, receipts, typing, calls) are the shared model
-// (lib/model); the parts of the screen are components: login-view.ts, queue-panel.ts,
-// conversation-list.ts, chat-pane.ts; styles.ts holds the CSS.
+// (lib/model); the parts of the screen are components: top-bar.ts, view-nav.ts,
+// login-view.ts, queue-panel.ts, conversation-list.ts, chat-pane.ts; styles.ts holds
+// the CSS.
 import { html, nothing } from "lit";
 import { api, type SessionInfo, type Topic } from "../lib/api";
 import { I18nElement } from "../lib/base";
@@ -48,6 +49,19 @@ import type { TeamInfo, TransferDialog } from "./transfer-dialog";
 import "./view-nav";
 import type { View } from "./view-nav";
 
+function topicLabels(topics: Topic[]): (id: string | null) => string {
+  return (id) => {
+    if (!id) return "";
+    const topic = topics.find((tp) => tp.id === id);
+    if (!topic) return id;
+    return lang() === "de" ? topic.label_de : topic.label_en;
+  };
+}
+
+function teamNames(teams: TeamInfo[]): (id: string) => string {
+  return (id) => teams.find((tm) => tm.id === id)?.name ?? id;
+}
+
 export class ConsoleApp extends I18nElement {
   static override properties = {
     me: { state: true },
@@ -63,7 +77,8 @@ export class ConsoleApp extends I18nElement {
     offline: { state: true },
     offers: { state: true },
     overview: { state: true },
-    topics: { state: true },
+    topicLabel: { state: true },
+    teamName: { state: true },
   };
   declare me: AdviserInfo | null;
   declare checking: boolean;
@@ -82,7 +97,10 @@ export class ConsoleApp extends I18nElement {
   /** Supervisors: all advisers and running conversations, pushed (overview.snapshot);
    *  kept while another view is open so the overview shows at once. */
   declare overview: OverviewSnapshotMsg | null;
-  declare topics: Topic[];
+  /** A topic's label, a team's name (new functions once the lists came, so the
+   *  components that show them draw again). */
+  declare topicLabel: (id: string | null) => string;
+  declare teamName: (id: string) => string;
 
   /** My conversations: the socket and everything that arrives on it for them. */
   private readonly chats = new Conversations(this, {
@@ -98,7 +116,6 @@ export class ConsoleApp extends I18nElement {
   private csrf = "";
   private clock = 0;
   private wantSelect: string | null = null;
-  private teams: TeamInfo[] = [];
 
   constructor() {
     super();
@@ -115,7 +132,8 @@ export class ConsoleApp extends I18nElement {
     this.offline = [];
     this.offers = [];
     this.overview = null;
-    this.topics = [];
+    this.topicLabel = topicLabels([]);
+    this.teamName = teamNames([]);
   }
 
   static override styles = [base, ...appStyles];
@@ -134,29 +152,22 @@ export class ConsoleApp extends I18nElement {
 
   private async loadTopics(): Promise<void> {
     try {
-      this.topics = (await api<{ topics: Topic[] }>("GET", "/api/v1/topics")).topics ?? [];
+      const res = await api<{ topics: Topic[] }>("GET", "/api/v1/topics");
+      this.topicLabel = topicLabels(res.topics ?? []);
     } catch {
-      this.topics = [];
+      /* ids stand in for labels */
     }
   }
 
   private async loadTeams(): Promise<void> {
     try {
-      this.teams = (await api<{ teams: TeamInfo[] }>("GET", "/api/v1/teams")).teams ?? [];
+      this.teamName = teamNames(
+        (await api<{ teams: TeamInfo[] }>("GET", "/api/v1/teams")).teams ?? [],
+      );
     } catch {
-      this.teams = [];
+      /* ids stand in for names */
     }
   }
-
-  private readonly teamName = (id: string): string =>
-    this.teams.find((tm) => tm.id === id)?.name ?? id;
-
-  private readonly topicLabel = (id: string | null): string => {
-    if (!id) return "";
-    const topic = this.topics.find((tp) => tp.id === id);
-    if (!topic) return id;
-    return lang() === "de" ? topic.label_de : topic.label_en;
-  };
 
   // ------------------------------------------------------------------ session
   private async checkSession(): Promise<void> {

@@ -98,6 +98,9 @@ export class Conversations implements ReactiveController {
       onEvent: (ev) => this.dispatch(ev),
       onFrame: (f, answered) => {
         this.dispatch(f);
+        // Call signalling is for the conversation's call manager only.
+        if (f.type === "rtc.signal") this.calls.get(f.conversation_id)?.onSignal(f);
+        else if (f.type === "call.moved") this.calls.get(f.conversation_id)?.onMoved(f);
         this.opts.onFrame?.(f, answered);
       },
       onOutbox: (items) => {
