@@ -2,7 +2,7 @@
 // banner, the two columns), its header and view tabs, the login, the queue, the list of
 // my chats and the chat pane.
 import { css } from "lit";
-import { iconStyles } from "../lib/icons";
+import { callButtonStyles, iconStyles } from "../lib/icons";
 
 /** The side column's headings and lists (queue, my chats). */
 const column = css`
@@ -275,6 +275,7 @@ export const listStyles = [
 
 export const paneStyles = [
   iconStyles,
+  callButtonStyles,
   css`
     :host,
     section.pane {
@@ -331,15 +332,6 @@ export const paneStyles = [
     .ended-note p,
     .handed p {
       margin: 0;
-    }
-    .call-buttons {
-      display: flex;
-      gap: 0.35rem;
-    }
-    .call-buttons button {
-      display: inline-flex;
-      align-items: center;
-      gap: 0.3rem;
     }
     @media (max-width: 720px) {
       :host {

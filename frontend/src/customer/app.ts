@@ -12,7 +12,7 @@ import { api, ApiError, type CreatedConversation } from "../lib/api";
 import { I18nElement } from "../lib/base";
 import type { Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
-import { icon, iconStyles } from "../lib/icons";
+import { callButtonStyles, icon, iconStyles } from "../lib/icons";
 import "../lib/composer";
 import "../lib/conn-status";
 import { errorText, lang, tc } from "../lib/i18n";
@@ -91,7 +91,7 @@ export class ChatApp extends I18nElement {
     this.picked = null;
   }
 
-  static override styles = [base, iconStyles, appStyles];
+  static override styles = [base, iconStyles, callButtonStyles, appStyles];
 
   // ------------------------------------------------------------------ lifecycle
   override connectedCallback(): void {

@@ -86,14 +86,7 @@ export const appStyles = css`
   .header-lang {
     --vv-primary: #fff;
   }
-  .call-buttons {
-    display: flex;
-    gap: 0.35rem;
-  }
   .call-buttons button {
-    display: inline-flex;
-    align-items: center;
-    gap: 0.3rem;
     background: #fff;
     color: var(--vv-header-bg, #0b57a4);
     border-color: #fff;

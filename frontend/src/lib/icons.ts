@@ -31,3 +31,16 @@ export const iconStyles = css`
     stroke-linejoin: round;
   }
 `;
+
+/** The audio/video call buttons in both apps' headers: an icon and a label each. */
+export const callButtonStyles = css`
+  .call-buttons {
+    display: flex;
+    gap: 0.35rem;
+  }
+  .call-buttons button {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.3rem;
+  }
+`;
