@@ -52,8 +52,9 @@ export default defineConfig({
       output: {
         // Lit and src/lib, used by both apps, in one cacheable chunk named for what it is.
         codeSplitting: {
-          // The call code (src/lib/call*.ts but call-strings) stays out: it is its
-          // own chunk, loaded only once a conversation is active (calls-lazy.ts).
+          // The call code (src/lib/call*.ts but call-strings, and src/lib/call/) stays
+          // out: it is its own chunk, loaded only once a conversation is active
+          // (calls-lazy.ts).
           groups: [
             // The conversation model (its own code only, not the shared code it uses):
             // the console's, and the customer's from the first conversation on (the
@@ -65,7 +66,7 @@ export default defineConfig({
             },
             {
               name: "shared",
-              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:-view|-ui)?\.ts$)/,
+              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$))/,
             },
           ],
         },

@@ -21,6 +21,7 @@ from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
 from visavis.config import Settings
+from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
 from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
@@ -68,14 +69,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     database = Database(settings.database_url)
     bus = MemoryBus()
     presence = Presence()
-    conversations = ConversationService(database)
     auth = AuthService(
         database, settings.max_chats, settings.session_ttl_s, settings.login_attempts_per_minute
     )
+
+    async def max_chats(adviser_id: str) -> int:
+        return (await auth.get_adviser(adviser_id)).max_chats
+
+    announcer = Announcer(bus, presence, max_chats)
+    conversations = ConversationService(database, announcer)
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
     teams = TeamService(database)
     hub = Hub(
         bus,
+        announcer,
         conversations,
         presence,
         teams,
@@ -124,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     appointment_service = AppointmentService(database, conversations)
     joins = JoinRoutes(
-        api, join_service, conversations, tokens, hub, mailer, settings.origin, appointment_service
+        api, join_service, conversations, tokens, mailer, settings.origin, appointment_service
     )
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone

@@ -1,4 +1,4 @@
-"""Command line: `visavis serve | migrate | demo | adviser … | protocol-ts`."""
+"""Command line: `visavis serve | migrate | demo | adviser … | protocol-ts | protocol-py`."""
 
 from __future__ import annotations
 
@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--port", type=int)
     sub.add_parser("migrate")
     sub.add_parser("protocol-ts", help="regenerate frontend/src/lib/protocol.gen.ts")
+    sub.add_parser("protocol-py", help="regenerate src/visavis/protocol/frames.py")
     adv = sub.add_parser("adviser").add_subparsers(dest="adv_cmd", required=True)
     add = adv.add_parser("add")
     add.add_argument("email")
@@ -296,6 +297,10 @@ def main(argv: list[str] | None = None) -> None:
             from visavis.protocol import typescript
 
             typescript.main()
+        elif args.cmd == "protocol-py":
+            from visavis.protocol import typeddicts
+
+            typeddicts.main()
         elif args.cmd == "rule":
             asyncio.run(_rule(settings, args))
         elif args.cmd == "team":

@@ -1,4 +1,4 @@
-"""Real Chromium: closing the gaps of issue 4 — the widget's per-topic availability
+"""Real Chromium: the gaps closed in the ways in — the widget's per-topic availability
 (`data-topic`), an appointment link opened too early, and the console's status control
 when `status.set` cannot be done.
 

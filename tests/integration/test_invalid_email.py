@@ -1,4 +1,4 @@
-"""Invalid e-mail addresses (issue 4, bad input): an e-mail invitation and an
+"""Invalid e-mail addresses (bad input): an e-mail invitation and an
 appointment booking with a bad address are refused with `bad_request` naming the
 field, nothing is sent, and what was already accepted stays as it was: the adviser's
 running conversations, an earlier booking, the free slot."""

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from conftest import LiveServer, Smtp, make_server, smtp_env
 from helpers import PASSWORD, adviser_socket
+from invitations import invitation_of
 from wsclient import WsClient, login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -83,6 +84,10 @@ async def test_portal_lists_advisers_and_a_picked_adviser_gets_the_customer(tmp_
         server.stop()
 
 
+ANNA = "Berger, Anna: Beratung"
+ERIKA = 'Müller, Jürgen: "Weiß";\r\nSohn'
+
+
 def _slot(minutes_from_now: int, length: int = 30) -> dict[str, str]:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes_from_now)
     return {"start": start.isoformat(), "end": (start + timedelta(minutes=length)).isoformat()}
@@ -94,7 +99,8 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
     server = make_server(tmp_path, **smtp_env(smtp_server))
     server.start()
     try:
-        anna_ws = await adviser_socket(server, "anna@bank.example", "Anna")
+        # names with what iCalendar must quote or escape
+        anna_ws = await adviser_socket(server, "anna@bank.example", ANNA)
         a = await session(server, "anna@bank.example")
         soon = (await a.post("/api/v1/slots", json=_slot(5))).json()["slot"]
         later = (await a.post("/api/v1/slots", json=_slot(24 * 60))).json()["slot"]
@@ -109,7 +115,7 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
             assert [s["id"] for s in free] == [soon["id"], later["id"]]
             book = {
                 "slot_id": later["id"],
-                "customer_name": "Erika Muster",
+                "customer_name": ERIKA,
                 "email": "erika@example.org",
                 "language": "de",
             }
@@ -138,21 +144,28 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
             ["anna@bank.example", winner_email]
         )
         mail = next(m for m in smtp_server.messages if m["To"] == winner_email)
-        ics_part = next(
-            p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"
-        )
-        ics = ics_part.get_content()
-        if isinstance(ics, bytes):
-            ics = ics.decode()
-        assert (
-            ics.startswith("BEGIN:VCALENDAR") and "METHOD:REQUEST" in ics and "END:VCALENDAR" in ics
-        )
+        invitation = invitation_of(mail)
+        assert (invitation.method, invitation.sequence) == ("REQUEST", 0)
         start = datetime.fromisoformat(later["start"].replace("Z", "+00:00"))
-        assert f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}" in ics
+        assert (invitation.start, invitation.end) == (
+            start, datetime.fromisoformat(later["end"].replace("Z", "+00:00")),
+        )  # fmt: skip
         link = re.search(
             r"http://127\.0\.0\.1:\d+/join/\S+", mail.get_body(("plain",)).get_content()
         ).group(0)
-        assert link.replace("\r", "") in ics.replace("\r\n ", "")
+        assert invitation.url == invitation.location == link
+        assert link in invitation.description
+        assert invitation.summary == f"Beratung / Consultation: {ANNA}"
+        assert (invitation.organizer.name, invitation.organizer.email) == (
+            ANNA, "anna@bank.example",
+        )  # fmt: skip
+        # a name is one line in the invitation
+        assert [(a.name, a.email) for a in invitation.attendees] == [
+            (ERIKA.replace("\r\n", " "), winner_email)
+        ]
+        # the adviser's copy is the same event
+        to_anna = next(m for m in smtp_server.messages if m["To"] == "anna@bank.example")
+        assert invitation_of(to_anna).uid == invitation.uid
 
         # a day early, the link does not let anyone in yet
         invite = link.rsplit("/", 1)[1]
@@ -198,7 +211,7 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
             r = await anon.post("/api/v1/invitations/redeem", json={"invite": soon_link})
             assert r.status_code == 200, r.text
             conv = r.json()["conversation"]
-            assert conv["status"] == "active" and conv["adviser"]["name"] == "Anna"
+            assert conv["status"] == "active" and conv["adviser"]["name"] == ANNA
         assigned = await anna_ws.expect("conversation.assigned")
         assert assigned["conversation"]["id"] == conv["id"]
         customer = await WsClient.connect(server.ws_url, token=r.json()["token"])
@@ -292,7 +305,7 @@ async def test_cancellation_mails_speak_the_language_of_the_booking(
             if len(smtp_server.messages) >= 8:
                 break
             await asyncio.sleep(0.05)
-        cancelled = [m for m in smtp_server.messages if "CANCEL" in _ics_of(m)]
+        cancelled = [m for m in smtp_server.messages if invitation_of(m).method == "CANCEL"]
         assert len(cancelled) == 4, [m["Subject"] for m in smtp_server.messages]
 
         def body(m: object) -> str:
@@ -312,14 +325,6 @@ async def test_cancellation_mails_speak_the_language_of_the_booking(
         await a.aclose()
     finally:
         server.stop()
-
-
-def _ics_of(mail: object) -> str:
-    for part in mail.iter_attachments():  # type: ignore[attr-defined]
-        if part.get_content_type() == "text/calendar":
-            data = part.get_content()
-            return data.decode() if isinstance(data, bytes) else str(data)
-    return ""
 
 
 async def test_advisers_fetch_their_own_photo_listed_or_not(live_server: LiveServer) -> None:
@@ -379,16 +384,6 @@ def _manage_of(response: httpx.Response) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def _ics_fields(mail: object) -> dict[str, str]:
-    unfolded = re.sub(r"\r\n[ \t]", "", _ics_of(mail))
-    out: dict[str, str] = {}
-    for line in unfolded.split("\r\n"):
-        key, sep, value = line.partition(":")
-        if sep:
-            out.setdefault(key.split(";")[0], value)
-    return out
-
-
 async def _mails(smtp: Smtp, count: int) -> list[Any]:
     for _ in range(200):
         if len(smtp.messages) >= count:
@@ -398,8 +393,8 @@ async def _mails(smtp: Smtp, count: int) -> list[Any]:
     return list(smtp.messages)
 
 
-def _ics_time(iso: str) -> str:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y%m%dT%H%M%SZ")
+def _time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 async def test_rebooking_moves_the_appointment_in_one_transaction(
@@ -530,16 +525,19 @@ async def test_rebooking_moves_the_appointment_in_one_transaction(
         mails = await _mails(smtp_server, 10)
         to_jane = [m for m in mails if m["To"] == "jane@example.org"]
         to_anna = [m for m in mails if m["To"] == "anna@bank.example"]
-        jane = [_ics_fields(m) for m in to_jane]
+        jane = [invitation_of(m) for m in to_jane]
         moves = 2 if jane_won else 1
-        assert [f["METHOD"] for f in jane] == ["REQUEST"] * (1 + moves) + ["CANCEL"]
-        assert [f["SEQUENCE"] for f in jane] == [str(n) for n in range(moves + 2)]
-        assert len({f["UID"] for f in jane}) == 1
-        assert jane[0]["UID"].startswith(f"{appointment_id}@")
-        assert jane[0]["DTSTART"] == _ics_time(first["start"])
-        assert jane[1]["DTSTART"] == _ics_time(second["start"])
-        assert jane[1]["DTEND"] == _ics_time(second["end"])
-        assert jane[-2]["DTSTART"] == _ics_time(jane_now["start"])
+        assert [i.method for i in jane] == ["REQUEST"] * (1 + moves) + ["CANCEL"]
+        assert [i.status for i in jane] == ["CONFIRMED"] * (1 + moves) + ["CANCELLED"]
+        assert [i.sequence for i in jane] == list(range(moves + 2))
+        assert len({i.uid for i in jane}) == 1
+        assert jane[0].uid.startswith(f"{appointment_id}@")
+        assert jane[0].start == _time(first["start"])
+        assert (jane[1].start, jane[1].end) == (_time(second["start"]), _time(second["end"]))
+        assert jane[-2].start == _time(jane_now["start"])
+        for i in jane:  # the same people in every update and the cancellation
+            assert (i.organizer.name, i.organizer.email) == ("Anna", "anna@bank.example")
+            assert [(a.name, a.email) for a in i.attendees] == [("Jane", "jane@example.org")]
         assert re.fullmatch(r"Moved to .+: your appointment", str(to_jane[1]["Subject"]))
         body = to_jane[1].get_body(("plain",)).get_content()
         assert body.startswith("Hello Jane,") and "has moved from" in body
@@ -547,14 +545,14 @@ async def test_rebooking_moves_the_appointment_in_one_transaction(
         # the adviser's copy of the update: the same event and SEQUENCE, in English
         anna_moved = [m for m in to_anna if str(m["Subject"]).strip().startswith("Moved to ")]
         assert len(anna_moved) == 2, [m["Subject"] for m in to_anna]
-        assert _ics_fields(anna_moved[0])["UID"] == jane[0]["UID"]
-        assert _ics_fields(anna_moved[0])["SEQUENCE"] == "1"
+        assert invitation_of(anna_moved[0]).uid == jane[0].uid
+        assert invitation_of(anna_moved[0]).sequence == 1
         assert "Jane (jane@example.org) moved the appointment from" in str(
             anna_moved[0].get_body(("plain",)).get_content()
         )
         # Max's booking is another event, never Jane's UID
-        to_max = [_ics_fields(m) for m in mails if m["To"] == "max@example.org"]
-        assert to_max and all(f["UID"] != jane[0]["UID"] for f in to_max)
+        to_max = [invitation_of(m) for m in mails if m["To"] == "max@example.org"]
+        assert to_max and all(i.uid != jane[0].uid for i in to_max)
         await a.aclose()
         await b.aclose()
     finally:

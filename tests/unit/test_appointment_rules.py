@@ -9,7 +9,6 @@ import pytest
 from visavis.errors import VisavisError
 from visavis.storage.models import Slot
 from visavis.ways_in.appointments import appointment_state, check_movable, check_new_slot
-from visavis.ways_in.ics import appointment_ics
 
 NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
 START, END = NOW + timedelta(hours=1), NOW + timedelta(hours=1, minutes=30)
@@ -70,20 +69,3 @@ def test_the_new_slot_is_another_future_one_of_the_same_adviser() -> None:
         with pytest.raises(VisavisError) as err:
             check_new_slot(new, old, NOW)
         assert err.value.code == code, new and new.id
-
-
-def test_an_update_keeps_the_uid_and_raises_the_sequence() -> None:
-    def ics(sequence: int, start: datetime) -> str:
-        return appointment_ics(
-            uid="appt1@bank.example", start=start, end=start + timedelta(minutes=30),
-            summary="Beratung", description="link", url="https://bank.example/join/x",
-            organizer=("Anna", "anna@bank.example"), attendee=("Erika", "erika@example.org"),
-            sequence=sequence,
-        ).decode()  # fmt: skip
-
-    first, moved = ics(0, START), ics(1, START + timedelta(days=1))
-    for text, seq, start in ((first, 0, START), (moved, 1, START + timedelta(days=1))):
-        lines = text.split("\r\n")
-        assert "METHOD:REQUEST" in lines and "UID:appt1@bank.example" in lines
-        assert f"SEQUENCE:{seq}" in lines
-        assert f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}" in lines

@@ -44,3 +44,19 @@ def test_every_setting_is_documented() -> None:
     text = (DOCS / "operations.md").read_text()
     for name in SETTING_NAMES:
         assert f"`VISAVIS_{name.upper()}`" in text, name
+
+
+def test_every_package_is_in_the_layer_table() -> None:
+    """docs/architecture.md lists every package with what it owns, and every module of
+    it by name, so the table cannot fall behind the code."""
+    text = (DOCS / "architecture.md").read_text()
+    src = Path(__file__).resolve().parents[2] / "src" / "visavis"
+    rows = {
+        m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| (.*) \|$", text, flags=re.M)
+    }
+    packages = {p.parent.name for p in src.glob("*/__init__.py")}
+    assert packages <= set(rows), f"missing from the layer table: {packages - set(rows)}"
+    for package in packages:
+        for module in (src / package).glob("*.py"):
+            if module.name != "__init__.py":
+                assert f"`{module.name}`" in rows[package], f"{package}/{module.name}"

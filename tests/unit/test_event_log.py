@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from services import conversation_service
 
 from visavis.auth.service import AuthService
 from visavis.conversations.service import Author, ConversationService
@@ -25,7 +26,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def svc(db: Database) -> ConversationService:
-    return ConversationService(db)
+    return conversation_service(db)
 
 
 async def adviser(db: Database, email: str = "a@bank.example", max_chats: int = 3) -> str:
@@ -78,7 +79,7 @@ async def test_concurrent_resends_store_one_event(svc: ConversationService) -> N
 async def test_accept_end_state_machine(db: Database, svc: ConversationService) -> None:
     aid = await adviser(db)
     conv, _ = await svc.do_create("Bob", None, None, None)
-    summary, event = await svc.do_accept(conv["id"], aid, "Anna", ChatLimits(3))
+    summary, (event,) = await svc.do_accept(conv["id"], aid, "Anna", ChatLimits(3))
     assert summary["status"] == "active" and event["kind"] == "conversation.accepted"
     with pytest.raises(VisavisError) as err:
         await svc.do_accept(conv["id"], aid, "Anna", ChatLimits(3))

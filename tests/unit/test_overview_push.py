@@ -10,6 +10,7 @@ from typing import Any
 
 from visavis.auth.service import AdviserView
 from visavis.bus import MemoryBus
+from visavis.conversations.announcer import Announcer
 from visavis.routing.presence import Presence
 from visavis.web.connection import Connection
 from visavis.web.hub import OVERVIEW_SETTLE_S, Hub
@@ -56,9 +57,15 @@ class Roster:
         return []
 
 
+async def max_chats(adviser_id: str) -> int:
+    return 3
+
+
 def node(bus: MemoryBus) -> tuple[Hub, Roster]:
     roster = Roster()
-    hub = Hub(bus, Conversations(), Presence(), None, roster, 25, offer_timeout_s=0)  # type: ignore[arg-type]
+    presence = Presence()
+    announcer = Announcer(bus, presence, max_chats)
+    hub = Hub(bus, announcer, Conversations(), presence, None, roster, 25, offer_timeout_s=0)  # type: ignore[arg-type]
     return hub, roster
 
 
@@ -90,7 +97,7 @@ async def test_a_burst_on_one_node_is_one_push_to_the_supervisors_of_another() -
 
     # a transfer on node A: the loads of three advisers, one after the other
     for aid in ("anna", "ben", "boss"):
-        await node_a.publish_status(aid, "available", 1, 3)
+        await node_a.announcer.announce_status(aid, 1, "available")
     await asyncio.sleep(SETTLED)
 
     assert len(boss.overviews()) == 1

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from services import conversation_service
 
 from visavis.auth.service import AuthService
-from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
 from visavis.ways_in.appointments import AppointmentService
@@ -32,7 +32,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def svc(db: Database) -> AppointmentService:
-    return AppointmentService(db, ConversationService(db))
+    return AppointmentService(db, conversation_service(db))
 
 
 async def adviser(db: Database, email: str) -> str:
@@ -83,7 +83,7 @@ async def test_a_slot_is_booked_once_and_the_loser_changes_nothing(
         await svc.do_book(slot["id"], "Max", "en", None, "max@example.org")
     assert err.value.code == "slot_taken"
     # Erika keeps her appointment; Max got no conversation; the other slot stays free
-    conversations = ConversationService(db)
+    conversations = conversation_service(db)
     kept = await conversations.get(first.conversation_id)
     assert kept["status"] == "scheduled" and kept["customer_name"] == "Erika"
     assert [s["id"] for s in await svc.slots(None, only_free=True)] == [other["id"]]
@@ -117,7 +117,7 @@ async def test_a_move_is_in_the_conversations_history(
     later = await svc.do_add_slot(anna, at(60), at(90))
     booking, manage = await svc.do_book(first["id"], "Erika", "de", None, "erika@example.org")
     moved, _old = await svc.do_rebook(booking.id, manage, later["id"])
-    history = await ConversationService(db).full_history(moved.conversation_id)
+    history = await conversation_service(db).full_history(moved.conversation_id)
     assert [e["kind"] for e in history] == ["conversation.created", "appointment.moved"]
     assert history[-1]["body"] == {
         "from": first["start"], "starts_at": later["start"], "ends_at": later["end"],

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
 
 from visavis.conversations.callstate import clear_call, ended_body
-from visavis.conversations.service import Author, ConversationService
-from visavis.conversations.summary import event_frame
+from visavis.conversations.service import ConversationService
+from visavis.conversations.state import Status
+from visavis.conversations.writes import Author, Result
 from visavis.errors import VisavisError
 from visavis.storage.models import Conversation
-
-Result = tuple[dict[str, Any], list[dict[str, Any]]]  # (summary, events)
 
 
 def check_call(conv: Conversation, call_id: str, statuses: tuple[str, ...]) -> None:
@@ -38,9 +36,9 @@ class CallService:
         self.c = conversations
 
     async def do_request(self, cid: str, author: Author, media: str) -> Result:
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
-            if conv.status != "active":
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
+            if conv.status != Status.ACTIVE:
                 raise VisavisError(
                     "invalid_state", f"conversation is {conv.status!r}; calls need 'active'"
                 )
@@ -53,20 +51,18 @@ class CallService:
             conv.call_requested_by = author.role
             conv.call_requested_at = now
             conv.call_started_at = None
-            event = await self.c.append_event(
-                db,
+            await w.append(
                 cid,
                 "call.requested",
                 author,
                 {"call_id": conv.call_id, "media": media, "by": author.role},
                 now=now,
             )
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+        return w.summary(cid), w.events(cid)
 
     async def do_answer(self, cid: str, author: Author, call_id: str, accept: bool) -> Result:
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
             check_call(conv, call_id, ("ringing",))
             if conv.call_requested_by == author.role:
                 raise VisavisError("forbidden", "the other side answers a call, not its caller")
@@ -78,18 +74,16 @@ class CallService:
             else:
                 kind, body = "call.declined", {"call_id": call_id, "by": author.role}
                 clear_call(conv)
-            event = await self.c.append_event(db, cid, kind, author, body, now=now)
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+            await w.append(cid, kind, author, body, now=now)
+        return w.summary(cid), w.events(cid)
 
     async def do_media(
         self, cid: str, author: Author, call_id: str, audio: bool, video: bool, screen: bool
     ) -> Result:
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
             check_call(conv, call_id, ("ringing", "active"))
-            event = await self.c.append_event(
-                db,
+            await w.append(
                 cid,
                 "call.media",
                 author,
@@ -101,19 +95,15 @@ class CallService:
                     "screen": screen,
                 },
             )
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+        return w.summary(cid), w.events(cid)
 
     async def do_hangup(self, cid: str, author: Author, call_id: str) -> Result:
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
             check_call(conv, call_id, ("ringing", "active"))
-            event = await self.c.append_event(
-                db, cid, "call.ended", author, ended_body(conv, author.role, "hangup")
-            )
+            await w.append(cid, "call.ended", author, ended_body(conv, author.role, "hangup"))
             clear_call(conv)
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+        return w.summary(cid), w.events(cid)
 
 
 __all__ = ["CallService", "check_call"]

@@ -7,10 +7,11 @@ never disagree about an adviser.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from visavis.auth.service import AuthService
 from visavis.conversations.service import ConversationService
+from visavis.protocol import frames as f
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 
@@ -32,15 +33,15 @@ class Roster:
         self.presence = presence
         self.teams = teams
 
-    async def advisers(self) -> list[dict[str, Any]]:
+    async def advisers(self) -> list[f.AdviserState]:
         """`{id, name, role, status, active, max_chats, teams}` of every adviser."""
         load = await self.conversations.active_counts()
         return [
             {
                 "id": a.id,
                 "name": a.name,
-                "role": a.role,
-                "status": self.presence.status(a.id),
+                "role": cast(f.AdviserRole, a.role),
+                "status": cast(f.PresenceStatus, self.presence.status(a.id)),
                 "active": load.get(a.id, 0),
                 "max_chats": a.max_chats,
                 "teams": sorted(self.teams.teams_of(a.id)),
@@ -48,6 +49,6 @@ class Roster:
             for a in await self.auth.list_advisers()
         ]
 
-    async def live(self) -> list[dict[str, Any]]:
+    async def live(self) -> list[f.ConversationSummary]:
         """Active conversations of all advisers, newest first."""
         return await self.conversations.search(None, "active", None, LIVE_LIMIT, None)

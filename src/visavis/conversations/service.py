@@ -1,36 +1,39 @@
-"""Conversations and their event log.
+"""Conversations and their event log: the one way to change them.
 
-Every change is one transaction that (1) checks the state, (2) allocates the next
-`seq` by incrementing `conversations.last_seq` (a row lock on PostgreSQL; SQLite has
-one writer, serialised here by `_write_lock`), (3) stores the event, and (4) commits.
-Only after the commit does the caller publish the event — so nobody is ever told
-about something that could still be rolled back.
+Every change is one `write()`: a transaction that (1) locks and checks the state,
+(2) appends events — each takes the next `seq` by incrementing
+`conversations.last_seq` (a row lock on PostgreSQL; on SQLite `Database.writer()`
+serialises this process's writers) — and (3) commits. Only after the commit does the
+announcer tell everyone what the write appended (`announcer.py`), so nobody is ever
+told about something that could still be rolled back, and no caller publishes by hand.
+Reads are in `reads.py`.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
+from visavis.conversations.reads import ConversationReads
 from visavis.conversations.state import Status, check_can_write, check_transition
-from visavis.conversations.summary import event_frame, iso, summary
+from visavis.conversations.writes import Author, Result, Write, count_active
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.routing.decide import ChatLimits, check_chat_limit
 from visavis.storage.engine import Database
-from visavis.storage.models import Adviser, Conversation, Event
+from visavis.storage.models import Adviser, Conversation
 
 MAX_NAME = 80
 MAX_TOPIC = 64
-REPLAY_PAGE = 500
 
 
 def _within(limits: ChatLimits, active: int) -> Any:
@@ -65,245 +68,32 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-History = tuple[list[float], list[float]]  # (handle times, pick-up times) in seconds
-
-
-@dataclass(frozen=True)
-class Author:
-    role: str  # customer | adviser | system
-    id: str | None = None
-    name: str | None = None
-
-
 @dataclass(frozen=True)
 class Appended:
-    frame: dict[str, Any]
+    frame: f.EventFrame
     created: bool  # False: a resend of an already stored client_id
 
 
-class ConversationService:
-    def __init__(self, database: Database) -> None:
-        self._db = database.sessions
-        self.writer = database.writer
+class ConversationService(ConversationReads):
+    def __init__(self, database: Database, announcer: Announcer) -> None:
+        super().__init__(database.sessions)
+        self._database = database
+        self.announcer = announcer
 
-    # ------------------------------------------------------------- helpers
-    async def append_event(
-        self,
-        db: AsyncSession,
-        conversation_id: str,
-        kind: str,
-        author: Author,
-        body: dict[str, Any],
-        client_id: str | None = None,
-        now: datetime | None = None,
-    ) -> Event:
-        seq = await db.scalar(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + 1)
-            .returning(Conversation.last_seq)
-        )
-        if seq is None:
-            raise VisavisError("not_found", f"no conversation {conversation_id}")
-        event = Event(
-            conversation_id=conversation_id,
-            seq=seq,
-            kind=kind,
-            author_role=author.role,
-            author_id=author.id,
-            author_name=author.name,
-            client_id=client_id,
-            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            created_at=now or datetime.now(UTC),
-        )
-        db.add(event)
-        await db.flush()
-        return event
-
-    async def lock_conversation(self, db: AsyncSession, conversation_id: str) -> Conversation:
-        conv = await db.scalar(
-            select(Conversation).where(Conversation.id == conversation_id).with_for_update()
-        )
-        if conv is None:
-            raise VisavisError("not_found", f"no conversation {conversation_id}")
-        return conv
-
-    async def _adviser_name(self, db: AsyncSession, adviser_id: str | None) -> str | None:
-        if adviser_id is None:
-            return None
-        return await db.scalar(select(Adviser.name).where(Adviser.id == adviser_id))
-
-    async def summary_of(self, db: AsyncSession, conv: Conversation) -> dict[str, Any]:
-        return summary(
-            conv,
-            await self._adviser_name(db, conv.adviser_id),
-            await self._adviser_name(db, conv.consultant_id),
-        )
-
-    # ------------------------------------------------------------- reads
-    async def get(self, conversation_id: str) -> dict[str, Any]:
-        async with self._db() as db:
-            conv = await db.get(Conversation, conversation_id)
-            if conv is None:
-                raise VisavisError("not_found", f"no conversation {conversation_id}")
-            return await self.summary_of(db, conv)
-
-    async def events_after(
-        self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
-    ) -> list[dict[str, Any]]:
-        async with self._db() as db:
-            rows = await db.scalars(
-                select(Event)
-                .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
-                .order_by(Event.seq)
-                .limit(limit)
-            )
-            return [event_frame(e) for e in rows]
-
-    async def events_between(
-        self, conversation_id: str, after_seq: int, before_seq: int
-    ) -> list[dict[str, Any]]:
-        async with self._db() as db:
-            rows = await db.scalars(
-                select(Event)
-                .where(
-                    Event.conversation_id == conversation_id,
-                    Event.seq > after_seq,
-                    Event.seq < before_seq,
-                )
-                .order_by(Event.seq)
-            )
-            return [event_frame(e) for e in rows]
-
-    async def queue(self, status: str = Status.QUEUED) -> list[dict[str, Any]]:
-        """Waiting (or offline) conversations, oldest first."""
-        async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation)
-                .where(Conversation.status == status)
-                .order_by(Conversation.queued_at, Conversation.id)
-            )
-            return [
-                {
-                    "conversation_id": c.id,
-                    "customer_name": c.customer_name,
-                    "topic": c.topic,
-                    "language": c.language,
-                    "queued_at": iso(c.queued_at),
-                    "preview": c.preview,
-                    "team_id": c.team_id,
-                    "kind": c.kind,
-                    "contact": c.contact,
-                    "requested_adviser_id": c.requested_adviser_id,
-                }
-                for c in rows
-            ]
-
-    async def team_history(self, limit: int = 50) -> dict[str | None, History]:
-        """Per team: recent handle times (accepted -> ended) and pick-up times
-        (queued -> accepted), in seconds, for the wait estimate."""
-        async with self._db() as db:
-            rows = (
-                await db.execute(
-                    select(
-                        Conversation.team_id,
-                        Conversation.queued_at,
-                        Conversation.accepted_at,
-                        Conversation.ended_at,
-                    )
-                    .where(Conversation.accepted_at.is_not(None), Conversation.kind == "chat")
-                    .order_by(Conversation.accepted_at.desc())
-                    .limit(limit * 10)
-                )
-            ).all()
-        out: dict[str | None, History] = {}
-        for team_id, queued, accepted, ended in rows:
-            if accepted is None:
-                continue
-            handle, pickup = out.setdefault(team_id, ([], []))
-            if len(pickup) < limit and queued is not None:
-                pickup.append((accepted - queued).total_seconds())
-            if len(handle) < limit and ended is not None:
-                handle.append((ended - accepted).total_seconds())
-        return out
-
-    async def for_adviser(self, adviser_id: str) -> list[dict[str, Any]]:
-        async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation)
-                .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
-                .order_by(Conversation.accepted_at)
-            )
-            return [await self.summary_of(db, c) for c in rows]
-
-    async def count_active(self, db: AsyncSession, adviser_id: str) -> int:
-        n = await db.scalar(
-            select(func.count())
-            .select_from(Conversation)
-            .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
-        )
-        return int(n or 0)
-
-    async def active_count(self, adviser_id: str) -> int:
-        async with self._db() as db:
-            return await self.count_active(db, adviser_id)
-
-    async def active_counts(self) -> dict[str, int]:
-        """Active conversations per adviser (advisers without any are absent): the
-        load of everyone in one query, for the adviser list and the overview."""
-        async with self._db() as db:
-            rows = await db.execute(
-                select(Conversation.adviser_id, func.count())
-                .where(Conversation.status == Status.ACTIVE, Conversation.adviser_id.is_not(None))
-                .group_by(Conversation.adviser_id)
-            )
-            return {str(aid): int(n) for aid, n in rows.all()}
-
-    async def search(
-        self,
-        adviser_id: str | None,
-        status: str | None,
-        q: str | None,
-        limit: int,
-        before: str | None,
-    ) -> list[dict[str, Any]]:
-        """Conversations newest first; adviser_id=None means all (supervisors)."""
-        async with self._db() as db:
-            stmt = select(Conversation)
-            if adviser_id is not None:
-                stmt = stmt.where(Conversation.adviser_id == adviser_id)
-            if status:
-                stmt = stmt.where(Conversation.status == status)
-            if before:
-                cutoff = await db.scalar(
-                    select(Conversation.created_at).where(Conversation.id == before)
-                )
-                if cutoff is not None:
-                    stmt = stmt.where(Conversation.created_at < cutoff)
-            if q:
-                pattern = "%" + q.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-                in_messages = (
-                    select(Event.conversation_id)
-                    .where(Event.kind == "chat.message", func.lower(Event.body).like(pattern))
-                    .scalar_subquery()
-                )
-                stmt = stmt.where(
-                    or_(
-                        func.lower(Conversation.customer_name).like(pattern),
-                        func.lower(Conversation.topic).like(pattern),
-                        Conversation.id.in_(in_messages),
-                    )
-                )
-            rows = await db.scalars(stmt.order_by(Conversation.created_at.desc()).limit(limit))
-            return [await self.summary_of(db, c) for c in rows]
-
-    async def full_history(self, conversation_id: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            page = await self.events_after(conversation_id, out[-1]["seq"] if out else 0)
-            out.extend(page)
-            if len(page) < REPLAY_PAGE:
-                return out
+    @contextlib.asynccontextmanager
+    async def write(self, summaries: bool = True) -> AsyncIterator[Write]:
+        """The one way to change conversations: commits when the block ends without
+        an exception, then announces what was committed (also what an explicit
+        `Write.commit()` committed before a later exception)."""
+        write: Write | None = None
+        try:
+            async with self._database.writer() as db:
+                write = Write(db, summaries)
+                yield write
+                await write.commit()
+        finally:
+            if write is not None and write.changes:
+                await self.announcer.announce(write.changes)
 
     # ------------------------------------------------------------- writes
     async def do_create(
@@ -316,7 +106,7 @@ class ConversationService:
         kind: str = "chat",
         contact: str | None = None,
         requested_adviser_id: str | None = None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> Result:
         now = datetime.now(UTC)
         name = (customer_name or "").strip()[:MAX_NAME] or None
         conv = new_conversation(
@@ -333,35 +123,15 @@ class ConversationService:
             preview=first_message[1][:140] if first_message else None,
         )
         customer = Author("customer", None, name)
-        async with self.writer() as db:
-            db.add(conv)
-            await db.flush()
-            events = [
-                await self.append_event(
-                    db,
-                    conv.id,
-                    "conversation.created",
-                    customer,
-                    {
-                        "customer_name": name,
-                        "topic": topic,
-                        "language": language,
-                        "team_id": team_id,
-                        "kind": kind,
-                        "contact": contact,
-                    },
-                    now=now,
-                )
-            ]
+        async with self.write() as w:
+            await w.add(conv)
+            body = {"customer_name": name, "topic": topic, "language": language,
+                    "team_id": team_id, "kind": kind, "contact": contact}  # fmt: skip
+            await w.append(conv.id, "conversation.created", customer, body, now=now)
             if first_message:
                 client_id, text = first_message
-                events.append(
-                    await self.append_event(
-                        db, conv.id, "chat.message", customer, {"text": text}, client_id, now
-                    )
-                )
-            await db.commit()
-            return summary(conv, None), [event_frame(e) for e in events]
+                await w.append(conv.id, "chat.message", customer, {"text": text}, client_id, now)
+        return w.summary(conv.id), w.events(conv.id)
 
     async def do_create_assigned(
         self,
@@ -371,7 +141,7 @@ class ConversationService:
         customer_name: str | None,
         language: str | None,
         via: str,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> Result:
         """A conversation that starts with its adviser (invitation link, phone code):
         the customer joins it directly instead of waiting in a queue."""
         now = datetime.now(UTC)
@@ -385,83 +155,40 @@ class ConversationService:
             accepted_at=now,
         )
         adviser = Author("adviser", adviser_id, adviser_name)
-        async with self.writer() as db:
-            await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
-            check_chat_limit(await self.count_active(db, adviser_id), max_chats)
-            db.add(conv)
-            await db.flush()
-            events = [
-                await self.append_event(
-                    db,
-                    conv.id,
-                    "conversation.created",
-                    adviser,
-                    {"customer_name": name, "topic": None, "language": language, "via": via},
-                    now=now,
-                ),
-                await self.append_event(
-                    db,
-                    conv.id,
-                    "conversation.accepted",
-                    adviser,
-                    {"adviser_id": adviser_id, "adviser_name": adviser_name},
-                    now=now,
-                ),
-            ]
-            await db.commit()
-            return summary(conv, adviser_name), [event_frame(e) for e in events]
-
-    async def event_by_client_id(
-        self, db: AsyncSession, conversation_id: str, client_id: str
-    ) -> dict[str, Any] | None:
-        row = await db.scalar(
-            select(Event).where(
-                Event.conversation_id == conversation_id, Event.client_id == client_id
-            )
-        )
-        return event_frame(row) if row is not None else None
-
-    async def for_consultant(self, adviser_id: str) -> list[dict[str, Any]]:
-        async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation).where(
-                    Conversation.consultant_id == adviser_id, Conversation.status == Status.ACTIVE
-                )
-            )
-            return [await self.summary_of(db, c) for c in rows]
+        async with self.write() as w:
+            await w.db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
+            check_chat_limit(await count_active(w.db, adviser_id), max_chats)
+            await w.add(conv)
+            body = {"customer_name": name, "topic": None, "language": language, "via": via}
+            await w.append(conv.id, "conversation.created", adviser, body, now=now)
+            body = {"adviser_id": adviser_id, "adviser_name": adviser_name}
+            await w.append(conv.id, "conversation.accepted", adviser, body, now=now)
+        return w.summary(conv.id), w.events(conv.id)
 
     async def do_chat(
         self, conversation_id: str, author: Author, client_id: str, text: str
     ) -> Appended:
-        async with self.writer() as db:
-            existing = await db.scalar(
-                select(Event).where(
-                    Event.conversation_id == conversation_id, Event.client_id == client_id
-                )
-            )
+        async with self.write(summaries=False) as w:
+            existing = await w.by_client_id(conversation_id, client_id)
             if existing is not None:
-                return Appended(event_frame(existing), created=False)
-            conv = await self.lock_conversation(db, conversation_id)
+                return Appended(existing, created=False)
+            conv = await w.lock(conversation_id)
             check_can_write(conv.status)
             if conv.preview is None and author.role == "customer":
                 conv.preview = text[:140]
             try:
-                event = await self.append_event(
-                    db, conversation_id, "chat.message", author, {"text": text}, client_id
+                frame = await w.append(
+                    conversation_id, "chat.message", author, {"text": text}, client_id
                 )
-                await db.commit()
+                await w.commit()
             except IntegrityError:
                 # A concurrent resend of the same client_id won the race on another node.
-                await db.rollback()
-                existing = await db.scalar(
-                    select(Event).where(
-                        Event.conversation_id == conversation_id, Event.client_id == client_id
-                    )
-                )
+                await w.rollback()
+                existing = await w.by_client_id(conversation_id, client_id)
                 if existing is None:
                     raise
-                return Appended(event_frame(existing), created=False)
-            return Appended(event_frame(event), created=True)
+                return Appended(existing, created=False)
+        return Appended(frame, created=True)
 
     async def do_accept(
         self,
@@ -471,18 +198,19 @@ class ConversationService:
         limits: ChatLimits,
         team_ids: frozenset[str] | None = None,
         requested_cutoff: datetime | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> Result:
         """Assign a queued conversation (or the oldest, if id is None) to the adviser.
 
         `limits`: the adviser's chat limit per team of the conversation. `team_ids`: the
         teams the adviser serves (None: all). Conversations of no team are served by
         everyone. `requested_cutoff`: customers who picked another adviser in the
         portal and were queued after it wait for that adviser only."""
-        async with self.writer() as db:
+        async with self.write() as w:
+            db = w.db
             # Lock the adviser row: two sockets of one adviser accepting at once
             # must not both pass the limit check.
             await db.scalar(select(Adviser.id).where(Adviser.id == adviser_id).with_for_update())
-            active = await self.count_active(db, adviser_id)
+            active = await count_active(db, adviser_id)
             if conversation_id is None:
                 check_chat_limit(active, limits.highest())
                 mine = (
@@ -518,7 +246,7 @@ class ConversationService:
                         team_id = held_back[0]
                         check_chat_limit(active, limits.for_team(team_id), team_id)
                     raise VisavisError("not_found", "nobody is waiting")
-            conv = await self.lock_conversation(db, conversation_id)
+            conv = await w.lock(conversation_id)
             if conv.status not in (Status.QUEUED, Status.OFFLINE):
                 raise VisavisError(
                     "invalid_state",
@@ -538,50 +266,38 @@ class ConversationService:
             conv.status = check_transition(conv.status, "accept")
             conv.adviser_id = adviser_id
             conv.accepted_at = now
-            event = await self.append_event(
-                db,
-                conversation_id,
-                "conversation.accepted",
-                Author("adviser", adviser_id, adviser_name),
-                {"adviser_id": adviser_id, "adviser_name": adviser_name},
-                now=now,
-            )
-            await db.commit()
-            return summary(conv, adviser_name), event_frame(event)
+            body = {"adviser_id": adviser_id, "adviser_name": adviser_name}
+            author = Author("adviser", adviser_id, adviser_name)
+            await w.append(conversation_id, "conversation.accepted", author, body, now=now)
+        return w.summary(conversation_id), w.events(conversation_id)
 
-    async def do_end(
-        self, conversation_id: str, author: Author
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        async with self.writer() as db:
-            conv = await self.lock_conversation(db, conversation_id)
+    async def do_end(self, conversation_id: str, author: Author) -> Result:
+        async with self.write() as w:
+            conv = await w.lock(conversation_id)
             now = datetime.now(UTC)
             conv.status = check_transition(conv.status, "end")
             conv.ended_at = now
-            events = []
             if conv.call_id is not None:  # a running call ends with its conversation
                 body = ended_body(conv, author.role, "conversation_ended")
-                events.append(
-                    await self.append_event(db, conversation_id, "call.ended", author, body)
-                )
+                await w.append(conversation_id, "call.ended", author, body)
                 clear_call(conv)
-            events.append(
-                await self.append_event(
-                    db, conversation_id, "conversation.ended", author, {"by": author.role}, now=now
-                )
+            await w.append(
+                conversation_id, "conversation.ended", author, {"by": author.role}, now=now
             )
-            await db.commit()
-            return await self.summary_of(db, conv), [event_frame(e) for e in events]
+        return w.summary(conversation_id), w.events(conversation_id)
 
     async def do_receipt(
         self, conversation_id: str, role: str, delivered: int | None, read: int | None
     ) -> tuple[int, int]:
-        """Move the role's marks forward (never back, never past last_seq)."""
+        """Move the role's marks forward (never back, never past last_seq). Receipts
+        are columns, not events (they would double the log), and are pushed as
+        ephemeral `receipt` frames by the caller."""
         if role == "customer":
             dcol, rcol = Conversation.customer_delivered_seq, Conversation.customer_read_seq
         else:
             dcol, rcol = Conversation.adviser_delivered_seq, Conversation.adviser_read_seq
-        async with self.writer() as db:
-            conv = await db.get(Conversation, conversation_id)
+        async with self.write() as w:
+            conv = await w.db.get(Conversation, conversation_id)
             if conv is None:
                 raise VisavisError("not_found", f"no conversation {conversation_id}")
             values: dict[Any, Any] = {}
@@ -594,16 +310,9 @@ class ConversationService:
             if new_r != cur_r:
                 values[rcol] = new_r
             if values:
-                await db.execute(
+                await w.db.execute(
                     update(Conversation)
                     .where(and_(Conversation.id == conversation_id))
                     .values(values)
                 )
-                await db.commit()
-            return new_d, new_r
-
-    async def ids_with_status(self, statuses: Sequence[str]) -> list[str]:
-        async with self._db() as db:
-            return list(
-                await db.scalars(select(Conversation.id).where(Conversation.status.in_(statuses)))
-            )
+        return new_d, new_r

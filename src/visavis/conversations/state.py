@@ -1,4 +1,13 @@
-"""Conversation state machine: queued -> active -> ended (queued -> ended too)."""
+"""The conversation state machine: the only way a conversation's status changes.
+
+    queued ──accept──▶ active ──end──▶ ended
+    queued ──end──▶ ended             active ──requeue──▶ queued  (blind transfer to a team)
+    offline ──accept──▶ active        offline ──end──▶ ended      (messages, call-backs)
+    scheduled ──join──▶ active        scheduled ──end──▶ ended    (appointments)
+
+A conversation is created in `queued`, `offline`, `scheduled` or (invitation link,
+phone code) `active`; every later change goes through `check_transition`.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +28,7 @@ _ALLOWED: dict[tuple[Status, str], Status] = {
     (Status.QUEUED, "accept"): Status.ACTIVE,
     (Status.QUEUED, "end"): Status.ENDED,
     (Status.ACTIVE, "end"): Status.ENDED,
+    (Status.ACTIVE, "requeue"): Status.QUEUED,
     (Status.OFFLINE, "accept"): Status.ACTIVE,
     (Status.OFFLINE, "end"): Status.ENDED,
     (Status.SCHEDULED, "join"): Status.ACTIVE,

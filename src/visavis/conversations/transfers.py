@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visavis.conversations.service import Author, ConversationService
-from visavis.conversations.summary import event_frame
+from visavis.conversations.service import ConversationService
+from visavis.conversations.state import Status, check_transition
+from visavis.conversations.writes import Author, Result, count_active
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.routing.decide import ChatLimits
 from visavis.storage.models import Adviser, Conversation
 
 INTERNAL_KINDS = frozenset({"note.internal"})
-
-Result = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 class TransferService:
@@ -37,7 +37,7 @@ class TransferService:
         target = await db.scalar(select(Adviser).where(Adviser.id == adviser_id).with_for_update())
         if target is None:
             raise VisavisError("not_found", f"no adviser {adviser_id}")
-        active = await self.c.count_active(db, adviser_id)
+        active = await count_active(db, adviser_id)
         limit = limits.for_team(team_id)
         if active >= limit:
             raise VisavisError(
@@ -50,7 +50,7 @@ class TransferService:
 
     @staticmethod
     def _check_owner(conv: Conversation, me: Author) -> None:
-        if conv.status != "active":
+        if conv.status != Status.ACTIVE:
             raise VisavisError(
                 "invalid_state", f"conversation is {conv.status!r}, expected 'active'"
             )
@@ -66,10 +66,10 @@ class TransferService:
         `limits`: the colleague's chat limits (the conversation's team decides which)."""
         if to_adviser_id == me.id:
             raise VisavisError("bad_request", "to_adviser_id: that is you")
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
             self._check_owner(conv, me)
-            target = await self._target(db, to_adviser_id, limits, conv.team_id)
+            target = await self._target(w.db, to_adviser_id, limits, conv.team_id)
             if consultative:
                 conv.consultant_id = target.id
                 kind = "consultant.joined"
@@ -79,66 +79,59 @@ class TransferService:
                 kind = "conversation.transferred"
                 body = {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": target.id,
                         "to_adviser_name": target.name, "to_team_id": None}  # fmt: skip
-            event = await self.c.append_event(db, cid, kind, me, body)
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+            await w.append(cid, kind, me, body)
+        return w.summary(cid), w.events(cid)
 
     async def do_blind_to_team(self, cid: str, me: Author, team_id: str) -> Result:
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
             self._check_owner(conv, me)
-            conv.status = "queued"
+            conv.status = check_transition(conv.status, "requeue")
             conv.adviser_id = None
             conv.team_id = team_id
             conv.accepted_at = None
             # queued_at stays: the customer keeps the place their waiting time earned
-            event = await self.c.append_event(
-                db,
+            await w.append(
                 cid,
                 "conversation.transferred",
                 me,
                 {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": None,
                  "to_adviser_name": None, "to_team_id": team_id},
             )  # fmt: skip
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+        return w.summary(cid), w.events(cid)
 
     async def do_consult_finish(self, cid: str, me: Author, complete: bool) -> Result:
         """complete: the consultant takes over; else the consultant leaves."""
-        async with self.c.writer() as db:
-            conv = await self.c.lock_conversation(db, cid)
+        async with self.c.write() as w:
+            conv = await w.lock(cid)
             if conv.consultant_id is None:
                 raise VisavisError("invalid_state", "no consultative transfer is under way")
             if me.id not in (conv.adviser_id, conv.consultant_id):
                 raise VisavisError("forbidden", "not your conversation")
             if complete and me.id != conv.adviser_id:
                 raise VisavisError("forbidden", "the handing-over adviser completes the transfer")
-            consultant = await db.get(Adviser, conv.consultant_id)
+            consultant = await w.db.get(Adviser, conv.consultant_id)
             name = consultant.name if consultant else None
             if complete:
                 body = {"mode": "consultative", "from_adviser_id": conv.adviser_id,
                         "to_adviser_id": conv.consultant_id, "to_adviser_name": name,
                         "to_team_id": None}  # fmt: skip
                 conv.adviser_id, conv.consultant_id = conv.consultant_id, None
-                event = await self.c.append_event(db, cid, "conversation.transferred", me, body)
+                await w.append(cid, "conversation.transferred", me, body)
             else:
                 body = {"adviser_id": conv.consultant_id, "adviser_name": name}
                 conv.consultant_id = None
-                event = await self.c.append_event(db, cid, "consultant.left", me, body)
-            await db.commit()
-            return await self.c.summary_of(db, conv), [event_frame(event)]
+                await w.append(cid, "consultant.left", me, body)
+        return w.summary(cid), w.events(cid)
 
-    async def do_note(self, cid: str, me: Author, client_id: str, text: str) -> dict[str, Any]:
+    async def do_note(self, cid: str, me: Author, client_id: str, text: str) -> f.EventFrame:
         """An internal note between the advisers of a conversation."""
-        async with self.c.writer() as db:
-            existing = await self.c.event_by_client_id(db, cid, client_id)
+        async with self.c.write(summaries=False) as w:
+            existing = await w.by_client_id(cid, client_id)
             if existing is not None:
                 return existing
-            conv = await self.c.lock_conversation(db, cid)
+            conv = await w.lock(cid)
             if me.id not in (conv.adviser_id, conv.consultant_id):
                 raise VisavisError("forbidden", "not your conversation")
-            event = await self.c.append_event(
-                db, cid, "note.internal", me, {"text": text}, client_id
-            )
-            await db.commit()
-            return event_frame(event)
+            frame = await w.append(cid, "note.internal", me, {"text": text}, client_id)
+        return frame

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+
+import aiosmtplib
 
 from visavis.errors import VisavisError
 
@@ -39,6 +39,9 @@ class Attachment:
 class Mailer:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
+        # made once: loading the system's CA certificates would block the event loop
+        # on every mail
+        self._tls = ssl.create_default_context() if config.security != "none" else None
 
     def build(
         self, to: str, subject: str, text: str, attachments: tuple[Attachment, ...] = ()
@@ -62,20 +65,22 @@ class Mailer:
             )
         return msg
 
-    def _send(self, msg: EmailMessage) -> None:
+    async def _send(self, msg: EmailMessage) -> None:
         c = self.config
-        if c.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                c.host, c.port, timeout=15, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(c.host, c.port, timeout=15)
-        with client:
-            if c.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if c.user:
-                client.login(c.user, c.password)
-            client.send_message(msg)
+        # start_tls is False, never None, for "none" and "tls": None would upgrade
+        # whenever the server offers STARTTLS, and a loopback relay's certificate need
+        # not be one the system trusts.
+        await aiosmtplib.send(
+            msg,
+            hostname=c.host,
+            port=c.port,
+            username=c.user or None,
+            password=c.password if c.user else None,
+            use_tls=c.security == "tls",
+            start_tls=c.security == "starttls",
+            tls_context=self._tls,
+            timeout=15,
+        )
 
     async def do_send(
         self, to: str, subject: str, text: str, attachments: tuple[Attachment, ...] = ()
@@ -84,8 +89,10 @@ class Mailer:
             raise VisavisError("invalid_state", "e-mail is not configured (VISAVIS_SMTP_HOST)")
         msg = self.build(to, subject, text, attachments)
         try:
-            await asyncio.to_thread(self._send, msg)
-        except (OSError, smtplib.SMTPException) as exc:
+            await self._send(msg)
+        except (OSError, aiosmtplib.SMTPException) as exc:
+            # OSError: refused connections, TLS failures and timeouts (aiosmtplib's
+            # connect and timeout errors are ConnectionError and TimeoutError too)
             log.warning("sending e-mail to %s failed: %r", to, exc)
             raise VisavisError("mail_failed", f"the mail server refused or failed: {exc}") from None
         log.info("e-mail %r sent to %s", subject, to)

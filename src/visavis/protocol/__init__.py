@@ -1,8 +1,11 @@
 """Wire protocol: the JSON envelope and every message's schema.
 
-This package imports no domain package. `docs/protocol.md` is checked against
-`CLIENT_MESSAGES` and `SERVER_MESSAGES` by a test, and the TypeScript types in
-`frontend/src/lib/protocol.gen.ts` are generated from them (`visavis protocol-ts`).
+This package imports no domain package. The schemas are pydantic models by direction
+(`client.py`, `server.py`, shared parts in `common.py`; `messages.py` has them all).
+`docs/protocol.md` is checked against `CLIENT_MESSAGES` and `SERVER_MESSAGES` by a
+test; the TypeScript types in `frontend/src/lib/protocol.gen.ts` (`visavis
+protocol-ts`) and the TypedDicts of server frames in `frames.py` (`visavis
+protocol-py`) are generated from them.
 """
 
 from visavis.protocol.messages import (

@@ -22,15 +22,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.conversations.callstate import clear_call
-from visavis.conversations.service import Author, ConversationService, new_conversation
-from visavis.conversations.state import check_transition
-from visavis.conversations.summary import event_frame, iso
+from visavis.conversations.service import ConversationService, new_conversation
+from visavis.conversations.state import Status, check_transition
+from visavis.conversations.summary import iso
+from visavis.conversations.writes import Author, Result, Write
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Appointment, Conversation, Slot
@@ -48,7 +49,30 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def slot_dict(s: Slot, adviser_name: str | None) -> dict[str, Any]:
+class SlotInfo(TypedDict):
+    """A slot as the HTTP API shows it (`GET /api/v1/slots`, a booking's time)."""
+
+    id: str
+    adviser_id: str
+    adviser_name: str | None
+    start: str
+    end: str
+    booked: bool
+
+
+class AppointmentInfo(TypedDict):
+    """What the manage page shows (`GET /api/v1/appointments/{id}`)."""
+
+    id: str
+    state: str  # booked | begun | over | cancelled (appointment_state)
+    start: str | None
+    end: str | None
+    adviser_id: str | None
+    adviser_name: str | None
+    customer_name: str | None
+
+
+def slot_dict(s: Slot, adviser_name: str | None) -> SlotInfo:
     return {
         "id": s.id,
         "adviser_id": s.adviser_id,
@@ -67,7 +91,7 @@ class Booking:
 
     id: str
     conversation_id: str
-    slot: dict[str, Any]
+    slot: SlotInfo
     email: str
     adviser_email: str
     customer_name: str | None
@@ -83,9 +107,9 @@ def appointment_state(
     `begun` from then until its end, `over` after; `cancelled` once cancelled."""
     if cancelled:
         return "cancelled"
-    if conversation_status == "ended" or start is None or end is None or now >= _aware(end):
+    if conversation_status == Status.ENDED or start is None or end is None or now >= _aware(end):
         return "over"
-    if conversation_status != "scheduled" or now >= _aware(start):
+    if conversation_status != Status.SCHEDULED or now >= _aware(start):
         return "begun"
     return "booked"
 
@@ -130,7 +154,7 @@ class AppointmentService:
         self._db = database
         self._c = conversations
 
-    async def do_add_slot(self, adviser_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    async def do_add_slot(self, adviser_id: str, start: datetime, end: datetime) -> SlotInfo:
         check_slot_times(start, end, datetime.now(UTC))
         async with self._db.writer() as db:
             overlap = await db.scalar(
@@ -165,7 +189,7 @@ class AppointmentService:
 
     async def slots(
         self, adviser_ids: set[str] | None, only_free: bool, adviser_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[SlotInfo]:
         now = datetime.now(UTC)
         async with self._db.sessions() as db:
             stmt = (
@@ -189,7 +213,8 @@ class AppointmentService:
         """Returns the booking and the token of its manage link (only its hash is kept)."""
         now = datetime.now(UTC)
         manage = secrets.token_urlsafe(24)
-        async with self._c.writer() as db:
+        async with self._c.write() as w:
+            db = w.db
             slot = await db.get(Slot, slot_id)
             if slot is None:
                 raise VisavisError("not_found", "no such slot")
@@ -197,17 +222,16 @@ class AppointmentService:
             assert adviser is not None
             conv = new_conversation(
                 now,
-                status="scheduled",
+                status=Status.SCHEDULED,
                 adviser_id=adviser.id,
                 customer_name=customer_name.strip()[:80] or None,
                 topic=topic,
                 language=language,
                 contact=email,
             )
-            db.add(conv)
-            await db.flush()
+            await w.add(conv)
             if not await self._take(db, slot_id, conv.id, now):
-                await db.rollback()
+                await w.rollback()
                 raise VisavisError("slot_taken", "someone else just booked this time; pick another")
             # A fresh id per booking, not the slot's: a slot freed and booked again by
             # someone else must not reuse the UID of the first customer's invitation.
@@ -221,15 +245,14 @@ class AppointmentService:
                 updated_at=now,
             )
             db.add(appointment)
-            await self._c.append_event(
-                db,
+            await w.append(
                 conv.id,
                 "conversation.created",
                 Author("customer", None, conv.customer_name),
                 {"customer_name": conv.customer_name, "topic": topic, "language": language,
                  "via": "appointment", "starts_at": iso(slot.starts_at)},
             )  # fmt: skip
-            await db.commit()
+            await w.commit()
             await db.refresh(slot)
             return self._booking(appointment, conv, slot, adviser), manage
 
@@ -260,16 +283,18 @@ class AppointmentService:
         )
 
     async def _find(
-        self, db: AsyncSession, appointment_id: str, manage: str, lock: bool = True
+        self, db: AsyncSession, appointment_id: str, manage: str, w: Write | None = None
     ) -> tuple[Appointment, Conversation, Slot | None]:
         """The appointment the manage token opens, its conversation and the slot it
-        holds (None once cancelled); `lock`: row locks in this order, as everywhere."""
+        holds (None once cancelled); with a write `w`: row locks in this order, as
+        everywhere."""
+        lock = w is not None
         stmt = select(Appointment).where(Appointment.id == appointment_id[:32])
         appointment = await db.scalar(stmt.with_for_update() if lock else stmt)
         if appointment is None or not hmac.compare_digest(appointment.manage_hash, _hash(manage)):
             raise VisavisError("not_found", "no such appointment")
-        if lock:
-            conv = await self._c.lock_conversation(db, appointment.conversation_id)
+        if w is not None:
+            conv = await w.lock(appointment.conversation_id)
         else:
             found = await db.get(Conversation, appointment.conversation_id)
             if found is None:
@@ -286,11 +311,11 @@ class AppointmentService:
             slot.starts_at if slot else None, slot.ends_at if slot else None, now,
         )  # fmt: skip
 
-    async def appointment(self, appointment_id: str, manage: str) -> dict[str, Any]:
+    async def appointment(self, appointment_id: str, manage: str) -> AppointmentInfo:
         """What the manage page shows: the state, and the time while it holds a slot."""
         now = datetime.now(UTC)
         async with self._db.sessions() as db:
-            a, conv, slot = await self._find(db, appointment_id, manage, lock=False)
+            a, conv, slot = await self._find(db, appointment_id, manage)
             adviser = await db.get(Adviser, slot.adviser_id if slot else conv.adviser_id or "")
         return {
             "id": a.id,
@@ -304,12 +329,13 @@ class AppointmentService:
 
     async def do_rebook(
         self, appointment_id: str, manage: str, slot_id: str
-    ) -> tuple[Booking, dict[str, Any]]:
+    ) -> tuple[Booking, SlotInfo]:
         """Move the appointment to another free slot of its adviser, atomically.
         Returns the booking at its new time (SEQUENCE raised) and the old slot."""
         now = datetime.now(UTC)
-        async with self._c.writer() as db:
-            a, conv, old = await self._find(db, appointment_id, manage)
+        async with self._c.write() as w:
+            db = w.db
+            a, conv, old = await self._find(db, appointment_id, manage, w)
             check_movable(self._state(a, conv, old, now))
             assert old is not None  # a booked appointment holds a slot
             new = check_new_slot(await db.get(Slot, slot_id), old, now)
@@ -325,7 +351,7 @@ class AppointmentService:
                 .execution_options(synchronize_session=False)
             )
             if not await self._take(db, new.id, conv.id, now):
-                await db.rollback()
+                await w.rollback()
                 raise VisavisError(
                     "slot_taken",
                     "someone else just booked this time; your appointment is unchanged",
@@ -334,12 +360,12 @@ class AppointmentService:
             a.updated_at = now
             # In the conversation's history, so the adviser who opens it later (and
             # the customer) see that the time was changed and from when.
-            await self._c.append_event(
-                db, conv.id, "appointment.moved", Author("customer", None, conv.customer_name),
+            await w.append(
+                conv.id, "appointment.moved", Author("customer", None, conv.customer_name),
                 {"from": iso(old.starts_at), "starts_at": iso(new.starts_at),
                  "ends_at": iso(new.ends_at)},
             )  # fmt: skip
-            await db.commit()
+            await w.commit()
             await db.refresh(new)
             return self._booking(a, conv, new, adviser), old_dict
 
@@ -347,13 +373,14 @@ class AppointmentService:
         """Cancel by the customer's manage token; the slot is free again. The booking
         carries the SEQUENCE of the cancellation's ICS (above the last invitation's)."""
         now = datetime.now(UTC)
-        async with self._c.writer() as db:
-            a, conv, slot = await self._find(db, appointment_id, manage)
+        async with self._c.write() as w:
+            db = w.db
+            a, conv, slot = await self._find(db, appointment_id, manage, w)
             if a.cancelled_at is not None:
                 raise VisavisError(
                     "invalid_state", "this appointment was cancelled already", state="cancelled"
                 )
-            if conv.status != "scheduled" or slot is None:
+            if conv.status != Status.SCHEDULED or slot is None:
                 raise VisavisError(
                     "invalid_state", "this appointment has already begun or ended",
                     state=self._state(a, conv, slot, now),
@@ -363,8 +390,8 @@ class AppointmentService:
             conv.status = check_transition(conv.status, "end")
             conv.ended_at = now
             clear_call(conv)
-            await self._c.append_event(
-                db, conv.id, "conversation.ended", Author("customer"), {"by": "customer",
+            await w.append(
+                conv.id, "conversation.ended", Author("customer"), {"by": "customer",
                 "reason": "appointment_cancelled"},
             )  # fmt: skip
             slot.conversation_id = None
@@ -372,18 +399,16 @@ class AppointmentService:
             a.cancelled_at = now
             a.updated_at = now
             a.sequence += 1
-            await db.commit()
-            return self._booking(a, conv, slot, adviser)
+        return self._booking(a, conv, slot, adviser)
 
-    async def do_join(
-        self, conversation_id: str
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    async def do_join(self, conversation_id: str) -> Result | None:
         """The customer opens the link: inside the window, the appointment becomes an
         active conversation with its adviser. None if it is not an appointment."""
         now = datetime.now(UTC)
-        async with self._c.writer() as db:
-            conv = await self._c.lock_conversation(db, conversation_id)
-            if conv.status != "scheduled":
+        async with self._c.write() as w:
+            db = w.db
+            conv = await w.lock(conversation_id)
+            if conv.status != Status.SCHEDULED:
                 return None
             slot = await db.scalar(select(Slot).where(Slot.conversation_id == conversation_id))
             if slot is None:
@@ -403,12 +428,10 @@ class AppointmentService:
             assert adviser is not None
             conv.status = check_transition(conv.status, "join")
             conv.accepted_at = now
-            event = await self._c.append_event(
-                db,
+            await w.append(
                 conv.id,
                 "conversation.accepted",
                 Author("adviser", adviser.id, adviser.name),
                 {"adviser_id": adviser.id, "adviser_name": adviser.name},
             )
-            await db.commit()
-            return await self._c.summary_of(db, conv), [event_frame(event)]
+        return w.summary(conversation_id), w.events(conversation_id)

@@ -1,32 +1,25 @@
-"""iCalendar (RFC 5545) invitations for appointments."""
+"""iCalendar (RFC 5545) invitations for appointments, built with the `icalendar` package.
+
+The package does what a hand-made text would get wrong: TEXT escaping, quoting of
+parameter values (a CN of `Berger, Anna: Beratung` is one quoted value, not a cut-off
+address), RFC 6868 escaping of `"` in parameters, and folding lines at 75 octets
+without splitting a UTF-8 character.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+from icalendar import PARTSTAT, ROLE, STATUS, Calendar, Event, vCalAddress
 
-def _fmt(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+PRODID = "-//visavis//appointments//EN"
 
 
-def _fold(line: str) -> str:
-    # lines longer than 75 octets are folded with CRLF + space (RFC 5545 3.1)
-    raw = line.encode()
-    if len(raw) <= 75:
-        return line
-    parts, chunk = [], b""
-    for ch in line:
-        b = ch.encode()
-        if len(chunk) + len(b) > 74:
-            parts.append(chunk.decode())
-            chunk = b""
-        chunk += b
-    parts.append(chunk.decode())
-    return "\r\n ".join(parts)
+def _one_line(name: str) -> str:
+    # A name is one line. A parameter can carry a line break only as RFC 6868 `^n`,
+    # which many calendar clients show literally, and a bare CR not at all.
+    return re.sub(r"\s+", " ", name).strip()
 
 
 def appointment_ics(
@@ -41,26 +34,36 @@ def appointment_ics(
     cancel: bool = False,
     sequence: int = 0,
 ) -> bytes:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//visavis//appointments//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancel else 'REQUEST'}",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_fmt(datetime.now(UTC))}",
-        f"DTSTART:{_fmt(start)}",
-        f"DTEND:{_fmt(end)}",
-        f"SUMMARY:{_escape(summary)}",
-        f"DESCRIPTION:{_escape(description)}",
-        f"URL:{url}",
-        f"LOCATION:{_escape(url)}",
-        f"ORGANIZER;CN={_escape(organizer[0])}:mailto:{organizer[1]}",
-        f"ATTENDEE;CN={_escape(attendee[0])};ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{attendee[1]}",
-        f"STATUS:{'CANCELLED' if cancel else 'CONFIRMED'}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode()
+    """The invitation (METHOD:REQUEST), an update of it (same `uid`, higher `sequence`)
+    or its cancellation (METHOD:CANCEL, STATUS:CANCELLED). `organizer` and `attendee`
+    are (name, e-mail address)."""
+    # The customer picked the slot themselves: they have accepted, and no reply is
+    # wanted (replies would reach the adviser's mailbox, not visavis).
+    guest = vCalAddress.new(
+        attendee[1],
+        cn=_one_line(attendee[0]),
+        role=ROLE.REQ_PARTICIPANT,
+        partstat=PARTSTAT.ACCEPTED,
+        rsvp=False,
+    )
+    event = Event.new(
+        uid=uid,
+        sequence=sequence,
+        stamp=datetime.now(UTC),
+        start=start.astimezone(UTC),
+        end=end.astimezone(UTC),
+        summary=summary,
+        description=description,
+        url=url,
+        location=url,
+        organizer=vCalAddress.new(organizer[1], cn=_one_line(organizer[0])),
+        attendees=[guest],
+        status=STATUS.CANCELLED if cancel else STATUS.CONFIRMED,
+    )
+    cal = Calendar()  # not Calendar.new(): that adds a calendar UID nobody reads
+    cal.version = "2.0"
+    cal.prodid = PRODID
+    cal.calscale = "GREGORIAN"
+    cal.method = "CANCEL" if cancel else "REQUEST"
+    cal.add_component(event)
+    return bytes(cal.to_ical())

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
@@ -26,7 +25,9 @@ from sqlalchemy import delete, select
 from visavis.auth.ratelimit import RateLimiter
 from visavis.auth.service import AdviserView
 from visavis.conversations.service import ConversationService
+from visavis.conversations.writes import Result
 from visavis.errors import VisavisError
+from visavis.protocol import frames as f
 from visavis.storage.engine import Database
 from visavis.storage.models import JoinCode
 
@@ -112,7 +113,7 @@ class JoinService:
 
     async def _open_for(
         self, adviser: AdviserView, via: str, name: str | None, language: str | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> Result:
         return await self._conversations.do_create_assigned(
             adviser.id, adviser.name, adviser.max_chats, name, language, via
         )
@@ -120,7 +121,7 @@ class JoinService:
     # ------------------------------------------------------------ links
     async def do_create_link(
         self, adviser: AdviserView, name: str | None, language: str | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    ) -> tuple[f.ConversationSummary, list[f.EventFrame], str]:
         conv, events = await self._open_for(adviser, "invitation", name, language)
         return conv, events, self.links.issue(conv["id"])
 
@@ -133,7 +134,7 @@ class JoinService:
     # ------------------------------------------------------------ codes
     async def do_create_code(
         self, adviser: AdviserView, name: str | None, language: str | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], str, datetime]:
+    ) -> tuple[f.ConversationSummary, list[f.EventFrame], str, datetime]:
         conv, events = await self._open_for(adviser, "code", name, language)
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.code_ttl_s)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import delete, select
 
@@ -20,7 +20,20 @@ from visavis.storage.models import ProactiveRule
 PATTERN_RE = re.compile(r"^/[A-Za-z0-9/_.*?=&%~+-]{0,299}$")
 
 
-def rule_dict(r: ProactiveRule) -> dict[str, Any]:
+class RuleInfo(TypedDict):
+    """A rule as the widget and the CLI get it (`GET /api/v1/proactive-rules`)."""
+
+    id: str
+    url_pattern: str
+    min_seconds_on_page: int
+    returning_visitor: bool | None
+    campaign: str | None
+    team_id: str | None
+    message_de: str
+    message_en: str
+
+
+def rule_dict(r: ProactiveRule) -> RuleInfo:
     return {
         "id": r.id,
         "url_pattern": r.url_pattern,
@@ -37,7 +50,7 @@ class ProactiveService:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def rules(self) -> list[dict[str, Any]]:
+    async def rules(self) -> list[RuleInfo]:
         async with self._db.sessions() as db:
             rows = await db.scalars(select(ProactiveRule).order_by(ProactiveRule.created_at))
             return [rule_dict(r) for r in rows]
@@ -51,7 +64,7 @@ class ProactiveService:
         team_id: str | None,
         message_de: str,
         message_en: str,
-    ) -> dict[str, Any]:
+    ) -> RuleInfo:
         if not PATTERN_RE.match(url_pattern):
             raise VisavisError(
                 "bad_request", "url_pattern: a path like /kredit/* (with * wildcards)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypedDict
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,17 @@ TEXT = {
         "adviser_cancel_body": "{name} ({email}) cancelled the appointment on {when}.\n",
     },
 }
+
+
+class BookingInfo(TypedDict):
+    """A booking as its customer sees it (after booking or moving it)."""
+
+    id: str
+    slot_id: str
+    start: str
+    end: str
+    adviser_id: str
+    adviser_name: str | None
 
 
 def _lang(language: str | None) -> str:
@@ -250,7 +261,7 @@ class AppointmentRoutes:
         return f"{self.origin}/book?appointment={quote(appointment_id)}&token={quote(token)}"
 
     @staticmethod
-    def _public(booking: Booking) -> dict[str, Any]:
+    def _public(booking: Booking) -> BookingInfo:
         s = booking.slot
         return {"id": booking.id, "slot_id": s["id"], "start": s["start"], "end": s["end"],
                 "adviser_id": s["adviser_id"], "adviser_name": s["adviser_name"]}  # fmt: skip
@@ -269,7 +280,8 @@ class AppointmentRoutes:
             summary=f"Beratung / Consultation: {slot['adviser_name']}",
             description=f"Videoberatung / video consultation: {link}",
             url=link,
-            organizer=(slot["adviser_name"], booking.adviser_email),
+            # a booking's slot always names its adviser (AppointmentService._booking)
+            organizer=(slot["adviser_name"] or "", booking.adviser_email),
             attendee=(name or booking.email, booking.email),
             cancel=cancel,
             sequence=booking.sequence,

@@ -16,7 +16,8 @@ Peer ids are per node; with several nodes each node knows its own holders only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from visavis.protocol import frames as f
 
 ROLES = ("customer", "adviser")
 
@@ -36,18 +37,19 @@ class CallRegistry:
         entry = self._calls.get(conversation_id)
         return entry if entry is not None and entry.call_id == call_id else None
 
-    def remember(self, conversation_id: str, conv: dict[str, Any]) -> CallPeers | None:
+    def remember(self, conversation_id: str, conv: f.ConversationSummary) -> CallPeers | None:
         """The entry for the summary's current call (kept if it is the same call)."""
         call, adviser = conv.get("call"), conv.get("adviser")
-        if call is None or adviser is None:
+        adviser_id = adviser.get("id") if adviser is not None else None
+        if call is None or adviser_id is None:
             self._calls.pop(conversation_id, None)
             return None
         entry = self._calls.get(conversation_id)
-        if entry is None or entry.call_id != call["id"] or entry.adviser_id != adviser["id"]:
-            entry = self._calls[conversation_id] = CallPeers(call["id"], adviser["id"])
+        if entry is None or entry.call_id != call["id"] or entry.adviser_id != adviser_id:
+            entry = self._calls[conversation_id] = CallPeers(call["id"], adviser_id)
         return entry
 
-    def sync(self, conversation_id: str, conv: dict[str, Any]) -> None:
+    def sync(self, conversation_id: str, conv: f.ConversationSummary) -> None:
         """A conversation.update: forget the entry unless it is still the same call
         with the same adviser."""
         entry = self._calls.get(conversation_id)

@@ -10,7 +10,6 @@ exactly once, in order.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -22,6 +21,8 @@ from starlette.websockets import WebSocket
 
 from visavis.auth.ratelimit import TokenBucket
 from visavis.conversations.transfers import INTERNAL_KINDS
+from visavis.protocol import frames as f
+from visavis.protocol.wire import dumps
 
 if TYPE_CHECKING:
     from visavis.auth.service import AdviserView
@@ -40,10 +41,6 @@ def spawn(coro: Coroutine[Any, Any, None]) -> None:
     task = asyncio.get_running_loop().create_task(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
-
-
-def dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
 class Connection:
@@ -72,7 +69,7 @@ class Connection:
         self.conversations = conversations
         # Names this socket on the bus, e.g. as the one that holds a side of a call.
         self.peer_id = secrets.token_hex(8)
-        self.role: str | None = None  # customer | adviser, after hello
+        self.role: f.Role | None = None  # after hello
         self.adviser: AdviserView | None = None
         self.conversation_id: str | None = None  # the customer's own conversation
         self.customer_name: str | None = None
@@ -91,7 +88,7 @@ class Connection:
     def push(self, text: str) -> None:
         self._enqueue(("raw", text))
 
-    def push_frame(self, frame: dict[str, Any]) -> None:
+    def push_frame(self, frame: f.ServerFrame) -> None:
         self._enqueue(("raw", dumps(frame)))
 
     def push_event(self, conversation_id: str, seq: int, text: str, internal: bool = False) -> None:
@@ -103,7 +100,7 @@ class Connection:
         conversation_id: str,
         after_seq: int,
         reply_id: str | None,
-        summary: Callable[[], Awaitable[dict[str, Any]]],
+        summary: Callable[[], Awaitable[f.ConversationSummary]],
     ) -> None:
         self.subs[conversation_id] = after_seq
         if self.skipped:
@@ -184,7 +181,7 @@ class Connection:
         self,
         conversation_id: str,
         reply_id: str | None,
-        summary: Callable[[], Awaitable[dict[str, Any]]],
+        summary: Callable[[], Awaitable[f.ConversationSummary]],
     ) -> None:
         while conversation_id in self.subs:
             last = self.subs[conversation_id]
@@ -195,9 +192,13 @@ class Connection:
                 )
             if len(page) < 500:
                 break
-        await self.ws.send_text(
-            dumps({"v": 1, "type": "subscribed", "id": reply_id, "conversation": await summary()})
-        )
+        done: f.SubscribedFrame = {
+            "v": 1,
+            "type": "subscribed",
+            "id": reply_id,
+            "conversation": await summary(),
+        }
+        await self.ws.send_text(dumps(done))
 
     async def _close(self, code: int) -> None:
         try:

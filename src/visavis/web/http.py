@@ -22,10 +22,12 @@ from visavis.config import Settings
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
+from visavis.routing.queueing import check_open
 from visavis.routing.teams import TeamService
 from visavis.ways_in.proactive import ProactiveService
-from visavis.web.hub import Hub, Scope
-from visavis.web.ws import SESSION_COOKIE
+from visavis.web.availability import Scope
+from visavis.web.hub import Hub
+from visavis.web.ws import SESSION_COOKIE, adviser_info
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,7 @@ class Api:
     async def availability(self, request: Request) -> Response:
         topic, team_id, language = self.check_availability_scope(request)
         return JSONResponse(
-            await self.hub.current_availability(topic, team_id=team_id, language=language)
+            await self.hub.availability.current(topic, team_id=team_id, language=language)
         )
 
     async def proactive_rules(self, request: Request) -> Response:
@@ -208,7 +210,7 @@ class Api:
 
         async def events() -> AsyncIterator[str]:
             yield "retry: 3000\n\n"
-            async for state in self.hub.availability_stream(*scope):
+            async for state in self.hub.availability.stream(*scope):
                 yield f"event: availability\ndata: {state}\n\n" if state else ": keep-alive\n\n"
 
         return StreamingResponse(
@@ -247,21 +249,15 @@ class Api:
         if body.adviser_id is not None and not await self.profiles.is_listed(body.adviser_id):
             raise VisavisError("not_found", "adviser_id: no such adviser in the portal")
         team = self.teams.for_topic(body.topic, body.language)
-        if body.kind == "chat" and team is not None and not team.hours.is_open(datetime.now(UTC)):
-            nxt = team.hours.next_opening(datetime.now(UTC))
-            raise VisavisError(
-                "closed",
-                f"{team.name} is closed"
-                + (f"; opens {nxt.isoformat()}" if nxt else "")
-                + ". Leave a message or ask for a call-back.",
-            )
+        if body.kind == "chat":
+            check_open(team, datetime.now(UTC))
         first = None
         if body.message is not None:
             text = body.message.text.strip()
             if not text:
                 raise VisavisError("bad_request", "message.text: is blank")
             first = (body.message.client_id, text)
-        conv, events = await self.conversations.do_create(
+        conv, _events = await self.conversations.do_create(
             body.customer_name,
             body.topic,
             body.language,
@@ -271,9 +267,6 @@ class Api:
             body.contact,
             body.adviser_id,
         )
-        for event in events:
-            await self.hub.publish_conv(conv["id"], event)
-        await self.hub.queue_changed()
         log.info("conversation %s created (topic %s)", conv["id"], body.topic)
         return JSONResponse(
             {"conversation": conv, "token": self.tokens.issue(conv["id"])}, status_code=201
@@ -291,7 +284,9 @@ class Api:
                 "login refused for %r from %s: %s", body.email, client_ip(request), err.code
             )
             raise
-        response = JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
+        response = JSONResponse(
+            {"adviser": adviser_info(adviser, adviser.status), "csrf_token": csrf}
+        )
         response.set_cookie(
             SESSION_COOKIE,
             raw,
@@ -305,7 +300,7 @@ class Api:
 
     async def session(self, request: Request) -> Response:
         adviser, csrf = await self.auth.check_session(request.cookies.get(SESSION_COOKIE))
-        return JSONResponse({"adviser": _adviser_json(adviser), "csrf_token": csrf})
+        return JSONResponse({"adviser": adviser_info(adviser, adviser.status), "csrf_token": csrf})
 
     async def logout(self, request: Request) -> Response:
         await self.adviser(request, csrf=True)
@@ -364,14 +359,3 @@ class Api:
             return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
         return endpoint
-
-
-def _adviser_json(a: AdviserView) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "name": a.name,
-        "email": a.email,
-        "role": a.role,
-        "status": a.status,
-        "max_chats": a.max_chats,
-    }

@@ -1,12 +1,7 @@
-"""This node's sockets and their wiring to the bus.
-
-Bus topics (payloads are JSON protocol frames):
-- `conv:<id>`     events and ephemeral frames of one conversation
-- `adviser:<id>`  frames for all sockets of one adviser (assigned, status)
-- `queue`         "the queue or availability changed": each node recomputes what
-                  its own sockets need (snapshot, positions, availability)
-- `advisers`      "an adviser's presence, status or load changed": each node with
-                  supervisor sockets recomputes the overview once and pushes it
+"""This node's sockets and their wiring to the bus: who follows which conversation,
+fan-out of bus messages to sockets, and coalescing of recomputes (queue, overview).
+Nothing else: what is announced comes from `conversations.announcer`, and what the
+queue, offers and availability say is decided by `routing.queueing`.
 """
 
 from __future__ import annotations
@@ -16,45 +11,45 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from visavis.bus import Bus
+from visavis.conversations.announcer import (
+    ADVISERS,
+    QUEUE,
+    Announcer,
+    adviser_topic,
+    conv_topic,
+)
 from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
-from visavis.errors import VisavisError
-from visavis.routing.decide import AdviserLoad, rank_advisers
-from visavis.routing.estimate import Capacity, estimate_wait_s
+from visavis.protocol import frames as f
+from visavis.protocol.wire import dumps
+from visavis.routing import queueing
 from visavis.routing.offers import OfferBook
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
+from visavis.web.availability import AvailabilityStreams
 from visavis.web.callpeers import CallRegistry
-from visavis.web.connection import Connection, dumps, spawn
+from visavis.web.connection import Connection, spawn
 
 log = logging.getLogger(__name__)
 
 TEAMS_RELOAD_S = 30.0
-HISTORY_TTL_S = 60.0
 # An overview change waits this long before it is computed, so that a burst (a
 # transfer publishes the load of up to three advisers, one after the other) makes one
 # push instead of one per adviser.
 OVERVIEW_SETTLE_S = 0.1
-# what an availability stream asks about: (topic, team id, customer's language);
-# no topic and no team = all teams
-Scope = tuple[str | None, str | None, str | None]
-
-
-def _round(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 1)
 
 
 class Hub:
     def __init__(
         self,
         bus: Bus,
+        announcer: Announcer,
         conversations: ConversationService,
         presence: Presence,
         teams: TeamService,
@@ -64,6 +59,7 @@ class Hub:
         offer_timeout_s: int = 30,
     ) -> None:
         self.bus = bus
+        self.announcer = announcer
         self.conversations = conversations
         self.presence = presence
         self.teams = teams
@@ -76,8 +72,7 @@ class Hub:
         self._by_conv: dict[str, set[Connection]] = {}
         self._by_adviser: dict[str, set[Connection]] = {}
         self._customers_waiting: dict[str, set[Connection]] = {}
-        # widget streams: the (topic, team) each asked for and the last state it was sent
-        self._availability_listeners: dict[asyncio.Queue[str], tuple[Scope, str]] = {}
+        self.availability = AvailabilityStreams(conversations, presence, teams, heartbeat_s)
         self._queue_dirty = False
         self._queue_running = False
         # overview: something changed for everyone / supervisor sockets that said hello
@@ -86,10 +81,8 @@ class Hub:
         self._overview_new: set[Connection] = set()
         self._overview_running = False
         self._reaper: asyncio.Task[None] | None = None
-        self._history: dict[str | None, tuple[list[float], list[float]]] = {}
-        self._history_at = 0.0
-        bus.subscribe("queue", self._on_queue_changed)
-        bus.subscribe("advisers", self._on_advisers_changed)
+        bus.subscribe(QUEUE, self._on_queue_changed)
+        bus.subscribe(ADVISERS, self._on_advisers_changed)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -142,7 +135,7 @@ class Hub:
                 peers.discard(conn)
                 if not peers:
                     del self._by_adviser[aid]
-                    self.bus.unsubscribe(f"adviser:{aid}", self._on_adviser_frame)
+                    self.bus.unsubscribe(adviser_topic(aid), self._on_adviser_frame)
             if self.presence.disconnect(aid):
                 spawn(self.queue_changed())
                 spawn(self.advisers_changed())
@@ -153,7 +146,7 @@ class Hub:
         peers = self._by_adviser.get(aid)
         if peers is None:
             peers = self._by_adviser[aid] = set()
-            self.bus.subscribe(f"adviser:{aid}", self._on_adviser_frame)
+            self.bus.subscribe(adviser_topic(aid), self._on_adviser_frame)
         peers.add(conn)
         a = conn.adviser
         if self.presence.connect(aid, a.status, 0, a.max_chats, a.own_max_chats):
@@ -164,7 +157,7 @@ class Hub:
         subs = self._by_conv.get(conversation_id)
         if subs is None:
             subs = self._by_conv[conversation_id] = set()
-            self.bus.subscribe(f"conv:{conversation_id}", self._on_conv_frame)
+            self.bus.subscribe(conv_topic(conversation_id), self._on_conv_frame)
         subs.add(conn)
 
     def unfollow(self, conn: Connection, conversation_id: str) -> None:
@@ -175,7 +168,7 @@ class Hub:
         subs.discard(conn)
         if not subs:
             del self._by_conv[conversation_id]
-            self.bus.unsubscribe(f"conv:{conversation_id}", self._on_conv_frame)
+            self.bus.unsubscribe(conv_topic(conversation_id), self._on_conv_frame)
 
     def set_waiting(self, conn: Connection, waiting: bool) -> None:
         """Track customers whose conversation is queued (they get positions)."""
@@ -190,50 +183,12 @@ class Hub:
             if not peers:
                 del self._customers_waiting[cid]
 
-    # ------------------------------------------------------------ publishing
-    async def publish_conv(self, conversation_id: str, frame: dict[str, Any]) -> None:
-        await self.bus.publish(f"conv:{conversation_id}", dumps(frame))
-
-    async def publish_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
-        """To every socket of one adviser, on any node."""
-        await self.bus.publish(f"adviser:{adviser_id}", dumps({**frame, "adviser_id": adviser_id}))
-
-    async def publish_status(
-        self, adviser_id: str, status: str, active: int, max_chats: int
-    ) -> None:
-        """An adviser's status or load changed (every status.set, accept, end, transfer
-        and assignment comes here): their own sockets, then the supervisors."""
-        await self.publish_adviser(
-            adviser_id,
-            {
-                "v": 1,
-                "type": "adviser.status",
-                "status": status,
-                "active": active,
-                "max_chats": max_chats,
-            },
-        )
-        await self.advisers_changed()
-
-    async def announce_assigned(
-        self, conv: dict[str, Any], events: list[dict[str, Any]], max_chats: int
-    ) -> None:
-        """A conversation was opened with its adviser already set (link, code)."""
-        for event in events:
-            await self.publish_conv(conv["id"], event)
-        aid = conv["adviser"]["id"]
-        await self.publish_adviser(
-            aid, {"v": 1, "type": "conversation.assigned", "conversation": conv}
-        )
-        active = await self.conversations.active_count(aid)
-        await self.publish_status(aid, self.presence.status(aid), active, max_chats)
-
+    # ------------------------------------------------------------ fan-out
     async def queue_changed(self) -> None:
-        await self.bus.publish("queue", "{}")
+        await self.announcer.queue_changed()
 
     async def advisers_changed(self) -> None:
-        """Every node pushes its supervisors a new overview (`overview.snapshot`)."""
-        await self.bus.publish("advisers", "{}")
+        await self.announcer.advisers_changed()
 
     def send_overview(self, conn: Connection) -> None:
         """A supervisor socket that just said hello (or said it again after a
@@ -242,6 +197,8 @@ class Hub:
         self._start_overview()
 
     # ------------------------------------------------------------ bus handlers
+    # Bus payloads are frames published by the announcer (typed there), read back as
+    # JSON: untyped here, and passed on to sockets as the same text.
     def _on_conv_frame(self, payload: str) -> None:
         frame = json.loads(payload)
         cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id")
@@ -290,7 +247,8 @@ class Hub:
     def _to_call_peer(subs: set[Connection] | tuple[()], frame: dict[str, Any]) -> None:
         """Call frames go to the one socket that holds the addressed side of the call;
         while nobody holds it (before anyone answered, or its holder is gone), to every
-        socket of that side, whose first answer makes it the holder."""
+        socket of that side, whose first answer makes it the holder. `frame`: the bus
+        message, a call frame with its `CallRoute` keys (removed here)."""
         to_peer, to_role = frame.pop("to_peer"), frame.pop("to_role")
         to_adviser = frame.pop("to_adviser")
         out = dumps(frame)
@@ -361,7 +319,7 @@ class Hub:
         finally:
             self._overview_running = False
 
-    async def overview_frame(self) -> dict[str, Any]:
+    async def overview_frame(self) -> f.OverviewSnapshotFrame:
         return {
             "v": 1,
             "type": "overview.snapshot",
@@ -390,63 +348,51 @@ class Hub:
     async def _push_queue_state(self) -> None:
         entries = await self.conversations.queue()
         offline = await self.conversations.queue("offline")
-        history = await self._team_history()
+        history = await self.availability.team_history()
         cutoff = iso(self.requested_cutoff())
-        # Advisers see the queues of their teams (supervisors and advisers in no team:
-        # all), and customers who picked a colleague in the portal only after the
-        # fallback time.
+        available = len(queueing.available_for(self.presence, self.teams, None))
         for peers in self._by_adviser.values():
             for conn in peers:
                 assert conn.adviser is not None
                 aid, everything = conn.adviser.id, conn.adviser.sees_all
-
-                def visible(
-                    e: dict[str, Any], aid: str = aid, everything: bool = everything
-                ) -> bool:
-                    if everything:
-                        return True
-                    if not self.teams.serves(aid, e["team_id"]):
-                        return False
-                    asked = e.get("requested_adviser_id")
-                    return asked in (None, aid) or e["queued_at"] < cutoff
-
                 conn.push_frame(
                     {
                         "v": 1,
                         "type": "queue.snapshot",
-                        "entries": [e for e in entries if visible(e)],
-                        "offline": [e for e in offline if visible(e)],
-                        "advisers_available": len(self._available_for(None)),
+                        "entries": [
+                            e
+                            for e in entries
+                            if queueing.visible_to(e, aid, everything, self.teams, cutoff)
+                        ],
+                        "offline": [
+                            e
+                            for e in offline
+                            if queueing.visible_to(e, aid, everything, self.teams, cutoff)
+                        ],
+                        "advisers_available": available,
                     }
                 )
-        # Customers learn their place in their team's queue, and an estimate.
-        by_team: dict[str | None, list[dict[str, Any]]] = {}
-        for entry in entries:
-            by_team.setdefault(entry["team_id"], []).append(entry)
-        for team_id, team_entries in by_team.items():
-            capacity = self._capacity(team_id)
-            handle, pickup = history.get(team_id, ([], []))
-            for pos, entry in enumerate(team_entries, start=1):
-                cid = entry["conversation_id"]
-                waiting_here = self._customers_waiting.get(cid)
-                if not waiting_here:
-                    continue
-                frame = {
-                    "v": 1,
-                    "type": "queue.position",
-                    "conversation_id": cid,
-                    "position": pos,
-                    "waiting": len(team_entries),
-                    "advisers_available": len(self._available_for(team_id)),
-                    "estimate_s": _round(estimate_wait_s(pos, capacity, handle, pickup)),
-                }
-                for conn in tuple(waiting_here):
-                    conn.push_frame(frame)
-        await self._notify_availability(entries)
+        places = queueing.positions(entries, self.presence, self.teams, history)
+        for cid, place in places.items():
+            waiting_here = self._customers_waiting.get(cid)
+            if not waiting_here:
+                continue
+            frame: f.QueuePositionFrame = {
+                "v": 1,
+                "type": "queue.position",
+                "conversation_id": cid,
+                "position": place.position,
+                "waiting": place.waiting,
+                "advisers_available": place.advisers_available,
+                "estimate_s": place.estimate_s,
+            }
+            for conn in tuple(waiting_here):
+                conn.push_frame(frame)
+        await self.availability.notify(entries)
         if self.offers is not None:
             self._push_offers(entries, cutoff)
 
-    def _push_offers(self, entries: list[dict[str, Any]], cutoff: str | None) -> None:
+    def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
         assert self.offers is not None
         queued = {e["conversation_id"]: e for e in entries}
         withdrawn = self.offers.expire()
@@ -458,24 +404,9 @@ class Hub:
             self.offers.forget(cid)
         for cid, aid in withdrawn:
             self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
-        available = self.presence.available()
 
         def candidates(cid: str) -> list[tuple[str, int]]:
-            e = queued[cid]
-            asked = e.get("requested_adviser_id")
-            team_limit = self.teams.chat_limit_of(e["team_id"])
-            loads = [
-                AdviserLoad(
-                    aid,
-                    active,
-                    self.presence.limit_for(aid, team_limit),
-                    self.teams.languages_of(aid),
-                )
-                for aid, (active, _max) in available.items()
-                if self.teams.serves(aid, e["team_id"])
-                and (asked in (None, aid) or (cutoff is not None and e["queued_at"] < cutoff))
-            ]
-            return [(a.id, a.free) for a in rank_advisers(loads, e["language"])]
+            return queueing.offer_candidates(queued[cid], self.presence, self.teams, cutoff)
 
         for cid, aid in self.offers.plan(list(queued), candidates):
             e = queued[cid]
@@ -492,133 +423,17 @@ class Hub:
                 },
             )
 
-    def _to_adviser(self, adviser_id: str, frame: dict[str, Any]) -> None:
+    def _to_adviser(
+        self, adviser_id: str, frame: f.ConversationOfferedFrame | f.OfferWithdrawnFrame
+    ) -> None:
         for conn in tuple(self._by_adviser.get(adviser_id, ())):
             conn.push_frame(frame)
 
     def requested_cutoff(self) -> datetime:
-        """Customers queued before this may be taken by anyone of their team."""
-        return datetime.now(UTC) - timedelta(seconds=self.requested_fallback_s)
-
-    async def _team_history(self) -> dict[str | None, tuple[list[float], list[float]]]:
-        if time.monotonic() - self._history_at > HISTORY_TTL_S:
-            self._history = await self.conversations.team_history()
-            self._history_at = time.monotonic()
-        return self._history
-
-    def _available_for(self, team_id: str | None) -> dict[str, tuple[int, int]]:
-        return {
-            aid: load
-            for aid, load in self.presence.available().items()
-            if team_id is None or self.teams.serves(aid, team_id)
-        }
-
-    def _capacity(self, team_id: str | None) -> Capacity:
-        """Chat slots of the team's available advisers, each counted with their limit
-        for that team."""
-        team_limit = self.teams.chat_limit_of(team_id)
-        loads = [
-            (active, self.presence.limit_for(aid, team_limit))
-            for aid, (active, _max) in self._available_for(team_id).items()
-        ]
-        return Capacity(slots=sum(m for _, m in loads), free=sum(max(0, m - a) for a, m in loads))
-
-    # ------------------------------------------------------------ availability
-    async def current_availability(
-        self,
-        topic: str | None = None,
-        entries: list[dict[str, Any]] | None = None,
-        team_id: str | None = None,
-        language: str | None = None,
-    ) -> dict[str, Any]:
-        """What the widget shows: can I get an adviser now, how many wait, how long.
-        For `team_id`, else the team a customer of `topic` and `language` would wait
-        for, else across all teams."""
-        if entries is None:
-            entries = await self.conversations.queue()
-        now = datetime.now(UTC)
-        team = (
-            self.teams.get(team_id)
-            if team_id
-            else self.teams.for_topic(topic, language)
-            if topic
-            else None
-        )
-        team_id = team.id if team else None
-        if team is not None:
-            waiting = sum(1 for e in entries if e["team_id"] == team_id)
-            is_open = team.hours.is_open(now)
-            nxt = team.hours.next_opening(now)
-        else:
-            waiting = len(entries)
-            teams = self.teams.all()
-            is_open = not teams or any(t.hours.is_open(now) for t in teams)
-            openings = [o for t in teams if (o := t.hours.next_opening(now)) is not None]
-            nxt = min(openings) if openings else None
-        available = len(self._available_for(team_id))
-        capacity = self._capacity(team_id)
-        handle, pickup = (await self._team_history()).get(team_id, ([], []))
-        estimate = estimate_wait_s(waiting + 1, capacity, handle, pickup)
-        return {
-            "available": available > 0 and is_open,
-            # a chat slot nobody waiting will take: a new customer is served at once
-            # (proactive invitations wait for this, not just for someone online)
-            "free": is_open and capacity.free > waiting,
-            "advisers_available": available,
-            "waiting": waiting,
-            "open": is_open,
-            "estimate_s": _round(estimate) if is_open else None,
-            "next_opening": nxt.isoformat() if nxt and not is_open else None,
-        }
-
-    async def _notify_availability(self, entries: list[dict[str, Any]]) -> None:
-        """Push each stream the state of its own scope when that changed: a stream of
-        team A must not follow team B's advisers (the widget's proactive invitations)."""
-        states: dict[Scope, str | None] = {}
-        for q, (scope, last) in tuple(self._availability_listeners.items()):
-            if scope not in states:
-                try:
-                    states[scope] = dumps(
-                        await self.current_availability(
-                            scope[0], entries, team_id=scope[1], language=scope[2]
-                        )
-                    )
-                except VisavisError:
-                    states[scope] = None  # the team was removed since the stream opened
-            text = states[scope]
-            if text is None or text == last or q not in self._availability_listeners:
-                continue
-            self._availability_listeners[q] = (scope, text)
-            if q.qsize() < 10:
-                q.put_nowait(text)
-
-    async def availability_stream(
-        self, topic: str | None = None, team_id: str | None = None, language: str | None = None
-    ) -> AsyncIterator[str]:
-        """The availability of one team (by id, or by topic and language; neither: all
-        teams) as it changes. The caller checks the team exists; the first item is the
-        state now."""
-        q: asyncio.Queue[str] = asyncio.Queue()
-        scope: Scope = (topic, team_id, language)
-        # registered before the first read, so a change during it is not lost
-        self._availability_listeners[q] = (scope, "")
-        try:
-            first = dumps(
-                await self.current_availability(topic, team_id=team_id, language=language)
-            )
-            if self._availability_listeners[q][1] == "":
-                self._availability_listeners[q] = (scope, first)
-            yield first
-            while True:
-                try:
-                    yield await asyncio.wait_for(q.get(), timeout=self.heartbeat_s)
-                except TimeoutError:
-                    yield ""  # keep-alive comment through proxies
-        finally:
-            self._availability_listeners.pop(q, None)
+        return queueing.requested_cutoff(datetime.now(UTC), self.requested_fallback_s)
 
 
-def _is_author(conn: Connection, author: dict[str, Any]) -> bool:
+def _is_author(conn: Connection, author: f.Author) -> bool:
     if conn.role != author["role"]:
         return False
     if conn.role == "customer":

@@ -12,13 +12,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from visavis.auth.service import EMAIL_RE, AdviserView
 from visavis.auth.tokens import CustomerTokens
-from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.service import ConversationService
+from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
 from visavis.notify.mail import Mailer
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.http import Api, _Body, client_ip, read_json
-from visavis.web.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ class JoinRoutes:
         joins: JoinService,
         conversations: ConversationService,
         tokens: CustomerTokens,
-        hub: Hub,
         mailer: Mailer,
         origin: str,
         appointments: AppointmentService,
@@ -75,7 +74,6 @@ class JoinRoutes:
         self.joins = joins
         self.conversations = conversations
         self.tokens = tokens
-        self.hub = hub
         self.mailer = mailer
         self.origin = origin
 
@@ -90,7 +88,7 @@ class JoinRoutes:
             raise VisavisError("bad_request", f"email: not an e-mail address: {email!r}")
         if not self.mailer.config.configured:
             raise VisavisError("invalid_state", "e-mail is not configured (VISAVIS_SMTP_HOST)")
-        conv, events, invite = await self.joins.do_create_link(
+        conv, _events, invite = await self.joins.do_create_link(
             me, body.customer_name, body.language
         )
         subject, text = MAIL[body.language]
@@ -110,7 +108,6 @@ class JoinRoutes:
             # No one can ever open it: end it, so it does not hold a chat slot.
             await self.conversations.do_end(conv["id"], Author("system"))
             raise
-        await self.hub.announce_assigned(conv, events, me.max_chats)
         log.info("adviser %s invited a customer by e-mail (conversation %s)", me.id, conv["id"])
         return JSONResponse(
             {"conversation": conv, "link": link, "expires_in_s": self.joins.link_ttl_s},
@@ -134,11 +131,8 @@ class JoinRoutes:
     async def redeem_invitation(self, request: Request) -> Response:
         body = await read_json(request, RedeemInvitation)
         cid = self.joins.check_link(body.invite)
-        joined = await self.appointments.do_join(cid)
-        if joined is not None:  # an appointment, and it is time: the adviser is there
-            conv, events = joined
-            adviser = await self.api.auth.get_adviser(conv["adviser"]["id"])
-            await self.hub.announce_assigned(conv, events, adviser.max_chats)
+        # an appointment, and it is time: it becomes active with its adviser
+        await self.appointments.do_join(cid)
         conv = await self.conversations.get(cid)
         if conv["status"] == "ended":
             raise VisavisError("invalid_state", "this conversation has already ended")
@@ -147,10 +141,9 @@ class JoinRoutes:
     async def create_code(self, request: Request) -> Response:
         me = await self.api.adviser(request, csrf=True)
         body = await read_json(request, CreateCode)
-        conv, events, code, expires = await self.joins.do_create_code(
+        conv, _events, code, expires = await self.joins.do_create_code(
             me, body.customer_name, body.language
         )
-        await self.hub.announce_assigned(conv, events, me.max_chats)
         return JSONResponse(
             {"conversation": conv, "code": code, "expires_at": expires.isoformat()},
             status_code=201,

@@ -6,26 +6,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.conversations.calls import CallService
-from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
-from visavis.media.ice import IceConfig, ice_servers
+from visavis.media.ice import IceConfig
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
+from visavis.protocol import frames as f
 from visavis.protocol import messages as m
 from visavis.protocol.messages import frame_id_of
+from visavis.protocol.replies import ack, error
+from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
-from visavis.web.callpeers import CallPeers
-from visavis.web.connection import Connection, dumps
+from visavis.web.connection import Connection
 from visavis.web.hub import Hub
+from visavis.web.permissions import (
+    advisers_of,
+    author_of,
+    check_adviser,
+    check_customer_owns,
+    check_participant,
+)
+from visavis.web.ws_calls import CallCommands
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[Connection, Any], Awaitable[None]]  # Any: each takes its own message
 
 SESSION_COOKIE = "visavis_session"
 HELLO_TIMEOUT_S = 10
@@ -54,10 +67,34 @@ class Gateway:
         self.origin = origin
         self.rate = frames_per_s
         self.burst = burst
-        self.calls = calls
+        self.announcer = hub.announcer
         self.transfers = transfers
         self.teams = teams
-        self.ice = ice
+        call_commands = CallCommands(calls, conversations, hub.calls, hub.announcer, ice)
+        # One handler per client message type (parse_client_frame gives exactly one).
+        self._handlers: dict[type[m.ClientMessage], Handler] = {
+            m.Ping: self._do_ping,
+            m.Hello: self._do_hello_again,
+            m.Subscribe: self._do_subscribe,
+            m.ChatSend: self._do_chat,
+            m.Typing: self._do_typing,
+            m.Receipt: self._do_receipt,
+            m.ConversationEnd: self._do_end,
+            m.ConversationAccept: self._do_accept,
+            m.QueueNext: self._do_accept,
+            m.StatusSet: self._do_status,
+            m.RtcSignal: call_commands.do_signal,
+            m.CallTake: call_commands.do_take,
+            m.CallRequest: call_commands.do_call,
+            m.CallAnswer: call_commands.do_call,
+            m.CallHangup: call_commands.do_call,
+            m.CallMedia: call_commands.do_call,
+            m.IceRequest: call_commands.do_ice,
+            m.TransferStart: self._do_transfer,
+            m.TransferFinish: self._do_transfer,
+            m.NoteSend: self._do_note,
+            m.OfferDecline: self._do_offer_decline,
+        }
 
     async def endpoint(self, ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
@@ -120,7 +157,7 @@ class Gateway:
             try:
                 msg = parse_client_frame(raw)
                 fid = msg.id
-                await self._dispatch(conn, msg)
+                await self._handlers[type(msg)](conn, msg)
             except VisavisError as err:
                 if fid is None:
                     fid = frame_id_of(raw)
@@ -134,15 +171,13 @@ class Gateway:
                 self._error(conn, fid, "internal", "internal error; the frame was not applied")
 
     def _error(self, conn: Connection, fid: str | None, code: str, message: str) -> None:
-        conn.push_frame({"v": 1, "type": "error", "id": fid, "code": code, "message": message})
+        conn.push_frame(error(fid, code, message))
 
     async def _refuse_and_close(
         self, conn: Connection, fid: str | None, code: str, message: str, close_code: int
     ) -> None:
         try:
-            await conn.ws.send_json(
-                {"v": 1, "type": "error", "id": fid, "code": code, "message": message}
-            )
+            await conn.ws.send_json(error(fid, code, message))
             await conn.ws.close(close_code)
         except Exception:
             pass
@@ -183,7 +218,7 @@ class Gateway:
                 "type": "welcome",
                 "id": hello.id,
                 "role": "adviser",
-                "adviser": _adviser_info(adviser, self.hub.presence.status(adviser.id)),
+                "adviser": adviser_info(adviser, self.hub.presence.status(adviser.id)),
                 "conversations": active,
                 "heartbeat_s": self.hub.heartbeat_s,
             }
@@ -193,94 +228,30 @@ class Gateway:
             self.hub.send_overview(conn)
         await self.hub.queue_changed()
 
-    def _status_frame(self, adviser: AdviserView, active: int) -> dict[str, Any]:
+    def _status_frame(self, adviser: AdviserView, active: int) -> f.AdviserStatusFrame:
         return {
             "v": 1,
             "type": "adviser.status",
-            "status": self.hub.presence.status(adviser.id),
+            "status": cast(f.PresenceStatus, self.hub.presence.status(adviser.id)),
             "active": active,
             "max_chats": adviser.max_chats,
         }
 
-    # ------------------------------------------------------------ dispatch
-    async def _dispatch(self, conn: Connection, msg: m.ClientMessage) -> None:
-        if isinstance(msg, m.Ping):
-            conn.push_frame({"v": 1, "type": "pong", "id": msg.id})
-        elif isinstance(msg, m.Hello):
-            raise VisavisError("invalid_state", "hello was already said on this socket")
-        elif isinstance(msg, m.Subscribe):
-            await self._do_subscribe(conn, msg)
-        elif isinstance(msg, m.ChatSend):
-            await self._do_chat(conn, msg)
-        elif isinstance(msg, m.Typing):
-            await self._do_typing(conn, msg)
-        elif isinstance(msg, m.Receipt):
-            await self._do_receipt(conn, msg)
-        elif isinstance(msg, m.ConversationEnd):
-            await self._do_end(conn, msg)
-        elif isinstance(msg, m.ConversationAccept | m.QueueNext):
-            await self._do_accept(conn, msg)
-        elif isinstance(msg, m.StatusSet):
-            await self._do_status(conn, msg)
-        elif isinstance(msg, m.RtcSignal):
-            await self._do_signal(conn, msg)
-        elif isinstance(msg, m.CallTake):
-            await self._do_take(conn, msg)
-        elif isinstance(msg, m.CallRequest | m.CallAnswer | m.CallHangup | m.CallMedia):
-            await self._do_call(conn, msg)
-        elif isinstance(msg, m.IceRequest):
-            await self._do_ice(conn, msg)
-        elif isinstance(msg, m.TransferStart | m.TransferFinish):
-            await self._do_transfer(conn, msg)
-        elif isinstance(msg, m.NoteSend):
-            await self._do_note(conn, msg)
-        elif isinstance(msg, m.OfferDecline):
-            me = self._me(conn)
-            if self.hub.offers is None or not self.hub.offers.decline(msg.conversation_id, me.id):
-                raise VisavisError("invalid_state", "no such offer to you (taken or expired?)")
-            conn.push_frame(
-                {"v": 1, "type": "ack", "id": msg.id, "conversation_id": msg.conversation_id}
-            )
-            conn.push_frame(
-                {"v": 1, "type": "offer.withdrawn", "conversation_id": msg.conversation_id}
-            )
-            await self.hub.queue_changed()
-
-    # ------------------------------------------------------------ permission checks
-    def _check_customer_owns(self, conn: Connection, cid: str) -> None:
-        if conn.conversation_id != cid:
-            raise VisavisError("forbidden", "your token does not grant this conversation")
-
-    def _me(self, conn: Connection) -> AdviserView:
-        if conn.adviser is None:
-            raise VisavisError("forbidden", "only advisers may do this")
-        return conn.adviser
-
-    async def _check_participant(self, conn: Connection, cid: str) -> dict[str, Any]:
-        """The conversation, if the socket is its customer or its assigned adviser."""
-        if conn.role == "customer":
-            self._check_customer_owns(conn, cid)
-            return await self.conversations.get(cid)
-        me = self._me(conn)
-        conv = await self.conversations.get(cid)
-        if me.id not in _advisers_of(conv):
-            raise VisavisError("forbidden", "this conversation is not assigned to you")
-        return conv
-
-    def _author(self, conn: Connection) -> Author:
-        if conn.adviser is not None:
-            return Author("adviser", conn.adviser.id, conn.adviser.name)
-        return Author("customer", None, conn.customer_name)
-
     # ------------------------------------------------------------ commands
+    async def _do_ping(self, conn: Connection, msg: m.Ping) -> None:
+        conn.push_frame({"v": 1, "type": "pong", "id": msg.id})
+
+    async def _do_hello_again(self, conn: Connection, msg: m.Hello) -> None:
+        raise VisavisError("invalid_state", "hello was already said on this socket")
+
     async def _do_subscribe(self, conn: Connection, msg: m.Subscribe) -> None:
         cid = msg.conversation_id
         if conn.role == "customer":
-            self._check_customer_owns(conn, cid)
+            check_customer_owns(conn, cid)
         else:
-            me = self._me(conn)
+            me = check_adviser(conn)
             conv = await self.conversations.get(cid)
-            mine = me.id in _advisers_of(conv)
+            mine = me.id in advisers_of(conv)
             waiting = conv["status"] in ("queued", "offline")
             if not (mine or me.sees_all or (waiting and self.teams.serves(me.id, conv["team_id"]))):
                 raise VisavisError("forbidden", "this conversation is not assigned to you")
@@ -290,38 +261,26 @@ class Gateway:
     async def _do_chat(self, conn: Connection, msg: m.ChatSend) -> None:
         cid = msg.conversation_id
         if conn.role == "customer":
-            self._check_customer_owns(conn, cid)
-            author = self._author(conn)
+            check_customer_owns(conn, cid)
         else:
-            conv = await self._check_participant(conn, cid)
+            conv = await check_participant(conn, self.conversations, cid)
             if conv["status"] != "active":
                 raise VisavisError("invalid_state", f"conversation is {conv['status']!r}")
-            author = self._author(conn)
         text = msg.text.strip()
         if not text:
             raise VisavisError("bad_request", "chat.send: text is blank")
-        result = await self.conversations.do_chat(cid, author, msg.client_id, text)
-        conn.push_frame(
-            {
-                "v": 1,
-                "type": "ack",
-                "id": msg.id,
-                "conversation_id": cid,
-                "seq": result.frame["seq"],
-            }
-        )
-        if result.created:
-            await self.hub.publish_conv(cid, result.frame)
-        elif cid in conn.subs:
+        result = await self.conversations.do_chat(cid, author_of(conn), msg.client_id, text)
+        conn.push_frame(ack(msg.id, cid, result.frame["seq"]))
+        if not result.created and cid in conn.subs:
             # A resend: the original event may not have reached this socket yet.
             conn.push_event(cid, result.frame["seq"], dumps(result.frame))
 
     async def _do_typing(self, conn: Connection, msg: m.Typing) -> None:
-        conv = await self._check_participant(conn, msg.conversation_id)
+        conv = await check_participant(conn, self.conversations, msg.conversation_id)
         if conv["status"] == "ended":
             return
-        a = self._author(conn)
-        await self.hub.publish_conv(
+        a = author_of(conn)
+        await self.announcer.send_ephemeral(
             msg.conversation_id,
             {
                 "v": 1,
@@ -333,12 +292,12 @@ class Gateway:
         )
 
     async def _do_receipt(self, conn: Connection, msg: m.Receipt) -> None:
-        await self._check_participant(conn, msg.conversation_id)
+        await check_participant(conn, self.conversations, msg.conversation_id)
         role = conn.role or "customer"
         delivered, read = await self.conversations.do_receipt(
             msg.conversation_id, role, msg.delivered_seq, msg.read_seq
         )
-        await self.hub.publish_conv(
+        await self.announcer.send_ephemeral(
             msg.conversation_id,
             {
                 "v": 1,
@@ -353,251 +312,82 @@ class Gateway:
     async def _do_end(self, conn: Connection, msg: m.ConversationEnd) -> None:
         cid = msg.conversation_id
         if conn.role == "customer":
-            self._check_customer_owns(conn, cid)
-        else:
-            me = self._me(conn)
-            if not me.sees_all:
-                await self._check_participant(conn, cid)
-        before = await self.conversations.get(cid)
-        conv, events = await self.conversations.do_end(cid, self._author(conn))
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
-        for event in events:
-            await self.hub.publish_conv(cid, event)
-        await self.hub.publish_conv(
-            cid, {"v": 1, "type": "conversation.update", "conversation": conv}
-        )
-        if before["status"] == "queued":
-            await self.hub.queue_changed()
-        if conv["adviser"] is not None:
-            await self._publish_status(conv["adviser"]["id"])
+            check_customer_owns(conn, cid)
+        elif not check_adviser(conn).sees_all:
+            await check_participant(conn, self.conversations, cid)
+        await self.conversations.do_end(cid, author_of(conn))
+        conn.push_frame(ack(msg.id, cid))
 
     async def _do_accept(self, conn: Connection, msg: m.ConversationAccept | m.QueueNext) -> None:
-        me = self._me(conn)
+        me = check_adviser(conn)
         cid = msg.conversation_id if isinstance(msg, m.ConversationAccept) else None
         team_ids = None if me.sees_all else self.teams.teams_of(me.id)
         cutoff = None if me.sees_all else self.hub.requested_cutoff()
-        conv, event = await self.conversations.do_accept(
+        conv, _events = await self.conversations.do_accept(
             cid, me.id, me.name, self.teams.limits_for(me), team_ids or None, cutoff
         )
-        cid = conv["id"]
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
-        await self.hub.publish_conv(cid, event)
-        await self.hub.publish_conv(
-            cid, {"v": 1, "type": "conversation.update", "conversation": conv}
-        )
-        await self.hub.publish_adviser(
-            me.id, {"v": 1, "type": "conversation.assigned", "conversation": conv}
-        )
-        await self.hub.queue_changed()
-        await self._publish_status(me.id)
+        conn.push_frame(ack(msg.id, conv["id"]))
 
-    # ------------------------------------------------------------ calls
-    async def _do_call(
-        self, conn: Connection, msg: m.CallRequest | m.CallAnswer | m.CallHangup | m.CallMedia
-    ) -> None:
-        cid = msg.conversation_id
-        before = await self._check_participant(conn, cid)
-        _check_call_adviser(conn, (before["adviser"] or {}).get("id"))
-        author = self._author(conn)
-        if isinstance(msg, m.CallRequest):
-            conv, events = await self.calls.do_request(cid, author, msg.media)
-        elif isinstance(msg, m.CallAnswer):
-            conv, events = await self.calls.do_answer(cid, author, msg.call_id, msg.accept)
-        elif isinstance(msg, m.CallHangup):
-            conv, events = await self.calls.do_hangup(cid, author, msg.call_id)
-        else:
-            conv, events = await self.calls.do_media(
-                cid, author, msg.call_id, msg.audio, msg.video, msg.screen
-            )
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
-        )
-        for event in events:
-            await self.hub.publish_conv(cid, event)
-        if isinstance(msg, m.CallRequest | m.CallAnswer):
-            # The socket that asks or accepts holds its side of the call.
-            entry = self.hub.calls.remember(cid, conv)
-            if entry is not None:
-                entry.holders[author.role] = conn.peer_id
-        if not isinstance(msg, m.CallMedia):
-            await self.hub.publish_conv(
-                cid, {"v": 1, "type": "conversation.update", "conversation": conv}
-            )
-
-    # ------------------------------------------------------------ transfers
     async def _do_transfer(self, conn: Connection, msg: m.TransferStart | m.TransferFinish) -> None:
-        me = self._me(conn)
+        check_adviser(conn)
         cid = msg.conversation_id
-        author = self._author(conn)
-        before = await self.conversations.get(cid)
+        author = author_of(conn)
         if isinstance(msg, m.TransferFinish):
-            conv, events = await self.transfers.do_consult_finish(cid, author, msg.complete)
+            _conv, events = await self.transfers.do_consult_finish(cid, author, msg.complete)
         elif (msg.to_adviser_id is None) == (msg.to_team_id is None):
             raise VisavisError("bad_request", "transfer.start: give to_adviser_id or to_team_id")
         elif msg.to_team_id is not None:
             if msg.mode != "blind":
                 raise VisavisError("bad_request", "transfer.start: a team is reached blind")
             self.teams.get(msg.to_team_id)  # not_found for an unknown team
-            conv, events = await self.transfers.do_blind_to_team(cid, author, msg.to_team_id)
+            _conv, events = await self.transfers.do_blind_to_team(cid, author, msg.to_team_id)
         else:
             assert msg.to_adviser_id is not None
             target = await self.auth.get_adviser(msg.to_adviser_id)
-            conv, events = await self.transfers.do_to_adviser(
+            _conv, events = await self.transfers.do_to_adviser(
                 cid, author, target.id, self.teams.limits_for(target), msg.mode == "consultative"
             )
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid, "seq": events[-1]["seq"]}
-        )
-        for event in events:
-            await self.hub.publish_conv(cid, event)
-        await self.hub.publish_conv(
-            cid, {"v": 1, "type": "conversation.update", "conversation": conv}
-        )
-        # whoever is newly with the conversation gets it on their console
-        newcomers = _advisers_of(conv) - _advisers_of(before)
-        for adviser_id in newcomers:
-            await self.hub.publish_adviser(
-                adviser_id, {"v": 1, "type": "conversation.assigned", "conversation": conv}
-            )
-        for adviser_id in _advisers_of(conv) | _advisers_of(before) | {me.id}:
-            await self._publish_status(adviser_id)
-        if conv["status"] == "queued":
-            await self.hub.queue_changed()
+        conn.push_frame(ack(msg.id, cid, events[-1]["seq"]))
 
     async def _do_note(self, conn: Connection, msg: m.NoteSend) -> None:
-        self._me(conn)
+        check_adviser(conn)
         text = msg.text.strip()
         if not text:
             raise VisavisError("bad_request", "note.send: text is blank")
-        frame = await self.transfers.do_note(
-            msg.conversation_id, self._author(conn), msg.client_id, text
-        )
-        conn.push_frame(
-            {"v": 1, "type": "ack", "id": msg.id, "conversation_id": msg.conversation_id,
-             "seq": frame["seq"]}
-        )  # fmt: skip
-        await self.hub.publish_conv(msg.conversation_id, frame)
-
-    async def _call_peers(self, conn: Connection, cid: str, call_id: str) -> CallPeers:
-        """The call's participants, checked against the socket, from memory when it is
-        known (rtc.signal is frequent and on the critical path of a call set-up)."""
-        entry = self.hub.calls.get(cid, call_id)
-        if entry is None:
-            conv = await self._check_participant(conn, cid)
-            if conv["call"] is None or conv["call"]["id"] != call_id:
-                raise VisavisError("invalid_state", f"call {call_id!r} is not the current call")
-            entry = self.hub.calls.remember(cid, conv)
-            assert entry is not None
-        elif conn.role == "customer":
-            self._check_customer_owns(conn, cid)
-        _check_call_adviser(conn, entry.adviser_id)
-        return entry
-
-    async def _send_call_frame(
-        self, cid: str, entry: CallPeers, to_role: str, to_peer: str | None, frame: dict[str, Any]
-    ) -> None:
-        """To one side of the call: its socket `to_peer`, or while none holds it, all of
-        that side's sockets (Hub._to_call_peer)."""
-        frame.update(to_peer=to_peer, to_role=to_role, to_adviser=entry.adviser_id)
-        await self.hub.publish_conv(cid, frame)
-
-    async def _do_signal(self, conn: Connection, msg: m.RtcSignal) -> None:
-        if (msg.description is None) == (msg.candidate is None):
-            raise VisavisError(
-                "bad_request", "rtc.signal: give exactly one of description, candidate"
-            )
         cid = msg.conversation_id
-        entry = await self._call_peers(conn, cid, msg.call_id)
-        role = conn.role or "customer"
-        holder = entry.holders.setdefault(role, conn.peer_id)
-        if holder != conn.peer_id:
-            conn.push_frame(_moved(cid, msg.call_id))
-            raise VisavisError(
-                "call_elsewhere",
-                "rtc.signal: another tab or device of yours holds this call; send call.take "
-                "to move it here",
-            )
-        frame: dict[str, Any] = {
-            "v": 1,
-            "type": "rtc.signal",
-            "conversation_id": cid,
-            "call_id": msg.call_id,
-            "from_role": role,
-        }
-        if msg.description is not None:
-            frame["description"] = msg.description.model_dump()
-        else:
-            assert msg.candidate is not None
-            frame["candidate"] = msg.candidate.model_dump(exclude_none=True)
-        other = "customer" if role == "adviser" else "adviser"
-        await self._send_call_frame(cid, entry, other, entry.holders.get(other), frame)
+        frame = await self.transfers.do_note(cid, author_of(conn), msg.client_id, text)
+        conn.push_frame(ack(msg.id, cid, frame["seq"]))
 
-    async def _do_take(self, conn: Connection, msg: m.CallTake) -> None:
-        cid = msg.conversation_id
-        entry = await self._call_peers(conn, cid, msg.call_id)
-        role = conn.role or "customer"
-        before = entry.holders.get(role)
-        entry.holders[role] = conn.peer_id
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id, "conversation_id": cid})
-        if before is not None and before != conn.peer_id:
-            await self._send_call_frame(cid, entry, role, before, _moved(cid, msg.call_id))
-
-    async def _do_ice(self, conn: Connection, msg: m.IceRequest) -> None:
-        await self._check_participant(conn, msg.conversation_id)
-        label = f"{msg.conversation_id}-{conn.role}"
-        conn.push_frame(
-            {
-                "v": 1,
-                "type": "ice.servers",
-                "id": msg.id,
-                "conversation_id": msg.conversation_id,
-                **ice_servers(self.ice, label),
-            }
-        )
+    async def _do_offer_decline(self, conn: Connection, msg: m.OfferDecline) -> None:
+        me = check_adviser(conn)
+        if self.hub.offers is None or not self.hub.offers.decline(msg.conversation_id, me.id):
+            raise VisavisError("invalid_state", "no such offer to you (taken or expired?)")
+        conn.push_frame(ack(msg.id, msg.conversation_id))
+        conn.push_frame({"v": 1, "type": "offer.withdrawn", "conversation_id": msg.conversation_id})
+        await self.hub.queue_changed()
 
     async def _do_status(self, conn: Connection, msg: m.StatusSet) -> None:
-        me = self._me(conn)
+        """Available/away is not a conversation write: stored with the adviser, and
+        announced like a load change."""
+        me = check_adviser(conn)
         await self.auth.do_set_status(me.id, msg.status)
         self.hub.presence.set_status(me.id, msg.status)
-        await self._publish_status(me.id, msg.status)
+        active = await self.conversations.active_count(me.id)
+        await self.announcer.announce_status(me.id, active, msg.status)
         await self.hub.queue_changed()
-        conn.push_frame({"v": 1, "type": "ack", "id": msg.id})
-
-    async def _publish_status(self, adviser_id: str, status: str | None = None) -> None:
-        active = await self.conversations.active_count(adviser_id)
-        max_chats = (await self.auth.get_adviser(adviser_id)).max_chats
-        await self.hub.publish_status(
-            adviser_id, status or self.hub.presence.status(adviser_id), active, max_chats
-        )
+        conn.push_frame(ack(msg.id))
 
 
-def _check_call_adviser(conn: Connection, adviser_id: str | None) -> None:
-    """Of the advisers, only the conversation's own takes part in its call: not a
-    consulting colleague nor a supervisor who follows the chat (nor anyone while
-    nobody has taken the conversation)."""
-    if conn.adviser is not None and conn.adviser.id != adviser_id:
-        raise VisavisError("forbidden", "only the conversation's adviser takes part in its call")
-
-
-def _moved(cid: str, call_id: str) -> dict[str, Any]:
-    return {"v": 1, "type": "call.moved", "conversation_id": cid, "call_id": call_id}
-
-
-def _advisers_of(conv: dict[str, Any]) -> set[str]:
-    """The advisers with a conversation: its adviser and, during a consultative
-    transfer, the consulting colleague."""
-    return {p["id"] for p in (conv["adviser"], conv.get("consultant")) if p is not None}
-
-
-def _adviser_info(a: AdviserView, status: str) -> dict[str, Any]:
+def adviser_info(a: AdviserView, status: str) -> f.AdviserInfo:
+    """Who an adviser is, for `welcome` and the session API (`status`: stored or live)."""
     return {
         "id": a.id,
         "name": a.name,
         "email": a.email,
-        "role": a.role,
-        "status": status,
+        "role": cast(f.AdviserRole, a.role),
+        "status": cast(f.PresenceStatus, status),
         "max_chats": a.max_chats,
     }
 
 
-__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway"]
+__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway", "adviser_info"]

@@ -1,4 +1,4 @@
-"""A team's own per-adviser text-chat limit (issue 4).
+"""A team's own per-adviser text-chat limit.
 
 Revision ID: 0008
 Revises: 0007

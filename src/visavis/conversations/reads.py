@@ -1,0 +1,208 @@
+"""Reading conversations: summaries, the event log, the queue, history search.
+
+Reads take a session of their own and no lock; they never change anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from visavis.conversations.state import Status
+from visavis.conversations.summary import event_frame, iso, summary
+from visavis.conversations.writes import adviser_name, count_active
+from visavis.errors import VisavisError
+from visavis.protocol import frames as f
+from visavis.storage.models import Conversation, Event
+
+REPLAY_PAGE = 500
+
+History = tuple[list[float], list[float]]  # (handle times, pick-up times) in seconds
+
+
+async def summary_of(db: AsyncSession, conv: Conversation) -> f.ConversationSummary:
+    return summary(
+        conv,
+        await adviser_name(db, conv.adviser_id),
+        await adviser_name(db, conv.consultant_id),
+    )
+
+
+class ConversationReads:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._db = sessions
+
+    async def get(self, conversation_id: str) -> f.ConversationSummary:
+        async with self._db() as db:
+            conv = await db.get(Conversation, conversation_id)
+            if conv is None:
+                raise VisavisError("not_found", f"no conversation {conversation_id}")
+            return await summary_of(db, conv)
+
+    async def events_after(
+        self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
+    ) -> list[f.EventFrame]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Event)
+                .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
+                .order_by(Event.seq)
+                .limit(limit)
+            )
+            return [event_frame(e) for e in rows]
+
+    async def events_between(
+        self, conversation_id: str, after_seq: int, before_seq: int
+    ) -> list[f.EventFrame]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Event)
+                .where(
+                    Event.conversation_id == conversation_id,
+                    Event.seq > after_seq,
+                    Event.seq < before_seq,
+                )
+                .order_by(Event.seq)
+            )
+            return [event_frame(e) for e in rows]
+
+    async def queue(self, status: str = Status.QUEUED) -> list[f.QueueEntry]:
+        """Waiting (or offline) conversations, oldest first."""
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Conversation)
+                .where(Conversation.status == status)
+                .order_by(Conversation.queued_at, Conversation.id)
+            )
+            return [
+                {
+                    "conversation_id": c.id,
+                    "customer_name": c.customer_name,
+                    "topic": c.topic,
+                    "language": c.language,
+                    # set whenever a conversation is queued or offline (service.py)
+                    "queued_at": cast(str, iso(c.queued_at)),
+                    "preview": c.preview,
+                    "team_id": c.team_id,
+                    "kind": cast(f.ConversationKind, c.kind),
+                    "contact": c.contact,
+                    "requested_adviser_id": c.requested_adviser_id,
+                }
+                for c in rows
+            ]
+
+    async def team_history(self, limit: int = 50) -> dict[str | None, History]:
+        """Per team: recent handle times (accepted -> ended) and pick-up times
+        (queued -> accepted), in seconds, for the wait estimate."""
+        async with self._db() as db:
+            rows = (
+                await db.execute(
+                    select(
+                        Conversation.team_id,
+                        Conversation.queued_at,
+                        Conversation.accepted_at,
+                        Conversation.ended_at,
+                    )
+                    .where(Conversation.accepted_at.is_not(None), Conversation.kind == "chat")
+                    .order_by(Conversation.accepted_at.desc())
+                    .limit(limit * 10)
+                )
+            ).all()
+        out: dict[str | None, History] = {}
+        for team_id, queued, accepted, ended in rows:
+            if accepted is None:
+                continue
+            handle, pickup = out.setdefault(team_id, ([], []))
+            if len(pickup) < limit and queued is not None:
+                pickup.append((accepted - queued).total_seconds())
+            if len(handle) < limit and ended is not None:
+                handle.append((ended - accepted).total_seconds())
+        return out
+
+    async def for_adviser(self, adviser_id: str) -> list[f.ConversationSummary]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Conversation)
+                .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
+                .order_by(Conversation.accepted_at)
+            )
+            return [await summary_of(db, c) for c in rows]
+
+    async def active_count(self, adviser_id: str) -> int:
+        async with self._db() as db:
+            return await count_active(db, adviser_id)
+
+    async def active_counts(self) -> dict[str, int]:
+        """Active conversations per adviser (advisers without any are absent): the
+        load of everyone in one query, for the adviser list and the overview."""
+        async with self._db() as db:
+            rows = await db.execute(
+                select(Conversation.adviser_id, func.count())
+                .where(Conversation.status == Status.ACTIVE, Conversation.adviser_id.is_not(None))
+                .group_by(Conversation.adviser_id)
+            )
+            return {str(aid): int(n) for aid, n in rows.all()}
+
+    async def search(
+        self,
+        adviser_id: str | None,
+        status: str | None,
+        q: str | None,
+        limit: int,
+        before: str | None,
+    ) -> list[f.ConversationSummary]:
+        """Conversations newest first; adviser_id=None means all (supervisors)."""
+        async with self._db() as db:
+            stmt = select(Conversation)
+            if adviser_id is not None:
+                stmt = stmt.where(Conversation.adviser_id == adviser_id)
+            if status:
+                stmt = stmt.where(Conversation.status == status)
+            if before:
+                cutoff = await db.scalar(
+                    select(Conversation.created_at).where(Conversation.id == before)
+                )
+                if cutoff is not None:
+                    stmt = stmt.where(Conversation.created_at < cutoff)
+            if q:
+                pattern = "%" + q.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+                in_messages = (
+                    select(Event.conversation_id)
+                    .where(Event.kind == "chat.message", func.lower(Event.body).like(pattern))
+                    .scalar_subquery()
+                )
+                stmt = stmt.where(
+                    or_(
+                        func.lower(Conversation.customer_name).like(pattern),
+                        func.lower(Conversation.topic).like(pattern),
+                        Conversation.id.in_(in_messages),
+                    )
+                )
+            rows = await db.scalars(stmt.order_by(Conversation.created_at.desc()).limit(limit))
+            return [await summary_of(db, c) for c in rows]
+
+    async def full_history(self, conversation_id: str) -> list[f.EventFrame]:
+        out: list[f.EventFrame] = []
+        while True:
+            page = await self.events_after(conversation_id, out[-1]["seq"] if out else 0)
+            out.extend(page)
+            if len(page) < REPLAY_PAGE:
+                return out
+
+    async def for_consultant(self, adviser_id: str) -> list[f.ConversationSummary]:
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(Conversation).where(
+                    Conversation.consultant_id == adviser_id, Conversation.status == Status.ACTIVE
+                )
+            )
+            return [await summary_of(db, c) for c in rows]
+
+    async def ids_with_status(self, statuses: Sequence[str]) -> list[str]:
+        async with self._db() as db:
+            return list(
+                await db.scalars(select(Conversation.id).where(Conversation.status.in_(statuses)))
+            )

@@ -1,0 +1,292 @@
+"""Client → server messages (protocol version 1) and how a frame is checked.
+
+Envelope: every frame is one JSON object with `v` (protocol version), `type`, and for
+client commands an `id` the server echoes in its `ack` or `error`. Client frames are
+validated strictly (unknown fields are refused) so that a typo in a client shows up as
+an error instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from visavis.errors import VisavisError
+from visavis.protocol.common import (
+    MAX_FRAME_BYTES,
+    MAX_TEXT_CHARS,
+    CallId,
+    ClientId,
+    ConversationId,
+    FrameId,
+    IceCandidate,
+    MediaKind,
+    Seq,
+    SessionDescription,
+)
+
+
+class _Client(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = 1
+    id: FrameId | None = None
+
+
+class Hello(_Client):
+    """First frame on every socket. Customers authenticate with their conversation
+    token; advisers are authenticated by their session cookie at the upgrade."""
+
+    type: Literal["hello"]
+    token: str | None = Field(default=None, max_length=512)
+
+
+class Subscribe(_Client):
+    """Receive the conversation's events after `after_seq`, then live ones."""
+
+    type: Literal["subscribe"]
+    conversation_id: ConversationId
+    after_seq: Seq = 0
+
+
+class ChatSend(_Client):
+    """Post a chat message. `client_id` makes a resend after reconnect idempotent."""
+
+    type: Literal["chat.send"]
+    conversation_id: ConversationId
+    client_id: ClientId
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class Typing(_Client):
+    """Ephemeral: the sender is (or stopped) typing. Not stored."""
+
+    type: Literal["typing"]
+    conversation_id: ConversationId
+    active: bool
+
+
+class Receipt(_Client):
+    """The sender has received (`delivered_seq`) / shown (`read_seq`) events up to seq."""
+
+    type: Literal["receipt"]
+    conversation_id: ConversationId
+    delivered_seq: Seq | None = None
+    read_seq: Seq | None = None
+
+
+class ConversationEnd(_Client):
+    """End the conversation (customer or its adviser)."""
+
+    type: Literal["conversation.end"]
+    conversation_id: ConversationId
+
+
+class ConversationAccept(_Client):
+    """Adviser only: take a waiting conversation from the queue."""
+
+    type: Literal["conversation.accept"]
+    conversation_id: ConversationId
+
+
+class QueueNext(_Client):
+    """Adviser only: take the conversation that has waited longest."""
+
+    type: Literal["queue.next"]
+
+
+class StatusSet(_Client):
+    """Adviser only: set presence."""
+
+    type: Literal["status.set"]
+    status: Literal["available", "away"]
+
+
+class CallRequest(_Client):
+    """Ask the other side for an audio or video call in this conversation."""
+
+    type: Literal["call.request"]
+    conversation_id: ConversationId
+    media: MediaKind
+
+
+class CallAnswer(_Client):
+    """Accept or decline the other side's call request."""
+
+    type: Literal["call.answer"]
+    conversation_id: ConversationId
+    call_id: CallId
+    accept: bool
+
+
+class CallHangup(_Client):
+    """End (or cancel) the current call; the conversation goes on as text."""
+
+    type: Literal["call.hangup"]
+    conversation_id: ConversationId
+    call_id: CallId
+
+
+class CallMedia(_Client):
+    """The sender's own media in the call changed (camera/microphone/screen on or off)."""
+
+    type: Literal["call.media"]
+    conversation_id: ConversationId
+    call_id: CallId
+    audio: bool
+    video: bool
+    screen: bool = False
+
+
+class CallTake(_Client):
+    """Move this side of the running call to this socket (another tab or device of the
+    same participant holds it now); the old socket gets `call.moved`."""
+
+    type: Literal["call.take"]
+    conversation_id: ConversationId
+    call_id: CallId
+
+
+class RtcSignal(_Client):
+    """WebRTC negotiation (perfect negotiation): relayed to the other participant only."""
+
+    type: Literal["rtc.signal"]
+    conversation_id: ConversationId
+    call_id: CallId
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class IceRequest(_Client):
+    """Ask for ICE servers (with short-lived TURN credentials) for this conversation."""
+
+    type: Literal["ice.request"]
+    conversation_id: ConversationId
+
+
+class TransferStart(_Client):
+    """Adviser: hand the conversation on — blind (at once) or consultative (the
+    colleague joins first) — to a colleague, or blind back to a team's queue."""
+
+    type: Literal["transfer.start"]
+    conversation_id: ConversationId
+    mode: Literal["blind", "consultative"]
+    to_adviser_id: Annotated[str, Field(max_length=32)] | None = None
+    to_team_id: Annotated[str, Field(max_length=32)] | None = None
+
+
+class TransferFinish(_Client):
+    """End a consultative transfer: complete (the colleague takes over) or cancel."""
+
+    type: Literal["transfer.finish"]
+    conversation_id: ConversationId
+    complete: bool
+
+
+class NoteSend(_Client):
+    """Adviser: an internal note to the other adviser(s); never shown to the customer."""
+
+    type: Literal["note.send"]
+    conversation_id: ConversationId
+    client_id: ClientId
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class OfferDecline(_Client):
+    """Adviser: decline a conversation the server offered; it moves on to a colleague."""
+
+    type: Literal["offer.decline"]
+    conversation_id: ConversationId
+
+
+class Ping(_Client):
+    """Application heartbeat; answered with `pong`."""
+
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Hello
+    | Subscribe
+    | ChatSend
+    | Typing
+    | Receipt
+    | ConversationEnd
+    | ConversationAccept
+    | QueueNext
+    | StatusSet
+    | CallRequest
+    | CallAnswer
+    | CallHangup
+    | CallMedia
+    | CallTake
+    | RtcSignal
+    | IceRequest
+    | TransferStart
+    | TransferFinish
+    | NoteSend
+    | OfferDecline
+    | Ping,
+    Field(discriminator="type"),
+]
+
+CLIENT_MESSAGES: dict[str, type[_Client]] = {
+    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
+    for m in (
+        Hello,
+        Subscribe,
+        ChatSend,
+        Typing,
+        Receipt,
+        ConversationEnd,
+        ConversationAccept,
+        QueueNext,
+        StatusSet,
+        CallRequest,
+        CallAnswer,
+        CallHangup,
+        CallMedia,
+        CallTake,
+        RtcSignal,
+        IceRequest,
+        TransferStart,
+        TransferFinish,
+        NoteSend,
+        OfferDecline,
+        Ping,
+    )
+}
+
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def parse_client_frame(raw: str | bytes) -> ClientMessage:
+    """Check one frame; raise VisavisError with a stable code if it is not acceptable."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise VisavisError("frame_too_large", f"frame is {len(raw)} bytes, limit {MAX_FRAME_BYTES}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VisavisError("bad_json", f"frame is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise VisavisError("bad_request", "frame must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
+        raise VisavisError("unknown_type", f"unknown message type {kind!r}")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+        raise VisavisError("bad_request", f"{kind}: {where}: {first['msg']}") from None
+
+
+def frame_id_of(raw: str | bytes) -> str | None:
+    """Best-effort `id` of a frame that failed validation, to echo in the error."""
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    fid = data.get("id") if isinstance(data, dict) else None
+    return fid if isinstance(fid, str) and len(fid) <= 64 else None

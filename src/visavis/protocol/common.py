@@ -1,0 +1,79 @@
+"""What client and server messages share: limits, field types, the named value sets
+(`Literal`s) and the WebRTC parts that travel both ways.
+
+The value sets have names so that code outside the protocol can say what a stored
+string is when it puts it into a frame (a conversation's `status` column is a `str`;
+in a summary it is a `ConversationStatus`). The generated TypedDicts in `frames.py`
+use these names (`NAMED_LITERALS`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+# SDP offers with audio+video from Chromium are 6-12 KB; 32 KiB leaves room.
+MAX_FRAME_BYTES = 32 * 1024
+MAX_TEXT_CHARS = 4000
+
+ConversationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CallId = Annotated[str, Field(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+ClientId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+FrameId = Annotated[str, Field(min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=0, le=2**62)]
+
+# ---------------------------------------------------------------- value sets
+Role = Literal["customer", "adviser"]  # the two sides of a conversation (and of a call)
+AuthorRole = Literal["customer", "adviser", "system"]
+AdviserRole = Literal["adviser", "supervisor", "admin"]
+PresenceStatus = Literal["available", "away", "offline"]
+ConversationStatus = Literal["queued", "offline", "scheduled", "active", "ended"]
+ConversationKind = Literal["chat", "message", "callback"]
+CallStatus = Literal["ringing", "active"]
+MediaKind = Literal["audio", "video"]
+EventKind = Literal[
+    "conversation.created",
+    "conversation.accepted",
+    "conversation.ended",
+    "chat.message",
+    "call.requested",
+    "call.started",
+    "call.declined",
+    "call.media",
+    "call.ended",
+    "conversation.transferred",
+    "consultant.joined",
+    "consultant.left",
+    "note.internal",
+    "appointment.moved",
+]
+
+# name -> Literal, for the TypedDict generator (a Literal carries no name at runtime)
+NAMED_LITERALS: dict[str, object] = {
+    "Role": Role,
+    "AuthorRole": AuthorRole,
+    "AdviserRole": AdviserRole,
+    "PresenceStatus": PresenceStatus,
+    "ConversationStatus": ConversationStatus,
+    "ConversationKind": ConversationKind,
+    "CallStatus": CallStatus,
+    "MediaKind": MediaKind,
+    "EventKind": EventKind,
+}
+
+
+# ---------------------------------------------------------------- WebRTC, both ways
+class SessionDescription(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: Annotated[str, Field(max_length=30_000)] = ""
+
+
+class IceCandidate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    candidate: Annotated[str, Field(max_length=1000)]
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None  # WebRTC names
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None

@@ -1,0 +1,23 @@
+"""The domain services wired as `create_app` wires them, on a real in-process bus,
+for tests that drive them without a server."""
+
+from __future__ import annotations
+
+from visavis.auth.service import AuthService
+from visavis.bus import MemoryBus
+from visavis.conversations.announcer import Announcer
+from visavis.conversations.service import ConversationService
+from visavis.routing.presence import Presence
+from visavis.storage.engine import Database
+
+
+def conversation_service(
+    db: Database, bus: MemoryBus | None = None, presence: Presence | None = None
+) -> ConversationService:
+    auth = AuthService(db, 3, 3600, 5)
+
+    async def max_chats(adviser_id: str) -> int:
+        return (await auth.get_adviser(adviser_id)).max_chats
+
+    announcer = Announcer(bus or MemoryBus(), presence or Presence(), max_chats)
+    return ConversationService(db, announcer)

@@ -1,0 +1,226 @@
+"""Write, then announce: an event appended by any write path reaches a socket that
+follows the conversation — through the one announcer, with no handler publishing by
+hand. The services run on a real database and a real in-process bus; the socket is a
+real `Connection` registered with a real `Hub`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from services import conversation_service
+
+from visavis.auth.service import AdviserView, AuthService
+from visavis.bus import MemoryBus
+from visavis.conversations.calls import CallService
+from visavis.conversations.service import Author, ConversationService
+from visavis.conversations.transfers import TransferService
+from visavis.routing.decide import ChatLimits
+from visavis.routing.presence import Presence
+from visavis.storage.engine import Database
+from visavis.ways_in.appointments import AppointmentService
+from visavis.ways_in.joins import JoinService
+from visavis.web.connection import Connection
+from visavis.web.hub import Hub
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "visavis"
+
+
+class Socket:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self._changed = asyncio.Condition()
+
+    async def send_text(self, text: str) -> None:
+        async with self._changed:
+            self.sent.append(json.loads(text))
+            self._changed.notify_all()
+
+    async def wait_for(self, done: Callable[[], bool]) -> None:
+        """Until `done` holds; the timeout only bounds a failure."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(done), 30)
+
+    def seqs(self, cid: str) -> list[int]:
+        return [f["seq"] for f in self.sent if f["type"] == "event" and f["conversation_id"] == cid]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [f for f in self.sent if f["type"] == kind]
+
+
+class Roster:
+    async def advisers(self) -> list[dict[str, Any]]:
+        return []
+
+    async def live(self) -> list[dict[str, Any]]:
+        return []
+
+
+class Teams:
+    def serves(self, adviser_id: str, team_id: str | None) -> bool:
+        return True
+
+    def chat_limit_of(self, team_id: str | None) -> int | None:
+        return None
+
+    def languages_of(self, adviser_id: str) -> tuple[str, ...]:
+        return ()
+
+    def all(self) -> list[Any]:
+        return []
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+class World:
+    def __init__(self, db: Database) -> None:
+        self.bus = MemoryBus()
+        presence = Presence()
+        self.conversations = conversation_service(db, self.bus, presence)
+        self.hub = Hub(
+            self.bus,
+            self.conversations.announcer,
+            self.conversations,
+            presence,
+            Teams(),  # type: ignore[arg-type]
+            Roster(),  # type: ignore[arg-type]
+            25,
+            offer_timeout_s=0,
+        )
+        self.auth = AuthService(db, 3, 3600, 5)
+
+    def supervisor_socket(self) -> tuple[Connection, Socket]:
+        """A supervisor's console tab: sees everything it follows."""
+        ws = Socket()
+        conn = Connection(ws, self.conversations, 100, 100)  # type: ignore[arg-type]
+        conn.role = "adviser"
+        conn.adviser = AdviserView("boss", "boss@bank.example", "Boss", "supervisor", 3, "away")
+        self.hub.add(conn)
+        return conn, ws
+
+    def follow(self, conn: Connection, cid: str) -> None:
+        """As the gateway subscribes: follow first, then replay from the start."""
+        self.hub.follow(conn, cid)
+        conn.push_replay(cid, 0, None, lambda: self.conversations.get(cid))
+
+
+async def reached(ws: Socket, conversations: ConversationService, cid: str) -> None:
+    """Wait until the socket has every event of the conversation's log, in order:
+    the last one can only have come live from the announcer (nothing later exists
+    that would make the socket fill a gap)."""
+    last = (await conversations.get(cid))["last_seq"]
+    try:
+        await ws.wait_for(lambda: ws.seqs(cid)[-1:] == [last])
+    except TimeoutError:
+        pass
+    assert ws.seqs(cid) == list(range(1, last + 1)), f"{cid}: log has {last} events"
+
+
+async def test_every_write_path_reaches_a_following_socket(db: Database) -> None:
+    world = World(db)
+    c = world.conversations
+    conn, ws = world.supervisor_socket()
+    anna = await world.auth.do_add_adviser("anna@bank.example", "long-enough-pw", "Anna")
+    ben = await world.auth.do_add_adviser("ben@bank.example", "long-enough-pw", "Ben")
+    me = Author("adviser", anna.id, anna.name)
+
+    # a customer's chat: created, messages, accepted, a call, transfers, notes, ended
+    conv, _ = await c.do_create("Erika", None, "de", ("client-0001", "Hallo"))
+    cid = conv["id"]
+    world.follow(conn, cid)
+    await reached(ws, c, cid)
+    steps: list[Any] = [
+        lambda: c.do_chat(cid, Author("customer", None, "Erika"), "client-0002", "Noch da?"),
+        lambda: c.do_accept(cid, anna.id, anna.name, ChatLimits(3)),
+    ]
+    calls = CallService(c)
+    transfers = TransferService(c)
+    for step in steps:
+        await step()
+        await reached(ws, c, cid)
+    _conv, (requested,) = await calls.do_request(cid, me, "video")
+    await reached(ws, c, cid)
+    call_id = requested["body"]["call_id"]
+    for step in [
+        lambda: calls.do_answer(cid, Author("customer"), call_id, True),
+        lambda: calls.do_media(cid, me, call_id, True, True, False),
+        lambda: calls.do_hangup(cid, me, call_id),
+        lambda: transfers.do_to_adviser(cid, me, ben.id, ChatLimits(3), True),
+        lambda: transfers.do_note(cid, me, "client-0003", "Kannst du übernehmen?"),
+        lambda: transfers.do_consult_finish(cid, me, True),
+        lambda: transfers.do_blind_to_team(cid, Author("adviser", ben.id, ben.name), "baufi"),
+        lambda: c.do_end(cid, Author("customer")),
+    ]:
+        await step()
+        await reached(ws, c, cid)
+    kinds = [f["kind"] for f in ws.sent if f["type"] == "event"]
+    assert "note.internal" in kinds and kinds[-1] == "conversation.ended"
+    # the shape changes came with them
+    statuses = [f["conversation"]["status"] for f in ws.of_type("conversation.update")]
+    assert statuses[0] == "active" and statuses[-2:] == ["queued", "ended"]
+
+    # an invitation link and a phone code: created with their adviser
+    joins = JoinService(db, c, "k" * 32, 3600, 600, 10)
+    anna_view = await world.auth.get_adviser(anna.id)
+    for make in (joins.do_create_link, joins.do_create_code):
+        made = await make(anna_view, "Max", "de")
+        world.follow(conn, made[0]["id"])
+        await c.do_chat(made[0]["id"], me, f"client-{made[0]['id'][:6]}", "Willkommen")
+        await reached(ws, c, made[0]["id"])
+
+    # an appointment: booked, moved, joined; another one booked and cancelled
+    appointments = AppointmentService(db, c)
+    now = datetime.now(UTC)
+    soon = await appointments.do_add_slot(
+        anna.id, now + timedelta(minutes=5), now + timedelta(minutes=35)
+    )
+    later = await appointments.do_add_slot(
+        anna.id, now + timedelta(days=2), now + timedelta(days=2, minutes=30)
+    )
+    booking, manage = await appointments.do_book(later["id"], "Jürgen", "de", None, "j@example.org")
+    aid = booking.conversation_id
+    world.follow(conn, aid)
+    await reached(ws, c, aid)
+    await appointments.do_rebook(booking.id, manage, soon["id"])
+    await reached(ws, c, aid)
+    assert await appointments.do_join(aid) is not None
+    await reached(ws, c, aid)
+    other, other_manage = await appointments.do_book(
+        later["id"], "Lea", "en", None, "l@example.org"
+    )
+    world.follow(conn, other.conversation_id)
+    await appointments.do_cancel(other.id, other_manage)
+    await reached(ws, c, other.conversation_id)
+
+    # the adviser's own sockets heard of every conversation they now serve
+    assigned: list[str] = []
+    world.bus.subscribe(f"adviser:{anna.id}", lambda p: assigned.append(json.loads(p)["type"]))
+    await c.do_create_assigned(anna.id, anna.name, 10, "Ole", "de", "code")
+    assert assigned == ["conversation.assigned", "adviser.status"]
+
+
+def test_nothing_but_the_write_context_appends_and_nothing_but_the_announcer_publishes() -> None:
+    """The structure makes the right way the only way: events are created in one
+    place (`conversations/writes.py`) and published on the bus in one place
+    (`conversations/announcer.py`)."""
+    creates_events, publishes = [], []
+    for path in SRC.rglob("*.py"):
+        text = path.read_text()
+        rel = str(path.relative_to(SRC))
+        if re.search(r"(?<!class )\bEvent\(", text):
+            creates_events.append(rel)
+        if re.search(r"\.publish\(", text) and not rel.startswith("bus/"):
+            publishes.append(rel)
+    assert creates_events == ["conversations/writes.py"]
+    assert publishes == ["conversations/announcer.py"]
