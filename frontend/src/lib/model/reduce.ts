@@ -193,11 +193,14 @@ function flushAhead(conv: Conversation, self: Role): Conversation {
 }
 
 // ------------------------------------------------------------------ summaries
+/** One side's marks as the summary has them. */
+function summaryMarks(s: ConversationSummary, role: Role): Marks {
+  return role === "customer"
+    ? { delivered: s.customer_delivered_seq, read: s.customer_read_seq }
+    : { delivered: s.adviser_delivered_seq, read: s.adviser_read_seq };
+}
+
 function fresh(summary: ConversationSummary, self: Role): Conversation {
-  const marks = (role: Role): Marks =>
-    role === "customer"
-      ? { delivered: summary.customer_delivered_seq, read: summary.customer_read_seq }
-      : { delivered: summary.adviser_delivered_seq, read: summary.adviser_read_seq };
   return {
     summary,
     events: [],
@@ -206,8 +209,8 @@ function fresh(summary: ConversationSummary, self: Role): Conversation {
     live: false,
     loaded: false,
     typing: null,
-    other: marks(otherRole(self)),
-    mine: marks(self),
+    other: summaryMarks(summary, otherRole(self)),
+    mine: summaryMarks(summary, self),
     refused: [],
     position: null,
     gone: null,
@@ -216,14 +219,13 @@ function fresh(summary: ConversationSummary, self: Role): Conversation {
 
 /** A newer summary; the marks in it never move mine or the other side's back. */
 function withSummary(conv: Conversation, s: ConversationSummary, self: Role): Conversation {
-  const customer = [s.customer_delivered_seq, s.customer_read_seq] as const;
-  const adviser = [s.adviser_delivered_seq, s.adviser_read_seq] as const;
-  const [mine, other] = self === "customer" ? [customer, adviser] : [adviser, customer];
+  const mine = summaryMarks(s, self);
+  const other = summaryMarks(s, otherRole(self));
   return {
     ...conv,
     summary: s,
-    mine: maxMarks(conv.mine, ...mine),
-    other: maxMarks(conv.other, ...other),
+    mine: maxMarks(conv.mine, mine.delivered, mine.read),
+    other: maxMarks(conv.other, other.delivered, other.read),
     typing: s.status === "ended" ? null : conv.typing,
   };
 }
