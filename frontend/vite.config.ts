@@ -56,6 +56,14 @@ export default defineConfig({
           // out: it is its own chunk, loaded only once a conversation is active
           // (calls-lazy.ts).
           groups: [
+            // The conversation model (its own code only, not the shared code it uses):
+            // the console's, and the customer's from the first conversation on (the
+            // start form does without it).
+            {
+              name: "model",
+              test: /[\\/]src[\\/]lib[\\/]model[\\/]/,
+              includeDependenciesRecursively: false,
+            },
             {
               name: "shared",
               test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$))/,

@@ -4,21 +4,11 @@
 import { css, html, nothing, svg } from "lit";
 import { I18nElement } from "../lib/base";
 import { errorText } from "../lib/i18n";
+import { myPart } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import { newClientId, type VisavisClient } from "../lib/ws";
 import { tw } from "./ways-strings";
-
-export type Part = "adviser" | "consultant" | "none";
-
-/** My part in a conversation: its adviser, the consulting colleague, or neither
- * (handed over, left, or a supervisor looking on). */
-export function myPart(s: ConversationSummary, meId: string | undefined): Part {
-  if (!meId) return "none";
-  if (s.adviser?.id === meId) return "adviser";
-  if (s.consultant?.id === meId) return "consultant";
-  return "none";
-}
 
 /** A small padlock: internal, not for the customer. */
 export const lockIcon = html`<svg class="lock" viewBox="0 0 16 16" aria-hidden="true">

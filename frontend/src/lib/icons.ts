@@ -1,5 +1,5 @@
 // The few line icons the apps use (inline SVG: allowed by the strict CSP).
-import { html, svg } from "lit";
+import { css, html, svg } from "lit";
 
 const paths = {
   mic: svg`<path d="M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/>`,
@@ -18,3 +18,29 @@ export type IconName = keyof typeof paths;
 export function icon(name: IconName) {
   return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true">${paths[name]}</svg>`;
 }
+
+/** Icons drawn as lines in the text's colour. */
+export const iconStyles = css`
+  .icon {
+    width: 1.2rem;
+    height: 1.2rem;
+    fill: none;
+    stroke: currentColor;
+    stroke-width: 1.8;
+    stroke-linecap: round;
+    stroke-linejoin: round;
+  }
+`;
+
+/** The audio/video call buttons in both apps' headers: an icon and a label each. */
+export const callButtonStyles = css`
+  .call-buttons {
+    display: flex;
+    gap: 0.35rem;
+  }
+  .call-buttons button {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.3rem;
+  }
+`;

@@ -71,8 +71,8 @@ export class MessageList extends I18nElement {
     selfId: { type: String },
     teamNames: { attribute: false },
   };
-  declare events: EventMsg[];
-  declare pending: PendingLine[];
+  declare events: readonly EventMsg[];
+  declare pending: readonly PendingLine[];
   declare self: Role;
   declare otherDelivered: number;
   declare otherRead: number;

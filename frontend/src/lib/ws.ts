@@ -1,8 +1,9 @@
 // The one WebSocket client both apps use (docs/protocol.md).
 //
 // What it guarantees to the UI:
-// - events of a conversation are handed out exactly once and in seq order, across
-//   any number of reconnects (it resubscribes with the last seq it applied);
+// - every event of a followed conversation is handed to the conversation model
+//   (model/reduce.ts puts them in seq order, once each), across any number of
+//   reconnects: it resubscribes after the last seq the model applied (`applied()`);
 // - chat messages go through an outbox: shown at once, resent with the same
 //   client_id after every reconnect until the server acks them (the server stores a
 //   client_id once, so a resend is harmless), and handed to `onOutbox` for
@@ -34,7 +35,8 @@ export interface ClientOptions {
   outbox?: OutboxItem[];
   onState?: (state: ConnState) => void;
   onWelcome?: (welcome: WelcomeMsg) => void;
-  /** Each durable event exactly once, in seq order per conversation. */
+  /** Each durable event of a followed conversation as it arrives (a resend may repeat
+   * one, a lost frame leave a gap): the model orders them and reports `applied()`. */
   onEvent?: (event: EventMsg) => void;
   /** Every other frame (after internal bookkeeping); `answered` when it was the
    * answer to a `request()` (whose caller already got it). */
@@ -50,14 +52,11 @@ export interface ClientOptions {
 }
 
 interface Sub {
+  /** The last seq the model applied: a resubscribe asks for what follows. */
   lastSeq: number;
-  /** Events that arrived ahead of a gap, applied once the gap is filled. */
-  ahead: Map<number, EventMsg>;
   subscribed: boolean;
   /** A subscribe was sent on the current socket (answer pending or received). */
   requested: boolean;
-  /** Timer that gives up waiting for a missing seq (see applyEvent). */
-  gapTimer: number;
 }
 
 interface Waiting {
@@ -68,26 +67,6 @@ interface Waiting {
 const CLIENT_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 const PROBE_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** How long a live gap in the seqs may stay open before the events after it are shown. */
-const GAP_WAIT_MS = 1200;
-
-/** Whether an event comes right after what was applied: the next seq, or the first
- * one after seqs the server skipped for this reader (`prev_seq`). */
-function follows(sub: Sub, ev: EventMsg): boolean {
-  return (
-    ev.seq === sub.lastSeq + 1 ||
-    (ev.seq > sub.lastSeq && ev.prev_seq != null && ev.prev_seq <= sub.lastSeq)
-  );
-}
-
-function nextAhead(sub: Sub): EventMsg | undefined {
-  let best: EventMsg | undefined;
-  for (const ev of sub.ahead.values()) {
-    if (ev.seq <= sub.lastSeq) sub.ahead.delete(ev.seq);
-    else if (follows(sub, ev) && (!best || ev.seq < best.seq)) best = ev;
-  }
-  return best;
-}
 
 /** A fresh client_id: 32 hex digits (crypto.randomUUID without dashes). */
 export function newClientId(): string {
@@ -225,9 +204,6 @@ export class VisavisClient {
     for (const sub of this.subs.values()) {
       sub.subscribed = false;
       sub.requested = false;
-      // The resubscribe replays from lastSeq and settles any gap.
-      window.clearTimeout(sub.gapTimer);
-      sub.gapTimer = 0;
     }
     for (const [id, w] of this.waiting) {
       window.clearTimeout(w.timer);
@@ -326,13 +302,7 @@ export class VisavisClient {
   subscribe(conversationId: string, afterSeq = 0): void {
     let sub = this.subs.get(conversationId);
     if (!sub) {
-      sub = {
-        lastSeq: afterSeq,
-        ahead: new Map(),
-        subscribed: false,
-        requested: false,
-        gapTimer: 0,
-      };
+      sub = { lastSeq: afterSeq, subscribed: false, requested: false };
       this.subs.set(conversationId, sub);
     }
     if (this.welcomed && !sub.requested) this.sendSubscribe(conversationId, sub);
@@ -347,10 +317,6 @@ export class VisavisClient {
     return this.subs.get(conversationId)?.subscribed ?? false;
   }
 
-  lastSeq(conversationId: string): number {
-    return this.subs.get(conversationId)?.lastSeq ?? 0;
-  }
-
   private sendSubscribe(conversationId: string, sub: Sub): void {
     sub.requested = true;
     this.raw({
@@ -362,56 +328,15 @@ export class VisavisClient {
     });
   }
 
-  private applyEvent(ev: EventMsg): void {
+  /** The model applied this event: resubscribe after it, and its chat message (if it
+   * is one of ours) is sent for good. */
+  applied(ev: EventMsg): void {
     const sub = this.subs.get(ev.conversation_id);
-    if (!sub) return;
-    if (ev.seq <= sub.lastSeq) return; // already applied: never twice
-    if (!follows(sub, ev)) {
-      sub.ahead.set(ev.seq, ev);
-      // The server sends each socket its seqs in order and marks skipped ones
-      // (`prev_seq`), so a gap means a lost frame: wait briefly, then go on.
-      if (sub.subscribed && !sub.gapTimer) {
-        const cid = ev.conversation_id;
-        sub.gapTimer = window.setTimeout(() => {
-          sub.gapTimer = 0;
-          if (this.subs.get(cid) === sub) this.flushAhead(cid);
-        }, GAP_WAIT_MS);
-      }
-      return;
-    }
-    this.emitEvent(sub, ev);
-    for (let next = nextAhead(sub); next; next = nextAhead(sub)) {
-      sub.ahead.delete(next.seq);
-      this.emitEvent(sub, next);
-    }
-    if (sub.ahead.size === 0 && sub.gapTimer) {
-      window.clearTimeout(sub.gapTimer);
-      sub.gapTimer = 0;
-    }
-  }
-
-  private emitEvent(sub: Sub, ev: EventMsg): void {
-    sub.lastSeq = ev.seq;
+    if (sub && ev.seq > sub.lastSeq) sub.lastSeq = ev.seq;
     if (ev.client_id) {
       this.delivered.add(ev.client_id);
       if (this.outbox.some((i) => i.client_id === ev.client_id))
         this.removeFromOutbox(ev.client_id);
-    }
-    this.opts.onEvent?.(ev);
-  }
-
-  /** The server said everything up to last_seq was sent: a gap left now will not fill. */
-  private flushAhead(conversationId: string): void {
-    const sub = this.subs.get(conversationId);
-    if (!sub) return;
-    window.clearTimeout(sub.gapTimer);
-    sub.gapTimer = 0;
-    if (sub.ahead.size === 0) return;
-    const seqs = [...sub.ahead.keys()].sort((a, b) => a - b);
-    for (const seq of seqs) {
-      const ev = sub.ahead.get(seq);
-      sub.ahead.delete(seq);
-      if (ev && ev.seq > sub.lastSeq) this.emitEvent(sub, ev);
     }
   }
 
@@ -530,6 +455,7 @@ export class VisavisClient {
 
   // ------------------------------------------------------------------ receiving
   private handle(frame: ServerMessage): void {
+    let resend: string | null = null;
     switch (frame.type) {
       case "welcome":
         window.clearTimeout(this.connectTimer);
@@ -543,15 +469,14 @@ export class VisavisClient {
         for (const [cid, sub] of this.subs) if (!sub.requested) this.sendSubscribe(cid, sub);
         break;
       case "event":
-        this.applyEvent(frame);
+        if (this.subs.has(frame.conversation_id)) this.opts.onEvent?.(frame);
         return;
       case "subscribed": {
-        const cid = frame.conversation.id;
-        const sub = this.subs.get(cid);
+        const sub = this.subs.get(frame.conversation.id);
         if (sub) {
           sub.subscribed = true;
-          this.flushAhead(cid);
-          this.resendFor(cid);
+          // After the model has applied what waited (onFrame): none of it is resent.
+          resend = frame.conversation.id;
         }
         break;
       }
@@ -583,6 +508,7 @@ export class VisavisClient {
       w.resolve(frame);
     }
     this.opts.onFrame?.(frame, !!w);
+    if (resend) this.resendFor(resend);
   }
 
   private chatRefused(err: ErrorMsg): void {

@@ -6,184 +6,34 @@
 // booked) or cancel it; after cancelling, another slot can be booked at once.
 import "../lib/page.css";
 import "./pages.css";
-import { css, html, nothing } from "lit";
-import { repeat } from "lit/directives/repeat.js";
+import { html, nothing } from "lit";
 import { api, ApiError, type Topic } from "../lib/api";
 import { I18nElement } from "../lib/base";
-import { errorText, initLang, lang, translator, type Strings } from "../lib/i18n";
+import { errorText, initLang, lang } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { carriedParams } from "../customer/params";
 import { pageHeader, pageStyles } from "./shell";
 import { fieldText } from "../lib/form";
-
-const strings = {
-  title: ["Termin buchen", "Book an appointment"],
-  managePage: ["Termin verwalten", "Manage your appointment"],
-  intro: [
-    "Wählen Sie einen freien Termin für eine Video- oder Chatberatung. Sie erhalten eine E-Mail mit Kalendereinladung und dem Link zum Gespräch.",
-    "Choose a free slot for a video or chat consultation. You will get an e-mail with a calendar invitation and the link to the conversation.",
-  ],
-  topic: ["Thema (freiwillig)", "Topic (optional)"],
-  anyTopic: ["– alle –", "– any –"],
-  timezone: ["Zeiten in Ihrer Zeitzone ({tz}).", "Times in your time zone ({tz})."],
-  loading: ["Lade freie Termine …", "Loading free slots…"],
-  noSlots: [
-    "Zurzeit sind keine Termine frei. Bitte schauen Sie später wieder vorbei.",
-    "No free slots at the moment. Please check again later.",
-  ],
-  slotLabel: ["{day}, {from}–{to} mit {adviser}", "{day}, {from}–{to} with {adviser}"],
-  chosen: ["Ihr Termin: {when} mit {adviser}", "Your appointment: {when} with {adviser}"],
-  change: ["Anderen Termin wählen", "Choose another slot"],
-  name: ["Ihr Name", "Your name"],
-  email: ["Ihre E-Mail-Adresse", "Your e-mail address"],
-  emailHint: [
-    "Dorthin schicken wir die Einladung und den Link.",
-    "We send the invitation and the link there.",
-  ],
-  book: ["Verbindlich buchen", "Book now"],
-  booking: ["Buche …", "Booking…"],
-  needName: ["Bitte geben Sie Ihren Namen an.", "Please give your name."],
-  needEmail: [
-    "Bitte geben Sie eine gültige E-Mail-Adresse an.",
-    "Please give a valid e-mail address.",
-  ],
-  err_slot_taken: [
-    "Dieser Termin wurde gerade vergeben. Bitte wählen Sie einen anderen.",
-    "Someone was faster and took this slot. Please choose another one.",
-  ],
-  err_bad_request: [
-    "Bitte prüfen Sie Ihre Angaben (E-Mail-Adresse?).",
-    "Please check your details (e-mail address?).",
-  ],
-  err_invalid_state: [
-    "Terminbuchung ist gerade nicht möglich (E-Mail-Versand nicht eingerichtet).",
-    "Booking is not possible right now (e-mail is not set up).",
-  ],
-  err_mail_failed: [
-    "Die Bestätigung konnte nicht verschickt werden – der Termin wurde nicht gebucht. Bitte versuchen Sie es erneut.",
-    "The confirmation could not be sent – nothing was booked. Please try again.",
-  ],
-  err_not_found: [
-    "Diesen Termin gibt es nicht mehr. Bitte wählen Sie einen anderen.",
-    "This slot no longer exists. Please choose another one.",
-  ],
-  doneTitle: ["Ihr Termin ist gebucht", "Your appointment is booked"],
-  doneWhen: ["Wann", "When"],
-  doneWith: ["Mit", "With"],
-  doneMail: [
-    "Wir haben Ihnen eine E-Mail mit einer Kalendereinladung (.ics) geschickt. Öffnen Sie den Anhang, um den Termin in Ihren Kalender zu übernehmen. Zur Terminzeit öffnen Sie einfach den Link aus der E-Mail.",
-    "We have sent you an e-mail with a calendar invitation (.ics). Open the attachment to add the appointment to your calendar. At the time, just open the link in the e-mail.",
-  ],
-  cancelLink: ["Termin verschieben oder absagen", "Move or cancel the appointment"],
-  cancelTitle: ["Termin absagen", "Cancel your appointment"],
-  cancelIntro: [
-    "Möchten Sie Ihren Termin wirklich absagen? Der Termin wird wieder freigegeben.",
-    "Do you really want to cancel your appointment? The slot becomes free again.",
-  ],
-  cancelYes: ["Ja, Termin absagen", "Yes, cancel it"],
-  cancelling: ["Sage ab …", "Cancelling…"],
-  cancelled: [
-    "Ihr Termin ist abgesagt. Sie erhalten eine Bestätigung per E-Mail.",
-    "Your appointment is cancelled. You will get a confirmation by e-mail.",
-  ],
-  cancelFailed: [
-    "Der Termin konnte nicht abgesagt werden: {reason}",
-    "The appointment could not be cancelled: {reason}",
-  ],
-  bookAgain: ["Neuen Termin buchen", "Book another appointment"],
-  toChat: ["Zum Chat", "To the chat"],
-  manageTitle: ["Ihr Termin", "Your appointment"],
-  manageLoading: ["Lade Ihren Termin …", "Loading your appointment…"],
-  manageInvalid: [
-    "Dieser Link ist ungültig, oder den Termin gibt es nicht mehr.",
-    "This link is not valid, or the appointment no longer exists.",
-  ],
-  stateCancelled: ["Dieser Termin wurde abgesagt.", "This appointment was cancelled."],
-  stateBegun: [
-    "Dieser Termin hat bereits begonnen und lässt sich nicht mehr verschieben oder absagen. Öffnen Sie den Link aus der E-Mail, um zum Gespräch zu kommen.",
-    "This appointment has already begun and can no longer be moved or cancelled. Open the link in the e-mail to join the conversation.",
-  ],
-  stateOver: ["Dieser Termin ist vorbei.", "This appointment is over."],
-  move: ["Auf eine andere Zeit verschieben", "Move to another time"],
-  moveTitle: ["Neue Zeit wählen", "Choose a new time"],
-  moveIntro: [
-    "Freie Zeiten bei {adviser}. Ihr jetziger Termin ({when}) bleibt bestehen, bis der neue gebucht ist.",
-    "Free times with {adviser}. Your current appointment ({when}) stays until the new one is booked.",
-  ],
-  moveNone: [
-    "{adviser} hat zurzeit keine anderen freien Zeiten. Ihr Termin bleibt, wie er ist.",
-    "{adviser} has no other free times at the moment. Your appointment stays as it is.",
-  ],
-  moveFrom: ["Bisher", "Before"],
-  moveTo: ["Neu", "New"],
-  moveConfirm: ["Termin verschieben", "Move the appointment"],
-  moving: ["Verschiebe Ihren Termin …", "Moving your appointment…"],
-  back: ["Zurück", "Back"],
-  movedTitle: ["Ihr Termin ist verschoben", "Your appointment has moved"],
-  movedMail: [
-    "Wir haben Ihnen und {adviser} eine aktualisierte Kalendereinladung geschickt; Ihr Kalender ersetzt damit den alten Eintrag. Der Link zum Gespräch aus Ihrer E-Mail gilt weiter – zur neuen Zeit.",
-    "We have sent you and {adviser} an updated calendar invitation; your calendar replaces the old entry with it. The link to the conversation in your e-mail keeps working – at the new time.",
-  ],
-  movedNoMail: [
-    "Die E-Mail mit der neuen Zeit konnte nicht verschickt werden. Ihr Termin ist trotzdem verschoben – bitte notieren Sie sich die neue Zeit. Der Link zum Gespräch aus Ihrer E-Mail gilt weiter.",
-    "The e-mail with the new time could not be sent. Your appointment has moved all the same – please note the new time. The link to the conversation in your e-mail keeps working.",
-  ],
-  moveTaken: [
-    "Diese Zeit wurde gerade vergeben. Ihr bisheriger Termin bleibt bestehen – bitte wählen Sie eine andere.",
-    "Someone was faster and took this time. Your current appointment stays as it is – please choose another one.",
-  ],
-  moveFailed: [
-    "Der Termin konnte nicht verschoben werden: {reason}",
-    "The appointment could not be moved: {reason}",
-  ],
-  manageAgain: ["Termin verschieben oder absagen", "Move or cancel the appointment"],
-} as const satisfies Strings;
-const t = translator(strings);
-
-interface Slot {
-  id: string;
-  adviser_id: string;
-  adviser_name: string | null;
-  start: string;
-  end: string;
-}
-
-interface Booked {
-  appointment: {
-    id: string;
-    start: string;
-    end: string;
-    adviser_id: string;
-    adviser_name: string | null;
-  };
-  manage_url: string;
-  /** Rebooking only: false if the update mails could not be sent (the move stands). */
-  mailed?: boolean;
-}
-
-/** `GET /api/v1/appointments/{id}?token=`: the appointment as it is now. */
-interface Managed {
-  id: string;
-  state: "booked" | "begun" | "over" | "cancelled";
-  start: string | null;
-  end: string | null;
-  adviser_id: string | null;
-  adviser_name: string | null;
-}
+import { strings, t } from "./book-strings";
+import {
+  bookStyles,
+  cancelledView,
+  doneView,
+  movedView,
+  noticeLine,
+  slotList,
+  timezoneNote,
+  whenOf,
+  type Booked,
+  type Managed,
+  type Notice,
+  type Slot,
+} from "./book-views";
 
 type Step =
   "pick" | "details" | "done" | "manage" | "move" | "confirm-move" | "moved" | "cancelled";
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
-function fmt(iso: string, opts: Intl.DateTimeFormatOptions): string {
-  return new Intl.DateTimeFormat(lang() === "de" ? "de-DE" : "en-GB", opts).format(new Date(iso));
-}
-const dayOf = (iso: string) =>
-  fmt(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-const timeOf = (iso: string) => fmt(iso, { hour: "2-digit", minute: "2-digit" });
-const whenOf = (s: { start: string; end: string }) =>
-  `${dayOf(s.start)}, ${timeOf(s.start)}–${timeOf(s.end)}`;
 
 /** Cancel id and token from a manage link (`/book?appointment=…&token=…`). */
 export function manageParams(url: string): { id: string; token: string } | null {
@@ -214,7 +64,7 @@ export class BookPage extends I18nElement {
   declare topics: Topic[];
   declare topic: string;
   declare chosen: Slot | null;
-  declare notice: { code: string; text: string } | null;
+  declare notice: Notice | null;
   declare busy: boolean;
   declare booked: Booked | null;
   /** The appointment of the manage link; null while loading (or if the link is bad). */
@@ -239,108 +89,7 @@ export class BookPage extends I18nElement {
     this.current = null;
   }
 
-  static override styles = [
-    base,
-    pageStyles,
-    css`
-      main.page {
-        max-width: 40rem;
-      }
-      h2 {
-        font-size: 1.1rem;
-      }
-      h3 {
-        font-size: 0.98rem;
-        margin: 1rem 0 0.4rem;
-      }
-      ul.times {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.4rem;
-      }
-      ul.times button {
-        background: #fff;
-        color: var(--vv-primary, #0b57a4);
-        font-variant-numeric: tabular-nums;
-      }
-      ul.times button:hover {
-        background: #eef4fb;
-      }
-      ul.times .who {
-        font-weight: 400;
-        font-size: 0.85rem;
-      }
-      .field {
-        margin-bottom: 0.9rem;
-      }
-      .chosen,
-      .done {
-        padding: 0.75rem;
-        border-radius: 8px;
-        background: #eef4fb;
-        border: 1px solid #c6d9ee;
-      }
-      .done {
-        background: #e8f3ea;
-        border-color: #b9d9c0;
-      }
-      .done dl {
-        display: grid;
-        grid-template-columns: auto 1fr;
-        gap: 0.2rem 0.75rem;
-        margin: 0.5rem 0;
-      }
-      .done dt {
-        font-weight: 700;
-      }
-      .done dd {
-        margin: 0;
-      }
-      .row {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem;
-        align-items: center;
-      }
-      .field-topic {
-        max-width: 20rem;
-        margin-bottom: 0.5rem;
-      }
-      .manage,
-      .move {
-        padding: 0.75rem;
-        border-radius: 8px;
-        border: 1px solid #c6d9ee;
-        margin-bottom: 1rem;
-      }
-      .manage dl,
-      .move dl {
-        display: grid;
-        grid-template-columns: auto 1fr;
-        gap: 0.2rem 0.75rem;
-        margin: 0.5rem 0;
-      }
-      .manage dt,
-      .move dt {
-        font-weight: 700;
-      }
-      .manage dd,
-      .move dd {
-        margin: 0;
-        overflow-wrap: anywhere;
-      }
-      .move dd.new {
-        font-weight: 700;
-      }
-      .progress {
-        min-height: 1.4em;
-        margin: 0.5rem 0;
-      }
-    `,
-  ];
+  static override styles = [base, pageStyles, bookStyles];
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -535,60 +284,6 @@ export class BookPage extends I18nElement {
     }
   }
 
-  private renderNotice() {
-    return this.notice
-      ? html`<p
-          class="status-line"
-          role="alert"
-          data-testid="book-error"
-          data-code=${this.notice.code}
-        >
-          ${this.notice.text}
-        </p>`
-      : nothing;
-  }
-
-  private renderSlotList(slots: Slot[], pick: (s: Slot) => void) {
-    const days = new Map<string, Slot[]>();
-    for (const s of slots) {
-      const key = dayOf(s.start);
-      days.set(key, [...(days.get(key) ?? []), s]);
-    }
-    return repeat(
-      [...days.entries()],
-      ([day]) => day,
-      ([day, list]) =>
-        html`<section aria-label=${day}>
-          <h3>${day}</h3>
-          <ul class="times" data-testid="book-day">
-            ${list.map(
-              (s) =>
-                html`<li>
-                  <button
-                    type="button"
-                    class="secondary"
-                    data-testid="book-slot"
-                    data-slot-id=${s.id}
-                    data-start=${s.start}
-                    aria-label=${t("slotLabel", { day, from: timeOf(s.start), to: timeOf(s.end), adviser: s.adviser_name ?? "" })}
-                    @click=${() => pick(s)}
-                  >
-                    ${timeOf(s.start)}–${timeOf(s.end)}
-                    ${s.adviser_name ? html`<span class="who">&nbsp;· ${s.adviser_name}</span>` : nothing}
-                  </button>
-                </li>`,
-            )}
-          </ul>
-        </section>`,
-    );
-  }
-
-  private timezoneNote() {
-    return html`<p class="muted">
-      ${t("timezone", { tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}
-    </p>`;
-  }
-
   private renderPick() {
     const slots = this.slots;
     return html`<p>${t("intro")}</p>
@@ -616,13 +311,13 @@ export class BookPage extends I18nElement {
               </select>
             </div>`
       }
-      ${this.timezoneNote()} ${this.renderNotice()}
+      ${timezoneNote()} ${noticeLine(this.notice)}
       ${
         slots === null
           ? html`<p class="muted" role="status">${t("loading")}</p>`
           : slots.length === 0
             ? html`<p data-testid="book-empty">${t("noSlots")}</p>`
-            : this.renderSlotList(slots, (s) => this.choose(s))
+            : slotList(slots, (s) => this.choose(s))
       }`;
   }
 
@@ -669,48 +364,18 @@ export class BookPage extends I18nElement {
           />
           <p class="muted" id="email-hint">${t("emailHint")}</p>
         </div>
-        ${this.renderNotice()}
+        ${noticeLine(this.notice)}
         <button type="submit" data-testid="book-submit" ?disabled=${this.busy}>
           ${this.busy ? t("booking") : t("book")}
         </button>
       </form>`;
   }
 
-  /** When and with whom: after booking and after moving. */
-  private renderWhenWith(a: Booked["appointment"]) {
-    return html`<dl>
-      <dt>${t("doneWhen")}</dt>
-      <dd data-testid="book-done-when">${whenOf(a)}</dd>
-      <dt>${t("doneWith")}</dt>
-      <dd data-testid="book-done-adviser">${a.adviser_name ?? ""}</dd>
-    </dl>`;
-  }
-
-  private renderDone() {
-    const b = this.booked;
-    if (!b) return nothing;
-    const a = b.appointment;
-    return html`<div
-        class="done"
-        role="status"
-        tabindex="-1"
-        data-testid="book-done"
-        data-appointment-id=${a.id}
-      >
-        <h2>${t("doneTitle")}</h2>
-        ${this.renderWhenWith(a)}
-        <p>${t("doneMail")}</p>
-      </div>
-      <p class="row">
-        <a href=${b.manage_url} data-testid="book-cancel-link">${t("cancelLink")}</a>
-      </p>`;
-  }
-
   private renderManage() {
     const a = this.current;
     if (!a) {
       return this.notice
-        ? html`${this.renderNotice()}
+        ? html`${noticeLine(this.notice)}
             <p>
               <button type="button" data-testid="book-rebook" @click=${this.bookAnew}>
                 ${t("bookAgain")}
@@ -765,7 +430,7 @@ export class BookPage extends I18nElement {
       </div>
       <h2>${t("cancelTitle")}</h2>
       <p>${t("cancelIntro")}</p>
-      ${this.renderNotice()}
+      ${noticeLine(this.notice)}
       <p class="row">
         <button
           type="button"
@@ -788,13 +453,13 @@ export class BookPage extends I18nElement {
       <p data-testid="book-move-intro">
         ${t("moveIntro", { adviser, when: whenOf({ start: a.start, end: a.end }) })}
       </p>
-      ${this.timezoneNote()} ${this.renderNotice()}
+      ${timezoneNote()} ${noticeLine(this.notice)}
       ${
         slots === null
           ? html`<p class="muted" role="status">${t("loading")}</p>`
           : slots.length === 0
             ? html`<p data-testid="book-empty">${t("moveNone", { adviser })}</p>`
-            : this.renderSlotList(slots, (s) => this.chooseNewTime(s))
+            : slotList(slots, (s) => this.chooseNewTime(s))
       }
       <p>
         <button
@@ -823,7 +488,7 @@ export class BookPage extends I18nElement {
           <dd>${s.adviser_name ?? ""}</dd>
         </dl>
       </div>
-      ${this.renderNotice()}
+      ${noticeLine(this.notice)}
       <p class="progress muted" role="status" data-testid="book-progress">
         ${this.busy ? t("moving") : ""}
       </p>
@@ -848,46 +513,6 @@ export class BookPage extends I18nElement {
       </p>`;
   }
 
-  private renderMoved() {
-    const b = this.booked;
-    if (!b) return nothing;
-    const a = b.appointment;
-    return html`<div
-        class="done"
-        role="status"
-        tabindex="-1"
-        data-testid="book-moved"
-        data-appointment-id=${a.id}
-      >
-        <h2>${t("movedTitle")}</h2>
-        ${this.renderWhenWith(a)}
-        <p data-testid="book-moved-mail" data-mailed=${b.mailed === false ? "false" : "true"}>
-          ${b.mailed === false ? t("movedNoMail") : t("movedMail", { adviser: a.adviser_name ?? "" })}
-        </p>
-      </div>
-      <p>
-        <button
-          type="button"
-          class="secondary"
-          data-testid="book-manage-again"
-          @click=${this.backToManage}
-        >
-          ${t("manageAgain")}
-        </button>
-      </p>`;
-  }
-
-  private renderCancelled() {
-    return html`<p class="done" role="status" tabindex="-1" data-testid="book-cancelled">
-        ${t("cancelled")}
-      </p>
-      <p>
-        <button type="button" data-testid="book-rebook" @click=${this.backToSlots}>
-          ${t("bookAgain")}
-        </button>
-      </p>`;
-  }
-
   /** From a spent or bad manage link to a fresh booking. */
   private bookAnew(): void {
     this.manage = null;
@@ -906,12 +531,12 @@ export class BookPage extends I18nElement {
     const views: Record<Step, () => unknown> = {
       pick: () => this.renderPick(),
       details: () => this.renderDetails(),
-      done: () => this.renderDone(),
+      done: () => (this.booked ? doneView(this.booked) : nothing),
       manage: () => this.renderManage(),
       move: () => this.renderMove(),
       "confirm-move": () => this.renderConfirmMove(),
-      moved: () => this.renderMoved(),
-      cancelled: () => this.renderCancelled(),
+      moved: () => (this.booked ? movedView(this.booked, () => this.backToManage()) : nothing),
+      cancelled: () => cancelledView(() => this.backToSlots()),
     };
     const body = views[this.step]();
     return html`${pageHeader(title, html`<a href=${`/chat?${carriedParams()}`}>${t("toChat")}</a>`)}

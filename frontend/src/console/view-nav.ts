@@ -1,0 +1,67 @@
+// The console's views (chats, history, my profile, my slots, the supervisors'
+// overview) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
+// invitation or a phone code (`vv-open-dialog` with the dialog's tag).
+import { html, nothing } from "lit";
+import { I18nElement } from "../lib/base";
+import { base } from "../lib/styles";
+import { t } from "./strings";
+import { navStyles } from "./styles";
+import { tw } from "./ways-strings";
+
+export type View = "chats" | "history" | "profile" | "slots" | "overview";
+
+export class ViewNav extends I18nElement {
+  static override properties = {
+    view: { type: String },
+    supervisor: { type: Boolean },
+  };
+  declare view: View;
+  /** Supervisors and admins see the overview. */
+  declare supervisor: boolean;
+
+  constructor() {
+    super();
+    this.view = "chats";
+    this.supervisor = false;
+  }
+
+  static override styles = [base, navStyles];
+
+  private tab(view: View, testId: string, label: string) {
+    return html`<button
+      type="button"
+      class="secondary"
+      data-testid=${testId}
+      aria-current=${this.view === view ? "page" : "false"}
+      @click=${() => this.emit("vv-view", view)}
+    >
+      ${label}
+    </button>`;
+  }
+
+  private way(dialog: string, testId: string, label: string) {
+    return html`<button
+      type="button"
+      data-testid=${testId}
+      aria-haspopup="dialog"
+      @click=${() => this.emit("vv-open-dialog", dialog)}
+    >
+      ${label}
+    </button>`;
+  }
+
+  override render() {
+    return html`<nav aria-label=${t("appTitle")}>
+      ${this.tab("chats", "chats-tab", t("tabChats"))}
+      ${this.tab("history", "history-tab", t("tabHistory"))}
+      ${this.tab("profile", "profile-tab", tw("tabProfile"))}
+      ${this.tab("slots", "slots-tab", tw("tabSlots"))}
+      ${this.supervisor ? this.tab("overview", "overview-tab", tw("tabOverview")) : nothing}
+      <span class="ways">
+        ${this.way("vv-invite-dialog", "open-invite", tw("inviteButton"))}
+        ${this.way("vv-code-dialog", "open-code", tw("codeButton"))}
+      </span>
+    </nav>`;
+  }
+}
+customElements.define("vv-view-nav", ViewNav);
