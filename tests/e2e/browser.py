@@ -147,6 +147,8 @@ def login(
     expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
     if available:
         page.get_by_test_id("status-toggle").select_option("available")
+        # the server's answer, not just the select's own value
+        expect(page.get_by_test_id("status-toggle")).to_have_attribute("data-status", "available")
 
 
 def seqs(app: Page | FrameLocator) -> list[str]:

@@ -4,8 +4,6 @@ appears only while an adviser (of the rule's team) is free.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from conftest import ALWAYS_OPEN, LiveServer
 from playwright.sync_api import expect
@@ -44,7 +42,8 @@ def test_proactive_invitation_only_while_an_adviser_is_free(
     visitor.goto(base + "/demo?utm_campaign=herbst")
     invitation = visitor.get_by_test_id("visavis-invitation")
     expect(visitor.get_by_test_id("visavis-launcher")).to_contain_text("Nachricht hinterlassen")
-    time.sleep(2.5)  # past the rule's time on page: nobody free, no invitation
+    # past the rule's time on page: nobody free, no invitation
+    expect(invitation).to_have_attribute("data-state", "busy")
     expect(invitation).to_be_hidden()
 
     console = users.page()
@@ -68,7 +67,7 @@ def test_proactive_invitation_only_while_an_adviser_is_free(
     # Declined for this visit: not again on the next page, though Anna is free.
     visitor.goto(base + "/demo")
     expect(visitor.get_by_test_id("visavis-launcher")).to_contain_text("verfügbar")
-    time.sleep(2)
+    expect(invitation).to_have_attribute("data-state", "declined")
     expect(invitation).to_be_hidden()
 
     # Another visitor accepts: the chat panel opens.
@@ -111,8 +110,9 @@ def test_proactive_invitation_waits_for_an_adviser_of_its_own_team(
     launcher = visitor.get_by_test_id("visavis-launcher")
     invitation = visitor.get_by_test_id("visavis-invitation")
     expect(launcher).to_contain_text("verfügbar")  # Tom is free ...
-    time.sleep(2.5)  # ... well past the rule's time on page
-    expect(invitation).to_be_hidden()  # but he is not in Baufinanzierung
+    # ... past the rule's time on page, but he is not in Baufinanzierung
+    expect(invitation).to_have_attribute("data-state", "busy")
+    expect(invitation).to_be_hidden()
 
     anna = users.page()
     login(anna, base, "anna@musterbank.test", available=True)
@@ -122,7 +122,7 @@ def test_proactive_invitation_waits_for_an_adviser_of_its_own_team(
     anna.get_by_test_id("status-toggle").select_option("away")
     expect(invitation).to_be_hidden()
     expect(launcher).to_contain_text("verfügbar")
-    time.sleep(1)
+    expect(invitation).to_have_attribute("data-state", "busy")
     expect(invitation).to_be_hidden()
 
     # Available but busy: with her team's limit of one chat reached, Anna is not free.

@@ -113,6 +113,8 @@ def test_live_position_and_wait_estimate(live_server: LiveServer, users: Users) 
     # Live: the first customer leaves, Finn takes the next; the third moves up.
     first.get_by_test_id("end-conversation").click()
     first.get_by_test_id("confirm-end").click()
+    # Finn's one chat slot is free once the end is through (as he would see it)
+    expect(first.get_by_test_id("ended-banner")).to_be_visible()
     queue_entry(console, "Zweite").get_by_test_id("accept").click()
     expect(second.get_by_test_id("adviser-name")).to_have_text("Finn Roth")
     expect(second.get_by_test_id("queue-estimate")).to_have_count(0)

@@ -50,6 +50,8 @@ def login(page: Page, base_url: str, email: str) -> None:
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "open")
     page.get_by_test_id("status-toggle").select_option("available")
+    # the server's answer, not just the select's own value
+    expect(page.get_by_test_id("status-toggle")).to_have_attribute("data-status", "available")
 
 
 def shop_page(browser: Browser, base_url: str, topic: str) -> Page:

@@ -67,6 +67,7 @@ export class TopBar extends I18nElement {
                 <select
                   id="status"
                   data-testid="status-toggle"
+                  data-status=${p.status}
                   .value=${p.status}
                   @change=${this.setStatus}
                 >

@@ -184,7 +184,7 @@ const DECLINED = "visavis.declined";
 
   function proactive(): void {
     try {
-      if (sessionStorage.getItem(DECLINED)) return;
+      if (sessionStorage.getItem(DECLINED)) return void (bubble.dataset.state = "declined");
     } catch {
       /* no storage: invitations still work for this page */
     }
@@ -207,6 +207,8 @@ const DECLINED = "visavis.declined";
             () => {
               $("p").textContent = de ? rule.message_de : rule.message_en;
               invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
+                // what the invitation waits for, as state (the browser tests wait on it)
+                bubble.dataset.state = a.free ? "free" : "busy";
                 bubble.hidden = open || started || !a.free;
               });
             },
