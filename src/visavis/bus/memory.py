@@ -35,8 +35,5 @@ class MemoryBus:
         if not handlers:
             del self._handlers[topic]
 
-    def topic_count(self) -> int:
-        return len(self._handlers)
-
     async def close(self) -> None:
         self._handlers.clear()

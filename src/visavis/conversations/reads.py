@@ -5,7 +5,6 @@ Reads take a session of their own and no lock; they never change anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy import func, or_, select
@@ -200,9 +199,3 @@ class ConversationReads:
                 )
             )
             return [await summary_of(db, c) for c in rows]
-
-    async def ids_with_status(self, statuses: Sequence[str]) -> list[str]:
-        async with self._db() as db:
-            return list(
-                await db.scalars(select(Conversation.id).where(Conversation.status.in_(statuses)))
-            )

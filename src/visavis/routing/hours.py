@@ -32,11 +32,6 @@ class BusinessHours:
     holidays: frozenset[date]
 
     @classmethod
-    def always_open(cls) -> BusinessHours:
-        day = ((time.min, time.max),)
-        return cls("UTC", {d: day for d in DAYS}, frozenset())
-
-    @classmethod
     def parse(cls, timezone: str, weekly: dict[str, Any], holidays: list[str]) -> BusinessHours:
         """Check and build; raises ValueError naming the bad part."""
         try:

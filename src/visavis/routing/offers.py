@@ -32,9 +32,6 @@ class OfferBook:
     def current(self, conversation_id: str) -> Offer | None:
         return self.offers.get(conversation_id)
 
-    def offered_to(self, adviser_id: str) -> int:
-        return sum(1 for o in self.offers.values() if o.adviser_id == adviser_id)
-
     def expire(self, now: float | None = None) -> list[tuple[str, str]]:
         """Drop offers past their deadline; returns (conversation, adviser) pairs."""
         now = time.monotonic() if now is None else now
