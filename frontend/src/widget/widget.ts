@@ -56,7 +56,6 @@ const DECLINED = "visavis.declined";
   const de = /^de\b/i.test(navigator.language || "");
   const T = de
     ? {
-        chat: "Chat",
         on: "Chat – Berater:in verfügbar",
         wait: "Chat – {n} wartend",
         est: ", ca. {n} Min.",
@@ -69,7 +68,6 @@ const DECLINED = "visavis.declined";
         no: "Nein danke",
       }
     : {
-        chat: "Chat",
         on: "Chat – adviser available",
         wait: "Chat – {n} waiting",
         est: ", about {n} min",
@@ -103,7 +101,7 @@ const DECLINED = "visavis.declined";
   let open = false;
   let started = false;
   let unread = 0;
-  let text = T.chat;
+  let text = "Chat";
   let online = false;
 
   const host = document.createElement("div");
@@ -184,7 +182,7 @@ const DECLINED = "visavis.declined";
 
   function proactive(): void {
     try {
-      if (sessionStorage.getItem(DECLINED)) return void (bubble.dataset.state = "declined");
+      if (sessionStorage.getItem(DECLINED)) return;
     } catch {
       /* no storage: invitations still work for this page */
     }
@@ -208,14 +206,14 @@ const DECLINED = "visavis.declined";
               $("p").textContent = de ? rule.message_de : rule.message_en;
               invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
                 // what the invitation waits for, as state (the browser tests wait on it)
-                bubble.dataset.state = a.free ? "free" : "busy";
+                bubble.dataset.free = String(a.free);
                 bubble.hidden = open || started || !a.free;
               });
             },
             rule.min_seconds_on_page * 1000 - performance.now(),
           );
       })
-      .catch(() => undefined);
+      .catch(() => {});
   }
 
   function remember(): void {
