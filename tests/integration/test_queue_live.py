@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from pathlib import Path
 
@@ -111,3 +112,24 @@ async def test_bundles_are_served_compressed(live_server: LiveServer) -> None:
         assert r.headers.get("content-encoding") == "gzip"
         assert r.headers["access-control-allow-origin"] == "*"
         assert "content-security-policy" in r.headers
+
+
+async def test_the_widget_weighs_at_most_3_kb_before_a_click(live_server: LiveServer) -> None:
+    """What a host page loads for the button before anyone clicks — the loader, the
+    first availability event, the proactive rules — each gzip-compressed at level 9
+    as bench/widget_weight.py counts it, stays within 3 KB."""
+
+    def gz(data: bytes) -> int:
+        return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+    async with httpx.AsyncClient(base_url=live_server.base_url) as c:
+        loader = (await c.get("/widget.js")).content
+        rules = (await c.get("/api/v1/proactive-rules")).content
+        async with c.stream("GET", "/api/v1/availability/stream") as resp:
+            first = b""
+            async for line in resp.aiter_lines():
+                first += line.encode() + b"\n"
+                if line == "" and b"data: " in first:
+                    break
+    sizes = {"loader": gz(loader), "availability": gz(first), "rules": gz(rules)}
+    assert sum(sizes.values()) <= 3072, sizes
