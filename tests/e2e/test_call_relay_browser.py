@@ -175,7 +175,14 @@ def test_turn_credentials_are_renewed_during_a_long_call(
             timeout=70_000,
             polling=500,
         )
-        assert ice_ufrag(app) != first[id(app)][1], f"{who}: no ICE restart after renewal"
+        # ... and ICE restarted with them: the new ufrag comes with the next local
+        # description, which for the polite side is its answer to the other's offer
+        app.wait_for_function(
+            "old => (window.__visavisCall.pc.localDescription.sdp"
+            ".match(/a=ice-ufrag:(\\S+)/) || [])[1] !== old",
+            arg=first[id(app)][1],
+            timeout=20_000,
+        )
         more_frames(app, f"{who} after renewal")
         assert stats(app)["local"] == "relay"
 
