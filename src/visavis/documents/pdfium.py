@@ -96,9 +96,13 @@ def render_page(data: bytes, index: int, width_px: int, max_pixels: int) -> Imag
                 # wide without the epsilon.
                 bitmap = page.render(scale=(width - 1e-6) / w_pt, rev_byteorder=True)
                 try:
-                    # RGBX sharing the bitmap's buffer; convert() copies it into an image
-                    # of its own, so nothing refers to PDFium memory after the close.
-                    image: Image.Image = bitmap.to_pil().convert("RGB")
+                    # An opaque page renders as 3-byte RGB, which Pillow copies into an
+                    # image of its own; other formats (RGBX, RGBA) would share the
+                    # bitmap's buffer, so convert() copies those: nothing may refer to
+                    # the bitmap after the close.
+                    image: Image.Image = bitmap.to_pil()
+                    if image.mode != "RGB":
+                        image = image.convert("RGB")
                 finally:
                     bitmap.close()
             finally:
