@@ -90,6 +90,29 @@ def test_a_jpeg_is_turned_upright_and_loses_its_metadata() -> None:
 
 
 @pytest.mark.parametrize(
+    ("mode", "fmt", "stored"),
+    [
+        ("I;16", "PNG", "RGB"),
+        ("1", "PNG", "RGB"),
+        ("LA", "PNG", "RGBA"),
+        ("CMYK", "JPEG", "RGB"),
+        ("L", "JPEG", "RGB"),
+    ],
+)
+def test_unusual_pixel_formats_are_stored_plainly(mode: str, fmt: str, stored: str) -> None:
+    """16-bit, 1-bit, grey, CMYK: stored as RGB (RGBA with transparency), no colour profile."""
+    buf = io.BytesIO()
+    Image.new(mode, (20, 10)).save(buf, fmt, icc_profile=b"\x00" * 128)
+    marker = b"ICC_PROFILE" if fmt == "JPEG" else b"iCCP"
+    assert marker in buf.getvalue()
+    checked = check_upload(buf.getvalue(), LIMITS)
+    assert marker not in checked.data
+    with Image.open(io.BytesIO(checked.data)) as img:
+        assert (img.format, img.mode, img.size) == (fmt, stored, (20, 10))
+        assert "icc_profile" not in img.info
+
+
+@pytest.mark.parametrize(
     ("container", "codec", "mime"),
     [("mp4", "libx264", "video/mp4"), ("webm", "libvpx", "video/webm")],
 )
