@@ -36,6 +36,7 @@ from visavis.storage.models import Conversation, Document
 
 log = logging.getLogger(__name__)
 
+
 def info_of(doc: Document) -> f.DocumentInfo:
     return {
         "document_id": doc.id,
@@ -197,9 +198,7 @@ class DocumentService:
         async with self.conversations.write(summaries=False) as w:
             doc = await self._document(w, msg.conversation_id, msg.document_id)
             if doc.kind != "video":
-                raise VisavisError(
-                    "bad_request", f"document {doc.id} is a {doc.kind}, not a video"
-                )
+                raise VisavisError("bad_request", f"document {doc.id} is a {doc.kind}, not a video")
             body: f.VideoControlBody = {
                 "document_id": doc.id,
                 "action": msg.action,

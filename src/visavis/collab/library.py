@@ -60,9 +60,7 @@ def library_item(row: LibraryRow) -> f.LibraryDocument:
 async def referenced(db: AsyncSession, digest: str) -> bool:
     """Does any document or library row still use this stored content?"""
     used = await db.scalar(select(exists().where(Document.digest == digest)))
-    return bool(used) or bool(
-        await db.scalar(select(exists().where(LibraryRow.digest == digest)))
-    )
+    return bool(used) or bool(await db.scalar(select(exists().where(LibraryRow.digest == digest))))
 
 
 class LibraryService:
