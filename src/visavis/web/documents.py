@@ -170,7 +170,9 @@ class DocumentRoutes:
 
     async def file(self, request: Request) -> Response:
         grant, doc = await self.granted(request)
-        if grant.role == "customer" and not doc.downloadable:
+        # a video is watched through this URL (inline), so it is served even when not
+        # downloadable; a PDF or image is shown as page images instead
+        if grant.role == "customer" and not doc.downloadable and doc.kind != "video":
             raise VisavisError("forbidden", "this document may be viewed but not downloaded")
         path = self.documents.store.path_of(doc.digest)
         if not path.is_file():
