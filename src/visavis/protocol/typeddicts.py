@@ -4,16 +4,19 @@ The server builds its frames as plain dicts and never validates them at runtime 
 chat hot path stays a dict and one `json.dumps`). To let mypy check them anyway, this
 module writes `frames.py` (`visavis protocol-py`): one TypedDict per server message,
 named `<Model>Frame`, one per model a frame carries (`ConversationSummary`,
-`QueueEntry`, `Author` …, same name), and the union `ServerFrame`. Code types a frame
+`QueueEntry`, `Author` …, same name; also the typed event bodies and HTTP answers of
+`collab.py`), and the union `ServerFrame`. Code types a frame
 literal with one of them, so a wrong key or value type is a mypy error; at runtime a
 TypedDict is a plain dict. The file is committed and a unit test compares it with
 `render()`, like the TypeScript types (`typescript.py`).
 
-Rules: a field with a default is `NotRequired[...]`, except the envelope's `v`, which
-every server frame carries. Named value sets (`common.NAMED_LITERALS`) keep their
-names; other `Literal`s are written out. `dict[str, Any]` stays as it is: such fields
-are free-form (an event's `body`, ICE server dicts). Any other kind of field type
-raises, so that it is noticed here rather than typed loosely.
+A frame with a key that is a Python keyword (`from`, a pydantic alias) is written in
+TypedDict's functional form. Rules: a field with a default is `NotRequired[...]`, except
+the envelope's `v`, which every server frame carries. Named value sets
+(`common.NAMED_LITERALS`) keep their names; other `Literal`s are written out. `dict[str,
+Any]` stays as it is: such fields are free-form (an event's `body`, ICE server dicts).
+Any other kind of field type raises, so that it is noticed here rather than typed
+loosely.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from visavis.protocol.collab import EVENT_BODIES, HTTP_MODELS
 from visavis.protocol.common import NAMED_LITERALS
 from visavis.protocol.server import SERVER_MESSAGES
 
@@ -110,14 +114,19 @@ class _Emitter:
     def typed_dict(self, name: str, model: type[BaseModel], frame: bool) -> str:
         model.model_rebuild()  # resolves forward references (CallSummary in a summary)
         self._current = self.uses[name] = set()
-        lines = [f"class {name}(TypedDict):", *_docstring(model.__doc__)]
+        fields: list[tuple[str, str]] = []
         for field, info in model.model_fields.items():
-            if keyword.iskeyword(field) or info.alias not in (None, field):
-                raise ValueError(f"{model.__name__}.{field}: cannot be a TypedDict key")
+            key = info.alias or field
             kind = self.type_of(info.annotation)
-            if not info.is_required() and not (frame and field in ALWAYS_SENT):
+            if not info.is_required() and not (frame and key in ALWAYS_SENT):
                 kind = f"NotRequired[{kind}]"
-            lines.append(f"    {field}: {kind}")
+            fields.append((key, kind))
+        if any(keyword.iskeyword(key) or not key.isidentifier() for key, _ in fields):
+            # A key such as `from` cannot be a class attribute: the functional form.
+            body = "".join(f"\n        {json.dumps(key)}: {kind}," for key, kind in fields)
+            return f"{name} = TypedDict(\n    {json.dumps(name)},\n    {{{body}\n    }},\n)"
+        lines = [f"class {name}(TypedDict):", *_docstring(model.__doc__)]
+        lines += [f"    {key}: {kind}" for key, kind in fields]
         return "\n".join(lines)
 
 
@@ -128,6 +137,8 @@ def render() -> str:
         emitter.typed_dict(frame_name(model), model, frame=True)
         for model in SERVER_MESSAGES.values()
     ]
+    for shared in (*EVENT_BODIES.values(), *HTTP_MODELS):
+        emitter.models.setdefault(shared.__name__, shared)  # event bodies, HTTP answers
     carried: dict[str, str] = {}
     while len(carried) < len(emitter.models):  # carried models may carry others
         for name, model in list(emitter.models.items()):
