@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from visavis.routing.teams import TeamChanges
 
 DEMO_EMAIL = "berater@demo.visavis"
+# The commands that read or write the database (serve and demo migrate themselves).
+SCHEMA_COMMANDS = ("adviser", "team", "rule")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -319,6 +321,12 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = _settings(args)
     try:
+        if args.cmd in SCHEMA_COMMANDS:
+            # As `serve` does: a fresh data directory gets its tables first (migrating a
+            # database at the newest schema changes nothing).
+            from visavis.storage.migrate import migrate_sync
+
+            migrate_sync(settings.database_url)
         if args.cmd == "serve":
             do_serve(settings)
         elif args.cmd == "demo":
