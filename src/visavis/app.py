@@ -35,6 +35,7 @@ from visavis.storage.engine import Database
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
+from visavis.web.demo_mail import DemoMailbox
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -64,7 +65,9 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response("internal", "internal error", 500)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
+    """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
+    /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     bus = MemoryBus()
@@ -148,12 +151,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.close()
             await database.dispose()
 
+    mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
     routes = [
         Route("/", lambda r: RedirectResponse("/demo", status_code=302)),
         Route("/demo", api.page("demo.html")),
+        Route("/demo/mail", mailbox.page),
+        Route("/demo/mail.css", mailbox.css),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
         Route("/widget.js", api.page("widget.js")),

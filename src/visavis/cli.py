@@ -10,6 +10,8 @@ import logging
 import os
 import secrets
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visavis.config import Settings
@@ -48,7 +50,7 @@ def _ws_impl() -> str:
         return "websockets"
 
 
-def do_serve(settings: Settings) -> None:
+def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
     import uvicorn
 
     from visavis.app import create_app
@@ -56,7 +58,7 @@ def do_serve(settings: Settings) -> None:
 
     migrate_sync(settings.database_url)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, demo_mail_dir),
         host=settings.host,
         port=settings.port,
         ws=_ws_impl(),
@@ -222,7 +224,10 @@ async def _list_demo_adviser(settings: Settings, created: bool) -> None:
 
 
 def do_demo(settings: Settings) -> None:
-    """Migrate, (re)seed the demo adviser with a fresh password, print it, serve."""
+    """Migrate, (re)seed the demo adviser with a fresh password, print it, serve. Without
+    a mail server of the operator's (VISAVIS_SMTP_HOST), a mail catcher on loopback
+    takes the mails, and /demo/mail shows them: invitations and bookings work too."""
+    from visavis.notify.catcher import SENDER, MailCatcher
     from visavis.storage.migrate import migrate_sync
 
     migrate_sync(settings.database_url)
@@ -234,7 +239,25 @@ def do_demo(settings: Settings) -> None:
         created = False
         asyncio.run(_set_password(settings, DEMO_EMAIL, password))
     asyncio.run(_list_demo_adviser(settings, created))
+    catcher = None
+    if not settings.smtp_host:
+        catcher = MailCatcher(Path(settings.data_dir) / "demo-mail")
+        catcher.start()
+        settings = replace(
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=catcher.port,
+            smtp_user="",
+            smtp_password="",
+            smtp_from=settings.smtp_from or SENDER,
+            smtp_security="none",
+        )
     base = settings.origin
+    mail_line = (
+        f"    Mails the demo sent:        {base}/demo/mail\n"
+        if catcher
+        else f"    Mail goes out through:      {settings.smtp_host}\n"
+    )
     print(
         "\n"
         "  visavis demo is starting\n"
@@ -242,10 +265,15 @@ def do_demo(settings: Settings) -> None:
         f"    Adviser console:            {base}/console\n"
         f"    Adviser login:              {DEMO_EMAIL}\n"
         f"    Password:                   {password}\n"
+        f"{mail_line}"
         "  (a new password is set at every demo start)\n",
         flush=True,
     )
-    do_serve(settings)
+    try:
+        do_serve(settings, catcher.directory if catcher else None)
+    finally:
+        if catcher:
+            catcher.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
