@@ -41,6 +41,7 @@ from visavis.storage.files import FileStore
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
+from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
@@ -75,7 +76,9 @@ def upload_limits(settings: Settings) -> UploadLimits:
     return UploadLimits(max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
+    """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
+    /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     bus = MemoryBus()
@@ -172,12 +175,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.close()
             await database.dispose()
 
+    mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
     routes = [
         Route("/", lambda r: RedirectResponse("/demo", status_code=302)),
         Route("/demo", api.page("demo.html")),
+        Route("/demo/mail", mailbox.page),
+        Route("/demo/mail.css", mailbox.css),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
         Route("/widget.js", api.page("widget.js")),

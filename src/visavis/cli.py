@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from visavis.storage.engine import Database
 
 DEMO_EMAIL = "berater@demo.visavis"
+# The commands that read or write the database (serve and demo migrate themselves).
+SCHEMA_COMMANDS = ("adviser", "team", "rule")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -50,7 +53,7 @@ def _ws_impl() -> str:
         return "websockets"
 
 
-def do_serve(settings: Settings) -> None:
+def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
     import uvicorn
 
     from visavis.app import create_app
@@ -58,7 +61,7 @@ def do_serve(settings: Settings) -> None:
 
     migrate_sync(settings.database_url)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, demo_mail_dir),
         host=settings.host,
         port=settings.port,
         ws=_ws_impl(),
@@ -265,7 +268,10 @@ async def _seed_demo_library(settings: Settings) -> None:
 
 
 def do_demo(settings: Settings) -> None:
-    """Migrate, (re)seed the demo adviser with a fresh password, print it, serve."""
+    """Migrate, (re)seed the demo adviser with a fresh password, print it, serve. Without
+    a mail server of the operator's (VISAVIS_SMTP_HOST), a mail catcher on loopback
+    takes the mails, and /demo/mail shows them: invitations and bookings work too."""
+    from visavis.notify.catcher import SENDER, MailCatcher
     from visavis.storage.migrate import migrate_sync
 
     migrate_sync(settings.database_url)
@@ -278,7 +284,25 @@ def do_demo(settings: Settings) -> None:
         asyncio.run(_set_password(settings, DEMO_EMAIL, password))
     asyncio.run(_list_demo_adviser(settings, created))
     asyncio.run(_seed_demo_library(settings))
+    catcher = None
+    if not settings.smtp_host:
+        catcher = MailCatcher(Path(settings.data_dir) / "demo-mail")
+        catcher.start()
+        settings = replace(
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=catcher.port,
+            smtp_user="",
+            smtp_password="",
+            smtp_from=settings.smtp_from or SENDER,
+            smtp_security="none",
+        )
     base = settings.origin
+    mail_line = (
+        f"    Mails the demo sent:        {base}/demo/mail\n"
+        if catcher
+        else f"    Mail goes out through:      {settings.smtp_host}\n"
+    )
     print(
         "\n"
         "  visavis demo is starting\n"
@@ -286,10 +310,15 @@ def do_demo(settings: Settings) -> None:
         f"    Adviser console:            {base}/console\n"
         f"    Adviser login:              {DEMO_EMAIL}\n"
         f"    Password:                   {password}\n"
+        f"{mail_line}"
         "  (a new password is set at every demo start)\n",
         flush=True,
     )
-    do_serve(settings)
+    try:
+        do_serve(settings, catcher.directory if catcher else None)
+    finally:
+        if catcher:
+            catcher.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -374,6 +403,12 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = _settings(args)
     try:
+        if args.cmd in SCHEMA_COMMANDS:
+            # As `serve` does: a fresh data directory gets its tables first (migrating a
+            # database at the newest schema changes nothing).
+            from visavis.storage.migrate import migrate_sync
+
+            migrate_sync(settings.database_url)
         if args.cmd == "serve":
             do_serve(settings)
         elif args.cmd == "demo":

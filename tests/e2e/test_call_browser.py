@@ -101,10 +101,13 @@ def test_customer_starts_video_adviser_accepts(live_server: LiveServer, users: U
 
     # Keyboard: the call controls are buttons with labels, reachable by Tab.
     mic = console.get_by_test_id("call-mic")
-    expect(mic).to_have_attribute("aria-label", "Mikrofon stummschalten")
+    # A toggle named by its device: pressed while it is on (what its icon shows).
+    expect(mic).to_have_accessible_name("Mikrofon")
+    expect(mic).to_have_attribute("aria-pressed", "true")
     mic.focus()
     console.keyboard.press("Enter")
     expect(mic).to_have_attribute("data-state", "muted")
+    expect(mic).to_have_attribute("aria-pressed", "false")
     expect(message(customer, "Kamera an, Mikrofon aus")).to_have_count(1)
     console.keyboard.press("Space")
     expect(mic).to_have_attribute("data-state", "on")

@@ -69,7 +69,7 @@ def test_consultative_transfer_with_a_note_the_customer_never_sees(
     anna.get_by_test_id("note-send").click()
     note = ben.get_by_test_id("internal-note").filter(has_text=SECRET_NOTE)
     expect(note).to_be_visible()
-    expect(note).to_contain_text("Interne Notiz – für Kunden unsichtbar")
+    expect(note).to_contain_text("Interne Notiz – für Kundinnen und Kunden unsichtbar")
     expect(anna.get_by_test_id("internal-note").filter(has_text=SECRET_NOTE)).to_be_visible()
     ben.get_by_test_id("note-input").fill("Übernehme gern.")
     ben.get_by_test_id("note-input").press("Enter")

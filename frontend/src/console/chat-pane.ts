@@ -8,7 +8,7 @@ import { I18nElement } from "../lib/base";
 import type { CallManager, Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
 import "../lib/composer";
-import { tc } from "../lib/i18n";
+import { languageName, tc } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import "../lib/messages";
 import type { PendingLine } from "../lib/messages";
@@ -122,11 +122,15 @@ export class ChatPane extends I18nElement {
 
   private renderCallButtons(name: string) {
     const call = this.call;
-    if (!call || this.conv?.summary.status !== "active" || call.phase !== "idle") return nothing;
+    const status = this.conv?.summary.status;
+    if (!call || status === "ended") return nothing;
+    // Hidden, not removed, while a call runs or the chat is not active yet: the header
+    // keeps its layout when they come back.
+    const usable = status === "active" && call.phase === "idle";
     const elsewhere = this.callElsewhere;
-    const disabled = call.busy || elsewhere;
+    const disabled = call.busy || elsewhere || !usable;
     const start = (media: Media): void => void call.request(media);
-    return html`<span class="call-buttons">
+    return html`<span class="call-buttons ${usable ? "" : "reserved"}" ?inert=${!usable}>
       <button
         type="button"
         class="secondary"
@@ -230,7 +234,7 @@ export class ChatPane extends I18nElement {
       <header>
         <h2 id="pane-h">${name}</h2>
         <span class="muted"
-          >${this.topicLabel(s.topic) || t("noTopic")}${s.language ? ` · ${s.language}` : ""}</span
+          >${this.topicLabel(s.topic) || t("noTopic")}${s.language ? ` · ${languageName(s.language)}` : ""}</span
         >
         ${part === "adviser" ? this.renderCallButtons(name) : nothing}
         ${

@@ -3,6 +3,7 @@
 import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import { I18nElement } from "../lib/base";
+import { languageName } from "../lib/i18n";
 import type { QueueEntry } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import { t } from "./strings";
@@ -74,7 +75,7 @@ export class QueuePanel extends I18nElement {
                 ${t("accept")}
               </button>
               <span class="muted"
-                >${this.topicLabel(e.topic) || t("noTopic")}${e.language ? ` · ${e.language}` : ""}</span
+                >${this.topicLabel(e.topic) || t("noTopic")}${e.language ? ` · ${languageName(e.language)}` : ""}</span
               >
               <span class="wait" data-testid="queue-wait"
                 >${t("waitingFor", { time: waited })}</span

@@ -439,36 +439,38 @@ export class ChatApp extends I18nElement {
   }
 
   private renderCallButtons() {
+    if (this.screen !== "chat" || this.ended) return nothing;
     const calls = this.model?.call(this.stored?.conversation_id ?? "");
-    if (
-      this.screen !== "chat" ||
-      this.summary?.status !== "active" ||
-      this.ended ||
-      !calls ||
-      calls.phase !== "idle"
-    )
-      return nothing;
-    const name = this.summary.adviser?.name || tc("adviser");
-    return html`<span class="call-buttons">
+    // The buttons' place is kept while they cannot be used (waiting, during a call):
+    // hidden, not removed, so the header does not jump when they come.
+    const usable = this.summary?.status === "active" && !!calls && calls.phase === "idle";
+    const name = this.summary?.adviser?.name || tc("adviser");
+    return html`<span
+      class="call-buttons ${usable ? "" : "reserved"}"
+      data-testid="call-buttons"
+      ?inert=${!usable}
+    >
       <button
         type="button"
         data-testid="call-audio"
         aria-label=${tcall("startAudioLabel", { name })}
         title=${tcall("startAudioLabel", { name })}
-        ?disabled=${calls.busy}
+        ?disabled=${!usable || calls?.busy}
         @click=${() => this.startCall("audio")}
       >
-        ${icon("phone")}<span class="label">${tcall("audioCall")}</span>
+        ${icon("phone")}<span class="label">${tcall("audioCall")}</span
+        ><span class="short">${tcall("audioShort")}</span>
       </button>
       <button
         type="button"
         data-testid="call-video"
         aria-label=${tcall("startVideoLabel", { name })}
         title=${tcall("startVideoLabel", { name })}
-        ?disabled=${calls.busy}
+        ?disabled=${!usable || calls?.busy}
         @click=${() => this.startCall("video")}
       >
-        ${icon("cam")}<span class="label">${tcall("videoCall")}</span>
+        ${icon("cam")}<span class="label">${tcall("videoCall")}</span
+        ><span class="short">${tcall("videoShort")}</span>
       </button>
     </span>`;
   }

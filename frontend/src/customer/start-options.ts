@@ -12,8 +12,8 @@ import { formatEstimate } from "./ways-strings";
 
 const strings = {
   availNow: [
-    "Jetzt erreichbar – geschätzte Wartezeit {estimate}.",
-    "Available now – estimated wait {estimate}.",
+    "Jetzt erreichbar – geschätzte Wartezeit: {estimate}",
+    "Available now – estimated wait: {estimate}",
   ],
   availFree: [
     "Jetzt erreichbar – eine Beraterin oder ein Berater ist frei.",

@@ -95,9 +95,16 @@ export const appStyles = css`
   .call-buttons button:hover:not(:disabled) {
     background: #e6effa;
   }
+  .call-buttons .short {
+    display: none;
+  }
   @media (max-width: 420px) {
+    /* Narrow (a phone, the widget): short labels ("Audio", "Video"), never icons only. */
     .call-buttons .label {
       display: none;
+    }
+    .call-buttons .short {
+      display: inline;
     }
   }
 `;

@@ -5,6 +5,8 @@ export const callStrings = {
   // header buttons
   audioCall: ["Audioanruf", "Audio call"],
   videoCall: ["Videoanruf", "Video call"],
+  audioShort: ["Audio", "Audio"],
+  videoShort: ["Video", "Video"],
   startAudioLabel: ["Audioanruf mit {name} starten", "Start an audio call with {name}"],
   startVideoLabel: ["Videoanruf mit {name} starten", "Start a video call with {name}"],
   busyElsewhere: ["Sie sind bereits in einem Anruf.", "You are already in a call."],
@@ -27,15 +29,16 @@ export const callStrings = {
     "Kamera und Mikrofon bleiben aus, bis Sie sie selbst einschalten. Sie können die Beratung auch ohne eigene Kamera sehen und hören.",
     "Camera and microphone stay off until you turn them on. You can see and hear your adviser without your own camera.",
   ],
-  precheckAdviser: [
-    "Kamera und Mikrofon werden beim Annehmen eingeschaltet (wie unten gewählt).",
-    "Camera and microphone start when you accept (as chosen below).",
+  precheckAccept: [
+    "Beim Annehmen wird eingeschaltet, was unten steht. Sie können Kamera und Mikrofon vorher aus- oder einschalten.",
+    "Accepting turns on what is shown below. You can turn camera and microphone on or off first.",
   ],
+  acceptTurnsOn: ["Beim Annehmen an: {what}", "On when you accept: {what}"],
   precheckOpen: [
     "Kamera, Mikrofon und Verbindung prüfen",
     "Check camera, microphone and connection",
   ],
-  precheckSkip: ["Prüfung überspringen", "Skip the check"],
+  precheckSkip: ["Vorschau schließen", "Close the preview"],
   previewLabel: ["Ihre Kamera (Vorschau)", "Your camera (preview)"],
   cameraIsOff: ["Kamera ist aus", "Camera is off"],
   micLevel: ["Mikrofonpegel", "Microphone level"],
@@ -48,14 +51,17 @@ export const callStrings = {
     "Server not reachable – reconnecting…",
   ],
   checkRunning: ["Prüfe die Verbindung …", "Checking the connection…"],
-  checkRelayOk: ["TURN-Server erreichbar (Relay bereit)", "TURN server reachable (relay ready)"],
+  checkRelayOk: [
+    "Verbindung bereit – auch durch Firewalls",
+    "Connection ready – also through firewalls",
+  ],
   checkRelayMissing: [
-    "TURN-Server nicht erreichbar – hinter strengen Firewalls kann der Anruf scheitern.",
-    "TURN server not reachable – the call may fail behind strict firewalls.",
+    "Die Verbindung ist hier eingeschränkt. In manchen Firmen- oder Gastnetzen kann der Anruf scheitern – der Chat funktioniert weiter.",
+    "Your connection is restricted here. On some company or guest networks the call may fail – the chat keeps working.",
   ],
   checkNoTurn: [
-    "Kein TURN-Server eingerichtet: nur direkte Verbindungen.",
-    "No TURN server configured: direct connections only.",
+    "Verbindung bereit. In manchen Firmen- oder Gastnetzen kann der Anruf scheitern – der Chat funktioniert weiter.",
+    "Connection ready. On some company or guest networks the call may fail – the chat keeps working.",
   ],
   checkError: ["Verbindungstest nicht möglich.", "Connection check not possible."],
   checkRelayOnly: [
@@ -75,15 +81,18 @@ export const callStrings = {
   camOff: ["Kamera aus", "Camera off"],
   camOffLabel: ["Kamera ausschalten", "Turn camera off"],
   flip: ["Kamera wechseln", "Switch camera"],
-  flipLabel: ["Zwischen Front- und Rückkamera wechseln", "Switch between front and back camera"],
+  flipLabel: ["Kamera wechseln (vorne/hinten)", "Switch camera (front/back)"],
   devices: ["Geräte", "Devices"],
-  devicesLabel: ["Kamera und Mikrofon auswählen", "Choose camera and microphone"],
+  devicesLabel: ["Geräte: Kamera und Mikrofon auswählen", "Devices: choose camera and microphone"],
   cameraSelect: ["Kamera", "Camera"],
   micSelect: ["Mikrofon", "Microphone"],
   deviceDefault: ["Standard", "Default"],
   deviceUnnamed: ["Gerät {n}", "Device {n}"],
   hangup: ["Auflegen", "Hang up"],
-  hangupLabel: ["Anruf beenden und zum Chat zurückkehren", "End the call and return to the chat"],
+  hangupLabel: [
+    "Auflegen: Anruf beenden und zum Chat zurückkehren",
+    "Hang up: end the call and return to the chat",
+  ],
   enableAudio: ["Ton einschalten", "Turn sound on"],
   // the call is held by another tab or device of this side
   elsewhere: [
@@ -91,7 +100,7 @@ export const callStrings = {
     "The {kind} continues in another window or on another device.",
   ],
   takeHere: ["Hierher holen", "Move here"],
-  takeHereLabel: ["Anruf in dieses Fenster holen", "Move the call to this window"],
+  takeHereLabel: ["Hierher holen: Anruf in dieses Fenster", "Move here: the call to this window"],
   // status
   statusConnecting: ["Verbinde …", "Connecting…"],
   statusConnected: ["Verbunden", "Connected"],

@@ -310,13 +310,16 @@ export const callViewStyles = css`
       max-height: 45vh;
       border-radius: 0;
     }
-    .ctl .label {
-      display: none;
-    }
+    /* The label stays visible (short, under the icon): an icon alone is a riddle. */
     button.ctl,
     button.hangup {
-      min-width: 3rem;
+      flex-direction: column;
+      gap: 0.1rem;
+      min-width: 3.5rem;
       min-height: 3rem;
+      padding: 0.3rem 0.35rem;
+      font-size: 0.72rem;
+      line-height: 1.1;
     }
   }
 `;

@@ -90,41 +90,38 @@ export class CallView extends I18nElement {
   }
 
   // ------------------------------------------------------------------ pieces
+  // Camera and microphone are toggle buttons with a constant name ("Kamera",
+  // "Mikrofon"): aria-pressed="true" while the device is on and sending, which is what
+  // the icon and colour show (red, crossed out: off). The tooltip names the action.
   private micButton(m: CallManager) {
     const on = !!m.micTrack;
     const muted = on && m.micMuted;
-    const label = !on ? tcall("micOnLabel") : muted ? tcall("unmuteLabel") : tcall("muteLabel");
-    const text = !on ? tcall("micOn") : muted ? tcall("unmute") : tcall("mute");
+    const action = !on ? tcall("micOnLabel") : muted ? tcall("unmuteLabel") : tcall("muteLabel");
     return html`<button
       type="button"
       class="ctl ${!on || muted ? "off" : ""}"
       data-testid="call-mic"
       data-state=${!on ? "off" : muted ? "muted" : "on"}
-      aria-label=${label}
-      title=${label}
+      title=${action}
       aria-pressed=${on && !muted ? "true" : "false"}
       @click=${() => void m.toggleMic()}
     >
-      ${icon(on && !muted ? "mic" : "micOff")}<span class="label">${text}</span>
+      ${icon(on && !muted ? "mic" : "micOff")}<span class="label">${tcall("micSelect")}</span>
     </button>`;
   }
 
   private camButton(m: CallManager) {
     const on = !!m.camTrack;
-    const label = on ? tcall("camOffLabel") : tcall("camOnLabel");
     return html`<button
       type="button"
       class="ctl ${on ? "" : "off"}"
       data-testid="call-camera"
       data-state=${on ? "on" : "off"}
-      aria-label=${label}
-      title=${label}
+      title=${on ? tcall("camOffLabel") : tcall("camOnLabel")}
       aria-pressed=${on ? "true" : "false"}
       @click=${() => void m.toggleCamera()}
     >
-      ${icon(on ? "cam" : "camOff")}<span class="label"
-        >${on ? tcall("camOff") : tcall("camOn")}</span
-      >
+      ${icon(on ? "cam" : "camOff")}<span class="label">${tcall("cameraSelect")}</span>
     </button>`;
   }
 
@@ -287,10 +284,10 @@ export class CallView extends I18nElement {
     }
     const mirror = m.facing === "user" ? "mirror" : "";
     const note =
-      m.role === "customer"
-        ? tcall("precheckGentle")
-        : m.phase === "incoming"
-          ? tcall("precheckAdviser")
+      m.phase === "incoming"
+        ? tcall("precheckAccept")
+        : m.role === "customer"
+          ? tcall("precheckGentle")
           : "";
     return html`<div
       class="precheck"
@@ -318,18 +315,20 @@ export class CallView extends I18nElement {
         <div class="row">
           ${this.camButton(m)} ${this.micButton(m)} ${this.flipButton(m)} ${this.devicesButton()}
           ${
-            m.role === "adviser" && m.phase === "incoming" && (!m.camTrack || !m.micTrack)
+            m.phase === "incoming" && ((m.wantVideo && !m.camTrack) || (m.wantAudio && !m.micTrack))
               ? html`<span
                   class="muted"
                   data-testid="want-media"
                   data-audio=${m.wantAudio ? "on" : "off"}
                   data-video=${m.wantVideo ? "on" : "off"}
-                  >${[
-                    m.wantVideo && !m.camTrack ? tcall("cameraSelect") : "",
-                    m.wantAudio && !m.micTrack ? tcall("micSelect") : "",
-                  ]
-                    .filter(Boolean)
-                    .join(" + ")}</span
+                  >${tcall("acceptTurnsOn", {
+                    what: [
+                      m.wantVideo && !m.camTrack ? tcall("cameraSelect") : "",
+                      m.wantAudio && !m.micTrack ? tcall("micSelect") : "",
+                    ]
+                      .filter(Boolean)
+                      .join(" + "),
+                  })}</span
                 >`
               : nothing
           }

@@ -490,8 +490,10 @@ export class CallManager extends EventTarget {
   private enterRinging(call: CallSummary): void {
     this.precheckOpen = true;
     this.noAnswer = false;
-    if (this.role === "adviser" && !this.devices.userChose && this.phase === "incoming") {
-      // Accepting turns on what the call is for (the adviser can switch it off here).
+    if (!this.devices.userChose && this.phase === "incoming") {
+      // Accepting turns on what the call is for, on both sides (the click is the
+      // permission's user gesture; what is turned on shows here and can be switched
+      // off first). A customer who only taps "Accept" is heard.
       this.devices.wantAudio = true;
       this.devices.wantVideo = call.media === "video";
     }

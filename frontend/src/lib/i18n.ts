@@ -58,6 +58,17 @@ export function initLang(): Lang {
   return current;
 }
 
+/** "Deutsch" / "German" for "de", in the UI language (a customer's language code as
+ * advisers read it). An unknown code is shown as it is. */
+export function languageName(code: string): string {
+  try {
+    const name = new Intl.DisplayNames([current], { type: "language" }).of(code);
+    return name ? name.charAt(0).toUpperCase() + name.slice(1) : code;
+  } catch {
+    return code; // not a valid language tag
+  }
+}
+
 export function onLangChange(fn: (lang: Lang) => void): () => void {
   listeners.add(fn);
   return () => listeners.delete(fn);
@@ -87,7 +98,8 @@ export const common = {
   offline: ["Keine Netzwerkverbindung – verbinde neu …", "Offline – reconnecting…"],
   authFailed: ["Nicht angemeldet", "Not signed in"],
   langToggle: ["EN", "DE"],
-  langToggleLabel: ["Switch to English", "Auf Deutsch umschalten"],
+  // the visible "EN"/"DE" starts the name (WCAG 2.5.3, label in name)
+  langToggleLabel: ["EN – Switch to English", "DE – Auf Deutsch umschalten"],
   messageLabel: ["Nachricht", "Message"],
   messagePlaceholder: ["Nachricht schreiben …", "Write a message…"],
   send: ["Senden", "Send"],
@@ -97,8 +109,8 @@ export const common = {
   ],
   messages: ["Nachrichten", "Messages"],
   you: ["Sie", "You"],
-  customer: ["Kunde", "Customer"],
-  adviser: ["Berater:in", "Adviser"],
+  customer: ["Kundin oder Kunde", "Customer"],
+  adviser: ["Beraterin oder Berater", "Adviser"],
   statusSending: ["wird gesendet", "sending"],
   statusSent: ["gesendet", "sent"],
   statusDelivered: ["zugestellt", "delivered"],
@@ -106,10 +118,13 @@ export const common = {
   statusFailed: ["nicht gesendet", "not sent"],
   eventCreated: ["Gespräch begonnen", "Conversation started"],
   eventAccepted: ["{name} hat das Gespräch übernommen", "{name} joined the conversation"],
-  eventEndedCustomer: ["Der Kunde hat das Gespräch beendet", "The customer ended the conversation"],
+  eventEndedCustomer: [
+    "Die Kundin oder der Kunde hat das Gespräch beendet",
+    "The customer ended the conversation",
+  ],
   eventEndedCustomerSelf: ["Sie haben das Gespräch beendet", "You ended the conversation"],
   eventEndedAdviser: [
-    "Die Beraterin / der Berater hat das Gespräch beendet",
+    "Die Beraterin oder der Berater hat das Gespräch beendet",
     "The adviser ended the conversation",
   ],
   eventEndedSystem: ["Das Gespräch wurde beendet", "The conversation was ended"],
@@ -130,10 +145,13 @@ export const common = {
     "Conversation handed to the team {team}",
   ],
   noteLabel: [
-    "Interne Notiz – für Kunden unsichtbar",
+    "Interne Notiz – für Kundinnen und Kunden unsichtbar",
     "Internal note – not visible to the customer",
   ],
   typing: ["{name} schreibt …", "{name} is typing…"],
+  newMessages: ["Neue Nachrichten", "New messages"],
+  foldMore: ["{n} frühere Gerätemeldungen anzeigen", "Show {n} earlier device updates"],
+  foldLess: ["Frühere Gerätemeldungen ausblenden", "Hide earlier device updates"],
   confirmEnd: ["Gespräch wirklich beenden?", "Really end the conversation?"],
   confirmYes: ["Ja, beenden", "Yes, end it"],
   confirmNo: ["Abbrechen", "Cancel"],

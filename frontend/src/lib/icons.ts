@@ -38,6 +38,9 @@ export const callButtonStyles = css`
     display: flex;
     gap: 0.35rem;
   }
+  .call-buttons.reserved {
+    visibility: hidden;
+  }
   .call-buttons button {
     display: inline-flex;
     align-items: center;

@@ -10,6 +10,10 @@ import { base } from "./styles";
 import type { OutboxItem } from "./ws";
 
 export type Role = "customer" | "adviser";
+type Fold = { first: number; hidden: number; open: boolean };
+type Item =
+  | { key: number | string; ev: EventMsg; fold?: undefined }
+  | { key: string; fold: Fold; ev?: undefined };
 export type PendingLine = OutboxItem & { failed?: boolean };
 type Tick = "sending" | "sent" | "delivered" | "read" | "failed";
 
@@ -70,6 +74,8 @@ export class MessageList extends I18nElement {
     busy: { type: Boolean },
     selfId: { type: String },
     teamNames: { attribute: false },
+    unseen: { state: true },
+    expanded: { state: true },
   };
   declare events: readonly EventMsg[];
   declare pending: readonly PendingLine[];
@@ -83,8 +89,20 @@ export class MessageList extends I18nElement {
   declare selfId: string;
   /** Advisers: team id → name, for hand-overs to a team. */
   declare teamNames: ((id: string) => string) | null;
+  /** New entries arrived while the reader was scrolled up: the "new messages" hint. */
+  declare unseen: boolean;
+  /** Runs of device-status lines the reader unfolded (keyed by the run's first seq). */
+  declare expanded: ReadonlySet<number>;
 
-  private stickToBottom = true;
+  /** The reader is at (or near) the bottom: new entries and resizes keep it there.
+   * Kept from the reader's own scrolling, not measured at update time: when the call
+   * panel appears or goes, the list's height changes without a scroll event, and a
+   * measurement then would wrongly say "scrolled up". */
+  private pinned = true;
+  private shownCount = 0;
+  private readonly resize = new ResizeObserver(() => {
+    if (this.pinned) this.toBottom();
+  });
 
   constructor() {
     super();
@@ -97,6 +115,37 @@ export class MessageList extends I18nElement {
     this.busy = false;
     this.selfId = "";
     this.teamNames = null;
+    this.unseen = false;
+    this.expanded = new Set();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.addEventListener("scroll", this.onScroll, { passive: true });
+    this.resize.observe(this);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.removeEventListener("scroll", this.onScroll);
+    this.resize.disconnect();
+  }
+
+  private readonly onScroll = (): void => {
+    this.pinned = this.scrollHeight - this.scrollTop - this.clientHeight < 48;
+    if (this.pinned && this.unseen) this.unseen = false;
+  };
+
+  private toBottom(): void {
+    this.scrollTop = this.scrollHeight;
+  }
+
+  /** The hint's click: to the newest entry, and focus there (the hint goes away). */
+  private showNewest(): void {
+    this.pinned = true;
+    this.unseen = false;
+    this.toBottom();
+    this.renderRoot.querySelector<HTMLElement>("ol")?.focus({ preventScroll: true });
   }
 
   static override styles = [
@@ -179,6 +228,28 @@ export class MessageList extends I18nElement {
       li.note .text {
         font-style: italic;
       }
+      ol:focus {
+        outline: none;
+      }
+      li.fold button {
+        font-size: 0.78rem;
+        padding: 0.1rem 0.4rem;
+        min-height: 0;
+      }
+      .new-wrap {
+        position: sticky;
+        bottom: 0;
+        height: 0;
+        display: flex;
+        justify-content: center;
+        overflow: visible;
+      }
+      .new-wrap button {
+        transform: translateY(calc(-100% - 0.25rem));
+        border-radius: 999px;
+        box-shadow: 0 1px 4px rgb(0 0 0 / 25%);
+        font-size: 0.85rem;
+      }
       li.system {
         align-self: center;
         font-size: 0.8rem;
@@ -191,14 +262,21 @@ export class MessageList extends I18nElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has("events") || changed.has("pending")) {
-      this.stickToBottom = this.scrollHeight - this.scrollTop - this.clientHeight < 48;
+      const count = this.events.length + this.pending.length;
+      // More entries than before while the reader is scrolled up: tell them (a list
+      // replaced by a shorter one, another conversation, is nothing new).
+      if (!this.pinned && count > this.shownCount && this.shownCount > 0) this.unseen = true;
+      this.shownCount = count;
     }
   }
 
+  protected override firstUpdated(): void {
+    const list = this.renderRoot.querySelector("ol");
+    if (list) this.resize.observe(list);
+  }
+
   protected override updated(changed: PropertyValues<this>): void {
-    if ((changed.has("events") || changed.has("pending")) && this.stickToBottom) {
-      this.scrollTop = this.scrollHeight;
-    }
+    if ((changed.has("events") || changed.has("pending")) && this.pinned) this.toBottom();
   }
 
   private tick(seq: number): Tick {
@@ -260,19 +338,19 @@ export class MessageList extends I18nElement {
         });
       }
       case "call.requested":
-        return this.byWhom(ev.body["by"]) === "self"
+        return this.bySelf(ev, ev.body["by"])
           ? tcall("evRequestedSelf", { kind: callKind(ev.body["media"]) })
           : tcall("evRequested", { who: this.roleName(ev), kind: callKind(ev.body["media"]) });
       case "call.started":
         return tcall("evStarted", { Kind: callKindTitle(ev.body["media"]) });
       case "call.declined": {
         const kind = callKind(this.callMedia(ev.body["call_id"]));
-        return this.byWhom(ev.body["by"]) === "self"
+        return this.bySelf(ev, ev.body["by"])
           ? tcall("evDeclinedSelf", { kind })
           : tcall("evDeclined", { who: this.roleName(ev), kind });
       }
       case "call.media": {
-        const who = this.byWhom(ev.body["role"]) === "self" ? tcall("you") : this.roleName(ev);
+        const who = this.bySelf(ev, ev.body["role"]) ? tcall("you") : this.roleName(ev);
         return tcall("evMedia", {
           who,
           video: tcall(ev.body["video"] === true ? "on" : "off"),
@@ -298,8 +376,13 @@ export class MessageList extends I18nElement {
     return this.teamNames?.(id) ?? id;
   }
 
-  private byWhom(role: unknown): "self" | "other" {
-    return role === this.self ? "self" : "other";
+  /** A call action of mine: my role and, for advisers, my id (after a transfer the
+   * previous adviser's call lines are theirs, not "You"). */
+  private bySelf(ev: EventMsg, role: unknown): boolean {
+    if (role !== this.self) return false;
+    return (
+      this.self === "customer" || !this.selfId || !ev.author.id || ev.author.id === this.selfId
+    );
   }
 
   /** Who did a call action: the author's name, else the other side's fallback name. */
@@ -404,26 +487,96 @@ export class MessageList extends I18nElement {
     </li>`;
   }
 
+  /** The entries to show: runs of consecutive device-status lines (call.media) are
+   * folded to the latest line of each participant, unless the reader unfolded them. */
+  private items(): Item[] {
+    const out: Item[] = [];
+    const evs = this.events;
+    for (let i = 0; i < evs.length;) {
+      const ev = evs[i]!;
+      if (ev.kind !== "call.media") {
+        out.push({ key: ev.seq, ev });
+        i += 1;
+        continue;
+      }
+      let j = i;
+      while (j < evs.length && evs[j]!.kind === "call.media") j += 1;
+      const run = evs.slice(i, j);
+      const latest = new Map<string, number>();
+      for (const e of run) latest.set(e.author.id || e.author.role, e.seq);
+      const hidden = run.length - latest.size;
+      const first = run[0]!.seq;
+      if (hidden > 0) {
+        out.push({ key: `fold-${first}`, fold: { first, hidden, open: this.expanded.has(first) } });
+      }
+      for (const e of run) {
+        if (
+          hidden === 0 ||
+          this.expanded.has(first) ||
+          latest.get(e.author.id || e.author.role) === e.seq
+        )
+          out.push({ key: e.seq, ev: e });
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  private toggleFold(first: number): void {
+    const next = new Set(this.expanded);
+    if (next.has(first)) next.delete(first);
+    else next.add(first);
+    this.expanded = next;
+  }
+
+  private renderFold(f: Fold) {
+    return html`<li class="system fold">
+      <button
+        type="button"
+        class="secondary"
+        data-testid="media-fold"
+        data-hidden=${f.hidden}
+        aria-expanded=${f.open ? "true" : "false"}
+        @click=${() => this.toggleFold(f.first)}
+      >
+        ${f.open ? tc("foldLess") : tc("foldMore", { n: f.hidden })}
+      </button>
+    </li>`;
+  }
+
   override render() {
-    return html`<ol
-      role="log"
-      aria-live="polite"
-      aria-relevant="additions"
-      aria-label=${tc("messages")}
-      aria-busy=${this.busy ? "true" : "false"}
-      data-testid="message-list"
-    >
-      ${repeat(
-        this.events,
-        (ev) => ev.seq,
-        (ev) => this.renderEvent(ev),
-      )}
-      ${repeat(
-        this.pending,
-        (item) => item.client_id,
-        (item) => this.renderPending(item),
-      )}
-    </ol>`;
+    // The live region is a wrapper: role="log" on the <ol> itself would take away its
+    // list role, and its <li> would be list items outside a list.
+    return html`<div
+        role="log"
+        aria-live="polite"
+        aria-relevant="additions"
+        aria-label=${tc("messages")}
+        aria-busy=${this.busy ? "true" : "false"}
+        data-testid="message-list"
+      >
+        <ol tabindex="-1">
+          ${repeat(
+            this.items(),
+            (item) => item.key,
+            (item) => (item.fold ? this.renderFold(item.fold) : this.renderEvent(item.ev)),
+          )}
+          ${repeat(
+            this.pending,
+            (item) => item.client_id,
+            (item) => this.renderPending(item),
+          )}
+        </ol>
+      </div>
+      ${
+        this.unseen
+          ? html`<div class="new-wrap">
+              <button type="button" data-testid="new-messages" @click=${this.showNewest}>
+                ${tc("newMessages")} <span aria-hidden="true">↓</span>
+              </button>
+            </div>`
+          : nothing
+      }`;
   }
 }
 customElements.define("vv-messages", MessageList);

@@ -16,7 +16,7 @@ import { pageHeader, pageStyles } from "./shell";
 const t = translator({
   title: ["Unsere Beraterinnen und Berater", "Our advisers"],
   intro: [
-    "Wählen Sie, mit wem Sie sprechen möchten. Ist die Person gerade nicht frei, warten Sie kurz – oder eine Kollegin bzw. ein Kollege aus dem Team übernimmt.",
+    "Wählen Sie, mit wem Sie sprechen möchten. Ist die Person gerade nicht frei, warten Sie kurz – oder eine Kollegin oder ein Kollege aus dem Team übernimmt.",
     "Choose whom you would like to talk to. If they are not free right now, wait a moment – or a colleague from the team takes over.",
   ],
   filterTopic: ["Thema", "Topic"],
