@@ -28,7 +28,8 @@ def test_every_message_type_and_field_is_documented() -> None:
     for documented, declared in ((client, CLIENT_MESSAGES), (server, SERVER_MESSAGES)):
         assert set(documented) == set(declared), set(documented) ^ set(declared)
         for name, model in declared.items():
-            for field in model.model_fields:
+            for attr, info in model.model_fields.items():
+                field = info.alias or attr  # the name on the wire (`from`)
                 if field in ("v", "type") or (field == "id" and name in CLIENT_MESSAGES):
                     continue
                 assert f"`{field}`" in documented[name], f"{name}.{field} is not documented"

@@ -30,6 +30,23 @@ export interface AdviserState {
   teams: string[];
 }
 
+/** `annotation.added`: a stroke, arrow, highlight or text on a page. */
+export interface AnnotationAddedBody {
+  document_id: string;
+  page: number;
+  annotation_id: string;
+  tool: "pen" | "arrow" | "highlighter" | "text";
+  color: "red" | "yellow" | "blue" | "green" | "black";
+  points: number[][];
+  text: string | null;
+}
+
+/** `annotation.cleared`: every annotation of the page before this event is gone. */
+export interface AnnotationClearedBody {
+  document_id: string;
+  page: number;
+}
+
 export interface Author {
   role: "customer" | "adviser" | "system";
   id?: string | null;
@@ -68,6 +85,45 @@ export interface ConversationSummary {
   call?: CallSummary | null;
 }
 
+/** Answer of `POST /api/v1/documents/{id}/access`: `?a=<token>` for GETs. */
+export interface DocumentAccess {
+  token: string;
+  expires_at: string;
+}
+
+/** A document of a conversation, as `document.shared` and the upload answer say it. */
+export interface DocumentInfo {
+  document_id: string;
+  name: string;
+  kind: "pdf" | "image" | "video";
+  pages: PageSize[];
+  downloadable: boolean;
+  source: "upload" | "library" | "snapshot";
+}
+
+/** `document.presented`: the author put the document on the stage at this page. */
+export interface DocumentPresentedBody {
+  document_id: string;
+  page: number;
+}
+
+/** `document.shared`: a document is now part of the conversation. */
+export interface DocumentSharedBody {
+  document_id: string;
+  name: string;
+  kind: "pdf" | "image" | "video";
+  pages: PageSize[];
+  downloadable: boolean;
+  source: "upload" | "library" | "snapshot";
+}
+
+/** Who sent a relayed view or pointer. */
+export interface FromAuthor {
+  role: "customer" | "adviser";
+  id?: string | null;
+  name?: string | null;
+}
+
 export interface IceCandidate {
   /** maxLength 1000 */
   candidate: string;
@@ -77,6 +133,23 @@ export interface IceCandidate {
   sdpMLineIndex?: number | null;
   /** maxLength 256 */
   usernameFragment?: string | null;
+}
+
+/** A document of the library, as `GET /api/v1/library` lists it. */
+export interface LibraryDocument {
+  id: string;
+  name: string;
+  kind: "pdf" | "image" | "video";
+  mime: string;
+  pages: PageSize[];
+  downloadable: boolean;
+  created_at: string;
+}
+
+/** A page's size in PDF points (images: pixels); only the ratio matters to clients. */
+export interface PageSize {
+  w: number;
+  h: number;
 }
 
 export interface QueueEntry {
@@ -96,6 +169,22 @@ export interface SessionDescription {
   type: "offer" | "answer" | "pranswer" | "rollback";
   /** maxLength 30000 */
   sdp?: string;
+}
+
+/** `snapshot.declined`: the customer said no to the photo. */
+export type SnapshotDeclinedBody = Record<string, never>;
+
+/** `snapshot.requested`: the adviser asks the customer for a photo. */
+export type SnapshotRequestedBody = Record<string, never>;
+
+/** `stage.cleared`: nothing is presented any more. */
+export type StageClearedBody = Record<string, never>;
+
+/** `video.control`: the shared video plays, pauses or jumps, for everyone. */
+export interface VideoControlBody {
+  document_id: string;
+  action: "play" | "pause" | "seek";
+  position: number;
 }
 
 // ---------------------------------------------------------------- messages
@@ -343,6 +432,152 @@ export interface PingMsg {
   type: "ping";
 }
 
+/** Adviser: share a library document into the conversation. */
+export interface DocShareMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "doc.share";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  library_id: string;
+}
+
+/** Put a document of the conversation on the stage, or turn its page. */
+export interface DocPresentMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "doc.present";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string;
+  /** minimum 0 */
+  page: number;
+}
+
+/** Take the document off the stage. */
+export interface StageClearMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "stage.clear";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
+/** Ephemeral: the sender's view of a document (page, zoom, scroll). */
+export interface DocViewMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "doc.view";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string;
+  /** minimum 0 */
+  page: number;
+  /** minimum 1.0; maximum 4.0 */
+  zoom: number;
+  /** minimum 0.0; maximum 1.0 */
+  x: number;
+  /** minimum 0.0; maximum 1.0 */
+  y: number;
+}
+
+/** Ephemeral: where the sender points, on a document page or the shared video. */
+export interface PointerMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "pointer";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  surface: "document" | "video";
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string | null;
+  /** minimum 0 */
+  page: number | null;
+  /** minimum 0.0; maximum 1.0 */
+  x: number;
+  /** minimum 0.0; maximum 1.0 */
+  y: number;
+  visible: boolean;
+}
+
+/** Draw on a page of a document of the conversation. */
+export interface AnnotationAddMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "annotation.add";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string;
+  /** minimum 0 */
+  page: number;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  annotation_id: string;
+  tool: "pen" | "arrow" | "highlighter" | "text";
+  color: "red" | "yellow" | "blue" | "green" | "black";
+  points: number[][];
+  /** minLength 1; maxLength 200 */
+  text?: string | null;
+}
+
+/** Remove every annotation of one page. */
+export interface AnnotationClearMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "annotation.clear";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string;
+  /** minimum 0 */
+  page: number;
+}
+
+/** Play, pause or seek the shared video for everyone. */
+export interface VideoControlMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "video.control";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string;
+  action: "play" | "pause" | "seek";
+  /** minimum 0.0; maximum 86400.0 */
+  position: number;
+}
+
+/** Adviser: ask the customer for a photo (taken with the customer's camera). */
+export interface SnapshotRequestMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "snapshot.request";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
+/** Customer: decline the adviser's request for a photo. */
+export interface SnapshotDeclineMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "snapshot.decline";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
 /** Answer to `hello`: who the socket is and what it may see. */
 export interface WelcomeMsg {
   v?: 1;
@@ -361,7 +596,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -519,6 +754,33 @@ export interface PongMsg {
   id?: string | null;
 }
 
+/** Another participant's view of a document (latest only; bursts are coalesced). */
+export interface DocViewOutMsg {
+  v?: 1;
+  type: "doc.view";
+  conversation_id: string;
+  from: FromAuthor;
+  document_id: string;
+  page: number;
+  zoom: number;
+  x: number;
+  y: number;
+}
+
+/** Another participant's pointer (latest only; bursts are coalesced). */
+export interface PointerOutMsg {
+  v?: 1;
+  type: "pointer";
+  conversation_id: string;
+  from: FromAuthor;
+  surface: "document" | "video";
+  document_id: string | null;
+  page: number | null;
+  x: number;
+  y: number;
+  visible: boolean;
+}
+
 /** Every frame a browser may send. */
 export type ClientMessage =
   | HelloMsg
@@ -541,7 +803,17 @@ export type ClientMessage =
   | TransferFinishMsg
   | NoteSendMsg
   | OfferDeclineMsg
-  | PingMsg;
+  | PingMsg
+  | DocShareMsg
+  | DocPresentMsg
+  | StageClearMsg
+  | DocViewMsg
+  | PointerMsg
+  | AnnotationAddMsg
+  | AnnotationClearMsg
+  | VideoControlMsg
+  | SnapshotRequestMsg
+  | SnapshotDeclineMsg;
 
 /** Every frame the server may send. */
 export type ServerMessage =
@@ -563,7 +835,9 @@ export type ServerMessage =
   | IceServersMsg
   | ConversationOfferedMsg
   | OfferWithdrawnMsg
-  | PongMsg;
+  | PongMsg
+  | DocViewOutMsg
+  | PointerOutMsg;
 
 /** Client frames by `type`. */
 export interface ClientMessageMap {
@@ -588,6 +862,16 @@ export interface ClientMessageMap {
   "note.send": NoteSendMsg;
   "offer.decline": OfferDeclineMsg;
   "ping": PingMsg;
+  "doc.share": DocShareMsg;
+  "doc.present": DocPresentMsg;
+  "stage.clear": StageClearMsg;
+  "doc.view": DocViewMsg;
+  "pointer": PointerMsg;
+  "annotation.add": AnnotationAddMsg;
+  "annotation.clear": AnnotationClearMsg;
+  "video.control": VideoControlMsg;
+  "snapshot.request": SnapshotRequestMsg;
+  "snapshot.decline": SnapshotDeclineMsg;
 }
 
 /** Server frames by `type`. */
@@ -611,6 +895,20 @@ export interface ServerMessageMap {
   "conversation.offered": ConversationOfferedMsg;
   "offer.withdrawn": OfferWithdrawnMsg;
   "pong": PongMsg;
+  "doc.view": DocViewOutMsg;
+  "pointer": PointerOutMsg;
+}
+
+/** The typed body of each collaboration event kind (`event.body`). */
+export interface EventBodyMap {
+  "document.shared": DocumentSharedBody;
+  "document.presented": DocumentPresentedBody;
+  "stage.cleared": StageClearedBody;
+  "annotation.added": AnnotationAddedBody;
+  "annotation.cleared": AnnotationClearedBody;
+  "video.control": VideoControlBody;
+  "snapshot.requested": SnapshotRequestedBody;
+  "snapshot.declined": SnapshotDeclinedBody;
 }
 
 export type ClientMessageType = keyof ClientMessageMap;
@@ -638,6 +936,16 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "note.send",
   "offer.decline",
   "ping",
+  "doc.share",
+  "doc.present",
+  "stage.clear",
+  "doc.view",
+  "pointer",
+  "annotation.add",
+  "annotation.clear",
+  "video.control",
+  "snapshot.request",
+  "snapshot.decline",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "welcome",
@@ -659,4 +967,6 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "conversation.offered",
   "offer.withdrawn",
   "pong",
+  "doc.view",
+  "pointer",
 ];

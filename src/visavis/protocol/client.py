@@ -11,16 +11,29 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from visavis.errors import VisavisError
+from visavis.protocol.collab import (
+    COLLAB_CLIENT_MESSAGES,
+    AnnotationAdd,
+    AnnotationClear,
+    DocPresent,
+    DocShare,
+    DocView,
+    Pointer,
+    SnapshotDecline,
+    SnapshotRequest,
+    StageClear,
+    VideoControl,
+)
 from visavis.protocol.common import (
     MAX_FRAME_BYTES,
     MAX_TEXT_CHARS,
     CallId,
+    ClientBase,
     ClientId,
     ConversationId,
-    FrameId,
     IceCandidate,
     MediaKind,
     Seq,
@@ -28,13 +41,7 @@ from visavis.protocol.common import (
 )
 
 
-class _Client(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1] = 1
-    id: FrameId | None = None
-
-
-class Hello(_Client):
+class Hello(ClientBase):
     """First frame on every socket. Customers authenticate with their conversation
     token; advisers are authenticated by their session cookie at the upgrade."""
 
@@ -42,7 +49,7 @@ class Hello(_Client):
     token: str | None = Field(default=None, max_length=512)
 
 
-class Subscribe(_Client):
+class Subscribe(ClientBase):
     """Receive the conversation's events after `after_seq`, then live ones."""
 
     type: Literal["subscribe"]
@@ -50,7 +57,7 @@ class Subscribe(_Client):
     after_seq: Seq = 0
 
 
-class ChatSend(_Client):
+class ChatSend(ClientBase):
     """Post a chat message. `client_id` makes a resend after reconnect idempotent."""
 
     type: Literal["chat.send"]
@@ -59,7 +66,7 @@ class ChatSend(_Client):
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
-class Typing(_Client):
+class Typing(ClientBase):
     """Ephemeral: the sender is (or stopped) typing. Not stored."""
 
     type: Literal["typing"]
@@ -67,7 +74,7 @@ class Typing(_Client):
     active: bool
 
 
-class Receipt(_Client):
+class Receipt(ClientBase):
     """The sender has received (`delivered_seq`) / shown (`read_seq`) events up to seq."""
 
     type: Literal["receipt"]
@@ -76,34 +83,34 @@ class Receipt(_Client):
     read_seq: Seq | None = None
 
 
-class ConversationEnd(_Client):
+class ConversationEnd(ClientBase):
     """End the conversation (customer or its adviser)."""
 
     type: Literal["conversation.end"]
     conversation_id: ConversationId
 
 
-class ConversationAccept(_Client):
+class ConversationAccept(ClientBase):
     """Adviser only: take a waiting conversation from the queue."""
 
     type: Literal["conversation.accept"]
     conversation_id: ConversationId
 
 
-class QueueNext(_Client):
+class QueueNext(ClientBase):
     """Adviser only: take the conversation that has waited longest."""
 
     type: Literal["queue.next"]
 
 
-class StatusSet(_Client):
+class StatusSet(ClientBase):
     """Adviser only: set presence."""
 
     type: Literal["status.set"]
     status: Literal["available", "away"]
 
 
-class CallRequest(_Client):
+class CallRequest(ClientBase):
     """Ask the other side for an audio or video call in this conversation."""
 
     type: Literal["call.request"]
@@ -111,7 +118,7 @@ class CallRequest(_Client):
     media: MediaKind
 
 
-class CallAnswer(_Client):
+class CallAnswer(ClientBase):
     """Accept or decline the other side's call request."""
 
     type: Literal["call.answer"]
@@ -120,7 +127,7 @@ class CallAnswer(_Client):
     accept: bool
 
 
-class CallHangup(_Client):
+class CallHangup(ClientBase):
     """End (or cancel) the current call; the conversation goes on as text."""
 
     type: Literal["call.hangup"]
@@ -128,7 +135,7 @@ class CallHangup(_Client):
     call_id: CallId
 
 
-class CallMedia(_Client):
+class CallMedia(ClientBase):
     """The sender's own media in the call changed (camera/microphone/screen on or off)."""
 
     type: Literal["call.media"]
@@ -139,7 +146,7 @@ class CallMedia(_Client):
     screen: bool = False
 
 
-class CallTake(_Client):
+class CallTake(ClientBase):
     """Move this side of the running call to this socket (another tab or device of the
     same participant holds it now); the old socket gets `call.moved`."""
 
@@ -148,7 +155,7 @@ class CallTake(_Client):
     call_id: CallId
 
 
-class RtcSignal(_Client):
+class RtcSignal(ClientBase):
     """WebRTC negotiation (perfect negotiation): relayed to the other participant only."""
 
     type: Literal["rtc.signal"]
@@ -158,14 +165,14 @@ class RtcSignal(_Client):
     candidate: IceCandidate | None = None
 
 
-class IceRequest(_Client):
+class IceRequest(ClientBase):
     """Ask for ICE servers (with short-lived TURN credentials) for this conversation."""
 
     type: Literal["ice.request"]
     conversation_id: ConversationId
 
 
-class TransferStart(_Client):
+class TransferStart(ClientBase):
     """Adviser: hand the conversation on — blind (at once) or consultative (the
     colleague joins first) — to a colleague, or blind back to a team's queue."""
 
@@ -176,7 +183,7 @@ class TransferStart(_Client):
     to_team_id: Annotated[str, Field(max_length=32)] | None = None
 
 
-class TransferFinish(_Client):
+class TransferFinish(ClientBase):
     """End a consultative transfer: complete (the colleague takes over) or cancel."""
 
     type: Literal["transfer.finish"]
@@ -184,7 +191,7 @@ class TransferFinish(_Client):
     complete: bool
 
 
-class NoteSend(_Client):
+class NoteSend(ClientBase):
     """Adviser: an internal note to the other adviser(s); never shown to the customer."""
 
     type: Literal["note.send"]
@@ -193,14 +200,14 @@ class NoteSend(_Client):
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
-class OfferDecline(_Client):
+class OfferDecline(ClientBase):
     """Adviser: decline a conversation the server offered; it moves on to a colleague."""
 
     type: Literal["offer.decline"]
     conversation_id: ConversationId
 
 
-class Ping(_Client):
+class Ping(ClientBase):
     """Application heartbeat; answered with `pong`."""
 
     type: Literal["ping"]
@@ -227,35 +234,47 @@ ClientMessage = Annotated[
     | TransferFinish
     | NoteSend
     | OfferDecline
-    | Ping,
+    | Ping
+    | DocShare
+    | DocPresent
+    | StageClear
+    | DocView
+    | Pointer
+    | AnnotationAdd
+    | AnnotationClear
+    | VideoControl
+    | SnapshotRequest
+    | SnapshotDecline,
     Field(discriminator="type"),
 ]
 
-CLIENT_MESSAGES: dict[str, type[_Client]] = {
+_ALL: tuple[type[ClientBase], ...] = (
+    Hello,
+    Subscribe,
+    ChatSend,
+    Typing,
+    Receipt,
+    ConversationEnd,
+    ConversationAccept,
+    QueueNext,
+    StatusSet,
+    CallRequest,
+    CallAnswer,
+    CallHangup,
+    CallMedia,
+    CallTake,
+    RtcSignal,
+    IceRequest,
+    TransferStart,
+    TransferFinish,
+    NoteSend,
+    OfferDecline,
+    Ping,
+    *COLLAB_CLIENT_MESSAGES,
+)
+CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in (
-        Hello,
-        Subscribe,
-        ChatSend,
-        Typing,
-        Receipt,
-        ConversationEnd,
-        ConversationAccept,
-        QueueNext,
-        StatusSet,
-        CallRequest,
-        CallAnswer,
-        CallHangup,
-        CallMedia,
-        CallTake,
-        RtcSignal,
-        IceRequest,
-        TransferStart,
-        TransferFinish,
-        NoteSend,
-        OfferDecline,
-        Ping,
-    )
+    for m in _ALL
 }
 
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)

@@ -48,7 +48,22 @@ EventKind = Literal[
     "consultant.left",
     "note.internal",
     "appointment.moved",
+    "document.shared",
+    "document.presented",
+    "stage.cleared",
+    "annotation.added",
+    "annotation.cleared",
+    "video.control",
+    "snapshot.requested",
+    "snapshot.declined",
 ]
+# Collaboration in the room (protocol/collab.py)
+DocumentKind = Literal["pdf", "image", "video"]
+DocumentSource = Literal["upload", "library", "snapshot"]
+AnnotationTool = Literal["pen", "arrow", "highlighter", "text"]
+AnnotationColor = Literal["red", "yellow", "blue", "green", "black"]
+VideoAction = Literal["play", "pause", "seek"]
+PointerSurface = Literal["document", "video"]
 
 # name -> Literal, for the TypedDict generator (a Literal carries no name at runtime)
 NAMED_LITERALS: dict[str, object] = {
@@ -61,7 +76,27 @@ NAMED_LITERALS: dict[str, object] = {
     "CallStatus": CallStatus,
     "MediaKind": MediaKind,
     "EventKind": EventKind,
+    "DocumentKind": DocumentKind,
+    "DocumentSource": DocumentSource,
+    "AnnotationTool": AnnotationTool,
+    "AnnotationColor": AnnotationColor,
+    "VideoAction": VideoAction,
+    "PointerSurface": PointerSurface,
 }
+
+
+# ---------------------------------------------------------------- envelopes
+class ClientBase(BaseModel):
+    """Every client frame: the version and the optional id echoed in the answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = 1
+    id: FrameId | None = None
+
+
+class ServerBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1] = 1
 
 
 # ---------------------------------------------------------------- WebRTC, both ways

@@ -16,6 +16,7 @@ from visavis.protocol.common import (
     ConversationStatus,
     EventKind,
     MediaKind,
+    PointerSurface,
     PresenceStatus,
     Role,
 )
@@ -37,14 +38,18 @@ __all__ = [
     "ConversationStatus",
     "ConversationSummary",
     "ConversationUpdateFrame",
+    "DocViewOutFrame",
     "ErrorFrame",
     "EventFrame",
     "EventKind",
+    "FromAuthor",
     "IceCandidate",
     "IceServersFrame",
     "MediaKind",
     "OfferWithdrawnFrame",
     "OverviewSnapshotFrame",
+    "PointerOutFrame",
+    "PointerSurface",
     "PongFrame",
     "PresenceStatus",
     "QueueEntry",
@@ -119,6 +124,14 @@ class ConversationSummary(TypedDict):
     adviser_delivered_seq: int
     adviser_read_seq: int
     call: NotRequired[CallSummary | None]
+
+
+class FromAuthor(TypedDict):
+    """Who sent a relayed view or pointer."""
+
+    role: Role
+    id: NotRequired[str | None]
+    name: NotRequired[str | None]
 
 
 class IceCandidate(TypedDict):
@@ -346,6 +359,39 @@ class PongFrame(TypedDict):
     id: NotRequired[str | None]
 
 
+DocViewOutFrame = TypedDict(
+    "DocViewOutFrame",
+    {
+        "v": Literal[1],
+        "type": Literal["doc.view"],
+        "conversation_id": str,
+        "from": FromAuthor,
+        "document_id": str,
+        "page": int,
+        "zoom": float,
+        "x": float,
+        "y": float,
+    },
+)
+
+
+PointerOutFrame = TypedDict(
+    "PointerOutFrame",
+    {
+        "v": Literal[1],
+        "type": Literal["pointer"],
+        "conversation_id": str,
+        "from": FromAuthor,
+        "surface": PointerSurface,
+        "document_id": str | None,
+        "page": int | None,
+        "x": float,
+        "y": float,
+        "visible": bool,
+    },
+)
+
+
 ServerFrame: TypeAlias = (
     WelcomeFrame
     | EventFrame
@@ -366,5 +412,7 @@ ServerFrame: TypeAlias = (
     | ConversationOfferedFrame
     | OfferWithdrawnFrame
     | PongFrame
+    | DocViewOutFrame
+    | PointerOutFrame
 )
 """Every frame the server may send."""

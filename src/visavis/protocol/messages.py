@@ -1,9 +1,10 @@
 """Every message schema of the WebSocket protocol (version 1), in one namespace.
 
 The schemas live by subject — `common.py` (limits, field types, value sets, WebRTC
-parts), `client.py` (client → server, and parsing), `server.py` (server → client) —
-and this module re-exports them, so `from visavis.protocol import messages as m` and
-`m.ChatSend`, `m.SERVER_MESSAGES` … work wherever both directions are needed.
+parts), `collab.py` (the room's collaboration), `client.py` (client → server, and
+parsing), `server.py` (server → client) — and this module re-exports them, so
+`from visavis.protocol import messages as m` and `m.ChatSend`, `m.SERVER_MESSAGES` …
+work wherever both directions are needed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,33 @@ from visavis.protocol.client import (
     Typing,
     frame_id_of,
     parse_client_frame,
+)
+from visavis.protocol.collab import (
+    EVENT_BODIES,
+    AnnotationAdd,
+    AnnotationAddedBody,
+    AnnotationClear,
+    AnnotationClearedBody,
+    DocPresent,
+    DocShare,
+    DocumentAccess,
+    DocumentInfo,
+    DocumentPresentedBody,
+    DocumentSharedBody,
+    DocView,
+    DocViewOut,
+    LibraryDocument,
+    PageSize,
+    Pointer,
+    PointerOut,
+    SnapshotDecline,
+    SnapshotDeclinedBody,
+    SnapshotRequest,
+    SnapshotRequestedBody,
+    StageClear,
+    StageClearedBody,
+    VideoControl,
+    VideoControlBody,
 )
 from visavis.protocol.common import (
     MAX_FRAME_BYTES,
@@ -87,6 +115,7 @@ from visavis.protocol.server import (
 
 __all__ = [
     "CLIENT_MESSAGES",
+    "EVENT_BODIES",
     "MAX_FRAME_BYTES",
     "MAX_TEXT_CHARS",
     "PROTOCOL_VERSION",
@@ -96,6 +125,10 @@ __all__ = [
     "AdviserRole",
     "AdviserState",
     "AdviserStatus",
+    "AnnotationAdd",
+    "AnnotationAddedBody",
+    "AnnotationClear",
+    "AnnotationClearedBody",
     "Author",
     "AuthorRole",
     "CallAnswer",
@@ -119,6 +152,14 @@ __all__ = [
     "ConversationStatus",
     "ConversationSummary",
     "ConversationUpdate",
+    "DocPresent",
+    "DocShare",
+    "DocView",
+    "DocViewOut",
+    "DocumentAccess",
+    "DocumentInfo",
+    "DocumentPresentedBody",
+    "DocumentSharedBody",
     "Error",
     "Event",
     "EventKind",
@@ -127,12 +168,16 @@ __all__ = [
     "IceCandidate",
     "IceRequest",
     "IceServers",
+    "LibraryDocument",
     "MediaKind",
     "NoteSend",
     "OfferDecline",
     "OfferWithdrawn",
     "OverviewSnapshot",
+    "PageSize",
     "Ping",
+    "Pointer",
+    "PointerOut",
     "Pong",
     "PresenceStatus",
     "QueueEntry",
@@ -146,6 +191,12 @@ __all__ = [
     "RtcSignalOut",
     "Seq",
     "SessionDescription",
+    "SnapshotDecline",
+    "SnapshotDeclinedBody",
+    "SnapshotRequest",
+    "SnapshotRequestedBody",
+    "StageClear",
+    "StageClearedBody",
     "StatusSet",
     "Subscribe",
     "Subscribed",
@@ -153,6 +204,8 @@ __all__ = [
     "TransferStart",
     "Typing",
     "TypingOut",
+    "VideoControl",
+    "VideoControlBody",
     "Welcome",
     "frame_id_of",
     "parse_client_frame",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from visavis.protocol.collab import COLLAB_SERVER_MESSAGES
 from visavis.protocol.common import (
     AdviserRole,
     AuthorRole,
@@ -24,13 +25,9 @@ from visavis.protocol.common import (
     MediaKind,
     PresenceStatus,
     Role,
+    ServerBase,
     SessionDescription,
 )
-
-
-class _Server(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    v: Literal[1] = 1
 
 
 class Author(BaseModel):
@@ -111,7 +108,7 @@ class AdviserState(BaseModel):
     teams: list[str]
 
 
-class Welcome(_Server):
+class Welcome(ServerBase):
     """Answer to `hello`: who the socket is and what it may see."""
 
     type: Literal["welcome"]
@@ -123,7 +120,7 @@ class Welcome(_Server):
     heartbeat_s: int
 
 
-class Event(_Server):
+class Event(ServerBase):
     """A durable event of a conversation's log, in `seq` order, exactly once per socket."""
 
     type: Literal["event"]
@@ -137,7 +134,7 @@ class Event(_Server):
     prev_seq: int | None = None
 
 
-class Subscribed(_Server):
+class Subscribed(ServerBase):
     """All events up to `last_seq` have been sent; live events follow."""
 
     type: Literal["subscribed"]
@@ -145,7 +142,7 @@ class Subscribed(_Server):
     conversation: ConversationSummary
 
 
-class Ack(_Server):
+class Ack(ServerBase):
     """The command `id` was accepted; for `chat.send`, `seq` is the stored event's seq."""
 
     type: Literal["ack"]
@@ -154,7 +151,7 @@ class Ack(_Server):
     seq: int | None = None
 
 
-class Error(_Server):
+class Error(ServerBase):
     """The command `id` (if known) was refused; nothing else changed."""
 
     type: Literal["error"]
@@ -163,7 +160,7 @@ class Error(_Server):
     message: str
 
 
-class TypingOut(_Server):
+class TypingOut(ServerBase):
     """Someone else in the conversation is (or stopped) typing."""
 
     type: Literal["typing"]
@@ -172,7 +169,7 @@ class TypingOut(_Server):
     active: bool
 
 
-class ReceiptOut(_Server):
+class ReceiptOut(ServerBase):
     """The other side's delivered/read marks for a conversation."""
 
     type: Literal["receipt"]
@@ -182,7 +179,7 @@ class ReceiptOut(_Server):
     read_seq: int
 
 
-class QueuePosition(_Server):
+class QueuePosition(ServerBase):
     """To a waiting customer: 1-based position and how many wait in all."""
 
     type: Literal["queue.position"]
@@ -193,7 +190,7 @@ class QueuePosition(_Server):
     estimate_s: float | None = None
 
 
-class QueueSnapshot(_Server):
+class QueueSnapshot(ServerBase):
     """To advisers: the whole queue, oldest first, sent whenever it changes."""
 
     type: Literal["queue.snapshot"]
@@ -202,21 +199,21 @@ class QueueSnapshot(_Server):
     advisers_available: int
 
 
-class ConversationAssigned(_Server):
+class ConversationAssigned(ServerBase):
     """To an adviser's sockets: a conversation is now theirs (already subscribed)."""
 
     type: Literal["conversation.assigned"]
     conversation: ConversationSummary
 
 
-class ConversationUpdate(_Server):
+class ConversationUpdate(ServerBase):
     """A conversation's summary changed (accepted, ended)."""
 
     type: Literal["conversation.update"]
     conversation: ConversationSummary
 
 
-class AdviserStatus(_Server):
+class AdviserStatus(ServerBase):
     """To an adviser's sockets: own presence and load."""
 
     type: Literal["adviser.status"]
@@ -225,7 +222,7 @@ class AdviserStatus(_Server):
     max_chats: int
 
 
-class OverviewSnapshot(_Server):
+class OverviewSnapshot(ServerBase):
     """To supervisors' and admins' sockets: every adviser with status and load, and the
     conversations running now; after `welcome` and whenever one of them changes."""
 
@@ -234,7 +231,7 @@ class OverviewSnapshot(_Server):
     conversations: list[ConversationSummary]
 
 
-class RtcSignalOut(_Server):
+class RtcSignalOut(ServerBase):
     """WebRTC negotiation from the other participant of the call."""
 
     type: Literal["rtc.signal"]
@@ -245,7 +242,7 @@ class RtcSignalOut(_Server):
     candidate: IceCandidate | None = None
 
 
-class CallMoved(_Server):
+class CallMoved(ServerBase):
     """This side of the call is held by another socket of the same participant (another
     tab or device): close the peer connection here. Sent to the socket that held it
     when another one takes it over (`call.take`), and to a socket whose `rtc.signal`
@@ -256,7 +253,7 @@ class CallMoved(_Server):
     call_id: str
 
 
-class IceServers(_Server):
+class IceServers(ServerBase):
     """Answer to `ice.request`: an RTCConfiguration's ICE part."""
 
     type: Literal["ice.servers"]
@@ -267,7 +264,7 @@ class IceServers(_Server):
     ttl_s: int
 
 
-class ConversationOffered(_Server):
+class ConversationOffered(ServerBase):
     """To one adviser: please take this waiting customer (accept with
     `conversation.accept`, or `offer.decline`); it moves on after `expires_in_s`."""
 
@@ -279,39 +276,41 @@ class ConversationOffered(_Server):
     expires_in_s: float
 
 
-class OfferWithdrawn(_Server):
+class OfferWithdrawn(ServerBase):
     """The offer ended: taken by someone, the customer left, declined or timed out."""
 
     type: Literal["offer.withdrawn"]
     conversation_id: str
 
 
-class Pong(_Server):
+class Pong(ServerBase):
     type: Literal["pong"]
     id: str | None = None
 
 
-SERVER_MESSAGES: dict[str, type[_Server]] = {
+_ALL: tuple[type[ServerBase], ...] = (
+    Welcome,
+    Event,
+    Subscribed,
+    Ack,
+    Error,
+    TypingOut,
+    ReceiptOut,
+    QueuePosition,
+    QueueSnapshot,
+    ConversationAssigned,
+    ConversationUpdate,
+    AdviserStatus,
+    OverviewSnapshot,
+    RtcSignalOut,
+    CallMoved,
+    IceServers,
+    ConversationOffered,
+    OfferWithdrawn,
+    Pong,
+    *COLLAB_SERVER_MESSAGES,
+)
+SERVER_MESSAGES: dict[str, type[ServerBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in (
-        Welcome,
-        Event,
-        Subscribed,
-        Ack,
-        Error,
-        TypingOut,
-        ReceiptOut,
-        QueuePosition,
-        QueueSnapshot,
-        ConversationAssigned,
-        ConversationUpdate,
-        AdviserStatus,
-        OverviewSnapshot,
-        RtcSignalOut,
-        CallMoved,
-        IceServers,
-        ConversationOffered,
-        OfferWithdrawn,
-        Pong,
-    )
+    for m in _ALL
 }

@@ -9,11 +9,13 @@ literal with one of them, so a wrong key or value type is a mypy error; at runti
 TypedDict is a plain dict. The file is committed and a unit test compares it with
 `render()`, like the TypeScript types (`typescript.py`).
 
-Rules: a field with a default is `NotRequired[...]`, except the envelope's `v`, which
-every server frame carries. Named value sets (`common.NAMED_LITERALS`) keep their
-names; other `Literal`s are written out. `dict[str, Any]` stays as it is: such fields
-are free-form (an event's `body`, ICE server dicts). Any other kind of field type
-raises, so that it is noticed here rather than typed loosely.
+A frame with a key that is a Python keyword (`from`, a pydantic alias) is written in
+TypedDict's functional form. Rules: a field with a default is `NotRequired[...]`, except
+the envelope's `v`, which every server frame carries. Named value sets
+(`common.NAMED_LITERALS`) keep their names; other `Literal`s are written out. `dict[str,
+Any]` stays as it is: such fields are free-form (an event's `body`, ICE server dicts).
+Any other kind of field type raises, so that it is noticed here rather than typed
+loosely.
 """
 
 from __future__ import annotations
@@ -110,14 +112,19 @@ class _Emitter:
     def typed_dict(self, name: str, model: type[BaseModel], frame: bool) -> str:
         model.model_rebuild()  # resolves forward references (CallSummary in a summary)
         self._current = self.uses[name] = set()
-        lines = [f"class {name}(TypedDict):", *_docstring(model.__doc__)]
+        fields: list[tuple[str, str]] = []
         for field, info in model.model_fields.items():
-            if keyword.iskeyword(field) or info.alias not in (None, field):
-                raise ValueError(f"{model.__name__}.{field}: cannot be a TypedDict key")
+            key = info.alias or field
             kind = self.type_of(info.annotation)
-            if not info.is_required() and not (frame and field in ALWAYS_SENT):
+            if not info.is_required() and not (frame and key in ALWAYS_SENT):
                 kind = f"NotRequired[{kind}]"
-            lines.append(f"    {field}: {kind}")
+            fields.append((key, kind))
+        if any(keyword.iskeyword(key) or not key.isidentifier() for key, _ in fields):
+            # A key such as `from` cannot be a class attribute: the functional form.
+            body = "".join(f"\n        {json.dumps(key)}: {kind}," for key, kind in fields)
+            return f"{name} = TypedDict(\n    {json.dumps(name)},\n    {{{body}\n    }},\n)"
+        lines = [f"class {name}(TypedDict):", *_docstring(model.__doc__)]
+        lines += [f"    {key}: {kind}" for key, kind in fields]
         return "\n".join(lines)
 
 
