@@ -6,20 +6,21 @@
 //
 // State is never changed in place, so components compare by identity; `stageOf`
 // applies only the events after the ones it has seen.
-import type { Author, EventMsg } from "../lib/protocol.gen";
+import type {
+  AnnotationAddedBody,
+  Author,
+  DocumentSharedBody,
+  EventMsg,
+  PageSize,
+} from "../lib/protocol.gen";
 
-export type DocKind = "pdf" | "image" | "video";
-export type DocSource = "upload" | "library" | "snapshot";
-export type Tool = "pen" | "arrow" | "highlighter" | "text";
-export type Color = "red" | "yellow" | "blue" | "green" | "black";
+export type DocKind = DocumentSharedBody["kind"];
+export type DocSource = DocumentSharedBody["source"];
+export type Tool = AnnotationAddedBody["tool"];
+export type Color = AnnotationAddedBody["color"];
 
 export const TOOLS: readonly Tool[] = ["pen", "arrow", "highlighter", "text"];
 export const COLORS: readonly Color[] = ["red", "yellow", "blue", "green", "black"];
-
-export interface PageSize {
-  readonly w: number;
-  readonly h: number;
-}
 
 export interface DocumentInfo {
   readonly id: string;
@@ -140,8 +141,8 @@ export function applyEvent(state: StageState, ev: EventMsg): StageState {
 
 function reduceKind(state: StageState, ev: EventMsg): StageState | null {
   const b = ev.body;
-  // Kinds as strings: the reducer must not break on kinds it does not know.
-  switch (ev.kind as string) {
+  // Bodies are checked field by field: a malformed one changes nothing.
+  switch (ev.kind) {
     case "document.shared": {
       const doc = parseDocument(b, ev);
       if (!doc) return null;
