@@ -10,7 +10,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -20,21 +20,28 @@ from visavis.auth.profiles import ProfileService
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
+from visavis.collab.access import DocumentAccess
+from visavis.collab.documents import DocumentService
+from visavis.collab.library import LibraryService
 from visavis.config import Settings
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
 from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
+from visavis.documents.checks import UploadLimits
+from visavis.documents.render import PageRenderer
 from visavis.errors import VisavisError
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
+from visavis.storage.files import FileStore
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
+from visavis.web.documents import DocumentRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -64,6 +71,10 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response("internal", "internal error", 500)
 
 
+def upload_limits(settings: Settings) -> UploadLimits:
+    return UploadLimits(max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
@@ -91,6 +102,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.requested_adviser_fallback_s,
         settings.offer_timeout_s,
     )
+    store = FileStore(settings.files_dir)
+    limits = upload_limits(settings)
+    library = LibraryService(database, store, limits)
+    documents = DocumentService(database, conversations, store, library, limits)
     gateway = Gateway(
         hub,
         auth,
@@ -108,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.turn_ttl_s,
             settings.ice_transport_policy,
         ),
+        documents,
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
@@ -132,6 +148,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     appointment_service = AppointmentService(database, conversations)
     joins = JoinRoutes(
         api, join_service, conversations, tokens, mailer, settings.origin, appointment_service
+    )
+    document_routes = DocumentRoutes(
+        api,
+        tokens,
+        documents,
+        library,
+        DocumentAccess(settings.secret_key),
+        PageRenderer(store, settings.page_cache_dir),
     )
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
@@ -191,6 +215,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(
             "/api/v1/appointments/{appointment_id}/rebook", appointments.rebook, methods=["POST"]
         ),
+        Route(
+            "/api/v1/conversations/{conversation_id}/documents",
+            document_routes.upload,
+            methods=["POST"],
+        ),
+        Route(
+            "/api/v1/documents/{document_id}/access", document_routes.grant_access, methods=["POST"]
+        ),
+        Route("/api/v1/documents/{document_id}/pages/{page}", document_routes.page),
+        Route("/api/v1/documents/{document_id}/file", document_routes.file),
+        Route("/api/v1/library", document_routes.library_list, methods=["GET"]),
+        Route("/api/v1/library", document_routes.library_add, methods=["POST"]),
+        Route("/api/v1/library/{library_id}", document_routes.library_remove, methods=["DELETE"]),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),
@@ -203,7 +240,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
             # the widget and app bundles shrink ~3x; SSE streams are left alone
-            Middleware(GZipMiddleware, minimum_size=500),
+            # (documents are served with HTTP Range: never re-encoded on the way)
+            Middleware(
+                GZipMiddleware,
+                minimum_size=500,
+                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
+            ),
         ],
         exception_handlers={
             VisavisError: _visavis_error,

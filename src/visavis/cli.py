@@ -1,4 +1,5 @@
-"""Command line: `visavis serve | migrate | demo | adviser … | protocol-ts | protocol-py`."""
+"""Command line: `visavis serve | migrate | demo | adviser … | team … | rule … | library …
+| protocol-ts | protocol-py`."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import logging
 import os
 import secrets
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visavis.config import Settings
 from visavis.errors import VisavisError
 
 if TYPE_CHECKING:
+    from visavis.collab.library import LibraryService
     from visavis.routing.teams import TeamChanges
+    from visavis.storage.engine import Database
 
 DEMO_EMAIL = "berater@demo.visavis"
 
@@ -219,6 +223,47 @@ async def _list_demo_adviser(settings: Settings, created: bool) -> None:
         await db.dispose()
 
 
+def _library_service(settings: Settings) -> tuple[Database, LibraryService]:
+    from visavis.app import upload_limits
+    from visavis.collab.library import LibraryService
+    from visavis.storage.engine import Database
+    from visavis.storage.files import FileStore
+
+    db = Database(settings.database_url)
+    return db, LibraryService(db, FileStore(settings.files_dir), upload_limits(settings))
+
+
+async def _library(settings: Settings, args: argparse.Namespace) -> None:
+    db, library = _library_service(settings)
+    try:
+        if args.lib_cmd == "add":
+            data = await asyncio.to_thread(Path(args.file).read_bytes)
+            item = await library.do_add(
+                data, args.name or Path(args.file).name, args.downloadable, None
+            )
+            print(json.dumps(item))
+        elif args.lib_cmd == "list":
+            for item in await library.list():
+                print(json.dumps(item))
+        else:
+            await library.do_remove(args.id)
+            print(f"removed {args.id}")
+    finally:
+        await db.dispose()
+
+
+async def _seed_demo_library(settings: Settings) -> None:
+    """The demo's library has the product sheet (once)."""
+    from visavis.collab.samples import PRODUCT_SHEET_NAME, product_sheet_pdf
+
+    db, library = _library_service(settings)
+    try:
+        if not any(item["name"] == PRODUCT_SHEET_NAME for item in await library.list()):
+            await library.do_add(product_sheet_pdf(), PRODUCT_SHEET_NAME, True, None)
+    finally:
+        await db.dispose()
+
+
 def do_demo(settings: Settings) -> None:
     """Migrate, (re)seed the demo adviser with a fresh password, print it, serve."""
     from visavis.storage.migrate import migrate_sync
@@ -232,6 +277,7 @@ def do_demo(settings: Settings) -> None:
         created = False
         asyncio.run(_set_password(settings, DEMO_EMAIL, password))
     asyncio.run(_list_demo_adviser(settings, created))
+    asyncio.run(_seed_demo_library(settings))
     base = settings.origin
     print(
         "\n"
@@ -312,6 +358,15 @@ def main(argv: list[str] | None = None) -> None:
     rrm = rule_sub.add_parser("remove")
     rrm.add_argument("id")
     rule_sub.add_parser("list")
+    lib = sub.add_parser("library", help="the document library advisers share from")
+    lib_sub = lib.add_subparsers(dest="lib_cmd", required=True)
+    ladd = lib_sub.add_parser("add", help="a PDF, PNG, JPEG, WebM or MP4")
+    ladd.add_argument("file")
+    ladd.add_argument("--name", help="shown name (default: the file name)")
+    ladd.add_argument("--downloadable", action="store_true", help="customers may download it")
+    lib_sub.add_parser("list")
+    lrm = lib_sub.add_parser("remove")
+    lrm.add_argument("id")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -338,6 +393,11 @@ def main(argv: list[str] | None = None) -> None:
             typeddicts.main()
         elif args.cmd == "rule":
             asyncio.run(_rule(settings, args))
+        elif args.cmd == "library":
+            from visavis.storage.migrate import migrate_sync
+
+            migrate_sync(settings.database_url)
+            asyncio.run(_library(settings, args))
         elif args.cmd == "team":
             asyncio.run(_team(settings, args))
         elif args.cmd == "adviser":

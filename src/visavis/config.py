@@ -62,12 +62,24 @@ class Settings:
     turn_ttl_s: int = 600
     ice_transport_policy: str = "all"
     topics: str = DEFAULT_TOPICS
+    upload_max_bytes: int = 25 * 1024 * 1024
+    upload_max_pages: int = 200
     log_level: str = "info"
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property
     def origin(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def files_dir(self) -> Path:
+        """Uploaded and library files, content-addressed."""
+        return Path(self.data_dir) / "files"
+
+    @property
+    def page_cache_dir(self) -> Path:
+        """Rendered page images; safe to delete at any time."""
+        return Path(self.data_dir) / "cache" / "pages"
 
     def topic_list(self) -> list[Topic]:
         out = []

@@ -29,6 +29,19 @@ HTTP_STATUS: dict[str, int] = {
     "mail_failed": 502,
     "expired": 410,
     "not_hello": 400,
+    # uploads (documents/checks.py): nothing is stored when one of these is raised
+    "upload_empty": 400,
+    "upload_too_large": 413,
+    "upload_type": 415,
+    "video_type": 415,
+    "pdf_encrypted": 422,
+    "pdf_malformed": 422,
+    "pdf_active_content": 422,
+    "pdf_too_many_pages": 422,
+    "pdf_page_size": 422,
+    "image_malformed": 422,
+    "image_too_large": 422,
+    "file_missing": 404,
     "internal": 500,
 }
 

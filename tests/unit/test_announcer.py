@@ -14,17 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sample_files
 from services import conversation_service
 
 from visavis.auth.service import AdviserView, AuthService
 from visavis.bus import MemoryBus
+from visavis.collab.documents import DocumentService
+from visavis.collab.library import LibraryService
 from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
 from visavis.conversations.writes import Author
+from visavis.documents.checks import UploadLimits
+from visavis.protocol import messages as m
 from visavis.routing.decide import ChatLimits
 from visavis.routing.presence import Presence
 from visavis.storage.engine import Database
+from visavis.storage.files import FileStore
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.connection import Connection
@@ -128,7 +134,7 @@ async def reached(ws: Socket, conversations: ConversationService, cid: str) -> N
     assert ws.seqs(cid) == list(range(1, last + 1)), f"{cid}: log has {last} events"
 
 
-async def test_every_write_path_reaches_a_following_socket(db: Database) -> None:
+async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_path: Path) -> None:
     world = World(db)
     c = world.conversations
     conn, ws = world.supervisor_socket()
@@ -180,6 +186,37 @@ async def test_every_write_path_reaches_a_following_socket(db: Database) -> None
         world.follow(conn, made[0]["id"])
         await c.do_chat(made[0]["id"], me, f"client-{made[0]['id'][:6]}", "Willkommen")
         await reached(ws, c, made[0]["id"])
+
+    # the room: an upload, a library share, the stage, annotations, video, snapshots
+    store = FileStore(tmp_path / "files")
+    library = LibraryService(db, store, UploadLimits())
+    docs = DocumentService(db, c, store, library, UploadLimits())
+    room = made[0]["id"]
+    pdf = await docs.do_upload(room, Author("customer"), sample_files.pdf(2), "a.pdf")
+    await reached(ws, c, room)
+    video = await library.do_add(sample_files.video("webm", "libvpx"), "Film", False, None)
+    shared = await docs.do_share_library(room, me, video["id"])
+    await reached(ws, c, room)
+    did, vid = pdf["document_id"], shared["document_id"]
+    line = [[0.1, 0.1], [0.2, 0.2]]
+    room_steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: docs.do_present(m.DocPresent(type="doc.present", conversation_id=room,
+                                             document_id=did, page=1), me),
+        lambda: docs.do_annotate(m.AnnotationAdd(
+            type="annotation.add", conversation_id=room, document_id=did, page=1,
+            annotation_id="stroke-0001", tool="pen", color="red", points=line), me),
+        lambda: docs.do_clear_annotations(m.AnnotationClear(
+            type="annotation.clear", conversation_id=room, document_id=did, page=1), me),
+        lambda: docs.do_video_control(m.VideoControl(
+            type="video.control", conversation_id=room, document_id=vid, action="play",
+            position=0.0), me),
+        lambda: docs.do_clear_stage(room, me),
+        lambda: docs.do_snapshot(room, me),
+        lambda: docs.do_snapshot(room, Author("customer")),
+    ]  # fmt: skip
+    for step in room_steps:
+        await step()
+        await reached(ws, c, room)
 
     # an appointment: booked, moved, joined; another one booked and cancelled
     appointments = AppointmentService(db, c)

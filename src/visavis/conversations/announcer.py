@@ -42,8 +42,15 @@ ADVISERS = "advisers"
 # the adviser's chat limit (their own, else the server's default)
 MaxChats = Callable[[str], Awaitable[int]]
 
-# What goes to the bus directly, never stored: typing, receipts, WebRTC.
-EphemeralFrame = f.TypingOutFrame | f.ReceiptOutFrame | f.RtcSignalOutFrame | f.CallMovedFrame
+# What goes to the bus directly, never stored: typing, receipts, WebRTC, pointers.
+EphemeralFrame = (
+    f.TypingOutFrame
+    | f.ReceiptOutFrame
+    | f.RtcSignalOutFrame
+    | f.CallMovedFrame
+    | f.PointerOutFrame
+    | f.DocViewOutFrame
+)
 # What goes to all sockets of one adviser (on the bus with an `adviser_id` added).
 AdviserFrame = f.ConversationAssignedFrame | f.AdviserStatusFrame
 

@@ -282,6 +282,12 @@ _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 def parse_client_frame(raw: str | bytes) -> ClientMessage:
     """Check one frame; raise VisavisError with a stable code if it is not acceptable."""
+    return validate_client_frame(decode_client_frame(raw))
+
+
+def decode_client_frame(raw: str | bytes) -> dict[str, Any]:
+    """The frame as a JSON object, unchecked (the gateway reads its `type` to pick the
+    rate budget before validating)."""
     if len(raw) > MAX_FRAME_BYTES:
         raise VisavisError("frame_too_large", f"frame is {len(raw)} bytes, limit {MAX_FRAME_BYTES}")
     try:
@@ -290,6 +296,11 @@ def parse_client_frame(raw: str | bytes) -> ClientMessage:
         raise VisavisError("bad_json", f"frame is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise VisavisError("bad_request", "frame must be a JSON object")
+    return data
+
+
+def validate_client_frame(data: dict[str, Any]) -> ClientMessage:
+    """Check a decoded frame against its message's schema."""
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
         raise VisavisError("unknown_type", f"unknown message type {kind!r}")

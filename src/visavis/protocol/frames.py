@@ -10,15 +10,20 @@ from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
 
 from visavis.protocol.common import (
     AdviserRole,
+    AnnotationColor,
+    AnnotationTool,
     AuthorRole,
     CallStatus,
     ConversationKind,
     ConversationStatus,
+    DocumentKind,
+    DocumentSource,
     EventKind,
     MediaKind,
     PointerSurface,
     PresenceStatus,
     Role,
+    VideoAction,
 )
 
 __all__ = [
@@ -27,6 +32,10 @@ __all__ = [
     "AdviserRole",
     "AdviserState",
     "AdviserStatusFrame",
+    "AnnotationAddedBody",
+    "AnnotationClearedBody",
+    "AnnotationColor",
+    "AnnotationTool",
     "Author",
     "AuthorRole",
     "CallMovedFrame",
@@ -39,15 +48,23 @@ __all__ = [
     "ConversationSummary",
     "ConversationUpdateFrame",
     "DocViewOutFrame",
+    "DocumentAccess",
+    "DocumentInfo",
+    "DocumentKind",
+    "DocumentPresentedBody",
+    "DocumentSharedBody",
+    "DocumentSource",
     "ErrorFrame",
     "EventFrame",
     "EventKind",
     "FromAuthor",
     "IceCandidate",
     "IceServersFrame",
+    "LibraryDocument",
     "MediaKind",
     "OfferWithdrawnFrame",
     "OverviewSnapshotFrame",
+    "PageSize",
     "PointerOutFrame",
     "PointerSurface",
     "PongFrame",
@@ -60,8 +77,13 @@ __all__ = [
     "RtcSignalOutFrame",
     "ServerFrame",
     "SessionDescription",
+    "SnapshotDeclinedBody",
+    "SnapshotRequestedBody",
+    "StageClearedBody",
     "SubscribedFrame",
     "TypingOutFrame",
+    "VideoAction",
+    "VideoControlBody",
     "WelcomeFrame",
 ]
 
@@ -86,6 +108,25 @@ class AdviserState(TypedDict):
     active: int
     max_chats: int
     teams: list[str]
+
+
+class AnnotationAddedBody(TypedDict):
+    """`annotation.added`: a stroke, arrow, highlight or text on a page."""
+
+    document_id: str
+    page: int
+    annotation_id: str
+    tool: AnnotationTool
+    color: AnnotationColor
+    points: list[list[float]]
+    text: str | None
+
+
+class AnnotationClearedBody(TypedDict):
+    """`annotation.cleared`: every annotation of the page before this event is gone."""
+
+    document_id: str
+    page: int
 
 
 class Author(TypedDict):
@@ -126,6 +167,49 @@ class ConversationSummary(TypedDict):
     call: NotRequired[CallSummary | None]
 
 
+class DocumentAccess(TypedDict):
+    """Answer of `POST /api/v1/documents/{id}/access`: `?a=<token>` for GETs."""
+
+    token: str
+    expires_at: str
+
+
+class PageSize(TypedDict):
+    """A page's size in PDF points (images: pixels); only the ratio matters to clients."""
+
+    w: float
+    h: float
+
+
+class DocumentInfo(TypedDict):
+    """A document of a conversation, as `document.shared` and the upload answer say it."""
+
+    document_id: str
+    name: str
+    kind: DocumentKind
+    pages: list[PageSize]
+    downloadable: bool
+    source: DocumentSource
+
+
+class DocumentPresentedBody(TypedDict):
+    """`document.presented`: the author put the document on the stage at this page."""
+
+    document_id: str
+    page: int
+
+
+class DocumentSharedBody(TypedDict):
+    """`document.shared`: a document is now part of the conversation."""
+
+    document_id: str
+    name: str
+    kind: DocumentKind
+    pages: list[PageSize]
+    downloadable: bool
+    source: DocumentSource
+
+
 class FromAuthor(TypedDict):
     """Who sent a relayed view or pointer."""
 
@@ -139,6 +223,18 @@ class IceCandidate(TypedDict):
     sdpMid: NotRequired[str | None]
     sdpMLineIndex: NotRequired[int | None]
     usernameFragment: NotRequired[str | None]
+
+
+class LibraryDocument(TypedDict):
+    """A document of the library, as `GET /api/v1/library` lists it."""
+
+    id: str
+    name: str
+    kind: DocumentKind
+    mime: str
+    pages: list[PageSize]
+    downloadable: bool
+    created_at: str
 
 
 class QueueEntry(TypedDict):
@@ -157,6 +253,26 @@ class QueueEntry(TypedDict):
 class SessionDescription(TypedDict):
     type: Literal["offer", "answer", "pranswer", "rollback"]
     sdp: NotRequired[str]
+
+
+class SnapshotDeclinedBody(TypedDict):
+    """`snapshot.declined`: the customer said no to the photo."""
+
+
+class SnapshotRequestedBody(TypedDict):
+    """`snapshot.requested`: the adviser asks the customer for a photo."""
+
+
+class StageClearedBody(TypedDict):
+    """`stage.cleared`: nothing is presented any more."""
+
+
+class VideoControlBody(TypedDict):
+    """`video.control`: the shared video plays, pauses or jumps, for everyone."""
+
+    document_id: str
+    action: VideoAction
+    position: float
 
 
 # ---------------------------------------------------------------- frames

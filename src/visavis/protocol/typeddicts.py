@@ -4,7 +4,8 @@ The server builds its frames as plain dicts and never validates them at runtime 
 chat hot path stays a dict and one `json.dumps`). To let mypy check them anyway, this
 module writes `frames.py` (`visavis protocol-py`): one TypedDict per server message,
 named `<Model>Frame`, one per model a frame carries (`ConversationSummary`,
-`QueueEntry`, `Author` …, same name), and the union `ServerFrame`. Code types a frame
+`QueueEntry`, `Author` …, same name; also the typed event bodies and HTTP answers of
+`collab.py`), and the union `ServerFrame`. Code types a frame
 literal with one of them, so a wrong key or value type is a mypy error; at runtime a
 TypedDict is a plain dict. The file is committed and a unit test compares it with
 `render()`, like the TypeScript types (`typescript.py`).
@@ -30,6 +31,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from visavis.protocol.collab import EVENT_BODIES, HTTP_MODELS
 from visavis.protocol.common import NAMED_LITERALS
 from visavis.protocol.server import SERVER_MESSAGES
 
@@ -135,6 +137,8 @@ def render() -> str:
         emitter.typed_dict(frame_name(model), model, frame=True)
         for model in SERVER_MESSAGES.values()
     ]
+    for shared in (*EVENT_BODIES.values(), *HTTP_MODELS):
+        emitter.models.setdefault(shared.__name__, shared)  # event bodies, HTTP answers
     carried: dict[str, str] = {}
     while len(carried) < len(emitter.models):  # carried models may carry others
         for name, model in list(emitter.models.items()):

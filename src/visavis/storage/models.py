@@ -196,3 +196,42 @@ class ProactiveRule(Base):
     message_de: Mapped[str] = mapped_column(String(300))
     message_en: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Document(Base):
+    """A document shared into a conversation (uploaded, from the library, a snapshot).
+    The bytes live in the content-addressed file store under `digest`; the row says
+    which conversation may see them. Each share is its own row, so documents are
+    checked against their conversation by id alone."""
+
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, 128 bits
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the stored file
+    kind: Mapped[str] = mapped_column(String(8))  # pdf | image | video
+    name: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[str] = mapped_column(Text)  # JSON [{w, h}]
+    downloadable: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(16))  # upload | library | snapshot
+    uploaded_by_role: Mapped[str] = mapped_column(String(16))  # customer | adviser
+    uploaded_by_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LibraryDocument(Base):
+    """A document in the admin-managed library, shared into conversations by advisers."""
+
+    __tablename__ = "library_documents"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[str] = mapped_column(Text)  # JSON [{w, h}]
+    downloadable: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the admin's id, or None when added with the command line
+    created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -27,6 +27,7 @@ from visavis.protocol.wire import dumps
 if TYPE_CHECKING:
     from visavis.auth.service import AdviserView
     from visavis.conversations.service import ConversationService
+    from visavis.web.ephemeral import RelayState
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def spawn(coro: Coroutine[Any, Any, None]) -> None:
 class Connection:
     __slots__ = (
         "_draining",
+        "_latest",
         "_q",
         "adviser",
         "bucket",
@@ -56,6 +58,7 @@ class Connection:
         "last_seen",
         "peer_id",
         "refusals",
+        "relay",
         "role",
         "skipped",
         "subs",
@@ -83,6 +86,10 @@ class Connection:
         self.closed = False
         self._q: deque[tuple[Any, ...]] = deque()
         self._draining = False
+        # the room's relays (pointer, doc.view): made on first use
+        self.relay: RelayState | None = None
+        # key -> newest frame of a coalesced relay not yet sent (see push_latest)
+        self._latest: dict[str, str] | None = None
 
     # ------------------------------------------------------------ enqueue (sync)
     def push(self, text: str) -> None:
@@ -90,6 +97,16 @@ class Connection:
 
     def push_frame(self, frame: f.ServerFrame) -> None:
         self._enqueue(("raw", dumps(frame)))
+
+    def push_latest(self, key: str, text: str) -> None:
+        """A frame of which only the newest matters (a pointer of one sender): if one
+        with the same key still waits in the queue, it is replaced, not followed."""
+        if self._latest is None:
+            self._latest = {}
+        waiting = key in self._latest
+        self._latest[key] = text
+        if not waiting:
+            self._enqueue(("latest", key))
 
     def push_event(self, conversation_id: str, seq: int, text: str, internal: bool = False) -> None:
         if conversation_id in self.subs:
@@ -130,6 +147,10 @@ class Connection:
                 kind = item[0]
                 if kind == "raw":
                     await self.ws.send_text(item[1])
+                elif kind == "latest":
+                    text = self._latest.pop(item[1], None) if self._latest else None
+                    if text is not None:
+                        await self.ws.send_text(text)
                 elif kind == "event":
                     await self._deliver_event(item[1], item[2], item[3], item[4])
                 else:

@@ -215,6 +215,14 @@ class Hub:
                 if not _is_author(conn, author):
                     conn.push(payload)
             return
+        if kind in ("pointer", "doc.view"):
+            # coalesced per receiving socket: latest of each sender wins
+            sender = frame["from"]
+            key = f"{kind}:{cid}:{sender['role']}:{sender.get('id')}"
+            for conn in tuple(subs):
+                if not _is_author(conn, sender):
+                    conn.push_latest(key, payload)
+            return
         if kind in ("rtc.signal", "call.moved"):
             self._to_call_peer(subs, frame)
             return

@@ -15,6 +15,11 @@ def check_customer_owns(conn: Connection, cid: str) -> None:
         raise VisavisError("forbidden", "your token does not grant this conversation")
 
 
+def check_customer(conn: Connection) -> None:
+    if conn.role != "customer":
+        raise VisavisError("forbidden", "only the customer may do this")
+
+
 def check_adviser(conn: Connection) -> AdviserView:
     if conn.adviser is None:
         raise VisavisError("forbidden", "only advisers may do this")
@@ -30,8 +35,7 @@ async def check_participant(
         return await conversations.get(cid)
     me = check_adviser(conn)
     conv = await conversations.get(cid)
-    if me.id not in advisers_of(conv):
-        raise VisavisError("forbidden", "this conversation is not assigned to you")
+    check_adviser_of(me, conv)
     return conv
 
 
@@ -47,6 +51,18 @@ def author_of(conn: Connection) -> Author:
     if conn.adviser is not None:
         return Author("adviser", conn.adviser.id, conn.adviser.name)
     return Author("customer", None, conn.customer_name)
+
+
+def check_admin(adviser: AdviserView) -> AdviserView:
+    if adviser.role != "admin":
+        raise VisavisError("forbidden", "only admins may do this")
+    return adviser
+
+
+def check_adviser_of(adviser: AdviserView, conv: f.ConversationSummary) -> None:
+    """An adviser takes part in a conversation they serve (or consult in)."""
+    if adviser.id not in advisers_of(conv):
+        raise VisavisError("forbidden", "this conversation is not assigned to you")
 
 
 def advisers_of(conv: f.ConversationSummary) -> set[str]:

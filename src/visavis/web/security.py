@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BASE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; media-src 'self' blob:; base-uri 'none'; "
     "form-action 'self'"
 )
@@ -37,7 +37,6 @@ class SecurityHeaders:
         if path == "/demo":  # the demo shop embeds the widget's iframe of /chat
             csp += "; frame-src 'self'"
         extra: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
@@ -54,8 +53,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + extra
+                headers = list(message.get("headers", []))
+                # A response with its own, stricter policy keeps it (a document's file:
+                # `sandbox; default-src 'none'`); every other one gets ours.
+                own = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                policy = [] if own else [(b"content-security-policy", csp.encode())]
+                nosniff = [h for h in extra if not (own and h[0] == b"x-content-type-options")]
+                message["headers"] = headers + policy + nosniff
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

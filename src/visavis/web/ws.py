@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
+from visavis.collab.documents import DocumentService
 from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
@@ -21,11 +22,13 @@ from visavis.media.ice import IceConfig
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
 from visavis.protocol import frames as f
 from visavis.protocol import messages as m
+from visavis.protocol.client import decode_client_frame, validate_client_frame
 from visavis.protocol.messages import frame_id_of
 from visavis.protocol.replies import ack, error
 from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection
+from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
 from visavis.web.permissions import (
     advisers_of,
@@ -35,6 +38,7 @@ from visavis.web.permissions import (
     check_participant,
 )
 from visavis.web.ws_calls import CallCommands
+from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ class Gateway:
         transfers: TransferService,
         teams: TeamService,
         ice: IceConfig,
+        documents: DocumentService,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -71,6 +76,7 @@ class Gateway:
         self.transfers = transfers
         self.teams = teams
         call_commands = CallCommands(calls, conversations, hub.calls, hub.announcer, ice)
+        room = CollabCommands(documents, conversations, hub.announcer)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.ClientMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -94,6 +100,16 @@ class Gateway:
             m.TransferFinish: self._do_transfer,
             m.NoteSend: self._do_note,
             m.OfferDecline: self._do_offer_decline,
+            m.DocShare: room.do_share,
+            m.DocPresent: room.do_stage,
+            m.StageClear: room.do_stage,
+            m.AnnotationAdd: room.do_stage,
+            m.AnnotationClear: room.do_stage,
+            m.VideoControl: room.do_stage,
+            m.SnapshotRequest: room.do_snapshot,
+            m.SnapshotDecline: room.do_snapshot,
+            m.Pointer: room.do_relay,
+            m.DocView: room.do_relay,
         }
 
     async def endpoint(self, ws: WebSocket) -> None:
@@ -113,6 +129,8 @@ class Gateway:
             pass
         finally:
             conn.closed = True
+            if conn.relay is not None:
+                conn.relay.close()
             self.hub.remove(conn)
 
     async def _receive(self, ws: WebSocket) -> str | bytes:
@@ -143,7 +161,18 @@ class Gateway:
         while not conn.closed:
             raw = await self._receive(ws)
             conn.last_seen = time.monotonic()
-            if not conn.bucket.take():
+            data: dict[str, Any] | None = None
+            undecodable: VisavisError | None = None
+            try:
+                data = decode_client_frame(raw)
+            except VisavisError as err:
+                undecodable = err
+            # pointer and view updates have their own budget (web/ephemeral.py)
+            ephemeral = data is not None and data.get("type") in EPHEMERAL_TYPES
+            if ephemeral and conn.relay is None:
+                conn.relay = RelayState()
+            bucket = conn.relay.inbound if ephemeral and conn.relay else conn.bucket
+            if not bucket.take():
                 conn.refusals += 1
                 if conn.refusals > MAX_REFUSALS:
                     log.warning("closing flooding socket (role %s)", conn.role)
@@ -155,13 +184,19 @@ class Gateway:
                 continue
             fid: str | None = None
             try:
-                msg = parse_client_frame(raw)
+                if data is None:
+                    assert undecodable is not None
+                    raise undecodable
+                msg = validate_client_frame(data)
                 fid = msg.id
                 await self._handlers[type(msg)](conn, msg)
             except VisavisError as err:
                 if fid is None:
                     fid = frame_id_of(raw)
-                log.info("refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message)
+                if not ephemeral:  # pointers are never logged, not even refused ones
+                    log.info(
+                        "refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message
+                    )
                 if err.code == "frame_too_large":
                     await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
                     return
