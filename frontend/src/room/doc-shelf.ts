@@ -169,7 +169,7 @@ export class DocShelf extends I18nElement {
                         data-testid="library-share"
                         aria-label=${td("shareName", { name: d.name })}
                         ?disabled=${this.disabled}
-                        @click=${() => this.emit("vv-share", d.id)}
+                        @click=${() => this.emit("vv-share", { id: d.id, name: d.name })}
                       >
                         ${td("share")}
                       </button>

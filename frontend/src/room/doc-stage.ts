@@ -107,8 +107,10 @@ export class DocStage extends I18nElement {
   /** Local arrival time of live video.control events, by seq. */
   private readonly liveAt = new Map<number, number>();
   private presenterView: View | null = null;
-  /** Present the document of this event once it is here (a library share's ack seq). */
-  private presentSeq = 0;
+  /** A library document I shared: put on the stage once its `document.shared` is here
+   * (the share's ack does not name the new document: the first one from the library
+   * after `after` with this name is it). */
+  private sharing: { after: number; name: string } | null = null;
   private off: (() => void) | null = null;
   private listening: VisavisClient | null = null;
   private readonly pointerTimers = new Map<string, number>();
@@ -240,6 +242,7 @@ export class DocStage extends I18nElement {
     const after = stageOf(this.events, before);
     if (after === before) return;
     this.stage = after;
+    this.presentShared();
     if (this.primed && after.video !== before.video) {
       for (const v of after.video.values())
         if (before.video.get(v.documentId) !== v) this.liveAt.set(v.seq, Date.now());
@@ -268,13 +271,18 @@ export class DocStage extends I18nElement {
       }
       this.updateVideoSrc();
     }
-    if (this.presentSeq) {
-      const doc = [...after.documents.values()].find((d) => d.seq === this.presentSeq);
-      if (doc) {
-        this.presentSeq = 0;
-        void this.present(doc.id, 0);
-      }
-    }
+  }
+
+  /** The library document I just shared goes on the stage once its event is here. */
+  private presentShared(): void {
+    const sharing = this.sharing;
+    if (!sharing) return;
+    const doc = [...this.stage.documents.values()].find(
+      (d) => d.seq > sharing.after && d.source === "library" && d.name === sharing.name,
+    );
+    if (!doc) return;
+    this.sharing = null;
+    void this.present(doc.id, 0);
   }
 
   // ------------------------------------------------------------------ reading
@@ -465,16 +473,15 @@ export class DocStage extends I18nElement {
     await this.ask({ type: "stage.clear", conversation_id: this.conversationId });
   }
 
-  private async share(libraryId: string): Promise<void> {
+  private async share(d: { id: string; name: string }): Promise<void> {
+    this.sharing = { after: this.stage.lastSeq, name: d.name };
     const a = await this.ask({
       type: "doc.share",
       conversation_id: this.conversationId,
-      library_id: libraryId,
+      library_id: d.id,
     });
-    if (a?.type === "ack" && a.seq) {
-      this.presentSeq = a.seq;
-      this.restage();
-    }
+    if (a?.type === "ack") this.presentShared();
+    else this.sharing = null;
   }
 
   private async draw(d: DrawDetail): Promise<void> {
@@ -720,7 +727,7 @@ export class DocStage extends I18nElement {
       ?photoPending=${this.stage.snapshot.pending}
       @vv-files=${(e: CustomEvent<File[]>) => this.upload(e.detail, "upload")}
       @vv-show=${(e: CustomEvent<string>) => this.show(e.detail)}
-      @vv-share=${(e: CustomEvent<string>) => this.share(e.detail)}
+      @vv-share=${(e: CustomEvent<{ id: string; name: string }>) => this.share(e.detail)}
       @vv-request-photo=${() => this.ask({ type: "snapshot.request", conversation_id: this.conversationId })}
     ></vv-doc-shelf>`;
     return html`<section
