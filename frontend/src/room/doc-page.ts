@@ -4,7 +4,7 @@
 // tool. It says what the user does (`vv-scroll`, `vv-pointer`, `vv-draw`); what follows
 // from it (sending, following) is the stage's business (doc-stage.ts).
 import { css, html, nothing, svg, type PropertyValues } from "lit";
-import { styleMap } from "lit/directives/style-map.js";
+import { cspStyle } from "./csp-style";
 import { I18nElement } from "../lib/base";
 import { base } from "../lib/styles";
 import { td } from "./doc-strings";
@@ -497,7 +497,7 @@ export class DocPage extends I18nElement {
     >
       <div
         class="page ${mode === "point" ? "" : mode === "text" ? "texting" : "drawing"}"
-        style=${styleMap({ width: `${w}px`, height: `${h}px` })}
+        style=${cspStyle({ width: `${w}px`, height: `${h}px` })}
         data-testid="doc-surface"
         @pointerdown=${this.onDown}
         @pointermove=${this.onMove}
@@ -529,7 +529,7 @@ export class DocPage extends I18nElement {
               data-testid="remote-pointer"
               data-x=${p.x.toFixed(3)}
               data-y=${p.y.toFixed(3)}
-              style=${styleMap({ left: `${p.x * 100}%`, top: `${p.y * 100}%` })}
+              style=${cspStyle({ left: `${p.x * 100}%`, top: `${p.y * 100}%` })}
               role="img"
               aria-label=${td("pointerOf", { name: p.name })}
             >
@@ -540,7 +540,7 @@ export class DocPage extends I18nElement {
           this.textAt
             ? html`<form
                 class="text"
-                style=${styleMap({
+                style=${cspStyle({
                   left: `${Math.min(this.textAt[0], 0.6) * 100}%`,
                   top: `${this.textAt[1] * 100}%`,
                 })}

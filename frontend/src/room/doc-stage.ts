@@ -111,6 +111,8 @@ export class DocStage extends I18nElement {
    * (the share's ack does not name the new document: the first one from the library
    * after `after` with this name is it). */
   private sharing: { after: number; name: string } | null = null;
+  /** My page turns sent and not yet answered. */
+  private turning = 0;
   private off: (() => void) | null = null;
   private listening: VisavisClient | null = null;
   private readonly pointerTimers = new Map<string, number>();
@@ -257,8 +259,10 @@ export class DocStage extends I18nElement {
       if (!p) this.viewDoc = null;
       else {
         const fresh = p.documentId !== this.viewDoc || !before.presented;
-        // The presenter leads their own page locally (fast clicks must not jump back).
-        if (fresh || (this.following && !this.amPresenter)) {
+        // While my own page turns are on their way, my page is the one I clicked (fast
+        // clicks must not jump back); otherwise the events say it (a reload replays).
+        const leading = this.amPresenter && this.turning > 0;
+        if (fresh || (!leading && (this.following || this.amPresenter))) {
           if (fresh) {
             this.following = true;
             this.zoom = 1;
@@ -428,7 +432,11 @@ export class DocStage extends I18nElement {
     this.viewPage = p;
     this.scrollTarget = { x: 0, y: 0 };
     if (this.amPresenter) {
-      void this.present(doc.id, p).then(() => this.pushView());
+      this.turning += 1;
+      void this.present(doc.id, p).then(() => {
+        this.turning -= 1;
+        this.pushView();
+      });
     } else this.following = false;
   }
 
