@@ -15,7 +15,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-
 import pytest
 import sample_files
 from conftest import LiveServer
