@@ -18,7 +18,7 @@ import av
 import pytest
 import sample_files
 from conftest import LiveServer
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from .browser import PASSWORD, Users, login, queue_entry, start_chat
 
@@ -171,7 +171,7 @@ def test_customer_uploads_a_photo_and_a_refusal_is_explained(
     customer, console = room(live_server, users)
     # A file that is no document: refused, in the customer's words, nothing shared.
     customer.get_by_test_id("doc-file").set_input_files(
-        files=[{"name": "notiz.txt", "mimeType": "text/plain", "buffer": b"nur Text"}]
+        files=[FilePayload(name="notiz.txt", mimeType="text/plain", buffer=b"nur Text")]
     )
     expect(customer.get_by_test_id("upload-error")).to_contain_text(
         "Es können nur PDF-, JPEG- und PNG-Dateien geteilt werden."
@@ -179,7 +179,7 @@ def test_customer_uploads_a_photo_and_a_refusal_is_explained(
     # A JPEG: uploaded, on the customer's stage and the adviser's.
     jpeg = sample_files.image("jpeg", size=(1200, 900))
     customer.get_by_test_id("doc-file").set_input_files(
-        files=[{"name": "zaehler.jpg", "mimeType": "image/jpeg", "buffer": jpeg}]
+        files=[FilePayload(name="zaehler.jpg", mimeType="image/jpeg", buffer=jpeg)]
     )
     page_image(console, 0)
     expect(console.get_by_test_id("stage-doc-name")).to_have_text("zaehler.jpg")
