@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { Coalescer, scrollFraction, snapWidth, thinPoints, type PaceClock } from "./pace";
+import {
+  Coalescer,
+  contentBox,
+  scrollFraction,
+  snapWidth,
+  thinPoints,
+  type PaceClock,
+} from "./pace";
 
 /** A clock the test moves by hand: frames and timers run when it says so. */
 class ManualClock implements PaceClock {
@@ -102,5 +109,17 @@ describe("page widths", () => {
     expect(out[0]).toEqual([0, 0.5]);
     expect(out[499]).toEqual([1, 0.5]);
     expect(thinPoints(pts.slice(0, 3))).toHaveLength(3);
+  });
+});
+
+describe("contentBox", () => {
+  it("letterboxes a contained picture and crops a covering one", () => {
+    // 640x480 in a 400x400 tile: contained 400x300, 50 px bars above and below.
+    expect(contentBox(400, 400, 640, 480)).toEqual({ x: 0, y: 50, w: 400, h: 300 });
+    // Covering: 533.3x400, cut at the sides.
+    const c = contentBox(400, 400, 640, 480, "cover");
+    expect(c.h).toBe(400);
+    expect(c.x).toBeCloseTo(-66.67, 1);
+    expect(contentBox(400, 300, 0, 0)).toEqual({ x: 0, y: 0, w: 400, h: 300 });
   });
 });

@@ -95,3 +95,30 @@ export function thinPoints(points: readonly (readonly [number, number])[], max =
   }
   return out;
 }
+
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Where a video's picture lies inside its element (object-fit contain or cover), so a
+ * point means the same spot of the picture on both sides whatever the tile's shape. */
+export function contentBox(
+  boxW: number,
+  boxH: number,
+  videoW: number,
+  videoH: number,
+  fit: string = "contain",
+): Box {
+  if (videoW <= 0 || videoH <= 0 || boxW <= 0 || boxH <= 0 || fit === "fill")
+    return { x: 0, y: 0, w: boxW, h: boxH };
+  const scale =
+    fit === "cover"
+      ? Math.max(boxW / videoW, boxH / videoH)
+      : Math.min(boxW / videoW, boxH / videoH);
+  const w = videoW * scale;
+  const h = videoH * scale;
+  return { x: (boxW - w) / 2, y: (boxH - h) / 2, w, h };
+}
