@@ -193,6 +193,41 @@ def test_customer_uploads_a_photo_and_a_refusal_is_explained(
     expect(console.get_by_test_id("doc-entry")).to_have_attribute("data-source", "upload")
     expect(console.get_by_test_id("doc-entry")).to_have_count(1)
 
+    # Ended, the conversation's history lists what was shared, by whom, and opens it.
+    console.get_by_test_id("end-conversation").click()
+    console.get_by_test_id("confirm-end").click()
+    console.get_by_test_id("history-tab").click()
+    console.get_by_test_id("history-entry").filter(has_text="Erika Muster").click()
+    shared = console.get_by_test_id("history-document")
+    expect(shared).to_have_count(1)
+    expect(shared).to_have_attribute("data-source", "upload")
+    expect(shared).to_contain_text("zaehler.jpg")
+    expect(shared).to_contain_text("von Erika Muster")
+    with console.expect_download() as download:
+        shared.get_by_role("button").click()
+    assert download.value.suggested_filename == "zaehler.jpg"
+
+
+def test_admin_keeps_the_library(live_server: LiveServer, users: Users) -> None:
+    live_server.add_adviser("root@bank.test", PASSWORD, "Root", role="admin")
+    console = users.page()
+    login(console, live_server.base_url, "root@bank.test")
+    console.get_by_test_id("library-tab").click()
+    console.locator("#lib-file").set_input_files(
+        files=[
+            FilePayload(name="blatt.pdf", mimeType="application/pdf", buffer=sample_files.pdf(2))
+        ]
+    )
+    console.locator("#lib-name").fill("Produktblatt")
+    console.get_by_test_id("library-add").click()
+    entry = console.get_by_test_id("library-admin-entry")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("Produktblatt")
+    expect(entry).to_contain_text("nur ansehen")
+    entry.get_by_test_id("library-remove").click()
+    console.get_by_test_id("library-remove-yes").click()
+    expect(entry).to_have_count(0)
+
 
 def test_adviser_asks_for_a_photo_and_gets_it(live_server: LiveServer, users: Users) -> None:
     customer, console = room(live_server, users)
