@@ -62,6 +62,8 @@ function teamNames(teams: TeamInfo[]): (id: string) => string {
   return (id) => teams.find((tm) => tm.id === id)?.name ?? id;
 }
 
+let libraryLoad: Promise<unknown> | null = null;
+
 export class ConsoleApp extends I18nElement {
   static override properties = {
     me: { state: true },
@@ -473,28 +475,31 @@ export class ConsoleApp extends I18nElement {
       <vv-view-nav
         .view=${this.view}
         ?supervisor=${this.me?.role === "supervisor" || this.me?.role === "admin"}
+        ?admin=${this.me?.role === "admin"}
         @vv-view=${(e: CustomEvent<View>) => this.switchView(e.detail)}
         @vv-open-dialog=${(e: CustomEvent<string>) => this.openDialog(e.detail)}
       ></vv-view-nav>
       ${this.renderRingingElsewhere()}
       ${
         this.view === "history"
-          ? html`<vv-history .topicLabel=${this.topicLabel}></vv-history>`
+          ? html`<vv-history .topicLabel=${this.topicLabel} .csrf=${this.csrf}></vv-history>`
           : this.view === "profile"
             ? html`<section class="view"><vv-profile .csrf=${this.csrf}></vv-profile></section>`
             : this.view === "slots"
               ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
-              : this.view === "overview"
-                ? html`<section class="view">
-                    <vv-overview
-                      .queue=${this.queue}
-                      .offline=${this.offline}
-                      .topicLabel=${this.topicLabel}
-                      .now=${this.now}
-                      .snapshot=${this.overview}
-                    ></vv-overview>
-                  </section>`
-                : this.renderChats()
+              : this.view === "library"
+                ? this.renderLibrary()
+                : this.view === "overview"
+                  ? html`<section class="view">
+                      <vv-overview
+                        .queue=${this.queue}
+                        .offline=${this.offline}
+                        .topicLabel=${this.topicLabel}
+                        .now=${this.now}
+                        .snapshot=${this.overview}
+                      ></vv-overview>
+                    </section>`
+                  : this.renderChats()
       }
       <vv-invite-dialog .csrf=${this.csrf}></vv-invite-dialog>
       <vv-code-dialog .csrf=${this.csrf}></vv-code-dialog>
@@ -504,6 +509,16 @@ export class ConsoleApp extends I18nElement {
         .meId=${this.me?.id ?? ""}
       ></vv-transfer-dialog>
       <span class="sr-only" aria-live="polite">${p.active}/${p.max_chats}</span>`;
+  }
+
+  /** The admins' library view: its own small chunk, loaded when first opened. */
+  private renderLibrary() {
+    libraryLoad ??= import("./library-admin").catch(() => {
+      libraryLoad = null;
+    });
+    return html`<section class="view">
+      <vv-library-admin .csrf=${this.csrf}></vv-library-admin>
+    </section>`;
   }
 
   override render() {

@@ -8,7 +8,8 @@ import { I18nElement } from "../lib/base";
 import type { CallManager, Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
 import "../lib/composer";
-import { languageName, tc } from "../lib/i18n";
+import { loadDocStage } from "../lib/doc-stage-lazy";
+import { languageName, lang, tc } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import "../lib/messages";
 import type { PendingLine } from "../lib/messages";
@@ -221,6 +222,24 @@ export class ChatPane extends I18nElement {
     );
   }
 
+  /** Documents together (room/doc-stage.ts, its own chunk) — here until the room
+   * layout (room/room.ts) shows it. */
+  private renderDocStage(conv: Conversation) {
+    if (conv.summary.status !== "active") return nothing;
+    loadDocStage();
+    return keyed(
+      conv.summary.id,
+      html`<vv-doc-stage
+        .client=${this.client}
+        .conversationId=${conv.summary.id}
+        .side=${"adviser"}
+        .selfId=${this.meId}
+        .events=${conv.events}
+        .lang=${lang()}
+      ></vv-doc-stage>`,
+    );
+  }
+
   override render() {
     const conv = this.conv;
     if (!conv)
@@ -253,6 +272,7 @@ export class ChatPane extends I18nElement {
       </header>
       ${ended || part !== "adviser" ? nothing : html`<vv-call .manager=${this.call} .otherName=${name}></vv-call>`}
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.meId} .client=${this.client}></vv-consult-bar>`}
+      ${ended || part === "none" ? nothing : this.renderDocStage(conv)}
       <vv-messages
         .events=${conv.events}
         .pending=${this.pending}

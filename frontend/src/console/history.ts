@@ -4,8 +4,14 @@ import { api, ApiError, type Transcript } from "../lib/api";
 import { I18nElement } from "../lib/base";
 import { errorText, lang } from "../lib/i18n";
 import "../lib/messages";
-import type { ConversationSummary } from "../lib/protocol.gen";
+import type {
+  ConversationSummary,
+  DocumentAccess,
+  DocumentSharedBody,
+  EventMsg,
+} from "../lib/protocol.gen";
 import { base } from "../lib/styles";
+import { tdoc } from "./documents-strings";
 import { t } from "./strings";
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
@@ -27,12 +33,15 @@ export function formatDate(iso: string | null): string {
 export class HistoryView extends I18nElement {
   static override properties = {
     topicLabel: { attribute: false },
+    csrf: { type: String },
     results: { state: true },
     loading: { state: true },
     error: { state: true },
     open: { state: true },
   };
   declare topicLabel: (id: string | null) => string;
+  /** For the access tokens of shared documents (a POST). */
+  declare csrf: string;
   declare results: ConversationSummary[] | null;
   declare loading: boolean;
   declare error: string;
@@ -43,6 +52,7 @@ export class HistoryView extends I18nElement {
   constructor() {
     super();
     this.topicLabel = (id) => id ?? "";
+    this.csrf = "";
     this.results = null;
     this.loading = false;
     this.error = "";
@@ -118,6 +128,23 @@ export class HistoryView extends I18nElement {
         flex: 1;
         min-height: 10rem;
       }
+      .docs {
+        padding: 0.25rem 0.75rem;
+        border-bottom: 1px solid #d5dbe1;
+      }
+      .docs h3 {
+        font-size: 0.95rem;
+        margin: 0.25rem 0;
+      }
+      .docs li {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+        flex-wrap: wrap;
+      }
+      .docs li button {
+        width: auto;
+      }
       p.empty,
       p.status-line {
         padding: 0 0.75rem;
@@ -170,6 +197,65 @@ export class HistoryView extends I18nElement {
     }
   }
 
+  /** A shared document, opened (downloaded) with a short-lived access token. */
+  private async openDoc(id: string, name: string): Promise<void> {
+    this.error = "";
+    try {
+      const access = await api<DocumentAccess>(
+        "POST",
+        `/api/v1/documents/${encodeURIComponent(id)}/access`,
+        undefined,
+        { "X-CSRF-Token": this.csrf },
+      );
+      const a = document.createElement("a");
+      a.href = `/api/v1/documents/${encodeURIComponent(id)}/file?a=${encodeURIComponent(access.token)}`;
+      a.download = name;
+      a.click();
+    } catch (err) {
+      this.error = errorText(err instanceof ApiError ? err.code : "network");
+    }
+  }
+
+  /** What was shared in the conversation: name, how, by whom, when, and a way to open it. */
+  private renderDocs(events: readonly EventMsg[]) {
+    const shared = events.filter((e) => e.kind === "document.shared");
+    return html`<section class="docs" aria-labelledby="docs-h" data-testid="history-documents">
+      <h3 id="docs-h">${tdoc("sharedDocs")}</h3>
+      ${
+        shared.length === 0
+          ? html`<p class="muted">${tdoc("noSharedDocs")}</p>`
+          : html`<ul>
+              ${shared.map((e) => {
+                const b = e.body as Partial<DocumentSharedBody>;
+                const id = b.document_id ?? "";
+                const name = b.name ?? id;
+                const source = b.source ?? "upload";
+                const who = e.author.name || (e.author.role === "customer" ? tdoc("customer") : "");
+                return html`<li
+                  data-testid="history-document"
+                  data-document-id=${id}
+                  data-source=${source}
+                >
+                  <strong>${name}</strong>
+                  <span class="muted"
+                    >${tdoc(`src_${source}`)} · ${tdoc("sharedBy", { name: who })} ·
+                    ${formatDate(e.at)}</span
+                  >
+                  <button
+                    type="button"
+                    class="secondary"
+                    aria-label=${tdoc("openDocName", { name })}
+                    @click=${() => this.openDoc(id, name)}
+                  >
+                    ${tdoc("openDoc")}
+                  </button>
+                </li>`;
+              })}
+            </ul>`
+      }
+    </section>`;
+  }
+
   private renderTranscript(tr: Transcript) {
     const c = tr.conversation;
     return html`<section
@@ -191,6 +277,8 @@ export class HistoryView extends I18nElement {
           ${t("historyBack")}
         </button>
       </header>
+      <p class="status-line" role="alert">${this.error}</p>
+      ${this.renderDocs(tr.events)}
       <vv-messages
         .events=${tr.events}
         self="adviser"

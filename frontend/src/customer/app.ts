@@ -15,6 +15,7 @@ import { tcall } from "../lib/call-strings";
 import { callButtonStyles, icon, iconStyles } from "../lib/icons";
 import "../lib/composer";
 import "../lib/conn-status";
+import { loadDocStage } from "../lib/doc-stage-lazy";
 import { errorText, lang, tc } from "../lib/i18n";
 import "../lib/lang-toggle";
 import "../lib/messages";
@@ -349,6 +350,7 @@ export class ChatApp extends I18nElement {
     return html`<main>
       ${this.renderQueue()}
       ${ended ? nothing : html`<vv-call .manager=${this.model?.call(cid) ?? null} .otherName=${adviserName || tc("adviser")}></vv-call>`}
+      ${this.renderDocStage(conv, cid)}
       <vv-messages
         .events=${conv?.events ?? []}
         .pending=${this.model?.pending(cid) ?? []}
@@ -413,6 +415,20 @@ export class ChatApp extends I18nElement {
               </div>`
       }
     </main>`;
+  }
+
+  /** Documents together (room/doc-stage.ts, its own chunk) — here until the room
+   * layout (room/room.ts) shows it. */
+  private renderDocStage(conv: Conversation | undefined, cid: string) {
+    if (!conv || conv.summary.status !== "active") return nothing;
+    loadDocStage();
+    return html`<vv-doc-stage
+      .client=${this.model?.client ?? null}
+      .conversationId=${cid}
+      .side=${"customer"}
+      .events=${conv.events}
+      .lang=${lang()}
+    ></vv-doc-stage>`;
   }
 
   private askEnd(): void {

@@ -113,6 +113,7 @@ export class VisavisClient {
   private readonly chatTimers = new Map<string, number>();
   private authFailed = false;
   private welcomed = false;
+  private readonly listeners = new Set<(frame: ServerMessage) => void>();
 
   constructor(opts: ClientOptions = {}) {
     this.opts = opts;
@@ -145,6 +146,20 @@ export class VisavisClient {
 
   setToken(token: string | null): void {
     this.token = token;
+  }
+
+  /** The customer's conversation token (null for advisers, who have a session cookie):
+   * components that hold only the client need it for their HTTP calls (uploads). */
+  get bearer(): string | null {
+    return this.token;
+  }
+
+  /** Also hand every frame but events to `fn` (after `onFrame`): for components that
+   * hold only the client, e.g. the room's document stage and its ephemeral pointer and
+   * view frames. Returns the function that stops it. */
+  listen(fn: (frame: ServerMessage) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 
   private connect(): void {
@@ -508,6 +523,7 @@ export class VisavisClient {
       w.resolve(frame);
     }
     this.opts.onFrame?.(frame, !!w);
+    for (const fn of this.listeners) fn(frame);
     if (resend) this.resendFor(resend);
   }
 

@@ -1,0 +1,147 @@
+// Texts of the document stage, German and English, for customers as much as advisers.
+import { errorText, translator, type Strings } from "../lib/i18n";
+
+export const strings = {
+  stage: ["Dokumente", "Documents"],
+  upload: ["Datei hochladen", "Upload a file"],
+  uploadHint: [
+    "PDF, JPEG oder PNG – hierher ziehen oder auswählen",
+    "PDF, JPEG or PNG – drop it here or choose it",
+  ],
+  cameraUpload: ["Foto mit der Kamera", "Photo with the camera"],
+  dropHere: ["Zum Teilen loslassen", "Drop to share"],
+  uploading: ["{name} wird hochgeladen … {percent} %", "Uploading {name}… {percent}%"],
+  checking: ["{name} wird geprüft …", "Checking {name}…"],
+  uploadFailed: ["{name} wurde nicht geteilt: {reason}", "{name} was not shared: {reason}"],
+  cancel: ["Abbrechen", "Cancel"],
+  library: ["Aus der Bibliothek", "From the library"],
+  libraryLoading: ["Bibliothek wird geladen …", "Loading the library…"],
+  libraryEmpty: ["Die Bibliothek ist leer.", "The library is empty."],
+  share: ["Teilen", "Share"],
+  shareName: ["{name} teilen", "Share {name}"],
+  shared: ["Im Gespräch geteilt", "Shared in this conversation"],
+  noneShared: ["Noch keine Dokumente geteilt.", "No documents shared yet."],
+  show: ["Zeigen", "Show"],
+  showName: ["{name} zeigen", "Show {name}"],
+  by: ["von {name}", "by {name}"],
+  src_upload: ["hochgeladen", "uploaded"],
+  src_library: ["Bibliothek", "library"],
+  src_snapshot: ["Foto", "photo"],
+  kind_pdf: ["PDF", "PDF"],
+  kind_image: ["Bild", "image"],
+  kind_video: ["Video", "video"],
+  pages: ["{n} Seiten", "{n} pages"],
+  page: ["Seite {page} von {pages}", "Page {page} of {pages}"],
+  prevPage: ["Vorige Seite", "Previous page"],
+  nextPage: ["Nächste Seite", "Next page"],
+  zoomIn: ["Vergrößern", "Zoom in"],
+  zoomOut: ["Verkleinern", "Zoom out"],
+  zoom: ["Zoom {percent} %", "Zoom {percent}%"],
+  presenting: ["Sie zeigen dieses Dokument.", "You are presenting this document."],
+  following: ["Sie folgen {name}.", "Following {name}."],
+  detached: ["Sie sehen sich selbst um.", "You are looking around on your own."],
+  followAgain: ["Wieder folgen", "Follow again"],
+  takeOver: ["Selbst zeigen", "Take over"],
+  closeStage: ["Dokument schließen", "Close the document"],
+  download: ["Herunterladen", "Download"],
+  tools: ["Werkzeuge", "Tools"],
+  tool_point: ["Zeigen", "Point"],
+  tool_pen: ["Stift", "Pen"],
+  tool_arrow: ["Pfeil", "Arrow"],
+  tool_highlighter: ["Textmarker", "Highlighter"],
+  tool_text: ["Text", "Text"],
+  colors: ["Farbe", "Colour"],
+  color_red: ["Rot", "Red"],
+  color_yellow: ["Gelb", "Yellow"],
+  color_blue: ["Blau", "Blue"],
+  color_green: ["Grün", "Green"],
+  color_black: ["Schwarz", "Black"],
+  clearPage: ["Seite leeren", "Clear page"],
+  textLabel: ["Text auf der Seite", "Text on the page"],
+  textAdd: ["Einfügen", "Add"],
+  textHint: [
+    "Klicken Sie auf die Stelle, an die der Text soll.",
+    "Click where the text should go.",
+  ],
+  pagePicture: ["{name}, Seite {page}", "{name}, page {page}"],
+  pointerOf: ["{name} zeigt hierhin", "{name} points here"],
+  loadFailed: ["Die Seite konnte nicht geladen werden.", "The page could not be loaded."],
+  retry: ["Erneut versuchen", "Try again"],
+  play: ["Abspielen", "Play"],
+  pause: ["Anhalten", "Pause"],
+  position: ["Position im Video", "Position in the video"],
+  unmute: ["Ton einschalten", "Turn the sound on"],
+  requestPhoto: ["Foto anfordern", "Request photo"],
+  photoRequested: [
+    "Foto angefordert – {name} sieht jetzt die Bitte.",
+    "Photo requested – {name} sees the request now.",
+  ],
+  photoDeclined: [
+    "{name} möchte gerade kein Foto senden.",
+    "{name} would rather not send a photo.",
+  ],
+  photoAsk: [
+    "{name} bittet Sie um ein Foto (zum Beispiel vom Gerät oder einem Schild).",
+    "{name} asks you for a photo (for example of the device or a label).",
+  ],
+  openCamera: ["Kamera öffnen", "Open the camera"],
+  backCamera: ["Rückkamera verwenden", "Use the back camera"],
+  capture: ["Auslösen", "Take the photo"],
+  sendPhoto: ["Senden", "Send"],
+  retake: ["Neu aufnehmen", "Take again"],
+  decline: ["Ablehnen", "Decline"],
+  photoPreview: ["Ihr Foto – so wird es gesendet", "Your photo – this is what will be sent"],
+  cameraPreview: ["Kamerabild", "Camera picture"],
+  cameraFailed: [
+    "Die Kamera ließ sich nicht öffnen. Sie können stattdessen ein Foto hochladen.",
+    "The camera could not be opened. You can upload a photo instead.",
+  ],
+  photoName: ["Foto {time}.jpg", "Photo {time}.jpg"],
+  up_upload_empty: ["Die Datei ist leer.", "The file is empty."],
+  up_upload_too_large: [
+    "Die Datei ist zu groß. Bitte eine kleinere Datei wählen.",
+    "The file is too large. Please choose a smaller one.",
+  ],
+  up_upload_type: [
+    "Es können nur PDF-, JPEG- und PNG-Dateien geteilt werden.",
+    "Only PDF, JPEG and PNG files can be shared.",
+  ],
+  up_pdf_encrypted: [
+    "Das PDF ist mit einem Passwort geschützt. Bitte ohne Passwort speichern und erneut senden.",
+    "The PDF is password-protected. Please save it without a password and send it again.",
+  ],
+  up_pdf_malformed: [
+    "Das PDF ist beschädigt und lässt sich nicht öffnen.",
+    "The PDF is damaged and cannot be opened.",
+  ],
+  up_pdf_active_content: [
+    "Das PDF enthält aktive Inhalte (z. B. JavaScript) und wird aus Sicherheitsgründen nicht angenommen.",
+    "The PDF contains active content (such as JavaScript) and is refused for safety.",
+  ],
+  up_pdf_too_many_pages: ["Das PDF hat zu viele Seiten.", "The PDF has too many pages."],
+  up_pdf_page_size: [
+    "Eine Seite des PDF ist zu groß oder zu klein zum Anzeigen.",
+    "A page of the PDF is too large or too small to show.",
+  ],
+  up_image_malformed: [
+    "Das Bild ist beschädigt und lässt sich nicht öffnen.",
+    "The image is damaged and cannot be opened.",
+  ],
+  up_image_too_large: [
+    "Das Bild hat zu viele Pixel. Bitte ein kleineres Bild wählen.",
+    "The image has too many pixels. Please choose a smaller one.",
+  ],
+  up_video_type: ["Videos nur als MP4 oder WebM.", "Videos only as MP4 or WebM."],
+  up_file_missing: [
+    "Die Datei ist auf dem Server nicht mehr vorhanden.",
+    "The file is no longer on the server.",
+  ],
+} as const satisfies Strings;
+
+export const td = translator(strings);
+
+/** Why an upload (or a document) was refused, in the customer's words. */
+export function refusalText(code: string): string {
+  const key = `up_${code}`;
+  return key in strings ? td(key as keyof typeof strings) : errorText(code);
+}
