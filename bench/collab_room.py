@@ -19,6 +19,9 @@ So a browser's JPEG decode and paint are not in these figures.
   conversation; their delivery (send -> `event` at the other side) is reported next to
   the pointer's. Then the same at 2/3 of that rate, below the relay's budget (30 a
   second per socket): what the relay costs when no frame waits for a coalescing slot.
+  (At exactly the budget, a frame arriving a little under 1/30 s after the last one
+  relayed waits for the slot, and that moves the slot later for the next one: the
+  difference between the two windows is this wait.)
 """
 
 from __future__ import annotations
