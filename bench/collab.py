@@ -12,31 +12,46 @@ result line; `--parts` picks some):
   p50/p99 per page of render + encode (wall clock, and the thread's CPU time: what
   the page costs whatever else runs), of each alone, and the JPEG size.
   Target: p99 <= 60 ms per page at 1600 px.
+- `upload` — upload -> first page visible on the other side, on a real server (see
+  collab_room.py): a 10-page PDF uploaded over HTTP and presented (`doc.present`
+  page 0); the other side, on `document.presented`, gets an access token and GETs
+  page 0 at 1600 px. From the upload's start to the page's last byte there; the
+  adviser and the customer take turns; `--upload-runs` runs after one cold run.
+  Target: p99 <= 1.5 s.
+- `pointer` — pointer frames at `--pointer-rate` from the adviser, each matched on
+  arrival at the customer to its send time, next to the delivery of chat messages
+  (one a second each way, same conversation, same time). Targets: pointer p99 <=
+  50 ms and <= 2x the chat's p99.
+
+Both sides of `upload` and `pointer` are Python WebSocket/HTTP clients, not browsers
+(the room's document UI is still being built): no JPEG decode or paint in the figures.
 
 The machine's load average is printed with the results: on a shared machine other
 processes' work shows up in the p99.
 
     python bench/collab.py
     python bench/collab.py --rounds 10 --parts render
+    python bench/collab.py --parts upload,pointer --upload-runs 40 --pointer-seconds 30
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from _common import emit_result, exit_on_sigterm, percentile, table
-from PIL import Image, ImageDraw
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen import canvas
+from _common import emit_result, exit_on_sigterm, table
+from collab_common import Part, mixed_pdf, stats
+from collab_room import (
+    POINTER_VS_CHAT_MAX,
+    TARGET_POINTER_P99_MS,
+    TARGET_UPLOAD_P99_MS,
+    part_pointer,
+    part_upload,
+)
 
 from visavis.documents import pdfium
 from visavis.documents.checks import UploadLimits, check_upload
@@ -46,74 +61,8 @@ BENCH = "collab"
 RENDER_WIDTHS = (800, 1600)
 TARGET_P99_MS_1600 = 60.0
 
-LOREM = (
-    "Ihre Beratung im Überblick: Tarif, Laufzeit, Beiträge und Leistungen. Bitte prüfen "
-    "Sie die Angaben sorgfältig; Änderungen besprechen wir gern im nächsten Termin. "
-)
-
-
-@dataclass
-class Part:
-    """One part's rows for the table (what, n, p50, p99, extra) and its result entry."""
-
-    rows: list[list[Any]] = field(default_factory=list)
-    result: dict[str, Any] = field(default_factory=dict)
-    checks: dict[str, bool] = field(default_factory=dict)
-
 
 # ------------------------------------------------------------------ render
-def photo(seed: int, size: tuple[int, int] = (1200, 800)) -> bytes:
-    """A photo-like JPEG (gradients, shapes, noise: hard for JPEG, like real photos)."""
-    rnd = random.Random(seed)
-    img = Image.linear_gradient("L").resize(size).convert("RGB")
-    draw = ImageDraw.Draw(img)
-    for _ in range(60):
-        x, y = rnd.randrange(size[0]), rnd.randrange(size[1])
-        r = rnd.randrange(20, 200)
-        color = (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=color)
-    noise = Image.effect_noise(size, 40).convert("RGB")
-    img = Image.blend(img, noise, 0.25)
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=85)
-    return buf.getvalue()
-
-
-def mixed_pdf(pages: int) -> bytes:
-    """Pages cycling through: text; text with a photo; a full-page photo; drawings."""
-    w, h = A4
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    photos = [ImageReader(io.BytesIO(photo(seed))) for seed in range(4)]
-    for i in range(pages):
-        kind = i % 4
-        c.setFont("Helvetica-Bold", 18)
-        c.drawString(50, h - 60, f"Seite {i + 1}")
-        c.setFont("Helvetica", 10)
-        lines = 60 if kind == 0 else 25 if kind == 1 else 0
-        for n in range(lines):
-            c.drawString(50, h - 90 - n * 12, (LOREM * 2)[n % 40 : n % 40 + 95])
-        if kind == 1:
-            c.drawImage(photos[i % 4], 50, 60, width=w - 100, height=(w - 100) * 2 / 3)
-        elif kind == 2:
-            c.drawImage(photos[i % 4], 0, 0, width=w, height=h, preserveAspectRatio=True)
-        elif kind == 3:
-            for n in range(400):
-                c.setStrokeColorRGB((n * 7 % 255) / 255, (n * 13 % 255) / 255, 0.5)
-                c.line(50 + n % 50 * 10, 100 + n, w - 50, h - 100 - n % 37 * 15)
-            c.setFont("Helvetica", 9)
-            for n in range(30):
-                c.drawString(60, 80 + n * 20, f"Position {n}: {n * 123.45:,.2f} EUR")
-        c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
-def stats(samples_ms: list[float]) -> dict[str, float]:
-    s = sorted(samples_ms)
-    return {"p50": percentile(s, 50), "p99": percentile(s, 99), "max": s[-1] if s else 0.0}
-
-
 def part_render(args: argparse.Namespace) -> Part:
     data = mixed_pdf(args.pages)
     started = time.perf_counter()
@@ -164,10 +113,10 @@ def part_render(args: argparse.Namespace) -> Part:
     return part
 
 
-# Further parts (upload → first page visible on the other side, pointer latency) go
-# here as functions of the same shape, registered below.
 PARTS: dict[str, Callable[[argparse.Namespace], Part]] = {
     "render": part_render,
+    "upload": part_upload,
+    "pointer": part_pointer,
 }
 
 
@@ -178,10 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pages", type=int, default=20, help="pages of the test PDF (default 20)")
     p.add_argument("--rounds", type=int, default=5, help="renders of every page (default 5)")
     p.add_argument("--warmup", type=int, default=3, help="unmeasured renders first (default 3)")
+    p.add_argument("--upload-runs", type=int, default=20, help="measured uploads (default 20)")
+    p.add_argument("--pointer-seconds", type=float, default=20, help="pointer window (default 20)")
+    p.add_argument("--pointer-rate", type=float, default=30, help="pointer frames/s (default 30)")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.parts.split(",") if n.strip()]
     if not names or not set(names) <= set(PARTS):
         p.error(f"--parts: some of {','.join(PARTS)}")
+    if args.upload_runs < 2 or not 1 <= args.pointer_seconds <= 600 or args.pointer_rate <= 0:
+        p.error("--upload-runs must be >= 2, --pointer-seconds 1..600, --pointer-rate > 0")
 
     load_before = os.getloadavg()
     results: dict[str, Part] = {}
@@ -202,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count()
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}; {cores} cores")
     checks = {k: v for part in results.values() for k, v in part.checks.items()}
+    for note in (note for part in results.values() for note in part.notes):
+        print(note)
     for name, ok in checks.items():
         print(f"{name}: {'PASS' if ok else 'FAIL'}")
     payload: dict[str, Any] = {
@@ -209,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         "cores": cores,
         "loadavg_before": list(load_before),
         "loadavg_after": list(load_after),
-        "targets": {"render_1600_p99_ms": TARGET_P99_MS_1600},
+        "targets": {
+            "render_1600_p99_ms": TARGET_P99_MS_1600,
+            "upload_first_page_p99_ms": TARGET_UPLOAD_P99_MS,
+            "pointer_p99_ms": TARGET_POINTER_P99_MS,
+            "pointer_p99_over_chat_p99": POINTER_VS_CHAT_MAX,
+        },
         "checks": checks,
     }
     payload.update({name: part.result for name, part in results.items()})

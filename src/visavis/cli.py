@@ -256,13 +256,23 @@ async def _library(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _seed_demo_library(settings: Settings) -> None:
-    """The demo's library has the product sheet (once)."""
-    from visavis.collab.samples import PRODUCT_SHEET_NAME, product_sheet_pdf
+    """The demo's library has the product sheet and the product video (each once)."""
+    from visavis.collab.samples import (
+        PRODUCT_SHEET_NAME,
+        PRODUCT_VIDEO_NAME,
+        product_sheet_pdf,
+        product_video_webm,
+    )
 
     db, library = _library_service(settings)
     try:
-        if not any(item["name"] == PRODUCT_SHEET_NAME for item in await library.list()):
+        names = {item["name"] for item in await library.list()}
+        if PRODUCT_SHEET_NAME not in names:
             await library.do_add(product_sheet_pdf(), PRODUCT_SHEET_NAME, True, None)
+        if PRODUCT_VIDEO_NAME not in names:
+            # watched together in the room; customers stream it but get no download
+            video = await asyncio.to_thread(product_video_webm)
+            await library.do_add(video, PRODUCT_VIDEO_NAME, False, None)
     finally:
         await db.dispose()
 

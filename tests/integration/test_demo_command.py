@@ -1,4 +1,5 @@
-"""`visavis demo` (what scripts/demo.sh ends in) prints a working adviser login."""
+"""`visavis demo` (what scripts/demo.sh ends in) prints a working adviser login, and
+its library has the product sheet and the product video."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_demo_prints_a_login_that_works(tmp_path: Path) -> None:
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60  # the product video is encoded first
             while time.monotonic() < deadline:
                 try:
                     if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -37,6 +38,12 @@ def test_demo_prints_a_login_that_works(tmp_path: Path) -> None:
             password = found(r"Password:\s+(\S+)", text)
             r = httpx.post(base + "/api/v1/session", json={"email": email, "password": password})
             assert r.status_code == 200 and r.json()["adviser"]["role"] == "supervisor"
+            library = httpx.get(base + "/api/v1/library", cookies=r.cookies).json()["documents"]
+            items = {d["name"]: (d["kind"], d["mime"], d["downloadable"]) for d in library}
+            assert items == {
+                "Produktblatt Girokonto.pdf": ("pdf", "application/pdf", True),
+                "Produktvideo Girokonto.webm": ("video", "video/webm", False),
+            }, library
             portal = httpx.get(base + "/api/v1/portal").json()["advisers"]
             assert [a["name"] for a in portal] == ["Anna Berger"]
         finally:
