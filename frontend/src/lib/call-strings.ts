@@ -76,6 +76,10 @@ export const callStrings = {
   camOffLabel: ["Kamera ausschalten", "Turn camera off"],
   flip: ["Kamera wechseln", "Switch camera"],
   flipLabel: ["Zwischen Front- und Rückkamera wechseln", "Switch between front and back camera"],
+  screenShare: ["Bildschirm teilen", "Share screen"],
+  screenShareLabel: ["Bildschirm oder ein Fenster teilen", "Share your screen or a window"],
+  screenStop: ["Teilen beenden", "Stop sharing"],
+  screenStopLabel: ["Bildschirmfreigabe beenden", "Stop sharing your screen"],
   devices: ["Geräte", "Devices"],
   devicesLabel: ["Kamera und Mikrofon auswählen", "Choose camera and microphone"],
   cameraSelect: ["Kamera", "Camera"],
@@ -134,6 +138,8 @@ export const callStrings = {
   off: ["aus", "off"],
   kindAudio: ["Audioanruf", "audio call"],
   kindVideo: ["Videoanruf", "video call"],
+  kindScreen: ["Bildschirmfreigabe", "screen share"],
+  evScreen: [", Bildschirm geteilt", ", screen shared"],
   seconds: ["{n} Sek.", "{n} s"],
   minutes: ["{n} Min.", "{n} min"],
 } as const satisfies Strings;
@@ -142,7 +148,7 @@ export const tcall = translator(callStrings);
 
 /** "Videoanruf" / "video call" (lower case in English inside sentences). */
 export function callKind(media: unknown): string {
-  return tcall(media === "audio" ? "kindAudio" : "kindVideo");
+  return tcall(media === "audio" ? "kindAudio" : media === "screen" ? "kindScreen" : "kindVideo");
 }
 
 /** The same, capitalised at the start of a line ("Video call, 4 min"). */
