@@ -6,6 +6,10 @@
 // The conversation itself (events, receipts, typing, calls) is the shared model
 // (lib/model), loaded with the first conversation (not part of the first load: the
 // start form does without); the start screen is start-screen.ts, the CSS styles.ts.
+// The consultation room (src/room/, its own chunk) shows a shared screen or a
+// presented document above the chat, or the whole conversation large: the widget's
+// panel grown into an overlay (the loader does it when asked), its own window
+// (handoff.ts), full screen on a phone.
 import { html, nothing } from "lit";
 import { createRef, ref } from "lit/directives/ref.js";
 import { api, ApiError, type CreatedConversation } from "../lib/api";
@@ -21,6 +25,7 @@ import "../lib/messages";
 import type { Conversations, ConversationsOptions } from "../lib/model/controller";
 import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
+import { hasPresented, loadRoom } from "../lib/room-lazy";
 import { base } from "../lib/styles";
 import type { OutboxItem } from "../lib/ws";
 import { embedded, onLoader, toLoader } from "./embed";
@@ -51,6 +56,8 @@ export class ChatApp extends I18nElement {
     confirmingEnd: { state: true },
     topic: { state: true },
     picked: { state: true },
+    large: { state: true },
+    roomReady: { state: true },
   };
   declare screen: Screen;
   declare notice: string;
@@ -59,6 +66,10 @@ export class ChatApp extends I18nElement {
   declare topic: string;
   /** The adviser picked in the portal (?adviser=…). */
   declare picked: PortalAdviser | null;
+  /** The conversation opened large (the room with the chat as its side panel). */
+  declare large: boolean;
+  /** The room's code is loaded. */
+  declare roomReady: boolean;
 
   /** The conversation (from its first one on). */
   private model: Conversations | null = null;
@@ -89,6 +100,8 @@ export class ChatApp extends I18nElement {
     this.confirmingEnd = false;
     this.topic = new URLSearchParams(location.search).get("topic") ?? "";
     this.picked = null;
+    this.large = false;
+    this.roomReady = false;
   }
 
   static override styles = [base, iconStyles, callButtonStyles, appStyles];
@@ -103,6 +116,11 @@ export class ChatApp extends I18nElement {
     });
     document.addEventListener("keydown", this.onKeydown);
     toLoader({ type: "ready" });
+    // Opened by "own window": the opener hands the conversation over (handoff.ts).
+    if (new URLSearchParams(location.search).get("room") === "1" && window.opener) {
+      void this.takeHandoff();
+      return;
+    }
     const invite = new URLSearchParams(location.hash.slice(1)).get("invite");
     if (invite) {
       void this.redeemInvite(invite);
@@ -124,6 +142,56 @@ export class ChatApp extends I18nElement {
 
   protected override updated(): void {
     this.reportUnread();
+    if (!this.roomReady && this.needsRoom())
+      loadRoom().then(
+        () => (this.roomReady = true),
+        () => undefined, // offline: tried again with the next update
+      );
+  }
+
+  /** The room is needed: opened large, a call, or a document presented. */
+  private needsRoom(): boolean {
+    if (this.screen !== "chat") return false;
+    const phase = this.model?.call(this.stored?.conversation_id ?? "")?.phase ?? "idle";
+    return this.large || phase !== "idle" || hasPresented(this.conv?.events ?? []);
+  }
+
+  /** Large or back: the loader grows or shrinks the widget's panel; a page of our own
+   * lets the app use the whole width. */
+  private setLarge(on: boolean): void {
+    this.large = on;
+    document.documentElement.classList.toggle("room", on);
+    toLoader({ type: "grow", on });
+  }
+
+  /** The same conversation in a window of its own (see handoff.ts). */
+  private async openWindow(): Promise<void> {
+    const stored = this.stored;
+    if (!stored) return;
+    try {
+      const { openOwnWindow } = await import("./handoff");
+      if (openOwnWindow(stored, lang())) toLoader({ type: "close" });
+    } catch {
+      this.notice = errorText("network");
+    }
+  }
+
+  private async takeHandoff(): Promise<void> {
+    let stored: StoredConversation | null;
+    try {
+      stored = await (await import("./handoff")).receiveHandoff();
+    } catch {
+      stored = null; // the code did not load (offline): start as usual
+    }
+    if (stored) {
+      saveStored(stored);
+      this.setLarge(true);
+      this.resume(stored);
+      return;
+    }
+    const own = loadStored();
+    if (own) this.resume(own);
+    else this.showStart();
   }
 
   /** The e-mailed link (/join/… → /chat#invite=…): exchange it for a token, keep that
@@ -342,13 +410,62 @@ export class ChatApp extends I18nElement {
 
   private renderChat() {
     const ended = this.ended;
+    const cid = this.stored?.conversation_id ?? "";
+    const other = this.summary?.adviser?.name || tc("adviser");
+    const calls = this.model?.call(cid) ?? null;
+    const large = this.large && this.roomReady;
+    // In the large room the room shows the videos; the call panel keeps its controls.
+    const callPanel = ended
+      ? nothing
+      : html`<vv-call
+          slot="controls"
+          .manager=${calls}
+          .otherName=${other}
+          ?stageless=${large}
+        ></vv-call>`;
+    if (large)
+      return html`<main class="large">
+        ${this.renderQueue()}
+        <vv-room
+          mode="large"
+          .manager=${calls}
+          .events=${this.conv?.events ?? []}
+          .client=${this.model?.client ?? null}
+          conversation-id=${cid}
+          role="customer"
+          other-name=${other}
+        >
+          ${callPanel}
+          <div slot="chat" class="room-chat">${this.renderTalk()}</div>
+        </vv-room>
+      </main>`;
+    return html`<main>
+      ${this.renderQueue()} ${callPanel}
+      ${
+        this.roomReady && !ended
+          ? html`<vv-room
+              mode="inline"
+              .manager=${calls}
+              .events=${this.conv?.events ?? []}
+              .client=${this.model?.client ?? null}
+              conversation-id=${cid}
+              role="customer"
+              other-name=${other}
+            ></vv-room>`
+          : nothing
+      }
+      ${this.renderTalk()}
+    </main>`;
+  }
+
+  /** The messages, typing, and the composer (or the ended banner). */
+  private renderTalk() {
+    const ended = this.ended;
     const conv = this.conv;
     const cid = this.stored?.conversation_id ?? "";
     const adviserName = this.summary?.adviser?.name ?? "";
     const typing = conv?.typing ? conv.typing.name || adviserName || tc("adviser") : null;
-    return html`<main>
-      ${this.renderQueue()}
-      ${ended ? nothing : html`<vv-call .manager=${this.model?.call(cid) ?? null} .otherName=${adviserName || tc("adviser")}></vv-call>`}
+    return html`
       <vv-messages
         .events=${conv?.events ?? []}
         .pending=${this.model?.pending(cid) ?? []}
@@ -412,7 +529,7 @@ export class ChatApp extends I18nElement {
                 }
               </div>`
       }
-    </main>`;
+    `;
   }
 
   private askEnd(): void {
@@ -450,6 +567,20 @@ export class ChatApp extends I18nElement {
       return nothing;
     const name = this.summary.adviser?.name || tc("adviser");
     return html`<span class="call-buttons">
+      ${
+        calls.canShareScreen
+          ? html`<button
+              type="button"
+              data-testid="call-screen-start"
+              aria-label=${tcall("screenShareLabel")}
+              title=${tcall("screenShareLabel")}
+              ?disabled=${calls.busy}
+              @click=${() => void calls.shareScreen()}
+            >
+              ${icon("screen")}<span class="label">${tcall("screenShare")}</span>
+            </button>`
+          : nothing
+      }
       <button
         type="button"
         data-testid="call-audio"
@@ -473,11 +604,41 @@ export class ChatApp extends I18nElement {
     </span>`;
   }
 
+  /** Large view (overlay, full width) and, inside the widget, a window of its own. */
+  private renderRoomButtons() {
+    if (this.screen !== "chat" || !this.stored) return nothing;
+    return html`<span class="call-buttons">
+      <button
+        type="button"
+        data-testid="room-open"
+        aria-pressed=${this.large ? "true" : "false"}
+        aria-label=${t("roomLargeLabel")}
+        title=${t("roomLargeLabel")}
+        @click=${() => this.setLarge(!this.large)}
+      >
+        ${icon("expand")}<span class="label">${t("roomLarge")}</span>
+      </button>
+      ${
+        embedded
+          ? html`<button
+              type="button"
+              data-testid="room-window"
+              aria-label=${t("roomWindowLabel")}
+              title=${t("roomWindowLabel")}
+              @click=${() => void this.openWindow()}
+            >
+              ${t("roomWindow")}
+            </button>`
+          : nothing
+      }
+    </span>`;
+  }
+
   override render() {
     document.title = t("title");
     return html`<header>
         <h1 id="title">${this.headerTitle()}</h1>
-        ${this.renderCallButtons()}
+        ${this.renderCallButtons()} ${this.renderRoomButtons()}
         ${this.screen === "chat" ? html`<vv-conn-status .state=${this.model?.conn ?? "connecting"}></vv-conn-status>` : nothing}
         <vv-lang-toggle></vv-lang-toggle>
       </header>

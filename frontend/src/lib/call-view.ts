@@ -445,8 +445,7 @@ export class CallView extends I18nElement {
     const started = call.started_at ? Date.parse(call.started_at) : NaN;
     const elapsed = Number.isFinite(started) ? formatClock(this.now - started) : "";
     const remoteVideoOn = !!m.remoteVideo && m.remoteVideoLive && m.remoteFlags.video !== false;
-    const showStage =
-      !this.stageless && (call.media === "video" || !!m.camTrack || remoteVideoOn);
+    const showStage = !this.stageless && (call.media === "video" || !!m.camTrack || remoteVideoOn);
     const mirror = m.facing === "user" ? "mirror" : "";
     return html`<section
       data-testid="call-panel"
@@ -490,11 +489,11 @@ export class CallView extends I18nElement {
           : this.stageless
             ? nothing
             : html`<div class="audio-only">
-              <span class="avatar" aria-hidden="true">${this.initial()}</span>
-              <span
-                >${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span
-              >
-            </div>`
+                <span class="avatar" aria-hidden="true">${this.initial()}</span>
+                <span
+                  >${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span
+                >
+              </div>`
       }
       ${
         m.audioBlocked

@@ -29,7 +29,10 @@ export class MediaState {
     const callId = ev.body["call_id"];
     const role = ev.body["role"];
     if (typeof callId !== "string" || (role !== "customer" && role !== "adviser")) return null;
-    const flags: MediaFlags = { audio: ev.body["audio"] === true, video: ev.body["video"] === true };
+    const flags: MediaFlags = {
+      audio: ev.body["audio"] === true,
+      video: ev.body["video"] === true,
+    };
     if (ev.body["screen"] === true) flags.screen = true;
     this.set(callId, role, flags);
     return callId;
