@@ -425,7 +425,6 @@ export class ChatApp extends I18nElement {
         ></vv-call>`;
     if (large)
       return html`<main class="large">
-        ${this.renderQueue()}
         <vv-room
           mode="large"
           .manager=${calls}
@@ -436,7 +435,7 @@ export class ChatApp extends I18nElement {
           other-name=${other}
         >
           ${callPanel}
-          <div slot="chat" class="room-chat">${this.renderTalk()}</div>
+          <div slot="chat" class="room-chat">${this.renderQueue()} ${this.renderTalk()}</div>
         </vv-room>
       </main>`;
     return html`<main>

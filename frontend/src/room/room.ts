@@ -62,6 +62,12 @@ export class Room extends I18nElement {
         display: block;
         min-height: 0;
       }
+      :host([hidden]) {
+        display: none;
+      }
+      :host([mode="inline"]) {
+        flex: none; /* a column of the chat: not squeezed by the message list */
+      }
       :host([mode="large"]) {
         height: 100%;
       }
@@ -97,7 +103,7 @@ export class Room extends I18nElement {
       .inline .stage {
         flex: none;
         aspect-ratio: 16 / 9;
-        max-height: 40vh;
+        max-height: 35vh;
       }
       .stage video {
         width: 100%;
