@@ -6,7 +6,7 @@ on a phone.
 
 getDisplayMedia works headless with the flags every browser test starts Chromium
 with (browser.py): `--use-fake-ui-for-media-stream` accepts the picker and
-`--use-fake-device-for-media-stream` delivers a fake 1280×720 "window" surface.
+`--use-fake-device-for-media-stream` delivers a fake 1280x720 "window" surface.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def test_adviser_shares_a_screen_in_a_video_call(live_server: LiveServer, users:
     room = customer.get_by_test_id("room")
     expect(room).to_have_attribute("data-stage", "screen")
     size = stage_frames(customer, "stage-screen", "customer: the adviser's screen")
-    assert size["w"] >= 640, size  # the fake window is 1280×720; the camera is 640×480
+    # the fake window is 16:9 (1280x720), the fake camera 4:3 (640x480): scaled or not
+    assert abs(size["w"] / size["h"] - 16 / 9) < 0.05, size
     expect(customer.get_by_test_id("remote-video")).to_be_visible()  # the camera goes on
     expect(message(customer, "Bildschirm geteilt")).to_have_count(1)
 
