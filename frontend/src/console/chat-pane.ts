@@ -8,6 +8,7 @@ import { keyed } from "lit/directives/keyed.js";
 import { I18nElement } from "../lib/base";
 import type { CallManager, Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
+import { tscreen } from "../lib/call/screen-strings";
 import "../lib/composer";
 import { tc } from "../lib/i18n";
 import { icon } from "../lib/icons";
@@ -160,12 +161,12 @@ export class ChatPane extends I18nElement {
               type="button"
               class="secondary"
               data-testid="call-screen-start"
-              aria-label=${tcall("screenShareLabel")}
-              title=${elsewhere ? tcall("busyElsewhere") : tcall("screenShareLabel")}
+              aria-label=${tscreen("screenShareLabel")}
+              title=${elsewhere ? tcall("busyElsewhere") : tscreen("screenShareLabel")}
               ?disabled=${disabled}
               @click=${() => void call.shareScreen()}
             >
-              ${icon("screen")}<span>${tcall("screenShare")}</span>
+              ${icon("screen")}<span>${tscreen("screenShare")}</span>
             </button>`
           : nothing
       }

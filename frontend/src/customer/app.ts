@@ -25,7 +25,6 @@ import "../lib/messages";
 import type { Conversations, ConversationsOptions } from "../lib/model/controller";
 import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
-import { hasPresented, loadRoom } from "../lib/room-lazy";
 import { base } from "../lib/styles";
 import type { OutboxItem } from "../lib/ws";
 import { embedded, onLoader, toLoader } from "./embed";
@@ -38,6 +37,17 @@ import { appStyles } from "./styles";
 import { formatEstimate, tw } from "./ways-strings";
 
 type Screen = "loading" | "start" | "chat";
+type RoomParts = typeof import("./chat-room");
+
+let partsLoad: Promise<RoomParts> | null = null;
+/** The room's buttons and frame (chat-room.ts), fetched with the model. */
+function loadParts(): Promise<RoomParts> {
+  partsLoad ??= import("./chat-room").catch((err: unknown) => {
+    partsLoad = null;
+    throw err;
+  });
+  return partsLoad;
+}
 
 let modelLoad: Promise<typeof import("../lib/model/controller")> | null = null;
 /** The conversation model's code, fetched once (and again after a failed try). */
@@ -92,6 +102,8 @@ export class ChatApp extends I18nElement {
   private endedNotified = false;
   private readonly adviserId = new URLSearchParams(location.search).get("adviser") ?? "";
   private readonly composer = createRef<HTMLElement>();
+  /** chat-room.ts, once loaded. */
+  private parts: RoomParts | null = null;
 
   constructor() {
     super();
@@ -142,8 +154,8 @@ export class ChatApp extends I18nElement {
 
   protected override updated(): void {
     this.reportUnread();
-    if (!this.roomReady && this.needsRoom())
-      loadRoom().then(
+    if (!this.roomReady && this.parts && this.needsRoom())
+      this.parts.loadRoom().then(
         () => (this.roomReady = true),
         () => undefined, // offline: tried again with the next update
       );
@@ -153,7 +165,7 @@ export class ChatApp extends I18nElement {
   private needsRoom(): boolean {
     if (this.screen !== "chat") return false;
     const phase = this.model?.call(this.stored?.conversation_id ?? "")?.phase ?? "idle";
-    return this.large || phase !== "idle" || hasPresented(this.conv?.events ?? []);
+    return this.large || phase !== "idle" || !!this.parts?.hasPresented(this.conv?.events ?? []);
   }
 
   /** Large or back: the loader grows or shrinks the widget's panel; a page of our own
@@ -169,8 +181,7 @@ export class ChatApp extends I18nElement {
     const stored = this.stored;
     if (!stored) return;
     try {
-      const { openOwnWindow } = await import("./handoff");
-      if (openOwnWindow(stored, lang())) toLoader({ type: "close" });
+      if ((await loadParts()).openOwnWindow(stored, lang())) toLoader({ type: "close" });
     } catch {
       this.notice = errorText("network");
     }
@@ -179,7 +190,7 @@ export class ChatApp extends I18nElement {
   private async takeHandoff(): Promise<void> {
     let stored: StoredConversation | null;
     try {
-      stored = await (await import("./handoff")).receiveHandoff();
+      stored = await (await loadParts()).receiveHandoff();
     } catch {
       stored = null; // the code did not load (offline): start as usual
     }
@@ -268,6 +279,14 @@ export class ChatApp extends I18nElement {
     this.lastUnread = -1;
     toLoader({ type: "started" });
     void this.updateComplete.then(() => this.composer.value?.focus());
+    if (!this.parts)
+      void loadParts().then(
+        (parts) => {
+          this.parts = parts;
+          this.requestUpdate();
+        },
+        () => undefined, // offline: the chat works without; tried again next time
+      );
     loadModel().then(
       ({ Conversations }) => {
         if (this.stored !== stored) return; // another conversation (or none) by now
@@ -413,7 +432,8 @@ export class ChatApp extends I18nElement {
     const cid = this.stored?.conversation_id ?? "";
     const other = this.summary?.adviser?.name || tc("adviser");
     const calls = this.model?.call(cid) ?? null;
-    const large = this.large && this.roomReady;
+    const parts = this.roomReady ? this.parts : null;
+    const large = this.large && !!parts;
     // In the large room the room shows the videos; the call panel keeps its controls.
     const callPanel = ended
       ? nothing
@@ -423,37 +443,20 @@ export class ChatApp extends I18nElement {
           .otherName=${other}
           ?stageless=${large}
         ></vv-call>`;
-    if (large)
+    const props = {
+      calls,
+      events: this.conv?.events ?? [],
+      client: this.model?.client ?? null,
+      conversationId: cid,
+      other,
+    };
+    if (large && parts)
       return html`<main class="large">
-        <vv-room
-          mode="large"
-          .manager=${calls}
-          .events=${this.conv?.events ?? []}
-          .client=${this.model?.client ?? null}
-          conversation-id=${cid}
-          role="customer"
-          other-name=${other}
-        >
-          ${callPanel}
-          <div slot="chat" class="room-chat">${this.renderQueue()} ${this.renderTalk()}</div>
-        </vv-room>
+        ${parts.room(props, true, callPanel, html`${this.renderQueue()} ${this.renderTalk()}`)}
       </main>`;
     return html`<main>
       ${this.renderQueue()} ${callPanel}
-      ${
-        this.roomReady && !ended
-          ? html`<vv-room
-              mode="inline"
-              .manager=${calls}
-              .events=${this.conv?.events ?? []}
-              .client=${this.model?.client ?? null}
-              conversation-id=${cid}
-              role="customer"
-              other-name=${other}
-            ></vv-room>`
-          : nothing
-      }
-      ${this.renderTalk()}
+      ${parts && !ended ? parts.room(props, false, nothing, nothing) : nothing} ${this.renderTalk()}
     </main>`;
   }
 
@@ -566,20 +569,7 @@ export class ChatApp extends I18nElement {
       return nothing;
     const name = this.summary.adviser?.name || tc("adviser");
     return html`<span class="call-buttons">
-      ${
-        calls.canShareScreen
-          ? html`<button
-              type="button"
-              data-testid="call-screen-start"
-              aria-label=${tcall("screenShareLabel")}
-              title=${tcall("screenShareLabel")}
-              ?disabled=${calls.busy}
-              @click=${() => void calls.shareScreen()}
-            >
-              ${icon("screen")}<span class="label">${tcall("screenShare")}</span>
-            </button>`
-          : nothing
-      }
+      ${this.parts?.screenStartButton(calls) ?? nothing}
       <button
         type="button"
         data-testid="call-audio"
@@ -603,34 +593,15 @@ export class ChatApp extends I18nElement {
     </span>`;
   }
 
-  /** Large view (overlay, full width) and, inside the widget, a window of its own. */
+  /** Large view and own window (chat-room.ts). */
   private renderRoomButtons() {
-    if (this.screen !== "chat" || !this.stored) return nothing;
-    return html`<span class="call-buttons">
-      <button
-        type="button"
-        data-testid="room-open"
-        aria-pressed=${this.large ? "true" : "false"}
-        aria-label=${t("roomLargeLabel")}
-        title=${t("roomLargeLabel")}
-        @click=${() => this.setLarge(!this.large)}
-      >
-        ${icon("expand")}<span class="label">${t("roomLarge")}</span>
-      </button>
-      ${
-        embedded
-          ? html`<button
-              type="button"
-              data-testid="room-window"
-              aria-label=${t("roomWindowLabel")}
-              title=${t("roomWindowLabel")}
-              @click=${() => void this.openWindow()}
-            >
-              ${t("roomWindow")}
-            </button>`
-          : nothing
-      }
-    </span>`;
+    if (this.screen !== "chat" || !this.stored || !this.parts) return nothing;
+    return this.parts.roomButtons(
+      this.large,
+      embedded,
+      () => this.setLarge(!this.large),
+      () => void this.openWindow(),
+    );
   }
 
   override render() {

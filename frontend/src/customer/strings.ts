@@ -2,13 +2,6 @@ import { translator, type Strings } from "../lib/i18n";
 
 export const strings = {
   title: ["Chat mit unserer Beratung", "Chat with our advisers"],
-  roomLarge: ["Groß", "Large"],
-  roomLargeLabel: ["Gespräch groß anzeigen", "Show the conversation large"],
-  roomWindow: ["Eigenes Fenster", "Own window"],
-  roomWindowLabel: [
-    "Gespräch in einem eigenen Fenster öffnen",
-    "Open the conversation in its own window",
-  ],
   startIntro: [
     "Schreiben Sie uns – ohne Anmeldung. Eine Beraterin oder ein Berater antwortet Ihnen gleich hier.",
     "Write to us – no registration needed. An adviser will answer you right here.",

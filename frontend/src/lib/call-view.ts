@@ -6,6 +6,7 @@ import { html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "./base";
 import type { CallManager } from "./call";
 import { callKind, formatClock, tcall } from "./call-strings";
+import { tscreen } from "./call/screen-strings";
 import { callViewStyles } from "./call-view-styles";
 import { errorText } from "./i18n";
 import { icon } from "./icons";
@@ -151,7 +152,7 @@ export class CallView extends I18nElement {
   private screenButton(m: CallManager) {
     if (!m.canShareScreen) return nothing;
     const on = !!m.screenTrack;
-    const label = on ? tcall("screenStopLabel") : tcall("screenShareLabel");
+    const label = on ? tscreen("screenStopLabel") : tscreen("screenShareLabel");
     return html`<button
       type="button"
       class="ctl ${on ? "" : "off"}"
@@ -162,7 +163,9 @@ export class CallView extends I18nElement {
       aria-pressed=${on ? "true" : "false"}
       @click=${() => (on ? m.stopScreen() : void m.shareScreen())}
     >
-      ${icon("screen")}<span class="label">${on ? tcall("screenStop") : tcall("screenShare")}</span>
+      ${icon("screen")}<span class="label"
+        >${on ? tscreen("screenStop") : tscreen("screenShare")}</span
+      >
     </button>`;
   }
 
