@@ -8,6 +8,7 @@ import { keyed } from "lit/directives/keyed.js";
 import { I18nElement } from "../lib/base";
 import type { CallManager, Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
+import { roomIcon } from "../lib/call/room-icons";
 import { tscreen } from "../lib/call/screen-strings";
 import "../lib/composer";
 import { tc } from "../lib/i18n";
@@ -166,7 +167,7 @@ export class ChatPane extends I18nElement {
               ?disabled=${disabled}
               @click=${() => void call.shareScreen()}
             >
-              ${icon("screen")}<span>${tscreen("screenShare")}</span>
+              ${roomIcon("screen")}<span>${tscreen("screenShare")}</span>
             </button>`
           : nothing
       }

@@ -5,9 +5,9 @@
 // loaded later still, when it is needed (lib/room-lazy.ts).
 import { html, nothing } from "lit";
 import type { CallManager } from "../lib/call";
+import { roomIcon } from "../lib/call/room-icons";
 import { tscreen } from "../lib/call/screen-strings";
 import { translator, type Strings } from "../lib/i18n";
-import { icon } from "../lib/icons";
 import type { EventMsg } from "../lib/protocol.gen";
 import type { VisavisClient } from "../lib/ws";
 
@@ -40,7 +40,7 @@ export function roomButtons(
       title=${t("roomLargeLabel")}
       @click=${toggle}
     >
-      ${icon("expand")}<span class="label">${t("roomLarge")}</span>
+      ${roomIcon("expand")}<span class="label">${t("roomLarge")}</span>
     </button>
     ${
       embedded
@@ -69,7 +69,7 @@ export function screenStartButton(calls: CallManager) {
     ?disabled=${calls.busy}
     @click=${() => void calls.shareScreen()}
   >
-    ${icon("screen")}<span class="label">${tscreen("screenShare")}</span>
+    ${roomIcon("screen")}<span class="label">${tscreen("screenShare")}</span>
   </button>`;
 }
 

@@ -6,6 +6,7 @@ import { html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "./base";
 import type { CallManager } from "./call";
 import { callKind, formatClock, tcall } from "./call-strings";
+import { roomIcon } from "./call/room-icons";
 import { tscreen } from "./call/screen-strings";
 import { callViewStyles } from "./call-view-styles";
 import { errorText } from "./i18n";
@@ -163,7 +164,7 @@ export class CallView extends I18nElement {
       aria-pressed=${on ? "true" : "false"}
       @click=${() => (on ? m.stopScreen() : void m.shareScreen())}
     >
-      ${icon("screen")}<span class="label"
+      ${roomIcon("screen")}<span class="label"
         >${on ? tscreen("screenStop") : tscreen("screenShare")}</span
       >
     </button>`;
