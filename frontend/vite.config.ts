@@ -64,9 +64,10 @@ export default defineConfig({
               test: /[\\/]src[\\/]lib[\\/]model[\\/]/,
               includeDependenciesRecursively: false,
             },
+            // lib/room-lazy.ts neither: only the lazy parts of the apps load the room.
             {
               name: "shared",
-              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$))/,
+              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$)|room-lazy\.ts$)/,
             },
           ],
         },

@@ -27,10 +27,13 @@ from playwright.sync_api import (
 )
 
 CHROMIUM = "/usr/bin/chromium"
+# Fake media: the fake UI accepts every prompt, also getDisplayMedia's picker (it then
+# returns a fake 1280x720 "window" surface: screen sharing works headless with these two
+# flags alone); two fake cameras, because the camera switch shows only with a second one.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
+    "--use-fake-device-for-media-stream=device-count=2",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",

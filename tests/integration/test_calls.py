@@ -116,6 +116,44 @@ async def test_call_lifecycle_is_logged_in_the_conversation(live_server: LiveSer
     await asyncio.gather(adviser.close(), customer.close())
 
 
+async def test_a_screen_share_without_a_camera_call(live_server: LiveServer) -> None:
+    """Customers ask to show their screen without going on video: a call whose media
+    is "screen", answered like any call, with the share announced by `call.media`."""
+    adviser, customer, conv_id = await active_call_pair(live_server)
+    ack = await customer.request("call.request", conversation_id=conv_id, media="screen")
+    assert ack["type"] == "ack"
+    requested = await adviser.wait_for(event_of("call.requested"))
+    call_id = requested["body"]["call_id"]
+    assert requested["body"]["media"] == "screen"
+    update = await adviser.wait_for(
+        lambda f: f["type"] == "conversation.update" and f["conversation"]["call"]
+    )
+    assert update["conversation"]["call"]["media"] == "screen"
+    assert (
+        await adviser.request("call.answer", conversation_id=conv_id, call_id=call_id, accept=True)
+    )["type"] == "ack"
+    started = await customer.wait_for(event_of("call.started"))
+    assert started["body"] == {"call_id": call_id, "media": "screen"}
+    await customer.request(
+        "call.media",
+        conversation_id=conv_id,
+        call_id=call_id,
+        audio=False,
+        video=False,
+        screen=True,
+    )
+    media = await adviser.wait_for(event_of("call.media"))
+    assert media["body"]["screen"] is True and media["body"]["video"] is False
+    assert (await adviser.request("call.hangup", conversation_id=conv_id, call_id=call_id))[
+        "type"
+    ] == "ack"
+    ended = await customer.wait_for(event_of("call.ended"))
+    assert ended["body"]["media"] == "screen"
+    # no other kind of call
+    err = await customer.request("call.request", conversation_id=conv_id, media="window")
+    assert err["type"] == "error" and err["code"] == "bad_request"
+
+
 async def test_signalling_reaches_only_the_other_participant(live_server: LiveServer) -> None:
     adviser, customer, conv_id = await active_call_pair(live_server)
     # a supervisor follows the conversation (may read it) but must not get signalling

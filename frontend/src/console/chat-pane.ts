@@ -1,12 +1,15 @@
 // The console's chat pane: the selected conversation's header (call buttons, transfer,
 // end with confirmation, close), the call, the consultation bar, the messages, typing,
-// and the composer, or why there is none (ended, handed over). It writes to the
+// and the composer, or why there is none (ended, handed over). A shared screen or a
+// presented document shows on the room's stage (src/room/, loaded when first needed). It writes to the
 // conversation itself; ending it is answered by `vv-end-answer` {id, answer}.
 import { html, nothing, type PropertyValues } from "lit";
 import { keyed } from "lit/directives/keyed.js";
 import { I18nElement } from "../lib/base";
 import type { CallManager, Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
+import { roomIcon } from "../lib/call/room-icons";
+import { tscreen } from "../lib/call/screen-strings";
 import "../lib/composer";
 import { loadDocStage } from "../lib/doc-stage-lazy";
 import { languageName, lang, tc } from "../lib/i18n";
@@ -14,6 +17,7 @@ import { icon } from "../lib/icons";
 import "../lib/messages";
 import type { PendingLine } from "../lib/messages";
 import { isEnded, myPart, type Conversation } from "../lib/model/reduce";
+import { hasPresented, loadRoom } from "../lib/room-lazy";
 import { base } from "../lib/styles";
 import type { Answer, VisavisClient } from "../lib/ws";
 import "./consult-bar";
@@ -37,6 +41,7 @@ export class ChatPane extends I18nElement {
     topicLabel: { attribute: false },
     teamName: { attribute: false },
     confirming: { state: true },
+    roomReady: { state: true },
   };
   declare conv: Conversation | null;
   declare pending: readonly PendingLine[];
@@ -50,6 +55,8 @@ export class ChatPane extends I18nElement {
   declare teamName: (id: string) => string;
   /** Conversations whose end waits for "Yes". */
   declare confirming: ReadonlySet<string>;
+  /** The room's code is loaded (a call ran or a document was presented). */
+  declare roomReady: boolean;
 
   constructor() {
     super();
@@ -62,6 +69,17 @@ export class ChatPane extends I18nElement {
     this.topicLabel = (id) => id ?? "";
     this.teamName = (id) => id;
     this.confirming = new Set();
+    this.roomReady = false;
+  }
+
+  protected override updated(): void {
+    const needed =
+      (this.call && this.call.phase !== "idle") || hasPresented(this.conv?.events ?? []);
+    if (!this.roomReady && needed)
+      loadRoom().then(
+        () => (this.roomReady = true),
+        () => undefined, // tried again with the next update
+      );
   }
 
   static override styles = [base, paneStyles];
@@ -143,6 +161,21 @@ export class ChatPane extends I18nElement {
       >
         ${icon("phone")}<span>${tcall("audioCall")}</span>
       </button>
+      ${
+        call.canShareScreen
+          ? html`<button
+              type="button"
+              class="secondary"
+              data-testid="call-screen-start"
+              aria-label=${tscreen("screenShareLabel")}
+              title=${elsewhere ? tcall("busyElsewhere") : tscreen("screenShareLabel")}
+              ?disabled=${disabled}
+              @click=${() => void call.shareScreen()}
+            >
+              ${roomIcon("screen")}<span>${tscreen("screenShare")}</span>
+            </button>`
+          : nothing
+      }
       <button
         type="button"
         class="secondary"
@@ -271,6 +304,19 @@ export class ChatPane extends I18nElement {
         ${this.renderEnd(s.id, ended, part)}
       </header>
       ${ended || part !== "adviser" ? nothing : html`<vv-call .manager=${this.call} .otherName=${name}></vv-call>`}
+      ${
+        !ended && this.roomReady
+          ? html`<vv-room
+              mode="inline"
+              .manager=${part === "adviser" ? this.call : null}
+              .events=${conv.events}
+              .client=${this.client}
+              conversation-id=${s.id}
+              side="adviser"
+              other-name=${name}
+            ></vv-room>`
+          : nothing
+      }
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.meId} .client=${this.client}></vv-consult-bar>`}
       ${ended || part === "none" ? nothing : this.renderDocStage(conv)}
       <vv-messages

@@ -6,6 +6,10 @@
 // The conversation itself (events, receipts, typing, calls) is the shared model
 // (lib/model), loaded with the first conversation (not part of the first load: the
 // start form does without); the start screen is start-screen.ts, the CSS styles.ts.
+// The consultation room (src/room/, its own chunk) shows a shared screen or a
+// presented document above the chat, or the whole conversation large: the widget's
+// panel grown into an overlay (the loader does it when asked), its own window
+// (handoff.ts), full screen on a phone.
 import { html, nothing } from "lit";
 import { createRef, ref } from "lit/directives/ref.js";
 import { api, ApiError, type CreatedConversation } from "../lib/api";
@@ -34,6 +38,17 @@ import { appStyles } from "./styles";
 import { formatEstimate, tw } from "./ways-strings";
 
 type Screen = "loading" | "start" | "chat";
+type RoomParts = typeof import("./chat-room");
+
+let partsLoad: Promise<RoomParts> | null = null;
+/** The room's buttons and frame (chat-room.ts), fetched with the model. */
+function loadParts(): Promise<RoomParts> {
+  partsLoad ??= import("./chat-room").catch((err: unknown) => {
+    partsLoad = null;
+    throw err;
+  });
+  return partsLoad;
+}
 
 let modelLoad: Promise<typeof import("../lib/model/controller")> | null = null;
 /** The conversation model's code, fetched once (and again after a failed try). */
@@ -52,6 +67,8 @@ export class ChatApp extends I18nElement {
     confirmingEnd: { state: true },
     topic: { state: true },
     picked: { state: true },
+    large: { state: true },
+    roomReady: { state: true },
   };
   declare screen: Screen;
   declare notice: string;
@@ -60,6 +77,10 @@ export class ChatApp extends I18nElement {
   declare topic: string;
   /** The adviser picked in the portal (?adviser=…). */
   declare picked: PortalAdviser | null;
+  /** The conversation opened large (the room with the chat as its side panel). */
+  declare large: boolean;
+  /** The room's code is loaded. */
+  declare roomReady: boolean;
 
   /** The conversation (from its first one on). */
   private model: Conversations | null = null;
@@ -82,6 +103,8 @@ export class ChatApp extends I18nElement {
   private endedNotified = false;
   private readonly adviserId = new URLSearchParams(location.search).get("adviser") ?? "";
   private readonly composer = createRef<HTMLElement>();
+  /** chat-room.ts, once loaded. */
+  private parts: RoomParts | null = null;
 
   constructor() {
     super();
@@ -90,6 +113,8 @@ export class ChatApp extends I18nElement {
     this.confirmingEnd = false;
     this.topic = new URLSearchParams(location.search).get("topic") ?? "";
     this.picked = null;
+    this.large = false;
+    this.roomReady = false;
   }
 
   static override styles = [base, iconStyles, callButtonStyles, appStyles];
@@ -104,6 +129,11 @@ export class ChatApp extends I18nElement {
     });
     document.addEventListener("keydown", this.onKeydown);
     toLoader({ type: "ready" });
+    // Opened by "own window": the opener hands the conversation over (handoff.ts).
+    if (new URLSearchParams(location.search).get("room") === "1" && window.opener) {
+      void this.takeHandoff();
+      return;
+    }
     const invite = new URLSearchParams(location.hash.slice(1)).get("invite");
     if (invite) {
       void this.redeemInvite(invite);
@@ -125,6 +155,55 @@ export class ChatApp extends I18nElement {
 
   protected override updated(): void {
     this.reportUnread();
+    if (!this.roomReady && this.parts && this.needsRoom())
+      this.parts.loadRoom().then(
+        () => (this.roomReady = true),
+        () => undefined, // offline: tried again with the next update
+      );
+  }
+
+  /** The room is needed: opened large, a call, or a document presented. */
+  private needsRoom(): boolean {
+    if (this.screen !== "chat") return false;
+    const phase = this.model?.call(this.stored?.conversation_id ?? "")?.phase ?? "idle";
+    return this.large || phase !== "idle" || !!this.parts?.hasPresented(this.conv?.events ?? []);
+  }
+
+  /** Large or back: the loader grows or shrinks the widget's panel; a page of our own
+   * lets the app use the whole width. */
+  private setLarge(on: boolean): void {
+    this.large = on;
+    document.documentElement.classList.toggle("room", on);
+    toLoader({ type: "grow", on });
+  }
+
+  /** The same conversation in a window of its own (see handoff.ts). */
+  private async openWindow(): Promise<void> {
+    const stored = this.stored;
+    if (!stored) return;
+    try {
+      if ((await loadParts()).openOwnWindow(stored, lang())) toLoader({ type: "close" });
+    } catch {
+      this.notice = errorText("network");
+    }
+  }
+
+  private async takeHandoff(): Promise<void> {
+    let stored: StoredConversation | null;
+    try {
+      stored = await (await loadParts()).receiveHandoff();
+    } catch {
+      stored = null; // the code did not load (offline): start as usual
+    }
+    if (stored) {
+      saveStored(stored);
+      this.setLarge(true);
+      this.resume(stored);
+      return;
+    }
+    const own = loadStored();
+    if (own) this.resume(own);
+    else this.showStart();
   }
 
   /** The e-mailed link (/join/… → /chat#invite=…): exchange it for a token, keep that
@@ -201,6 +280,14 @@ export class ChatApp extends I18nElement {
     this.lastUnread = -1;
     toLoader({ type: "started" });
     void this.updateComplete.then(() => this.composer.value?.focus());
+    if (!this.parts)
+      void loadParts().then(
+        (parts) => {
+          this.parts = parts;
+          this.requestUpdate();
+        },
+        () => undefined, // offline: the chat works without; tried again next time
+      );
     loadModel().then(
       ({ Conversations }) => {
         if (this.stored !== stored) return; // another conversation (or none) by now
@@ -343,14 +430,51 @@ export class ChatApp extends I18nElement {
 
   private renderChat() {
     const ended = this.ended;
+    const cid = this.stored?.conversation_id ?? "";
+    const other = this.summary?.adviser?.name || tc("adviser");
+    const calls = this.model?.call(cid) ?? null;
+    const parts = this.roomReady ? this.parts : null;
+    const large = this.large && !!parts;
+    // In the large room the room shows the videos; the call panel keeps its controls.
+    const callPanel = ended
+      ? nothing
+      : html`<vv-call
+          slot="controls"
+          .manager=${calls}
+          .otherName=${other}
+          ?stageless=${large}
+        ></vv-call>`;
+    const props = {
+      calls,
+      events: this.conv?.events ?? [],
+      client: this.model?.client ?? null,
+      conversationId: cid,
+      other,
+    };
+    // The document stage is mounted once: in the large room's stage while a document
+    // is presented (the room renders it), else above the messages (its shelf: share,
+    // upload, photo request).
+    if (large && parts) {
+      const docs = parts.hasPresented(props.events) ? nothing : this.renderDocStage(this.conv, cid);
+      return html`<main class="large">
+        ${parts.room(props, true, callPanel, html`${this.renderQueue()} ${docs} ${this.renderTalk()}`)}
+      </main>`;
+    }
+    return html`<main>
+      ${this.renderQueue()} ${callPanel}
+      ${parts && !ended ? parts.room(props, false, nothing, nothing) : nothing}
+      ${this.renderDocStage(this.conv, cid)} ${this.renderTalk()}
+    </main>`;
+  }
+
+  /** The messages, typing, and the composer (or the ended banner). */
+  private renderTalk() {
+    const ended = this.ended;
     const conv = this.conv;
     const cid = this.stored?.conversation_id ?? "";
     const adviserName = this.summary?.adviser?.name ?? "";
     const typing = conv?.typing ? conv.typing.name || adviserName || tc("adviser") : null;
-    return html`<main>
-      ${this.renderQueue()}
-      ${ended ? nothing : html`<vv-call .manager=${this.model?.call(cid) ?? null} .otherName=${adviserName || tc("adviser")}></vv-call>`}
-      ${this.renderDocStage(conv, cid)}
+    return html`
       <vv-messages
         .events=${conv?.events ?? []}
         .pending=${this.model?.pending(cid) ?? []}
@@ -414,7 +538,7 @@ export class ChatApp extends I18nElement {
                 }
               </div>`
       }
-    </main>`;
+    `;
   }
 
   /** Documents together (room/doc-stage.ts, its own chunk) — here until the room
@@ -466,6 +590,7 @@ export class ChatApp extends I18nElement {
       data-testid="call-buttons"
       ?inert=${!usable}
     >
+      ${calls ? (this.parts?.screenStartButton(calls) ?? nothing) : nothing}
       <button
         type="button"
         data-testid="call-audio"
@@ -491,11 +616,22 @@ export class ChatApp extends I18nElement {
     </span>`;
   }
 
+  /** Large view and own window (chat-room.ts). */
+  private renderRoomButtons() {
+    if (this.screen !== "chat" || !this.stored || !this.parts) return nothing;
+    return this.parts.roomButtons(
+      this.large,
+      embedded,
+      () => this.setLarge(!this.large),
+      () => void this.openWindow(),
+    );
+  }
+
   override render() {
     document.title = t("title");
     return html`<header>
         <h1 id="title">${this.headerTitle()}</h1>
-        ${this.renderCallButtons()}
+        ${this.renderCallButtons()} ${this.renderRoomButtons()}
         ${this.screen === "chat" ? html`<vv-conn-status .state=${this.model?.conn ?? "connecting"}></vv-conn-status>` : nothing}
         <vv-lang-toggle></vv-lang-toggle>
       </header>

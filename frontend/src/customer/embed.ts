@@ -5,6 +5,8 @@ export type ToLoader =
   | { type: "started" }
   | { type: "ended" }
   | { type: "close" }
+  /** Grow the widget's panel into an overlay over most of the page (or back). */
+  | { type: "grow"; on: boolean }
   | { type: "unread"; count: number };
 
 export interface FromLoader {

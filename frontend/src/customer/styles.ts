@@ -35,6 +35,15 @@ export const appStyles = css`
     flex-direction: column;
     min-height: 0;
   }
+  main.large vv-room {
+    flex: 1;
+  }
+  .room-chat {
+    display: flex;
+    flex-direction: column;
+    flex: 1;
+    min-height: 0;
+  }
   .banner {
     padding: 0.6rem 0.75rem;
     background: #fff7e0;

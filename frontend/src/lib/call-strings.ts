@@ -143,6 +143,8 @@ export const callStrings = {
   off: ["aus", "off"],
   kindAudio: ["Audioanruf", "audio call"],
   kindVideo: ["Videoanruf", "video call"],
+  kindScreen: ["Bildschirmfreigabe", "screen share"],
+  evScreen: [", Bildschirm geteilt", ", screen shared"],
   seconds: ["{n} Sek.", "{n} s"],
   minutes: ["{n} Min.", "{n} min"],
 } as const satisfies Strings;
@@ -151,7 +153,7 @@ export const tcall = translator(callStrings);
 
 /** "Videoanruf" / "video call" (lower case in English inside sentences). */
 export function callKind(media: unknown): string {
-  return tcall(media === "audio" ? "kindAudio" : "kindVideo");
+  return tcall(media === "audio" ? "kindAudio" : media === "screen" ? "kindScreen" : "kindVideo");
 }
 
 /** The same, capitalised at the start of a line ("Video call, 4 min"). */

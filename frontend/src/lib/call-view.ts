@@ -6,6 +6,8 @@ import { html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "./base";
 import type { CallManager } from "./call";
 import { callKind, formatClock, tcall } from "./call-strings";
+import { roomIcon } from "./call/room-icons";
+import { tscreen } from "./call/screen-strings";
 import { callViewStyles } from "./call-view-styles";
 import { errorText } from "./i18n";
 import { icon } from "./icons";
@@ -15,11 +17,14 @@ export class CallView extends I18nElement {
   static override properties = {
     manager: { attribute: false },
     otherName: { type: String },
+    stageless: { type: Boolean },
     showDevices: { state: true },
     now: { state: true },
   };
   declare manager: CallManager | null;
   declare otherName: string;
+  /** The room shows the videos (stage and tiles): here only status and controls. */
+  declare stageless: boolean;
   declare showDevices: boolean;
   declare now: number;
 
@@ -30,6 +35,7 @@ export class CallView extends I18nElement {
     super();
     this.manager = null;
     this.otherName = "";
+    this.stageless = false;
     this.showDevices = false;
     this.now = Date.now();
   }
@@ -137,6 +143,27 @@ export class CallView extends I18nElement {
       @click=${() => void m.flipCamera()}
     >
       ${icon("flip")}<span class="label">${tcall("flip")}</span>
+    </button>`;
+  }
+
+  /** Share the screen / stop sharing; hidden where the browser cannot share. */
+  private screenButton(m: CallManager) {
+    if (!m.canShareScreen) return nothing;
+    const on = !!m.screenTrack;
+    const label = on ? tscreen("screenStopLabel") : tscreen("screenShareLabel");
+    return html`<button
+      type="button"
+      class="ctl ${on ? "" : "off"}"
+      data-testid="call-screen"
+      data-state=${on ? "on" : "off"}
+      aria-label=${label}
+      title=${label}
+      aria-pressed=${on ? "true" : "false"}
+      @click=${() => (on ? m.stopScreen() : void m.shareScreen())}
+    >
+      ${roomIcon("screen")}<span class="label"
+        >${on ? tscreen("screenStop") : tscreen("screenShare")}</span
+      >
     </button>`;
   }
 
@@ -421,7 +448,7 @@ export class CallView extends I18nElement {
     const started = call.started_at ? Date.parse(call.started_at) : NaN;
     const elapsed = Number.isFinite(started) ? formatClock(this.now - started) : "";
     const remoteVideoOn = !!m.remoteVideo && m.remoteVideoLive && m.remoteFlags.video !== false;
-    const showStage = call.media === "video" || !!m.camTrack || remoteVideoOn;
+    const showStage = !this.stageless && (call.media === "video" || !!m.camTrack || remoteVideoOn);
     const mirror = m.facing === "user" ? "mirror" : "";
     return html`<section
       data-testid="call-panel"
@@ -462,12 +489,14 @@ export class CallView extends I18nElement {
               ${m.remoteFlags.audio === false && m.remoteFlags.video ? html`<span class="badge">${tcall("remoteMuted", { name: this.name })}</span>` : nothing}
               ${m.camTrack ? html`<video class="self ${mirror}" data-src="local" data-testid="local-video" autoplay playsinline muted></video>` : nothing}
             </div>`
-          : html`<div class="audio-only">
-              <span class="avatar" aria-hidden="true">${this.initial()}</span>
-              <span
-                >${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span
-              >
-            </div>`
+          : this.stageless
+            ? nothing
+            : html`<div class="audio-only">
+                <span class="avatar" aria-hidden="true">${this.initial()}</span>
+                <span
+                  >${this.name}${m.remoteFlags.audio ? nothing : html` · <span class="muted">${tcall("remoteMuted", { name: this.name })}</span>`}</span
+                >
+              </div>`
       }
       ${
         m.audioBlocked
@@ -482,7 +511,8 @@ export class CallView extends I18nElement {
           : nothing
       }
       <div class="controls" role="group" aria-label=${tcall("controlsLabel")}>
-        ${this.micButton(m)} ${this.camButton(m)} ${this.flipButton(m)} ${this.devicesButton()}
+        ${this.micButton(m)} ${this.camButton(m)} ${this.flipButton(m)} ${this.screenButton(m)}
+        ${this.devicesButton()}
         <button
           type="button"
           class="hangup"

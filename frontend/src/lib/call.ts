@@ -7,11 +7,14 @@
 // ice-cache.ts (ICE servers, TURN credential renewal), connection.ts (the peer
 // connection and its recovery: negotiation.ts, stall-monitor.ts, turn-probe.ts,
 // restart-policy.ts), media-state.ts (who sends what), remote-media.ts (the other
-// side's video and sound). The view (call-view.ts) only renders the state.
+// side's video, screen and sound), screen.ts (own screen share). The view
+// (call-view.ts, and the room's stage) only renders the state.
 //
 // Gentle start: getUserMedia only on a click that turns a device on (customers: the
 // camera/microphone buttons; advisers also "Accept"/"Video call", which turn on what
-// the call is for). Without own devices a side still receives.
+// the call is for). Without own devices a side still receives. A screen share,
+// also only on a click, runs inside a call; without one, the click asks for a call
+// of media "screen" (no camera, no microphone) and the share starts once accepted.
 import { CallConnection } from "./call/connection";
 import { LocalDevices } from "./call/devices";
 import { IceCache } from "./call/ice-cache";
@@ -19,6 +22,7 @@ import { MediaState } from "./call/media-state";
 import type { Signal } from "./call/negotiation";
 import { PreCallCheck } from "./call/precheck";
 import { RemoteMedia } from "./call/remote-media";
+import { canShareScreen, ScreenShare } from "./call/screen";
 import type { IceConfig, LinkState, Media, MediaFlags, Phase, Role, Timer } from "./call/types";
 import type { CallMovedMsg, CallSummary, EventMsg, RtcSignalOutMsg } from "./protocol.gen";
 import type { ConnState, VisavisClient } from "./ws";
@@ -34,6 +38,7 @@ export type {
   Role,
 } from "./call/types";
 export { toIceServers } from "./call/ice-cache";
+export { canShareScreen } from "./call/screen";
 
 const RING_TIMEOUT_MS = 60_000;
 /** No ICE servers yet: ask again after this long. */
@@ -68,6 +73,7 @@ export class CallManager extends EventTarget {
   remoteFlags: MediaFlags = { audio: false, video: false };
 
   private readonly devices: LocalDevices;
+  private readonly screen = new ScreenShare({ changed: () => void this.screenChanged() });
   private readonly remote = new RemoteMedia(() => this.changed());
   private readonly media: MediaState;
   private readonly ice: IceCache;
@@ -108,6 +114,7 @@ export class CallManager extends EventTarget {
           call_id: callId,
           audio: flags.audio,
           video: flags.video,
+          screen: !!flags.screen,
         }),
       due: () => this.sendMediaState(),
     });
@@ -127,6 +134,8 @@ export class CallManager extends EventTarget {
       send: (signal) => this.signal(signal),
       mic: () => this.devices.micTrack,
       cam: () => this.devices.camTrack,
+      screen: () => this.screen.track,
+      remoteScreen: (track) => this.remote.addScreen(track),
       remoteFlags: () => this.remoteFlags,
       remoteVideo: () => !!this.remote.video,
       track: (track) => this.remote.add(track),
@@ -219,6 +228,27 @@ export class CallManager extends EventTarget {
   get check() {
     return this.precheck.check;
   }
+  /** This browser can share a screen (the buttons are hidden otherwise). */
+  get canShareScreen(): boolean {
+    return canShareScreen();
+  }
+  /** Own screen share (the sharer's indicator and preview). */
+  get screenTrack() {
+    return this.screen.track;
+  }
+  get screenPreview() {
+    return this.screen.preview;
+  }
+  /** The other side's screen share, while it is on (their word and frames). */
+  get remoteScreen(): MediaStream | null {
+    return this.remote.screen && this.remote.screenLive && this.remoteFlags.screen
+      ? this.remote.screen
+      : null;
+  }
+  /** What this side sends (call.media). */
+  private get sending(): MediaFlags {
+    return { ...this.devices.flags, screen: this.screen.on };
+  }
 
   private changed(): void {
     if (!this.disposed) this.dispatchEvent(new Event("change"));
@@ -310,7 +340,7 @@ export class CallManager extends EventTarget {
     this.error = "";
     this.noAnswer = false;
     this.changed();
-    if (this.role === "adviser") {
+    if (this.role === "adviser" && media !== "screen") {
       // The adviser's click on "Video call" is the choice to turn the camera on.
       this.devices.wantAudio = true;
       this.devices.wantVideo = media === "video";
@@ -326,9 +356,30 @@ export class CallManager extends EventTarget {
     if (a.type === "error") {
       this.asking = false;
       this.error = a.code;
-      if (this.phase === "idle") this.devices.release();
+      if (this.phase === "idle") {
+        this.devices.release();
+        this.screen.stop();
+      }
     }
     this.changed();
+  }
+
+  /** Share the screen (a click): in a call, one more video line; without one, the
+   * picker first (the click's user activation is needed for it), then a call of media
+   * "screen" that the other side accepts as any call. */
+  async shareScreen(): Promise<void> {
+    if (this.busy || this.screen.on) return;
+    if (this.phase !== "idle" && this.phase !== "active" && this.phase !== "outgoing") return;
+    const idle = this.phase === "idle";
+    if (!(await this.screen.start())) {
+      this.changed();
+      return;
+    }
+    if (idle && this.phase === "idle") await this.request("screen");
+  }
+
+  stopScreen(): void {
+    this.screen.stop();
   }
 
   async accept(): Promise<void> {
@@ -493,8 +544,9 @@ export class CallManager extends EventTarget {
     if (!this.devices.userChose && this.phase === "incoming") {
       // Accepting turns on what the call is for, on both sides (the click is the
       // permission's user gesture; what is turned on shows here and can be switched
-      // off first). A customer who only taps "Accept" is heard.
-      this.devices.wantAudio = true;
+      // off first). A customer who only taps "Accept" is heard; a screen share alone
+      // asks for neither camera nor microphone.
+      this.devices.wantAudio = call.media !== "screen";
       this.devices.wantVideo = call.media === "video";
     }
     void this.runCheck();
@@ -538,6 +590,7 @@ export class CallManager extends EventTarget {
     this.ice.stopRenewal();
     this.acquiring = null;
     this.devices.reset();
+    this.screen.stop(true);
     this.remote.stopAudio();
     this.precheckOpen = false;
     this.remoteFlags = { audio: false, video: false };
@@ -550,9 +603,16 @@ export class CallManager extends EventTarget {
     this.changed();
   }
 
+  /** Own screen share started or stopped: onto the peer connection, tell the other side. */
+  private screenChanged(): void {
+    if (this.phase === "active") this.connection.applyScreen();
+    this.sendMediaState();
+    this.changed();
+  }
+
   /** Our own flags to the other side (call.media), when they changed. */
   private sendMediaState(): void {
-    if (this.call && this.phase === "active") this.media.update(this.call.id, this.devices.flags);
+    if (this.call && this.phase === "active") this.media.update(this.call.id, this.sending);
   }
 
   // ------------------------------------------------------------------ the peer connection

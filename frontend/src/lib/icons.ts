@@ -36,6 +36,7 @@ export const iconStyles = css`
 export const callButtonStyles = css`
   .call-buttons {
     display: flex;
+    flex-wrap: wrap;
     gap: 0.35rem;
   }
   .call-buttons.reserved {

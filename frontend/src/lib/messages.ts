@@ -351,11 +351,12 @@ export class MessageList extends I18nElement {
       }
       case "call.media": {
         const who = this.bySelf(ev, ev.body["role"]) ? tcall("you") : this.roleName(ev);
-        return tcall("evMedia", {
+        const line = tcall("evMedia", {
           who,
           video: tcall(ev.body["video"] === true ? "on" : "off"),
           audio: tcall(ev.body["audio"] === true ? "on" : "off"),
         });
+        return ev.body["screen"] === true ? line + tcall("evScreen") : line;
       }
       case "call.ended": {
         const Kind = callKindTitle(ev.body["media"]);

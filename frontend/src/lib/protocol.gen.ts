@@ -56,7 +56,7 @@ export interface Author {
 export interface CallSummary {
   id: string;
   status: "ringing" | "active";
-  media: "audio" | "video";
+  media: "audio" | "video" | "screen";
   requested_by: "customer" | "adviser";
   requested_at: string | null;
   started_at: string | null;
@@ -295,7 +295,7 @@ export interface CallRequestMsg {
   type: "call.request";
   /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
   conversation_id: string;
-  media: "audio" | "video";
+  media: "audio" | "video" | "screen";
 }
 
 /** Accept or decline the other side's call request. */

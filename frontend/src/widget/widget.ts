@@ -39,6 +39,7 @@ interface FrameMsg {
   source?: string;
   type?: string;
   count?: number;
+  on?: boolean;
 }
 
 const KEY = "visavis.open";
@@ -52,8 +53,11 @@ const DECLINED = "visavis.declined";
   const SERVER = new URL(script.src).origin;
   const returning = script.dataset.returning === "true";
   const topic = script.dataset.topic;
-  const about = topic ? `topic=${encodeURIComponent(topic)}` : "";
   const de = /^de\b/i.test(navigator.language || "");
+  const enc = encodeURIComponent;
+  const about = topic ? `topic=${enc(topic)}` : "";
+  // "{n} neu" etc. with the number filled in
+  const fill = (s: string, n: number) => s.replace("{n}", "" + n);
   const T = de
     ? {
         on: "Chat – Berater:in verfügbar",
@@ -66,6 +70,7 @@ const DECLINED = "visavis.declined";
         unread: "{n} neu",
         yes: "Chat starten",
         no: "Nein danke",
+        mine: "Ihr Chat",
       }
     : {
         on: "Chat – adviser available",
@@ -78,8 +83,11 @@ const DECLINED = "visavis.declined";
         unread: "{n} new",
         yes: "Start chat",
         no: "No thanks",
+        mine: "Your chat",
       };
 
+  // The panel comes after the button in the shadow root: at the same z-index it lies
+  // above it (on a phone it covers the whole page).
   const CSS =
     ":host{all:initial}" +
     "[hidden]{display:none!important}" +
@@ -90,7 +98,8 @@ const DECLINED = "visavis.declined";
     ".l svg{width:22px;height:22px;fill:currentColor}" +
     ".d{width:10px;height:10px;border-radius:50%;background:#c4cbd3}.on .d{background:#4ade80}" +
     ".b{background:#b3261e;border-radius:10px;padding:1px 7px;font-size:12px}" +
-    ".p{z-index:2147483001;width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
+    ".p{width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
+    ".g{inset:4vh 4vw;width:auto;height:auto}" +
     ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui,sans-serif;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
     "iframe{flex:1;border:0}" +
     ".i{max-width:300px;padding:14px}" +
@@ -101,7 +110,7 @@ const DECLINED = "visavis.declined";
   let open = false;
   let started = false;
   let unread = 0;
-  let text = "Chat";
+  let queue = "Chat";
   let online = false;
 
   const host = document.createElement("div");
@@ -111,15 +120,17 @@ const DECLINED = "visavis.declined";
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(CSS);
   root.adoptedStyleSheets = [sheet];
+  // No type="button": there is no form in the shadow root for a button to submit.
   root.innerHTML =
-    '<button class="l" type="button" data-testid="visavis-launcher" aria-haspopup="dialog" aria-controls="vv-p">' +
-    '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
-    '<span class="d" aria-hidden="true"></span><span class="t"></span><span class="b" data-testid="visavis-badge" hidden></span></button>' +
+    '<button class="l" data-testid="visavis-launcher" aria-haspopup="dialog" aria-controls="vv-p">' +
+    // the button's aria-label names it: the icon and the (empty) dot add nothing
+    '<svg viewBox="0 0 24 24"><path d="M2 4h20v14H9l-5 4v-4H2z"/></svg>' +
+    '<span class="d"></span><span class="t"></span><span class="b" data-testid="visavis-badge" hidden></span></button>' +
     `<div class="i" role="status" data-testid="visavis-invitation" hidden><p></p>` +
-    `<button type="button" data-testid="visavis-invitation-accept">${T.yes}</button>` +
-    `<button type="button" class="n" data-testid="visavis-invitation-decline">${T.no}</button></div>` +
+    `<button data-testid="visavis-invitation-accept">${T.yes}</button>` +
+    `<button class="n" data-testid="visavis-invitation-decline">${T.no}</button></div>` +
     `<div class="p" id="vv-p" role="dialog" aria-label="${T.title}" hidden>` +
-    `<button class="x" type="button" data-testid="visavis-close" aria-label="${T.close}">×</button></div>`;
+    `<button class="x" data-testid="visavis-close" aria-label="${T.close}">×</button></div>`;
   const $ = <E extends Element>(sel: string) => root.querySelector(sel) as E;
   const launcher = $<HTMLButtonElement>(".l");
   const label = $<HTMLSpanElement>(".t");
@@ -138,28 +149,26 @@ const DECLINED = "visavis.declined";
   }
 
   function paint(): void {
+    // In a conversation the button is the customer's own chat, not the queue of others.
+    const text = started ? T.mine : queue;
     label.textContent = text;
     launcher.classList.toggle("on", online);
     const n = open ? 0 : unread;
     badge.hidden = !n;
-    badge.textContent = String(n);
-    launcher.setAttribute(
-      "aria-label",
-      n ? `${text} (${T.unread.replace("{n}", String(n))})` : text,
-    );
-    launcher.setAttribute("aria-expanded", String(open));
+    badge.textContent = "" + n;
+    launcher.setAttribute("aria-label", n ? `${text} (${fill(T.unread, n)})` : text);
+    launcher.setAttribute("aria-expanded", "" + open);
   }
 
   function show(a: Availability): void {
     online = a.available;
     const est = a.estimate_s;
-    text = !online
+    queue = !online
       ? a.open === false
         ? T.shut
         : T.off
       : a.waiting > 0
-        ? T.wait.replace("{n}", String(a.waiting)) +
-          (est != null ? T.est.replace("{n}", String(Math.ceil(est / 60) || 1)) : "")
+        ? fill(T.wait, a.waiting) + (est != null ? fill(T.est, Math.ceil(est / 60) || 1) : "")
         : T.on;
     paint();
   }
@@ -177,8 +186,9 @@ const DECLINED = "visavis.declined";
     }
     launcher.focus();
   }
-  $(".i button").addEventListener("click", () => answer(true));
-  $(".n").addEventListener("click", () => answer(false));
+  // Handler properties (shorter than addEventListener): our own shadow elements.
+  $<HTMLElement>(".i button").onclick = () => answer(true);
+  $<HTMLElement>(".n").onclick = () => answer(false);
 
   function proactive(): void {
     try {
@@ -204,9 +214,9 @@ const DECLINED = "visavis.declined";
           setTimeout(
             () => {
               $("p").textContent = de ? rule.message_de : rule.message_en;
-              invite = watch(`?team=${encodeURIComponent(rule.team_id || "")}`, (a) => {
+              invite = watch(`?team=${enc(rule.team_id || "")}`, (a) => {
                 // what the invitation waits for, as state (the browser tests wait on it)
-                bubble.dataset.free = String(a.free);
+                bubble.dataset.free = "" + a.free;
                 bubble.hidden = open || started || !a.free;
               });
             },
@@ -237,13 +247,12 @@ const DECLINED = "visavis.declined";
       title: T.title,
       "data-testid": "visavis-frame",
       allow: "camera; microphone; display-capture; fullscreen",
-      src: `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(navigator.language || "")}&${about}`,
+      // no language: the chat picks it from the same browser's languages
+      src: `${SERVER}/chat?embed=1&host=${enc(location.origin)}&${about}`,
     };
     for (const [k, v] of Object.entries(attrs)) f.setAttribute(k, v);
-    f.addEventListener("load", () => {
-      tell();
-      if (open) f.focus();
-    });
+    // (the chat says "ready" when it runs: then it is told whether it is shown)
+    f.onload = () => open && f.focus();
     panel.appendChild(f);
   }
 
@@ -262,11 +271,11 @@ const DECLINED = "visavis.declined";
     if (focus) (open ? frame : launcher)?.focus();
   }
 
-  launcher.addEventListener("click", () => setOpen(!open));
-  $(".x").addEventListener("click", () => setOpen(false));
-  panel.addEventListener("keydown", (e) => {
+  launcher.onclick = () => setOpen(!open);
+  $<HTMLElement>(".x").onclick = () => setOpen(false);
+  panel.onkeydown = (e) => {
     if (e.key === "Escape") setOpen(false);
-  });
+  };
 
   window.addEventListener("message", (e: MessageEvent) => {
     if (e.origin !== SERVER || !frame || e.source !== frame.contentWindow) return;
@@ -277,9 +286,12 @@ const DECLINED = "visavis.declined";
       started = d.type === "started";
       if (started) bubble.hidden = true;
       remember();
-    } else if (d.type === "close") setOpen(false);
+      paint();
+    } else if (d.type === "grow") panel.classList.toggle("g", !!d.on);
+    else if (d.type === "close") setOpen(false);
     else if (d.type === "unread") {
-      unread = Math.max(0, Math.floor(Number(d.count) || 0));
+      // our own frame's number; ~~ makes anything else 0
+      unread = Math.max(0, ~~(d.count as number));
       paint();
     }
   });

@@ -32,7 +32,7 @@ PresenceStatus = Literal["available", "away", "offline"]
 ConversationStatus = Literal["queued", "offline", "scheduled", "active", "ended"]
 ConversationKind = Literal["chat", "message", "callback"]
 CallStatus = Literal["ringing", "active"]
-MediaKind = Literal["audio", "video"]
+MediaKind = Literal["audio", "video", "screen"]
 EventKind = Literal[
     "conversation.created",
     "conversation.accepted",

@@ -14,7 +14,15 @@ import { hasTurn, type IceCache } from "./ice-cache";
 import { candidateOut, Negotiation, type Signal } from "./negotiation";
 import { RestartPolicy } from "./restart-policy";
 import { StallMonitor } from "./stall-monitor";
-import { addTransceivers, applyLocalTracks, replaceVideoLine, transceiverFor } from "./tracks";
+import {
+  addTransceivers,
+  applyLocalTracks,
+  applyScreen,
+  isScreenTrack,
+  replaceVideoLine,
+  transceiverFor,
+  type ScreenLines,
+} from "./tracks";
 import { TurnProbe } from "./turn-probe";
 import type { IceConfig, LinkState, MediaFlags, Timer } from "./types";
 
@@ -40,12 +48,16 @@ export interface ConnectionHooks {
   send(signal: Signal): void;
   mic(): MediaStreamTrack | null;
   cam(): MediaStreamTrack | null;
+  /** Own screen share (its own video line). */
+  screen(): MediaStreamTrack | null;
   /** What the other side says it sends. */
   remoteFlags(): MediaFlags;
   /** Whether the other side's video arrived. */
   remoteVideo(): boolean;
-  /** A track of the other side. */
+  /** A track of the other side (camera or microphone). */
   track(track: MediaStreamTrack): void;
+  /** The other side's screen share (see tracks.ts isScreenTrack). */
+  remoteScreen(track: MediaStreamTrack): void;
   /** The peer connection was closed (or replaced): its video is gone. */
   closed(): void;
   /** Connected for the first time. */
@@ -62,6 +74,9 @@ export class CallConnection {
   private negotiation: Negotiation | null = null;
   private callId = "";
   private swappedAt = 0;
+  /** Screen lines of the current peer connection, and our own one. */
+  private screens: ScreenLines = new WeakSet();
+  private screenLine: RTCRtpTransceiver | null = null;
   private slowTimer: Timer;
   private readonly restarts: RestartPolicy;
   private readonly monitor: StallMonitor;
@@ -84,7 +99,8 @@ export class CallConnection {
         return this.everConnected && (flags.audio || flags.video);
       },
       active: () => hooks.active(),
-      videoSender: () => (this.pc ? (transceiverFor(this.pc, "video")?.sender ?? null) : null),
+      videoSender: () =>
+        this.pc ? (transceiverFor(this.pc, "video", this.screens)?.sender ?? null) : null,
       stalled: () => {
         this.link = "reconnecting";
         hooks.changed();
@@ -146,15 +162,21 @@ export class CallConnection {
       rtcpMuxPolicy: "require",
     });
     const hooks = this.hooks;
+    const screens: ScreenLines = new WeakSet();
+    this.screens = screens;
+    this.screenLine = null;
     const negotiation = new Negotiation(pc, this.polite, {
       send: (signal) => hooks.send(signal),
-      addTransceivers: () => addTransceivers(pc, hooks.mic(), hooks.cam()),
+      addTransceivers: () => {
+        addTransceivers(pc, hooks.mic(), hooks.cam());
+        this.syncScreen(pc);
+      },
       answering: () => {
         // Answering an offer restarts ICE as much as our own restart would: do not
         // start another right after (it would throw this one's progress away).
         this.restarts.noteRestart();
         this.probe.noteRestart();
-        return applyLocalTracks(pc, hooks.mic(), hooks.cam());
+        return applyLocalTracks(pc, hooks.mic(), hooks.cam(), screens);
       },
       answered: async (iceRestart) => {
         // An offer during an outage may bring a fresh video line: it must not send
@@ -162,6 +184,9 @@ export class CallConnection {
         if (this.monitor.videoPaused && pc === this.pc) await this.monitor.setVideoSending(false);
         // The other side restarted ICE after an outage: fresh video too (one more offer).
         if (iceRestart && pc === this.pc && pc.signalingState === "stable") this.swapVideo(pc);
+        // Our screen line, if the answer left it out (the polite side drops its own
+        // not yet negotiated lines when an offer crosses): added again, offered next.
+        if (pc === this.pc) this.syncScreen(pc);
       },
       restarting: () => this.swapVideo(pc),
     });
@@ -175,7 +200,13 @@ export class CallConnection {
       hooks.send({ candidate: candidateOut(e.candidate.toJSON()) });
     };
     pc.ontrack = (e) => {
-      if (pc === this.pc) hooks.track(e.track);
+      if (pc !== this.pc) return;
+      if (isScreenTrack(e)) {
+        screens.add(e.transceiver);
+        hooks.remoteScreen(e.track);
+      } else {
+        hooks.track(e.track);
+      }
     };
     pc.onconnectionstatechange = () => this.onState(pc);
     this.monitor.start(pc);
@@ -210,7 +241,17 @@ export class CallConnection {
 
   /** Own tracks changed: onto the senders. */
   async applyLocalTracks(): Promise<void> {
-    if (this.pc) await applyLocalTracks(this.pc, this.hooks.mic(), this.hooks.cam());
+    if (this.pc) await applyLocalTracks(this.pc, this.hooks.mic(), this.hooks.cam(), this.screens);
+  }
+
+  /** Own screen share started or stopped: its line added (a renegotiation, see
+   * negotiation.ts) or stopped. */
+  applyScreen(): void {
+    if (this.pc && this.pc.signalingState !== "closed") this.syncScreen(this.pc);
+  }
+
+  private syncScreen(pc: RTCPeerConnection): void {
+    this.screenLine = applyScreen(pc, this.hooks.screen(), this.screenLine, this.screens);
   }
 
   /** Signals may have been lost: a restart waits for the resubscribe. */
@@ -310,6 +351,7 @@ export class CallConnection {
     if (this.polite || Date.now() - this.swappedAt < SWAP_GAP_MS) return;
     const cam = this.hooks.cam();
     if (!cam && !this.hooks.remoteFlags().video && !this.hooks.remoteVideo()) return;
-    if (replaceVideoLine(pc, cam, this.monitor.videoPaused)) this.swappedAt = Date.now();
+    if (replaceVideoLine(pc, cam, this.monitor.videoPaused, this.screens))
+      this.swappedAt = Date.now();
   }
 }

@@ -39,7 +39,7 @@ function domError(name: string): Error {
 
 type Gum = (c: MediaStreamConstraints) => Promise<MediaStream>;
 
-function setup(gum: Gum | undefined) {
+function setup(gum: Gum | undefined, mobile = false) {
   const state = { changes: 0, tracks: 0, muted: 0, callId: "k1" as string | null };
   const getUserMedia = gum ? vi.fn(gum) : undefined;
   const env: DevicesEnv = {
@@ -54,7 +54,7 @@ function setup(gum: Gum | undefined) {
     },
     stream: (track) => ({ preview: track }) as unknown as MediaStream,
     audioContext: undefined,
-    mobile: false,
+    mobile,
   };
   const devices = new LocalDevices(
     {
@@ -73,6 +73,16 @@ function setup(gum: Gum | undefined) {
 }
 
 describe("LocalDevices", () => {
+  it("offers the camera switch only with another camera to switch to", async () => {
+    const phone = setup(undefined, true);
+    expect(phone.devices.canFlip).toBe(true); // a phone, cameras not known yet
+    await phone.devices.refresh();
+    expect(phone.devices.cameras).toHaveLength(1);
+    expect(phone.devices.canFlip).toBe(false); // only one: hidden
+    const desk = setup(undefined);
+    expect(desk.devices.canFlip).toBe(false);
+  });
+
   it("opens the microphone on the first click, then mutes and unmutes it", async () => {
     const mic = new FakeTrack("audio", { deviceId: "mic1" });
     const { state, devices, getUserMedia } = setup(() => Promise.resolve(stream(mic)));

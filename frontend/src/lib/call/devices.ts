@@ -88,9 +88,11 @@ export class LocalDevices {
     return { audio: !!this.micTrack && !this.micMuted, video: !!this.camTrack };
   }
 
-  /** Whether this device probably has a front and a back camera (phones, tablets). */
+  /** Whether there is another camera to switch to: once the cameras are known (after
+   * the first one was allowed), more than one; before, a phone or tablet probably has a
+   * front and a back camera. Hidden with only one camera. */
   get canFlip(): boolean {
-    return this.cameras.length > 1 || this.env.mobile;
+    return this.cameras.length > 0 ? this.cameras.length > 1 : this.env.mobile;
   }
 
   start(): void {

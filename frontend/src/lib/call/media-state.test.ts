@@ -50,6 +50,21 @@ describe("MediaState", () => {
     ]);
   });
 
+  it("tells a screen share apart from the camera", () => {
+    const { sent, media } = setup();
+    const shared = mediaEvent("adviser", false, false);
+    shared.body["screen"] = true;
+    media.record(shared);
+    expect(media.flagsOf("k1", "adviser")).toEqual({ audio: false, video: false, screen: true });
+    media.update("k1", { audio: false, video: false });
+    media.update("k1", { audio: false, video: false, screen: true });
+    media.update("k1", { audio: false, video: false, screen: false });
+    expect(sent).toEqual([
+      { audio: false, video: false, screen: true },
+      { audio: false, video: false, screen: false },
+    ]);
+  });
+
   it("holds our flags back while connecting, at most 3 s", async () => {
     const { sent, state, media } = setup();
     media.hold();

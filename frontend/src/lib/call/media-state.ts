@@ -29,7 +29,12 @@ export class MediaState {
     const callId = ev.body["call_id"];
     const role = ev.body["role"];
     if (typeof callId !== "string" || (role !== "customer" && role !== "adviser")) return null;
-    this.set(callId, role, { audio: ev.body["audio"] === true, video: ev.body["video"] === true });
+    const flags: MediaFlags = {
+      audio: ev.body["audio"] === true,
+      video: ev.body["video"] === true,
+    };
+    if (ev.body["screen"] === true) flags.screen = true;
+    this.set(callId, role, flags);
     return callId;
   }
 
@@ -58,7 +63,12 @@ export class MediaState {
   update(callId: string, flags: MediaFlags): void {
     if (this.holdTimer !== undefined) return;
     const known = this.flagsOf(callId, this.role);
-    if (known.audio === flags.audio && known.video === flags.video) return;
+    if (
+      known.audio === flags.audio &&
+      known.video === flags.video &&
+      !!known.screen === !!flags.screen
+    )
+      return;
     // Remember at once (the event confirms it), so quick toggles send each change once.
     this.set(callId, this.role, flags);
     this.hooks.send(callId, flags);

@@ -22,6 +22,9 @@ export class RemoteMedia {
   video: MediaStream | null = null;
   /** The video track delivers frames (not muted, not ended). */
   videoLive = false;
+  /** The other side's screen share, and whether it delivers frames. */
+  screen: MediaStream | null = null;
+  screenLive = false;
   /** The browser refused to play the sound before a user gesture. */
   audioBlocked = false;
   private audioEl: HTMLAudioElement | null = null;
@@ -51,6 +54,19 @@ export class RemoteMedia {
     this.changed();
   }
 
+  /** The other side's screen share (its own video line). */
+  addScreen(track: MediaStreamTrack): void {
+    const update = (): void => {
+      if (this.screen?.getVideoTracks()[0] !== track) return;
+      this.screenLive = !track.muted && track.readyState === "live";
+      this.changed();
+    };
+    for (const e of ["mute", "unmute", "ended"]) track.addEventListener(e, update);
+    this.screen = this.env.stream(track);
+    this.screenLive = !track.muted;
+    this.changed();
+  }
+
   /** A click: try the sound again. */
   enableAudio(): void {
     void this.audioEl?.play().then(() => {
@@ -63,6 +79,8 @@ export class RemoteMedia {
   clearVideo(): void {
     this.video = null;
     this.videoLive = false;
+    this.screen = null;
+    this.screenLive = false;
   }
 
   /** The call is over: silence. */

@@ -1,7 +1,8 @@
 // The words the call units and the view share.
 
 export type Role = "customer" | "adviser";
-export type Media = "audio" | "video";
+/** What a call is for; "screen": a screen share without camera or microphone. */
+export type Media = "audio" | "video" | "screen";
 /** `elsewhere`: the call runs, but another tab or device of this side holds it. */
 export type Phase = "idle" | "outgoing" | "incoming" | "active" | "elsewhere";
 export type LinkState = "connecting" | "connected" | "reconnecting";
@@ -11,6 +12,8 @@ export type CheckResult = "idle" | "running" | "relay" | "no-relay" | "none" | "
 export interface MediaFlags {
   audio: boolean;
   video: boolean;
+  /** A screen share (an extra video line; see screen.ts). Absent: none. */
+  screen?: boolean;
 }
 
 export interface ConnectionCheck {

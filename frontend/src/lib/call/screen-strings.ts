@@ -1,0 +1,12 @@
+// The screen share's buttons, German and English: only in chunks loaded once a
+// conversation runs (the call code, the console, the customer's chat parts).
+import { translator, type Strings } from "../i18n";
+
+export const screenStrings = {
+  screenShare: ["Bildschirm teilen", "Share screen"],
+  screenShareLabel: ["Bildschirm oder ein Fenster teilen", "Share your screen or a window"],
+  screenStop: ["Teilen beenden", "Stop sharing"],
+  screenStopLabel: ["Bildschirmfreigabe beenden", "Stop sharing your screen"],
+} as const satisfies Strings;
+
+export const tscreen = translator(screenStrings);
