@@ -19,7 +19,7 @@ const t = translator({
   roomLargeLabel: ["Gespräch groß anzeigen", "Show the conversation large"],
   roomWindow: ["Eigenes Fenster", "Own window"],
   roomWindowLabel: [
-    "Gespräch in einem eigenen Fenster öffnen",
+    "Eigenes Fenster für das Gespräch öffnen",
     "Open the conversation in its own window",
   ],
 } as const satisfies Strings);

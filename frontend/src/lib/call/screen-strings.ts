@@ -4,9 +4,12 @@ import { translator, type Strings } from "../i18n";
 
 export const screenStrings = {
   screenShare: ["Bildschirm teilen", "Share screen"],
-  screenShareLabel: ["Bildschirm oder ein Fenster teilen", "Share your screen or a window"],
+  screenShareLabel: [
+    "Bildschirm teilen: ein Fenster oder einen Tab",
+    "Share screen: a window or a tab",
+  ],
   screenStop: ["Teilen beenden", "Stop sharing"],
-  screenStopLabel: ["Bildschirmfreigabe beenden", "Stop sharing your screen"],
+  screenStopLabel: ["Teilen beenden (Bildschirmfreigabe)", "Stop sharing your screen"],
 } as const satisfies Strings;
 
 export const tscreen = translator(screenStrings);
