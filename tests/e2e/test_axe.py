@@ -22,6 +22,8 @@ import pytest
 from conftest import ROOT, LiveServer
 from playwright.sync_api import Page, expect
 
+from visavis.collab.samples import product_sheet_pdf
+
 from .browser import PASSWORD, Users, chat_frame, login, message, queue_entry, start_chat
 from .calls import chat_pair, panel, status
 
@@ -124,6 +126,37 @@ def console_with_conversation(server: LiveServer, users: Users) -> Page:
     return console
 
 
+def document_presented(server: LiveServer, users: Users) -> tuple[Page, Page]:
+    """A conversation with the demo's product sheet on the stage and one pen stroke."""
+    path = server.data_dir / "Produktblatt.pdf"
+    path.write_bytes(product_sheet_pdf())
+    server.cli("library", "add", str(path), "--name", "Produktblatt.pdf", "--downloadable")
+    customer, console, _ = chat_pair(server, users, "Doris")
+    console.get_by_test_id("shelf-toggle").click()
+    console.get_by_test_id("library-open").click()
+    entry = console.get_by_test_id("library-entry").filter(has_text="Produktblatt.pdf")
+    entry.get_by_test_id("library-share").click()
+    for app in (customer, console):
+        expect(app.locator('[data-testid="doc-page"][data-loaded="yes"]')).to_be_visible()
+    return customer, console
+
+
+def customer_document(server: LiveServer, users: Users) -> Page:
+    return document_presented(server, users)[0]
+
+
+def console_document(server: LiveServer, users: Users) -> Page:
+    return document_presented(server, users)[1]
+
+
+def large_room_document(server: LiveServer, users: Users) -> Page:
+    customer, _ = document_presented(server, users)
+    customer.get_by_test_id("room-open").click()
+    expect(customer.get_by_test_id("room")).to_have_attribute("data-mode", "large")
+    expect(customer.get_by_test_id("stage-document")).to_be_visible()
+    return customer
+
+
 def public_page(path: str, ready: str) -> Callable[[LiveServer, Users], Page]:
     def setup(server: LiveServer, users: Users) -> Page:
         page = users.page()
@@ -142,6 +175,9 @@ STATES = [
     State("chat with a call", chat_with_call),
     State("console login", console_login),
     State("console with a conversation", console_with_conversation),
+    State("chat with a document on the stage", customer_document),
+    State("console with a document on the stage", console_document),
+    State("large room with a document", large_room_document),
     State("advisers portal", public_page("/advisers", "main")),
     State("booking page", public_page("/book", "main")),
     State("code page", public_page("/code", "main")),

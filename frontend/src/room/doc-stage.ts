@@ -159,6 +159,7 @@ export class DocStage extends I18nElement {
         min-height: 0;
         position: relative;
         background: #eef1f4;
+        color: #1d232a; /* not the dark room's white: the stage is light */
         border-bottom: 1px solid #d5dbe1;
       }
       vv-doc-tools {
