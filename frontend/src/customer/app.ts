@@ -17,12 +17,9 @@ import { I18nElement } from "../lib/base";
 import type { Media } from "../lib/call";
 import { tcall } from "../lib/call-strings";
 import { callButtonStyles, icon, iconStyles } from "../lib/icons";
-import "../lib/composer";
-import "../lib/conn-status";
 import { loadDocStage } from "../lib/doc-stage-lazy";
 import { errorText, lang, tc } from "../lib/i18n";
 import "../lib/lang-toggle";
-import "../lib/messages";
 import type { Conversations, ConversationsOptions } from "../lib/model/controller";
 import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
@@ -51,12 +48,19 @@ function loadParts(): Promise<RoomParts> {
 }
 
 let modelLoad: Promise<typeof import("../lib/model/controller")> | null = null;
-/** The conversation model's code, fetched once (and again after a failed try). */
+/** The conversation model's code and the conversation's elements, fetched once (and
+ * again after a failed try). */
 function loadModel(): Promise<typeof import("../lib/model/controller")> {
-  modelLoad ??= import("../lib/model/controller").catch((err: unknown) => {
-    modelLoad = null;
-    throw err;
-  });
+  modelLoad ??= Promise.all([
+    import("../lib/model/controller"),
+    import("./conversation-view"),
+  ]).then(
+    ([model]) => model,
+    (err: unknown) => {
+      modelLoad = null;
+      throw err;
+    },
+  );
   return modelLoad;
 }
 
