@@ -47,13 +47,13 @@ const DECLINED = "visavis.declined";
 (() => {
   const w = window as Window & { __visavis?: boolean; visavisContext?: { returning?: boolean } };
   const script = document.currentScript as HTMLScriptElement | null;
-  if (w.__visavis || !script || !script.src) return;
+  if (w.__visavis || !script?.src) return;
   w.__visavis = true;
   const SERVER = new URL(script.src).origin;
   const returning = script.dataset.returning === "true";
   const topic = script.dataset.topic;
   const about = topic ? `topic=${encodeURIComponent(topic)}` : "";
-  const de = /^de\b/i.test(navigator.language || "");
+  const de = /^de\b/i.test(navigator.language);
   const T = de
     ? {
         on: "Chat – Berater:in verfügbar",
@@ -80,22 +80,23 @@ const DECLINED = "visavis.declined";
         no: "No thanks",
       };
 
+  // One z-index for all: the panel, last in the shadow root, paints over the button.
   const CSS =
     ":host{all:initial}" +
     "[hidden]{display:none!important}" +
-    ".l,.p,.i{position:fixed;right:20px;bottom:84px;z-index:2147483000;border-radius:12px;background:#fff;font:15px system-ui,sans-serif;box-shadow:0 6px 24px #0006}" +
+    ".l,.p,.i{position:fixed;right:20px;bottom:84px;z-index:2147483000;border-radius:12px;background:#fff;font:15px system-ui;box-shadow:0 6px 24px #0006}" +
     ".l{bottom:20px;display:flex;align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:26px;background:#0b57a4;color:#fff;font-weight:600;cursor:pointer}" +
     ".l:hover{background:#073e75}" +
     "button:focus-visible{outline:3px solid #f0a202;outline-offset:3px}" +
     ".l svg{width:22px;height:22px;fill:currentColor}" +
     ".d{width:10px;height:10px;border-radius:50%;background:#c4cbd3}.on .d{background:#4ade80}" +
     ".b{background:#b3261e;border-radius:10px;padding:1px 7px;font-size:12px}" +
-    ".p{z-index:2147483001;width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
-    ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui,sans-serif;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
+    ".p{width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
+    ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
     "iframe{flex:1;border:0}" +
     ".i{max-width:300px;padding:14px}" +
     ".i button{margin:9px 9px 0 0;padding:7px 12px;border:1px solid #0b57a4;border-radius:6px;background:#0b57a4;color:#fff;font:inherit}.i .n{background:#fff;color:#0b57a4}" +
-    "@media (max-width:599px){.p{inset:0;width:auto;height:auto;border-radius:0}}";
+    "@media(max-width:599px){.p{inset:0;width:auto;height:auto;border-radius:0}}";
 
   let frame: HTMLIFrameElement | null = null;
   let open = false;
@@ -113,7 +114,7 @@ const DECLINED = "visavis.declined";
   root.adoptedStyleSheets = [sheet];
   root.innerHTML =
     '<button class="l" type="button" data-testid="visavis-launcher" aria-haspopup="dialog" aria-controls="vv-p">' +
-    '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
+    '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 4h20v14H9l-5 4v-4H2z"/></svg>' +
     '<span class="d" aria-hidden="true"></span><span class="t"></span><span class="b" data-testid="visavis-badge" hidden></span></button>' +
     `<div class="i" role="status" data-testid="visavis-invitation" hidden><p></p>` +
     `<button type="button" data-testid="visavis-invitation-accept">${T.yes}</button>` +
@@ -159,7 +160,7 @@ const DECLINED = "visavis.declined";
         : T.off
       : a.waiting > 0
         ? T.wait.replace("{n}", String(a.waiting)) +
-          (est != null ? T.est.replace("{n}", String(Math.ceil(est / 60) || 1)) : "")
+          (est != null ? T.est.replace("{n}", String(Math.ceil(est / 60 || 1))) : "")
         : T.on;
     paint();
   }
@@ -237,7 +238,7 @@ const DECLINED = "visavis.declined";
       title: T.title,
       "data-testid": "visavis-frame",
       allow: "camera; microphone; display-capture; fullscreen",
-      src: `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(navigator.language || "")}&${about}`,
+      src: `${SERVER}/chat?embed=1&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(navigator.language)}&${about}`,
     };
     for (const [k, v] of Object.entries(attrs)) f.setAttribute(k, v);
     f.addEventListener("load", () => {
@@ -278,11 +279,21 @@ const DECLINED = "visavis.declined";
       if (started) bubble.hidden = true;
       remember();
     } else if (d.type === "close") setOpen(false);
+    else if (d.type === "cobrowse") cobrowse();
     else if (d.type === "unread") {
-      unread = Math.max(0, Math.floor(Number(d.count) || 0));
+      unread = Math.max(0, (d.count as number) | 0); // | 0: anything not a number is 0
       paint();
     }
   });
+
+  // Co-browsing (after the customer's consent in the chat): the recorder, a classic
+  // script from our origin (src/cobrowse/host.ts). It sets visavis.cb while it runs, so
+  // the next page of this site adds it again.
+  function cobrowse(): void {
+    const s = document.createElement("script");
+    s.src = SERVER + "/cobrowse.js";
+    document.body.appendChild(s);
+  }
 
   function start(): void {
     document.body.appendChild(host);
@@ -290,6 +301,7 @@ const DECLINED = "visavis.declined";
     let again: string | null = null;
     try {
       again = sessionStorage.getItem(KEY);
+      if (sessionStorage.getItem("visavis.cb")) cobrowse();
     } catch {
       /* blocked: no reopen */
     }
