@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
-import { asciiOnly } from "./vite.widget.config";
+import { asciiOnly } from "./vite.widget.config.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const OUT_DIR = resolve(here, "../src/visavis/static/app"); // as in vite.config.ts

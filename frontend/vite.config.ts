@@ -23,6 +23,7 @@ function demoPage(): Plugin {
       // it is what a customer's web developer would paste into their own site.
       for (const [src, dest] of [
         ["demo/index.html", "demo.html"],
+        ["demo/konto.html", "demo-konto.html"],
         ["demo/demo.css", "demo.css"],
       ] as const) {
         this.emitFile({ type: "asset", fileName: dest, source: readFileSync(resolve(here, src)) });

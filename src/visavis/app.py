@@ -41,6 +41,7 @@ from visavis.storage.files import FileStore
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
+from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.http import Api
@@ -179,14 +180,18 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
+    cobrowse_host = CobrowseHostRoutes(app_dir, settings.cobrowse_mask)
     routes = [
         Route("/", lambda r: RedirectResponse("/demo", status_code=302)),
         Route("/demo", api.page("demo.html")),
+        Route("/demo/konto", api.page("demo-konto.html")),
         Route("/demo/mail", mailbox.page),
         Route("/demo/mail.css", mailbox.css),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
         Route("/widget.js", api.page("widget.js")),
+        Route("/cobrowse.js", cobrowse_host.script),
+        Route("/api/v1/cobrowse/config", cobrowse_host.config),
         Route("/healthz", api.health),
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),

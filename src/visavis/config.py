@@ -64,6 +64,7 @@ class Settings:
     topics: str = DEFAULT_TOPICS
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_max_pages: int = 200
+    cobrowse_mask: str = ""
     log_level: str = "info"
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 

@@ -4,15 +4,7 @@
 // target and accept only messages from the other's window and origin; every message
 // carries `source: "visavis"` like the loader's own, and a `cb.` type the loader
 // ignores. (The loader itself acts on one more: `cobrowse`, "add the recorder".)
-import type { CobrowseInputAction, CobrowseKey } from "../lib/protocol.gen";
-
-/** One slice of the JSON text of an events array too large for one frame. */
-export interface BatchPart {
-  part_id: string;
-  index: number;
-  count: number;
-  data: string;
-}
+import type { BatchPart, CobrowseInputOutMsg } from "../lib/protocol.gen";
 
 /** Recorded rrweb events, sized for one `cobrowse.batch` frame: either `events`, or one
  * `part` of a too-large events array with `events` empty. */
@@ -52,17 +44,10 @@ export interface HostPointer {
 }
 
 /** A control input the server let through; the recorder checks it again. */
-export interface HostInput {
-  type: "cb.input";
-  action: CobrowseInputAction;
-  target: number | null;
-  x: number | null;
-  y: number | null;
-  dx: number | null;
-  dy: number | null;
-  text: string | null;
-  key: CobrowseKey | null;
-}
+export type HostInput = { type: "cb.input" } & Pick<
+  CobrowseInputOutMsg,
+  "action" | "target" | "x" | "y" | "dx" | "dy" | "text" | "key"
+>;
 
 /** Iframe → host page. `cobrowse` is for the loader (add the recorder). */
 export type ToHost =

@@ -23,6 +23,7 @@ import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import type { OutboxItem } from "../lib/ws";
+import type { CobrowsePanel } from "./cobrowse";
 import { embedded, onLoader, toLoader } from "./embed";
 import type { PortalAdviser } from "./params";
 import "./start-screen";
@@ -67,6 +68,7 @@ export class ChatApp extends I18nElement {
     shown: () => !embedded || this.panelOpen,
     onFrame: (f) => {
       if (f.type === "error" && f.code === "rate_limited") this.notice = errorText(f.code);
+      if (f.type.startsWith("cobrowse.")) this.cobrowse.value?.onFrame(f);
     },
     onState: (s) => {
       if (s === "auth_failed") this.tokenGone();
@@ -81,6 +83,7 @@ export class ChatApp extends I18nElement {
   private endedNotified = false;
   private readonly adviserId = new URLSearchParams(location.search).get("adviser") ?? "";
   private readonly composer = createRef<HTMLElement>();
+  private readonly cobrowse = createRef<CobrowsePanel>();
 
   constructor() {
     super();
@@ -204,6 +207,7 @@ export class ChatApp extends I18nElement {
       ({ Conversations }) => {
         if (this.stored !== stored) return; // another conversation (or none) by now
         const model = (this.model ??= new Conversations(this, this.modelOptions));
+        import("./cobrowse").catch(() => undefined); // co-browsing's dialogs and bridge (vv-cobrowse), lazily
         const client = model.start({ token: stored.token, outbox: stored.outbox });
         if (firstMessage) client.addStored(firstMessage);
         model.follow(stored.conversation_id, summary);
@@ -348,6 +352,15 @@ export class ChatApp extends I18nElement {
     const typing = conv?.typing ? conv.typing.name || adviserName || tc("adviser") : null;
     return html`<main>
       ${this.renderQueue()}
+      <vv-cobrowse
+        ${ref(this.cobrowse)}
+        .events=${conv?.events ?? []}
+        ?loaded=${!!conv?.loaded}
+        ?ended=${ended}
+        .conversationId=${cid}
+        .client=${this.model?.client ?? null}
+        .conn=${this.model?.conn ?? "idle"}
+      ></vv-cobrowse>
       ${ended ? nothing : html`<vv-call .manager=${this.model?.call(cid) ?? null} .otherName=${adviserName || tc("adviser")}></vv-call>`}
       <vv-messages
         .events=${conv?.events ?? []}

@@ -18,7 +18,11 @@ CORS_PATHS = (
     "/api/v1/availability",
     "/api/v1/availability/stream",
     "/api/v1/proactive-rules",
+    "/cobrowse.js",
+    "/api/v1/cobrowse/config",
 )
+# The demo shop's pages embed the widget's iframe of /chat.
+DEMO_PAGES = ("/demo", "/demo/konto")
 
 
 class SecurityHeaders:
@@ -34,7 +38,7 @@ class SecurityHeaders:
         # Only the customer app may be framed (the widget iframe); the console never.
         ancestors = self.frame_ancestors if path in EMBEDDABLE else "'none'"
         csp = f"{BASE_CSP}; frame-ancestors {ancestors}"
-        if path == "/demo":  # the demo shop embeds the widget's iframe of /chat
+        if path in DEMO_PAGES:
             csp += "; frame-src 'self'"
         extra: list[tuple[bytes, bytes]] = [
             (b"x-content-type-options", b"nosniff"),
