@@ -21,6 +21,7 @@ from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
 from visavis.collab.access import DocumentAccess
+from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
 from visavis.config import Settings
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             settings.ice_transport_policy,
         ),
         documents,
+        CobrowseService(database, conversations),
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
