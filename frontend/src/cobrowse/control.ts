@@ -43,7 +43,7 @@ function leaves(el: Element): Refusal | null {
   const submit =
     (el instanceof HTMLButtonElement && el.type === "submit") ||
     (el instanceof HTMLInputElement && (el.type === "submit" || el.type === "image"));
-  if (submit) return formLeaves((el).form, el);
+  if (submit) return formLeaves(el.form, el);
   return null;
 }
 
