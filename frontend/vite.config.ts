@@ -55,7 +55,8 @@ export default defineConfig({
         codeSplitting: {
           // The call code (src/lib/call*.ts but call-strings, and src/lib/call/) stays
           // out: it is its own chunk, loaded only once a conversation is active
-          // (calls-lazy.ts).
+          // (calls-lazy.ts). So does the co-browsing replayer (rrweb and its parts):
+          // the console loads it with the co-browsing view (cobrowse-glue.ts).
           groups: [
             // The conversation model (its own code only, not the shared code it uses):
             // the console's, and the customer's from the first conversation on (the
@@ -67,7 +68,7 @@ export default defineConfig({
             },
             {
               name: "shared",
-              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$))/,
+              test: /node_modules[\\/](?!@rrweb|rrweb|rrdom|rrweb-snapshot|@xstate|mitt|base64-arraybuffer|postcss)|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$))/,
             },
           ],
         },

@@ -48,7 +48,7 @@ from visavis.web.documents import DocumentRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
-from visavis.web.security import SecurityHeaders
+from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.ws import Gateway
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/demo/mail.css", mailbox.css),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
+        Route("/console/mirror", mirror_page),
         Route("/widget.js", api.page("widget.js")),
         Route("/cobrowse.js", cobrowse_host.script),
         Route("/api/v1/cobrowse/config", cobrowse_host.config),
@@ -251,7 +252,11 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
+            Middleware(
+                SecurityHeaders,
+                frame_ancestors=settings.frame_ancestors,
+                cobrowse_origins=settings.cobrowse_origin_list(),
+            ),
             # the widget and app bundles shrink ~3x; SSE streams are left alone
             # (documents are served with HTTP Range: never re-encoded on the way)
             Middleware(

@@ -22,7 +22,7 @@ NOW_MS = 1.75e12
 
 @pytest.fixture
 async def server(tmp_path: Path, database_url: str) -> AsyncIterator[LiveServer]:
-    srv = make_server(tmp_path, database_url)
+    srv = make_server(tmp_path, database_url, VISAVIS_COBROWSE_ORIGINS="https://www.bank.example")
     srv.start()
     yield srv
     srv.stop()
@@ -278,3 +278,21 @@ async def test_ending_the_conversation_ends_cobrowsing(server: LiveServer) -> No
         "invalid_state"
     )
     await asyncio.gather(adviser.close(), customer.close())
+
+
+async def test_the_mirror_page_has_its_own_policy(server: LiveServer) -> None:
+    """The console stays strict; only the script-less mirror page allows inline styles
+    and the company site's images, styles and fonts."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        mirror = await http.get("/console/mirror")
+        console = await http.get("/console")
+    csp = mirror.headers["content-security-policy"]
+    assert "script-src 'none'" in csp and "frame-ancestors 'self'" in csp
+    assert "style-src 'self' 'unsafe-inline' https://www.bank.example" in csp
+    assert "img-src 'self' data: blob: https://www.bank.example" in csp
+    assert mirror.headers["x-frame-options"] == "SAMEORIGIN"
+    strict = console.headers["content-security-policy"]
+    assert "unsafe-inline" not in strict and "bank.example" not in strict
+    assert "frame-src 'self'" in strict

@@ -15,6 +15,7 @@ import type { PendingLine } from "../lib/messages";
 import { isEnded, myPart, type Conversation } from "../lib/model/reduce";
 import { base } from "../lib/styles";
 import type { Answer, VisavisClient } from "../lib/ws";
+import "./cobrowse-glue";
 import "./consult-bar";
 import { t } from "./strings";
 import { paneStyles } from "./styles";
@@ -252,6 +253,7 @@ export class ChatPane extends I18nElement {
         ${this.renderEnd(s.id, ended, part)}
       </header>
       ${ended || part !== "adviser" ? nothing : html`<vv-call .manager=${this.call} .otherName=${name}></vv-call>`}
+      ${ended || part !== "adviser" || s.status !== "active" ? nothing : html`<vv-cobrowse .conv=${conv} .client=${this.client}></vv-cobrowse>`}
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.meId} .client=${this.client}></vv-consult-bar>`}
       <vv-messages
         .events=${conv.events}
