@@ -10,7 +10,7 @@ import pytest
 from conftest import LiveServer
 from playwright.sync_api import Page, expect
 
-from .browser import PASSWORD, Users, chat_frame
+from .browser import PASSWORD, Users, chat_frame, login, queue_entry, start_chat
 from .cobrowse import ADVISER_EMAIL, Adviser, adviser_and_customer, node_id
 
 pytestmark = pytest.mark.e2e
@@ -60,16 +60,24 @@ def test_consent_masking_control_navigation_and_end(live_server: LiveServer, use
     )
     snapshot = adviser.snapshots()[-1]
 
-    # The customer fills the form: nothing of it reaches the server.
-    page.get_by_test_id("demo-name").fill(NAME_TYPED)
+    # The customer fills the form: the adviser learns that, never what, was typed.
+    name_id = node_id(snapshot, "f-name")
     page.get_by_test_id("demo-password").press_sequentially(PASSWORD_TYPED)
     page.get_by_test_id("demo-card").press_sequentially(CARD_TYPED)
-    page.mouse.wheel(0, 300)
-    n = len(adviser.frames("cobrowse.batch"))
-    adviser.wait_frames("cobrowse.batch", n + 1)
+    page.get_by_test_id("demo-name").fill(NAME_TYPED)
+    adviser.page.wait_for_function(
+        """id => window.__cb.frames.some(f => f.type === 'cobrowse.batch' && f.events.some(
+             e => e.type === 3 && e.data.source === 5 && e.data.id === id))""",
+        arg=name_id,
+    )
+    typed_events = [
+        e
+        for e in adviser.mirror_events()
+        if e.get("type") == 3 and e["data"].get("source") == 5 and e["data"]["id"] == name_id
+    ]
+    assert {e["data"]["text"] for e in typed_events} == {"********"}
 
     # Control: refused by the server before the second consent ...
-    name_id = node_id(snapshot, "f-name")
     typed = {"action": "type", "target": name_id, "text": "Hallo"}
     refused = adviser.request("cobrowse.input", **typed)
     assert refused["type"] == "error" and refused["code"] == "cobrowse_no_control"
@@ -199,3 +207,44 @@ def test_stop_on_the_page_and_decline(live_server: LiveServer, users: Users) -> 
     assert page.evaluate("() => sessionStorage.getItem('visavis.cb')") is None
     refused = adviser.request("cobrowse.pointer", x=1, y=1, visible=True)
     assert refused["type"] == "error"
+
+
+def test_the_console_mirrors_the_page_and_points_at_it(
+    live_server: LiveServer, users: Users
+) -> None:
+    """End to end through the adviser's console: ask, consent, the mirror shows the
+    customer's page (masked text masked), the adviser's pointer appears on it."""
+    base = live_server.base_url
+    live_server.add_adviser(ADVISER_EMAIL, PASSWORD, "Dana Wolf")
+    page = users.page()
+    page.goto(base + "/demo/konto")
+    page.get_by_test_id("visavis-launcher").click()
+    frame = chat_frame(page)
+    start_chat(frame, "Erika Muster", None, "Können Sie mit aufs Formular schauen?")
+    console = users.page()
+    login(console, base, ADVISER_EMAIL, available=True)
+    queue_entry(console, "Erika Muster").get_by_test_id("accept").click()
+    expect(frame.get_by_test_id("adviser-name")).to_have_text("Dana Wolf")
+
+    console.get_by_test_id("cobrowse-ask").click()
+    frame.get_by_test_id("cobrowse-accept").click()
+    expect(page.get_by_test_id("cobrowse-stop")).to_be_visible()
+    status = console.get_by_test_id("cobrowse-status")
+    expect(status).to_have_attribute("data-phase", "started")
+    mirrored = console.frame_locator('[data-testid="cobrowse-stage"] iframe').frame_locator(
+        "iframe"
+    )
+    expect(mirrored.get_by_role("heading", name="Girokonto Plus eröffnen")).to_be_visible()
+    expect(mirrored.get_by_test_id("demo-card-shown")).not_to_contain_text("4111")
+    # The customer types; the mirror shows that something was typed, never what.
+    page.get_by_test_id("demo-name").fill("Erika Geheimname")
+    expect(mirrored.get_by_test_id("demo-name")).to_have_value("********")
+
+    # The adviser points at the mirror: the pointer shows on the customer's page.
+    overlay = console.locator('[data-testid="cobrowse-stage"] [role="application"]')
+    box = overlay.bounding_box()
+    assert box
+    console.mouse.move(box["x"] + 60, box["y"] + 40)
+    pointer = page.get_by_test_id("cobrowse-pointer")
+    expect(pointer).to_be_visible()
+    expect(pointer).to_contain_text("Dana Wolf")

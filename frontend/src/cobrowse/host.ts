@@ -133,7 +133,9 @@ class Recorder {
       maskTextSelector: masked,
       maskTextFn: (text) => text.replace(/\S+/g, "***"),
       blockSelector: blocked,
-      sampling: { mousemove: 50, mousemoveCallback: 100, scroll: 100, input: "last" },
+      // Inputs are not sampled: their masked value is constant, so rrweb sends one event
+      // when a field gets (or loses) content, at once rather than when it loses focus.
+      sampling: { mousemove: 50, mousemoveCallback: 100, scroll: 100 },
       slimDOMOptions: "all",
       recordCanvas: false,
       collectFonts: false,
