@@ -23,6 +23,7 @@ function demoPage(): Plugin {
       // it is what a customer's web developer would paste into their own site.
       for (const [src, dest] of [
         ["demo/index.html", "demo.html"],
+        ["demo/konto.html", "demo-konto.html"],
         ["demo/demo.css", "demo.css"],
       ] as const) {
         this.emitFile({ type: "asset", fileName: dest, source: readFileSync(resolve(here, src)) });
@@ -54,7 +55,8 @@ export default defineConfig({
         codeSplitting: {
           // The call code (src/lib/call*.ts but call-strings, and src/lib/call/) stays
           // out: it is its own chunk, loaded only once a conversation is active
-          // (calls-lazy.ts).
+          // (calls-lazy.ts). So does the co-browsing replayer (rrweb and its parts):
+          // the console loads it with the co-browsing view (cobrowse-glue.ts).
           groups: [
             // The conversation model (its own code only, not the shared code it uses):
             // the console's, and the customer's from the first conversation on (the
@@ -74,7 +76,7 @@ export default defineConfig({
             // lib/room-lazy.ts neither: only the lazy parts of the apps load the room.
             {
               name: "shared",
-              test: /node_modules|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$)|room-lazy\.ts$)/,
+              test: /node_modules[\\/](?!@rrweb|rrweb|rrdom|rrweb-snapshot|@xstate|mitt|base64-arraybuffer|postcss)|[\\/]src[\\/]lib[\\/](?!call(?:[\\/]|(?:-view|-view-styles|-ui)?\.ts$)|room-lazy\.ts$)/,
             },
           ],
         },

@@ -4,8 +4,9 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
 
-// Host pages may serve or declare another charset: keep the loader pure ASCII.
-function asciiOnly(): Plugin {
+// Host pages may serve or declare another charset: keep the loader pure ASCII (the
+// co-browsing recorder, vite.cobrowse.config.ts, too).
+export function asciiOnly(): Plugin {
   return {
     name: "visavis-ascii-only",
     apply: "build",

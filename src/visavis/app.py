@@ -21,6 +21,7 @@ from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import MemoryBus
 from visavis.collab.access import DocumentAccess
+from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
 from visavis.config import Settings
@@ -41,12 +42,13 @@ from visavis.storage.files import FileStore
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
+from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
-from visavis.web.security import SecurityHeaders
+from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.ws import Gateway
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             settings.ice_transport_policy,
         ),
         documents,
+        CobrowseService(database, conversations),
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
@@ -179,14 +182,19 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
+    cobrowse_host = CobrowseHostRoutes(app_dir, settings.cobrowse_mask)
     routes = [
         Route("/", lambda r: RedirectResponse("/demo", status_code=302)),
         Route("/demo", api.page("demo.html")),
+        Route("/demo/konto", api.page("demo-konto.html")),
         Route("/demo/mail", mailbox.page),
         Route("/demo/mail.css", mailbox.css),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
+        Route("/console/mirror", mirror_page),
         Route("/widget.js", api.page("widget.js")),
+        Route("/cobrowse.js", cobrowse_host.script),
+        Route("/api/v1/cobrowse/config", cobrowse_host.config),
         Route("/healthz", api.health),
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),
@@ -244,7 +252,11 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
+            Middleware(
+                SecurityHeaders,
+                frame_ancestors=settings.frame_ancestors,
+                cobrowse_origins=settings.cobrowse_origin_list(),
+            ),
             # the widget and app bundles shrink ~3x; SSE streams are left alone
             # (documents are served with HTTP Range: never re-encoded on the way)
             Middleware(

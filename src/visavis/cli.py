@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DEMO_EMAIL = "berater@demo.visavis"
 # The commands that read or write the database (serve and demo migrate themselves).
 SCHEMA_COMMANDS = ("adviser", "team", "rule")
+MAX_TRANSPORT_BYTES = 72 * 1024  # WebSocket messages; see do_serve
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -65,7 +66,9 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
         host=settings.host,
         port=settings.port,
         ws=_ws_impl(),
-        ws_max_size=64 * 1024,
+        # above the largest frame we take (a co-browsing batch, 64 KiB), so that
+        # one too large is answered with `frame_too_large`, not a bare close
+        ws_max_size=MAX_TRANSPORT_BYTES,
         ws_per_message_deflate=False,
         log_level=settings.log_level,
         proxy_headers=True,

@@ -7,6 +7,7 @@ passed in. Every field is documented in docs/operations.md (checked by a test).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +46,7 @@ class Settings:
     ws_frame_burst: int = 40
     cookie_secure: bool = False
     frame_ancestors: str = "*"
+    cobrowse_origins: str = ""
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -64,6 +66,7 @@ class Settings:
     topics: str = DEFAULT_TOPICS
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_max_pages: int = 200
+    cobrowse_mask: str = ""
     log_level: str = "info"
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
@@ -80,6 +83,16 @@ class Settings:
     def page_cache_dir(self) -> Path:
         """Rendered page images; safe to delete at any time."""
         return Path(self.data_dir) / "cache" / "pages"
+
+    def cobrowse_origin_list(self) -> tuple[str, ...]:
+        """The company websites whose images, styles and fonts the co-browsing mirror
+        may load (space- or comma-separated origins such as `https://www.bank.example`)."""
+        out = []
+        for item in self.cobrowse_origins.replace(",", " ").split():
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", item):
+                raise ValueError(f"VISAVIS_COBROWSE_ORIGINS: not an origin: {item!r}")
+            out.append(item)
+        return tuple(out)
 
     def topic_list(self) -> list[Topic]:
         out = []

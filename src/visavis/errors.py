@@ -26,6 +26,7 @@ HTTP_STATUS: dict[str, int] = {
     "call_elsewhere": 409,
     "slot_taken": 409,
     "too_early": 409,
+    "cobrowse_no_control": 409,
     "mail_failed": 502,
     "expired": 410,
     "not_hello": 400,

@@ -181,6 +181,7 @@ STATES = [
     State("advisers portal", public_page("/advisers", "main")),
     State("booking page", public_page("/book", "main")),
     State("code page", public_page("/code", "main")),
+    State("demo form page", public_page("/demo/konto", "form")),
 ]
 
 

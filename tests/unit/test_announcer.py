@@ -19,9 +19,11 @@ from services import conversation_service
 
 from visavis.auth.service import AdviserView, AuthService
 from visavis.bus import MemoryBus
+from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
 from visavis.conversations.calls import CallService
+from visavis.conversations.cobrowsing import Command
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
 from visavis.conversations.writes import Author
@@ -217,6 +219,29 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
     for step in room_steps:
         await step()
         await reached(ws, c, room)
+
+    # co-browsing: every step, then the conversation's end ends it in the same write
+    cob = CobrowseService(db, c)
+    world.hub.watch(cob)
+    erika = Author("customer")
+    cob_steps: list[tuple[Author, Command]] = [
+        (me, "request"), (erika, "decline"), (me, "request"), (erika, "accept"),
+        (me, "control_request"), (erika, "control_decline"), (me, "control_request"),
+        (erika, "control_grant"), (erika, "control_revoke"), (erika, "end"),
+        (me, "request"), (erika, "accept"),
+    ]  # fmt: skip
+    for who, command in cob_steps:
+        await cob.do_step(room, who, command)
+        await reached(ws, c, room)
+    assert (await cob.state(room, world.hub.follows)).phase == "started"
+    await c.do_end(room, me)
+    await reached(ws, c, room)
+    last = [(f["kind"], f["body"]) for f in ws.sent if f["type"] == "event"][-2:]
+    assert last == [
+        ("cobrowse.ended", {"reason": "conversation_ended"}),
+        ("conversation.ended", {"by": "adviser"}),
+    ]
+    assert not (await cob.state(room, world.hub.follows)).running
 
     # an appointment: booked, moved, joined; another one booked and cancelled
     appointments = AppointmentService(db, c)

@@ -24,6 +24,7 @@ import type {
 import { base } from "../lib/styles";
 import type { Answer } from "../lib/ws";
 import "./chat-pane";
+import { deliverCobrowse } from "./cobrowse-glue";
 import type { ChatPane, EndAnswer } from "./chat-pane";
 import "./code-dialog";
 import type { CodeDialog } from "./code-dialog";
@@ -263,6 +264,9 @@ export class ConsoleApp extends I18nElement {
         this.now = Date.now();
         break;
       }
+      case "cobrowse.batch":
+        deliverCobrowse(f);
+        break;
       case "offer.withdrawn":
         this.offers = this.offers.filter((o) => o.conversation_id !== f.conversation_id);
         break;

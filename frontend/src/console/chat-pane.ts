@@ -20,6 +20,7 @@ import { isEnded, myPart, type Conversation } from "../lib/model/reduce";
 import { hasPresented, loadRoom } from "../lib/room-lazy";
 import { base } from "../lib/styles";
 import type { Answer, VisavisClient } from "../lib/ws";
+import "./cobrowse-glue";
 import "./consult-bar";
 import { t } from "./strings";
 import { paneStyles } from "./styles";
@@ -317,6 +318,7 @@ export class ChatPane extends I18nElement {
             ></vv-room>`
           : nothing
       }
+      ${ended || part !== "adviser" || s.status !== "active" ? nothing : html`<vv-cobrowse .conv=${conv} .client=${this.client}></vv-cobrowse>`}
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.meId} .client=${this.client}></vv-consult-bar>`}
       ${ended || part === "none" ? nothing : this.renderDocStage(conv)}
       <vv-messages

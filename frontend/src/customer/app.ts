@@ -25,6 +25,7 @@ import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import type { OutboxItem } from "../lib/ws";
+import type { CobrowsePanel } from "./cobrowse";
 import { embedded, onLoader, toLoader } from "./embed";
 import type { PortalAdviser } from "./params";
 import "./start-screen";
@@ -93,6 +94,7 @@ export class ChatApp extends I18nElement {
     shown: () => !embedded || this.panelOpen,
     onFrame: (f) => {
       if (f.type === "error" && f.code === "rate_limited") this.notice = errorText(f.code);
+      if (f.type.startsWith("cobrowse.")) this.cobrowse.value?.onFrame(f);
     },
     onState: (s) => {
       if (s === "auth_failed") this.tokenGone();
@@ -109,6 +111,7 @@ export class ChatApp extends I18nElement {
   private readonly composer = createRef<HTMLElement>();
   /** chat-room.ts, once loaded. */
   private parts: RoomParts | null = null;
+  private readonly cobrowse = createRef<CobrowsePanel>();
 
   constructor() {
     super();
@@ -296,6 +299,7 @@ export class ChatApp extends I18nElement {
       ({ Conversations }) => {
         if (this.stored !== stored) return; // another conversation (or none) by now
         const model = (this.model ??= new Conversations(this, this.modelOptions));
+        import("./cobrowse").catch(() => undefined); // co-browsing's dialogs and bridge (vv-cobrowse), lazily
         const client = model.start({ token: stored.token, outbox: stored.outbox });
         if (firstMessage) client.addStored(firstMessage);
         model.follow(stored.conversation_id, summary);
@@ -479,6 +483,15 @@ export class ChatApp extends I18nElement {
     const adviserName = this.summary?.adviser?.name ?? "";
     const typing = conv?.typing ? conv.typing.name || adviserName || tc("adviser") : null;
     return html`
+      <vv-cobrowse
+        ${ref(this.cobrowse)}
+        .events=${conv?.events ?? []}
+        ?loaded=${!!conv?.loaded}
+        ?ended=${ended}
+        .conversationId=${cid}
+        .client=${this.model?.client ?? null}
+        .conn=${this.model?.conn ?? "idle"}
+      ></vv-cobrowse>
       <vv-messages
         .events=${conv?.events ?? []}
         .pending=${this.model?.pending(cid) ?? []}

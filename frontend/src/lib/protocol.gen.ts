@@ -53,6 +53,18 @@ export interface Author {
   name?: string | null;
 }
 
+/** One slice of the JSON text of an events array too large for one frame (a page's snapshot): the receiver joins the `count` slices of one `part_id` in `index` order and parses them as the batch's `events`. */
+export interface BatchPart {
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  part_id: string;
+  /** minimum 0 */
+  index: number;
+  /** minimum 1; maximum 128 */
+  count: number;
+  /** minLength 1; maxLength 60000 */
+  data: string;
+}
+
 export interface CallSummary {
   id: string;
   status: "ringing" | "active";
@@ -61,6 +73,32 @@ export interface CallSummary {
   requested_at: string | null;
   started_at: string | null;
 }
+
+/** `cobrowse.control_declined`: the customer keeps control; co-browsing goes on. */
+export type CobrowseControlDeclinedBody = Record<string, never>;
+
+/** `cobrowse.control_granted`: the customer lets the adviser act in the tab. */
+export type CobrowseControlGrantedBody = Record<string, never>;
+
+/** `cobrowse.control_requested`: the adviser asks to click, scroll and type. */
+export type CobrowseControlRequestedBody = Record<string, never>;
+
+/** `cobrowse.control_revoked`: the customer took control back; co-browsing goes on. */
+export type CobrowseControlRevokedBody = Record<string, never>;
+
+/** `cobrowse.declined`: the customer said no; co-browsing is idle again. */
+export type CobrowseDeclinedBody = Record<string, never>;
+
+/** `cobrowse.ended`: the mirror stopped (who ended it, or the conversation ended). */
+export interface CobrowseEndedBody {
+  reason: "customer" | "adviser" | "conversation_ended";
+}
+
+/** `cobrowse.requested`: the adviser asks to see the customer's tab. */
+export type CobrowseRequestedBody = Record<string, never>;
+
+/** `cobrowse.started`: the customer consented to share this tab of this website. */
+export type CobrowseStartedBody = Record<string, never>;
 
 export interface ConversationSummary {
   id: string;
@@ -578,6 +616,130 @@ export interface SnapshotDeclineMsg {
   conversation_id: string;
 }
 
+/** Adviser: ask the customer to share their tab. */
+export interface CobrowseRequestMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.request";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
+/** Customer: consent (`accept`) or decline, while asked. */
+export interface CobrowseAnswerMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.answer";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  accept: boolean;
+}
+
+/** Adviser: ask for control (click, scroll, type), while co-browsing runs. */
+export interface CobrowseControlRequestMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.control_request";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
+/** Customer: grant or decline control, while asked. */
+export interface CobrowseControlAnswerMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.control_answer";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  accept: boolean;
+}
+
+/** Customer: take control back; co-browsing goes on. */
+export interface CobrowseControlRevokeMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.control_revoke";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
+/** Either side: stop co-browsing (or withdraw the request). */
+export interface CobrowseEndMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.end";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
+/** Customer: recorded rrweb events, relayed to the conversation's advisers. Either `events`, or (for one events array too large for a frame) one `part` of it with `events` empty. */
+export interface CobrowseBatchMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.batch";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  events: { [key: string]: unknown }[];
+  sent_at: number;
+  part?: BatchPart | null;
+}
+
+/** Adviser: where they point on the mirror, in the customer's viewport CSS px. */
+export interface CobrowsePointerMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.pointer";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minimum 0.0; maximum 100000.0 */
+  x: number;
+  /** minimum 0.0; maximum 100000.0 */
+  y: number;
+  visible: boolean;
+}
+
+/** Adviser, with control granted: one action in the customer's tab. `click`: `x`, `y` (and the node under them as `target`, if known); `scroll`: `dx`, `dy` on `target` (`null`: the page); `type`: `text` into `target`; `key`: `key` on `target`. */
+export interface CobrowseInputMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.input";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  action: "click" | "scroll" | "type" | "key";
+  /** minimum 0; maximum 2147483647 */
+  target?: number | null;
+  /** minimum 0.0; maximum 100000.0 */
+  x?: number | null;
+  /** minimum 0.0; maximum 100000.0 */
+  y?: number | null;
+  /** minimum -100000.0; maximum 100000.0 */
+  dx?: number | null;
+  /** minimum -100000.0; maximum 100000.0 */
+  dy?: number | null;
+  /** minLength 1; maxLength 200 */
+  text?: string | null;
+  key?: "Backspace" | "Delete" | "Enter" | "Tab" | "Escape" | "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" | "Home" | "End" | null;
+}
+
+/** Adviser: the mirror needs a fresh snapshot (the console was reloaded, a colleague joined, a part was lost); relayed to the customer. */
+export interface CobrowseResyncMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "cobrowse.resync";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+}
+
 /** Answer to `hello`: who the socket is and what it may see. */
 export interface WelcomeMsg {
   v?: 1;
@@ -596,7 +758,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -781,6 +943,50 @@ export interface PointerOutMsg {
   visible: boolean;
 }
 
+/** To the conversation's advisers: the customer's recorded events, in order. */
+export interface CobrowseBatchOutMsg {
+  v?: 1;
+  type: "cobrowse.batch";
+  conversation_id: string;
+  events: { [key: string]: unknown }[];
+  sent_at: number;
+  part?: BatchPart | null;
+}
+
+/** To the customer: the adviser's pointer (latest only; bursts are coalesced). */
+export interface CobrowsePointerOutMsg {
+  v?: 1;
+  type: "cobrowse.pointer";
+  conversation_id: string;
+  from: FromAuthor;
+  x: number;
+  y: number;
+  visible: boolean;
+}
+
+/** To the customer: a control input of the adviser, checked against the granted control by the server (the customer's browser checks again before acting). */
+export interface CobrowseInputOutMsg {
+  v?: 1;
+  type: "cobrowse.input";
+  conversation_id: string;
+  from: FromAuthor;
+  action: "click" | "scroll" | "type" | "key";
+  target: number | null;
+  x: number | null;
+  y: number | null;
+  dx: number | null;
+  dy: number | null;
+  text: string | null;
+  key: "Backspace" | "Delete" | "Enter" | "Tab" | "Escape" | "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" | "Home" | "End" | null;
+}
+
+/** To the customer: record a full snapshot again (an adviser's mirror needs one). */
+export interface CobrowseResyncOutMsg {
+  v?: 1;
+  type: "cobrowse.resync";
+  conversation_id: string;
+}
+
 /** Every frame a browser may send. */
 export type ClientMessage =
   | HelloMsg
@@ -813,7 +1019,17 @@ export type ClientMessage =
   | AnnotationClearMsg
   | VideoControlMsg
   | SnapshotRequestMsg
-  | SnapshotDeclineMsg;
+  | SnapshotDeclineMsg
+  | CobrowseRequestMsg
+  | CobrowseAnswerMsg
+  | CobrowseControlRequestMsg
+  | CobrowseControlAnswerMsg
+  | CobrowseControlRevokeMsg
+  | CobrowseEndMsg
+  | CobrowseBatchMsg
+  | CobrowsePointerMsg
+  | CobrowseInputMsg
+  | CobrowseResyncMsg;
 
 /** Every frame the server may send. */
 export type ServerMessage =
@@ -837,7 +1053,11 @@ export type ServerMessage =
   | OfferWithdrawnMsg
   | PongMsg
   | DocViewOutMsg
-  | PointerOutMsg;
+  | PointerOutMsg
+  | CobrowseBatchOutMsg
+  | CobrowsePointerOutMsg
+  | CobrowseInputOutMsg
+  | CobrowseResyncOutMsg;
 
 /** Client frames by `type`. */
 export interface ClientMessageMap {
@@ -872,6 +1092,16 @@ export interface ClientMessageMap {
   "video.control": VideoControlMsg;
   "snapshot.request": SnapshotRequestMsg;
   "snapshot.decline": SnapshotDeclineMsg;
+  "cobrowse.request": CobrowseRequestMsg;
+  "cobrowse.answer": CobrowseAnswerMsg;
+  "cobrowse.control_request": CobrowseControlRequestMsg;
+  "cobrowse.control_answer": CobrowseControlAnswerMsg;
+  "cobrowse.control_revoke": CobrowseControlRevokeMsg;
+  "cobrowse.end": CobrowseEndMsg;
+  "cobrowse.batch": CobrowseBatchMsg;
+  "cobrowse.pointer": CobrowsePointerMsg;
+  "cobrowse.input": CobrowseInputMsg;
+  "cobrowse.resync": CobrowseResyncMsg;
 }
 
 /** Server frames by `type`. */
@@ -897,9 +1127,13 @@ export interface ServerMessageMap {
   "pong": PongMsg;
   "doc.view": DocViewOutMsg;
   "pointer": PointerOutMsg;
+  "cobrowse.batch": CobrowseBatchOutMsg;
+  "cobrowse.pointer": CobrowsePointerOutMsg;
+  "cobrowse.input": CobrowseInputOutMsg;
+  "cobrowse.resync": CobrowseResyncOutMsg;
 }
 
-/** The typed body of each collaboration event kind (`event.body`). */
+/** The typed body of each collaboration and co-browsing event kind (`event.body`). */
 export interface EventBodyMap {
   "document.shared": DocumentSharedBody;
   "document.presented": DocumentPresentedBody;
@@ -909,6 +1143,14 @@ export interface EventBodyMap {
   "video.control": VideoControlBody;
   "snapshot.requested": SnapshotRequestedBody;
   "snapshot.declined": SnapshotDeclinedBody;
+  "cobrowse.requested": CobrowseRequestedBody;
+  "cobrowse.started": CobrowseStartedBody;
+  "cobrowse.declined": CobrowseDeclinedBody;
+  "cobrowse.control_requested": CobrowseControlRequestedBody;
+  "cobrowse.control_granted": CobrowseControlGrantedBody;
+  "cobrowse.control_declined": CobrowseControlDeclinedBody;
+  "cobrowse.control_revoked": CobrowseControlRevokedBody;
+  "cobrowse.ended": CobrowseEndedBody;
 }
 
 export type ClientMessageType = keyof ClientMessageMap;
@@ -946,6 +1188,16 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "video.control",
   "snapshot.request",
   "snapshot.decline",
+  "cobrowse.request",
+  "cobrowse.answer",
+  "cobrowse.control_request",
+  "cobrowse.control_answer",
+  "cobrowse.control_revoke",
+  "cobrowse.end",
+  "cobrowse.batch",
+  "cobrowse.pointer",
+  "cobrowse.input",
+  "cobrowse.resync",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "welcome",
@@ -969,4 +1221,8 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "pong",
   "doc.view",
   "pointer",
+  "cobrowse.batch",
+  "cobrowse.pointer",
+  "cobrowse.input",
+  "cobrowse.resync",
 ];

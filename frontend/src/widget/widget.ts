@@ -48,7 +48,7 @@ const DECLINED = "visavis.declined";
 (() => {
   const w = window as Window & { __visavis?: boolean; visavisContext?: { returning?: boolean } };
   const script = document.currentScript as HTMLScriptElement | null;
-  if (w.__visavis || !script || !script.src) return;
+  if (w.__visavis || !script?.src) return;
   w.__visavis = true;
   const SERVER = new URL(script.src).origin;
   const returning = script.dataset.returning === "true";
@@ -91,7 +91,7 @@ const DECLINED = "visavis.declined";
   const CSS =
     ":host{all:initial}" +
     "[hidden]{display:none!important}" +
-    ".l,.p,.i{position:fixed;right:20px;bottom:84px;z-index:2147483000;border-radius:12px;background:#fff;font:15px system-ui,sans-serif;box-shadow:0 6px 24px #0006}" +
+    ".l,.p,.i{position:fixed;right:20px;bottom:84px;z-index:2147483000;border-radius:12px;background:#fff;font:15px system-ui;box-shadow:0 6px 24px #0006}" +
     ".l{bottom:20px;display:flex;align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:26px;background:#0b57a4;color:#fff;font-weight:600;cursor:pointer}" +
     ".l:hover{background:#073e75}" +
     "button:focus-visible{outline:3px solid #f0a202;outline-offset:3px}" +
@@ -100,11 +100,11 @@ const DECLINED = "visavis.declined";
     ".b{background:#b3261e;border-radius:10px;padding:1px 7px;font-size:12px}" +
     ".p{width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
     ".g{inset:4vh 4vw;width:auto;height:auto}" +
-    ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui,sans-serif;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
+    ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
     "iframe{flex:1;border:0}" +
     ".i{max-width:300px;padding:14px}" +
     ".i button{margin:9px 9px 0 0;padding:7px 12px;border:1px solid #0b57a4;border-radius:6px;background:#0b57a4;color:#fff;font:inherit}.i .n{background:#fff;color:#0b57a4}" +
-    "@media (max-width:599px){.p{inset:0;width:auto;height:auto;border-radius:0}}";
+    "@media(max-width:599px){.p{inset:0;width:auto;height:auto;border-radius:0}}";
 
   let frame: HTMLIFrameElement | null = null;
   let open = false;
@@ -289,6 +289,7 @@ const DECLINED = "visavis.declined";
       paint();
     } else if (d.type === "grow") panel.classList.toggle("g", !!d.on);
     else if (d.type === "close") setOpen(false);
+    else if (d.type === "cobrowse") cobrowse();
     else if (d.type === "unread") {
       // our own frame's number; ~~ makes anything else 0
       unread = Math.max(0, ~~(d.count as number));
@@ -296,12 +297,22 @@ const DECLINED = "visavis.declined";
     }
   });
 
+  // Co-browsing (after the customer's consent in the chat): the recorder, a classic
+  // script from our origin (src/cobrowse/host.ts). It sets visavis.cb while it runs, so
+  // the next page of this site adds it again.
+  function cobrowse(): void {
+    const s = document.createElement("script");
+    s.src = SERVER + "/cobrowse.js";
+    document.body.appendChild(s);
+  }
+
   function start(): void {
     document.body.appendChild(host);
     paint();
     let again: string | null = null;
     try {
       again = sessionStorage.getItem(KEY);
+      if (sessionStorage.getItem("visavis.cb")) cobrowse();
     } catch {
       /* blocked: no reopen */
     }

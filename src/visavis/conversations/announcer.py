@@ -50,6 +50,10 @@ EphemeralFrame = (
     | f.CallMovedFrame
     | f.PointerOutFrame
     | f.DocViewOutFrame
+    | f.CobrowseBatchOutFrame
+    | f.CobrowsePointerOutFrame
+    | f.CobrowseInputOutFrame
+    | f.CobrowseResyncOutFrame
 )
 # What goes to all sockets of one adviser (on the bus with an `adviser_id` added).
 AdviserFrame = f.ConversationAssignedFrame | f.AdviserStatusFrame
@@ -63,6 +67,13 @@ class CallRoute(TypedDict):
     to_peer: str | None
     to_role: str
     to_adviser: str
+
+
+class CobrowseRoute(TypedDict):
+    """Which advisers a co-browsing batch is for (the Hub reads and strips the key):
+    the conversation's own, not everyone who follows it."""
+
+    to_advisers: list[str]
 
 
 def conv_topic(conversation_id: str) -> str:
@@ -123,12 +134,15 @@ class Announcer:
         await self.advisers_changed()
 
     async def send_ephemeral(
-        self, conversation_id: str, frame: EphemeralFrame, route: CallRoute | None = None
+        self,
+        conversation_id: str,
+        frame: EphemeralFrame,
+        route: CallRoute | CobrowseRoute | None = None,
     ) -> None:
-        """An ephemeral signal (typing, receipt, WebRTC) to the sockets following the
-        conversation, on any node; the Hub picks the recipients by the frame's type, and
-        a call frame's by its `route`. Never for events: those are announced after their
-        commit."""
+        """An ephemeral signal (typing, receipt, WebRTC, co-browsing) to the sockets
+        following the conversation, on any node; the Hub picks the recipients by the
+        frame's type, and a call frame's or a mirror batch's by its `route`. Never for
+        events: those are announced after their commit."""
         await self._publish_conv(conversation_id, {**frame, **route} if route else frame)
 
     async def _publish_conv(self, conversation_id: str, frame: Mapping[str, object]) -> None:

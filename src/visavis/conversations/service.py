@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
+from visavis.conversations.cobrowsing import end_running
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.state import Status, check_can_write, check_transition
 from visavis.conversations.writes import Author, Result, Write, count_active
@@ -281,6 +282,7 @@ class ConversationService(ConversationReads):
                 body = ended_body(conv, author.role, "conversation_ended")
                 await w.append(conversation_id, "call.ended", author, body)
                 clear_call(conv)
+            await end_running(w, conversation_id, author)  # co-browsing stops with it
             await w.append(
                 conversation_id, "conversation.ended", author, {"by": author.role}, now=now
             )

@@ -14,6 +14,20 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from visavis.errors import VisavisError
+from visavis.protocol.cobrowse import (
+    COBROWSE_CLIENT_MESSAGES,
+    MAX_BATCH_FRAME_BYTES,
+    CobrowseAnswer,
+    CobrowseBatch,
+    CobrowseControlAnswer,
+    CobrowseControlRequest,
+    CobrowseControlRevoke,
+    CobrowseEnd,
+    CobrowseInput,
+    CobrowsePointer,
+    CobrowseRequest,
+    CobrowseResync,
+)
 from visavis.protocol.collab import (
     COLLAB_CLIENT_MESSAGES,
     AnnotationAdd,
@@ -244,7 +258,17 @@ ClientMessage = Annotated[
     | AnnotationClear
     | VideoControl
     | SnapshotRequest
-    | SnapshotDecline,
+    | SnapshotDecline
+    | CobrowseRequest
+    | CobrowseAnswer
+    | CobrowseControlRequest
+    | CobrowseControlAnswer
+    | CobrowseControlRevoke
+    | CobrowseEnd
+    | CobrowseBatch
+    | CobrowsePointer
+    | CobrowseInput
+    | CobrowseResync,
     Field(discriminator="type"),
 ]
 
@@ -271,6 +295,7 @@ _ALL: tuple[type[ClientBase], ...] = (
     OfferDecline,
     Ping,
     *COLLAB_CLIENT_MESSAGES,
+    *COBROWSE_CLIENT_MESSAGES,
 )
 CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
@@ -287,15 +312,21 @@ def parse_client_frame(raw: str | bytes) -> ClientMessage:
 
 def decode_client_frame(raw: str | bytes) -> dict[str, Any]:
     """The frame as a JSON object, unchecked (the gateway reads its `type` to pick the
-    rate budget before validating)."""
-    if len(raw) > MAX_FRAME_BYTES:
-        raise VisavisError("frame_too_large", f"frame is {len(raw)} bytes, limit {MAX_FRAME_BYTES}")
+    rate budget before validating). Co-browsing batches may be larger than other frames
+    (a mirrored page's changes): their limit is checked once the type is known."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_BATCH_FRAME_BYTES:
+        raise VisavisError(
+            "frame_too_large", f"frame is {size} bytes, limit {MAX_BATCH_FRAME_BYTES}"
+        )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise VisavisError("bad_json", f"frame is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise VisavisError("bad_request", "frame must be a JSON object")
+    if size > MAX_FRAME_BYTES and data.get("type") != "cobrowse.batch":
+        raise VisavisError("frame_too_large", f"frame is {size} bytes, limit {MAX_FRAME_BYTES}")
     return data
 
 

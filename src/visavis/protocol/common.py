@@ -56,6 +56,14 @@ EventKind = Literal[
     "video.control",
     "snapshot.requested",
     "snapshot.declined",
+    "cobrowse.requested",
+    "cobrowse.started",
+    "cobrowse.declined",
+    "cobrowse.control_requested",
+    "cobrowse.control_granted",
+    "cobrowse.control_declined",
+    "cobrowse.control_revoked",
+    "cobrowse.ended",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
@@ -64,6 +72,24 @@ AnnotationTool = Literal["pen", "arrow", "highlighter", "text"]
 AnnotationColor = Literal["red", "yellow", "blue", "green", "black"]
 VideoAction = Literal["play", "pause", "seek"]
 PointerSurface = Literal["document", "video"]
+# Co-browsing (protocol/cobrowse.py)
+CobrowseEndReason = Literal["customer", "adviser", "conversation_ended"]
+CobrowseInputAction = Literal["click", "scroll", "type", "key"]
+# The keys an adviser in control may press besides typing text (no shortcuts:
+# nothing that could reach the browser's own commands).
+CobrowseKey = Literal[
+    "Backspace",
+    "Delete",
+    "Enter",
+    "Tab",
+    "Escape",
+    "ArrowLeft",
+    "ArrowRight",
+    "ArrowUp",
+    "ArrowDown",
+    "Home",
+    "End",
+]
 
 # name -> Literal, for the TypedDict generator (a Literal carries no name at runtime)
 NAMED_LITERALS: dict[str, object] = {
@@ -82,6 +108,9 @@ NAMED_LITERALS: dict[str, object] = {
     "AnnotationColor": AnnotationColor,
     "VideoAction": VideoAction,
     "PointerSurface": PointerSurface,
+    "CobrowseEndReason": CobrowseEndReason,
+    "CobrowseInputAction": CobrowseInputAction,
+    "CobrowseKey": CobrowseKey,
 }
 
 

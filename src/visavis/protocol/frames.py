@@ -14,6 +14,9 @@ from visavis.protocol.common import (
     AnnotationTool,
     AuthorRole,
     CallStatus,
+    CobrowseEndReason,
+    CobrowseInputAction,
+    CobrowseKey,
     ConversationKind,
     ConversationStatus,
     DocumentKind,
@@ -38,9 +41,25 @@ __all__ = [
     "AnnotationTool",
     "Author",
     "AuthorRole",
+    "BatchPart",
     "CallMovedFrame",
     "CallStatus",
     "CallSummary",
+    "CobrowseBatchOutFrame",
+    "CobrowseControlDeclinedBody",
+    "CobrowseControlGrantedBody",
+    "CobrowseControlRequestedBody",
+    "CobrowseControlRevokedBody",
+    "CobrowseDeclinedBody",
+    "CobrowseEndReason",
+    "CobrowseEndedBody",
+    "CobrowseInputAction",
+    "CobrowseInputOutFrame",
+    "CobrowseKey",
+    "CobrowsePointerOutFrame",
+    "CobrowseRequestedBody",
+    "CobrowseResyncOutFrame",
+    "CobrowseStartedBody",
     "ConversationAssignedFrame",
     "ConversationKind",
     "ConversationOfferedFrame",
@@ -135,6 +154,17 @@ class Author(TypedDict):
     name: NotRequired[str | None]
 
 
+class BatchPart(TypedDict):
+    """One slice of the JSON text of an events array too large for one frame (a page's
+    snapshot): the receiver joins the `count` slices of one `part_id` in `index` order and
+    parses them as the batch's `events`."""
+
+    part_id: str
+    index: int
+    count: int
+    data: str
+
+
 class CallSummary(TypedDict):
     id: str
     status: CallStatus
@@ -142,6 +172,40 @@ class CallSummary(TypedDict):
     requested_by: Role
     requested_at: str | None
     started_at: str | None
+
+
+class CobrowseControlDeclinedBody(TypedDict):
+    """`cobrowse.control_declined`: the customer keeps control; co-browsing goes on."""
+
+
+class CobrowseControlGrantedBody(TypedDict):
+    """`cobrowse.control_granted`: the customer lets the adviser act in the tab."""
+
+
+class CobrowseControlRequestedBody(TypedDict):
+    """`cobrowse.control_requested`: the adviser asks to click, scroll and type."""
+
+
+class CobrowseControlRevokedBody(TypedDict):
+    """`cobrowse.control_revoked`: the customer took control back; co-browsing goes on."""
+
+
+class CobrowseDeclinedBody(TypedDict):
+    """`cobrowse.declined`: the customer said no; co-browsing is idle again."""
+
+
+class CobrowseEndedBody(TypedDict):
+    """`cobrowse.ended`: the mirror stopped (who ended it, or the conversation ended)."""
+
+    reason: CobrowseEndReason
+
+
+class CobrowseRequestedBody(TypedDict):
+    """`cobrowse.requested`: the adviser asks to see the customer's tab."""
+
+
+class CobrowseStartedBody(TypedDict):
+    """`cobrowse.started`: the customer consented to share this tab of this website."""
 
 
 class ConversationSummary(TypedDict):
@@ -508,6 +572,58 @@ PointerOutFrame = TypedDict(
 )
 
 
+class CobrowseBatchOutFrame(TypedDict):
+    """To the conversation's advisers: the customer's recorded events, in order."""
+
+    v: Literal[1]
+    type: Literal["cobrowse.batch"]
+    conversation_id: str
+    events: list[dict[str, Any]]
+    sent_at: float
+    part: NotRequired[BatchPart | None]
+
+
+CobrowsePointerOutFrame = TypedDict(
+    "CobrowsePointerOutFrame",
+    {
+        "v": Literal[1],
+        "type": Literal["cobrowse.pointer"],
+        "conversation_id": str,
+        "from": FromAuthor,
+        "x": float,
+        "y": float,
+        "visible": bool,
+    },
+)
+
+
+CobrowseInputOutFrame = TypedDict(
+    "CobrowseInputOutFrame",
+    {
+        "v": Literal[1],
+        "type": Literal["cobrowse.input"],
+        "conversation_id": str,
+        "from": FromAuthor,
+        "action": CobrowseInputAction,
+        "target": int | None,
+        "x": float | None,
+        "y": float | None,
+        "dx": float | None,
+        "dy": float | None,
+        "text": str | None,
+        "key": CobrowseKey | None,
+    },
+)
+
+
+class CobrowseResyncOutFrame(TypedDict):
+    """To the customer: record a full snapshot again (an adviser's mirror needs one)."""
+
+    v: Literal[1]
+    type: Literal["cobrowse.resync"]
+    conversation_id: str
+
+
 ServerFrame: TypeAlias = (
     WelcomeFrame
     | EventFrame
@@ -530,5 +646,9 @@ ServerFrame: TypeAlias = (
     | PongFrame
     | DocViewOutFrame
     | PointerOutFrame
+    | CobrowseBatchOutFrame
+    | CobrowsePointerOutFrame
+    | CobrowseInputOutFrame
+    | CobrowseResyncOutFrame
 )
 """Every frame the server may send."""

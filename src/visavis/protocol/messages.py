@@ -9,6 +9,7 @@ work wherever both directions are needed.
 
 from __future__ import annotations
 
+from visavis.protocol import cobrowse, collab
 from visavis.protocol.client import (
     CLIENT_MESSAGES,
     CallAnswer,
@@ -36,8 +37,27 @@ from visavis.protocol.client import (
     frame_id_of,
     parse_client_frame,
 )
+from visavis.protocol.cobrowse import (
+    COBROWSE_RELAY_TYPES,
+    MAX_BATCH_FRAME_BYTES,
+    BatchPart,
+    CobrowseAnswer,
+    CobrowseBatch,
+    CobrowseBatchOut,
+    CobrowseControlAnswer,
+    CobrowseControlRequest,
+    CobrowseControlRevoke,
+    CobrowseEnd,
+    CobrowseEndedBody,
+    CobrowseInput,
+    CobrowseInputOut,
+    CobrowsePointer,
+    CobrowsePointerOut,
+    CobrowseRequest,
+    CobrowseResync,
+    CobrowseResyncOut,
+)
 from visavis.protocol.collab import (
-    EVENT_BODIES,
     AnnotationAdd,
     AnnotationAddedBody,
     AnnotationClear,
@@ -72,6 +92,9 @@ from visavis.protocol.common import (
     CallId,
     CallStatus,
     ClientId,
+    CobrowseEndReason,
+    CobrowseInputAction,
+    CobrowseKey,
     ConversationId,
     ConversationKind,
     ConversationStatus,
@@ -113,9 +136,14 @@ from visavis.protocol.server import (
     Welcome,
 )
 
+EVENT_BODIES = {**collab.EVENT_BODIES, **cobrowse.EVENT_BODIES}
+"""The typed body of each event kind that has one (collaboration, co-browsing)."""
+
 __all__ = [
     "CLIENT_MESSAGES",
+    "COBROWSE_RELAY_TYPES",
     "EVENT_BODIES",
+    "MAX_BATCH_FRAME_BYTES",
     "MAX_FRAME_BYTES",
     "MAX_TEXT_CHARS",
     "PROTOCOL_VERSION",
@@ -131,6 +159,7 @@ __all__ = [
     "AnnotationClearedBody",
     "Author",
     "AuthorRole",
+    "BatchPart",
     "CallAnswer",
     "CallHangup",
     "CallId",
@@ -143,6 +172,24 @@ __all__ = [
     "ChatSend",
     "ClientId",
     "ClientMessage",
+    "CobrowseAnswer",
+    "CobrowseBatch",
+    "CobrowseBatchOut",
+    "CobrowseControlAnswer",
+    "CobrowseControlRequest",
+    "CobrowseControlRevoke",
+    "CobrowseEnd",
+    "CobrowseEndReason",
+    "CobrowseEndedBody",
+    "CobrowseInput",
+    "CobrowseInputAction",
+    "CobrowseInputOut",
+    "CobrowseKey",
+    "CobrowsePointer",
+    "CobrowsePointerOut",
+    "CobrowseRequest",
+    "CobrowseResync",
+    "CobrowseResyncOut",
     "ConversationAccept",
     "ConversationAssigned",
     "ConversationEnd",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from visavis.protocol.cobrowse import COBROWSE_SERVER_MESSAGES
 from visavis.protocol.collab import COLLAB_SERVER_MESSAGES
 from visavis.protocol.common import (
     AdviserRole,
@@ -309,6 +310,7 @@ _ALL: tuple[type[ServerBase], ...] = (
     OfferWithdrawn,
     Pong,
     *COLLAB_SERVER_MESSAGES,
+    *COBROWSE_SERVER_MESSAGES,
 )
 SERVER_MESSAGES: dict[str, type[ServerBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
-"""Per-socket state of the room's ephemeral relays (`pointer`, `doc.view`).
+"""Per-socket state of the ephemeral relays: the room's (`pointer`, `doc.view`) and
+co-browsing's (`cobrowse.*`, web/ws_cobrowse.py).
 
 A pointer moves many times a second and only its latest position matters. So each
 socket sends on at most `RELAY_PER_S` of each kind a second on average, with a burst
@@ -14,6 +15,10 @@ Checking a relay against the database on every frame would cost a read per mouse
 move: the participant check and the conversation's documents are remembered for
 `CHECK_TTL_S` (documents are never removed from a conversation; a participant who
 lost the conversation is refused at most that long after).
+
+Co-browsing's mirror batches and control inputs are not coalesced (every one of them
+counts, in order) but have budgets of their own: `BATCHES_PER_S` (a recorder sends a
+batch every 50 ms or so at most) and `INPUTS_PER_S`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ RELAY_PER_S = 30
 RELAY_BURST = 3.0
 FLOOD_PER_S = 200
 CHECK_TTL_S = 5.0
+BATCHES_PER_S = 20
+INPUTS_PER_S = 30
 
 Send = Callable[[], Coroutine[Any, Any, None]]
 
@@ -54,6 +61,10 @@ class _Slot:
         self.stamp = now
 
 
+def _bucket(per_s: int) -> TokenBucket:
+    return TokenBucket(per_s, 2 * per_s)
+
+
 @dataclass
 class RelayState:
     """One socket's relays: the flood bucket, one coalescing slot per kind and
@@ -62,6 +73,29 @@ class RelayState:
     inbound: TokenBucket = field(default_factory=lambda: TokenBucket(FLOOD_PER_S, 2 * FLOOD_PER_S))
     slots: dict[tuple[str, str], _Slot] = field(default_factory=dict)
     checked: dict[str, Checked] = field(default_factory=dict)
+    batches: TokenBucket = field(
+        default_factory=lambda: TokenBucket(BATCHES_PER_S, 2 * BATCHES_PER_S)
+    )
+    inputs: TokenBucket = field(default_factory=lambda: TokenBucket(INPUTS_PER_S, 2 * INPUTS_PER_S))
+    # conversation id -> (when checked, its advisers): co-browsing's participant check
+    advisers: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
+
+    def bucket_for(self, kind: str) -> TokenBucket:
+        """The budget a relayed frame of this type draws from."""
+        if kind == "cobrowse.batch":
+            return self.batches
+        if kind == "cobrowse.input":
+            return self.inputs
+        return self.inbound
+
+    def advisers_for(self, conversation_id: str) -> frozenset[str] | None:
+        checked = self.advisers.get(conversation_id)
+        if checked is None or time.monotonic() - checked[0] > CHECK_TTL_S:
+            return None
+        return checked[1]
+
+    def remember_advisers(self, conversation_id: str, advisers: frozenset[str]) -> None:
+        self.advisers[conversation_id] = (time.monotonic(), advisers)
 
     def checked_for(self, conversation_id: str) -> Checked | None:
         c = self.checked.get(conversation_id)

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from visavis.bus import Bus
 from visavis.conversations.announcer import (
@@ -43,6 +43,16 @@ TEAMS_RELOAD_S = 30.0
 # transfer publishes the load of up to three advisers, one after the other) makes one
 # push instead of one per adviser.
 OVERVIEW_SETTLE_S = 0.1
+
+
+class LogWatcher(Protocol):
+    """Something in memory that follows conversations' logs on this node (the
+    co-browsing state): told every event of a followed conversation, and when the node
+    stops following one (it would miss its next events)."""
+
+    def observe(self, conversation_id: str, kind: str, seq: int) -> None: ...
+
+    def forget(self, conversation_id: str) -> None: ...
 
 
 class Hub:
@@ -81,6 +91,7 @@ class Hub:
         self._overview_new: set[Connection] = set()
         self._overview_running = False
         self._reaper: asyncio.Task[None] | None = None
+        self._watchers: list[LogWatcher] = []
         bus.subscribe(QUEUE, self._on_queue_changed)
         bus.subscribe(ADVISERS, self._on_advisers_changed)
 
@@ -169,6 +180,15 @@ class Hub:
         if not subs:
             del self._by_conv[conversation_id]
             self.bus.unsubscribe(conv_topic(conversation_id), self._on_conv_frame)
+            for watcher in self._watchers:
+                watcher.forget(conversation_id)
+
+    def follows(self, conversation_id: str) -> bool:
+        """Does this node hear the conversation's events (a socket here follows it)?"""
+        return conversation_id in self._by_conv
+
+    def watch(self, watcher: LogWatcher) -> None:
+        self._watchers.append(watcher)
 
     def set_waiting(self, conn: Connection, waiting: bool) -> None:
         """Track customers whose conversation is queued (they get positions)."""
@@ -206,8 +226,13 @@ class Hub:
         kind = frame["type"]
         if kind == "event":
             seq, internal = frame["seq"], frame["kind"] in INTERNAL_KINDS
+            for watcher in self._watchers:
+                watcher.observe(cid, frame["kind"], seq)
             for conn in tuple(subs):
                 conn.push_event(cid, seq, payload, internal)
+            return
+        if kind.startswith("cobrowse."):
+            self._to_cobrowse_side(subs, frame, payload)
             return
         if kind == "typing":
             author = frame["author"]
@@ -269,6 +294,29 @@ class Hub:
                 hit = conn.adviser is not None and conn.adviser.id == to_adviser
             if hit:
                 conn.push(out)
+
+    @staticmethod
+    def _to_cobrowse_side(
+        subs: set[Connection] | tuple[()], frame: dict[str, Any], payload: str
+    ) -> None:
+        """The mirror goes to the conversation's advisers named in the batch's route
+        (not supervisors who follow it); pointer, inputs and snapshot requests to the
+        customer (the pointer coalesced: latest wins)."""
+        kind = frame["type"]
+        if kind == "cobrowse.batch":
+            to = set(frame.pop("to_advisers"))
+            out = dumps(frame)
+            for conn in tuple(subs):
+                if conn.adviser is not None and conn.adviser.id in to:
+                    conn.push(out)
+            return
+        for conn in tuple(subs):
+            if conn.role != "customer":
+                continue
+            if kind == "cobrowse.pointer":
+                conn.push_latest(f"{kind}:{frame['conversation_id']}", payload)
+            else:
+                conn.push(payload)
 
     def _on_adviser_frame(self, payload: str) -> None:
         frame = json.loads(payload)

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
+from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
@@ -38,6 +39,7 @@ from visavis.web.permissions import (
     check_participant,
 )
 from visavis.web.ws_calls import CallCommands
+from visavis.web.ws_cobrowse import CobrowseCommands
 from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class Gateway:
         teams: TeamService,
         ice: IceConfig,
         documents: DocumentService,
+        cobrowse: CobrowseService,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -77,6 +80,8 @@ class Gateway:
         self.teams = teams
         call_commands = CallCommands(calls, conversations, hub.calls, hub.announcer, ice)
         room = CollabCommands(documents, conversations, hub.announcer)
+        hub.watch(cobrowse)  # its state follows the announced events
+        cob = CobrowseCommands(cobrowse, conversations, hub.announcer, hub.follows)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.ClientMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -110,6 +115,16 @@ class Gateway:
             m.SnapshotDecline: room.do_snapshot,
             m.Pointer: room.do_relay,
             m.DocView: room.do_relay,
+            m.CobrowseRequest: cob.do_step,
+            m.CobrowseAnswer: cob.do_step,
+            m.CobrowseControlRequest: cob.do_step,
+            m.CobrowseControlAnswer: cob.do_step,
+            m.CobrowseControlRevoke: cob.do_step,
+            m.CobrowseEnd: cob.do_step,
+            m.CobrowseBatch: cob.do_relay,
+            m.CobrowsePointer: cob.do_relay,
+            m.CobrowseInput: cob.do_relay,
+            m.CobrowseResync: cob.do_relay,
         }
 
     async def endpoint(self, ws: WebSocket) -> None:
@@ -167,11 +182,13 @@ class Gateway:
                 data = decode_client_frame(raw)
             except VisavisError as err:
                 undecodable = err
-            # pointer and view updates have their own budget (web/ephemeral.py)
-            ephemeral = data is not None and data.get("type") in EPHEMERAL_TYPES
+            # pointers, views and co-browsing's relays have their own budgets
+            # (web/ephemeral.py)
+            kind = data.get("type") if data is not None else None
+            ephemeral = kind in EPHEMERAL_TYPES or kind in m.COBROWSE_RELAY_TYPES
             if ephemeral and conn.relay is None:
                 conn.relay = RelayState()
-            bucket = conn.relay.inbound if ephemeral and conn.relay else conn.bucket
+            bucket = conn.relay.bucket_for(str(kind)) if ephemeral and conn.relay else conn.bucket
             if not bucket.take():
                 conn.refusals += 1
                 if conn.refusals > MAX_REFUSALS:

@@ -1,0 +1,235 @@
+"""Co-browsing, the customer's side: what the mirror costs and how fast the adviser's
+pointer shows. Real Chromium (two contexts: the customer on the demo shop's form page
+/demo/konto, an adviser signed in with a socket of their own) against a real server.
+
+- `weight` — the host page before consent: every request the demo page makes until
+  the widget shows its availability, and the gzip size of `/widget.js`. The recorder
+  `/cobrowse.js` must not be among them (it comes only after consent). Target:
+  unchanged, i.e. no co-browsing request and the loader within its 3 KB budget
+  (tests/integration/test_queue_live.py).
+- `snapshot` — the first full snapshot after consent: the `cobrowse.batch` frames the
+  customer's browser sends until it is complete (parts included), raw and deflated
+  (zlib, each frame alone: an upper bound for the socket's permessage-deflate).
+  Target: <= 30 KB deflated.
+- `activity` — `--seconds` of the customer scrolling, moving the mouse and typing into
+  the form; bytes of `cobrowse.batch` frames per minute, raw and deflated as one stream
+  (what permessage-deflate with context takeover sends) and frame by frame. Target:
+  <= 30 KB/min deflated.
+- `pointer` — the adviser's pointer: `--pointers` positions sent at 20 a second from
+  the adviser's page, each timed until the customer's page moved its pointer there
+  (a MutationObserver on the pointer's data-x; both pages in one browser, so one
+  clock: performance.timeOrigin + now()). p50/p99. Target: p99 <= 20 ms.
+
+    python bench/cobrowse.py
+    python bench/cobrowse.py --seconds 30 --pointers 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import traceback
+import zlib
+from typing import Any
+
+from _common import PASSWORD, ROOT, Server, emit_result, exit_on_sigterm, percentile, table
+from playwright.sync_api import WebSocket, expect, sync_playwright
+
+sys.path.append(str(ROOT / "tests"))  # the Chromium of the browser tests
+from e2e.browser import CHROMIUM, CHROMIUM_ARGS, chat_frame, login, start_chat
+from e2e.cobrowse import ADVISER_SOCKET, Adviser
+
+BENCH = "cobrowse"
+KB = 1024
+EMAIL = "bench@musterbank.test"
+
+# In the customer's page: when the pointer reached each x (the adviser sends x = i).
+WATCH_POINTER = """() => {
+  const seen = (window.__ptr = {});
+  const host = document.getElementById("visavis-cobrowse");
+  const ptr = host.shadowRoot.querySelector('[data-testid="cobrowse-pointer"]');
+  new MutationObserver(() => {
+    const x = ptr.dataset.x;
+    if (x && !(x in seen)) seen[x] = performance.timeOrigin + performance.now();
+  }).observe(ptr, { attributes: true, attributeFilter: ["data-x"] });
+}"""
+
+SEND_POINTERS = """async ([cid, n]) => {
+  const sent = {};
+  for (let i = 1; i <= n; i++) {
+    sent[i] = performance.timeOrigin + performance.now();
+    const frame = { type: "cobrowse.pointer", conversation_id: cid, x: i, y: 200 };
+    window.__cb.send({ ...frame, visible: true });
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  return sent;
+}"""
+
+
+def deflated(frames: list[str]) -> tuple[int, int]:
+    """(each frame deflated alone, all deflated as one stream) in bytes."""
+    alone = sum(len(zlib.compress(f.encode(), 6)) - 6 for f in frames)
+    stream = zlib.compressobj(6, zlib.DEFLATED, -15)
+    together = sum(
+        len(stream.compress(f.encode()) + stream.flush(zlib.Z_SYNC_FLUSH)) for f in frames
+    )
+    return alone, together
+
+
+def run(server: Server, seconds: float, pointers: int) -> dict[str, Any]:
+    base = server.base_url
+    result: dict[str, Any] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        console = browser.new_context(locale="de-DE").new_page()
+        login(console, base, EMAIL, PASSWORD, available=True)
+        console.evaluate(ADVISER_SOCKET)
+        console.wait_for_function("() => window.__cb.frames.some(f => f.type === 'welcome')")
+        adviser = Adviser(console)
+
+        page = browser.new_context(
+            locale="de-DE", viewport={"width": 1280, "height": 800}
+        ).new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        sent: list[str] = []
+
+        def on_socket(ws: WebSocket) -> None:
+            ws.on("framesent", lambda p: sent.append(p if isinstance(p, str) else p.decode()))
+
+        page.on("websocket", on_socket)
+
+        # weight: the host page until the widget shows the availability
+        page.goto(base + "/demo/konto")
+        expect(page.get_by_test_id("visavis-launcher")).to_contain_text("verfügbar")
+        loader = gzip.compress(page.request.get(base + "/widget.js").body(), 9, mtime=0)
+        before = [u.replace(base, "") for u in requests]
+        result["weight"] = {
+            "requests": before,
+            "widget_js_gzip": len(loader),
+            "cobrowse_before_consent": any("cobrowse" in u for u in before),
+        }
+
+        # a conversation, accepted by the adviser
+        page.get_by_test_id("visavis-launcher").click()
+        start_chat(chat_frame(page), "", None, "Bitte schauen Sie mit aufs Formular.")
+        stored = next(f for f in page.frames if "/chat" in f.url).evaluate(
+            "() => JSON.parse(localStorage.getItem('visavis.conversation'))"
+        )
+        adviser.cid = stored["conversation_id"]
+        assert adviser.request("conversation.accept")["type"] == "ack"
+        adviser.send({"type": "subscribe", "conversation_id": adviser.cid, "after_seq": 0})
+
+        # snapshot: consent, then the frames until the first full snapshot is complete
+        assert adviser.request("cobrowse.request")["type"] == "ack"
+        chat_frame(page).get_by_test_id("cobrowse-accept").click()
+        page.wait_for_function("() => !!window.__visavisCobrowse")
+        console.wait_for_function(
+            """() => window.__cb.frames.some(f => f.type === 'cobrowse.batch' && (
+                 f.events.some(e => e.type === 2)
+                 || (f.part && f.part.index === f.part.count - 1)))"""
+        )
+        batches = [f for f in sent if '"cobrowse.batch"' in f]
+        first: list[str] = []
+        for f in batches:
+            first.append(f)
+            frame = json.loads(f)
+            part = frame.get("part")
+            if any(e.get("type") == 2 for e in frame["events"]) or (
+                part and part["index"] == part["count"] - 1
+            ):
+                break
+        alone, _ = deflated(first)
+        result["snapshot"] = {
+            "frames": len(first),
+            "raw_bytes": sum(len(f.encode()) for f in first),
+            "deflated_bytes": alone,
+        }
+
+        # activity: scroll, move, type for `seconds`
+        start = len([f for f in sent if '"cobrowse.batch"' in f])
+        fields = ["demo-name", "demo-street", "demo-city", "demo-password", "demo-card"]
+        t_end = page.evaluate("() => performance.now()") + seconds * 1000
+        i = 0
+        while page.evaluate("() => performance.now()") < t_end:
+            page.mouse.move(100 + (i * 37) % 900, 100 + (i * 53) % 600, steps=5)
+            page.mouse.wheel(0, 120 if (i // 10) % 2 == 0 else -120)
+            page.get_by_test_id(fields[i % len(fields)]).press_sequentially("abc", delay=60)
+            i += 1
+        activity = [f for f in sent if '"cobrowse.batch"' in f][start:]
+        alone, together = deflated(activity)
+        per_min = 60.0 / seconds
+        result["activity"] = {
+            "seconds": seconds,
+            "frames": len(activity),
+            "raw_bytes_per_min": round(sum(len(f.encode()) for f in activity) * per_min),
+            "deflated_bytes_per_min": round(together * per_min),
+            "deflated_per_frame_bytes_per_min": round(alone * per_min),
+        }
+
+        # pointer: adviser → customer page
+        page.evaluate(WATCH_POINTER)
+        sent_at: dict[str, float] = console.evaluate(SEND_POINTERS, [adviser.cid, pointers])
+        page.wait_for_function(
+            f"() => Object.keys(window.__ptr).length > 0 && '{pointers}' in window.__ptr"
+        )
+        seen: dict[str, float] = page.evaluate("() => window.__ptr")
+        lat = sorted(seen[k] - sent_at[k] for k in seen if k in sent_at)
+        result["pointer"] = {
+            "sent": pointers,
+            "shown": len(lat),
+            "p50_ms": round(percentile(lat, 50), 2),
+            "p99_ms": round(percentile(lat, 99), 2),
+            "max_ms": round(lat[-1], 2),
+        }
+        browser.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--seconds", type=float, default=20.0, help="activity duration")
+    p.add_argument("--pointers", type=int, default=200, help="pointer positions to time")
+    args = p.parse_args(argv)
+    exit_on_sigterm()
+    try:
+        with Server() as server:
+            server.add_advisers([(EMAIL, PASSWORD, "Bench Beraterin", 5)])
+            r = run(server, args.seconds, args.pointers)
+    except Exception as exc:  # the result line says why, for the harness
+        traceback.print_exc()
+        emit_result(BENCH, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    snap, act, ptr, w = r["snapshot"], r["activity"], r["pointer"], r["weight"]
+    ok = (
+        not w["cobrowse_before_consent"]
+        and snap["deflated_bytes"] <= 30 * KB
+        and act["deflated_bytes_per_min"] <= 30 * KB
+        and ptr["p99_ms"] <= 20
+    )
+    rows = [
+        [
+            "weight",
+            "requests before consent",
+            len(w["requests"]),
+            "co-browsing: " + str(w["cobrowse_before_consent"]),
+        ],
+        ["weight", "widget.js gzip B", w["widget_js_gzip"], "budget 3072 with API"],
+        ["snapshot", "frames / raw B", snap["frames"], snap["raw_bytes"]],
+        ["snapshot", "deflated B", snap["deflated_bytes"], "target <= 30720"],
+        ["activity", "frames", act["frames"], f"{act['seconds']} s"],
+        ["activity", "raw B/min", act["raw_bytes_per_min"], ""],
+        ["activity", "deflated B/min (stream)", act["deflated_bytes_per_min"], "target <= 30720"],
+        ["activity", "deflated B/min (per frame)", act["deflated_per_frame_bytes_per_min"], ""],
+        ["pointer", "shown / sent", ptr["shown"], ptr["sent"]],
+        ["pointer", "p50 / p99 ms", ptr["p50_ms"], ptr["p99_ms"]],
+    ]
+    print(table(["part", "what", "value", ""], rows))
+    emit_result(BENCH, {"ok": ok, **r})
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+// German and English for co-browsing in the console.
+import { translator, type Strings } from "../lib/i18n";
+
+export const cobrowseStrings = {
+  ask: ["Co-Browsing anfragen", "Ask to co-browse"],
+  askLabel: [
+    "{name} fragen, ob Sie den Browser-Tab mit unserer Website sehen dürfen",
+    "Ask {name} to show you their browser tab with our website",
+  ],
+  region: ["Co-Browsing", "Co-browsing"],
+  asked: [
+    "Angefragt – warte auf die Zustimmung von {name} …",
+    "Asked – waiting for {name} to agree…",
+  ],
+  waiting: ["Zugestimmt – warte auf die Seite …", "Agreed – waiting for the page…"],
+  live: ["Live: Sie sehen den Tab von {name}.", "Live: you see {name}'s tab."],
+  controlAsked: ["Steuerung angefragt – warte auf {name} …", "Control asked – waiting for {name}…"],
+  controlActive: [
+    "Steuerung aktiv: Klicken, Scrollen und Tippen wirken bei {name}.",
+    "Control active: clicks, scrolling and typing act in {name}'s tab.",
+  ],
+  declined: ["{name} hat das Co-Browsing abgelehnt.", "{name} declined co-browsing."],
+  endedCustomer: ["{name} hat das Co-Browsing beendet.", "{name} stopped co-browsing."],
+  endedAdviser: ["Co-Browsing beendet.", "Co-browsing ended."],
+  endedConversation: ["Das Gespräch wurde beendet.", "The conversation has ended."],
+  askControl: ["Steuerung anfragen", "Ask for control"],
+  end: ["Co-Browsing beenden", "Stop co-browsing"],
+  withdraw: ["Anfrage zurückziehen", "Withdraw request"],
+  mirrorLabel: ["Gespiegelter Tab von {name}", "{name}'s mirrored tab"],
+  notMirrored: ["Nicht übertragen: {what}", "Not mirrored: {what}"],
+  iframe: ["eingebettete fremde Seite", "embedded page of another site"],
+  video: ["Video", "video"],
+  canvas: ["Zeichenfläche", "canvas"],
+  resync: ["Neu laden", "Reload mirror"],
+  resyncLabel: ["Den Tab neu übertragen lassen", "Have the tab sent again"],
+} satisfies Strings;
+
+export const tcb = translator(cobrowseStrings);

@@ -1,0 +1,134 @@
+"""What the co-browsing browser tests share: an adviser's socket driven inside a signed-in
+console page (a real browser socket with the session cookie, frames kept in
+`window.__cb`), the customer's page with every WebSocket frame it sends recorded, and
+helpers to read the mirror stream (parts joined, rrweb node ids looked up)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.sync_api import Page, WebSocket, expect
+
+from .browser import PASSWORD, Users, chat_frame, login, start_chat, stored_conversation
+
+ADVISER_EMAIL = "dana@musterbank.test"
+ADVISER_SOCKET = """async () => {
+  const cb = (window.__cb = { frames: [], n: 0 });
+  const ws = (cb.ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws"));
+  ws.onmessage = (e) => cb.frames.push(JSON.parse(e.data));
+  await new Promise((ok) => (ws.onopen = ok));
+  cb.send = (frame) => {
+    const id = "t" + ++cb.n;
+    ws.send(JSON.stringify({ v: 1, id, ...frame }));
+    return id;
+  };
+  cb.send({ type: "hello" });
+}"""
+
+
+@dataclass
+class Adviser:
+    """A signed-in adviser whose cobrowse frames the test sends and reads."""
+
+    page: Page
+    cid: str = ""
+
+    def send(self, frame: dict[str, Any]) -> str:
+        fid: str = self.page.evaluate("f => window.__cb.send(f)", frame)
+        return fid
+
+    def request(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """Sends a command and waits for its answer (ack or error)."""
+        fid = self.send({"type": type_, "conversation_id": self.cid, **fields})
+        self.page.wait_for_function("id => window.__cb.frames.some(f => f.id === id)", arg=fid)
+        answer: dict[str, Any] = self.page.evaluate(
+            "id => window.__cb.frames.find(f => f.id === id)", fid
+        )
+        return answer
+
+    def input(self, **fields: Any) -> None:
+        """A control input (relayed without an answer when the server lets it through)."""
+        self.send({"type": "cobrowse.input", "conversation_id": self.cid, **fields})
+
+    def frames(self, type_: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.page.evaluate(
+            "t => window.__cb.frames.filter(f => f.type === t)", type_
+        )
+        return found
+
+    def wait_frames(self, type_: str, count: int) -> None:
+        self.page.wait_for_function(
+            "([t, n]) => window.__cb.frames.filter(f => f.type === t).length >= n",
+            arg=[type_, count],
+        )
+
+    def mirror_events(self) -> list[dict[str, Any]]:
+        """Every rrweb event received so far, in order, parts joined."""
+        events: list[dict[str, Any]] = []
+        parts: dict[str, list[str]] = {}
+        for f in self.frames("cobrowse.batch"):
+            part = f.get("part")
+            if part is None:
+                events.extend(f["events"])
+                continue
+            got = parts.setdefault(part["part_id"], [])
+            assert part["index"] == len(got), "parts arrive in order"
+            got.append(part["data"])
+            if len(got) == part["count"]:
+                events.extend(json.loads("".join(got)))
+        return events
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return [e for e in self.mirror_events() if e.get("type") == 2]
+
+
+def node_id(snapshot: dict[str, Any], element_id: str) -> int:
+    """The rrweb id of the element with that HTML id in a full snapshot."""
+    stack = [snapshot["data"]["node"]]
+    while stack:
+        node = stack.pop()
+        if node.get("attributes", {}).get("id") == element_id:
+            return int(node["id"])
+        stack.extend(node.get("childNodes", []))
+    raise AssertionError(f"#{element_id} is not in the snapshot")
+
+
+@dataclass
+class Customer:
+    page: Page
+    sent: list[str] = field(default_factory=list)
+
+    def watch(self) -> None:
+        def on_socket(ws: WebSocket) -> None:
+            ws.on("framesent", lambda payload: self.sent.append(str(payload)))
+
+        self.page.on("websocket", on_socket)
+
+    def sent_batches(self) -> list[str]:
+        return [f for f in self.sent if '"cobrowse.batch"' in f]
+
+
+def adviser_and_customer(
+    users: Users, base: str, start_path: str = "/demo"
+) -> tuple[Adviser, Customer]:
+    """A customer chatting from the demo shop (every frame recorded), an adviser who
+    accepted the conversation with a socket of their own."""
+    console = users.page()
+    login(console, base, ADVISER_EMAIL, PASSWORD, available=True)
+    console.evaluate(ADVISER_SOCKET)
+    console.wait_for_function("() => window.__cb.frames.some(f => f.type === 'welcome')")
+    adviser = Adviser(console)
+
+    page = users.page()
+    customer = Customer(page)
+    customer.watch()
+    page.goto(base + start_path)
+    page.get_by_test_id("visavis-launcher").click()
+    start_chat(chat_frame(page), "", None, "Ich brauche Hilfe beim Formular.")
+    adviser.cid = json.loads(stored_conversation(page))["conversation_id"]
+    assert adviser.request("conversation.accept")["type"] == "ack"
+    adviser.send({"type": "subscribe", "conversation_id": adviser.cid, "after_seq": 0})
+    expect(chat_frame(page).get_by_test_id("adviser-name")).to_be_visible()
+    return adviser, customer

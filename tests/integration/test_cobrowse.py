@@ -1,0 +1,298 @@
+"""Co-browsing over a real server (SQLite and PostgreSQL): the steps as a state machine
+of logged events, refused at every wrong step and from the wrong side; the mirror
+batches relayed to the conversation's advisers only, never stored or logged; the
+adviser's pointer and control inputs to the customer only, inputs refused without
+granted control; a conversation's end ends co-browsing in the same write."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LiveServer, make_server
+from helpers import adviser_socket
+from wsclient import WsClient, new_conversation
+
+NOW_MS = 1.75e12
+
+
+@pytest.fixture
+async def server(tmp_path: Path, database_url: str) -> AsyncIterator[LiveServer]:
+    srv = make_server(tmp_path, database_url, VISAVIS_COBROWSE_ORIGINS="https://www.bank.example")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+async def room(server: LiveServer) -> tuple[WsClient, WsClient, str, str]:
+    """An active conversation: the adviser's and the customer's sockets, both subscribed."""
+    adviser = await adviser_socket(server)
+    conv_id, token = await new_conversation(server.base_url, customer_name="Erika")
+    customer = await WsClient.connect(server.ws_url, token=token)
+    await customer.request("subscribe", conversation_id=conv_id, after_seq=0)
+    ack = await adviser.request("conversation.accept", conversation_id=conv_id)
+    assert ack["type"] == "ack", ack
+    return adviser, customer, conv_id, token
+
+
+async def step(ws: WsClient, kind: str, conv_id: str, **fields: Any) -> dict[str, Any]:
+    return await ws.request(kind, conversation_id=conv_id, **fields)
+
+
+async def refused(ws: WsClient, frame: dict[str, Any]) -> str:
+    fid = await ws.send(frame.pop("type"), **frame)
+    err = await ws.wait_for(lambda f: f.get("id") == fid)
+    assert err["type"] == "error", (frame, err)
+    return str(err["code"])
+
+
+def batch(conv_id: str, *events: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"type": "cobrowse.batch", "conversation_id": conv_id, "events": list(events),
+            "sent_at": NOW_MS, **more}  # fmt: skip
+
+
+async def test_the_steps_are_checked_against_state_and_side_and_logged(
+    server: LiveServer,
+) -> None:
+    adviser, customer, cid, token = await room(server)
+    c = {"conversation_id": cid}
+    # idle: only the adviser may ask; nothing else is possible yet
+    for ws, kind, fields, code in [
+        (customer, "cobrowse.request", {}, "forbidden"),
+        (customer, "cobrowse.answer", {"accept": True}, "invalid_state"),
+        (adviser, "cobrowse.answer", {"accept": True}, "forbidden"),
+        (adviser, "cobrowse.control_request", {}, "invalid_state"),
+        (customer, "cobrowse.control_answer", {"accept": True}, "invalid_state"),
+        (customer, "cobrowse.control_revoke", {}, "invalid_state"),
+        (adviser, "cobrowse.end", {}, "invalid_state"),
+    ]:
+        assert await refused(ws, {"type": kind, **c, **fields}) == code, (kind, code)
+    assert (await step(adviser, "cobrowse.request", cid))["type"] == "ack"
+    asked = await customer.expect("event", kind="cobrowse.requested")
+    assert asked["author"]["role"] == "adviser" and asked["body"] == {}
+    assert await refused(adviser, {"type": "cobrowse.request", **c}) == "invalid_state"
+    assert await refused(adviser, {"type": "cobrowse.control_request", **c}) == "invalid_state"
+    # strict: no coercion, no unknown fields
+    for bad in (
+        {"type": "cobrowse.answer", **c, "accept": "true"},
+        {"type": "cobrowse.answer", **c, "accept": 1},
+        {"type": "cobrowse.answer", **c},
+        {"type": "cobrowse.answer", **c, "accept": True, "why": "x"},
+        {"type": "cobrowse.request", "conversation_id": 7},
+    ):
+        assert await refused(customer, dict(bad)) == "bad_request", bad
+    # declined: idle again, and it can be asked again
+    assert (await step(customer, "cobrowse.answer", cid, accept=False))["type"] == "ack"
+    assert await refused(customer, {"type": "cobrowse.answer", **c, "accept": True}) == (
+        "invalid_state"
+    )
+    await step(adviser, "cobrowse.request", cid)
+    assert (await step(customer, "cobrowse.answer", cid, accept=True))["type"] == "ack"
+    await adviser.expect("event", kind="cobrowse.started")
+    # control: asked by the adviser, answered by the customer only
+    assert await refused(customer, {"type": "cobrowse.control_request", **c}) == "forbidden"
+    assert await refused(customer, {"type": "cobrowse.control_revoke", **c}) == "invalid_state"
+    await step(adviser, "cobrowse.control_request", cid)
+    assert await refused(adviser, {"type": "cobrowse.control_request", **c}) == "invalid_state"
+    assert await refused(adviser, {"type": "cobrowse.control_answer", **c, "accept": True}) == (
+        "forbidden"
+    )
+    await step(customer, "cobrowse.control_answer", cid, accept=False)
+    await step(adviser, "cobrowse.control_request", cid)
+    await step(customer, "cobrowse.control_answer", cid, accept=True)
+    assert await refused(adviser, {"type": "cobrowse.control_revoke", **c}) == "forbidden"
+    await step(customer, "cobrowse.control_revoke", cid)
+    # another conversation's customer and adviser have no say here
+    other_id, other_token = await new_conversation(server.base_url, customer_name="Otto")
+    stranger = await WsClient.connect(server.ws_url, token=other_token)
+    assert await refused(stranger, {"type": "cobrowse.end", **c}) == "forbidden"
+    colleague = await adviser_socket(server, "ben@bank.example", "Ben")
+    assert await refused(colleague, {"type": "cobrowse.end", **c}) == "forbidden"
+    assert await refused(colleague, {"type": "cobrowse.request", "conversation_id": other_id}) == (
+        "forbidden"  # waiting in the queue: nobody's yet
+    )
+    # the customer ends it: idle; ended twice is refused
+    ack = await step(customer, "cobrowse.end", cid)
+    assert ack["type"] == "ack"
+    ended = await adviser.expect("event", kind="cobrowse.ended")
+    assert ended["body"] == {"reason": "customer"}
+    assert await refused(adviser, {"type": "cobrowse.end", **c}) == "invalid_state"
+    # the log holds every step, in order; a late socket replays them
+    late = await WsClient.connect(server.ws_url, token=token)
+    await late.request("subscribe", conversation_id=cid, after_seq=0)
+    kinds = [e["kind"] for e in late.events(cid) if e["kind"].startswith("cobrowse.")]
+    assert kinds == [
+        "cobrowse.requested", "cobrowse.declined", "cobrowse.requested", "cobrowse.started",
+        "cobrowse.control_requested", "cobrowse.control_declined",
+        "cobrowse.control_requested", "cobrowse.control_granted", "cobrowse.control_revoked",
+        "cobrowse.ended",
+    ]  # fmt: skip
+    await asyncio.gather(*(w.close() for w in (adviser, customer, stranger, colleague, late)))
+
+
+async def test_batches_go_to_the_advisers_only_and_are_never_stored(server: LiveServer) -> None:
+    adviser, customer, cid, token = await room(server)
+    boss = await adviser_socket(server, "boss@bank.example", "Boss", role="supervisor")
+    await boss.request("subscribe", conversation_id=cid, after_seq=0)
+    marker = {"type": 3, "timestamp": NOW_MS, "data": {"source": 0, "texts": [
+        {"id": 12, "value": "secret-iban-DE8937"}]}}  # fmt: skip
+    # not before the customer consented
+    assert await refused(customer, batch(cid, marker)) == "invalid_state"
+    await step(adviser, "cobrowse.request", cid)
+    assert await refused(customer, batch(cid, marker)) == "invalid_state"
+    await step(customer, "cobrowse.answer", cid, accept=True)
+    # advisers do not send the mirror; a batch of another conversation is refused
+    assert await refused(adviser, batch(cid, marker)) == "forbidden"
+    other_id, _ = await new_conversation(server.base_url, customer_name="Otto")
+    assert await refused(customer, batch(other_id, marker)) == "forbidden"
+    # relayed in order, to the adviser; not back to the customer, not to the supervisor
+    for i in range(5):
+        await customer.send("cobrowse.batch", conversation_id=cid,
+                            events=[{**marker, "n": i}], sent_at=NOW_MS + i)  # fmt: skip
+    got = [await adviser.expect("cobrowse.batch") for _ in range(5)]
+    assert [g["events"][0]["n"] for g in got] == list(range(5))
+    assert got[0]["sent_at"] == NOW_MS and got[0]["part"] is None
+    assert got[0]["events"][0]["data"] == marker["data"]
+    # a large one (a page's snapshot) in one frame, and one in parts
+    big = {"type": 2, "timestamp": NOW_MS, "data": {"node": "x" * 60_000}}
+    await customer.send("cobrowse.batch", conversation_id=cid, events=[big], sent_at=NOW_MS)
+    assert (await adviser.expect("cobrowse.batch"))["events"] == [big]
+    text = json.dumps([big, marker])
+    parts = [text[i : i + 50_000] for i in range(0, len(text), 50_000)]
+    for i, data in enumerate(parts):
+        part = {"part_id": "snapshot-1", "index": i, "count": len(parts), "data": data}
+        await customer.send("cobrowse.batch", conversation_id=cid, events=[], sent_at=NOW_MS,
+                            part=part)  # fmt: skip
+    joined = [(await adviser.expect("cobrowse.batch"))["part"]["data"] for _ in parts]
+    assert json.loads("".join(joined)) == [big, marker]
+    # the supervisor follows the chat but not the mirror: a chat message after the
+    # batches reaches it, the batches did not
+    await customer.request("chat.send", conversation_id=cid, client_id="chat-00001", text="Da")
+    await boss.expect("event", kind="chat.message")
+    assert not [f for f in boss.frames if f["type"].startswith("cobrowse.batch")]
+    assert not [f for f in customer.frames if f["type"] == "cobrowse.batch"]
+    # too large for a frame: refused, the socket closed (1009)
+    huge = {"type": 2, "data": "x" * 66_000}
+    await customer.send("cobrowse.batch", conversation_id=cid, events=[huge], sent_at=NOW_MS)
+    err = await customer.expect("error")
+    assert err["code"] == "frame_too_large"
+    # never stored, never logged (not even refused ones)
+    late = await WsClient.connect(server.ws_url, token=token)
+    await late.request("subscribe", conversation_id=cid, after_seq=0)
+    assert "secret-iban" not in json.dumps(late.events(cid))
+    assert "secret-iban" not in server.log()
+    await asyncio.gather(*(w.close() for w in (adviser, customer, boss, late)))
+
+
+async def test_batches_have_their_own_budget(server: LiveServer) -> None:
+    adviser, customer, cid, _token = await room(server)
+    await step(adviser, "cobrowse.request", cid)
+    await step(customer, "cobrowse.answer", cid, accept=True)
+    event = {"type": 3, "timestamp": NOW_MS, "data": {"source": 1, "positions": []}}
+    for i in range(55):  # burst 40, 20 a second: some of these are refused
+        await customer.send("cobrowse.batch", id=f"b-{i}", conversation_id=cid, events=[event],
+                            sent_at=NOW_MS)  # fmt: skip
+    # chat is not slowed by the mirror
+    ack = await customer.request("chat.send", conversation_id=cid, client_id="chat-00002",
+                                 text="Hallo")  # fmt: skip
+    assert ack["type"] == "ack", ack
+    limited = [f for f in customer.frames if f.get("code") == "rate_limited"]
+    assert limited and all(f["id"].startswith("b-") for f in limited)
+    relayed = [await adviser.expect("cobrowse.batch") for _ in range(55 - len(limited))]
+    assert len(relayed) + len(limited) == 55
+    await asyncio.gather(adviser.close(), customer.close())
+
+
+async def test_pointer_and_inputs_reach_the_customer_only_with_control(
+    server: LiveServer,
+) -> None:
+    adviser, customer, cid, _token = await room(server)
+    pointer = {"type": "cobrowse.pointer", "conversation_id": cid, "x": 10.5, "y": 20,
+               "visible": True}  # fmt: skip
+    click = {"type": "cobrowse.input", "conversation_id": cid, "action": "click", "x": 100,
+             "y": 50, "target": 42}  # fmt: skip
+    assert await refused(adviser, dict(pointer)) == "invalid_state"  # not running
+    assert await refused(adviser, dict(click)) == "cobrowse_no_control"
+    await step(adviser, "cobrowse.request", cid)
+    await step(customer, "cobrowse.answer", cid, accept=True)
+    # the pointer: adviser only, to the customer, coalesced
+    assert await refused(customer, dict(pointer)) == "forbidden"
+    for i in range(100):
+        await adviser.send("cobrowse.pointer", conversation_id=cid, x=float(i), y=20,
+                           visible=True)  # fmt: skip
+    last = await customer.wait_for(lambda f: f["type"] == "cobrowse.pointer" and f["x"] == 99)
+    assert last["from"]["role"] == "adviser" and last["y"] == 20
+    assert len([f for f in customer.frames if f["type"] == "cobrowse.pointer"]) < 50
+    # inputs: refused until control is granted, and after it is revoked
+    assert await refused(adviser, dict(click)) == "cobrowse_no_control"
+    await step(adviser, "cobrowse.control_request", cid)
+    assert await refused(adviser, dict(click)) == "cobrowse_no_control"
+    await step(customer, "cobrowse.control_answer", cid, accept=True)
+    await adviser.expect("event", kind="cobrowse.control_granted")
+    inputs = [
+        {"action": "click", "x": 100, "y": 50, "target": 42},
+        {"action": "scroll", "dx": 0, "dy": 240},
+        {"action": "type", "target": 17, "text": "Hauptstraße 5"},
+        {"action": "key", "target": 17, "key": "Backspace"},
+    ]
+    for fields in inputs:
+        await adviser.send("cobrowse.input", conversation_id=cid, **fields)
+    got = [await customer.expect("cobrowse.input") for _ in inputs]
+    for sent, out in zip(inputs, got, strict=True):
+        assert {k: v for k, v in out.items() if k in sent} == sent
+        assert out["from"]["role"] == "adviser"
+    assert got[1]["target"] is None and got[0]["text"] is None
+    assert not [f for f in adviser.frames if f["type"] == "cobrowse.input"]
+    # wrong fields for an action, and the customer cannot send inputs
+    assert await refused(adviser, {**click, "text": "x"}) == "bad_request"
+    assert await refused(customer, dict(click)) == "forbidden"
+    # a snapshot request goes to the customer
+    await adviser.send("cobrowse.resync", conversation_id=cid)
+    await customer.expect("cobrowse.resync")
+    await step(customer, "cobrowse.control_revoke", cid)
+    assert await refused(adviser, dict(click)) == "cobrowse_no_control"
+    assert "Hauptstra" not in server.log()
+    await asyncio.gather(adviser.close(), customer.close())
+
+
+async def test_ending_the_conversation_ends_cobrowsing(server: LiveServer) -> None:
+    adviser, customer, cid, _token = await room(server)
+    await step(adviser, "cobrowse.request", cid)
+    await step(customer, "cobrowse.answer", cid, accept=True)
+    await step(adviser, "cobrowse.control_request", cid)
+    await step(customer, "cobrowse.control_answer", cid, accept=True)
+    await step(adviser, "conversation.end", cid)
+    ended = await customer.expect("event", kind="cobrowse.ended")
+    gone = await customer.expect("event", kind="conversation.ended")
+    assert ended["body"] == {"reason": "conversation_ended"}
+    assert gone["seq"] == ended["seq"] + 1
+    assert await refused(customer, batch(cid, {"type": 3})) == "invalid_state"
+    click = {"type": "cobrowse.input", "conversation_id": cid, "action": "click", "x": 1,
+             "y": 1}  # fmt: skip
+    assert await refused(adviser, click) == "cobrowse_no_control"
+    assert await refused(adviser, {"type": "cobrowse.request", "conversation_id": cid}) == (
+        "invalid_state"
+    )
+    await asyncio.gather(adviser.close(), customer.close())
+
+
+async def test_the_mirror_page_has_its_own_policy(server: LiveServer) -> None:
+    """The console stays strict; only the script-less mirror page allows inline styles
+    and the company site's images, styles and fonts."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        mirror = await http.get("/console/mirror")
+        console = await http.get("/console")
+    csp = mirror.headers["content-security-policy"]
+    assert "script-src 'none'" in csp and "frame-ancestors 'self'" in csp
+    assert "style-src 'self' 'unsafe-inline' https://www.bank.example" in csp
+    assert "img-src 'self' data: blob: https://www.bank.example" in csp
+    assert mirror.headers["x-frame-options"] == "SAMEORIGIN"
+    strict = console.headers["content-security-policy"]
+    assert "unsafe-inline" not in strict and "bank.example" not in strict
+    assert "frame-src 'self'" in strict
