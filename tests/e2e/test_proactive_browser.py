@@ -61,7 +61,7 @@ def test_proactive_invitation_only_while_an_adviser_is_free(
     assert visitor.evaluate("localStorage.length + sessionStorage.length") == 0
     assert ctx.cookies() == []
 
-    visitor.get_by_test_id("visavis-invitation-decline").click()
+    invitation.get_by_role("button", name="Nein danke").click()
     expect(invitation).to_be_hidden()
     expect(visitor.get_by_test_id("visavis-launcher")).to_be_focused()
     assert visitor.evaluate("sessionStorage.getItem('visavis.declined')") == "1"
@@ -81,7 +81,7 @@ def test_proactive_invitation_only_while_an_adviser_is_free(
     other.goto(base + "/demo")
     invitation = other.get_by_test_id("visavis-invitation")
     expect(invitation).to_contain_text("Questions about a mortgage?")
-    other.get_by_test_id("visavis-invitation-accept").click()
+    invitation.get_by_role("button", name="Start chat").click()
     expect(invitation).to_be_hidden()
     expect(other.get_by_test_id("visavis-frame")).to_be_visible()
     expect(chat_frame(other).get_by_test_id("start-submit")).to_be_visible()

@@ -18,7 +18,7 @@ export const strings = {
   tabLibrary: ["Bibliothek", "Library"],
   libraryTitle: ["Dokumentenbibliothek", "Document library"],
   libraryIntro: [
-    "Dokumente und Produktvideos, die Berater:innen im Gespräch teilen können.",
+    "Dokumente und Produktvideos, die Beraterinnen und Berater im Gespräch teilen können.",
     "Documents and product videos advisers can share in a conversation.",
   ],
   libraryFile: ["Datei (PDF, PNG, JPEG, MP4 oder WebM)", "File (PDF, PNG, JPEG, MP4 or WebM)"],

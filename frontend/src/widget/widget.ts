@@ -64,7 +64,7 @@ const DECLINED = "visavis.declined";
         wait: "Chat – {n} wartend",
         est: ", ca. {n} Min.",
         off: "Nachricht hinterlassen",
-        shut: "Geschlossen – Nachricht hinterlassen",
+        shut: "Geschlossen – ",
         close: "Chat schließen",
         title: "Chat mit unserer Beratung",
         unread: "{n} neu",
@@ -77,7 +77,7 @@ const DECLINED = "visavis.declined";
         wait: "Chat – {n} waiting",
         est: ", about {n} min",
         off: "Leave a message",
-        shut: "Closed – leave a message",
+        shut: "Closed – ",
         close: "Close chat",
         title: "Chat with our advisers",
         unread: "{n} new",
@@ -92,15 +92,15 @@ const DECLINED = "visavis.declined";
     ":host{all:initial}" +
     "[hidden]{display:none!important}" +
     ".l,.p,.i{position:fixed;right:20px;bottom:84px;z-index:2147483000;border-radius:12px;background:#fff;font:15px system-ui;box-shadow:0 6px 24px #0006}" +
-    ".l{bottom:20px;display:flex;align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:26px;background:#0b57a4;color:#fff;font-weight:600;cursor:pointer}" +
-    ".l:hover{background:#073e75}" +
+    ".l,.x{border:0;background:#0b57a4;color:#fff;cursor:pointer}" +
+    ".l{bottom:20px;display:flex;align-items:center;gap:8px;padding:12px 18px;border-radius:26px;font-weight:600}" +
     "button:focus-visible{outline:3px solid #f0a202;outline-offset:3px}" +
-    ".l svg{width:22px;height:22px;fill:currentColor}" +
+    "svg{width:22px;height:22px;fill:#fff}" +
     ".d{width:10px;height:10px;border-radius:50%;background:#c4cbd3}.on .d{background:#4ade80}" +
     ".b{background:#b3261e;border-radius:10px;padding:1px 7px;font-size:12px}" +
     ".p{width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
     ".g{inset:4vh 4vw;width:auto;height:auto}" +
-    ".x{border:0;background:#0b57a4;color:#fff;font:700 22px/1 system-ui;height:34px;text-align:right;padding:0 12px;cursor:pointer}" +
+    ".x{font:700 22px/1 system-ui;height:34px;text-align:right;padding:0 12px}" +
     "iframe{flex:1;border:0}" +
     ".i{max-width:300px;padding:14px}" +
     ".i button{margin:9px 9px 0 0;padding:7px 12px;border:1px solid #0b57a4;border-radius:6px;background:#0b57a4;color:#fff;font:inherit}.i .n{background:#fff;color:#0b57a4}" +
@@ -127,8 +127,8 @@ const DECLINED = "visavis.declined";
     '<svg viewBox="0 0 24 24"><path d="M2 4h20v14H9l-5 4v-4H2z"/></svg>' +
     '<span class="d"></span><span class="t"></span><span class="b" data-testid="visavis-badge" hidden></span></button>' +
     `<div class="i" role="status" data-testid="visavis-invitation" hidden><p></p>` +
-    `<button data-testid="visavis-invitation-accept">${T.yes}</button>` +
-    `<button class="n" data-testid="visavis-invitation-decline">${T.no}</button></div>` +
+    `<button>${T.yes}</button>` +
+    `<button class="n">${T.no}</button></div>` +
     `<div class="p" id="vv-p" role="dialog" aria-label="${T.title}" hidden>` +
     `<button class="x" data-testid="visavis-close" aria-label="${T.close}">×</button></div>`;
   const $ = <E extends Element>(sel: string) => root.querySelector(sel) as E;
@@ -163,10 +163,9 @@ const DECLINED = "visavis.declined";
   function show(a: Availability): void {
     online = a.available;
     const est = a.estimate_s;
+    // closed: "Geschlossen – Nachricht hinterlassen"
     queue = !online
-      ? a.open === false
-        ? T.shut
-        : T.off
+      ? (a.open === false ? T.shut : "") + T.off
       : a.waiting > 0
         ? fill(T.wait, a.waiting) + (est != null ? fill(T.est, Math.ceil(est / 60) || 1) : "")
         : T.on;
@@ -301,9 +300,8 @@ const DECLINED = "visavis.declined";
   // script from our origin (src/cobrowse/host.ts). It sets visavis.cb while it runs, so
   // the next page of this site adds it again.
   function cobrowse(): void {
-    const s = document.createElement("script");
-    s.src = SERVER + "/cobrowse.js";
-    document.body.appendChild(s);
+    // (a script inserted without src loads once src is set)
+    document.body.appendChild(document.createElement("script")).src = SERVER + "/cobrowse.js";
   }
 
   function start(): void {
