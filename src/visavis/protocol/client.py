@@ -19,6 +19,7 @@ from visavis.protocol.collab import (
     AnnotationAdd,
     AnnotationClear,
     DocPresent,
+    DocRights,
     DocShare,
     DocView,
     Pointer,
@@ -236,6 +237,7 @@ ClientMessage = Annotated[
     | OfferDecline
     | Ping
     | DocShare
+    | DocRights
     | DocPresent
     | StageClear
     | DocView
