@@ -1,8 +1,8 @@
 """Documents together, in real Chromium with two contexts (a customer on /chat, an
 adviser in the console): a library PDF shared and followed page by page, pointers and
 annotations both ways (kept over a reload), a customer's upload (and a refusal in the
-customer's words), the photo an adviser asks for (fake camera), and a product video
-played and paused in step.
+customer's words), the adviser's decision whether the customer may download, the photo
+an adviser asks for (fake camera), and a product video played and paused in step.
 
 The stage (frontend/src/room/doc-stage.ts) is mounted where the conversation is shown
 until the room layout takes it over; its elements carry the test ids used here.
@@ -206,6 +206,53 @@ def test_customer_uploads_a_photo_and_a_refusal_is_explained(
     with console.expect_download() as download:
         shared.get_by_role("button").click()
     assert download.value.suggested_filename == "zaehler.jpg"
+
+
+def test_adviser_decides_whether_the_customer_may_download(
+    live_server: LiveServer, users: Users
+) -> None:
+    customer, console = room(live_server, users)
+    customer.get_by_test_id("doc-file").set_input_files(
+        files=[FilePayload(name="vertrag.png", mimeType="image/png",
+                           buffer=sample_files.image("png"))]
+    )  # fmt: skip
+    page_image(console, 0)
+    page_image(customer, 0)
+    download = customer.get_by_test_id("doc-download")
+    expect(download).to_be_visible()  # an upload: downloadable until the adviser says no
+    console.get_by_test_id("shelf-toggle").click()
+    entry = console.get_by_test_id("doc-entry")
+    rights = entry.get_by_role("checkbox", name="Kundin/Kunde darf herunterladen")
+    expect(rights).to_be_checked()
+    expect(rights).to_have_accessible_description("vertrag.png")
+    # The customer has no such box.
+    customer.get_by_test_id("shelf-toggle").click()
+    expect(customer.get_by_test_id("doc-entry")).to_have_count(1)
+    expect(customer.get_by_test_id("doc-rights")).to_have_count(0)
+
+    # Revoked: the customer's button goes at once; the adviser's box says so.
+    rights.click()
+    expect(download).to_have_count(0)
+    expect(rights).not_to_be_checked()
+    expect(entry).to_have_attribute("data-downloadable", "false")
+    expect(console.get_by_test_id("doc-download")).to_be_visible()  # advisers always
+    # It is in the log: after a reload both still say so.
+    console.reload()
+    console.get_by_test_id("shelf-toggle").click()
+    expect(rights).not_to_be_checked()
+    customer.reload()
+    page_image(customer, 0)
+    expect(download).to_have_count(0)
+
+    # Granted again, by keyboard: the button is back and downloads the file.
+    rights.focus()
+    console.keyboard.press("Space")
+    expect(download).to_be_visible()
+    expect(rights).to_be_checked()
+    expect(entry).to_have_attribute("data-downloadable", "true")
+    with customer.expect_download() as got:
+        download.click()
+    assert got.value.suggested_filename == "vertrag.png"
 
 
 def test_admin_keeps_the_library(live_server: LiveServer, users: Users) -> None:

@@ -323,3 +323,83 @@ async def test_pointer_is_relayed_coalesced_rate_limited_and_not_logged(
     log = server.log()
     assert "0.123456" not in log and "pointer" not in log
     await asyncio.gather(adviser.close(), customer.close())
+
+
+async def test_download_rights_are_the_advisers_and_the_file_route_follows_them(
+    server: LiveServer,
+) -> None:
+    adviser, customer, conv_id, token = await room(server)
+    ben = await adviser_socket(server, "ben@bank.example", "Ben")
+    other_conv, _ = await new_conversation(server.base_url, customer_name="Otto")
+    async with (
+        httpx.AsyncClient(base_url=server.base_url,
+                          headers={"Authorization": f"Bearer {token}"}) as cust,
+        await session(server, "anna@bank.example") as anna,
+    ):  # fmt: skip
+        original = sample_files.pdf(1)
+        did = (await upload(cust, conv_id, original)).json()["document"]["document_id"]
+        # a token taken while downloading is allowed: revoking must hold against it too
+        a = (await cust.post(f"/api/v1/documents/{did}/access")).json()["token"]
+        aa = (await anna.post(f"/api/v1/documents/{did}/access")).json()["token"]
+
+        async def customer_file() -> int:
+            return (await cust.get(f"/api/v1/documents/{did}/file", params={"a": a})).status_code
+
+        assert await customer_file() == 200
+        base = {"conversation_id": conv_id, "document_id": did}
+        ack = await adviser.request("doc.rights", **base, downloadable=False)
+        assert ack["type"] == "ack" and ack["seq"] > 0, ack
+        for ws in (adviser, customer):
+            ev = await ws.wait_for(lambda f: f.get("kind") == "document.rights")
+            assert ev["seq"] == ack["seq"] and ev["author"]["role"] == "adviser"
+            assert ev["body"] == {"document_id": did, "downloadable": False}
+        assert await customer_file() == 403  # at once, with the same token
+        r = await cust.get(f"/api/v1/documents/{did}/pages/0", params={"a": a})
+        assert r.status_code == 200  # still shown on the stage
+        r = await anna.get(f"/api/v1/documents/{did}/file", params={"a": aa})
+        assert (r.status_code, r.content) == (200, original)  # advisers always
+        # the customer does not decide; an adviser of another conversation neither
+        err = await customer.request("doc.rights", **base, downloadable=True)
+        assert err["code"] == "forbidden", err
+        err = await ben.request("doc.rights", **base, downloadable=True)
+        assert err["code"] == "forbidden", err
+        # strict: nothing of these is stored
+        bad: list[tuple[dict[str, Any], str]] = [
+            ({**base, "downloadable": "true"}, "bad_request"),
+            ({**base, "downloadable": 1}, "bad_request"),
+            ({**base, "downloadable": None}, "bad_request"),
+            (base, "bad_request"),
+            ({**base, "downloadable": True, "name": "x"}, "bad_request"),
+            ({**base, "document_id": "short", "downloadable": True}, "bad_request"),
+            ({**base, "document_id": "nosuchdoc1", "downloadable": True}, "not_found"),
+            ({**base, "conversation_id": other_conv, "downloadable": True}, "forbidden"),
+        ]  # fmt: skip
+        for i, (fields, code) in enumerate(bad):
+            frame = {"v": 1, "id": f"bad-{i}", "type": "doc.rights", **fields}
+            await adviser.send_raw(json.dumps(frame))
+            err = await adviser.wait_for(lambda f, i=i: f.get("id") == f"bad-{i}")
+            assert (err["type"], err.get("code")) == ("error", code), (fields, err)
+        assert await customer_file() == 403
+        # a consulting colleague decides too: Ben allows it again
+        advisers = (await anna.get("/api/v1/advisers")).json()["advisers"]
+        ben_id = next(x["id"] for x in advisers if x["name"] == "Ben")
+        ack = await adviser.request("transfer.start", conversation_id=conv_id,
+                                    mode="consultative", to_adviser_id=ben_id)  # fmt: skip
+        assert ack["type"] == "ack", ack
+        await ben.expect("conversation.assigned")
+        ack = await ben.request("doc.rights", **base, downloadable=True)
+        assert ack["type"] == "ack", ack
+        ev = await customer.wait_for(lambda f: f.get("seq") == ack["seq"])
+        assert ev["body"]["downloadable"] is True and ev["author"]["name"] == "Ben"
+        assert await customer_file() == 200
+    # the log holds exactly the two decisions: a late joiner replays them
+    late = await WsClient.connect(server.ws_url, token=token)
+    await late.request("subscribe", conversation_id=conv_id, after_seq=0)
+    rights = [e["body"]["downloadable"] for e in late.events(conv_id)
+              if e["kind"] == "document.rights"]  # fmt: skip
+    assert rights == [False, True]
+    # ended: the decisions stand, no new ones
+    await customer.request("conversation.end", conversation_id=conv_id)
+    err = await adviser.request("doc.rights", **base, downloadable=False)
+    assert err["code"] == "invalid_state", err
+    await asyncio.gather(adviser.close(), customer.close(), ben.close(), late.close())

@@ -204,6 +204,8 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
     room_steps: list[Callable[[], Awaitable[object]]] = [
         lambda: docs.do_present(m.DocPresent(type="doc.present", conversation_id=room,
                                              document_id=did, page=1), me),
+        lambda: docs.do_rights(m.DocRights(type="doc.rights", conversation_id=room,
+                                           document_id=did, downloadable=False), me),
         lambda: docs.do_annotate(m.AnnotationAdd(
             type="annotation.add", conversation_id=room, document_id=did, page=1,
             annotation_id="stroke-0001", tool="pen", color="red", points=line), me),
@@ -219,6 +221,7 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
     for step in room_steps:
         await step()
         await reached(ws, c, room)
+    assert not (await docs.get(did)).downloadable  # the row changed with its event
 
     # co-browsing: every step, then the conversation's end ends it in the same write
     cob = CobrowseService(db, c)

@@ -145,6 +145,12 @@ export interface DocumentPresentedBody {
   page: number;
 }
 
+/** `document.rights`: the adviser allowed or forbade the customer to download the document (it stays visible on the stage either way). */
+export interface DocumentRightsBody {
+  document_id: string;
+  downloadable: boolean;
+}
+
 /** `document.shared`: a document is now part of the conversation. */
 export interface DocumentSharedBody {
   document_id: string;
@@ -482,6 +488,19 @@ export interface DocShareMsg {
   library_id: string;
 }
 
+/** Adviser: allow or forbid the customer to download a document of the conversation. */
+export interface DocRightsMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "doc.rights";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id: string;
+  downloadable: boolean;
+}
+
 /** Put a document of the conversation on the stage, or turn its page. */
 export interface DocPresentMsg {
   v?: 1;
@@ -758,7 +777,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -1011,6 +1030,7 @@ export type ClientMessage =
   | OfferDeclineMsg
   | PingMsg
   | DocShareMsg
+  | DocRightsMsg
   | DocPresentMsg
   | StageClearMsg
   | DocViewMsg
@@ -1083,6 +1103,7 @@ export interface ClientMessageMap {
   "offer.decline": OfferDeclineMsg;
   "ping": PingMsg;
   "doc.share": DocShareMsg;
+  "doc.rights": DocRightsMsg;
   "doc.present": DocPresentMsg;
   "stage.clear": StageClearMsg;
   "doc.view": DocViewMsg;
@@ -1136,6 +1157,7 @@ export interface ServerMessageMap {
 /** The typed body of each collaboration and co-browsing event kind (`event.body`). */
 export interface EventBodyMap {
   "document.shared": DocumentSharedBody;
+  "document.rights": DocumentRightsBody;
   "document.presented": DocumentPresentedBody;
   "stage.cleared": StageClearedBody;
   "annotation.added": AnnotationAddedBody;
@@ -1179,6 +1201,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "offer.decline",
   "ping",
   "doc.share",
+  "doc.rights",
   "doc.present",
   "stage.clear",
   "doc.view",

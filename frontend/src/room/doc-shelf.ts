@@ -1,8 +1,10 @@
 // What the stage offers besides the presented document: the conversation's documents
 // (to show one), a file to share (button, or the camera on phones), and for advisers
-// the library and the photo request. It says what was chosen (`vv-files`, `vv-show`,
-// `vv-share`, `vv-request-photo`); the stage does it.
-import { css, html, nothing } from "lit";
+// the library, the photo request and whether the customer may download each document.
+// It says what was chosen (`vv-files`, `vv-show`, `vv-share`, `vv-request-photo`,
+// `vv-rights`); the stage does it.
+import { css, html, nothing, type PropertyValues } from "lit";
+import { live } from "lit/directives/live.js";
 import { ApiError } from "../lib/api";
 import { I18nElement } from "../lib/base";
 import { errorText } from "../lib/i18n";
@@ -14,6 +16,12 @@ import type { DocumentInfo } from "./stage-state";
 
 const ACCEPT = "application/pdf,image/png,image/jpeg";
 
+/** `vv-rights`: the adviser allows (or forbids) the customer to download a document. */
+export interface RightsDetail {
+  readonly id: string;
+  readonly downloadable: boolean;
+}
+
 export class DocShelf extends I18nElement {
   static override properties = {
     documents: { attribute: false },
@@ -24,6 +32,7 @@ export class DocShelf extends I18nElement {
     library: { state: true },
     libraryOpen: { state: true },
     libraryError: { state: true },
+    rightsSent: { state: true },
   };
   declare documents: readonly DocumentInfo[];
   declare side: "customer" | "adviser";
@@ -34,6 +43,9 @@ export class DocShelf extends I18nElement {
   declare library: LibraryDocument[] | null;
   declare libraryOpen: boolean;
   declare libraryError: string;
+  /** Download decisions sent and not yet back as events, by document id: the box shows
+   * the click until the event (or an error, `settle`) says what holds. */
+  declare rightsSent: ReadonlyMap<string, boolean>;
 
   constructor() {
     super();
@@ -45,6 +57,7 @@ export class DocShelf extends I18nElement {
     this.library = null;
     this.libraryOpen = false;
     this.libraryError = "";
+    this.rightsSent = new Map();
   }
 
   static override styles = [
@@ -106,6 +119,29 @@ export class DocShelf extends I18nElement {
         padding: 0.3rem 0.5rem;
         background: #fff;
       }
+      li {
+        flex-wrap: wrap;
+      }
+      li .actions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      label.rights {
+        display: inline-flex;
+        gap: 0.35rem;
+        align-items: center;
+        margin: 0;
+        min-height: 2.25rem;
+        font-size: 0.9rem;
+        cursor: pointer;
+      }
+      label.rights input {
+        width: 1.15rem;
+        height: 1.15rem;
+        margin: 0;
+      }
       li .name {
         font-weight: 600;
         overflow-wrap: anywhere;
@@ -119,6 +155,46 @@ export class DocShelf extends I18nElement {
       }
     `,
   ];
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("documents") && this.rightsSent.size > 0) {
+      // a decision is settled once the events show it
+      const byId = new Map(this.documents.map((d) => [d.id, d.downloadable]));
+      const open = [...this.rightsSent].filter(([id, v]) => byId.get(id) !== v);
+      if (open.length !== this.rightsSent.size) this.rightsSent = new Map(open);
+    }
+  }
+
+  /** The decision for `id` was refused or not sent: show what the events say again. */
+  settle(id: string): void {
+    if (!this.rightsSent.has(id)) return;
+    const next = new Map(this.rightsSent);
+    next.delete(id);
+    this.rightsSent = next;
+  }
+
+  private setRights(id: string, e: Event): void {
+    const downloadable = (e.target as HTMLInputElement).checked;
+    this.rightsSent = new Map(this.rightsSent).set(id, downloadable);
+    this.emit<RightsDetail>("vv-rights", { id, downloadable });
+  }
+
+  private renderRights(d: DocumentInfo) {
+    if (this.side !== "adviser") return nothing;
+    const shown = this.rightsSent.get(d.id) ?? d.downloadable;
+    // a native checkbox: its checked state is what is shown and what is announced;
+    // the document's name (in the list item) describes which one it is
+    return html`<label class="rights">
+      <input
+        type="checkbox"
+        data-testid="doc-rights"
+        aria-describedby=${`name-${d.id}`}
+        .checked=${live(shown)}
+        ?disabled=${this.disabled}
+        @change=${(e: Event) => this.setRights(d.id, e)}
+      />${td("customerMayDownload")}
+    </label>`;
+  }
 
   private pick(e: Event): void {
     const input = e.target as HTMLInputElement;
@@ -246,25 +322,29 @@ export class DocShelf extends I18nElement {
                     data-testid="doc-entry"
                     data-document-id=${d.id}
                     data-source=${d.source}
+                    data-downloadable=${d.downloadable ? "true" : "false"}
                     aria-current=${d.id === this.presentedId ? "true" : "false"}
                   >
                     <span
-                      ><span class="name">${d.name}</span>
+                      ><span class="name" id=${`name-${d.id}`}>${d.name}</span>
                       <span class="muted"
                         >· ${this.describe(d)} ·
                         ${td(`src_${d.source}`)}${d.by.name ? ` · ${td("by", { name: d.by.name })}` : ""}</span
                       ></span
                     >
-                    <button
-                      type="button"
-                      class="secondary"
-                      data-testid="doc-show"
-                      aria-label=${td("showName", { name: d.name })}
-                      ?disabled=${off}
-                      @click=${() => this.emit("vv-show", d.id)}
+                    <span class="actions"
+                      >${this.renderRights(d)}
+                      <button
+                        type="button"
+                        class="secondary"
+                        data-testid="doc-show"
+                        aria-label=${td("showName", { name: d.name })}
+                        ?disabled=${off}
+                        @click=${() => this.emit("vv-show", d.id)}
+                      >
+                        ${td("show")}
+                      </button></span
                     >
-                      ${td("show")}
-                    </button>
                   </li>`,
               )}
             </ul>`

@@ -21,6 +21,7 @@ import "./doc-page";
 import type { DocPage, DrawDetail, Mode, RemotePointer, ScrollTarget } from "./doc-page";
 import "./doc-bar";
 import "./doc-shelf";
+import type { DocShelf, RightsDetail } from "./doc-shelf";
 import { td } from "./doc-strings";
 import "./doc-tools";
 import "./doc-uploads";
@@ -544,6 +545,19 @@ export class DocStage extends I18nElement {
     });
   }
 
+  /** The adviser's decision whether the customer may download; the shelf shows the
+   * click until the event is back, or what held before if it was refused. */
+  private async setRights(e: CustomEvent<RightsDetail>): Promise<void> {
+    const shelf = e.currentTarget as DocShelf;
+    const a = await this.ask({
+      type: "doc.rights",
+      conversation_id: this.conversationId,
+      document_id: e.detail.id,
+      downloadable: e.detail.downloadable,
+    });
+    if (a?.type !== "ack") shelf.settle(e.detail.id);
+  }
+
   private async download(): Promise<void> {
     const doc = this.doc;
     if (!doc) return;
@@ -737,6 +751,7 @@ export class DocStage extends I18nElement {
       @vv-files=${(e: CustomEvent<File[]>) => this.upload(e.detail, "upload")}
       @vv-show=${(e: CustomEvent<string>) => this.show(e.detail)}
       @vv-share=${(e: CustomEvent<{ id: string; name: string }>) => this.share(e.detail)}
+      @vv-rights=${this.setRights}
       @vv-request-photo=${() => this.ask({ type: "snapshot.request", conversation_id: this.conversationId })}
     ></vv-doc-shelf>`;
     return html`<section

@@ -71,6 +71,28 @@ describe("stage state", () => {
     expect(s.presented).toBeNull();
   });
 
+  it("follows the adviser's download decisions per document", () => {
+    const rights = (id: string, downloadable: unknown) =>
+      ev("document.rights", { document_id: id, downloadable });
+    const events = [pdf("doc00001"), pdf("doc00002"), rights("doc00001", false)];
+    let s = stageOf(events);
+    expect(s.documents.get("doc00001")?.downloadable).toBe(false);
+    expect(s.documents.get("doc00002")?.downloadable).toBe(true);
+    const before = s;
+    // malformed, unknown or unchanged: nothing changes (the same documents map)
+    events.push(rights("doc00001", "true"), rights("doc00009", true), rights("doc00001", false));
+    s = stageOf(events, s);
+    expect(s.documents).toBe(before.documents);
+    expect(s.applied).toBe(6);
+    events.push(rights("doc00001", true));
+    s = stageOf(events, s);
+    expect(s.documents.get("doc00001")?.downloadable).toBe(true);
+    expect(s.documents).not.toBe(before.documents);
+    expect(before.documents.get("doc00001")?.downloadable).toBe(false); // not changed in place
+    // a replay from the start comes to the same
+    expect(stageOf(events).documents.get("doc00001")?.downloadable).toBe(true);
+  });
+
   it("presents a document; the presenter is the author of the last presented event", () => {
     const events = [
       pdf(),

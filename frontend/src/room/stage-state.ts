@@ -1,5 +1,6 @@
 // The stage of a conversation, as its events say it (a pure reducer, replayed from the
-// log after a reload or by a late joiner): which documents it has, which one is
+// log after a reload or by a late joiner): which documents it has (and whether the
+// customer may download each: `document.shared`, then the adviser's `document.rights`), which one is
 // presented at which page and by whom (the presenter = the author of the last
 // `document.presented`), the annotations of every page, each video's play state, and
 // whether the adviser's request for a photo waits for the customer.
@@ -153,6 +154,15 @@ function reduceKind(state: StageState, ev: EventMsg): StageState | null {
           ? { ...state.snapshot, pending: false, declined: false }
           : state.snapshot;
       return { ...state, documents, order, snapshot };
+    }
+    case "document.rights": {
+      const id = str(b["document_id"]);
+      const downloadable = b["downloadable"];
+      const doc = id ? state.documents.get(id) : undefined;
+      if (!doc || typeof downloadable !== "boolean" || doc.downloadable === downloadable)
+        return null;
+      const documents = new Map(state.documents).set(doc.id, { ...doc, downloadable });
+      return { ...state, documents };
     }
     case "document.presented": {
       const id = str(b["document_id"]);

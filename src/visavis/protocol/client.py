@@ -33,6 +33,7 @@ from visavis.protocol.collab import (
     AnnotationAdd,
     AnnotationClear,
     DocPresent,
+    DocRights,
     DocShare,
     DocView,
     Pointer,
@@ -250,6 +251,7 @@ ClientMessage = Annotated[
     | OfferDecline
     | Ping
     | DocShare
+    | DocRights
     | DocPresent
     | StageClear
     | DocView

@@ -2,7 +2,8 @@
 a shared video, pointers, snapshots — the client messages, the two relayed server
 frames and the typed bodies of the events they add.
 
-The logged steps (sharing, presenting, annotating, video control, snapshot requests)
+The logged steps (sharing, presenting, annotating, video control, snapshot requests,
+the customer's right to download a document)
 are events of the conversation, so a reload or a late joiner replays the stage from
 the log. Pointers and the view (page, zoom, scroll) change many times a second and
 are ephemeral: relayed, coalesced, never stored.
@@ -99,6 +100,14 @@ class DocumentSharedBody(DocumentInfo):
     """`document.shared`: a document is now part of the conversation."""
 
 
+class DocumentRightsBody(_Body):
+    """`document.rights`: the adviser allowed or forbade the customer to download the
+    document (it stays visible on the stage either way)."""
+
+    document_id: str
+    downloadable: bool
+
+
 class DocumentPresentedBody(_Body):
     """`document.presented`: the author put the document on the stage at this page."""
 
@@ -147,6 +156,7 @@ class SnapshotDeclinedBody(_Body):
 
 EVENT_BODIES: dict[EventKind, type[BaseModel]] = {
     "document.shared": DocumentSharedBody,
+    "document.rights": DocumentRightsBody,
     "document.presented": DocumentPresentedBody,
     "stage.cleared": StageClearedBody,
     "annotation.added": AnnotationAddedBody,
@@ -168,6 +178,15 @@ class DocShare(_Strict):
     type: Literal["doc.share"]
     conversation_id: ConversationId
     library_id: LibraryId
+
+
+class DocRights(_Strict):
+    """Adviser: allow or forbid the customer to download a document of the conversation."""
+
+    type: Literal["doc.rights"]
+    conversation_id: ConversationId
+    document_id: DocumentId
+    downloadable: bool
 
 
 class DocPresent(_Strict):
@@ -260,6 +279,7 @@ class SnapshotDecline(_Strict):
 
 COLLAB_CLIENT_MESSAGES: tuple[type[ClientBase], ...] = (
     DocShare,
+    DocRights,
     DocPresent,
     StageClear,
     DocView,

@@ -49,6 +49,7 @@ EventKind = Literal[
     "note.internal",
     "appointment.moved",
     "document.shared",
+    "document.rights",
     "document.presented",
     "stage.cleared",
     "annotation.added",

@@ -71,6 +71,7 @@ __all__ = [
     "DocumentInfo",
     "DocumentKind",
     "DocumentPresentedBody",
+    "DocumentRightsBody",
     "DocumentSharedBody",
     "DocumentSource",
     "ErrorFrame",
@@ -261,6 +262,14 @@ class DocumentPresentedBody(TypedDict):
 
     document_id: str
     page: int
+
+
+class DocumentRightsBody(TypedDict):
+    """`document.rights`: the adviser allowed or forbade the customer to download the document
+    (it stays visible on the stage either way)."""
+
+    document_id: str
+    downloadable: bool
 
 
 class DocumentSharedBody(TypedDict):

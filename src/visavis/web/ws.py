@@ -106,6 +106,7 @@ class Gateway:
             m.NoteSend: self._do_note,
             m.OfferDecline: self._do_offer_decline,
             m.DocShare: room.do_share,
+            m.DocRights: room.do_rights,
             m.DocPresent: room.do_stage,
             m.StageClear: room.do_stage,
             m.AnnotationAdd: room.do_stage,

@@ -1,7 +1,8 @@
-"""The gateway's room commands: documents on the stage, annotations, the shared
-video, snapshot requests (each one write of `DocumentService`), and the ephemeral
-`pointer` / `doc.view` relays (coalesced per sender, their own rate budget, never
-stored and never logged: a pointer says where someone looks)."""
+"""The gateway's room commands: documents on the stage, the customer's right to
+download them, annotations, the shared video, snapshot requests (each one write of
+`DocumentService`), and the ephemeral `pointer` / `doc.view` relays (coalesced per
+sender, their own rate budget, never stored and never logged: a pointer says where
+someone looks)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ class CollabCommands:
         await check_participant(conn, self.conversations, msg.conversation_id)
         await self.documents.do_share_library(msg.conversation_id, author_of(conn), msg.library_id)
         conn.push_frame(ack(msg.id, msg.conversation_id))
+
+    async def do_rights(self, conn: Connection, msg: m.DocRights) -> None:
+        """Only an adviser of the conversation (its adviser or a consulting colleague)
+        decides what the customer may download."""
+        check_adviser(conn)
+        await check_participant(conn, self.conversations, msg.conversation_id)
+        event = await self.documents.do_rights(msg, author_of(conn))
+        conn.push_frame(ack(msg.id, msg.conversation_id, event["seq"]))
 
     async def do_stage(
         self,
