@@ -25,7 +25,7 @@ from playwright.sync_api import Page, expect
 from visavis.collab.samples import product_sheet_pdf
 
 from .browser import PASSWORD, Users, chat_frame, login, message, queue_entry, start_chat
-from .calls import chat_pair, panel, status
+from .calls import chat_pair, panel, start_video_call, status
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +97,33 @@ def chat_with_call(server: LiveServer, users: Users) -> Page:
     console.get_by_test_id("call-accept").click()
     expect(panel(customer)).to_have_attribute("data-phase", "active")
     expect(status(customer)).to_have_attribute("data-state", "connected")
+    return customer
+
+
+def video_call(server: LiveServer, users: Users) -> tuple[Page, Page]:
+    """A video call with both cameras on (the adviser sees the customer's camera)."""
+    customer, console, _ = chat_pair(server, users, "Pia")
+    start_video_call(customer, console)
+    for app in (customer, console):
+        expect(status(app)).to_have_attribute("data-state", "connected")
+    expect(panel(console)).to_have_attribute("data-remote-video", "on")
+    return customer, console
+
+
+def console_video_pointer(server: LiveServer, users: Users) -> Page:
+    """The adviser's hint to point at the customer's video."""
+    console = video_call(server, users)[1]
+    expect(console.get_by_test_id("video-point-hint")).to_be_visible()
+    return console
+
+
+def customer_video_mark(server: LiveServer, users: Users) -> Page:
+    """The adviser's mark on the customer's self-view (the mouse stays on the video)."""
+    customer, console = video_call(server, users)
+    box = console.get_by_test_id("remote-video").bounding_box()
+    assert box is not None
+    console.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=3)
+    expect(customer.get_by_test_id("video-pointer")).to_be_visible()
     return customer
 
 
@@ -173,6 +200,8 @@ STATES = [
     State("running chat", running_chat),
     State("chat with an incoming call", incoming_call),
     State("chat with a call", chat_with_call),
+    State("console pointing on the customer's video", console_video_pointer),
+    State("chat with the adviser's mark on the own video", customer_video_mark),
     State("console login", console_login),
     State("console with a conversation", console_with_conversation),
     State("chat with a document on the stage", customer_document),

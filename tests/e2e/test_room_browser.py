@@ -1,6 +1,7 @@
 """The consultation room and screen sharing in real Chromium (two contexts, fake
-media): the adviser shares a screen and the customer's stage decodes it; the customer
-shares a screen without a camera call; the room opens large from the widget (overlay,
+media): the adviser shares a screen and the customer's stage decodes it, and stopping
+it leaves the video call running; the customer shares a screen without a camera call,
+and stopping that share (the browser's own bar, or Stop) ends the call; the room opens large from the widget (overlay,
 foldable chat) and in its own window (same conversation, no second start); full screen
 on a phone.
 
@@ -111,7 +112,7 @@ def test_customer_shares_a_screen_without_a_camera_call(
     stage_frames(console, "stage-screen", "adviser: the customer's screen")
 
     # The browser's own "stop sharing" bar ends the track (the event it fires): the
-    # share stops on both sides.
+    # share stops on both sides, and with it the call, which was nothing but the share.
     app.evaluate(
         """() => {
           for (const t of window.__visavisCall.pc.getTransceivers())
@@ -121,6 +122,42 @@ def test_customer_shares_a_screen_without_a_camera_call(
     )
     expect(frame.get_by_test_id("screen-indicator")).to_have_count(0)
     expect(console.get_by_test_id("stage-screen")).to_have_count(0)
+    for ui in (frame, console):
+        expect(panel(ui)).to_have_count(0)
+    expect(frame.get_by_test_id("call-screen-start")).to_be_enabled()
+
+
+def test_stop_ends_a_screen_only_call_but_not_one_with_a_camera(
+    live_server: LiveServer, users: Users
+) -> None:
+    customer, console, _ = chat_pair(live_server, users, "Ina")
+
+    # A screen-only call: Stop (the sharing bar's button) hangs up.
+    customer.get_by_test_id("call-screen-start").click()
+    console.get_by_test_id("call-accept").click()
+    for ui in (customer, console):
+        expect(status(ui)).to_have_attribute("data-state", "connected")
+    stage_frames(console, "stage-screen", "adviser: the customer's screen")
+    customer.get_by_test_id("screen-stop").click()
+    for ui in (customer, console):
+        expect(panel(ui)).to_have_count(0)
+    expect(console.get_by_test_id("room")).to_be_hidden()
+
+    # Again, but the adviser turns the camera on during the share: now the call is more
+    # than the share, and stopping it only takes the screen away.
+    customer.get_by_test_id("call-screen-start").click()
+    console.get_by_test_id("call-accept").click()
+    for ui in (customer, console):
+        expect(status(ui)).to_have_attribute("data-state", "connected")
+    console.get_by_test_id("call-camera").click()
+    expect(console.get_by_test_id("call-camera")).to_have_attribute("data-state", "on")
+    expect(panel(customer)).to_have_attribute("data-remote-video", "on")
+    customer.get_by_test_id("screen-stop").click()
+    expect(customer.get_by_test_id("screen-indicator")).to_have_count(0)
+    expect(console.get_by_test_id("stage-screen")).to_have_count(0)
+    for ui in (customer, console):
+        expect(panel(ui)).to_have_attribute("data-phase", "active")
+    frames_rising(customer, "the adviser's camera after the share")
 
 
 def open_widget_chat(page: Page, base_url: str, name: str) -> FrameLocator:

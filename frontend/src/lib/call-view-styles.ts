@@ -235,7 +235,8 @@ export const callViewStyles = css`
     font-size: 1.5rem;
     font-weight: 700;
   }
-  .stage video.self {
+  /* The self-view's box (the video and, for a customer, the adviser's video pointer). */
+  .stage .self {
     position: absolute;
     right: 0.5rem;
     bottom: 0.5rem;
@@ -243,10 +244,16 @@ export const callViewStyles = css`
     max-width: 10rem;
     min-width: 5rem;
     aspect-ratio: 4 / 3;
-    object-fit: cover;
     border: 2px solid #fff;
     border-radius: 6px;
+    overflow: hidden;
     background: #000;
+  }
+  .stage .self video {
+    display: block;
+    width: 100%;
+    height: 100%;
+    object-fit: cover;
   }
   .stage .badge {
     position: absolute;

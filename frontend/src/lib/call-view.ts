@@ -2,6 +2,10 @@
 // with the pre-call check, then the running call (videos, controls, status).
 // All state lives in the CallManager; this element only renders it and forwards
 // clicks. Videos are always muted here: the manager plays the remote sound.
+// Pointing on the live video: the adviser's view of the customer's camera carries a
+// <vv-video-pointer> that sends, the customer's self-view one that shows the mark. The
+// element lives in the room's chunk (loaded whenever a call runs, see room-lazy.ts);
+// until it is there the tags are inert.
 import { html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "./base";
 import type { CallManager } from "./call";
@@ -11,6 +15,8 @@ import { tscreen } from "./call/screen-strings";
 import { callViewStyles } from "./call-view-styles";
 import { errorText } from "./i18n";
 import { icon } from "./icons";
+import type { VideoPointer } from "../room/video-pointer";
+import { loadRoom } from "./room-lazy";
 import { base } from "./styles";
 
 export class CallView extends I18nElement {
@@ -89,6 +95,25 @@ export class CallView extends I18nElement {
         if (want) void v.play().catch(() => undefined);
       }
     }
+    const pointers = this.renderRoot.querySelectorAll<VideoPointer>("vv-video-pointer");
+    for (const p of pointers)
+      p.video = this.renderRoot.querySelector(`video[data-src="${p.dataset["video"]}"]`);
+    if (pointers.length && !customElements.get("vv-video-pointer"))
+      loadRoom().catch(() => undefined); // offline: the next render tries again
+  }
+
+  /** The adviser points on the customer's camera ("send"); the customer's self-view
+   * shows where (mirrored like the picture). */
+  private pointer(m: CallManager, over: "remote" | "local") {
+    const send = over === "remote";
+    return html`<vv-video-pointer
+      mode=${send ? "send" : "show"}
+      data-video=${over}
+      data-testid=${send ? "video-pointer-send" : "video-pointer-show"}
+      .client=${m.client}
+      .conversationId=${m.conversationId}
+      ?mirrored=${!send && m.facing === "user"}
+    ></vv-video-pointer>`;
   }
 
   private get name(): string {
@@ -476,6 +501,7 @@ export class CallView extends I18nElement {
                 muted
                 ?hidden=${!remoteVideoOn}
               ></video>
+              ${remoteVideoOn && m.role === "adviser" ? this.pointer(m, "remote") : nothing}
               ${
                 remoteVideoOn
                   ? nothing
@@ -487,7 +513,21 @@ export class CallView extends I18nElement {
                     </div>`
               }
               ${m.remoteFlags.audio === false && m.remoteFlags.video ? html`<span class="badge">${tcall("remoteMuted", { name: this.name })}</span>` : nothing}
-              ${m.camTrack ? html`<video class="self ${mirror}" data-src="local" data-testid="local-video" autoplay playsinline muted></video>` : nothing}
+              ${
+                m.camTrack
+                  ? html`<div class="self">
+                      <video
+                        class=${mirror}
+                        data-src="local"
+                        data-testid="local-video"
+                        autoplay
+                        playsinline
+                        muted
+                      ></video>
+                      ${m.role === "customer" ? this.pointer(m, "local") : nothing}
+                    </div>`
+                  : nothing
+              }
             </div>`
           : this.stageless
             ? nothing

@@ -22,7 +22,7 @@ import { MediaState } from "./call/media-state";
 import type { Signal } from "./call/negotiation";
 import { PreCallCheck } from "./call/precheck";
 import { RemoteMedia } from "./call/remote-media";
-import { canShareScreen, ScreenShare } from "./call/screen";
+import { canShareScreen, ScreenShare, shareWasTheCall } from "./call/screen";
 import type { IceConfig, LinkState, Media, MediaFlags, Phase, Role, Timer } from "./call/types";
 import type { CallMovedMsg, CallSummary, EventMsg, RtcSignalOutMsg } from "./protocol.gen";
 import type { ConnState, VisavisClient } from "./ws";
@@ -56,7 +56,8 @@ export class CallManager extends EventTarget {
   readonly conversationId: string;
   readonly role: Role;
   readonly polite: boolean;
-  private readonly client: VisavisClient;
+  /** The conversation's socket (the views' video pointer sends and listens on it). */
+  readonly client: VisavisClient;
 
   call: CallSummary | null = null;
   phase: Phase = "idle";
@@ -73,7 +74,10 @@ export class CallManager extends EventTarget {
   remoteFlags: MediaFlags = { audio: false, video: false };
 
   private readonly devices: LocalDevices;
-  private readonly screen = new ScreenShare({ changed: () => void this.screenChanged() });
+  private readonly screen = new ScreenShare({
+    changed: () => void this.screenChanged(),
+    stopped: () => this.screenStopped(),
+  });
   private readonly remote = new RemoteMedia(() => this.changed());
   private readonly media: MediaState;
   private readonly ice: IceCache;
@@ -608,6 +612,15 @@ export class CallManager extends EventTarget {
     if (this.phase === "active") this.connection.applyScreen();
     this.sendMediaState();
     this.changed();
+  }
+
+  /** The own share was stopped (Stop, or the browser's own bar): a call that was only
+   * this share (shareWasTheCall) ends with it, ringing or running. */
+  private screenStopped(): void {
+    const call = this.call;
+    if (!call || (this.phase !== "active" && this.phase !== "outgoing")) return;
+    const own = { mic: !!this.micTrack, cam: !!this.camTrack };
+    if (shareWasTheCall(call.media, own, this.remoteFlags)) void this.hangup();
   }
 
   /** Our own flags to the other side (call.media), when they changed. */

@@ -66,6 +66,7 @@ export const strings = {
   ],
   pagePicture: ["{name}, Seite {page}", "{name}, page {page}"],
   pointerOf: ["{name} zeigt hierhin", "{name} points here"],
+  videoPointHint: ["Zeigen Sie mit der Maus auf das Video", "Point at the video"],
   loadFailed: ["Die Seite konnte nicht geladen werden.", "The page could not be loaded."],
   retry: ["Erneut versuchen", "Try again"],
   play: ["Abspielen", "Play"],

@@ -10,6 +10,8 @@
 //   the adviser's conversation view); the call panel beside it shows the cameras.
 // Whoever shares their screen sees the "you are sharing" bar with Stop in both modes.
 // All call state is the CallManager's; srcObject is set after each render.
+// Pointing on the live video (video-pointer.ts): the adviser's view of the customer's
+// camera (stage or tile) sends, the customer's own tile shows the adviser's mark.
 import { css, html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "../lib/base";
 import type { CallManager, Role } from "../lib/call";
@@ -19,6 +21,7 @@ import type { VisavisClient } from "../lib/ws";
 import { roomView, type RoomMode, type RoomView } from "./layout";
 import { stageOf } from "./stage-state";
 import { troom } from "./strings";
+import "./video-pointer";
 
 export class Room extends I18nElement {
   static override properties = {
@@ -128,12 +131,19 @@ export class Room extends I18nElement {
         padding: 0.5rem;
         justify-content: flex-end;
       }
-      .tiles video {
+      .tile {
+        position: relative;
         width: 160px;
         aspect-ratio: 4 / 3;
-        object-fit: cover;
         border-radius: 6px;
+        overflow: hidden;
         background: #000;
+      }
+      .tile video {
+        display: block;
+        width: 100%;
+        height: 100%;
+        object-fit: cover;
       }
       .mirror {
         transform: scaleX(-1);
@@ -194,7 +204,7 @@ export class Room extends I18nElement {
           border-left: 0;
           border-top: 1px solid #d5dbe1;
         }
-        .tiles video {
+        .tile {
           width: 96px;
         }
       }
@@ -256,6 +266,22 @@ export class Room extends I18nElement {
         if (want) void v.play().catch(() => undefined);
       }
     }
+    for (const p of this.renderRoot.querySelectorAll("vv-video-pointer"))
+      p.video = p.parentElement?.querySelector("video") ?? null;
+  }
+
+  /** Over the other side's camera: the adviser points on the customer's video. Over the
+   * own camera: the customer sees where (mirrored like the self-view). */
+  private pointer(over: "other" | "self") {
+    const send = over === "other";
+    if (send !== (this.side === "adviser")) return nothing;
+    return html`<vv-video-pointer
+      mode=${send ? "send" : "show"}
+      data-testid=${send ? "video-pointer-send" : "video-pointer-show"}
+      .client=${this.client}
+      .conversationId=${this.conversationId}
+      ?mirrored=${!send && this.manager?.facing === "user"}
+    ></vv-video-pointer>`;
   }
 
   private sharingBar() {
@@ -309,13 +335,14 @@ export class Room extends I18nElement {
         ></vv-doc-stage>`;
       case "video":
         return html`<video
-          data-src="remote"
-          data-testid="stage-video"
-          aria-label=${troom("otherVideo", { name })}
-          autoplay
-          playsinline
-          muted
-        ></video>`;
+            data-src="remote"
+            data-testid="stage-video"
+            aria-label=${troom("otherVideo", { name })}
+            autoplay
+            playsinline
+            muted
+          ></video>
+          ${this.pointer("other")}`;
       default:
         return html`<p data-testid="stage-empty">${troom("empty")}</p>`;
     }
@@ -328,27 +355,33 @@ export class Room extends I18nElement {
     return html`<div class="tiles">
       ${
         view.tiles.other
-          ? html`<video
-              data-src="remote"
-              data-testid="tile-other"
-              aria-label=${troom("otherVideo", { name: this.otherName || "?" })}
-              autoplay
-              playsinline
-              muted
-            ></video>`
+          ? html`<div class="tile">
+              <video
+                data-src="remote"
+                data-testid="tile-other"
+                aria-label=${troom("otherVideo", { name: this.otherName || "?" })}
+                autoplay
+                playsinline
+                muted
+              ></video>
+              ${this.pointer("other")}
+            </div>`
           : nothing
       }
       ${
         view.tiles.self
-          ? html`<video
-              class=${mirror}
-              data-src="local"
-              data-testid="tile-self"
-              aria-label=${troom("ownVideo")}
-              autoplay
-              playsinline
-              muted
-            ></video>`
+          ? html`<div class="tile">
+              <video
+                class=${mirror}
+                data-src="local"
+                data-testid="tile-self"
+                aria-label=${troom("ownVideo")}
+                autoplay
+                playsinline
+                muted
+              ></video>
+              ${this.pointer("self")}
+            </div>`
           : nothing
       }
     </div>`;

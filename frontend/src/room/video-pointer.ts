@@ -6,7 +6,8 @@
 // - `mode` "show" over one's own self-view (the customer): the other side's video
 //   pointer is drawn there, mirrored when the self-view is.
 // `video` is the <video> below, so the point is a place in the picture (object-fit),
-// not in the tile.
+// not in the tile. The sender sees a short hint ("Point at the video") until the mouse
+// is over the picture; it comes back when the mouse leaves.
 import { css, html, nothing } from "lit";
 import { I18nElement } from "../lib/base";
 import { tc } from "../lib/i18n";
@@ -33,6 +34,7 @@ export class VideoPointer extends I18nElement {
     video: { attribute: false },
     mirrored: { type: Boolean },
     shown: { state: true },
+    pointing: { state: true },
   };
   declare client: VisavisClient | null;
   declare conversationId: string;
@@ -40,6 +42,8 @@ export class VideoPointer extends I18nElement {
   declare video: HTMLVideoElement | null;
   declare mirrored: boolean;
   declare shown: Shown | null;
+  /** The sender's mouse is over the picture (the hint steps aside). */
+  declare pointing: boolean;
 
   private off: (() => void) | null = null;
   private listening: VisavisClient | null = null;
@@ -65,6 +69,7 @@ export class VideoPointer extends I18nElement {
     this.video = null;
     this.mirrored = false;
     this.shown = null;
+    this.pointing = false;
   }
 
   static override styles = [
@@ -88,6 +93,19 @@ export class VideoPointer extends I18nElement {
         border: 3px solid #fff;
         background: #e63946;
         box-shadow: 0 0 0 2px rgb(0 0 0 / 0.4);
+      }
+      .hint {
+        position: absolute;
+        left: 0.5rem;
+        bottom: 0.5rem;
+        margin: 0;
+        max-width: calc(100% - 1rem);
+        font-size: 0.8rem;
+        background: rgb(0 0 0 / 0.75);
+        color: #fff;
+        padding: 0.15rem 0.45rem;
+        border-radius: 4px;
+        pointer-events: none;
       }
       .dot span {
         position: absolute;
@@ -113,6 +131,8 @@ export class VideoPointer extends I18nElement {
     super.disconnectedCallback();
     this.removeEventListener("pointermove", this.onMove);
     this.removeEventListener("pointerleave", this.onLeave);
+    // Taken away under the mouse (the video went, the call ended): the mark goes too.
+    if (this.pointing) this.onLeave();
     this.off?.();
     this.off = null;
     this.listening = null;
@@ -142,11 +162,13 @@ export class VideoPointer extends I18nElement {
     const x = (e.clientX - r.left - b.x) / Math.max(1, b.w);
     const y = (e.clientY - r.top - b.y) / Math.max(1, b.h);
     const inside = x >= 0 && x <= 1 && y >= 0 && y <= 1;
+    this.pointing = inside;
     this.out.push({ x: clamp01(x), y: clamp01(y), visible: inside });
   };
 
   private readonly onLeave = (): void => {
     if (this.mode !== "send") return;
+    this.pointing = false;
     this.out.push({ x: 0, y: 0, visible: false });
     this.out.flush();
   };
@@ -164,6 +186,10 @@ export class VideoPointer extends I18nElement {
   }
 
   override render() {
+    if (this.mode === "send")
+      return this.pointing
+        ? nothing
+        : html`<p class="hint" data-testid="video-point-hint">${td("videoPointHint")}</p>`;
     const s = this.shown;
     if (!s) return nothing;
     const b = this.box();
@@ -180,3 +206,9 @@ export class VideoPointer extends I18nElement {
   }
 }
 customElements.define("vv-video-pointer", VideoPointer);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "vv-video-pointer": VideoPointer;
+  }
+}

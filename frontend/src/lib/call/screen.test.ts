@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { canShareScreen, DISPLAY_OPTIONS, ScreenShare, type DisplayMediaLike } from "./screen";
+import {
+  canShareScreen,
+  DISPLAY_OPTIONS,
+  ScreenShare,
+  shareWasTheCall,
+  type DisplayMediaLike,
+} from "./screen";
 
 class FakeTrack extends EventTarget {
   kind = "video";
@@ -18,9 +24,9 @@ function fakeStream(track: FakeTrack): MediaStream {
 }
 
 function setup(media: DisplayMediaLike | undefined) {
-  const state = { changes: 0 };
+  const state = { changes: 0, stops: 0 };
   const share = new ScreenShare(
-    { changed: () => (state.changes += 1) },
+    { changed: () => (state.changes += 1), stopped: () => (state.stops += 1) },
     () => media,
     () => ({}) as MediaStream,
   );
@@ -60,6 +66,7 @@ describe("ScreenShare", () => {
     expect(share.on).toBe(false);
     expect(track.stopped).toBe(true);
     expect(state.changes).toBe(2);
+    expect(state.stops).toBe(1);
   });
 
   it("reports a cancelled picker and an unsupported browser", async () => {
@@ -80,5 +87,26 @@ describe("ScreenShare", () => {
     share.stop(true);
     expect(track.stopped).toBe(true);
     expect(state.changes).toBe(1);
+    expect(state.stops).toBe(0);
+  });
+});
+
+describe("shareWasTheCall", () => {
+  const none = { mic: false, cam: false };
+  const silent = { audio: false, video: false };
+
+  it("ends a screen-only call without camera or microphone on either side", () => {
+    expect(shareWasTheCall("screen", none, silent)).toBe(true);
+    expect(shareWasTheCall("screen", none, { ...silent, screen: false })).toBe(true);
+  });
+
+  it("keeps a call that is more than the share", () => {
+    expect(shareWasTheCall("video", none, silent)).toBe(false);
+    expect(shareWasTheCall("audio", none, silent)).toBe(false);
+    expect(shareWasTheCall("screen", { mic: true, cam: false }, silent)).toBe(false);
+    expect(shareWasTheCall("screen", { mic: false, cam: true }, silent)).toBe(false);
+    expect(shareWasTheCall("screen", none, { audio: true, video: false })).toBe(false);
+    expect(shareWasTheCall("screen", none, { audio: false, video: true })).toBe(false);
+    expect(shareWasTheCall("screen", none, { ...silent, screen: true })).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
 // receiver tells a screen from a camera by that (tracks.ts `isScreenTrack`), and
 // `call.media` {screen: true|false} says whether a share is on (docs/protocol.md).
 import { deviceErrorOf } from "./devices";
-import type { DeviceError } from "./types";
+import type { DeviceError, Media, MediaFlags } from "./types";
 
 /** The picker's wishes (browsers ignore what they do not know). `displaySurface`
  * "window" preselects windows; the own tab is left out (a mirror of a mirror);
@@ -38,6 +38,22 @@ export function canShareScreen(
 export interface ScreenHooks {
   /** The track came or went (onto the peer connection, tell the other side). */
   changed(): void;
+  /** The share was stopped (a click, the browser's own bar; not the call's end). */
+  stopped?(): void;
+}
+
+/** Whether the own share was all the call was: a call of media "screen" in which this
+ * side has neither camera nor microphone on and the other side sends neither sound,
+ * picture nor a screen of its own. Stopping the share ends such a call (hang up)
+ * instead of leaving an empty one running; any other call goes on without the screen. */
+export function shareWasTheCall(
+  media: Media,
+  own: { mic: boolean; cam: boolean },
+  other: MediaFlags,
+): boolean {
+  return (
+    media === "screen" && !own.mic && !own.cam && !other.audio && !other.video && !other.screen
+  );
 }
 
 export class ScreenShare {
@@ -100,6 +116,8 @@ export class ScreenShare {
     this.track = null;
     this.preview = null;
     track.stop();
-    if (!quiet) this.hooks.changed();
+    if (quiet) return;
+    this.hooks.changed();
+    this.hooks.stopped?.();
   }
 }
