@@ -12,7 +12,7 @@ if [ -z "${VISAVIS_TEST_PG_URL:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/de
   export VISAVIS_TEST_PG_URL
 fi
 echo "== ruff"
-paths=(src tests)
+paths=(src tests scripts)
 [ -d bench ] && paths+=(bench)
 ruff check "${paths[@]}"
 ruff format --check "${paths[@]}"
