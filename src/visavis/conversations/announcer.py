@@ -50,6 +50,7 @@ EphemeralFrame = (
     | f.CallMovedFrame
     | f.PointerOutFrame
     | f.DocViewOutFrame
+    | f.FormFocusOutFrame
 )
 # What goes to all sockets of one adviser (on the bus with an `adviser_id` added).
 AdviserFrame = f.ConversationAssignedFrame | f.AdviserStatusFrame

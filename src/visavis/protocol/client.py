@@ -39,6 +39,15 @@ from visavis.protocol.common import (
     Seq,
     SessionDescription,
 )
+from visavis.protocol.forms import (
+    FORM_CLIENT_MESSAGES,
+    FormCancel,
+    FormChange,
+    FormConfirm,
+    FormFocus,
+    FormOpen,
+    FormSubmit,
+)
 
 
 class Hello(ClientBase):
@@ -244,7 +253,13 @@ ClientMessage = Annotated[
     | AnnotationClear
     | VideoControl
     | SnapshotRequest
-    | SnapshotDecline,
+    | SnapshotDecline
+    | FormOpen
+    | FormChange
+    | FormFocus
+    | FormSubmit
+    | FormConfirm
+    | FormCancel,
     Field(discriminator="type"),
 ]
 
@@ -271,6 +286,7 @@ _ALL: tuple[type[ClientBase], ...] = (
     OfferDecline,
     Ping,
     *COLLAB_CLIENT_MESSAGES,
+    *FORM_CLIENT_MESSAGES,
 )
 CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]

@@ -56,6 +56,11 @@ EventKind = Literal[
     "video.control",
     "snapshot.requested",
     "snapshot.declined",
+    "form.opened",
+    "form.changed",
+    "form.submitted",
+    "form.confirmed",
+    "form.cancelled",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
@@ -64,6 +69,35 @@ AnnotationTool = Literal["pen", "arrow", "highlighter", "text"]
 AnnotationColor = Literal["red", "yellow", "blue", "green", "black"]
 VideoAction = Literal["play", "pause", "seek"]
 PointerSurface = Literal["document", "video"]
+# Forms filled in together (protocol/forms.py)
+FormFieldKind = Literal[
+    "text",
+    "textarea",
+    "number",
+    "money",
+    "date",
+    "select",
+    "radio",
+    "checkbox",
+    "email",
+    "phone",
+    "iban",
+    "bic",
+    "postcode_de",
+]
+FormStatus = Literal["open", "submitted", "confirmed", "cancelled"]
+FormErrorCode = Literal[
+    "required",
+    "type",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "min_length",
+    "max_length",
+    "enum",
+    "invalid",
+]
 
 # name -> Literal, for the TypedDict generator (a Literal carries no name at runtime)
 NAMED_LITERALS: dict[str, object] = {
@@ -82,6 +116,9 @@ NAMED_LITERALS: dict[str, object] = {
     "AnnotationColor": AnnotationColor,
     "VideoAction": VideoAction,
     "PointerSurface": PointerSurface,
+    "FormFieldKind": FormFieldKind,
+    "FormStatus": FormStatus,
+    "FormErrorCode": FormErrorCode,
 }
 
 

@@ -9,6 +9,7 @@ work wherever both directions are needed.
 
 from __future__ import annotations
 
+from visavis.protocol import collab, forms
 from visavis.protocol.client import (
     CLIENT_MESSAGES,
     CallAnswer,
@@ -37,7 +38,6 @@ from visavis.protocol.client import (
     parse_client_frame,
 )
 from visavis.protocol.collab import (
-    EVENT_BODIES,
     AnnotationAdd,
     AnnotationAddedBody,
     AnnotationClear,
@@ -84,6 +84,29 @@ from visavis.protocol.common import (
     Seq,
     SessionDescription,
 )
+from visavis.protocol.forms import (
+    FieldValue,
+    FormCancel,
+    FormCancelledBody,
+    FormChange,
+    FormChangedBody,
+    FormConfirm,
+    FormConfirmedBody,
+    FormFieldError,
+    FormFieldUi,
+    FormFocus,
+    FormFocusOut,
+    FormGroup,
+    FormOpen,
+    FormOpenedBody,
+    FormRecord,
+    FormSubmit,
+    FormSubmittedBody,
+    FormTemplate,
+    FormTemplateInfo,
+    FormUi,
+    LocalText,
+)
 from visavis.protocol.server import (
     SERVER_MESSAGES,
     Ack,
@@ -113,9 +136,16 @@ from visavis.protocol.server import (
     Welcome,
 )
 
+EVENT_BODIES = {**collab.EVENT_BODIES, **forms.FORM_EVENT_BODIES}
+"""The typed body of each event kind that has one (the TypeScript `EventBodyMap`)."""
+
+HTTP_MODELS = (*collab.HTTP_MODELS, *forms.FORM_HTTP_MODELS)
+"""Models of the HTTP answers the frontend reads, generated into TypeScript too."""
+
 __all__ = [
     "CLIENT_MESSAGES",
     "EVENT_BODIES",
+    "HTTP_MODELS",
     "MAX_FRAME_BYTES",
     "MAX_TEXT_CHARS",
     "PROTOCOL_VERSION",
@@ -163,12 +193,33 @@ __all__ = [
     "Error",
     "Event",
     "EventKind",
+    "FieldValue",
+    "FormCancel",
+    "FormCancelledBody",
+    "FormChange",
+    "FormChangedBody",
+    "FormConfirm",
+    "FormConfirmedBody",
+    "FormFieldError",
+    "FormFieldUi",
+    "FormFocus",
+    "FormFocusOut",
+    "FormGroup",
+    "FormOpen",
+    "FormOpenedBody",
+    "FormRecord",
+    "FormSubmit",
+    "FormSubmittedBody",
+    "FormTemplate",
+    "FormTemplateInfo",
+    "FormUi",
     "FrameId",
     "Hello",
     "IceCandidate",
     "IceRequest",
     "IceServers",
     "LibraryDocument",
+    "LocalText",
     "MediaKind",
     "NoteSend",
     "OfferDecline",

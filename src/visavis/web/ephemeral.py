@@ -1,4 +1,4 @@
-"""Per-socket state of the room's ephemeral relays (`pointer`, `doc.view`).
+"""Per-socket state of the ephemeral relays (`pointer`, `doc.view`, `form.focus`).
 
 A pointer moves many times a second and only its latest position matters. So each
 socket sends at most `RELAY_PER_S` of each kind on to the others; what comes faster
@@ -9,8 +9,8 @@ A socket sending more than `FLOOD_PER_S` of them is flooding and is treated like
 
 Checking a relay against the database on every frame would cost a read per mouse
 move: the participant check and the conversation's documents are remembered for
-`CHECK_TTL_S` (documents are never removed from a conversation; a participant who
-lost the conversation is refused at most that long after).
+`CHECK_TTL_S` (documents are never removed from a conversation, a form's fields never
+change; a participant who lost the conversation is refused at most that long after).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class RelayState:
     inbound: TokenBucket = field(default_factory=lambda: TokenBucket(FLOOD_PER_S, 2 * FLOOD_PER_S))
     slots: dict[tuple[str, str], _Slot] = field(default_factory=dict)
     checked: dict[str, Checked] = field(default_factory=dict)
+    # (conversation, form) -> (when checked, the form's fields)
+    forms: dict[tuple[str, str], tuple[float, frozenset[str]]] = field(default_factory=dict)
 
     def checked_for(self, conversation_id: str) -> Checked | None:
         c = self.checked.get(conversation_id)
@@ -61,6 +63,16 @@ class RelayState:
 
     def remember(self, conversation_id: str, pages: dict[str, int]) -> None:
         self.checked[conversation_id] = Checked(time.monotonic(), pages)
+
+    def form_fields(self, conversation_id: str, form_id: str) -> frozenset[str] | None:
+        """A form's fields, if checked for this conversation within `CHECK_TTL_S`."""
+        seen = self.forms.get((conversation_id, form_id))
+        if seen is None or time.monotonic() - seen[0] > CHECK_TTL_S:
+            return None
+        return seen[1]
+
+    def remember_form(self, conversation_id: str, form_id: str, fields: frozenset[str]) -> None:
+        self.forms[(conversation_id, form_id)] = (time.monotonic(), fields)
 
     def offer(self, key: tuple[str, str], send: Send) -> None:
         """Send now if this kind's slot is free, else keep `send` as the newest and
