@@ -135,9 +135,9 @@ async def test_a_form_filled_in_together(server: LiveServer) -> None:
     assert r["code"] == "forbidden"
     r = await adviser.request("form.submit", conversation_id=cid, form_id=fid)
     assert r["code"] == "form_invalid" and set(r["details"]["errors"]) == {"agree", "why"}
-    for field, value in (("agree", True), ("why", "Zu teuer für mich")):
+    for name, filled in (("agree", True), ("why", "Zu teuer für mich")):
         assert (await customer.request("form.change", conversation_id=cid, form_id=fid,
-                                       field=field, value=value, rev=0))["type"] == "ack"  # fmt: skip
+                                       field=name, value=filled, rev=0))["type"] == "ack"  # fmt: skip
     assert (await adviser.request("form.submit", conversation_id=cid, form_id=fid))["type"] == "ack"
     submitted = await customer.wait_for(lambda f: f.get("kind") == "form.submitted")
     values = submitted["body"]["values"]
@@ -175,10 +175,10 @@ async def test_a_form_filled_in_together(server: LiveServer) -> None:
         assert record["digest"] == submitted["body"]["digest"]
         assert (await anna.get(f"/api/v1/forms/{fid}")).json() == record
         assert (await boss.get(f"/api/v1/forms/{fid}")).json() == record  # supervisors read all
-        r = await cust.get(f"/api/v1/forms/{fid}/pdf")
-        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
-        assert r.headers["content-disposition"].startswith("attachment")
-        text = pdf_text(r.content)
+        resp = await cust.get(f"/api/v1/forms/{fid}/pdf")
+        assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
+        assert resp.headers["content-disposition"].startswith("attachment")
+        text = pdf_text(resp.content)
         for shown in ("Alle Arten", "Jürgen Groß", "Zu teuer für mich", "Nein", "Einverstanden",
                       "Ja", "DE89 3704 0044 0532 0130 00", record["digest"]):  # fmt: skip
             assert shown in text, (shown, text)
@@ -188,10 +188,10 @@ async def test_a_form_filled_in_together(server: LiveServer) -> None:
         assert "Every kind" in english and "Agreed" in english and "Yes" in english
         for client, code in ((other, "forbidden"), (ben, "forbidden"), (nobody, "unauthorized")):
             for path in (f"/api/v1/forms/{fid}", f"/api/v1/forms/{fid}/pdf"):
-                r = await client.get(path)
-                assert r.json()["error"]["code"] == code, (path, r.text)
-        r = await cust.get(f"/api/v1/forms/{fid}/pdf", params={"lang": "fr"})
-        assert r.json()["error"]["code"] == "bad_request"
+                resp = await client.get(path)
+                assert resp.json()["error"]["code"] == code, (path, resp.text)
+        resp = await cust.get(f"/api/v1/forms/{fid}/pdf", params={"lang": "fr"})
+        assert resp.json()["error"]["code"] == "bad_request"
         assert (await cust.get("/api/v1/forms/nosuchform0000")).status_code == 404
     # the history has it: a late reader replays the whole form
     late = await WsClient.connect(server.ws_url, token=token)
@@ -262,8 +262,8 @@ async def test_templates_versions_and_who_manages_them(server: LiveServer) -> No
         assert (await root.delete("/api/v1/form-templates/every-kind")).status_code == 404
         await adviser.request("form.cancel", conversation_id=cid,
                               form_id=reopened["body"]["form_id"])  # fmt: skip
-        r = await adviser.request("form.open", conversation_id=cid, template_id="every-kind")
-        assert r["code"] == "not_found"
+        reply = await adviser.request("form.open", conversation_id=cid, template_id="every-kind")
+        assert reply["code"] == "not_found"
         assert (await anna.get(f"/api/v1/forms/{fid}")).status_code == 200
     # the CLI lists what is there
     assert server.cli("form", "list").strip() == ""
