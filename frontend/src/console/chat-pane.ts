@@ -15,6 +15,7 @@ import type { PendingLine } from "../lib/messages";
 import { isEnded, myPart, type Conversation } from "../lib/model/reduce";
 import { base } from "../lib/styles";
 import type { Answer, VisavisClient } from "../lib/ws";
+import "../forms/slot";
 import "./consult-bar";
 import { t } from "./strings";
 import { paneStyles } from "./styles";
@@ -253,6 +254,14 @@ export class ChatPane extends I18nElement {
       </header>
       ${ended || part !== "adviser" ? nothing : html`<vv-call .manager=${this.call} .otherName=${name}></vv-call>`}
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.meId} .client=${this.client}></vv-consult-bar>`}
+      <vv-form-slot
+        .events=${conv.events}
+        side="adviser"
+        .client=${this.client}
+        conversationId=${s.id}
+        ?canOpen=${!ended && part === "adviser" && s.status === "active"}
+        ?readonly=${ended}
+      ></vv-form-slot>
       <vv-messages
         .events=${conv.events}
         .pending=${this.pending}

@@ -1,5 +1,5 @@
 // The console's views (chats, history, my profile, my slots, the supervisors'
-// overview) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
+// overview, the admins' form templates) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
 // invitation or a phone code (`vv-open-dialog` with the dialog's tag).
 import { html, nothing } from "lit";
 import { I18nElement } from "../lib/base";
@@ -8,21 +8,25 @@ import { t } from "./strings";
 import { navStyles } from "./styles";
 import { tw } from "./ways-strings";
 
-export type View = "chats" | "history" | "profile" | "slots" | "overview";
+export type View = "chats" | "history" | "profile" | "slots" | "overview" | "forms";
 
 export class ViewNav extends I18nElement {
   static override properties = {
     view: { type: String },
     supervisor: { type: Boolean },
+    admin: { type: Boolean },
   };
   declare view: View;
   /** Supervisors and admins see the overview. */
   declare supervisor: boolean;
+  /** Admins keep the form templates. */
+  declare admin: boolean;
 
   constructor() {
     super();
     this.view = "chats";
     this.supervisor = false;
+    this.admin = false;
   }
 
   static override styles = [base, navStyles];
@@ -57,6 +61,7 @@ export class ViewNav extends I18nElement {
       ${this.tab("profile", "profile-tab", tw("tabProfile"))}
       ${this.tab("slots", "slots-tab", tw("tabSlots"))}
       ${this.supervisor ? this.tab("overview", "overview-tab", tw("tabOverview")) : nothing}
+      ${this.admin ? this.tab("forms", "forms-tab", tw("tabForms")) : nothing}
       <span class="ways">
         ${this.way("vv-invite-dialog", "open-invite", tw("inviteButton"))}
         ${this.way("vv-code-dialog", "open-code", tw("codeButton"))}

@@ -22,6 +22,7 @@ import type { Conversations, ConversationsOptions } from "../lib/model/controlle
 import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
+import { formFrame, pagePrefill } from "../forms/slot";
 import type { OutboxItem } from "../lib/ws";
 import { embedded, onLoader, toLoader } from "./embed";
 import type { PortalAdviser } from "./params";
@@ -67,6 +68,7 @@ export class ChatApp extends I18nElement {
     shown: () => !embedded || this.panelOpen,
     onFrame: (f) => {
       if (f.type === "error" && f.code === "rate_limited") this.notice = errorText(f.code);
+      formFrame(f);
     },
     onState: (s) => {
       if (s === "auth_failed") this.tokenGone();
@@ -349,6 +351,15 @@ export class ChatApp extends I18nElement {
     return html`<main>
       ${this.renderQueue()}
       ${ended ? nothing : html`<vv-call .manager=${this.model?.call(cid) ?? null} .otherName=${adviserName || tc("adviser")}></vv-call>`}
+      <vv-form-slot
+        .events=${conv?.events ?? []}
+        side="customer"
+        .client=${this.model?.client ?? null}
+        conversationId=${cid}
+        token=${this.stored?.token ?? ""}
+        .prefill=${pagePrefill(this.summary?.customer_name)}
+        ?readonly=${ended}
+      ></vv-form-slot>
       <vv-messages
         .events=${conv?.events ?? []}
         .pending=${this.model?.pending(cid) ?? []}
