@@ -70,7 +70,7 @@ def every_kind() -> dict[str, Any]:
                 "answer": look("radio", "Antwort", "Answer", options=yes_no),
                 "why": look("text", "Warum?", "Why?"),
                 "agree": look("checkbox", "Einverstanden", "Agreed"),
-                "mail": look("email", "E-Mail", "E-mail"),
+                "mail": look("email", "E-Mail", "E-mail", prefill="email"),
                 "phone": look("phone", "Telefon", "Phone"),
                 "when": look("radio", "Wann?", "When?", options=yes_no),
                 "iban": look("iban", "IBAN", "IBAN"),
