@@ -54,6 +54,9 @@ def info_of(row: TemplateRow) -> f.FormTemplateInfo:
 class TemplateCatalogue:
     def __init__(self, database: Database) -> None:
         self._database = database
+        # a version never changes (removal only hides the template from new forms), so
+        # each is read once: every field change needs its form's version
+        self._versions: dict[tuple[str, int], TemplateRow] = {}
 
     async def do_add(self, template: Template, by: str | None) -> tuple[f.FormTemplateInfo, bool]:
         """Store a checked template: (its newest version, whether a version was made)."""
@@ -130,10 +133,14 @@ class TemplateCatalogue:
 
     async def version(self, template_id: str, version: int) -> TemplateRow:
         """One version, removed or not (a form keeps its version)."""
+        row = self._versions.get((template_id, version))
+        if row is not None:
+            return row
         async with self._database.sessions() as db:
             row = await db.get(TemplateRow, (template_id, version))
         if row is None:
             raise VisavisError("not_found", f"no form template {template_id!r} v{version}")
+        self._versions[(template_id, version)] = row
         return row
 
     async def do_remove(self, template_id: str) -> None:
