@@ -21,7 +21,8 @@ import { I18nElement } from "../lib/base";
 import { errorText, lang } from "../lib/i18n";
 import type { EventMsg, FormFieldError, FormFocusOutMsg, FormTemplate } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
-import type { Answer, VisavisClient } from "../lib/ws";
+import type { VisavisClient } from "../lib/ws";
+import { Drafts } from "./drafts";
 import { renderField, valueText, type FieldView } from "./fields";
 import {
   checkValue,
@@ -42,24 +43,9 @@ const SEND_AFTER_MS = 300;
 /** The other's field marker is dropped after this long without news. */
 const FOCUS_STALE_MS = 60_000;
 
-interface Draft {
-  /** undefined: what is typed is no value of the field (e.g. "12a" in a number). */
-  value: Value | undefined;
-  text: string;
-  /** The field's revision this edit is based on. */
-  base: number;
-  inflight: boolean;
-  sent: Value | undefined;
-  timer: number;
-}
-
 export interface FormOpenDetail {
   template_id: string;
   prefill: Record<string, Value>;
-}
-
-function same(a: Value | undefined, b: Value | undefined): boolean {
-  return (a ?? null) === (b ?? null);
 }
 
 export class VvForm extends I18nElement {
@@ -94,8 +80,12 @@ export class VvForm extends I18nElement {
   declare busy: boolean;
 
   private state: FormState | null = null;
-  private readonly drafts = new Map<string, Draft>();
-  private readonly notices = new Map<string, string>();
+  private readonly drafts = new Drafts(() => ({
+    client: this.client,
+    conversationId: this.conversationId,
+    form: this.state,
+    changed: () => this.requestUpdate(),
+  }));
   private localValues: Record<string, Value> = {};
   private showAll = false;
   private myField: string | null = null;
@@ -121,7 +111,7 @@ export class VvForm extends I18nElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    for (const d of this.drafts.values()) window.clearTimeout(d.timer);
+    this.drafts.clear();
     window.clearTimeout(this.blurTimer);
   }
 
@@ -134,19 +124,12 @@ export class VvForm extends I18nElement {
     if (before?.formId !== form.formId) {
       this.resetLocal();
     }
-    // Drafts the log has caught up with are done.
-    for (const [name, d] of this.drafts) {
-      const rev = form.revs[name] ?? 0;
-      if (!d.inflight && rev >= d.base && same(form.values[name], d.value) && same(d.sent, d.value))
-        this.drafts.delete(name);
-    }
+    this.drafts.settle(form);
     this.prefillOnce(form);
   }
 
   private resetLocal(): void {
-    for (const d of this.drafts.values()) window.clearTimeout(d.timer);
     this.drafts.clear();
-    this.notices.clear();
     this.showAll = false;
     this.message = "";
   }
@@ -167,76 +150,26 @@ export class VvForm extends I18nElement {
   // ------------------------------------------------------------------ editing
   private readonly edit = (name: string, value: Value | undefined, text: string, now: boolean) => {
     if (this.template && !this.state) {
-      // the adviser's draft before opening: kept here only
-      if (value === undefined) this.drafts.set(name, this.newDraft(name, value, text));
+      // the adviser's draft before opening: kept here only (an unreadable number stays
+      // a draft, so it shows as typed with its error)
+      if (value === undefined)
+        this.drafts.map.set(name, {
+          value,
+          text,
+          base: 0,
+          inflight: false,
+          sent: undefined,
+          timer: undefined,
+        });
       else {
-        this.drafts.delete(name);
+        this.drafts.map.delete(name);
         this.localValues = { ...this.localValues, [name]: value };
       }
-      this.requestUpdate();
-      return;
+    } else if (this.state?.status === "open") {
+      this.drafts.edit(name, value, text, now ? 0 : SEND_AFTER_MS);
     }
-    const form = this.state;
-    if (!form || form.status !== "open") return;
-    const d = this.drafts.get(name) ?? this.newDraft(name, value, text);
-    d.value = value;
-    d.text = text;
-    this.drafts.set(name, d);
-    this.notices.delete(name);
-    window.clearTimeout(d.timer);
-    d.timer = window.setTimeout(() => this.flush(name), now ? 0 : SEND_AFTER_MS);
     this.requestUpdate();
   };
-
-  private newDraft(name: string, value: Value | undefined, text: string): Draft {
-    const base = this.state?.revs[name] ?? 0;
-    return { value, text, base, inflight: false, sent: undefined, timer: 0 };
-  }
-
-  private flush(name: string): void {
-    const d = this.drafts.get(name);
-    const form = this.state;
-    if (!d || d.inflight || d.value === undefined || !form || !this.client) return;
-    if (d.sent !== undefined && same(d.sent, d.value)) return; // sent already
-    d.inflight = true;
-    d.sent = d.value;
-    void this.client
-      .request({
-        type: "form.change",
-        conversation_id: this.conversationId,
-        form_id: form.formId,
-        field: name,
-        value: d.value,
-        rev: d.base,
-      })
-      .then((answer) => this.answered(name, d, answer));
-  }
-
-  private answered(name: string, d: Draft, answer: Answer): void {
-    d.inflight = false;
-    if (this.drafts.get(name) !== d) return;
-    if (answer.type === "ack") {
-      d.base += 1; // the revision our change made
-      if (!same(d.sent, d.value))
-        this.flush(name); // typed on meanwhile
-      else if (same(this.state?.values[name], d.value) && (this.state?.revs[name] ?? 0) >= d.base)
-        this.drafts.delete(name);
-    } else if (answer.type === "error" && answer.code === "form_field_conflict") {
-      this.drafts.delete(name);
-      const by = this.state?.by[name] === "adviser" ? tf("theAdviser") : tf("theCustomer");
-      this.notices.set(name, tf("conflict", { who: by, mine: d.text || String(d.value ?? "") }));
-    } else if (
-      answer.type === "error" &&
-      (answer.code === "disconnected" || answer.code === "timeout")
-    ) {
-      d.sent = undefined; // try again when the socket is back
-      d.timer = window.setTimeout(() => this.flush(name), 1000);
-    } else if (answer.type === "error") {
-      this.drafts.delete(name);
-      this.notices.set(name, tf("refusedChange", { reason: errorText(answer.code) }));
-    }
-    this.requestUpdate();
-  }
 
   // ------------------------------------------------------------------ focus relay
   private readonly onFocusIn = (e: FocusEvent) => {
@@ -250,7 +183,7 @@ export class VvForm extends I18nElement {
     // moving to the next field sends that one; only leaving the form says "none"
     this.blurTimer = window.setTimeout(() => {
       const name = this.myField;
-      if (name) this.flush(name);
+      if (name) this.drafts.flush(name);
       this.sendFocus(null);
     }, 150);
   };
@@ -258,7 +191,7 @@ export class VvForm extends I18nElement {
   private sendFocus(field: string | null): void {
     const form = this.state;
     if (field === this.myField || !form || form.status !== "open" || !this.client) return;
-    if (this.myField) this.flush(this.myField); // leaving a field sends what was typed
+    if (this.myField) this.drafts.flush(this.myField); // leaving a field sends what was typed
     this.myField = field;
     this.client.send({
       type: "form.focus",
@@ -272,7 +205,7 @@ export class VvForm extends I18nElement {
   private async step(type: "form.submit" | "form.confirm" | "form.cancel"): Promise<void> {
     const form = this.state;
     if (!form || !this.client || this.busy) return;
-    for (const name of this.drafts.keys()) this.flush(name);
+    this.drafts.flushAll();
     this.busy = true;
     this.message = "";
     const answer = await this.client.request({
@@ -372,7 +305,7 @@ export class VvForm extends I18nElement {
       required,
       errors,
       occupiedBy: occupied,
-      notice: this.notices.get(name) ?? "",
+      notice: this.drafts.notices.get(name) ?? "",
       disabled: !editable,
     };
   }
@@ -387,7 +320,7 @@ export class VvForm extends I18nElement {
     const title = (form?.title ?? this.template!.title)[lang()];
     // values as shown: the log's, with this person's drafts on top
     const shown: Record<string, Value> = { ...v.values };
-    for (const [name, d] of this.drafts) if (d.value !== undefined) shown[name] = d.value;
+    for (const [name, d] of this.drafts.map) if (d.value !== undefined) shown[name] = d.value;
     const submittedValues = form?.submitted?.values;
     const editable = !this.readonly && (!form || form.status === "open");
     const visible = new Set(
