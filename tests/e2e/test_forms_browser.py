@@ -17,6 +17,7 @@ from forms_samples import every_kind_json
 from playwright.sync_api import Locator, Page, expect
 
 from .browser import PASSWORD, Users, login, message, start_chat
+from .test_axe import violations
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +57,7 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
     console.get_by_test_id("form-template").select_option("every-kind")
     draft = console.get_by_test_id("form-picker")
     draft.locator("#vvf-count").fill("3")
+    assert violations(console) == []  # the picker with its draft form
     draft.get_by_test_id("form-open").click()
     expect(console.get_by_test_id("form-picker")).to_have_count(0)
 
@@ -82,6 +84,9 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
         expect(phone.get_by_test_id("form-errors")).to_contain_text("gültige Telefonnummer")
         described = phone.locator("input").get_attribute("aria-describedby") or ""
         assert "vvf-phone-err" in described.split()
+    # Errors, the "is typing" marker, radio groups, checkboxes: accessible (axe, WCAG AA).
+    assert violations(customer) == []
+    assert violations(console) == []
     # A phone number makes "when?" appear (dependentRequired), on both sides.
     expect(field(console, "when")).to_be_visible()
     field(customer, "phone").locator("input").blur()
@@ -111,6 +116,7 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
     for app in (customer, console):
         expect(app.locator('[data-testid="vv-form"][data-status="confirmed"]')).to_be_visible()
     expect(message(customer, "Formular bestätigt: Alle Arten")).to_be_visible()
+    assert violations(customer) == []  # disabled fields, confirmation, downloads
 
     # Downloads: the customer's with their token, the adviser's from the log line.
     with customer.expect_download() as got:
