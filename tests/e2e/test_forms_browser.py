@@ -72,7 +72,7 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
     # Who is in which field: the adviser sees the customer at the phone field.
     field(customer, "phone").locator("input").focus()
     expect(field(console, "phone").get_by_test_id("form-occupied")).to_have_text(
-        "Kundin/Kunde tippt …"
+        "Die Kundin oder der Kunde tippt …"
     )
     # A number the browser lets through but the server's phonenumbers refuses: the
     # server's error at the field, on both sides, with aria-invalid and its text.

@@ -7,14 +7,14 @@ export const strings = {
   choose: ["Bitte wählen", "Please choose"],
   yes: ["Ja", "Yes"],
   no: ["Nein", "No"],
-  adviserTyping: ["Beraterin/Berater tippt …", "Adviser is typing…"],
-  customerTyping: ["Kundin/Kunde tippt …", "Customer is typing…"],
+  adviserTyping: ["Ihre Beraterin oder Ihr Berater tippt …", "Adviser is typing…"],
+  customerTyping: ["Die Kundin oder der Kunde tippt …", "Customer is typing…"],
   conflict: [
     "{who} hat dieses Feld gerade geändert. Ihre Eingabe „{mine}“ wurde nicht übernommen – bitte prüfen Sie den neuen Wert.",
     "{who} just changed this field. Your entry “{mine}” was not saved – please check the new value.",
   ],
-  theAdviser: ["Ihre Beraterin/Ihr Berater", "Your adviser"],
-  theCustomer: ["Die Kundin/Der Kunde", "The customer"],
+  theAdviser: ["Ihre Beraterin oder Ihr Berater", "Your adviser"],
+  theCustomer: ["Die Kundin oder der Kunde", "The customer"],
   refusedChange: [
     "Ihre Eingabe wurde nicht übernommen: {reason}",
     "Your entry was not saved: {reason}",
@@ -36,7 +36,7 @@ export const strings = {
   ],
   confirm: ["Angaben bestätigen", "Confirm the details"],
   waitConfirm: [
-    "Abgeschickt – wartet auf die Bestätigung der Kundin/des Kunden.",
+    "Abgeschickt – wartet auf die Bestätigung der Kundin oder des Kunden.",
     "Submitted – waiting for the customer to confirm.",
   ],
   confirmed: ["Abgeschickt und bestätigt.", "Submitted and confirmed."],

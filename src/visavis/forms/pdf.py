@@ -28,7 +28,7 @@ Lang = Literal["de", "en"]
 
 WORDS: dict[Lang, dict[str, str]] = {
     "de": {"yes": "Ja", "no": "Nein", "form": "Formular", "template": "Vorlage",
-           "submitted": "Abgeschickt", "confirmed": "Bestätigt von der Kundin / dem Kunden",
+           "submitted": "Abgeschickt", "confirmed": "Bestätigt von der Kundin oder dem Kunden",
            "not_confirmed": "Noch nicht bestätigt", "digest": "Prüfsumme (SHA-256)",
            "open": "Noch nicht abgeschickt", "empty": "—"},
     "en": {"yes": "Yes", "no": "No", "form": "Form", "template": "Template",
