@@ -142,8 +142,8 @@ export class VvForm extends I18nElement {
     for (const [name, look] of Object.entries(form.ui.fields)) {
       const given = look.prefill ? this.prefill[look.prefill] : undefined;
       if (!given || hasValue(form.values[name]) || (form.revs[name] ?? 0) > 0) continue;
-      if (form.schema["properties"] && look.kind !== "checkbox" && look.kind !== "number")
-        this.edit(name, given, given, true);
+      // page parameters are text: only fields that hold text take them
+      if (!["checkbox", "number", "money"].includes(look.kind)) this.edit(name, given, given, true);
     }
   }
 
