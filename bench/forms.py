@@ -198,7 +198,7 @@ def add_template(server: Server) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--n", type=int, default=10, help="conversations, each with an open form")
+    p.add_argument("--n", type=int, default=10, help="conversations (1..50), each with a form")
     p.add_argument("--duration", type=float, default=15.0, help="seconds of sending")
     p.add_argument("--rate", type=float, default=2.0, help="frames per second per side")
     return p.parse_args(argv)
@@ -207,8 +207,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     args = parse_args(argv)
+    # the adviser's one socket sends for all n conversations (as the console does)
+    frames_per_s = max(100, int(4 * args.n * args.rate))
     env = {"VISAVIS_CONVERSATIONS_PER_MINUTE": "100000", "VISAVIS_LOG_LEVEL": "warning",
-           "VISAVIS_MAX_CHATS": str(max(3, args.n))}  # fmt: skip
+           "VISAVIS_MAX_CHATS": str(max(3, args.n)),
+           "VISAVIS_WS_FRAMES_PER_SECOND": str(frames_per_s),
+           "VISAVIS_WS_FRAME_BURST": str(2 * frames_per_s)}  # fmt: skip
     load_before = os.getloadavg()
     with Server(env=env) as server:
         server.add_advisers([("anna@bench.example", PASSWORD, "Anna", min(50, max(3, args.n)))])

@@ -17,6 +17,7 @@ from visavis.web.permissions import (
     author_of,
     check_adviser,
     check_customer,
+    check_customer_owns,
     check_participant,
 )
 
@@ -40,8 +41,12 @@ class FormCommands:
         conn.push_frame(ack(msg.id, msg.conversation_id, event["seq"]))
 
     async def do_change(self, conn: Connection, msg: m.FormChange) -> None:
-        """Either side fills in."""
-        await check_participant(conn, self.conversations, msg.conversation_id)
+        """Either side fills in. A customer's token names the conversation, so (as for
+        chat messages) no read is needed; the write checks that it is active."""
+        if conn.role == "customer":
+            check_customer_owns(conn, msg.conversation_id)
+        else:
+            await check_participant(conn, self.conversations, msg.conversation_id)
         event = await self.forms.do_change(
             msg.conversation_id, author_of(conn), msg.form_id, msg.field, msg.value, msg.rev
         )
