@@ -137,3 +137,39 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
     pdf = tmp_path / "adviser.pdf"
     got.value.save_as(pdf)
     assert "Alle Arten" in pdf_text(pdf)
+
+
+def test_an_admin_keeps_the_templates_in_the_console(
+    live_server: LiveServer, users: Users, tmp_path: Path
+) -> None:
+    base = live_server.base_url
+    live_server.add_adviser("root@musterbank.test", PASSWORD, "Root", role="admin")
+    live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
+    good = tmp_path / "every-kind.json"
+    good.write_bytes(every_kind_json())
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**json.loads(every_kind_json()), "id": "Falsch"}))
+    admin = users.page()
+    login(admin, base, "root@musterbank.test")
+    admin.get_by_test_id("forms-tab").click()
+    view = admin.get_by_test_id("form-templates")
+    expect(view).to_be_visible()
+    view.get_by_test_id("form-template-file").set_input_files(str(good))
+    expect(view.get_by_test_id("form-templates-message")).to_have_text(
+        "Alle Arten: Version 1 gespeichert."
+    )
+    expect(view.get_by_test_id("form-template")).to_have_count(1)
+    expect(view.get_by_test_id("form-template")).to_contain_text("Version 1 · 16 Felder")
+    # a wrong file: the server's words, naming where the problem is
+    view.get_by_test_id("form-template-file").set_input_files(str(bad))
+    expect(view.get_by_test_id("form-templates-problem")).to_contain_text(
+        "id: 'Falsch' does not match"
+    )
+    assert violations(admin) == []
+    view.get_by_role("button", name="Alle Arten entfernen").click()
+    expect(view.get_by_test_id("form-template")).to_have_count(0)
+    # an adviser has no such view
+    adviser = users.page()
+    login(adviser, base, "anna@musterbank.test")
+    expect(adviser.get_by_test_id("history-tab")).to_be_visible()
+    expect(adviser.get_by_test_id("forms-tab")).to_have_count(0)
