@@ -42,6 +42,7 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
     live_server.add_adviser("anna@musterbank.test", PASSWORD, "Anna Berger")
     customer = users.page(accept_downloads=True)
     console = users.page(accept_downloads=True)
+    console.clock.install()  # runs as usual; paused below to hold an edit back
 
     # The customer's chat came with a value for forms (?prefill_email=).
     customer.goto(base + "/chat?prefill_email=erika%40example.org")
@@ -99,6 +100,24 @@ def test_a_form_filled_in_together(live_server: LiveServer, users: Users, tmp_pa
         expect(field(app, "phone").get_by_test_id("form-errors")).to_have_count(0)
     field(console, "when").get_by_label("Ja").check()
     expect(field(customer, "when").get_by_label("Ja")).to_be_checked()
+
+    # Two people at one field: the adviser's edit is held back (their page's clock
+    # paused: it waits for a pause in typing) while the customer's change of the same
+    # field lands. Sent then, based on the old revision, it is refused: the adviser
+    # sees the customer's value and a notice quoting what they typed.
+    console.clock.pause_at(console.evaluate("() => Date.now()") + 1000)
+    field(console, "code").locator("input").fill("AAA")
+    field(customer, "code").locator("input").fill("BBB")
+    field(customer, "answer").get_by_label("Ja").check()  # sent after "code"
+    expect(field(console, "answer").get_by_label("Ja")).to_be_checked()  # so "code" came too
+    expect(field(console, "code").locator("input")).to_have_value("AAA")  # still held back
+    console.clock.resume()
+    conflict = field(console, "code").get_by_test_id("form-conflict")
+    expect(conflict).to_contain_text("Die Kundin oder der Kunde hat dieses Feld gerade geändert")
+    expect(conflict).to_contain_text("„AAA“")
+    expect(field(console, "code").locator("input")).to_have_value("BBB")
+    expect(field(customer, "code").locator("input")).to_have_value("BBB")
+    expect(field(customer, "code").get_by_test_id("form-conflict")).to_have_count(0)
 
     # Submitting an incomplete form is refused: the missing field is marked for both.
     console.get_by_test_id("form-submit").click()
