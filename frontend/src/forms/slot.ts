@@ -4,7 +4,7 @@
 // own chunk then (and the adviser's picker on their click), and hands it the other
 // side's `form.focus` frames, which the apps pass in with `formFrame` from their
 // socket's frame hook.
-import { html, nothing } from "lit";
+import { css, html, nothing } from "lit";
 import { I18nElement } from "../lib/base";
 import { translator } from "../lib/i18n";
 import type { EventMsg, FormFocusOutMsg, ServerMessage } from "../lib/protocol.gen";
@@ -98,7 +98,22 @@ export class VvFormSlot extends I18nElement {
     this.otherFocus = null;
   }
 
-  static override styles = [base];
+  static override styles = [
+    base,
+    css`
+      :host {
+        display: block;
+      }
+      .pick {
+        margin: 0.4rem 0.6rem;
+      }
+      vv-form,
+      vv-form-picker {
+        display: block;
+        margin: 0.4rem 0.6rem;
+      }
+    `,
+  ];
 
   private readonly onFocus = (f: Focus) => {
     if (f.conversation_id === this.conversationId) this.otherFocus = f;
@@ -123,14 +138,16 @@ export class VvFormSlot extends I18nElement {
     const forms = formsIn(this.events);
     const button =
       this.canOpen && !forms.open && !this.picking
-        ? html`<button
-            type="button"
-            class="secondary"
-            data-testid="form-pick"
-            @click=${() => (this.picking = true)}
-          >
-            ${t("openForm")}
-          </button>`
+        ? html`<div class="pick">
+            <button
+              type="button"
+              class="secondary"
+              data-testid="form-pick"
+              @click=${() => (this.picking = true)}
+            >
+              ${t("openForm")}
+            </button>
+          </div>`
         : nothing;
     if (!this.loaded) return button;
     return html`${button}
