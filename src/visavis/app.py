@@ -33,6 +33,8 @@ from visavis.conversations.transfers import TransferService
 from visavis.documents.checks import UploadLimits
 from visavis.documents.render import PageRenderer
 from visavis.errors import VisavisError
+from visavis.forms.catalogue import TemplateCatalogue
+from visavis.forms.service import FormService
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
 from visavis.routing.presence import Presence
@@ -45,6 +47,7 @@ from visavis.web.appointments import AppointmentRoutes
 from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
+from visavis.web.forms import FormRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -111,6 +114,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
+    catalogue = TemplateCatalogue(database)
+    forms = FormService(database, conversations, catalogue)
     gateway = Gateway(
         hub,
         auth,
@@ -130,6 +135,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         ),
         documents,
         CobrowseService(database, conversations),
+        forms,
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         DocumentAccess(settings.secret_key),
         PageRenderer(store, settings.page_cache_dir),
     )
+    form_routes = FormRoutes(api, tokens, forms, catalogue)
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
@@ -242,6 +249,16 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/api/v1/library", document_routes.library_list, methods=["GET"]),
         Route("/api/v1/library", document_routes.library_add, methods=["POST"]),
         Route("/api/v1/library/{library_id}", document_routes.library_remove, methods=["DELETE"]),
+        Route("/api/v1/form-templates", form_routes.templates, methods=["GET"]),
+        Route("/api/v1/form-templates", form_routes.add_template, methods=["POST"]),
+        Route("/api/v1/form-templates/{template_id}", form_routes.template, methods=["GET"]),
+        Route(
+            "/api/v1/form-templates/{template_id}",
+            form_routes.remove_template,
+            methods=["DELETE"],
+        ),
+        Route("/api/v1/forms/{form_id}", form_routes.export_json),
+        Route("/api/v1/forms/{form_id}/pdf", form_routes.export_pdf),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),

@@ -1,5 +1,5 @@
 """Command line: `visavis serve | migrate | demo | adviser … | team … | rule … | library …
-| protocol-ts | protocol-py`."""
+| form … | protocol-ts | protocol-py`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 DEMO_EMAIL = "berater@demo.visavis"
 # The commands that read or write the database (serve and demo migrate themselves).
-SCHEMA_COMMANDS = ("adviser", "team", "rule")
+SCHEMA_COMMANDS = ("adviser", "team", "rule", "form")
 MAX_TRANSPORT_BYTES = 72 * 1024  # WebSocket messages; see do_serve
 
 
@@ -280,6 +280,34 @@ async def _seed_demo_library(settings: Settings) -> None:
         await db.dispose()
 
 
+async def _form(settings: Settings, args: argparse.Namespace) -> None:
+    """`form add FILE.json` (a new version if the id exists with other content), `form
+    list` (newest versions), `form remove ID` (running and submitted forms keep theirs)."""
+    from visavis.forms.catalogue import TemplateCatalogue
+    from visavis.forms.samples import sample_templates
+    from visavis.forms.templates import parse_template
+    from visavis.storage.engine import Database
+
+    db = Database(settings.database_url)
+    catalogue = TemplateCatalogue(db)
+    try:
+        if args.form_cmd == "add":
+            text = await asyncio.to_thread(Path(args.file).read_bytes)
+            info, created = await catalogue.do_add(parse_template(text), None)
+            print(json.dumps({**info, "created": created}, ensure_ascii=False))
+        elif args.form_cmd == "list":
+            for info in await catalogue.list():
+                print(json.dumps(info, ensure_ascii=False))
+        elif args.form_cmd == "remove":
+            await catalogue.do_remove(args.id)
+            print(f"removed {args.id}")
+        else:  # the demo's samples (`visavis demo` adds them; so does `form samples`)
+            for template in sample_templates():
+                await catalogue.do_add(template, None)
+    finally:
+        await db.dispose()
+
+
 def do_demo(settings: Settings) -> None:
     """Migrate, (re)seed the demo adviser with a fresh password, print it, serve. Without
     a mail server of the operator's (VISAVIS_SMTP_HOST), a mail catcher on loopback
@@ -297,6 +325,7 @@ def do_demo(settings: Settings) -> None:
         asyncio.run(_set_password(settings, DEMO_EMAIL, password))
     asyncio.run(_list_demo_adviser(settings, created))
     asyncio.run(_seed_demo_library(settings))
+    asyncio.run(_form(settings, argparse.Namespace(form_cmd="samples")))
     catcher = None
     if not settings.smtp_host:
         catcher = MailCatcher(Path(settings.data_dir) / "demo-mail")
@@ -409,6 +438,14 @@ def main(argv: list[str] | None = None) -> None:
     lib_sub.add_parser("list")
     lrm = lib_sub.add_parser("remove")
     lrm.add_argument("id")
+    form = sub.add_parser("form", help="form templates (JSON Schema + UI description)")
+    form_sub = form.add_subparsers(dest="form_cmd", required=True)
+    form_sub.add_parser("add", help="add a template file (or a new version of one)").add_argument(
+        "file"
+    )
+    form_sub.add_parser("list")
+    form_sub.add_parser("remove").add_argument("id")
+    form_sub.add_parser("samples", help="add the demo's three templates")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -446,6 +483,8 @@ def main(argv: list[str] | None = None) -> None:
 
             migrate_sync(settings.database_url)
             asyncio.run(_library(settings, args))
+        elif args.cmd == "form":
+            asyncio.run(_form(settings, args))
         elif args.cmd == "team":
             asyncio.run(_team(settings, args))
         elif args.cmd == "adviser":

@@ -43,6 +43,11 @@ HTTP_STATUS: dict[str, int] = {
     "image_malformed": 422,
     "image_too_large": 422,
     "file_missing": 404,
+    # forms (forms/): nothing is stored when one of these is raised
+    "template_invalid": 422,
+    "form_invalid_change": 400,
+    "form_field_conflict": 409,
+    "form_invalid": 422,
     "internal": 500,
 }
 

@@ -44,6 +44,11 @@ def test_demo_prints_a_login_that_works(tmp_path: Path) -> None:
                 "Produktblatt Girokonto.pdf": ("pdf", "application/pdf", True),
                 "Produktvideo Girokonto.webm": ("video", "video/webm", False),
             }, library
+            # the demo's three form templates
+            listed = httpx.get(base + "/api/v1/form-templates", cookies=r.cookies).json()
+            assert [t["id"] for t in listed["templates"]] == [
+                "account-opening", "change-of-address", "credit-enquiry"
+            ]  # fmt: skip
             portal = httpx.get(base + "/api/v1/portal").json()["advisers"]
             assert [a["name"] for a in portal] == ["Anna Berger"]
         finally:

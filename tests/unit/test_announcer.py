@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sample_files
+from forms_samples import every_kind_template
 from services import conversation_service
 
 from visavis.auth.service import AdviserView, AuthService
@@ -28,6 +29,8 @@ from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
 from visavis.conversations.writes import Author
 from visavis.documents.checks import UploadLimits
+from visavis.forms.catalogue import TemplateCatalogue
+from visavis.forms.service import FormService
 from visavis.protocol import messages as m
 from visavis.routing.decide import ChatLimits
 from visavis.routing.presence import Presence
@@ -245,6 +248,31 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
         ("conversation.ended", {"by": "adviser"}),
     ]
     assert not (await cob.state(room, world.hub.follows)).running
+
+    # forms: opened, changed, submitted, confirmed; another one opened and cancelled
+    catalogue = TemplateCatalogue(db)
+    await catalogue.do_add(every_kind_template(), None)
+    forms = FormService(db, c, catalogue)
+    opened = await forms.do_open(room, me, "every-kind", {"name": "Erika"})
+    await reached(ws, c, room)
+    fid = opened["body"]["form_id"]
+    customer = Author("customer", None, "Max")
+    form_steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: forms.do_change(room, customer, fid, "agree", True, 0),
+        lambda: forms.do_submit(room, me, fid),
+        lambda: forms.do_confirm(room, customer, fid),
+    ]
+    for step in form_steps:
+        await step()
+        await reached(ws, c, room)
+    second = await forms.do_open(room, me, "every-kind", {})
+    await forms.do_cancel(room, me, second["body"]["form_id"])
+    await reached(ws, c, room)
+    form_kinds = [
+        f["kind"] for f in ws.sent if f["type"] == "event" and f["kind"].startswith("form.")
+    ]
+    assert form_kinds == ["form.opened", "form.changed", "form.submitted", "form.confirmed",
+                          "form.opened", "form.cancelled"]  # fmt: skip
 
     # an appointment: booked, moved, joined; another one booked and cancelled
     appointments = AppointmentService(db, c)

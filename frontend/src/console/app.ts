@@ -23,6 +23,7 @@ import type {
 } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import type { Answer } from "../lib/ws";
+import { formFrame } from "../forms/slot";
 import "./chat-pane";
 import { deliverCobrowse } from "./cobrowse-glue";
 import type { ChatPane, EndAnswer } from "./chat-pane";
@@ -231,6 +232,7 @@ export class ConsoleApp extends I18nElement {
   // ------------------------------------------------------------------ frames
   /** What the console keeps besides the conversations: presence, queue, offers. */
   private onFrame(f: ServerMessage, answered: boolean): void {
+    formFrame(f);
     switch (f.type) {
       case "welcome":
         if (f.adviser) {
@@ -376,6 +378,8 @@ export class ConsoleApp extends I18nElement {
   }
 
   private switchView(view: View): void {
+    // the admin's template view is its own chunk (most consoles never open it)
+    if (view === "forms") void import("../forms/templates-admin");
     this.view = view;
     this.chats.scheduleReceipts();
   }
@@ -493,17 +497,21 @@ export class ConsoleApp extends I18nElement {
               ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
               : this.view === "library"
                 ? this.renderLibrary()
-                : this.view === "overview"
+                : this.view === "forms"
                   ? html`<section class="view">
-                      <vv-overview
-                        .queue=${this.queue}
-                        .offline=${this.offline}
-                        .topicLabel=${this.topicLabel}
-                        .now=${this.now}
-                        .snapshot=${this.overview}
-                      ></vv-overview>
+                      <vv-form-templates .csrf=${this.csrf}></vv-form-templates>
                     </section>`
-                  : this.renderChats()
+                  : this.view === "overview"
+                    ? html`<section class="view">
+                        <vv-overview
+                          .queue=${this.queue}
+                          .offline=${this.offline}
+                          .topicLabel=${this.topicLabel}
+                          .now=${this.now}
+                          .snapshot=${this.overview}
+                        ></vv-overview>
+                      </section>`
+                    : this.renderChats()
       }
       <vv-invite-dialog .csrf=${this.csrf}></vv-invite-dialog>
       <vv-code-dialog .csrf=${this.csrf}></vv-code-dialog>

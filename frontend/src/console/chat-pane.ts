@@ -21,6 +21,7 @@ import { hasPresented, loadRoom } from "../lib/room-lazy";
 import { base } from "../lib/styles";
 import type { Answer, VisavisClient } from "../lib/ws";
 import "./cobrowse-glue";
+import "../forms/slot";
 import "./consult-bar";
 import { t } from "./strings";
 import { paneStyles } from "./styles";
@@ -321,6 +322,14 @@ export class ChatPane extends I18nElement {
       ${ended || part !== "adviser" || s.status !== "active" ? nothing : html`<vv-cobrowse .conv=${conv} .client=${this.client}></vv-cobrowse>`}
       ${ended ? nothing : html`<vv-consult-bar .summary=${s} .meId=${this.meId} .client=${this.client}></vv-consult-bar>`}
       ${ended || part === "none" ? nothing : this.renderDocStage(conv)}
+      <vv-form-slot
+        .events=${conv.events}
+        side="adviser"
+        .client=${this.client}
+        conversationId=${s.id}
+        ?canOpen=${!ended && part === "adviser" && s.status === "active"}
+        ?readonly=${ended}
+      ></vv-form-slot>
       <vv-messages
         .events=${conv.events}
         .pending=${this.pending}

@@ -1,5 +1,5 @@
 // The console's views (chats, history, my profile, my slots, the supervisors'
-// overview, the admins' document library) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
+// overview, the admins' document library and form templates) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
 // invitation or a phone code (`vv-open-dialog` with the dialog's tag).
 import { html, nothing } from "lit";
 import { I18nElement } from "../lib/base";
@@ -9,7 +9,7 @@ import { t } from "./strings";
 import { navStyles } from "./styles";
 import { tw } from "./ways-strings";
 
-export type View = "chats" | "history" | "profile" | "slots" | "overview" | "library";
+export type View = "chats" | "history" | "profile" | "slots" | "overview" | "library" | "forms";
 
 export class ViewNav extends I18nElement {
   static override properties = {
@@ -20,7 +20,7 @@ export class ViewNav extends I18nElement {
   declare view: View;
   /** Supervisors and admins see the overview. */
   declare supervisor: boolean;
-  /** Admins keep the document library. */
+  /** Admins keep the document library and the form templates. */
   declare admin: boolean;
 
   constructor() {
@@ -63,6 +63,7 @@ export class ViewNav extends I18nElement {
       ${this.tab("slots", "slots-tab", tw("tabSlots"))}
       ${this.supervisor ? this.tab("overview", "overview-tab", tw("tabOverview")) : nothing}
       ${this.admin ? this.tab("library", "library-tab", tdoc("tabLibrary")) : nothing}
+      ${this.admin ? this.tab("forms", "forms-tab", tw("tabForms")) : nothing}
       <span class="ways">
         ${this.way("vv-invite-dialog", "open-invite", tw("inviteButton"))}
         ${this.way("vv-code-dialog", "open-code", tw("codeButton"))}

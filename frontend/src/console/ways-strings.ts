@@ -137,6 +137,7 @@ export const strings = {
   tabProfile: ["Mein Profil", "My profile"],
   tabSlots: ["Meine Termine", "My slots"],
   tabOverview: ["Übersicht", "Overview"],
+  tabForms: ["Formulare", "Forms"],
   // profile (R5.4)
   profileTitle: ["Mein Profil im Beraterportal", "My profile in the adviser portal"],
   profileIntro: [

@@ -24,6 +24,7 @@ import type { Conversations, ConversationsOptions } from "../lib/model/controlle
 import type { Conversation } from "../lib/model/reduce";
 import type { ConversationSummary } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
+import { formFrame, pagePrefill } from "../forms/slot";
 import type { OutboxItem } from "../lib/ws";
 import type { CobrowsePanel } from "./cobrowse";
 import { embedded, onLoader, toLoader } from "./embed";
@@ -95,6 +96,7 @@ export class ChatApp extends I18nElement {
     onFrame: (f) => {
       if (f.type === "error" && f.code === "rate_limited") this.notice = errorText(f.code);
       if (f.type.startsWith("cobrowse.")) this.cobrowse.value?.onFrame(f);
+      formFrame(f);
     },
     onState: (s) => {
       if (s === "auth_failed") this.tokenGone();
@@ -492,6 +494,15 @@ export class ChatApp extends I18nElement {
         .client=${this.model?.client ?? null}
         .conn=${this.model?.conn ?? "idle"}
       ></vv-cobrowse>
+      <vv-form-slot
+        .events=${conv?.events ?? []}
+        side="customer"
+        .client=${this.model?.client ?? null}
+        conversationId=${cid}
+        token=${this.stored?.token ?? ""}
+        .prefill=${pagePrefill(this.summary?.customer_name)}
+        ?readonly=${ended}
+      ></vv-form-slot>
       <vv-messages
         .events=${conv?.events ?? []}
         .pending=${this.model?.pending(cid) ?? []}

@@ -130,6 +130,13 @@ export const common = {
   eventEndedSystem: ["Das Gespräch wurde beendet", "The conversation was ended"],
   eventConsultantJoined: ["{name} ist dazugekommen", "{name} joined the conversation"],
   eventConsultantLeft: ["{name} hat das Gespräch verlassen", "{name} left the conversation"],
+  eventFormOpened: ["Formular geöffnet: {title}", "Form opened: {title}"],
+  eventFormSubmitted: ["Formular abgeschickt: {title}", "Form submitted: {title}"],
+  eventFormConfirmed: ["Formular bestätigt: {title}", "Form confirmed: {title}"],
+  eventFormCancelled: ["Formular geschlossen: {title}", "Form closed: {title}"],
+  formAsPdf: ["PDF", "PDF"],
+  formAsJson: ["JSON", "JSON"],
+  formDownloads: ["Formular herunterladen", "Download the form"],
   eventAppointmentMoved: [
     "Termin verschoben: von {from} auf {to}",
     "Appointment moved from {from} to {to}",

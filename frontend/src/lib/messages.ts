@@ -358,6 +358,14 @@ export class MessageList extends I18nElement {
         });
         return ev.body["screen"] === true ? line + tcall("evScreen") : line;
       }
+      case "form.opened":
+        return tc("eventFormOpened", { title: this.formTitle(ev.body["form_id"]) });
+      case "form.submitted":
+        return tc("eventFormSubmitted", { title: this.formTitle(ev.body["form_id"]) });
+      case "form.confirmed":
+        return tc("eventFormConfirmed", { title: this.formTitle(ev.body["form_id"]) });
+      case "form.cancelled":
+        return tc("eventFormCancelled", { title: this.formTitle(ev.body["form_id"]) });
       case "call.ended": {
         const Kind = callKindTitle(ev.body["media"]);
         if (ev.body["reason"] === "cancelled") return tcall("evCancelled", { Kind });
@@ -393,6 +401,30 @@ export class MessageList extends I18nElement {
     return ev.author.role === "adviser" ? tc("adviser") : tc("customer");
   }
 
+  /** A form's title (in the reader's language), from its form.opened event. */
+  private formTitle(formId: unknown): string {
+    const opened = this.events.find(
+      (e) => e.kind === "form.opened" && e.body["form_id"] === formId,
+    );
+    const title = opened?.body["title"] as Record<string, string> | undefined;
+    return title?.[lang()] ?? "";
+  }
+
+  /** Advisers download a submitted form from its line (their cookie authorises the
+   * GET; customers download in the form itself, with their token). */
+  private formLinks(ev: EventMsg) {
+    if (this.self !== "adviser" || ev.kind !== "form.submitted") return nothing;
+    const id = encodeURIComponent(String(ev.body["form_id"]));
+    return html` ·
+      <span role="group" aria-label=${tc("formDownloads")}>
+        <a href="/api/v1/forms/${id}/pdf?lang=${lang()}" data-testid="form-line-pdf" download
+          >${tc("formAsPdf")}</a
+        >
+        ·
+        <a href="/api/v1/forms/${id}" data-testid="form-line-json" download>${tc("formAsJson")}</a>
+      </span>`;
+  }
+
   /** A declined call's media, from its call.requested event. */
   private callMedia(callId: unknown): unknown {
     for (let i = this.events.length - 1; i >= 0; i -= 1) {
@@ -423,6 +455,7 @@ export class MessageList extends I18nElement {
 
   private renderEvent(ev: EventMsg) {
     if (ev.kind === "note.internal") return this.renderNote(ev);
+    if (ev.kind === "form.changed") return nothing; // the form shows its fields, the log does not
     if (ev.kind !== "chat.message") {
       return html`<li
         class="system ${ev.kind.startsWith("call.") ? "call" : ""}"
@@ -431,7 +464,8 @@ export class MessageList extends I18nElement {
         data-author="system"
         data-kind=${ev.kind}
       >
-        ${this.systemText(ev)} · <time datetime=${ev.at}>${formatTime(ev.at)}</time>
+        ${this.systemText(ev)} ·
+        <time datetime=${ev.at}>${formatTime(ev.at)}</time>${this.formLinks(ev)}
       </li>`;
     }
     const own = this.isOwn(ev);

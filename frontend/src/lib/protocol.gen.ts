@@ -161,6 +161,108 @@ export interface DocumentSharedBody {
   source: "upload" | "library" | "snapshot";
 }
 
+/** `form.cancelled`: the adviser closed the form without submitting it. */
+export interface FormCancelledBody {
+  form_id: string;
+}
+
+/** `form.changed`: a field has a new value (null: emptied) at revision `rev`; `errors` are the whole form's validation errors after the change (a change may make another field required). */
+export interface FormChangedBody {
+  form_id: string;
+  field: string;
+  value: string | number | boolean | null;
+  rev: number;
+  errors: { [key: string]: FormFieldError[] };
+}
+
+/** `form.confirmed`: the customer confirmed the submitted form. */
+export interface FormConfirmedBody {
+  form_id: string;
+}
+
+/** One validation error of a field: a stable code (the UI words it in the user's language) and a detail (the limit, the format's name, the pattern), or null. */
+export interface FormFieldError {
+  code: "required" | "type" | "pattern" | "format" | "minimum" | "maximum" | "min_length" | "max_length" | "enum" | "invalid";
+  detail: string | null;
+}
+
+/** How a field is shown: its kind (which input), labels, help text, the labels of a choice's values, and the prefill key a customer-side value comes from. */
+export interface FormFieldUi {
+  kind: "text" | "textarea" | "number" | "money" | "date" | "select" | "radio" | "checkbox" | "email" | "phone" | "iban" | "bic" | "postcode_de";
+  label: LocalText;
+  help?: LocalText | null;
+  options?: { [key: string]: LocalText } | null;
+  prefill?: string | null;
+}
+
+/** A titled group of fields, in the order shown. */
+export interface FormGroup {
+  id: string;
+  label: LocalText;
+  fields: string[];
+}
+
+/** `form.opened`: the adviser opened a template (this version) in the conversation; `values` are the prefilled ones (every field at revision 0), `errors` the form's validation errors with them. */
+export interface FormOpenedBody {
+  form_id: string;
+  template_id: string;
+  version: number;
+  title: LocalText;
+  schema: { [key: string]: unknown };
+  ui: FormUi;
+  values: { [key: string]: string | number | boolean | null };
+  errors: { [key: string]: FormFieldError[] };
+}
+
+/** A form of a conversation as exported (`GET /api/v1/forms/{id}`): the values as submitted (while open: as they are now), the template version they belong to and the SHA-256 of the submitted values (what a later signature will sign). */
+export interface FormRecord {
+  form_id: string;
+  conversation_id: string;
+  template_id: string;
+  version: number;
+  title: LocalText;
+  status: "open" | "submitted" | "confirmed" | "cancelled";
+  values: { [key: string]: string | number | boolean | null };
+  opened_at: string;
+  submitted_at: string | null;
+  confirmed_at: string | null;
+  digest: string | null;
+}
+
+/** `form.submitted`: the adviser submitted the form; `values` are the visible, filled fields, of the template version `version`; `digest` their SHA-256. */
+export interface FormSubmittedBody {
+  form_id: string;
+  template_id: string;
+  version: number;
+  values: { [key: string]: string | number | boolean | null };
+  digest: string;
+}
+
+/** One version of a template, whole (`GET /api/v1/form-templates/{id}`). */
+export interface FormTemplate {
+  id: string;
+  version: number;
+  title: LocalText;
+  schema: { [key: string]: unknown };
+  ui: FormUi;
+  created_at: string;
+}
+
+/** A template as `GET /api/v1/form-templates` lists it (its newest version). */
+export interface FormTemplateInfo {
+  id: string;
+  version: number;
+  title: LocalText;
+  fields: number;
+  created_at: string;
+}
+
+/** The UI description of a template: groups in order, and every field's look. */
+export interface FormUi {
+  groups: FormGroup[];
+  fields: { [key: string]: FormFieldUi };
+}
+
 /** Who sent a relayed view or pointer. */
 export interface FromAuthor {
   role: "customer" | "adviser";
@@ -188,6 +290,12 @@ export interface LibraryDocument {
   pages: PageSize[];
   downloadable: boolean;
   created_at: string;
+}
+
+/** A text in both UI languages. */
+export interface LocalText {
+  de: string;
+  en: string;
 }
 
 /** A page's size in PDF points (images: pixels); only the ratio matters to clients. */
@@ -759,6 +867,86 @@ export interface CobrowseResyncMsg {
   conversation_id: string;
 }
 
+/** Adviser: open a template's newest version in the conversation, with values entered before opening. */
+export interface FormOpenMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "form.open";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 2; maxLength 64; pattern ^[a-z0-9][a-z0-9-]*$ */
+  template_id: string;
+  prefill?: { [key: string]: string | number | boolean | null };
+}
+
+/** Set one field, based on the field's revision `rev` the client last saw. */
+export interface FormChangeMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "form.change";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id: string;
+  /** minLength 1; maxLength 200 */
+  field: string;
+  value: string | number | boolean | null;
+  /** minimum 0; maximum 2147483648 */
+  rev: number;
+}
+
+/** Ephemeral: the field the sender is in (null: none). */
+export interface FormFocusMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "form.focus";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id: string;
+  /** minLength 1; maxLength 200 */
+  field: string | null;
+}
+
+/** Adviser: submit the form (refused with per-field errors while invalid). */
+export interface FormSubmitMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "form.submit";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id: string;
+}
+
+/** Customer: confirm the submitted form. */
+export interface FormConfirmMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "form.confirm";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id: string;
+}
+
+/** Adviser: close the form without submitting it. */
+export interface FormCancelMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "form.cancel";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id: string;
+}
+
 /** Answer to `hello`: who the socket is and what it may see. */
 export interface WelcomeMsg {
   v?: 1;
@@ -777,7 +965,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -809,6 +997,7 @@ export interface ErrorMsg {
   id?: string | null;
   code: string;
   message: string;
+  details?: { [key: string]: unknown } | null;
 }
 
 /** Someone else in the conversation is (or stopped) typing. */
@@ -1006,6 +1195,16 @@ export interface CobrowseResyncOutMsg {
   conversation_id: string;
 }
 
+/** Another participant's field (latest only; bursts are coalesced). */
+export interface FormFocusOutMsg {
+  v?: 1;
+  type: "form.focus";
+  conversation_id: string;
+  from: FromAuthor;
+  form_id: string;
+  field: string | null;
+}
+
 /** Every frame a browser may send. */
 export type ClientMessage =
   | HelloMsg
@@ -1049,7 +1248,13 @@ export type ClientMessage =
   | CobrowseBatchMsg
   | CobrowsePointerMsg
   | CobrowseInputMsg
-  | CobrowseResyncMsg;
+  | CobrowseResyncMsg
+  | FormOpenMsg
+  | FormChangeMsg
+  | FormFocusMsg
+  | FormSubmitMsg
+  | FormConfirmMsg
+  | FormCancelMsg;
 
 /** Every frame the server may send. */
 export type ServerMessage =
@@ -1077,7 +1282,8 @@ export type ServerMessage =
   | CobrowseBatchOutMsg
   | CobrowsePointerOutMsg
   | CobrowseInputOutMsg
-  | CobrowseResyncOutMsg;
+  | CobrowseResyncOutMsg
+  | FormFocusOutMsg;
 
 /** Client frames by `type`. */
 export interface ClientMessageMap {
@@ -1123,6 +1329,12 @@ export interface ClientMessageMap {
   "cobrowse.pointer": CobrowsePointerMsg;
   "cobrowse.input": CobrowseInputMsg;
   "cobrowse.resync": CobrowseResyncMsg;
+  "form.open": FormOpenMsg;
+  "form.change": FormChangeMsg;
+  "form.focus": FormFocusMsg;
+  "form.submit": FormSubmitMsg;
+  "form.confirm": FormConfirmMsg;
+  "form.cancel": FormCancelMsg;
 }
 
 /** Server frames by `type`. */
@@ -1152,9 +1364,10 @@ export interface ServerMessageMap {
   "cobrowse.pointer": CobrowsePointerOutMsg;
   "cobrowse.input": CobrowseInputOutMsg;
   "cobrowse.resync": CobrowseResyncOutMsg;
+  "form.focus": FormFocusOutMsg;
 }
 
-/** The typed body of each collaboration and co-browsing event kind (`event.body`). */
+/** The typed body of each event kind that has one (`event.body`). */
 export interface EventBodyMap {
   "document.shared": DocumentSharedBody;
   "document.rights": DocumentRightsBody;
@@ -1173,6 +1386,11 @@ export interface EventBodyMap {
   "cobrowse.control_declined": CobrowseControlDeclinedBody;
   "cobrowse.control_revoked": CobrowseControlRevokedBody;
   "cobrowse.ended": CobrowseEndedBody;
+  "form.opened": FormOpenedBody;
+  "form.changed": FormChangedBody;
+  "form.submitted": FormSubmittedBody;
+  "form.confirmed": FormConfirmedBody;
+  "form.cancelled": FormCancelledBody;
 }
 
 export type ClientMessageType = keyof ClientMessageMap;
@@ -1221,6 +1439,12 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "cobrowse.pointer",
   "cobrowse.input",
   "cobrowse.resync",
+  "form.open",
+  "form.change",
+  "form.focus",
+  "form.submit",
+  "form.confirm",
+  "form.cancel",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "welcome",
@@ -1248,4 +1472,5 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "cobrowse.pointer",
   "cobrowse.input",
   "cobrowse.resync",
+  "form.focus",
 ];

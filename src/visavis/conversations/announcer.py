@@ -54,6 +54,7 @@ EphemeralFrame = (
     | f.CobrowsePointerOutFrame
     | f.CobrowseInputOutFrame
     | f.CobrowseResyncOutFrame
+    | f.FormFocusOutFrame
 )
 # What goes to all sockets of one adviser (on the bus with an `adviser_id` added).
 AdviserFrame = f.ConversationAssignedFrame | f.AdviserStatusFrame

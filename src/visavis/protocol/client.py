@@ -54,6 +54,15 @@ from visavis.protocol.common import (
     Seq,
     SessionDescription,
 )
+from visavis.protocol.forms import (
+    FORM_CLIENT_MESSAGES,
+    FormCancel,
+    FormChange,
+    FormConfirm,
+    FormFocus,
+    FormOpen,
+    FormSubmit,
+)
 
 
 class Hello(ClientBase):
@@ -270,7 +279,13 @@ ClientMessage = Annotated[
     | CobrowseBatch
     | CobrowsePointer
     | CobrowseInput
-    | CobrowseResync,
+    | CobrowseResync
+    | FormOpen
+    | FormChange
+    | FormFocus
+    | FormSubmit
+    | FormConfirm
+    | FormCancel,
     Field(discriminator="type"),
 ]
 
@@ -298,6 +313,7 @@ _ALL: tuple[type[ClientBase], ...] = (
     Ping,
     *COLLAB_CLIENT_MESSAGES,
     *COBROWSE_CLIENT_MESSAGES,
+    *FORM_CLIENT_MESSAGES,
 )
 CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]

@@ -65,6 +65,11 @@ EventKind = Literal[
     "cobrowse.control_declined",
     "cobrowse.control_revoked",
     "cobrowse.ended",
+    "form.opened",
+    "form.changed",
+    "form.submitted",
+    "form.confirmed",
+    "form.cancelled",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
@@ -91,6 +96,35 @@ CobrowseKey = Literal[
     "Home",
     "End",
 ]
+# Forms filled in together (protocol/forms.py)
+FormFieldKind = Literal[
+    "text",
+    "textarea",
+    "number",
+    "money",
+    "date",
+    "select",
+    "radio",
+    "checkbox",
+    "email",
+    "phone",
+    "iban",
+    "bic",
+    "postcode_de",
+]
+FormStatus = Literal["open", "submitted", "confirmed", "cancelled"]
+FormErrorCode = Literal[
+    "required",
+    "type",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "min_length",
+    "max_length",
+    "enum",
+    "invalid",
+]
 
 # name -> Literal, for the TypedDict generator (a Literal carries no name at runtime)
 NAMED_LITERALS: dict[str, object] = {
@@ -112,6 +146,9 @@ NAMED_LITERALS: dict[str, object] = {
     "CobrowseEndReason": CobrowseEndReason,
     "CobrowseInputAction": CobrowseInputAction,
     "CobrowseKey": CobrowseKey,
+    "FormFieldKind": FormFieldKind,
+    "FormStatus": FormStatus,
+    "FormErrorCode": FormErrorCode,
 }
 
 

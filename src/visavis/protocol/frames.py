@@ -22,6 +22,9 @@ from visavis.protocol.common import (
     DocumentKind,
     DocumentSource,
     EventKind,
+    FormErrorCode,
+    FormFieldKind,
+    FormStatus,
     MediaKind,
     PointerSurface,
     PresenceStatus,
@@ -77,10 +80,27 @@ __all__ = [
     "ErrorFrame",
     "EventFrame",
     "EventKind",
+    "FormCancelledBody",
+    "FormChangedBody",
+    "FormConfirmedBody",
+    "FormErrorCode",
+    "FormFieldError",
+    "FormFieldKind",
+    "FormFieldUi",
+    "FormFocusOutFrame",
+    "FormGroup",
+    "FormOpenedBody",
+    "FormRecord",
+    "FormStatus",
+    "FormSubmittedBody",
+    "FormTemplate",
+    "FormTemplateInfo",
+    "FormUi",
     "FromAuthor",
     "IceCandidate",
     "IceServersFrame",
     "LibraryDocument",
+    "LocalText",
     "MediaKind",
     "OfferWithdrawnFrame",
     "OverviewSnapshotFrame",
@@ -283,6 +303,136 @@ class DocumentSharedBody(TypedDict):
     source: DocumentSource
 
 
+class FormCancelledBody(TypedDict):
+    """`form.cancelled`: the adviser closed the form without submitting it."""
+
+    form_id: str
+
+
+class FormFieldError(TypedDict):
+    """One validation error of a field: a stable code (the UI words it in the user's language)
+    and a detail (the limit, the format's name, the pattern), or null."""
+
+    code: FormErrorCode
+    detail: str | None
+
+
+class FormChangedBody(TypedDict):
+    """`form.changed`: a field has a new value (null: emptied) at revision `rev`; `errors` are
+    the whole form's validation errors after the change (a change may make another field
+    required)."""
+
+    form_id: str
+    field: str
+    value: str | int | float | bool | None
+    rev: int
+    errors: dict[str, list[FormFieldError]]
+
+
+class FormConfirmedBody(TypedDict):
+    """`form.confirmed`: the customer confirmed the submitted form."""
+
+    form_id: str
+
+
+class LocalText(TypedDict):
+    """A text in both UI languages."""
+
+    de: str
+    en: str
+
+
+class FormFieldUi(TypedDict):
+    """How a field is shown: its kind (which input), labels, help text, the labels of a
+    choice's values, and the prefill key a customer-side value comes from."""
+
+    kind: FormFieldKind
+    label: LocalText
+    help: NotRequired[LocalText | None]
+    options: NotRequired[dict[str, LocalText] | None]
+    prefill: NotRequired[str | None]
+
+
+class FormGroup(TypedDict):
+    """A titled group of fields, in the order shown."""
+
+    id: str
+    label: LocalText
+    fields: list[str]
+
+
+class FormUi(TypedDict):
+    """The UI description of a template: groups in order, and every field's look."""
+
+    groups: list[FormGroup]
+    fields: dict[str, FormFieldUi]
+
+
+class FormOpenedBody(TypedDict):
+    """`form.opened`: the adviser opened a template (this version) in the conversation;
+    `values` are the prefilled ones (every field at revision 0), `errors` the form's
+    validation errors with them."""
+
+    form_id: str
+    template_id: str
+    version: int
+    title: LocalText
+    schema: dict[str, Any]
+    ui: FormUi
+    values: dict[str, str | int | float | bool | None]
+    errors: dict[str, list[FormFieldError]]
+
+
+class FormRecord(TypedDict):
+    """A form of a conversation as exported (`GET /api/v1/forms/{id}`): the values as submitted
+    (while open: as they are now), the template version they belong to and the SHA-256 of
+    the submitted values (what a later signature will sign)."""
+
+    form_id: str
+    conversation_id: str
+    template_id: str
+    version: int
+    title: LocalText
+    status: FormStatus
+    values: dict[str, str | int | float | bool | None]
+    opened_at: str
+    submitted_at: str | None
+    confirmed_at: str | None
+    digest: str | None
+
+
+class FormSubmittedBody(TypedDict):
+    """`form.submitted`: the adviser submitted the form; `values` are the visible, filled
+    fields, of the template version `version`; `digest` their SHA-256."""
+
+    form_id: str
+    template_id: str
+    version: int
+    values: dict[str, str | int | float | bool | None]
+    digest: str
+
+
+class FormTemplate(TypedDict):
+    """One version of a template, whole (`GET /api/v1/form-templates/{id}`)."""
+
+    id: str
+    version: int
+    title: LocalText
+    schema: dict[str, Any]
+    ui: FormUi
+    created_at: str
+
+
+class FormTemplateInfo(TypedDict):
+    """A template as `GET /api/v1/form-templates` lists it (its newest version)."""
+
+    id: str
+    version: int
+    title: LocalText
+    fields: int
+    created_at: str
+
+
 class FromAuthor(TypedDict):
     """Who sent a relayed view or pointer."""
 
@@ -404,6 +554,7 @@ class ErrorFrame(TypedDict):
     id: NotRequired[str | None]
     code: str
     message: str
+    details: NotRequired[dict[str, Any] | None]
 
 
 class TypingOutFrame(TypedDict):
@@ -633,6 +784,19 @@ class CobrowseResyncOutFrame(TypedDict):
     conversation_id: str
 
 
+FormFocusOutFrame = TypedDict(
+    "FormFocusOutFrame",
+    {
+        "v": Literal[1],
+        "type": Literal["form.focus"],
+        "conversation_id": str,
+        "from": FromAuthor,
+        "form_id": str,
+        "field": str | None,
+    },
+)
+
+
 ServerFrame: TypeAlias = (
     WelcomeFrame
     | EventFrame
@@ -659,5 +823,6 @@ ServerFrame: TypeAlias = (
     | CobrowsePointerOutFrame
     | CobrowseInputOutFrame
     | CobrowseResyncOutFrame
+    | FormFocusOutFrame
 )
 """Every frame the server may send."""

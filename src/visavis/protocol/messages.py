@@ -9,7 +9,7 @@ work wherever both directions are needed.
 
 from __future__ import annotations
 
-from visavis.protocol import cobrowse, collab
+from visavis.protocol import cobrowse, collab, forms
 from visavis.protocol.client import (
     CLIENT_MESSAGES,
     CallAnswer,
@@ -109,6 +109,29 @@ from visavis.protocol.common import (
     Seq,
     SessionDescription,
 )
+from visavis.protocol.forms import (
+    FieldValue,
+    FormCancel,
+    FormCancelledBody,
+    FormChange,
+    FormChangedBody,
+    FormConfirm,
+    FormConfirmedBody,
+    FormFieldError,
+    FormFieldUi,
+    FormFocus,
+    FormFocusOut,
+    FormGroup,
+    FormOpen,
+    FormOpenedBody,
+    FormRecord,
+    FormSubmit,
+    FormSubmittedBody,
+    FormTemplate,
+    FormTemplateInfo,
+    FormUi,
+    LocalText,
+)
 from visavis.protocol.server import (
     SERVER_MESSAGES,
     Ack,
@@ -138,13 +161,17 @@ from visavis.protocol.server import (
     Welcome,
 )
 
-EVENT_BODIES = {**collab.EVENT_BODIES, **cobrowse.EVENT_BODIES}
-"""The typed body of each event kind that has one (collaboration, co-browsing)."""
+EVENT_BODIES = {**collab.EVENT_BODIES, **cobrowse.EVENT_BODIES, **forms.FORM_EVENT_BODIES}
+"""The typed body of each event kind that has one (the TypeScript `EventBodyMap`)."""
+
+HTTP_MODELS = (*collab.HTTP_MODELS, *forms.FORM_HTTP_MODELS)
+"""Models of the HTTP answers the frontend reads, generated into TypeScript too."""
 
 __all__ = [
     "CLIENT_MESSAGES",
     "COBROWSE_RELAY_TYPES",
     "EVENT_BODIES",
+    "HTTP_MODELS",
     "MAX_BATCH_FRAME_BYTES",
     "MAX_FRAME_BYTES",
     "MAX_TEXT_CHARS",
@@ -214,12 +241,33 @@ __all__ = [
     "Error",
     "Event",
     "EventKind",
+    "FieldValue",
+    "FormCancel",
+    "FormCancelledBody",
+    "FormChange",
+    "FormChangedBody",
+    "FormConfirm",
+    "FormConfirmedBody",
+    "FormFieldError",
+    "FormFieldUi",
+    "FormFocus",
+    "FormFocusOut",
+    "FormGroup",
+    "FormOpen",
+    "FormOpenedBody",
+    "FormRecord",
+    "FormSubmit",
+    "FormSubmittedBody",
+    "FormTemplate",
+    "FormTemplateInfo",
+    "FormUi",
     "FrameId",
     "Hello",
     "IceCandidate",
     "IceRequest",
     "IceServers",
     "LibraryDocument",
+    "LocalText",
     "MediaKind",
     "NoteSend",
     "OfferDecline",

@@ -6,6 +6,8 @@ at runtime each is one dict literal, as before, with the same keys in the same o
 
 from __future__ import annotations
 
+from typing import Any
+
 from visavis.protocol import frames as f
 
 
@@ -18,6 +20,12 @@ def ack(fid: str | None, conversation_id: str | None = None, seq: int | None = N
     return {"v": 1, "type": "ack", "id": fid}
 
 
-def error(fid: str | None, code: str, message: str) -> f.ErrorFrame:
-    """The command `fid` (None: not known) was refused with a stable `code`."""
+def error(
+    fid: str | None, code: str, message: str, details: dict[str, Any] | None = None
+) -> f.ErrorFrame:
+    """The command `fid` (None: not known) was refused with a stable `code`; `details`:
+    machine-readable facts of the refusal (a form conflict's current value)."""
+    if details:
+        return {"v": 1, "type": "error", "id": fid, "code": code, "message": message,
+                "details": details}  # fmt: skip
     return {"v": 1, "type": "error", "id": fid, "code": code, "message": message}

@@ -29,6 +29,7 @@ from visavis.protocol.common import (
     ServerBase,
     SessionDescription,
 )
+from visavis.protocol.forms import FORM_SERVER_MESSAGES
 
 
 class Author(BaseModel):
@@ -159,6 +160,7 @@ class Error(ServerBase):
     id: str | None = None
     code: str
     message: str
+    details: dict[str, Any] | None = None
 
 
 class TypingOut(ServerBase):
@@ -311,6 +313,7 @@ _ALL: tuple[type[ServerBase], ...] = (
     Pong,
     *COLLAB_SERVER_MESSAGES,
     *COBROWSE_SERVER_MESSAGES,
+    *FORM_SERVER_MESSAGES,
 )
 SERVER_MESSAGES: dict[str, type[ServerBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]

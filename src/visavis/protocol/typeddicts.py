@@ -31,9 +31,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from visavis.protocol.collab import HTTP_MODELS
 from visavis.protocol.common import NAMED_LITERALS
-from visavis.protocol.messages import EVENT_BODIES
+from visavis.protocol.messages import EVENT_BODIES, HTTP_MODELS
 from visavis.protocol.server import SERVER_MESSAGES
 
 OUTPUT = Path(__file__).resolve().with_name("frames.py")

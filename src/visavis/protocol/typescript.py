@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from visavis.protocol.collab import HTTP_MODELS
 from visavis.protocol.messages import (
     CLIENT_MESSAGES,
     EVENT_BODIES,
+    HTTP_MODELS,
     MAX_FRAME_BYTES,
     MAX_TEXT_CHARS,
     PROTOCOL_VERSION,
@@ -219,7 +219,7 @@ def render() -> str:
     mapping(
         "EventBodyMap",
         {kind: model.__name__ for kind, model in EVENT_BODIES.items()},
-        "The typed body of each collaboration and co-browsing event kind (`event.body`).",
+        "The typed body of each event kind that has one (`event.body`).",
     )
     out.append("export type ClientMessageType = keyof ClientMessageMap;")
     out.append("export type ServerMessageType = keyof ServerMessageMap;")

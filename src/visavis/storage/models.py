@@ -235,3 +235,47 @@ class LibraryDocument(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # the admin's id, or None when added with the command line
     created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class FormTemplate(Base):
+    """One version of a form template (JSON Schema + UI description, `body` as the
+    admin's file, canonical JSON). Versions are never changed or deleted: a changed
+    file is a new version, and removing a template only hides it from new forms, so a
+    running or submitted form keeps the version it was opened with."""
+
+    __tablename__ = "form_templates"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_de: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of body: same file, no version
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: CLI
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Form(Base):
+    """A form opened in a conversation: a document-like artefact with its own id (what
+    a later signature will refer to). `values` and `revs` (JSON) are the fields now and
+    each field's revision; once submitted, `submitted_values` and their `digest` are
+    what was agreed and never change."""
+
+    __tablename__ = "forms"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, 128 bits
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    template_id: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # open | submitted | confirmed | cancelled
+    values: Mapped[str] = mapped_column(Text)  # JSON {field: value}
+    revs: Mapped[str] = mapped_column(Text)  # JSON {field: revision}
+    opened_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_values: Mapped[str | None] = mapped_column(Text, nullable=True)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    submitted_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,5 +1,5 @@
-"""Per-socket state of the ephemeral relays: the room's (`pointer`, `doc.view`) and
-co-browsing's (`cobrowse.*`, web/ws_cobrowse.py).
+"""Per-socket state of the ephemeral relays: the room's (`pointer`, `doc.view`), the
+forms' (`form.focus`) and co-browsing's (`cobrowse.*`, web/ws_cobrowse.py).
 
 A pointer moves many times a second and only its latest position matters. So each
 socket sends on at most `RELAY_PER_S` of each kind a second on average, with a burst
@@ -13,8 +13,8 @@ A socket sending more than `FLOOD_PER_S` of them is flooding and is treated like
 
 Checking a relay against the database on every frame would cost a read per mouse
 move: the participant check and the conversation's documents are remembered for
-`CHECK_TTL_S` (documents are never removed from a conversation; a participant who
-lost the conversation is refused at most that long after).
+`CHECK_TTL_S` (documents are never removed from a conversation, a form's fields never
+change; a participant who lost the conversation is refused at most that long after).
 
 Co-browsing's mirror batches and control inputs are not coalesced (every one of them
 counts, in order) but have budgets of their own: `BATCHES_PER_S` (a recorder sends a
@@ -97,6 +97,9 @@ class RelayState:
     def remember_advisers(self, conversation_id: str, advisers: frozenset[str]) -> None:
         self.advisers[conversation_id] = (time.monotonic(), advisers)
 
+    # (conversation, form) -> (when checked, the form's fields)
+    forms: dict[tuple[str, str], tuple[float, frozenset[str]]] = field(default_factory=dict)
+
     def checked_for(self, conversation_id: str) -> Checked | None:
         c = self.checked.get(conversation_id)
         if c is None or time.monotonic() - c.at > CHECK_TTL_S:
@@ -105,6 +108,16 @@ class RelayState:
 
     def remember(self, conversation_id: str, pages: dict[str, int]) -> None:
         self.checked[conversation_id] = Checked(time.monotonic(), pages)
+
+    def form_fields(self, conversation_id: str, form_id: str) -> frozenset[str] | None:
+        """A form's fields, if checked for this conversation within `CHECK_TTL_S`."""
+        seen = self.forms.get((conversation_id, form_id))
+        if seen is None or time.monotonic() - seen[0] > CHECK_TTL_S:
+            return None
+        return seen[1]
+
+    def remember_form(self, conversation_id: str, form_id: str, fields: frozenset[str]) -> None:
+        self.forms[(conversation_id, form_id)] = (time.monotonic(), fields)
 
     def offer(self, key: tuple[str, str], send: Send) -> None:
         """Send now if this kind has a token, else keep `send` as the newest and send

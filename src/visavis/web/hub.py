@@ -240,7 +240,7 @@ class Hub:
                 if not _is_author(conn, author):
                     conn.push(payload)
             return
-        if kind in ("pointer", "doc.view"):
+        if kind in ("pointer", "doc.view", "form.focus"):
             # coalesced per receiving socket: latest of each sender wins
             sender = frame["from"]
             key = f"{kind}:{cid}:{sender['role']}:{sender.get('id')}"

@@ -19,6 +19,7 @@ from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
 from visavis.errors import VisavisError
+from visavis.forms.service import FormService
 from visavis.media.ice import IceConfig
 from visavis.protocol import MAX_FRAME_BYTES, parse_client_frame
 from visavis.protocol import frames as f
@@ -41,6 +42,7 @@ from visavis.web.permissions import (
 from visavis.web.ws_calls import CallCommands
 from visavis.web.ws_cobrowse import CobrowseCommands
 from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
+from visavis.web.ws_forms import FORM_EPHEMERAL_TYPES, FormCommands
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ Handler = Callable[[Connection, Any], Awaitable[None]]  # Any: each takes its ow
 
 SESSION_COOKIE = "visavis_session"
 HELLO_TIMEOUT_S = 10
+RELAYED_TYPES = EPHEMERAL_TYPES | FORM_EPHEMERAL_TYPES  # own rate budget, never logged
 MAX_REFUSALS = 50
 
 
@@ -67,6 +70,7 @@ class Gateway:
         ice: IceConfig,
         documents: DocumentService,
         cobrowse: CobrowseService,
+        forms: FormService,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -82,6 +86,7 @@ class Gateway:
         room = CollabCommands(documents, conversations, hub.announcer)
         hub.watch(cobrowse)  # its state follows the announced events
         cob = CobrowseCommands(cobrowse, conversations, hub.announcer, hub.follows)
+        form = FormCommands(forms, conversations, hub.announcer)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.ClientMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -126,6 +131,12 @@ class Gateway:
             m.CobrowsePointer: cob.do_relay,
             m.CobrowseInput: cob.do_relay,
             m.CobrowseResync: cob.do_relay,
+            m.FormOpen: form.do_open,
+            m.FormChange: form.do_change,
+            m.FormFocus: form.do_focus,
+            m.FormSubmit: form.do_step,
+            m.FormConfirm: form.do_step,
+            m.FormCancel: form.do_step,
         }
 
     async def endpoint(self, ws: WebSocket) -> None:
@@ -183,10 +194,10 @@ class Gateway:
                 data = decode_client_frame(raw)
             except VisavisError as err:
                 undecodable = err
-            # pointers, views and co-browsing's relays have their own budgets
-            # (web/ephemeral.py)
+            # pointers, views, form focus and co-browsing's relays have their own
+            # budgets (web/ephemeral.py)
             kind = data.get("type") if data is not None else None
-            ephemeral = kind in EPHEMERAL_TYPES or kind in m.COBROWSE_RELAY_TYPES
+            ephemeral = kind in RELAYED_TYPES or kind in m.COBROWSE_RELAY_TYPES
             if ephemeral and conn.relay is None:
                 conn.relay = RelayState()
             bucket = conn.relay.bucket_for(str(kind)) if ephemeral and conn.relay else conn.bucket
@@ -218,13 +229,20 @@ class Gateway:
                 if err.code == "frame_too_large":
                     await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
                     return
-                self._error(conn, fid, err.code, err.message)
+                self._error(conn, fid, err.code, err.message, err.details)
             except Exception:
                 log.exception("internal error on frame %s", fid)
                 self._error(conn, fid, "internal", "internal error; the frame was not applied")
 
-    def _error(self, conn: Connection, fid: str | None, code: str, message: str) -> None:
-        conn.push_frame(error(fid, code, message))
+    def _error(
+        self,
+        conn: Connection,
+        fid: str | None,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        conn.push_frame(error(fid, code, message, details))
 
     async def _refuse_and_close(
         self, conn: Connection, fid: str | None, code: str, message: str, close_code: int
