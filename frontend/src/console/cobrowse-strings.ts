@@ -4,8 +4,8 @@ import { translator, type Strings } from "../lib/i18n";
 export const cobrowseStrings = {
   ask: ["Co-Browsing anfragen", "Ask to co-browse"],
   askLabel: [
-    "{name} fragen, ob Sie den Browser-Tab mit unserer Website sehen dürfen",
-    "Ask {name} to show you their browser tab with our website",
+    "Co-Browsing anfragen: {name} fragen, ob Sie den Browser-Tab mit unserer Website sehen dürfen",
+    "Ask to co-browse: ask {name} to show you their browser tab with our website",
   ],
   region: ["Co-Browsing", "Co-browsing"],
   asked: [
@@ -32,7 +32,10 @@ export const cobrowseStrings = {
   video: ["Video", "video"],
   canvas: ["Zeichenfläche", "canvas"],
   resync: ["Neu laden", "Reload mirror"],
-  resyncLabel: ["Den Tab neu übertragen lassen", "Have the tab sent again"],
+  resyncLabel: [
+    "Neu laden: den Tab neu übertragen lassen",
+    "Reload mirror: have the tab sent again",
+  ],
 } satisfies Strings;
 
 export const tcb = translator(cobrowseStrings);
