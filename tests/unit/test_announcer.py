@@ -226,29 +226,6 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
         await reached(ws, c, room)
     assert not (await docs.get(did)).downloadable  # the row changed with its event
 
-    # co-browsing: every step, then the conversation's end ends it in the same write
-    cob = CobrowseService(db, c)
-    world.hub.watch(cob)
-    erika = Author("customer")
-    cob_steps: list[tuple[Author, Command]] = [
-        (me, "request"), (erika, "decline"), (me, "request"), (erika, "accept"),
-        (me, "control_request"), (erika, "control_decline"), (me, "control_request"),
-        (erika, "control_grant"), (erika, "control_revoke"), (erika, "end"),
-        (me, "request"), (erika, "accept"),
-    ]  # fmt: skip
-    for who, command in cob_steps:
-        await cob.do_step(room, who, command)
-        await reached(ws, c, room)
-    assert (await cob.state(room, world.hub.follows)).phase == "started"
-    await c.do_end(room, me)
-    await reached(ws, c, room)
-    last = [(f["kind"], f["body"]) for f in ws.sent if f["type"] == "event"][-2:]
-    assert last == [
-        ("cobrowse.ended", {"reason": "conversation_ended"}),
-        ("conversation.ended", {"by": "adviser"}),
-    ]
-    assert not (await cob.state(room, world.hub.follows)).running
-
     # forms: opened, changed, submitted, confirmed; another one opened and cancelled
     catalogue = TemplateCatalogue(db)
     await catalogue.do_add(every_kind_template(), None)
@@ -273,6 +250,29 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
     ]
     assert form_kinds == ["form.opened", "form.changed", "form.submitted", "form.confirmed",
                           "form.opened", "form.cancelled"]  # fmt: skip
+
+    # co-browsing: every step, then the conversation's end ends it in the same write
+    cob = CobrowseService(db, c)
+    world.hub.watch(cob)
+    erika = Author("customer")
+    cob_steps: list[tuple[Author, Command]] = [
+        (me, "request"), (erika, "decline"), (me, "request"), (erika, "accept"),
+        (me, "control_request"), (erika, "control_decline"), (me, "control_request"),
+        (erika, "control_grant"), (erika, "control_revoke"), (erika, "end"),
+        (me, "request"), (erika, "accept"),
+    ]  # fmt: skip
+    for who, command in cob_steps:
+        await cob.do_step(room, who, command)
+        await reached(ws, c, room)
+    assert (await cob.state(room, world.hub.follows)).phase == "started"
+    await c.do_end(room, me)
+    await reached(ws, c, room)
+    last = [(f["kind"], f["body"]) for f in ws.sent if f["type"] == "event"][-2:]
+    assert last == [
+        ("cobrowse.ended", {"reason": "conversation_ended"}),
+        ("conversation.ended", {"by": "adviser"}),
+    ]
+    assert not (await cob.state(room, world.hub.follows)).running
 
     # an appointment: booked, moved, joined; another one booked and cancelled
     appointments = AppointmentService(db, c)
