@@ -33,6 +33,10 @@ export const callStrings = {
     "Beim Annehmen wird eingeschaltet, was unten steht. Sie können Kamera und Mikrofon vorher aus- oder einschalten.",
     "Accepting turns on what is shown below. You can turn camera and microphone on or off first.",
   ],
+  precheckScreen: [
+    "Beim Annehmen sehen Sie den Bildschirm von {name}. Ihre Kamera und Ihr Mikrofon bleiben aus.",
+    "When you accept you see {name}'s screen. Your camera and microphone stay off.",
+  ],
   acceptTurnsOn: ["Beim Annehmen an: {what}", "On when you accept: {what}"],
   precheckOpen: [
     "Kamera, Mikrofon und Verbindung prüfen",
