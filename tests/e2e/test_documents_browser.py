@@ -99,6 +99,10 @@ def test_shared_pdf_is_followed_pointed_at_and_annotated(
 ) -> None:
     add_library(live_server, tmp_path, "Preisliste.pdf", sample_files.pdf(4))
     customer, console = room(live_server, users)
+    # No empty strips: the console's notice line and the stage's notice take no room.
+    assert console.get_by_test_id("console-error").evaluate("e => e.offsetHeight") <= 1
+    for app in (customer, console):
+        assert app.get_by_test_id("stage-notice").evaluate("e => e.offsetHeight") == 0
 
     # The adviser shares a library PDF: it is on both stages at page 1, the adviser leads.
     share(console, "Preisliste.pdf")

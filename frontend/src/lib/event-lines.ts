@@ -45,6 +45,7 @@ export const eventStrings = {
   ],
   document: ["Dokument", "document"],
   foldMore: ["{n} frühere Meldungen anzeigen", "Show {n} earlier updates"],
+  foldMoreOne: ["1 frühere Meldung anzeigen", "Show 1 earlier update"],
   foldLess: ["Frühere Meldungen ausblenden", "Hide earlier updates"],
 } as const satisfies Strings;
 

@@ -567,7 +567,9 @@ export class MessageList extends I18nElement {
               : tc("foldMore", { n: f.hidden })
             : f.open
               ? tev("foldLess")
-              : tev("foldMore", { n: f.hidden })
+              : f.hidden === 1
+                ? tev("foldMoreOne")
+                : tev("foldMore", { n: f.hidden })
         }
       </button>
     </li>`;

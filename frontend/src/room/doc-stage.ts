@@ -166,13 +166,16 @@ export class DocStage extends I18nElement {
         display: flex;
         flex-direction: column;
         flex: 0 1 auto;
-        min-height: min(12rem, 35vh);
+        min-height: 2.5rem;
         max-height: var(--vv-doc-stage-max, 60vh);
         overflow-y: auto;
         position: relative;
         background: #eef1f4;
         color: #1d232a; /* not the dark room's white: the stage is light */
         border-bottom: 1px solid #d5dbe1;
+      }
+      :host([showing]) {
+        min-height: min(12rem, 35vh);
       }
       section {
         display: flex;
@@ -265,6 +268,8 @@ export class DocStage extends I18nElement {
 
   protected override updated(): void {
     this.primed = this.stage.applied > 0 || this.primed;
+    // A shown document keeps a useful height when the column is short (styles).
+    this.toggleAttribute("showing", !!this.doc);
   }
 
   /** Apply what the events say now, and what follows from it. */
