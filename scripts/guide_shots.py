@@ -330,6 +330,9 @@ def scene_documents(g: Guide) -> None:
     loaded_page(console, 0)
     loaded_page(frame, 0)
     expect(frame.get_by_test_id("follow-status")).to_have_attribute("data-state", "following")
+    # The adviser sees the whole page beside the chat ("Verkleinern" below 100 %).
+    console.get_by_test_id("zoom-out").click()
+    expect(console.get_by_test_id("zoom-label")).to_have_attribute("data-zoom", "fit")
     console.get_by_test_id("tool-highlighter").click()
     stroke(console, (0.08, 0.235), (0.62, 0.235))
     expect(frame.locator('[data-testid="annotation"]')).to_have_count(1)

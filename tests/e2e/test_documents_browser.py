@@ -99,6 +99,10 @@ def test_shared_pdf_is_followed_pointed_at_and_annotated(
 ) -> None:
     add_library(live_server, tmp_path, "Preisliste.pdf", sample_files.pdf(4))
     customer, console = room(live_server, users)
+    # No empty strips: the console's notice line and the stage's notice take no room.
+    assert console.get_by_test_id("console-error").evaluate("e => e.offsetHeight") <= 1
+    for app in (customer, console):
+        assert app.get_by_test_id("stage-notice").evaluate("e => e.offsetHeight") == 0
 
     # The adviser shares a library PDF: it is on both stages at page 1, the adviser leads.
     share(console, "Preisliste.pdf")
@@ -137,7 +141,7 @@ def test_shared_pdf_is_followed_pointed_at_and_annotated(
     # The customer draws on page 3: the adviser sees the stroke.
     customer.get_by_test_id("tool-pen").click()
     expect(customer.get_by_test_id("tool-pen")).to_have_attribute("aria-pressed", "true")
-    draw(customer, (0.2, 0.2), (0.6, 0.4))
+    draw(customer, (0.2, 0.1), (0.6, 0.2))
     stroke = console.locator('[data-testid="annotation"][data-tool="pen"]')
     expect(stroke).to_have_count(1)
     expect(customer.locator('[data-testid="annotation"]')).to_have_count(1)
@@ -163,6 +167,31 @@ def test_shared_pdf_is_followed_pointed_at_and_annotated(
     customer.get_by_test_id("page-prev").click()
     page_image(console, 1)
     expect(console.get_by_test_id("follow-status")).to_have_text("Sie folgen Erika Muster.")
+
+    # The console's stage keeps to its share of the window: the messages and the input
+    # stay in view; "Verkleinern" below 100 % shows the whole page.
+    expect(console.locator("vv-composer")).to_be_in_viewport()
+    assert console.locator("vv-doc-stage").evaluate(
+        "e => e.getBoundingClientRect().height <= innerHeight * 0.6 + 1"
+    )
+    console.get_by_test_id("zoom-out").click()
+    expect(console.get_by_test_id("zoom-label")).to_have_attribute("data-zoom", "fit")
+    expect(console.get_by_test_id("zoom-out")).to_be_disabled()
+    console.wait_for_function(
+        "() => { const p = document.querySelector('vv-console-app').shadowRoot"
+        ".querySelector('vv-chat-pane').shadowRoot.querySelector('vv-doc-stage').shadowRoot"
+        ".querySelector('vv-doc-page').shadowRoot; const v = p.querySelector('.viewport');"
+        " const s = p.querySelector('.page'); return s.offsetHeight <= v.clientHeight"
+        " && s.offsetWidth <= v.clientWidth && v.scrollHeight <= v.clientHeight; }"
+    )
+
+    # Every document and drawing event has a readable line in both histories.
+    for app in (customer, console):
+        shared = app.locator('[data-testid="message"][data-kind="document.shared"]')
+        expect(shared).to_contain_text("Dokument geteilt – „Preisliste.pdf“")
+        expect(app.locator('[data-kind="annotation.added"]')).to_contain_text("Seite 3")
+        texts = app.locator('[data-testid="message"][data-author="system"]').all_inner_texts()
+        assert all(not t.strip().startswith("·") for t in texts), texts
 
 
 def test_customer_uploads_a_photo_and_a_refusal_is_explained(
@@ -307,7 +336,7 @@ def test_adviser_asks_for_a_photo_and_gets_it(live_server: LiveServer, users: Us
     expect(console.get_by_test_id("doc-entry")).to_have_attribute("data-source", "snapshot")
     # Both can draw on it: the adviser marks the spot, the customer sees it.
     console.get_by_test_id("tool-arrow").click()
-    draw(console, (0.1, 0.1), (0.5, 0.5))
+    draw(console, (0.1, 0.1), (0.5, 0.25))
     expect(customer.locator('[data-testid="annotation"][data-tool="arrow"]')).to_have_count(1)
 
 

@@ -63,6 +63,8 @@ def test_adviser_shares_a_screen_in_a_video_call(live_server: LiveServer, users:
     frames_rising(customer, "camera before the share")
 
     # Only the adviser's click starts it; the sharer sees the indicator with Stop.
+    # (an ordinary button, not red like "off" and hang-up)
+    expect(console.get_by_test_id("call-screen")).to_have_class("ctl")
     console.get_by_test_id("call-screen").click()
     indicator = console.get_by_test_id("screen-indicator")
     expect(indicator).to_contain_text("Sie teilen Ihren Bildschirm")
@@ -75,6 +77,8 @@ def test_adviser_shares_a_screen_in_a_video_call(live_server: LiveServer, users:
     # the fake window is 16:9 (1280x720), the fake camera 4:3 (640x480): scaled or not
     assert abs(size["w"] / size["h"] - 16 / 9) < 0.05, size
     expect(customer.get_by_test_id("remote-video")).to_be_visible()  # the camera goes on
+    # The camera video makes room: the shared screen is in view, below it.
+    expect(customer.get_by_test_id("stage-screen")).to_be_in_viewport(ratio=0.9)
     expect(message(customer, "Bildschirm geteilt")).to_have_count(1)
 
     # Stop: the stage goes away, the call goes on.
@@ -99,6 +103,9 @@ def test_customer_shares_a_screen_without_a_camera_call(
     # Accepting a screen share turns on neither camera nor microphone.
     # (the line naming what accepting turns on is there only when it turns on something)
     expect(console.get_by_test_id("precheck")).to_be_visible()
+    expect(console.get_by_test_id("precheck")).to_contain_text(
+        "Beim Annehmen sehen Sie den Bildschirm von Kunde Tom. Ihre Kamera und Ihr Mikrofon bleiben aus."
+    )
     expect(console.get_by_test_id("precheck-video")).to_have_count(0)
     expect(console.get_by_test_id("want-media")).to_have_count(0)
     console.get_by_test_id("call-accept").click()

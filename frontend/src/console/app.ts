@@ -464,8 +464,9 @@ export class ConsoleApp extends I18nElement {
 
   private renderMain() {
     const p = this.presence;
+    // "empty" by class: the template's whitespace keeps :empty from matching.
     return html`<p
-        class="notice"
+        class="notice ${this.notice.text ? "" : "empty"}"
         role="status"
         aria-live="polite"
         data-testid="console-error"

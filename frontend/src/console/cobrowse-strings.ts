@@ -3,6 +3,7 @@ import { translator, type Strings } from "../lib/i18n";
 
 export const cobrowseStrings = {
   ask: ["Co-Browsing anfragen", "Ask to co-browse"],
+  // the visible text starts the name (WCAG 2.5.3, label in name)
   askLabel: [
     "Co-Browsing anfragen: {name} fragen, ob Sie den Browser-Tab mit unserer Website sehen dürfen",
     "Ask to co-browse: ask {name} to show you their browser tab with our website",

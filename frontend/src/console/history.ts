@@ -129,6 +129,7 @@ export class HistoryView extends I18nElement {
         min-height: 10rem;
       }
       .docs {
+        flex: none; /* its own space: the messages below never slide over it */
         padding: 0.25rem 0.75rem;
         border-bottom: 1px solid #d5dbe1;
       }
@@ -148,6 +149,10 @@ export class HistoryView extends I18nElement {
       p.empty,
       p.status-line {
         padding: 0 0.75rem;
+      }
+      p.status-line:empty {
+        min-height: 0;
+        margin: 0;
       }
     `,
   ];

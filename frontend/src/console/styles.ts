@@ -41,7 +41,8 @@ export const appStyles = [
       color: var(--vv-danger, #a4161a);
       border-bottom: 1px solid #f0caca;
     }
-    .notice:empty {
+    .notice:empty,
+    .notice.empty {
       background: transparent;
       border-color: transparent;
       padding: 0;
@@ -303,6 +304,10 @@ export const paneStyles = [
     vv-messages {
       flex: 1;
       min-height: 8rem;
+    }
+    /* A document on the stage above: the messages give it room (they still show). */
+    vv-doc-stage[showing] + vv-messages {
+      min-height: 5rem;
     }
     .typing {
       min-height: 1.4rem;

@@ -38,6 +38,11 @@ export const appStyles = css`
   main.large vv-room {
     flex: 1;
   }
+  /* A shared screen below the call: the camera video gives it room, so the screen is
+     in view in the small widget too. */
+  main:has(> vv-room:not([hidden])) vv-call {
+    --vv-call-stage-max: 18vh;
+  }
   .room-chat {
     display: flex;
     flex-direction: column;

@@ -33,6 +33,10 @@ export const callStrings = {
     "Beim Annehmen wird eingeschaltet, was unten steht. Sie können Kamera und Mikrofon vorher aus- oder einschalten.",
     "Accepting turns on what is shown below. You can turn camera and microphone on or off first.",
   ],
+  precheckScreen: [
+    "Beim Annehmen sehen Sie den Bildschirm von {name}. Ihre Kamera und Ihr Mikrofon bleiben aus.",
+    "When you accept you see {name}'s screen. Your camera and microphone stay off.",
+  ],
   acceptTurnsOn: ["Beim Annehmen an: {what}", "On when you accept: {what}"],
   precheckOpen: [
     "Kamera, Mikrofon und Verbindung prüfen",
@@ -131,11 +135,11 @@ export const callStrings = {
     "Could not start camera/microphone.",
   ],
   // history lines
-  evRequestedSelf: ["Sie haben einen {kind} gestartet", "You started a {kind}"],
-  evRequested: ["{who} hat einen {kind} gestartet", "{who} started a {kind}"],
+  evRequestedSelf: ["Sie haben {aKind} gestartet", "You started {aKind}"],
+  evRequested: ["{who} hat {aKind} gestartet", "{who} started {aKind}"],
   evStarted: ["{Kind} begonnen", "{Kind} started"],
-  evDeclinedSelf: ["Sie haben den {kind} abgelehnt", "You declined the {kind}"],
-  evDeclined: ["{who} hat den {kind} abgelehnt", "{who} declined the {kind}"],
+  evDeclinedSelf: ["Sie haben {theKind} abgelehnt", "You declined {theKind}"],
+  evDeclined: ["{who} hat {theKind} abgelehnt", "{who} declined {theKind}"],
   evCancelled: ["{Kind} abgebrochen", "{Kind} cancelled"],
   evEnded: ["{Kind}, {duration}", "{Kind}, {duration}"],
   evMedia: ["{who}: Kamera {video}, Mikrofon {audio}", "{who}: camera {video}, microphone {audio}"],
@@ -144,6 +148,13 @@ export const callStrings = {
   kindAudio: ["Audioanruf", "audio call"],
   kindVideo: ["Videoanruf", "video call"],
   kindScreen: ["Bildschirmfreigabe", "screen share"],
+  // with the article the German noun needs (die Bildschirmfreigabe, der Anruf)
+  aAudio: ["einen Audioanruf", "an audio call"],
+  aVideo: ["einen Videoanruf", "a video call"],
+  aScreen: ["eine Bildschirmfreigabe", "a screen share"],
+  theAudio: ["den Audioanruf", "the audio call"],
+  theVideo: ["den Videoanruf", "the video call"],
+  theScreen: ["die Bildschirmfreigabe", "the screen share"],
   evScreen: [", Bildschirm geteilt", ", screen shared"],
   seconds: ["{n} Sek.", "{n} s"],
   minutes: ["{n} Min.", "{n} min"],
@@ -154,6 +165,16 @@ export const tcall = translator(callStrings);
 /** "Videoanruf" / "video call" (lower case in English inside sentences). */
 export function callKind(media: unknown): string {
   return tcall(media === "audio" ? "kindAudio" : media === "screen" ? "kindScreen" : "kindVideo");
+}
+
+/** "einen Videoanruf" / "eine Bildschirmfreigabe": the kind with its indefinite article. */
+export function callKindA(media: unknown): string {
+  return tcall(media === "audio" ? "aAudio" : media === "screen" ? "aScreen" : "aVideo");
+}
+
+/** "den Videoanruf" / "die Bildschirmfreigabe": the kind with its definite article. */
+export function callKindThe(media: unknown): string {
+  return tcall(media === "audio" ? "theAudio" : media === "screen" ? "theScreen" : "theVideo");
 }
 
 /** The same, capitalised at the start of a line ("Video call, 4 min"). */

@@ -13,6 +13,8 @@ export const callViewStyles = css`
   section {
     border-bottom: 1px solid #d5dbe1;
     background: #f9fbfd;
+    /* Its own text colour: in the dark room the inherited white is unreadable here. */
+    color: #1d232a;
     padding: 0.5rem 0.75rem;
     display: flex;
     flex-direction: column;
@@ -199,7 +201,8 @@ export const callViewStyles = css`
     position: relative;
     width: 100%;
     aspect-ratio: 16 / 9;
-    max-height: 42vh;
+    /* smaller while a shared screen shows below it (the chat sets the variable) */
+    max-height: var(--vv-call-stage-max, 42vh);
     background: #1b1f24;
     border-radius: 8px;
     overflow: hidden;

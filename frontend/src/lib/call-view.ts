@@ -178,7 +178,7 @@ export class CallView extends I18nElement {
     const label = on ? tscreen("screenStopLabel") : tscreen("screenShareLabel");
     return html`<button
       type="button"
-      class="ctl ${on ? "" : "off"}"
+      class="ctl"
       data-testid="call-screen"
       data-state=${on ? "on" : "off"}
       aria-label=${label}
@@ -335,12 +335,15 @@ export class CallView extends I18nElement {
       </div>`;
     }
     const mirror = m.facing === "user" ? "mirror" : "";
+    // A screen share turns on nothing of one's own: say what accepting does instead.
     const note =
-      m.phase === "incoming"
-        ? tcall("precheckAccept")
-        : m.role === "customer"
-          ? tcall("precheckGentle")
-          : "";
+      m.phase === "incoming" && m.call?.media === "screen"
+        ? tcall("precheckScreen", { name: this.name })
+        : m.phase === "incoming"
+          ? tcall("precheckAccept")
+          : m.role === "customer"
+            ? tcall("precheckGentle")
+            : "";
     return html`<div
       class="precheck"
       data-testid="precheck"

@@ -127,6 +127,7 @@ export const common = {
     "Die Beraterin oder der Berater hat das Gespräch beendet",
     "The adviser ended the conversation",
   ],
+  eventEndedBy: ["{name} hat das Gespräch beendet", "{name} ended the conversation"],
   eventEndedSystem: ["Das Gespräch wurde beendet", "The conversation was ended"],
   eventConsultantJoined: ["{name} ist dazugekommen", "{name} joined the conversation"],
   eventConsultantLeft: ["{name} hat das Gespräch verlassen", "{name} left the conversation"],

@@ -3,14 +3,15 @@
 import { css, html, nothing, svg, type PropertyValues } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import { I18nElement } from "./base";
-import { callKind, callKindTitle, formatCallDuration, tcall } from "./call-strings";
+import { callKindA, callKindThe, callKindTitle, formatCallDuration, tcall } from "./call-strings";
+import { collabLine, NOISY_KINDS, noisyKey, tev } from "./event-lines";
 import { lang, tc } from "./i18n";
 import type { EventMsg } from "./protocol.gen";
 import { base } from "./styles";
 import type { OutboxItem } from "./ws";
 
 export type Role = "customer" | "adviser";
-type Fold = { first: number; hidden: number; open: boolean };
+type Fold = { first: number; hidden: number; open: boolean; devices: boolean };
 type Item =
   | { key: number | string; ev: EventMsg; fold?: undefined }
   | { key: string; fold: Fold; ev?: undefined };
@@ -313,7 +314,11 @@ export class MessageList extends I18nElement {
         const by = ev.body["by"];
         if (by === "customer")
           return tc(this.self === "customer" ? "eventEndedCustomerSelf" : "eventEndedCustomer");
-        if (by === "adviser") return tc("eventEndedAdviser");
+        if (by === "adviser") {
+          if (this.bySelf(ev, "adviser")) return tc("eventEndedCustomerSelf");
+          if (ev.author.name) return tc("eventEndedBy", { name: ev.author.name });
+          return tc("eventEndedAdviser");
+        }
         return tc("eventEndedSystem");
       }
       case "consultant.joined":
@@ -339,15 +344,15 @@ export class MessageList extends I18nElement {
       }
       case "call.requested":
         return this.bySelf(ev, ev.body["by"])
-          ? tcall("evRequestedSelf", { kind: callKind(ev.body["media"]) })
-          : tcall("evRequested", { who: this.roleName(ev), kind: callKind(ev.body["media"]) });
+          ? tcall("evRequestedSelf", { aKind: callKindA(ev.body["media"]) })
+          : tcall("evRequested", { who: this.roleName(ev), aKind: callKindA(ev.body["media"]) });
       case "call.started":
         return tcall("evStarted", { Kind: callKindTitle(ev.body["media"]) });
       case "call.declined": {
-        const kind = callKind(this.callMedia(ev.body["call_id"]));
+        const theKind = callKindThe(this.callMedia(ev.body["call_id"]));
         return this.bySelf(ev, ev.body["by"])
-          ? tcall("evDeclinedSelf", { kind })
-          : tcall("evDeclined", { who: this.roleName(ev), kind });
+          ? tcall("evDeclinedSelf", { theKind })
+          : tcall("evDeclined", { who: this.roleName(ev), theKind });
       }
       case "call.media": {
         const who = this.bySelf(ev, ev.body["role"]) ? tcall("you") : this.roleName(ev);
@@ -371,9 +376,25 @@ export class MessageList extends I18nElement {
         if (ev.body["reason"] === "cancelled") return tcall("evCancelled", { Kind });
         return tcall("evEnded", { Kind, duration: formatCallDuration(ev.body["duration_s"]) });
       }
-      default:
-        return "";
+      default: {
+        const who = this.isOwn(ev) ? tc("you") : this.roleName(ev);
+        return collabLine(ev, who, (id) => this.docInfo(id)) ?? ev.kind;
+      }
     }
+  }
+
+  /** A document's name and page count, from its document.shared event. */
+  private docInfo(id: unknown): { name: string; pages: number } | null {
+    for (const ev of this.events) {
+      if (ev.kind === "document.shared" && ev.body["document_id"] === id) {
+        const pages = ev.body["pages"];
+        return {
+          name: typeof ev.body["name"] === "string" ? ev.body["name"] : "",
+          pages: Array.isArray(pages) ? pages.length : 1,
+        };
+      }
+    }
+    return null;
   }
 
   private bodyName(ev: EventMsg, key: string): string {
@@ -522,34 +543,33 @@ export class MessageList extends I18nElement {
     </li>`;
   }
 
-  /** The entries to show: runs of consecutive device-status lines (call.media) are
-   * folded to the latest line of each participant, unless the reader unfolded them. */
+  /** The entries to show: runs of consecutive burst lines (device status, drawing, page
+   * turns, the video's controls) are folded to the latest line of each participant and
+   * kind, unless the reader unfolded them. */
   private items(): Item[] {
     const out: Item[] = [];
     const evs = this.events;
     for (let i = 0; i < evs.length;) {
       const ev = evs[i]!;
-      if (ev.kind !== "call.media") {
+      if (!NOISY_KINDS.has(ev.kind)) {
         out.push({ key: ev.seq, ev });
         i += 1;
         continue;
       }
       let j = i;
-      while (j < evs.length && evs[j]!.kind === "call.media") j += 1;
+      while (j < evs.length && NOISY_KINDS.has(evs[j]!.kind)) j += 1;
       const run = evs.slice(i, j);
       const latest = new Map<string, number>();
-      for (const e of run) latest.set(e.author.id || e.author.role, e.seq);
+      for (const e of run) latest.set(noisyKey(e), e.seq);
       const hidden = run.length - latest.size;
       const first = run[0]!.seq;
+      const open = this.expanded.has(first);
       if (hidden > 0) {
-        out.push({ key: `fold-${first}`, fold: { first, hidden, open: this.expanded.has(first) } });
+        const devices = run.every((e) => e.kind === "call.media");
+        out.push({ key: `fold-${first}`, fold: { first, hidden, open, devices } });
       }
       for (const e of run) {
-        if (
-          hidden === 0 ||
-          this.expanded.has(first) ||
-          latest.get(e.author.id || e.author.role) === e.seq
-        )
+        if (hidden === 0 || open || latest.get(noisyKey(e)) === e.seq)
           out.push({ key: e.seq, ev: e });
       }
       i = j;
@@ -574,7 +594,17 @@ export class MessageList extends I18nElement {
         aria-expanded=${f.open ? "true" : "false"}
         @click=${() => this.toggleFold(f.first)}
       >
-        ${f.open ? tc("foldLess") : tc("foldMore", { n: f.hidden })}
+        ${
+          f.devices
+            ? f.open
+              ? tc("foldLess")
+              : tc("foldMore", { n: f.hidden })
+            : f.open
+              ? tev("foldLess")
+              : f.hidden === 1
+                ? tev("foldMoreOne")
+                : tev("foldMore", { n: f.hidden })
+        }
       </button>
     </li>`;
   }

@@ -12,6 +12,7 @@ export class DocBar extends I18nElement {
     doc: { attribute: false },
     page: { type: Number },
     zoom: { type: Number },
+    fit: { type: Boolean },
     presenting: { type: Boolean },
     following: { type: Boolean },
     presenterName: { type: String },
@@ -21,6 +22,8 @@ export class DocBar extends I18nElement {
   declare doc: DocumentInfo | null;
   declare page: number;
   declare zoom: number;
+  /** The whole page is in view (below 100 %: "Verkleinern" at 100 % gets there). */
+  declare fit: boolean;
   declare presenting: boolean;
   declare following: boolean;
   declare presenterName: string;
@@ -33,6 +36,7 @@ export class DocBar extends I18nElement {
     this.doc = null;
     this.page = 0;
     this.zoom = 1;
+    this.fit = false;
     this.presenting = false;
     this.following = true;
     this.presenterName = "";
@@ -148,13 +152,15 @@ export class DocBar extends I18nElement {
                 aria-label=${td("zoomOut")}
                 aria-keyshortcuts="-"
                 data-testid="zoom-out"
-                ?disabled=${this.zoom <= 1}
+                ?disabled=${this.fit}
                 @click=${() => this.emit("vv-zoom-step", -1)}
               >
                 −
               </button>
-              <span data-testid="zoom-label" data-zoom=${this.zoom}
-                >${td("zoom", { percent: Math.round(this.zoom * 100) })}</span
+              <span data-testid="zoom-label" data-zoom=${this.fit ? "fit" : this.zoom}
+                >${
+                  this.fit ? td("zoomFit") : td("zoom", { percent: Math.round(this.zoom * 100) })
+                }</span
               >
               <button
                 type="button"

@@ -51,6 +51,7 @@ export class DocPage extends I18nElement {
     doc: { attribute: false },
     page: { type: Number },
     zoom: { type: Number },
+    fit: { type: Boolean },
     scrollTarget: { attribute: false },
     annotations: { attribute: false },
     pointers: { attribute: false },
@@ -61,12 +62,15 @@ export class DocPage extends I18nElement {
     failed: { state: true },
     loaded: { state: true },
     width: { state: true },
+    height: { state: true },
     stroke: { state: true },
     textAt: { state: true },
   };
   declare doc: DocumentInfo | null;
   declare page: number;
   declare zoom: number;
+  /** The whole page in view (smaller than the width allows when the page is tall). */
+  declare fit: boolean;
   /** Where to scroll to (a new object each time it should be applied). */
   declare scrollTarget: ScrollTarget | null;
   declare annotations: readonly Annotation[];
@@ -80,6 +84,8 @@ export class DocPage extends I18nElement {
   declare loaded: boolean;
   /** The viewport's inner width (CSS px). */
   declare width: number;
+  /** The viewport's inner height (CSS px), for "whole page". */
+  declare height: number;
   /** The stroke being drawn. */
   declare stroke: Point[] | null;
   /** Where the text being typed goes. */
@@ -95,6 +101,7 @@ export class DocPage extends I18nElement {
     this.doc = null;
     this.page = 0;
     this.zoom = 1;
+    this.fit = false;
     this.scrollTarget = null;
     this.annotations = [];
     this.pointers = [];
@@ -105,6 +112,7 @@ export class DocPage extends I18nElement {
     this.failed = false;
     this.loaded = false;
     this.width = 0;
+    this.height = 0;
     this.stroke = null;
     this.textAt = null;
   }
@@ -113,13 +121,15 @@ export class DocPage extends I18nElement {
     base,
     css`
       :host {
-        display: block;
+        display: flex;
+        flex-direction: column;
         min-height: 0;
         position: relative;
       }
       .viewport {
         overflow: auto;
-        height: 100%;
+        flex: 1 1 0;
+        min-height: 0;
         background: #5b6470;
         overscroll-behavior: contain;
       }
@@ -231,6 +241,8 @@ export class DocPage extends I18nElement {
   private measure(): void {
     const w = this.viewport?.clientWidth ?? 0;
     if (w > 0 && Math.abs(w - this.width) >= 1) this.width = w;
+    const h = this.viewport?.clientHeight ?? 0;
+    if (h > 0 && Math.abs(h - this.height) >= 1) this.height = h;
   }
 
   private get ratio(): number {
@@ -239,6 +251,8 @@ export class DocPage extends I18nElement {
   }
 
   private get pageWidth(): number {
+    if (this.fit && this.height > 0)
+      return Math.max(1, Math.min(this.width, Math.floor(this.height / this.ratio)));
     return Math.max(1, Math.round(this.width * this.zoom));
   }
 

@@ -67,6 +67,7 @@ export class DocStage extends I18nElement {
     viewDoc: { state: true },
     viewPage: { state: true },
     zoom: { state: true },
+    fit: { state: true },
     following: { state: true },
     scrollTarget: { state: true },
     pointers: { state: true },
@@ -88,6 +89,8 @@ export class DocStage extends I18nElement {
   declare viewDoc: string | null;
   declare viewPage: number;
   declare zoom: number;
+  /** Whole page in view: a local view (sent as zoom 1, the width-fit), below 100 %. */
+  declare fit: boolean;
   declare following: boolean;
   declare scrollTarget: ScrollTarget | null;
   declare pointers: ReadonlyMap<string, RemotePointer & { documentId: string; page: number }>;
@@ -138,6 +141,7 @@ export class DocStage extends I18nElement {
     this.viewDoc = null;
     this.viewPage = 0;
     this.zoom = 1;
+    this.fit = false;
     this.following = true;
     this.scrollTarget = null;
     this.pointers = new Map();
@@ -154,14 +158,30 @@ export class DocStage extends I18nElement {
   static override styles = [
     base,
     css`
+      /* Above the messages (console, chat panel) the stage takes its own space, never
+         more than --vv-doc-stage-max of the window, less when the column is short: the
+         page shrinks first, then the stage scrolls inside, so the messages and the input
+         stay in view. */
       :host {
         display: flex;
         flex-direction: column;
-        min-height: 0;
+        flex: 0 1 auto;
+        min-height: 2.5rem;
+        max-height: var(--vv-doc-stage-max, 60vh);
+        overflow-y: auto;
         position: relative;
         background: #eef1f4;
         color: #1d232a; /* not the dark room's white: the stage is light */
         border-bottom: 1px solid #d5dbe1;
+      }
+      :host([showing]) {
+        min-height: min(12rem, 35vh);
+      }
+      section {
+        display: flex;
+        flex-direction: column;
+        flex: 1 1 auto;
+        min-height: 0;
       }
       vv-doc-tools {
         padding: 0.3rem 0.5rem;
@@ -171,11 +191,21 @@ export class DocStage extends I18nElement {
       vv-doc-page,
       vv-doc-video {
         height: min(70vh, 42rem);
+        flex: 1 1 auto;
+        min-height: 9rem;
       }
       vv-doc-shelf,
-      vv-doc-uploads,
       .notice {
         padding: 0.5rem;
+      }
+      vv-doc-uploads {
+        padding: 0 0.5rem;
+      }
+      /* An empty notice takes no room (it stays in place as a live region). */
+      .notice:empty {
+        min-height: 0;
+        padding: 0;
+        margin: 0;
       }
       vv-snapshot-taker {
         margin: 0.5rem;
@@ -238,6 +268,8 @@ export class DocStage extends I18nElement {
 
   protected override updated(): void {
     this.primed = this.stage.applied > 0 || this.primed;
+    // A shown document keeps a useful height when the column is short (styles).
+    this.toggleAttribute("showing", !!this.doc);
   }
 
   /** Apply what the events say now, and what follows from it. */
@@ -365,6 +397,7 @@ export class DocStage extends I18nElement {
     const v = this.presenterView;
     if (!v || v.documentId !== this.viewDoc) return;
     this.zoom = v.zoom;
+    if (v.zoom > 1) this.fit = false;
     if (v.page === this.viewPage) this.scrollTarget = { x: v.x, y: v.y };
   }
 
@@ -442,13 +475,23 @@ export class DocStage extends I18nElement {
     } else this.following = false;
   }
 
-  private setZoom(z: number): void {
+  private setZoom(z: number, fit = false): void {
+    this.fit = fit;
     this.zoom = Math.max(1, Math.min(4, z));
     if (this.amPresenter) void this.updateComplete.then(() => this.pushView());
     else this.following = false;
   }
 
   private stepZoom(dir: 1 | -1): void {
+    // Below 100 % (the width) is one more step: the whole page.
+    if (dir === -1 && this.zoom <= 1) {
+      if (!this.fit) this.setZoom(1, true);
+      return;
+    }
+    if (dir === 1 && this.fit) {
+      this.setZoom(1);
+      return;
+    }
     const i = ZOOMS.findIndex((z) => z >= this.zoom - 0.001);
     const next = ZOOMS[Math.max(0, Math.min(ZOOMS.length - 1, (i < 0 ? 0 : i) + dir))] ?? 1;
     this.setZoom(next);
@@ -659,6 +702,7 @@ export class DocStage extends I18nElement {
       .doc=${doc}
       .page=${this.viewPage}
       .zoom=${this.zoom}
+      ?fit=${this.fit}
       ?presenting=${this.amPresenter}
       ?following=${this.following}
       .presenterName=${p?.by.name || this.otherName()}
@@ -700,6 +744,7 @@ export class DocStage extends I18nElement {
         .doc=${doc}
         .page=${page}
         .zoom=${this.zoom}
+        ?fit=${this.fit}
         .scrollTarget=${this.scrollTarget}
         .annotations=${[...annotationsOf(this.stage, doc.id, page), ...mine]}
         .pointers=${pointers}

@@ -37,6 +37,7 @@ export const strings = {
   zoomIn: ["Vergrößern", "Zoom in"],
   zoomOut: ["Verkleinern", "Zoom out"],
   zoom: ["Zoom {percent} %", "Zoom {percent}%"],
+  zoomFit: ["Ganze Seite", "Whole page"],
   presenting: ["Sie zeigen dieses Dokument.", "You are presenting this document."],
   following: ["Sie folgen {name}.", "Following {name}."],
   detached: ["Sie sehen sich selbst um.", "You are looking around on your own."],

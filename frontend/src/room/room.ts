@@ -109,6 +109,11 @@ export class Room extends I18nElement {
         aspect-ratio: 16 / 9;
         max-height: 35vh;
       }
+      .stage vv-doc-stage {
+        --vv-doc-stage-max: 100%;
+        flex: 1;
+        align-self: stretch;
+      }
       .stage video {
         width: 100%;
         height: 100%;

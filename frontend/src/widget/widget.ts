@@ -87,7 +87,8 @@ const DECLINED = "visavis.declined";
       };
 
   // The panel comes after the button in the shadow root: at the same z-index it lies
-  // above it (on a phone it covers the whole page).
+  // above it (on a phone it covers the whole page); grown large, it reaches nearer the
+  // edges than the button, which would peek out below it otherwise.
   const CSS =
     ":host{all:initial}" +
     "[hidden]{display:none!important}" +
@@ -99,7 +100,7 @@ const DECLINED = "visavis.declined";
     ".d{width:10px;height:10px;border-radius:50%;background:#c4cbd3}.on .d{background:#4ade80}" +
     ".b{background:#b3261e;border-radius:10px;padding:1px 7px;font-size:12px}" +
     ".p{width:380px;height:min(640px,calc(100vh - 104px));display:flex;flex-direction:column;overflow:hidden}" +
-    ".g{inset:4vh 4vw;width:auto;height:auto}" +
+    ".g{inset:4vh 12px 12px;width:auto;height:auto}" +
     ".x{font:700 22px/1 system-ui;height:34px;text-align:right;padding:0 12px}" +
     "iframe{flex:1;border:0}" +
     ".i{max-width:300px;padding:14px}" +
