@@ -317,7 +317,8 @@ export const callViewStyles = css`
     }
     .stage {
       aspect-ratio: 4 / 3;
-      max-height: 45vh;
+      /* room below for the controls, the documents' shelf and the composer */
+      max-height: 32vh;
       border-radius: 0;
     }
     /* The label stays visible (short, under the icon): an icon alone is a riddle. */
