@@ -58,7 +58,7 @@ class Coturn:
                 TURNSERVER, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
                 f"--listening-port={self.port}", "--use-auth-secret",
                 f"--static-auth-secret={self.secret}", "--realm=visavis.test",
-                "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls",
+                "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
                 "--log-file=stdout", "--min-port=49152", "--max-port=49999",
                 f"--pidfile={self.log_path.with_suffix('.pid')}",
                 f"--db={self.log_path.with_suffix('.sqlite')}",
@@ -69,10 +69,12 @@ class Coturn:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stop()  # nothing left running or open for a later test to trip on
                 raise RuntimeError(f"turnserver exited: {self.log()}")
             if stun_binding_ok(self.port):
                 return
             time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"turnserver did not start: {self.log()}")
 
     def stop(self) -> None:
