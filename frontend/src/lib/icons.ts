@@ -42,12 +42,6 @@ export const callButtonStyles = css`
   .call-buttons.reserved {
     visibility: hidden;
   }
-  @media (max-width: 599px) {
-    /* A phone's header has no width to keep for them: the composer's room counts more. */
-    .call-buttons.reserved {
-      display: none;
-    }
-  }
   .call-buttons button {
     display: inline-flex;
     align-items: center;
