@@ -1,11 +1,14 @@
 """What the co-browsing browser tests share: an adviser's socket driven inside a signed-in
 console page (a real browser socket with the session cookie, frames kept in
 `window.__cb`), the customer's page with every WebSocket frame it sends recorded, and
-helpers to read the mirror stream (parts joined, rrweb node ids looked up)."""
+helpers to read the mirror stream (inflated, rrweb node ids looked up)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,23 +68,41 @@ class Adviser:
         )
 
     def mirror_events(self) -> list[dict[str, Any]]:
-        """Every rrweb event received so far, in order, parts joined."""
-        events: list[dict[str, Any]] = []
-        parts: dict[str, list[str]] = {}
-        for f in self.frames("cobrowse.batch"):
-            part = f.get("part")
-            if part is None:
-                events.extend(f["events"])
-                continue
-            got = parts.setdefault(part["part_id"], [])
-            assert part["index"] == len(got), "parts arrive in order"
-            got.append(part["data"])
-            if len(got) == part["count"]:
-                events.extend(json.loads("".join(got)))
-        return events
+        """Every rrweb event received so far, in order, the mirror stream inflated."""
+        return stream_events(self.frames("cobrowse.batch"))
 
     def snapshots(self) -> list[dict[str, Any]]:
         return [e for e in self.mirror_events() if e.get("type") == 2]
+
+    def wait_mirror(self, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        """The mirror's events once `done` says so, checked again on every new batch."""
+        while True:
+            frames = self.frames("cobrowse.batch")
+            events = stream_events(frames)
+            if done(events):
+                return events
+            self.page.wait_for_function(
+                "n => window.__cb.frames.filter(f => f.type === 'cobrowse.batch').length > n",
+                arg=len(frames),
+            )
+
+
+def stream_events(frames: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rrweb events in these `cobrowse.batch` frames: each stream inflated from its
+    chunk 0 (raw DEFLATE), one JSON events array per line; chunks of a stream the frames
+    do not begin are skipped, as the console does."""
+    events: list[dict[str, Any]] = []
+    inflater, stream, pending = None, "", b""
+    for f in frames:
+        if f["n"] == 0:
+            inflater, stream, pending = zlib.decompressobj(-zlib.MAX_WBITS), f["stream"], b""
+        elif inflater is None or f["stream"] != stream:
+            continue
+        pending += inflater.decompress(base64.b64decode(f["data"]))
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            events.extend(json.loads(line))
+    return events
 
 
 def node_id(snapshot: dict[str, Any], element_id: str) -> int:
@@ -106,8 +127,11 @@ class Customer:
 
         self.page.on("websocket", on_socket)
 
-    def sent_batches(self) -> list[str]:
-        return [f for f in self.sent if '"cobrowse.batch"' in f]
+    def sent_text(self) -> str:
+        """Every frame the customer's browser sent, with the mirror stream inflated: what
+        the server received, readable (the compressed chunks would hide any secret)."""
+        batches = [json.loads(f) for f in self.sent if '"cobrowse.batch"' in f]
+        return "\n".join([*self.sent, json.dumps(stream_events(batches), ensure_ascii=False)])
 
 
 def adviser_and_customer(

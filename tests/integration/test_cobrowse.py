@@ -7,15 +7,19 @@ granted control; a conversation's end ends co-browsing in the same write."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import LiveServer, make_server
-from helpers import adviser_socket
-from wsclient import WsClient, new_conversation
+from helpers import PASSWORD, adviser_socket
+from wsclient import WsClient, login, new_conversation
 
 NOW_MS = 1.75e12
 
@@ -50,9 +54,38 @@ async def refused(ws: WsClient, frame: dict[str, Any]) -> str:
     return str(err["code"])
 
 
-def batch(conv_id: str, *events: dict[str, Any], **more: Any) -> dict[str, Any]:
-    return {"type": "cobrowse.batch", "conversation_id": conv_id, "events": list(events),
-            "sent_at": NOW_MS, **more}  # fmt: skip
+class Mirror:
+    """What the customer's browser sends (frontend/src/cobrowse/packing.ts): one raw
+    DEFLATE stream per snapshot, a sync flush per batch of events, one JSON array a line."""
+
+    def __init__(self, stream: str = "stream-1") -> None:
+        self.deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self.stream, self.n = stream, 0
+
+    def chunk(self, raw: bytes) -> str:
+        out = self.deflater.compress(raw) + self.deflater.flush(zlib.Z_SYNC_FLUSH)
+        return base64.b64encode(out).decode()
+
+    def frame(
+        self, conv_id: str, *events: dict[str, Any], raw: bytes | None = None
+    ) -> dict[str, Any]:
+        data = self.chunk(raw if raw is not None else json.dumps(list(events)).encode() + b"\n")
+        frame = {"type": "cobrowse.batch", "conversation_id": conv_id, "sent_at": NOW_MS,
+                 "stream": self.stream, "n": self.n, "data": data}  # fmt: skip
+        self.n += 1
+        return frame
+
+
+def batch(conv_id: str, *events: dict[str, Any]) -> dict[str, Any]:
+    """A stream's first chunk: always taken when co-browsing runs."""
+    return Mirror().frame(conv_id, *events)
+
+
+def inflated(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of one stream's chunks, in the order given."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    text = b"".join(inflater.decompress(base64.b64decode(f["data"])) for f in frames)
+    return [e for line in text.split(b"\n") if line for e in json.loads(line)]
 
 
 async def test_the_steps_are_checked_against_state_and_side_and_logged(
@@ -150,25 +183,27 @@ async def test_batches_go_to_the_advisers_only_and_are_never_stored(server: Live
     other_id, _ = await new_conversation(server.base_url, customer_name="Otto")
     assert await refused(customer, batch(other_id, marker)) == "forbidden"
     # relayed in order, to the adviser; not back to the customer, not to the supervisor
+    mirror = Mirror()
     for i in range(5):
-        await customer.send("cobrowse.batch", conversation_id=cid,
-                            events=[{**marker, "n": i}], sent_at=NOW_MS + i)  # fmt: skip
+        await customer.send(**mirror.frame(cid, {**marker, "n": i}))
     got = [await adviser.expect("cobrowse.batch") for _ in range(5)]
-    assert [g["events"][0]["n"] for g in got] == list(range(5))
-    assert got[0]["sent_at"] == NOW_MS and got[0]["part"] is None
-    assert got[0]["events"][0]["data"] == marker["data"]
-    # a large one (a page's snapshot) in one frame, and one in parts
-    big = {"type": 2, "timestamp": NOW_MS, "data": {"node": "x" * 60_000}}
-    await customer.send("cobrowse.batch", conversation_id=cid, events=[big], sent_at=NOW_MS)
-    assert (await adviser.expect("cobrowse.batch"))["events"] == [big]
-    text = json.dumps([big, marker])
-    parts = [text[i : i + 50_000] for i in range(0, len(text), 50_000)]
-    for i, data in enumerate(parts):
-        part = {"part_id": "snapshot-1", "index": i, "count": len(parts), "data": data}
-        await customer.send("cobrowse.batch", conversation_id=cid, events=[], sent_at=NOW_MS,
-                            part=part)  # fmt: skip
-    joined = [(await adviser.expect("cobrowse.batch"))["part"]["data"] for _ in parts]
-    assert json.loads("".join(joined)) == [big, marker]
+    assert [g["n"] for g in got] == list(range(5)) and {g["stream"] for g in got} == {"stream-1"}
+    assert got[0]["sent_at"] == NOW_MS
+    assert [e["n"] for e in inflated(got)] == list(range(5))
+    # a large one (a page's snapshot) in one frame, and one across two chunks
+    big = {"type": 2, "timestamp": NOW_MS, "data": {"node": os.urandom(20_000).hex()}}
+    await customer.send(**mirror.frame(cid, big))
+    line = json.dumps([big, marker]).encode() + b"\n"
+    await customer.send(**mirror.frame(cid, raw=line[:30_000]))
+    await customer.send(**mirror.frame(cid, raw=line[30_000:]))
+    got += [await adviser.expect("cobrowse.batch") for _ in range(3)]
+    assert inflated(got)[5:] == [big, big, marker]
+    # a gap in the stream is refused; a new stream is taken
+    skipped = mirror.frame(cid, marker)
+    assert skipped["n"] == 8
+    assert await refused(customer, mirror.frame(cid, marker)) == "bad_request"
+    await customer.send(**batch(cid, marker))
+    assert inflated([await adviser.expect("cobrowse.batch")]) == [marker]
     # the supervisor follows the chat but not the mirror: a chat message after the
     # batches reaches it, the batches did not
     await customer.request("chat.send", conversation_id=cid, client_id="chat-00001", text="Da")
@@ -176,8 +211,7 @@ async def test_batches_go_to_the_advisers_only_and_are_never_stored(server: Live
     assert not [f for f in boss.frames if f["type"].startswith("cobrowse.batch")]
     assert not [f for f in customer.frames if f["type"] == "cobrowse.batch"]
     # too large for a frame: refused, the socket closed (1009)
-    huge = {"type": 2, "data": "x" * 66_000}
-    await customer.send("cobrowse.batch", conversation_id=cid, events=[huge], sent_at=NOW_MS)
+    await customer.send(**{**batch(cid), "data": "A" * 66_000})
     err = await customer.expect("error")
     assert err["code"] == "frame_too_large"
     # never stored, never logged (not even refused ones)
@@ -194,8 +228,7 @@ async def test_batches_have_their_own_budget(server: LiveServer) -> None:
     await step(customer, "cobrowse.answer", cid, accept=True)
     event = {"type": 3, "timestamp": NOW_MS, "data": {"source": 1, "positions": []}}
     for i in range(55):  # burst 40, 20 a second: some of these are refused
-        await customer.send("cobrowse.batch", id=f"b-{i}", conversation_id=cid, events=[event],
-                            sent_at=NOW_MS)  # fmt: skip
+        await customer.send(id=f"b-{i}", **batch(cid, event))
     # chat is not slowed by the mirror
     ack = await customer.request("chat.send", conversation_id=cid, client_id="chat-00002",
                                  text="Hallo")  # fmt: skip
@@ -204,6 +237,30 @@ async def test_batches_have_their_own_budget(server: LiveServer) -> None:
     assert limited and all(f["id"].startswith("b-") for f in limited)
     relayed = [await adviser.expect("cobrowse.batch") for _ in range(55 - len(limited))]
     assert len(relayed) + len(limited) == 55
+    await asyncio.gather(adviser.close(), customer.close())
+
+
+async def test_the_mirror_stream_is_bounded_when_inflated(server: LiveServer) -> None:
+    adviser, customer, cid, _token = await room(server)
+    await step(adviser, "cobrowse.request", cid)
+    await step(customer, "cobrowse.answer", cid, accept=True)
+    events = [{"type": 3, "timestamp": NOW_MS, "data": {"source": 0, "n": i}} for i in range(50)]
+    mirror = Mirror()
+    first = mirror.frame(cid, *events)
+    assert len(first["data"]) < len(json.dumps(events)) / 4
+    await customer.send(**first)
+    assert inflated([await adviser.expect("cobrowse.batch")]) == events
+    # a bomb: spaces deflate a thousandfold, 8 MiB + 1 of them in one batch is refused,
+    # and the stream with it; garbage too; nothing of it reaches the adviser
+    half = 4 * 1024 * 1024 + 1
+    await customer.send(**mirror.frame(cid, raw=b"[" + b" " * half))
+    await adviser.expect("cobrowse.batch")
+    assert await refused(customer, mirror.frame(cid, raw=b" " * half + b"]\n")) == "bad_request"
+    assert await refused(customer, mirror.frame(cid, {"type": 3})) == "bad_request"
+    assert await refused(customer, {**batch(cid), "data": "//8="}) == "bad_request"
+    await customer.request("chat.send", conversation_id=cid, client_id="chat-00003", text="Da")
+    await adviser.expect("event", kind="chat.message")
+    assert not [f for f in adviser.frames if f["type"] == "cobrowse.batch"]
     await asyncio.gather(adviser.close(), customer.close())
 
 
@@ -296,3 +353,29 @@ async def test_the_mirror_page_has_its_own_policy(server: LiveServer) -> None:
     strict = console.headers["content-security-policy"]
     assert "unsafe-inline" not in strict and "bank.example" not in strict
     assert "frame-src 'self'" in strict
+
+
+async def test_a_blind_transfer_ends_co_browsing(server: LiveServer) -> None:
+    """The customer consented to share with this adviser, not with whoever comes next."""
+    adviser, customer, cid, _token = await room(server)
+    colleague = await adviser_socket(server, "ben@bank.example", "Ben Kurz")
+    await step(adviser, "cobrowse.request", cid)
+    await step(customer, "cobrowse.answer", cid, accept=True)
+    await step(adviser, "cobrowse.control_request", cid)
+    await step(customer, "cobrowse.control_answer", cid, accept=True)
+    cookie, _ = await login(server.base_url, "ben@bank.example", PASSWORD)
+    async with httpx.AsyncClient(
+        base_url=server.base_url, cookies={"visavis_session": cookie}
+    ) as c:
+        advisers = (await c.get("/api/v1/advisers")).json()["advisers"]
+    ben_id = next(a["id"] for a in advisers if a["name"] == "Ben Kurz")
+    ack = await adviser.request("transfer.start", conversation_id=cid, mode="blind",
+                                to_adviser_id=ben_id)  # fmt: skip
+    assert ack["type"] == "ack", ack
+    ended = await customer.expect("event", kind="cobrowse.ended")
+    moved = await customer.expect("event", kind="conversation.transferred")
+    assert ended["body"] == {"reason": "transferred"} and moved["seq"] == ended["seq"] + 1
+    # the mirror is refused now; the new adviser must ask again
+    assert await refused(customer, batch(cid, {"type": 3})) == "invalid_state"
+    assert (await step(colleague, "cobrowse.request", cid))["type"] == "ack"
+    await asyncio.gather(adviser.close(), customer.close(), colleague.close())

@@ -1,5 +1,5 @@
 """Co-browsing frames are checked strictly before anything is relayed: which fields an
-input takes, a batch's events or parts, the larger frame limit of batches only."""
+input takes, a batch's chunk of the mirror stream, the larger frame limit of batches only."""
 
 from __future__ import annotations
 
@@ -62,32 +62,33 @@ def test_inputs_with_wrong_fields_are_refused(fields: dict[str, Any], says: str)
     assert says in err.message
 
 
-def test_a_batch_has_events_or_one_part() -> None:
-    ok = parse_client_frame(_frame(type="cobrowse.batch", events=[{"type": 3}], sent_at=1.0e12))
-    assert isinstance(ok, m.CobrowseBatch)
-    part = {"part_id": "snap-0001", "index": 0, "count": 2, "data": '[{"type":'}
-    ok = parse_client_frame(_frame(type="cobrowse.batch", events=[], sent_at=1.0e12, part=part))
-    assert isinstance(ok, m.CobrowseBatch) and ok.part is not None
+def _chunk(**fields: Any) -> str:
+    base = {"type": "cobrowse.batch", "sent_at": 1.0e12, "stream": "page-0001", "n": 0}
+    return _frame(**{**base, **fields})
+
+
+def test_a_batch_is_one_chunk_of_a_stream() -> None:
+    ok = parse_client_frame(_chunk(data="q1YqqQ8AAA=="))
+    assert isinstance(ok, m.CobrowseBatch) and ok.n == 0 and ok.stream == "page-0001"
     for fields in (
-        {"events": [], "sent_at": 1.0e12},
-        {"events": [{"type": 3}], "sent_at": 1.0e12, "part": part},
-        {"events": [1], "sent_at": 1.0e12},
-        {"events": [{"type": 3}], "sent_at": 0},
-        {"events": [], "sent_at": 1.0e12, "part": {**part, "index": 2, "count": 300}},
+        {"data": ""},
+        {"data": "not base64!"},
+        {"data": "q1YqqQ8AAA==", "n": -1},
+        {"data": "q1YqqQ8AAA==", "n": "1"},
+        {"data": "q1YqqQ8AAA==", "stream": "x"},
+        {"data": "q1YqqQ8AAA==", "sent_at": 0},
+        {"data": "q1YqqQ8AAA==", "events": [{"type": 3}]},
     ):
-        assert _refused(_frame(type="cobrowse.batch", **fields)).code == "bad_request", fields
+        assert _refused(_chunk(**fields)).code == "bad_request", fields
 
 
 def test_only_batches_may_be_larger_than_other_frames() -> None:
-    big = "x" * 40_000
-    event = {"type": 3, "data": big}
-    msg = parse_client_frame(_frame(type="cobrowse.batch", events=[event], sent_at=1.0e12))
+    big = "A" * 40_000
+    msg = parse_client_frame(_chunk(data=big))
     assert isinstance(msg, m.CobrowseBatch)
     err = _refused(_frame(type="chat.send", client_id="abcdefgh", text=big))
     assert err.code == "frame_too_large"
-    too_big = {"type": 3, "data": "x" * (64 * 1024)}
-    err = _refused(_frame(type="cobrowse.batch", events=[too_big], sent_at=1.0e12))
+    err = _refused(_chunk(data="A" * (64 * 1024)))
     assert err.code == "frame_too_large"
-    # the limit counts UTF-8 bytes, not characters
-    err = _refused(_frame(type="cobrowse.batch", events=[{"d": "ü" * 33_000}], sent_at=1.0e12))
-    assert err.code == "frame_too_large"
+    # a chunk stays within its character limit even where the frame would fit
+    assert _refused(_chunk(data="A" * 60_004)).code == "bad_request"

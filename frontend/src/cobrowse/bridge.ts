@@ -4,21 +4,14 @@
 // target and accept only messages from the other's window and origin; every message
 // carries `source: "visavis"` like the loader's own, and a `cb.` type the loader
 // ignores. (The loader itself acts on one more: `cobrowse`, "add the recorder".)
-import type { BatchPart, CobrowseInputOutMsg } from "../lib/protocol.gen";
-
-/** Recorded rrweb events, sized for one `cobrowse.batch` frame: either `events`, or one
- * `part` of a too-large events array with `events` empty. */
-export interface Batch {
-  events: unknown[];
-  sent_at: number;
-  part?: BatchPart;
-}
+import type { CobrowseInputOutMsg } from "../lib/protocol.gen";
+import type { Chunk } from "./packing";
 
 /** Host page → iframe. */
 export type FromHost =
   /** The recorder is up: tell me the state (again). */
   | { type: "cb.hello" }
-  | ({ type: "cb.batch" } & Batch)
+  | ({ type: "cb.batch" } & Chunk)
   /** The customer pressed "stop sharing" on the page's bar (recording already stopped). */
   | { type: "cb.end" }
   /** The customer took control back on the page (inputs already refused). */

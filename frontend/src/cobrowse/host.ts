@@ -11,16 +11,28 @@
 // origin, checked on every message) says the customer consented, and stops at once
 // when the customer presses stop on the page, before the server hears of it.
 import { record } from "@rrweb/record";
-import { toBatches } from "./batcher";
+import { MirrorPacker } from "./packing";
 import { BRIDGE_SOURCE, RESUME_KEY, type FromHost, type HostState, type ToHost } from "./bridge";
 import { execute, type Guard } from "./control";
 import { OVERLAY_ID, Overlay } from "./overlay";
 
-/** Batches go out at most this long after their first event. */
+/** Batches go out at most this long after their first event: page changes and inputs
+ * soon; the pointer and scrolling (rrweb sends them several times a second while the
+ * customer moves, each with its time, so they replay smoothly) may wait a little, which
+ * saves a frame's envelope several times a second. */
 const FLUSH_MS = 50;
+const FLUSH_MOTION_MS = 250;
 /** Always masked (their text and their inputs' values) / blocked (not recorded at all). */
 const MASKED = "[data-visavis-mask]";
 const BLOCKED = `#visavis-widget,#${OVERLAY_ID},[data-visavis-block]`;
+
+/** rrweb's incremental snapshots (type 3) of pointer moves (source 1), scrolling (3) and
+ * touch moves (6). */
+function isMotion(event: unknown): boolean {
+  const e = event as { type?: unknown; data?: { source?: unknown } } | null;
+  const source = e?.data?.source;
+  return e?.type === 3 && (source === 1 || source === 3 || source === 6);
+}
 
 interface CobrowseConfig {
   /** The operator's CSS selectors of further content to mask (VISAVIS_COBROWSE_MASK). */
@@ -53,6 +65,9 @@ class Recorder {
   private stopRecording: (() => void) | null = null;
   private queue: unknown[] = [];
   private timer: number | null = null;
+  /** When the pending flush is due (performance.now()). */
+  private due = 0;
+  private readonly packer = new MirrorPacker();
   private guard: Guard | null = null;
   private readonly overlay: Overlay;
 
@@ -163,7 +178,11 @@ class Recorder {
 
   private enqueue(event: unknown): void {
     this.queue.push(event);
-    this.timer ??= window.setTimeout(() => this.flush(), FLUSH_MS);
+    const due = performance.now() + (isMotion(event) ? FLUSH_MOTION_MS : FLUSH_MS);
+    if (this.timer != null && due >= this.due) return;
+    if (this.timer != null) window.clearTimeout(this.timer);
+    this.due = due;
+    this.timer = window.setTimeout(() => this.flush(), due - performance.now());
   }
 
   private flush(): void {
@@ -171,12 +190,13 @@ class Recorder {
     const events = this.queue;
     this.queue = [];
     if (!events.length || !this.stopRecording) return;
-    const { batches, dropped } = toBatches(events, Date.now());
-    if (dropped) console.warn(`visavis: ${dropped} recorded event(s) too large to send`);
-    for (const b of batches) this.post({ type: "cb.batch", ...b });
+    const chunks = this.packer.pack(events, Date.now());
+    if (!chunks.length) console.warn("visavis: a page too large to mirror; waiting for the next");
+    for (const c of chunks) this.post({ type: "cb.batch", ...c });
   }
 
   private stop(): void {
+    this.packer.restart();
     this.stopRecording?.();
     this.stopRecording = null;
     if (this.timer != null) window.clearTimeout(this.timer);

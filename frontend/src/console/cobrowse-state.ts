@@ -11,7 +11,7 @@ export interface CobrowseState {
   phase: Phase;
   control: Control;
   /** Why the last session ended (or was declined), for the status line. */
-  last: "none" | "declined" | "customer" | "adviser" | "conversation_ended";
+  last: "none" | "declined" | "customer" | "adviser" | "conversation_ended" | "transferred";
 }
 
 export const IDLE: CobrowseState = { phase: "idle", control: "none", last: "none" };

@@ -24,6 +24,10 @@ export const cobrowseStrings = {
   endedCustomer: ["{name} hat das Co-Browsing beendet.", "{name} stopped co-browsing."],
   endedAdviser: ["Co-Browsing beendet.", "Co-browsing ended."],
   endedConversation: ["Das Gespräch wurde beendet.", "The conversation has ended."],
+  endedTransferred: [
+    "Co-Browsing endete mit der Weitergabe des Gesprächs.",
+    "Co-browsing ended when the conversation was handed on.",
+  ],
   askControl: ["Steuerung anfragen", "Ask for control"],
   end: ["Co-Browsing beenden", "Stop co-browsing"],
   withdraw: ["Anfrage zurückziehen", "Withdraw request"],

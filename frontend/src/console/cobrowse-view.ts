@@ -12,6 +12,7 @@ import { Replayer } from "@rrweb/replay";
 import replayCss from "@rrweb/replay/dist/style.css?inline";
 import { css, html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "../lib/base";
+import { MirrorUnpacker } from "../cobrowse/packing";
 import type { CobrowseBatchOutMsg, CobrowseInputMsg } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import type { VisavisClient } from "../lib/ws";
@@ -62,7 +63,7 @@ export class CobrowseView extends I18nElement {
   private replayer: Replayer | null = null;
   private mirrorDoc: Document | null = null;
   private mount: HTMLElement | null = null;
-  private parts = new Map<string, string[]>();
+  private unpacker = new MirrorUnpacker();
   private focusedTarget: number | null = null;
   private scanQueued = false;
   private resizeObserver: ResizeObserver | null = null;
@@ -139,22 +140,12 @@ export class CobrowseView extends I18nElement {
   // ------------------------------------------------------------------ the stream
   /** A `cobrowse.batch` of this conversation (in the order the server sent them). */
   receive(frame: CobrowseBatchOutMsg): void {
-    let events = frame.events as RrEvent[];
-    if (frame.part) {
-      const p = frame.part;
-      const got = this.parts.get(p.part_id) ?? new Array<string>(p.count).fill("");
-      got[p.index] = p.data;
-      this.parts.set(p.part_id, got);
-      if (got.some((d) => d === "")) return;
-      this.parts.delete(p.part_id);
-      try {
-        events = JSON.parse(got.join("")) as RrEvent[];
-      } catch {
-        this.resync(); // a slice is broken: ask for the page again
-        return;
-      }
+    const batches = this.unpacker.take(frame);
+    if (batches === null) {
+      this.resync(); // joined mid-stream, or a chunk was lost: ask for the page again
+      return;
     }
-    for (const ev of events) {
+    for (const ev of batches.flat() as RrEvent[]) {
       if (ev.type === META) this.rebuild(frame.sent_at);
       if (!this.replayer) continue; // before the first page: nothing to draw on yet
       this.replayer.addEvent(ev as never);
@@ -338,6 +329,7 @@ export class CobrowseView extends I18nElement {
     if (s.last === "declined") return tcb("declined", { name });
     if (s.last === "customer") return tcb("endedCustomer", { name });
     if (s.last === "conversation_ended") return tcb("endedConversation");
+    if (s.last === "transferred") return tcb("endedTransferred");
     if (s.last === "adviser") return tcb("endedAdviser");
     return "";
   }

@@ -50,6 +50,8 @@ export class CobrowsePanel extends I18nElement {
   /** The co-browsing (its `since`) for which the loader was asked to add the recorder. */
   private added = -1;
   private lost = false;
+  /** A fresh snapshot was asked for after a refused chunk; cleared by its chunk 0. */
+  private restarting = false;
   private offHost: (() => void) | null = null;
 
   constructor() {
@@ -193,13 +195,17 @@ export class CobrowsePanel extends I18nElement {
         if (this.loaded) this.tellHost();
         break;
       case "cb.batch": {
-        if (!this.sharing || !Array.isArray(msg.events) || typeof msg.sent_at !== "number") return;
+        const { stream, n, data, sent_at } = msg;
+        if (!this.sharing || typeof data !== "string" || typeof n !== "number") return;
+        if (n === 0) this.restarting = false;
         const sent = this.client?.send({
           type: "cobrowse.batch",
+          id: `cb-${n}`,
           conversation_id: this.conversationId,
-          events: msg.events as { [key: string]: unknown }[],
-          sent_at: msg.sent_at,
-          part: msg.part ?? null,
+          stream,
+          n,
+          data,
+          sent_at,
         });
         if (!sent) this.lost = true;
         break;
@@ -215,6 +221,13 @@ export class CobrowsePanel extends I18nElement {
 
   /** The adviser's pointer, inputs and resync requests (the app passes every frame). */
   onFrame(f: ServerMessage): void {
+    // A refused chunk breaks the mirror stream: the recorder begins a new one with a
+    // full snapshot (once; the next refusals belong to the broken stream).
+    if (f.type === "error" && f.id?.startsWith("cb-")) {
+      if (this.sharing && !this.restarting) toHostPage({ type: "cb.resync" });
+      this.restarting = true;
+      return;
+    }
     if (!("conversation_id" in f) || f.conversation_id !== this.conversationId) return;
     if (!this.sharing) return;
     let out: ToHost | null = null;

@@ -43,6 +43,10 @@ export const eventStrings = {
     "Co-Browsing mit dem Gespräch beendet",
     "Co-browsing ended with the conversation",
   ],
+  cbEndedWithTransfer: [
+    "Co-Browsing mit der Weitergabe des Gesprächs beendet",
+    "Co-browsing ended when the conversation was handed on",
+  ],
   document: ["Dokument", "document"],
   foldMore: ["{n} frühere Meldungen anzeigen", "Show {n} earlier updates"],
   foldMoreOne: ["1 frühere Meldung anzeigen", "Show 1 earlier update"],
@@ -131,9 +135,9 @@ export function collabLine(
     case "cobrowse.control_revoked":
       return tev("cbControlRevoked", { who });
     case "cobrowse.ended":
-      return b["reason"] === "conversation_ended"
-        ? tev("cbEndedWithConversation")
-        : tev("cbEnded", { who });
+      if (b["reason"] === "conversation_ended") return tev("cbEndedWithConversation");
+      if (b["reason"] === "transferred") return tev("cbEndedWithTransfer");
+      return tev("cbEnded", { who });
     default:
       return null;
   }

@@ -53,18 +53,6 @@ export interface Author {
   name?: string | null;
 }
 
-/** One slice of the JSON text of an events array too large for one frame (a page's snapshot): the receiver joins the `count` slices of one `part_id` in `index` order and parses them as the batch's `events`. */
-export interface BatchPart {
-  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
-  part_id: string;
-  /** minimum 0 */
-  index: number;
-  /** minimum 1; maximum 128 */
-  count: number;
-  /** minLength 1; maxLength 60000 */
-  data: string;
-}
-
 export interface CallSummary {
   id: string;
   status: "ringing" | "active";
@@ -91,7 +79,7 @@ export type CobrowseDeclinedBody = Record<string, never>;
 
 /** `cobrowse.ended`: the mirror stopped (who ended it, or the conversation ended). */
 export interface CobrowseEndedBody {
-  reason: "customer" | "adviser" | "conversation_ended";
+  reason: "customer" | "adviser" | "conversation_ended" | "transferred";
 }
 
 /** `cobrowse.requested`: the adviser asks to see the customer's tab. */
@@ -805,7 +793,7 @@ export interface CobrowseEndMsg {
   conversation_id: string;
 }
 
-/** Customer: recorded rrweb events, relayed to the conversation's advisers. Either `events`, or (for one events array too large for a frame) one `part` of it with `events` empty. */
+/** Customer: the next chunk of the mirror stream, relayed to the conversation's advisers. `n` counts from 0 within `stream`; chunk 0 begins a new stream (with a page's full snapshot), so a receiver that missed a chunk waits for the next one. */
 export interface CobrowseBatchMsg {
   v?: 1;
   /** minLength 1; maxLength 64 */
@@ -813,9 +801,13 @@ export interface CobrowseBatchMsg {
   type: "cobrowse.batch";
   /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
   conversation_id: string;
-  events: { [key: string]: unknown }[];
   sent_at: number;
-  part?: BatchPart | null;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  stream: string;
+  /** minimum 0; maximum 2147483647 */
+  n: number;
+  /** minLength 4; maxLength 60000; pattern ^[A-Za-z0-9+/]+={0,2}$ */
+  data: string;
 }
 
 /** Adviser: where they point on the mirror, in the customer's viewport CSS px. */
@@ -1151,14 +1143,15 @@ export interface PointerOutMsg {
   visible: boolean;
 }
 
-/** To the conversation's advisers: the customer's recorded events, in order. */
+/** To the conversation's advisers: the mirror stream's chunks, in order. */
 export interface CobrowseBatchOutMsg {
   v?: 1;
   type: "cobrowse.batch";
   conversation_id: string;
-  events: { [key: string]: unknown }[];
   sent_at: number;
-  part?: BatchPart | null;
+  stream: string;
+  n: number;
+  data: string;
 }
 
 /** To the customer: the adviser's pointer (latest only; bursts are coalesced). */

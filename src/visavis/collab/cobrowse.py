@@ -20,6 +20,9 @@ Who may do which step (advisers ask, customers answer) is checked by the caller
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from collections.abc import Callable
 
 from visavis.conversations.cobrowsing import (
@@ -35,6 +38,7 @@ from visavis.conversations.state import Status
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
+from visavis.protocol.cobrowse import MAX_LINE_BYTES
 from visavis.storage.engine import Database
 
 
@@ -89,3 +93,49 @@ class CobrowseService:
             event = await w.append(conversation_id, kind, author, body)
         self.observe(conversation_id, kind, event["seq"])  # if the bus has not yet
         return event
+
+
+class MirrorStream:
+    """The server's view of one customer's mirror stream (protocol/cobrowse.py): it
+    inflates each chunk only to bound what the advisers' browsers will have to inflate
+    (a small frame must not grow into a bomb there) and to check the chunks come in
+    order. The events stay opaque. A refused chunk breaks the stream: only a new one
+    (`n` 0, with a fresh snapshot) is taken after it."""
+
+    def __init__(self) -> None:
+        self._begin(None)
+
+    def _begin(self, stream: str | None) -> None:
+        self.stream = stream
+        self.next_n = 0
+        self.line = 0  # inflated bytes of the batch (line) not yet ended
+        self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+
+    def check_chunk(self, stream: str, n: int, data: str) -> None:
+        if n == 0:
+            self._begin(stream)
+        elif stream != self.stream or n != self.next_n:
+            expected = f"chunk {self.next_n} of {self.stream}" if self.stream else "chunk 0"
+            raise VisavisError("bad_request", f"mirror stream at {stream}/{n}, expected {expected}")
+        try:
+            self._inflate(base64.b64decode(data, validate=True))
+        except (binascii.Error, zlib.error, VisavisError) as exc:
+            self.stream = None
+            if isinstance(exc, VisavisError):
+                raise
+            raise VisavisError("bad_request", f"mirror chunk is not base64 DEFLATE: {exc}") from exc
+        self.next_n = n + 1
+
+    def _inflate(self, raw: bytes) -> None:
+        while raw:
+            budget = MAX_LINE_BYTES - self.line + 1
+            out = self.inflater.decompress(raw, budget)
+            raw = self.inflater.unconsumed_tail
+            end = out.rfind(b"\n")
+            self.line = len(out) - end - 1 if end >= 0 else self.line + len(out)
+            if self.line > MAX_LINE_BYTES:
+                raise VisavisError(
+                    "bad_request", f"a mirror batch inflates beyond {MAX_LINE_BYTES} bytes"
+                )
+            if self.inflater.eof:
+                raise VisavisError("bad_request", "the mirror stream ended; expected sync flushes")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from visavis.conversations.writes import Author, Write
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
+from visavis.protocol.common import CobrowseEndReason
 from visavis.storage.models import Event
 
 Phase = Literal["idle", "requested", "started"]
@@ -110,8 +111,14 @@ async def read_state(db: AsyncSession, conversation_id: str) -> CobrowseState:
     return state
 
 
-async def end_running(w: Write, conversation_id: str, author: Author) -> None:
-    """Inside the write that ends the conversation: end its co-browsing too (asked or
-    running), so the customer's recorder stops with the conversation."""
+async def end_running(
+    w: Write,
+    conversation_id: str,
+    author: Author,
+    reason: CobrowseEndReason = "conversation_ended",
+) -> None:
+    """Inside the write that ends the conversation, or hands it blind to someone the
+    customer did not consent to: end its co-browsing too (asked or running), so the
+    customer's recorder stops in the same write."""
     if (await read_state(w.db, conversation_id)).running:
-        await w.append(conversation_id, "cobrowse.ended", author, {"reason": "conversation_ended"})
+        await w.append(conversation_id, "cobrowse.ended", author, {"reason": reason})

@@ -16,7 +16,7 @@ size and count, the adviser's replayer reads them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,13 +31,15 @@ from visavis.protocol.common import (
     ServerBase,
 )
 
-# A batch frame may be up to 64 KiB (other frames: MAX_FRAME_BYTES); the socket's
-# transport limit (cli.py, ws_max_size) is above it. A page's first snapshot is
-# usually larger: it travels in parts (`part`).
+# The mirror is one DEFLATE stream (raw, RFC 1951) per page snapshot, made in the
+# customer's browser: each `cobrowse.batch` carries the stream's next bytes up to a sync
+# flush, base64-encoded, at most MAX_CHUNK_CHARS a frame. Inflated, the stream is the
+# JSON text of one rrweb events array per line. Compressing with the stream's context
+# shrinks rrweb's JSON five- to tenfold while the server keeps no per-socket
+# compression state (permessage-deflate would cost every idle socket tens of KB).
 MAX_BATCH_FRAME_BYTES = 64 * 1024
-MAX_BATCH_EVENTS = 2000
-MAX_PART_CHARS = 60_000
-MAX_PARTS = 128  # 128 parts of 60 000 characters: a page snapshot of up to ~7.5 MB
+MAX_CHUNK_CHARS = 60_000
+MAX_LINE_BYTES = 8 * 1024 * 1024  # one batch inflated (a large page's snapshot)
 MAX_INPUT_TEXT = 200
 
 # CSS pixels on the customer's screen (a viewport is far below this) and deltas.
@@ -54,19 +56,6 @@ class _Strict(ClientBase):
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-# ---------------------------------------------------------------- carried models
-class BatchPart(_Body):
-    """One slice of the JSON text of an events array too large for one frame (a page's
-    snapshot): the receiver joins the `count` slices of one `part_id` in `index` order
-    and parses them as the batch's `events`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    part_id: PartId
-    index: Annotated[int, Field(ge=0, lt=MAX_PARTS)]
-    count: Annotated[int, Field(ge=1, le=MAX_PARTS)]
-    data: Annotated[str, Field(min_length=1, max_length=MAX_PART_CHARS)]
 
 
 # ---------------------------------------------------------------- event bodies
@@ -162,22 +151,24 @@ class CobrowseEnd(_Strict):
     conversation_id: ConversationId
 
 
+Chunk = Annotated[
+    str, Field(min_length=4, max_length=MAX_CHUNK_CHARS, pattern=r"^[A-Za-z0-9+/]+={0,2}$")
+]
+StreamId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ChunkNo = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
 class CobrowseBatch(_Strict):
-    """Customer: recorded rrweb events, relayed to the conversation's advisers. Either
-    `events`, or (for one events array too large for a frame) one `part` of it with
-    `events` empty."""
+    """Customer: the next chunk of the mirror stream, relayed to the conversation's
+    advisers. `n` counts from 0 within `stream`; chunk 0 begins a new stream (with a
+    page's full snapshot), so a receiver that missed a chunk waits for the next one."""
 
     type: Literal["cobrowse.batch"]
     conversation_id: ConversationId
-    events: Annotated[list[dict[str, Any]], Field(max_length=MAX_BATCH_EVENTS)]
     sent_at: EpochMs
-    part: BatchPart | None = None
-
-    @model_validator(mode="after")
-    def _events_or_part(self) -> CobrowseBatch:
-        if (self.part is None) == (not self.events):
-            raise ValueError("give events, or one part with events empty")
-        return self
+    stream: StreamId
+    n: ChunkNo
+    data: Chunk
 
 
 class CobrowsePointer(_Strict):
@@ -256,13 +247,14 @@ COBROWSE_RELAY_TYPES = frozenset(
 
 # ---------------------------------------------------------------- server → client
 class CobrowseBatchOut(ServerBase):
-    """To the conversation's advisers: the customer's recorded events, in order."""
+    """To the conversation's advisers: the mirror stream's chunks, in order."""
 
     type: Literal["cobrowse.batch"]
     conversation_id: str
-    events: list[dict[str, Any]]
     sent_at: float
-    part: BatchPart | None = None
+    stream: str
+    n: int
+    data: str
 
 
 class CobrowsePointerOut(ServerBase):

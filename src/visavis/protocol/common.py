@@ -79,7 +79,7 @@ AnnotationColor = Literal["red", "yellow", "blue", "green", "black"]
 VideoAction = Literal["play", "pause", "seek"]
 PointerSurface = Literal["document", "video"]
 # Co-browsing (protocol/cobrowse.py)
-CobrowseEndReason = Literal["customer", "adviser", "conversation_ended"]
+CobrowseEndReason = Literal["customer", "adviser", "conversation_ended", "transferred"]
 CobrowseInputAction = Literal["click", "scroll", "type", "key"]
 # The keys an adviser in control may press besides typing text (no shortcuts:
 # nothing that could reach the browser's own commands).

@@ -44,7 +44,6 @@ __all__ = [
     "AnnotationTool",
     "Author",
     "AuthorRole",
-    "BatchPart",
     "CallMovedFrame",
     "CallStatus",
     "CallSummary",
@@ -173,17 +172,6 @@ class Author(TypedDict):
     role: AuthorRole
     id: NotRequired[str | None]
     name: NotRequired[str | None]
-
-
-class BatchPart(TypedDict):
-    """One slice of the JSON text of an events array too large for one frame (a page's
-    snapshot): the receiver joins the `count` slices of one `part_id` in `index` order and
-    parses them as the batch's `events`."""
-
-    part_id: str
-    index: int
-    count: int
-    data: str
 
 
 class CallSummary(TypedDict):
@@ -733,14 +721,15 @@ PointerOutFrame = TypedDict(
 
 
 class CobrowseBatchOutFrame(TypedDict):
-    """To the conversation's advisers: the customer's recorded events, in order."""
+    """To the conversation's advisers: the mirror stream's chunks, in order."""
 
     v: Literal[1]
     type: Literal["cobrowse.batch"]
     conversation_id: str
-    events: list[dict[str, Any]]
     sent_at: float
-    part: NotRequired[BatchPart | None]
+    stream: str
+    n: int
+    data: str
 
 
 CobrowsePointerOutFrame = TypedDict(

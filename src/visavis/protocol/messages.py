@@ -40,7 +40,6 @@ from visavis.protocol.client import (
 from visavis.protocol.cobrowse import (
     COBROWSE_RELAY_TYPES,
     MAX_BATCH_FRAME_BYTES,
-    BatchPart,
     CobrowseAnswer,
     CobrowseBatch,
     CobrowseBatchOut,
@@ -188,7 +187,6 @@ __all__ = [
     "AnnotationClearedBody",
     "Author",
     "AuthorRole",
-    "BatchPart",
     "CallAnswer",
     "CallHangup",
     "CallId",

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from visavis.auth.ratelimit import TokenBucket
+from visavis.collab.cobrowse import MirrorStream
 from visavis.web.connection import spawn
 
 RELAY_PER_S = 30
@@ -77,6 +78,8 @@ class RelayState:
         default_factory=lambda: TokenBucket(BATCHES_PER_S, 2 * BATCHES_PER_S)
     )
     inputs: TokenBucket = field(default_factory=lambda: TokenBucket(INPUTS_PER_S, 2 * INPUTS_PER_S))
+    # conversation id -> the customer's mirror stream, as far as this socket sent it
+    mirrors: dict[str, MirrorStream] = field(default_factory=dict)
     # conversation id -> (when checked, its advisers): co-browsing's participant check
     advisers: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
 

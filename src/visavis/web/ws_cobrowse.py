@@ -14,9 +14,8 @@ requests only while co-browsing runs, inputs only while control is granted
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
-from visavis.collab.cobrowse import CobrowseService
+from visavis.collab.cobrowse import CobrowseService, MirrorStream
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.cobrowsing import CobrowseState, Command
 from visavis.conversations.reads import ConversationReads
@@ -102,13 +101,15 @@ class CobrowseCommands:
         elif state.phase != "started":
             raise VisavisError("invalid_state", f"co-browsing is {state.phase}, expected started")
         if isinstance(msg, m.CobrowseBatch):
+            relay.mirrors.setdefault(cid, MirrorStream()).check_chunk(msg.stream, msg.n, msg.data)
             batch: f.CobrowseBatchOutFrame = {
                 "v": 1,
                 "type": "cobrowse.batch",
                 "conversation_id": cid,
-                "events": msg.events,
                 "sent_at": msg.sent_at,
-                "part": cast(f.BatchPart, msg.part.model_dump()) if msg.part else None,
+                "stream": msg.stream,
+                "n": msg.n,
+                "data": msg.data,
             }
             # in order and every one (a lost mutation breaks the mirror): not coalesced
             await self.announcer.send_ephemeral(cid, batch, {"to_advisers": sorted(advisers)})
