@@ -1,4 +1,4 @@
-"""Privacy: the hash-chained audit log, and when a conversation's content was erased.
+"""Privacy: the hash-chained audit log of access to stored data.
 
 Revision ID: 0011_privacy
 Revises: 0010
