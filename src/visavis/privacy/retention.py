@@ -116,33 +116,32 @@ async def recording_ids(db: AsyncSession, conversation_ids: Sequence[str]) -> se
 
 class FileCleanup:
     """Files to delete after the commit: stored files no row uses any more, their
-    cached pages, recordings' directories."""
+    cached pages, recordings' directories. What will go is worked out inside the
+    transaction (for the counts in its audit entry); the deletion after the commit
+    checks again that no row took the content up meanwhile."""
 
     def __init__(self, store: FileStore, page_cache_dir: Path, recordings_dir: Path) -> None:
         self.store = store
         self.page_cache_dir = page_cache_dir
         self.recordings_dir = recordings_dir
 
-    async def do_delete_files(self, database: Database, digests: set[str]) -> int:
-        deleted = 0
+    async def unreferenced(self, db: AsyncSession, digests: set[str]) -> set[str]:
+        return {d for d in digests if self.store.exists(d) and not await referenced(db, d)}
+
+    def existing_recordings(self, recording_ids: set[str]) -> set[str]:
+        return {r for r in recording_ids if (self.recordings_dir / r).is_dir()}
+
+    async def do_delete_files(self, database: Database, digests: set[str]) -> None:
         async with database.sessions() as db:
             for digest in sorted(digests):
                 if await referenced(db, digest):
                     continue
-                if self.store.exists(digest):
-                    deleted += 1
                 await self.store.delete(digest)
                 await forget_pages(self.page_cache_dir, digest)
-        return deleted
 
-    async def do_delete_recordings(self, recording_ids: set[str]) -> int:
-        deleted = 0
+    async def do_delete_recordings(self, recording_ids: set[str]) -> None:
         for rid in sorted(recording_ids):
-            path = self.recordings_dir / rid
-            if path.is_dir():
-                await asyncio.to_thread(shutil.rmtree, path, True)
-                deleted += 1
-        return deleted
+            await asyncio.to_thread(shutil.rmtree, self.recordings_dir / rid, True)
 
 
 class Retention:
@@ -180,9 +179,14 @@ class Retention:
             counts["documents_deleted"], digests = n, digests | found
             n, found = await do_delete_documents(db, expired["signed_pdfs"], signed=True)
             counts["signed_pdfs_deleted"], digests = n, digests | found
-            recordings = await recording_ids(db, expired["recordings"])
+            recordings = self.files.existing_recordings(
+                await recording_ids(db, expired["recordings"])
+            )
             gone = await self._deletable(db, expired)
             counts["conversations_deleted"] = await do_delete_conversations(db, gone)
+            digests = await self.files.unreferenced(db, digests)
+            counts["files_deleted"] = len(digests)
+            counts["recordings_deleted"] = len(recordings)
             changed = {k: v for k, v in counts.items() if v}
             if changed:
                 await do_audit(
@@ -194,8 +198,8 @@ class Retention:
                     now=now,
                 )
             await db.commit()
-        counts["files_deleted"] = await self.files.do_delete_files(self._database, digests)
-        counts["recordings_deleted"] = await self.files.do_delete_recordings(recordings)
+        await self.files.do_delete_files(self._database, digests)
+        await self.files.do_delete_recordings(recordings)
         log.info(
             "retention (%s) at %s: %s",
             self.policy.profile,

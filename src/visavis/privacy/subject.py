@@ -336,6 +336,10 @@ class SubjectService:
                     gone.append(conv.id)
             await db.flush()
             counts["conversations_deleted"] = await do_delete_conversations(db, gone)
+            digests = await self.files.unreferenced(db, digests)
+            recordings = self.files.existing_recordings(recordings)
+            counts["files_deleted"] = len(digests)
+            counts["recordings_deleted"] = len(recordings)
             report.deleted = gone
             await do_audit(
                 db,
@@ -362,8 +366,8 @@ class SubjectService:
                 await w.append(cid, "conversation.erased", SYSTEM, body)
             report.erased[cid] = erased
             report.kept.extend(held)
-        counts["files_deleted"] = await self.files.do_delete_files(self._database, digests)
-        counts["recordings_deleted"] = await self.files.do_delete_recordings(recordings)
+        await self.files.do_delete_files(self._database, digests)
+        await self.files.do_delete_recordings(recordings)
         report.counts = counts
         return report
 
