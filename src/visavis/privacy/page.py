@@ -52,16 +52,12 @@ def duration(days: int, lang: Lang) -> str:
         return "bis zum Ende des Gesprächs" if lang == "de" else "until the end of the conversation"
     if days >= 365 and days % 365 <= 2:  # whole years (and their leap days)
         years = days // 365
-        return (
-            f"{years} Jahre nach Gesprächsende"
-            if lang == "de"
-            else (f"{years} years after the conversation ends")
-        )
-    return (
-        f"{days} Tage nach Gesprächsende"
-        if lang == "de"
-        else (f"{days} days after the conversation ends")
-    )
+        if lang == "de":
+            return f"{years} {'Jahr' if years == 1 else 'Jahre'} nach Gesprächsende"
+        return f"{years} {'year' if years == 1 else 'years'} after the conversation ends"
+    if lang == "de":
+        return f"{days} Tage nach Gesprächsende"
+    return f"{days} days after the conversation ends"
 
 
 def privacy_text(policy: Policy, controller: Controller, lang: Lang) -> PrivacyText:
