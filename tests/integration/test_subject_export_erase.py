@@ -199,3 +199,68 @@ async def test_erase_keeps_what_the_law_keeps_and_says_so(
     assert not list((tmp_path / "files").rglob("*.*")) and not [
         p for p in (tmp_path / "files").rglob("*") if p.is_file()
     ]
+
+
+def test_the_commands_export_erase_and_run_retention(tmp_path: Path) -> None:
+    """`visavis subject export|erase` and `visavis retention run --now` on a data
+    directory, as an operator runs them."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from visavis.storage.migrate import migrate_sync
+
+    env = {**os.environ, "VISAVIS_DATA_DIR": str(tmp_path)}
+    for name in ("VISAVIS_DATABASE_URL", "VISAVIS_FILE_KEY", "VISAVIS_PROFILE"):
+        env.pop(name, None)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'visavis.db'}"
+    migrate_sync(url)
+
+    async def seed() -> list[str]:
+        db = Database(url)
+        try:
+            store = FileStore(
+                tmp_path / "files", FileKeys(key_file=tmp_path / "keys" / "files.key")
+            )
+            svc = SubjectService(db, conversation_service(db),
+                                 FileCleanup(store, tmp_path / "c", tmp_path / "r"), policy_for("retail"))  # fmt: skip
+            ids = [await signed_and_plain(db, svc, store) for _ in range(2)]
+            summary, _ = await svc.conversations.do_create("Otto", None, "de", ("o1", "Hallo"))
+            await svc.conversations.do_end(summary["id"], Author("customer"))
+            return [*ids, summary["id"]]
+        finally:
+            await db.dispose()
+
+    first, second, anonymous = asyncio.run(seed())
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run([sys.executable, "-m", "visavis", *args], env=env,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return out
+
+    zip_path = tmp_path / "erika.zip"
+    assert "2 conversation(s) exported" in cli("subject", "export", "--email", EMAIL,
+                                               "--out", str(zip_path)).stdout  # fmt: skip
+    doc = json.loads(zipfile.ZipFile(zip_path).read("subject.json"))
+    assert {c["id"] for c in doc["conversations"]} == {first, second}
+    report = json.loads(cli("subject", "erase", "--conversation", first).stdout)
+    assert report["deleted"] == [] and [h["kind"] for h in report["kept"]] == ["signed_pdfs"]
+    assert report["erased"][first] == ["messages", "forms", "documents", "recordings"]
+    # seven years on, retention takes what ended: the erased one (ended by the
+    # erasure) with its signed PDF, and Otto's; Erika's second message is still open
+    later = (datetime.now(UTC) + timedelta(days=7 * 365)).isoformat()
+    counts = json.loads(cli("retention", "run", "--now", later).stdout)
+    assert counts["conversations_deleted"] == 2 and counts["signed_pdfs_deleted"] == 1
+    assert "ok: " in cli("audit", "verify").stdout
+
+    async def left() -> list[str]:
+        db = Database(url)
+        try:
+            async with db.sessions() as s:
+                return list(await s.scalars(select(Conversation.id)))
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(left()) == [second] and anonymous != second

@@ -31,7 +31,7 @@ from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.storage.models import Document
 from visavis.web.http import Api
-from visavis.web.permissions import check_admin, check_adviser_of
+from visavis.web.permissions import advisers_of, check_admin, check_adviser_of
 from visavis.web.ranges import ranged_response
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class DocumentRoutes:
     async def grant_access(self, request: Request) -> Response:
         who = await self.participant(request)
         doc = await self.documents.get(request.path_params["document_id"])
-        await self.check_takes_part(who, doc.conversation_id, reading=True)
+        conv = await self.check_takes_part(who, doc.conversation_id, reading=True)
         grant = Grant(
             doc.id,
             doc.conversation_id,
@@ -148,6 +148,14 @@ class DocumentRoutes:
             who.adviser.id if who.adviser is not None else None,
         )
         token, expires = self.access.issue(grant)
+        if who.adviser is not None and who.adviser.id not in advisers_of(conv):
+            # a supervisor or admin opening a colleague's document (page images too)
+            await self.api.audit.do_record(
+                actor=f"adviser:{who.adviser.id}",
+                action="document.access",
+                subject=f"document:{doc.id}",
+                detail={"conversation_id": doc.conversation_id},
+            )
         body: f.DocumentAccess = {"token": token, "expires_at": iso(expires)}
         return JSONResponse(body)
 
