@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from visavis.audit.log import AuditLog
 from visavis.auth.profiles import ProfileService
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
@@ -37,10 +39,15 @@ from visavis.forms.catalogue import TemplateCatalogue
 from visavis.forms.service import FormService
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
+from visavis.privacy.page import Controller
+from visavis.privacy.profiles import policy_for
+from visavis.privacy.retention import FileCleanup, Retention, run_periodically
+from visavis.privacy.subject import SubjectService
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
 from visavis.storage.files import FileStore
+from visavis.storage.keys import FileKeys
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
@@ -51,6 +58,7 @@ from visavis.web.forms import FormRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
+from visavis.web.privacy import PrivacyRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.ws import Gateway
 
@@ -81,11 +89,24 @@ def upload_limits(settings: Settings) -> UploadLimits:
     return UploadLimits(max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages)
 
 
+def file_keys(settings: Settings) -> FileKeys:
+    """The key ring of files at rest: VISAVIS_FILE_KEY, else `<data_dir>/keys/files.key`."""
+    return FileKeys(settings.file_key, settings.keys_dir / "files.key")
+
+
+def controller(settings: Settings) -> Controller:
+    return Controller(settings.controller_name, settings.controller_address, settings.dpo_email)
+
+
 def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
     """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
     /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
     settings = settings or Settings.from_env()
+    # a profile's limits broken by the settings (medical: metadata > 92 days) refuse
+    # the start with the setting named
+    policy = policy_for(settings.profile, settings.retention_overrides())
     database = Database(settings.database_url)
+    audit = AuditLog(database.writer)
     bus = MemoryBus()
     presence = Presence()
     auth = AuthService(
@@ -96,7 +117,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         return (await auth.get_adviser(adviser_id)).max_chats
 
     announcer = Announcer(bus, presence, max_chats)
-    conversations = ConversationService(database, announcer)
+    conversations = ConversationService(database, announcer, policy.keep_message_content_after_end)
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
     teams = TeamService(database)
     hub = Hub(
@@ -110,7 +131,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         settings.requested_adviser_fallback_s,
         settings.offer_timeout_s,
     )
-    store = FileStore(settings.files_dir)
+    store = FileStore(settings.files_dir, file_keys(settings))
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
@@ -138,7 +159,16 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         forms,
     )
     profiles = ProfileService(database)
-    api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
+    api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit)
+    cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
+    retention = Retention(database, cleanup, policy)
+    privacy = PrivacyRoutes(
+        api,
+        database,
+        SubjectService(database, conversations, cleanup, policy),
+        policy,
+        controller(settings),
+    )
     mailer = Mailer(
         SmtpConfig(
             settings.smtp_host,
@@ -178,9 +208,18 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await teams.load()
         hub.start()
+        sweeper = (
+            asyncio.create_task(run_periodically(retention, settings.retention_interval_s))
+            if settings.retention_interval_s > 0
+            else None
+        )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await hub.stop()
             await bus.close()
             await database.dispose()
@@ -203,6 +242,13 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/cobrowse.js", cobrowse_host.script),
         Route("/api/v1/cobrowse/config", cobrowse_host.config),
         Route("/healthz", api.health),
+        Route("/privacy", privacy.page),
+        Route("/privacy.css", privacy.css),
+        Route("/api/v1/privacy/policy", privacy.policy_json),
+        Route("/api/v1/privacy/export", privacy.export, methods=["POST"]),
+        Route("/api/v1/privacy/erase", privacy.erase, methods=["POST"]),
+        Route("/api/v1/audit", privacy.audit_list),
+        Route("/api/v1/audit/verify", privacy.audit_verify),
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),
         Route("/api/v1/topics", api.topics),
@@ -291,4 +337,5 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     app.state.settings = settings
     app.state.hub = hub
     app.state.auth = auth
+    app.state.policy = policy
     return app

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visavis import cli_privacy
 from visavis.config import Settings
 from visavis.errors import VisavisError
 
@@ -446,6 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     form_sub.add_parser("list")
     form_sub.add_parser("remove").add_argument("id")
     form_sub.add_parser("samples", help="add the demo's three templates")
+    cli_privacy.add_parsers(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -459,6 +461,8 @@ def main(argv: list[str] | None = None) -> None:
             from visavis.storage.migrate import migrate_sync
 
             migrate_sync(settings.database_url)
+        if args.cmd in cli_privacy.COMMANDS:
+            sys.exit(cli_privacy.run(settings, args))
         if args.cmd == "serve":
             do_serve(settings)
         elif args.cmd == "demo":

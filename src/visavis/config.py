@@ -68,6 +68,21 @@ class Settings:
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
     log_level: str = "info"
+    # data protection (privacy/): the deployment profile, retention per kind of data
+    # in days after a conversation ends ("" = the profile's default), the file key,
+    # who is responsible (the privacy page)
+    profile: str = "retail"
+    retention_messages_days: str = ""
+    retention_documents_days: str = ""
+    retention_forms_days: str = ""
+    retention_signed_pdfs_days: str = ""
+    retention_recordings_days: str = ""
+    retention_metadata_days: str = ""
+    retention_interval_s: int = 3600
+    file_key: str = ""
+    controller_name: str = ""
+    controller_address: str = ""
+    dpo_email: str = ""
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property
@@ -83,6 +98,20 @@ class Settings:
     def page_cache_dir(self) -> Path:
         """Rendered page images; safe to delete at any time."""
         return Path(self.data_dir) / "cache" / "pages"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Keys kept beside the data (mode 0600): `files.key` unless VISAVIS_FILE_KEY."""
+        return Path(self.data_dir) / "keys"
+
+    def retention_overrides(self) -> dict[str, str]:
+        """VISAVIS_RETENTION_<KIND>_DAYS by kind, as given ("" = the profile's default)."""
+        prefix, suffix = "retention_", "_days"
+        return {
+            f.name[len(prefix) : -len(suffix)]: getattr(self, f.name)
+            for f in fields(self)
+            if f.name.startswith(prefix) and f.name.endswith(suffix)
+        }
 
     def cobrowse_origin_list(self) -> tuple[str, ...]:
         """The company websites whose images, styles and fonts the co-browsing mirror

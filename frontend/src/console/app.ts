@@ -65,6 +65,7 @@ function teamNames(teams: TeamInfo[]): (id: string) => string {
 }
 
 let libraryLoad: Promise<unknown> | null = null;
+let privacyLoad: Promise<unknown> | null = null;
 
 export class ConsoleApp extends I18nElement {
   static override properties = {
@@ -498,21 +499,23 @@ export class ConsoleApp extends I18nElement {
               ? html`<section class="view"><vv-slots .csrf=${this.csrf}></vv-slots></section>`
               : this.view === "library"
                 ? this.renderLibrary()
-                : this.view === "forms"
-                  ? html`<section class="view">
-                      <vv-form-templates .csrf=${this.csrf}></vv-form-templates>
-                    </section>`
-                  : this.view === "overview"
+                : this.view === "privacy"
+                  ? this.renderPrivacy()
+                  : this.view === "forms"
                     ? html`<section class="view">
-                        <vv-overview
-                          .queue=${this.queue}
-                          .offline=${this.offline}
-                          .topicLabel=${this.topicLabel}
-                          .now=${this.now}
-                          .snapshot=${this.overview}
-                        ></vv-overview>
+                        <vv-form-templates .csrf=${this.csrf}></vv-form-templates>
                       </section>`
-                    : this.renderChats()
+                    : this.view === "overview"
+                      ? html`<section class="view">
+                          <vv-overview
+                            .queue=${this.queue}
+                            .offline=${this.offline}
+                            .topicLabel=${this.topicLabel}
+                            .now=${this.now}
+                            .snapshot=${this.overview}
+                          ></vv-overview>
+                        </section>`
+                      : this.renderChats()
       }
       <vv-invite-dialog .csrf=${this.csrf}></vv-invite-dialog>
       <vv-code-dialog .csrf=${this.csrf}></vv-code-dialog>
@@ -531,6 +534,16 @@ export class ConsoleApp extends I18nElement {
     });
     return html`<section class="view">
       <vv-library-admin .csrf=${this.csrf}></vv-library-admin>
+    </section>`;
+  }
+
+  /** The admins' data-protection view: its own chunk too. */
+  private renderPrivacy() {
+    privacyLoad ??= import("./privacy-admin").catch(() => {
+      privacyLoad = null;
+    });
+    return html`<section class="view">
+      <vv-privacy-admin .csrf=${this.csrf}></vv-privacy-admin>
     </section>`;
   }
 

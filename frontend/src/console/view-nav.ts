@@ -1,15 +1,17 @@
 // The console's views (chats, history, my profile, my slots, the supervisors'
-// overview, the admins' document library and form templates) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
+// overview, the admins' document library, form templates and data protection) as tabs (`vv-view`), and the ways to bring a customer in: an e-mail
 // invitation or a phone code (`vv-open-dialog` with the dialog's tag).
 import { html, nothing } from "lit";
 import { I18nElement } from "../lib/base";
 import { base } from "../lib/styles";
 import { tdoc } from "./documents-strings";
+import { tpriv } from "./privacy-strings";
 import { t } from "./strings";
 import { navStyles } from "./styles";
 import { tw } from "./ways-strings";
 
-export type View = "chats" | "history" | "profile" | "slots" | "overview" | "library" | "forms";
+export type View =
+  "chats" | "history" | "profile" | "slots" | "overview" | "library" | "forms" | "privacy";
 
 export class ViewNav extends I18nElement {
   static override properties = {
@@ -64,6 +66,7 @@ export class ViewNav extends I18nElement {
       ${this.supervisor ? this.tab("overview", "overview-tab", tw("tabOverview")) : nothing}
       ${this.admin ? this.tab("library", "library-tab", tdoc("tabLibrary")) : nothing}
       ${this.admin ? this.tab("forms", "forms-tab", tw("tabForms")) : nothing}
+      ${this.admin ? this.tab("privacy", "privacy-tab", tpriv("tabPrivacy")) : nothing}
       <span class="ways">
         ${this.way("vv-invite-dialog", "open-invite", tw("inviteButton"))}
         ${this.way("vv-code-dialog", "open-code", tw("codeButton"))}

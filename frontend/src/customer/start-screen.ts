@@ -264,7 +264,16 @@ export class StartScreen extends I18nElement {
         <button type="submit" data-testid="start-submit" ?disabled=${this.submitting}>
           ${this.submitting ? t("starting") : t("startSubmit")}
         </button>
-        <p class="note muted">${t("privacyNote")}</p>
+        <p class="note muted">
+          ${t("privacyNote")}
+          <a
+            href=${`/privacy?lang=${lang()}`}
+            target="_blank"
+            rel="noopener"
+            data-testid="privacy-link"
+            >${t("privacyLink")}</a
+          >
+        </p>
       </form>
       ${this.offlineNow ? nothing : ways}
     </main>`;

@@ -17,6 +17,7 @@ export const strings = {
     "Ihr Gespräch wird auf dem Server dieses Unternehmens gespeichert. In Ihrem Browser wird erst etwas gespeichert, wenn Sie den Chat starten.",
     "Your conversation is stored on this company's own server. Nothing is stored in your browser until you start the chat.",
   ],
+  privacyLink: ["Datenschutz: was gespeichert wird", "Privacy: what is kept"],
   previousGone: [
     "Ihr früheres Gespräch ist nicht mehr verfügbar. Sie können ein neues beginnen.",
     "Your previous conversation is no longer available. You can start a new one.",

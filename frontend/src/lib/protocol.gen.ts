@@ -957,7 +957,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled" | "conversation.erased";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;

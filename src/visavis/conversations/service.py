@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.cobrowsing import end_running
+from visavis.conversations.erasure import do_erase_content
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.state import Status, check_can_write, check_transition
 from visavis.conversations.writes import Author, Result, Write, count_active
@@ -76,10 +77,15 @@ class Appended:
 
 
 class ConversationService(ConversationReads):
-    def __init__(self, database: Database, announcer: Announcer) -> None:
+    def __init__(
+        self, database: Database, announcer: Announcer, keep_message_content: bool = True
+    ) -> None:
+        """`keep_message_content`: False under the medical profile: a conversation's
+        messages are erased in the write that ends it (privacy/profiles.py)."""
         super().__init__(database.sessions)
         self._database = database
         self.announcer = announcer
+        self.keep_message_content = keep_message_content
 
     @contextlib.asynccontextmanager
     async def write(self, summaries: bool = True) -> AsyncIterator[Write]:
@@ -286,6 +292,10 @@ class ConversationService(ConversationReads):
             await w.append(
                 conversation_id, "conversation.ended", author, {"by": author.role}, now=now
             )
+            if not self.keep_message_content:
+                # in the same transaction as the end: no moment in which an ended
+                # conversation still holds its messages, and no job to wait for
+                await do_erase_content(w.db, [conversation_id], "messages")
         return w.summary(conversation_id), w.events(conversation_id)
 
     async def do_receipt(

@@ -8,6 +8,11 @@ small — and encoded as JPEG q85 (PNG and WebP took 5 to 10 times longer to enc
 result is written to `<cache_dir>/ab/<digest>/<page>-<width>.jpg`; a second request
 reads the file, and concurrent requests for the same page wait for one render.
 Images are resized the same way (never enlarged). Pages are numbered from 0.
+
+A page image shows the document's content, so the cache is encrypted as the stored
+files are (`FileStore.seal`, the cache path as associated data). A cached page that
+no key opens any more (after `visavis keys rotate`) is rendered again; the retention
+job and erasures delete a document's pages with its file.
 """
 
 from __future__ import annotations
@@ -82,16 +87,19 @@ class PageRenderer:
 
     async def forget(self, digest: str) -> None:
         """Drop the cached pages of a document (after its file is deleted)."""
-        path = self.cache_path(digest, 0, 0).parent
-        await asyncio.to_thread(shutil.rmtree, path, True)
+        await forget_pages(self.cache_dir, digest)
 
     async def _cached_or_rendered(
         self, kind: RenderKind, digest: str, page: int, width: int
     ) -> bytes:
         path = self.cache_path(digest, page, width)
+        label = page_label(path)
         cached = await asyncio.to_thread(_read_or_none, path)
         if cached is not None:
-            return cached
+            try:
+                return self.store.unseal(cached, label)
+            except VisavisError:
+                pass  # under a key no longer in the ring: rendered again
         data = await self.store.get(digest)
         jpeg = await asyncio.to_thread(self._render, kind, data, page, width, path)
         return jpeg
@@ -106,8 +114,20 @@ class PageRenderer:
             image = resized_image(data, width, self.max_pixels)
         jpeg = encode_jpeg(image)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, jpeg)
+        write_atomically(path, self.store.seal(jpeg, page_label(path)))
         return jpeg
+
+
+def page_label(path: Path) -> str:
+    """What a cached page is bound to when encrypted: its digest, page and width."""
+    return f"page:{path.parent.name}/{path.name}"
+
+
+async def forget_pages(cache_dir: Path, digest: str) -> None:
+    """Drop a document's cached pages; for the retention job and erasures, which have
+    no renderer of their own (pages are rendered again if the file is still there)."""
+    check_digest(digest)
+    await asyncio.to_thread(shutil.rmtree, Path(cache_dir) / digest[:2] / digest, True)
 
 
 def resized_image(data: bytes, width: int, max_pixels: int) -> Image.Image:

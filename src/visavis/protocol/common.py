@@ -70,6 +70,8 @@ EventKind = Literal[
     "form.submitted",
     "form.confirmed",
     "form.cancelled",
+    # privacy/subject.py: an erasure request erased content and kept what the law keeps
+    "conversation.erased",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from typing import cast
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from visavis.auth.service import AdviserView
 from visavis.auth.tokens import CustomerTokens
@@ -30,7 +31,8 @@ from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.storage.models import Document
 from visavis.web.http import Api
-from visavis.web.permissions import check_admin, check_adviser_of
+from visavis.web.permissions import advisers_of, check_admin, check_adviser_of
+from visavis.web.ranges import ranged_response
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +140,7 @@ class DocumentRoutes:
     async def grant_access(self, request: Request) -> Response:
         who = await self.participant(request)
         doc = await self.documents.get(request.path_params["document_id"])
-        await self.check_takes_part(who, doc.conversation_id, reading=True)
+        conv = await self.check_takes_part(who, doc.conversation_id, reading=True)
         grant = Grant(
             doc.id,
             doc.conversation_id,
@@ -146,6 +148,14 @@ class DocumentRoutes:
             who.adviser.id if who.adviser is not None else None,
         )
         token, expires = self.access.issue(grant)
+        if who.adviser is not None and who.adviser.id not in advisers_of(conv):
+            # a supervisor or admin opening a colleague's document (page images too)
+            await self.api.audit.do_record(
+                actor=f"adviser:{who.adviser.id}",
+                action="document.access",
+                subject=f"document:{doc.id}",
+                detail={"conversation_id": doc.conversation_id},
+            )
         body: f.DocumentAccess = {"token": token, "expires_at": iso(expires)}
         return JSONResponse(body)
 
@@ -174,15 +184,25 @@ class DocumentRoutes:
         # downloadable; a PDF or image is shown as page images instead
         if grant.role == "customer" and not doc.downloadable and doc.kind != "video":
             raise VisavisError("forbidden", "this document may be viewed but not downloaded")
-        path = self.documents.store.path_of(doc.digest)
-        if not path.is_file():
-            raise VisavisError("file_missing", f"the file of document {doc.id} is gone")
-        return FileResponse(
-            path,
-            media_type=doc.mime,
-            filename=doc.name,
-            content_disposition_type="inline" if doc.kind == "video" else "attachment",
-            headers={
+        try:
+            data = await self.documents.store.get(doc.digest)
+        except VisavisError:
+            raise VisavisError("file_missing", f"the file of document {doc.id} is gone") from None
+        if request.headers.get("range", "bytes=0-").replace(" ", "").startswith("bytes=0-"):
+            # a download, or a video's first request (seeking asks for later ranges)
+            await self.api.audit.do_record(
+                actor=f"{grant.role}:{grant.adviser_id or grant.conversation_id}",
+                action="document.download",
+                subject=f"document:{doc.id}",
+                detail={"conversation_id": doc.conversation_id, "bytes": len(data)},
+            )
+        disposition = "inline" if doc.kind == "video" else "attachment"
+        return ranged_response(
+            request,
+            data,
+            doc.mime,
+            {
+                "Content-Disposition": f"{disposition}; filename*=utf-8''{quote(doc.name)}",
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": FILE_CSP,
                 "Cache-Control": "private, max-age=900",

@@ -71,21 +71,30 @@ class FormRoutes:
         return Response(status_code=204)
 
     # ------------------------------------------------------------ forms
-    async def readable(self, request: Request) -> Form:
-        """The form, if the asker takes part in its conversation (or sees all)."""
+    async def readable(self, request: Request, export: str) -> Form:
+        """The form, if the asker takes part in its conversation (or sees all); the
+        export is in the audit log."""
         form = await self.forms.get(request.path_params["form_id"])
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             if self.tokens.check(header[7:].strip()) != form.conversation_id:
                 raise VisavisError("forbidden", "your token does not grant this conversation")
-            return form
-        adviser = await self.api.adviser(request)
-        if not adviser.sees_all:
-            check_adviser_of(adviser, await self.api.conversations.get(form.conversation_id))
+            actor = f"customer:{form.conversation_id}"
+        else:
+            adviser = await self.api.adviser(request)
+            if not adviser.sees_all:
+                check_adviser_of(adviser, await self.api.conversations.get(form.conversation_id))
+            actor = f"adviser:{adviser.id}"
+        await self.api.audit.do_record(
+            actor=actor,
+            action=f"form.export.{export}",
+            subject=f"form:{form.id}",
+            detail={"conversation_id": form.conversation_id},
+        )
         return form
 
     async def export_json(self, request: Request) -> Response:
-        form = await self.readable(request)
+        form = await self.readable(request, "json")
         record = record_of(form, await self.forms.template(form))
         return JSONResponse(
             record,
@@ -100,7 +109,7 @@ class FormRoutes:
         lang = request.query_params.get("lang", "de")
         if lang not in ("de", "en"):
             raise VisavisError("bad_request", "lang: expected de or en")
-        form = await self.readable(request)
+        form = await self.readable(request, "pdf")
         template = await self.forms.template(form)
         record = record_of(form, template)
         pdf = await asyncio.to_thread(form_pdf, record, template, cast(Lang, lang))

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
+from visavis.audit.log import AuditLog
 from visavis.auth.profiles import MAX_PHOTO_BYTES, ProfileService
 from visavis.auth.ratelimit import RateLimiter
 from visavis.auth.service import EMAIL_RE, AdviserView, AuthService
@@ -104,8 +105,10 @@ class Api:
         hub: Hub,
         teams: TeamService,
         profiles: ProfileService,
+        audit: AuditLog,
     ) -> None:
         self.settings = settings
+        self.audit = audit  # reads of stored data by those who do not take part
         self.auth = auth
         self.tokens = tokens
         self.conversations = conversations
@@ -331,6 +334,11 @@ class Api:
         conv = await self.conversations.get(cid)
         if not me.sees_all and (conv["adviser"] is None or conv["adviser"]["id"] != me.id):
             raise VisavisError("forbidden", "this conversation is not assigned to you")
+        if conv["adviser"] is None or conv["adviser"]["id"] != me.id:
+            # a supervisor or admin reads a colleague's conversation
+            await self.audit.do_record(
+                actor=f"adviser:{me.id}", action="conversation.read", subject=f"conversation:{cid}"
+            )
         return JSONResponse(
             {"conversation": conv, "events": await self.conversations.full_history(cid)}
         )

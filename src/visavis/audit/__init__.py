@@ -1,0 +1,1 @@
+"""The audit log of access to stored data: append-only, hash-chained (`log.py`)."""
