@@ -187,7 +187,7 @@ def test_the_pdfs_own_signature_fields_are_listed_and_filled(keys: SealKeys) -> 
     with pikepdf.open(io.BytesIO(sealed)) as doc:
         names = [str(f.get("/T")) for f in doc.Root.AcroForm.Fields]
         assert names == ["VisavisSeal"]
-    x0, y0, x1, y1 = blue_box(sealed, 0)
+    x0, _, x1, _ = blue_box(sealed, 0)
     assert kunde.x - 0.02 <= x0 and x1 <= kunde.x + kunde.width + 0.02
 
 

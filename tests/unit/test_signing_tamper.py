@@ -43,7 +43,7 @@ def regions(data: bytes) -> tuple[range, range, range, range]:
 
 def sample(r: range, count: int) -> list[int]:
     step = max(1, len(r) // count)
-    return list(r[::step])[:count] + [r[-1]]
+    return [*list(r[::step])[:count], r[-1]]
 
 
 def changed(data: bytes, offset: int) -> bytes:
