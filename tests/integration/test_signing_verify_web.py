@@ -18,7 +18,7 @@ ORIGINAL = pdf(pages=1)
 
 
 @pytest.fixture
-async def sealed(live_server: LiveServer) -> bytes:
+def sealed(live_server: LiveServer) -> bytes:
     # the key where the server finds it: its data directory
     keys = load_or_create_seal_keys(live_server.data_dir / "keys", "Musterbank eG")
     return do_sign(ORIGINAL, [mark()], audit(ORIGINAL), keys)
