@@ -146,13 +146,13 @@ def with_fields(base: bytes) -> bytes:
     doc = edited_pdf(lambda d: setattr(d.pages[1].obj, "Rotate", 90), base)
     writer = IncrementalPdfFileWriter(io.BytesIO(doc))
     sig_fields.append_signature_field(
-        writer, sig_fields.SigFieldSpec("Kunde", on_page=0, box=(59.5, 84.2, 297.5, 168.4))
+        writer, sig_fields.SigFieldSpec("Kunde", on_page=0, box=(60, 84, 298, 168))
     )
     sig_fields.append_signature_field(
         writer, sig_fields.SigFieldSpec("Berater", on_page=1, box=(100, 200, 150, 400))
     )
     out = io.BytesIO()
-    writer.write(out)
+    writer.write(out)  # type: ignore[no-untyped-call]
     # rewritten by pikepdf, as an editor would save it: no incremental sections
     with pikepdf.open(io.BytesIO(out.getvalue())) as d:
         flat = io.BytesIO()
@@ -167,10 +167,10 @@ def test_the_pdfs_own_signature_fields_are_listed_and_filled(keys: SealKeys) -> 
     kunde = spots["Kunde"]
     assert kunde.page == 0
     a4w, a4h = 595.2756, 841.8898
-    assert kunde.x == pytest.approx(59.5 / a4w, abs=1e-3)
+    assert kunde.x == pytest.approx(60 / a4w, abs=1e-3)
     assert kunde.width == pytest.approx(238 / a4w, abs=1e-3)
-    assert kunde.y == pytest.approx((a4h - 168.4) / a4h, abs=1e-3)
-    assert kunde.height == pytest.approx(84.2 / a4h, abs=1e-3)
+    assert kunde.y == pytest.approx((a4h - 168) / a4h, abs=1e-3)
+    assert kunde.height == pytest.approx(84 / a4h, abs=1e-3)
     # page 2 is turned by 90° clockwise: the box's user-space y becomes display x
     berater = spots["Berater"]
     assert berater.page == 1
