@@ -60,6 +60,7 @@ from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
 from visavis.web.privacy import PrivacyRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
+from visavis.web.verify import VerifyRoutes
 from visavis.web.ws import Gateway
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await database.dispose()
 
     mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
+    verify = VerifyRoutes(settings)
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
@@ -235,6 +237,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/demo/konto", api.page("demo-konto.html")),
         Route("/demo/mail", mailbox.page),
         Route("/demo/mail.css", mailbox.css),
+        Route("/verify", verify.page, methods=["GET"]),
+        Route("/verify", verify.submit, methods=["POST"]),
+        Route("/verify.css", verify.css),
+        Route("/api/v1/verify", verify.api, methods=["POST"]),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
         Route("/console/mirror", mirror_page),

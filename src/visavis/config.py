@@ -83,6 +83,13 @@ class Settings:
     controller_name: str = ""
     controller_address: str = ""
     dpo_email: str = ""
+    organisation: str = "visavis"
+    seal_p12: str = ""
+    seal_p12_password: str = ""
+    timestamp_url: str = ""
+    verify_trust: str = ""
+    verify_max_bytes: int = 25 * 1024 * 1024
+    verifications_per_minute: int = 10
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property
@@ -112,6 +119,20 @@ class Settings:
             for f in fields(self)
             if f.name.startswith(prefix) and f.name.endswith(suffix)
         }
+    def seal_keys_dir(self) -> Path:
+        """The organisation's seal key and self-issued certificate (made on first use)
+        when no PKCS#12 file is configured."""
+        return Path(self.data_dir) / "keys"
+
+    @property
+    def tsa_keys_dir(self) -> Path:
+        """The local test/demo timestamp authority's key and certificate
+        (`python -m visavis.signing.tsa --keys`)."""
+        return Path(self.data_dir) / "tsa"
+
+    def verify_trust_files(self) -> tuple[Path, ...]:
+        """Further certificates (PEM files, comma-separated) verification trusts."""
+        return tuple(Path(p.strip()) for p in self.verify_trust.split(",") if p.strip())
 
     def cobrowse_origin_list(self) -> tuple[str, ...]:
         """The company websites whose images, styles and fonts the co-browsing mirror

@@ -48,6 +48,14 @@ HTTP_STATUS: dict[str, int] = {
     "form_invalid_change": 400,
     "form_field_conflict": 409,
     "form_invalid": 422,
+    # signing (signing/): nothing is signed when one of these is raised
+    "pdf_already_signed": 422,
+    "signature_image_invalid": 422,
+    "signature_image_too_large": 422,
+    "spot_outside_page": 422,
+    "signature_field_unknown": 422,
+    "seal_key_invalid": 500,
+    "timestamp_failed": 502,
     "internal": 500,
 }
 
