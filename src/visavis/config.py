@@ -44,6 +44,7 @@ class Settings:
     conversations_per_minute: int = 10
     ws_frames_per_second: int = 20
     ws_frame_burst: int = 40
+    chat_queue_max: int = 2000
     cookie_secure: bool = False
     frame_ancestors: str = "*"
     cobrowse_origins: str = ""
