@@ -5,17 +5,19 @@ Reads take a session of their own and no lock; they never change anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from visavis.conversations.state import Status
 from visavis.conversations.summary import event_frame, iso, summary
 from visavis.conversations.writes import adviser_name, count_active
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
-from visavis.storage.models import Conversation, Event
+from visavis.storage.models import Adviser, Conversation, Event
 
 REPLAY_PAGE = 500
 
@@ -30,16 +32,34 @@ async def summary_of(db: AsyncSession, conv: Conversation) -> f.ConversationSumm
     )
 
 
+def with_names() -> Select[Conversation, str, str]:
+    """Conversations with their adviser's and consulting colleague's names, in one
+    query (a socket's hello and subscribe read summaries; a reconnect storm reads
+    thousands)."""
+    adv, con = aliased(Adviser), aliased(Adviser)
+    return (
+        select(Conversation, adv.name, con.name)
+        .outerjoin(adv, adv.id == Conversation.adviser_id)
+        .outerjoin(con, con.id == Conversation.consultant_id)
+    )
+
+
+def summaries(
+    rows: Iterable[Row[Conversation, str, str]],
+) -> list[f.ConversationSummary]:
+    return [summary(c, a, b) for c, a, b in rows]
+
+
 class ConversationReads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._db = sessions
 
     async def get(self, conversation_id: str) -> f.ConversationSummary:
         async with self._db() as db:
-            conv = await db.get(Conversation, conversation_id)
-            if conv is None:
+            row = (await db.execute(with_names().where(Conversation.id == conversation_id))).first()
+            if row is None:
                 raise VisavisError("not_found", f"no conversation {conversation_id}")
-            return await summary_of(db, conv)
+            return summary(row[0], row[1], row[2])
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
@@ -123,12 +143,12 @@ class ConversationReads:
 
     async def for_adviser(self, adviser_id: str) -> list[f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation)
+            rows = await db.execute(
+                with_names()
                 .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
                 .order_by(Conversation.accepted_at)
             )
-            return [await summary_of(db, c) for c in rows]
+            return summaries(rows)
 
     async def active_count(self, adviser_id: str) -> int:
         async with self._db() as db:
@@ -193,9 +213,9 @@ class ConversationReads:
 
     async def for_consultant(self, adviser_id: str) -> list[f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation).where(
+            rows = await db.execute(
+                with_names().where(
                     Conversation.consultant_id == adviser_id, Conversation.status == Status.ACTIVE
                 )
             )
-            return [await summary_of(db, c) for c in rows]
+            return summaries(rows)
