@@ -31,7 +31,7 @@ from visavis.protocol.messages import frame_id_of
 from visavis.protocol.replies import ack, error
 from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
-from visavis.web.connection import Connection, spawn
+from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
 from visavis.web.permissions import (
@@ -354,24 +354,22 @@ class Gateway:
             )
         pending = self.conversations.submit_chat(cid, author_of(conn), msg.client_id, text)
         conn.chats_in_flight += 1
-        spawn(self._ack_chat(conn, msg, pending))
+        # a callback, not a task per message: the answer is sent when the commit is done
+        pending.add_done_callback(lambda done: self._ack_chat(conn, msg, done))
 
-    async def _ack_chat(
-        self, conn: Connection, msg: m.ChatSend, pending: asyncio.Future[Appended]
-    ) -> None:
+    def _ack_chat(self, conn: Connection, msg: m.ChatSend, done: asyncio.Future[Appended]) -> None:
+        conn.chats_in_flight -= 1
         cid = msg.conversation_id
-        try:
-            result = await pending
-        except VisavisError as err:
+        err = done.exception() if not done.cancelled() else VisavisError("internal", "cancelled")
+        if isinstance(err, VisavisError):
             log.info("refused frame %s from %s: %s %s", msg.id, conn.role, err.code, err.message)
             self._error(conn, msg.id, err.code, err.message, err.details)
             return
-        except Exception:
-            log.exception("internal error on frame %s", msg.id)
+        if err is not None:
+            log.error("internal error on frame %s", msg.id, exc_info=err)
             self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
             return
-        finally:
-            conn.chats_in_flight -= 1
+        result = done.result()
         conn.push_frame(ack(msg.id, cid, result.frame["seq"]))
         if not result.created and cid in conn.subs:
             # A resend: the original event may not have reached this socket yet.
