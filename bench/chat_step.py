@@ -117,7 +117,7 @@ def run_step(n: int, ws: str, args: argparse.Namespace) -> Step:
     }
     step = Step(n=n, ws=ws, workers=workers)
     impl = None if ws == "default" else ws
-    with Server(ws=impl, env=env) as server:
+    with Server(ws=impl, env=env, start_timeout_s=120.0) as server:
         t_setup = time.monotonic()
         # unique per step: on PostgreSQL (VISAVIS_DATABASE_URL) every step shares one
         # database, and the advisers of the step before are still there
