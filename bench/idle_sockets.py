@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     error = ""
     res: dict[str, Any] = {}
     try:
-        with Server(env=env) as server:
+        with Server(env=env, start_timeout_s=120.0) as server:
             res = asyncio.run(run(args, server))
             if not server.alive():
                 error = "the server died"
