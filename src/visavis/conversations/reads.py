@@ -90,27 +90,41 @@ class ConversationReads:
 
     async def queue(self, status: str = Status.QUEUED) -> list[f.QueueEntry]:
         """Waiting (or offline) conversations, oldest first."""
+        c = Conversation
         async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation)
-                .where(Conversation.status == status)
-                .order_by(Conversation.queued_at, Conversation.id)
+            # the columns only, not ORM objects: recomputed after every change of a
+            # queue that may be a thousand long
+            rows = await db.execute(
+                select(
+                    c.id,
+                    c.customer_name,
+                    c.topic,
+                    c.language,
+                    c.queued_at,
+                    c.preview,
+                    c.team_id,
+                    c.kind,
+                    c.contact,
+                    c.requested_adviser_id,
+                )
+                .where(c.status == status)
+                .order_by(c.queued_at, c.id)
             )
             return [
                 {
-                    "conversation_id": c.id,
-                    "customer_name": c.customer_name,
-                    "topic": c.topic,
-                    "language": c.language,
+                    "conversation_id": r.id,
+                    "customer_name": r.customer_name,
+                    "topic": r.topic,
+                    "language": r.language,
                     # set whenever a conversation is queued or offline (service.py)
-                    "queued_at": cast(str, iso(c.queued_at)),
-                    "preview": c.preview,
-                    "team_id": c.team_id,
-                    "kind": cast(f.ConversationKind, c.kind),
-                    "contact": c.contact,
-                    "requested_adviser_id": c.requested_adviser_id,
+                    "queued_at": cast(str, iso(r.queued_at)),
+                    "preview": r.preview,
+                    "team_id": r.team_id,
+                    "kind": cast(f.ConversationKind, r.kind),
+                    "contact": r.contact,
+                    "requested_adviser_id": r.requested_adviser_id,
                 }
-                for c in rows
+                for r in rows
             ]
 
     async def team_history(self, limit: int = 50) -> dict[str | None, History]:
