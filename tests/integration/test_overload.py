@@ -72,6 +72,7 @@ async def test_overloaded_messages_land_once_after_their_resend(tmp_path: Path) 
         assert len(seen) == len(texts) == len(by_client)
         assert {c: e["seq"] for c, e in by_client.items()} == acked
         assert {c: e["body"]["text"] for c, e in by_client.items()} == texts
-        assert server.log().count("overloaded") == overloaded
+        # said to the client each time, logged in summary (not a line per refusal)
+        assert 1 <= server.log().count("overloaded: ") <= overloaded
     finally:
         server.stop()

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500  # messages per transaction: bounds one commit's time and statement size
 MIN_RETRY_MS = 200
 MAX_RETRY_MS = 5000
+LOG_EVERY_S = 10.0  # refusals are logged in summary, at most this often
 
 Writes = Callable[[], AbstractAsyncContextManager[Write]]
 
@@ -55,6 +56,8 @@ class ChatCommits:
         self._committing = 0  # messages in the transaction now running
         self._rate = 1000.0  # messages per second committed lately (a moving average)
         self.refused = 0  # submissions refused as overloaded, for the logs and benches
+        self._logged_refused = 0
+        self._logged_at = -LOG_EVERY_S
         self.batches = 0
         self.committed = 0
 
@@ -68,6 +71,16 @@ class ChatCommits:
             self.refused += 1
             wait = 1000 * self.queued / max(self._rate, 1.0)
             retry = int(min(MAX_RETRY_MS, max(MIN_RETRY_MS, wait)))
+            now = time.monotonic()
+            if now - self._logged_at >= LOG_EVERY_S:
+                log.warning(
+                    "overloaded: %d chat messages await their commit; refused %d since the "
+                    "last report (retry_after_ms %d)",
+                    self.queued,
+                    self.refused - self._logged_refused,
+                    retry,
+                )
+                self._logged_at, self._logged_refused = now, self.refused
             raise VisavisError(
                 "overloaded",
                 f"the server is busy ({self.queued} messages queued); resend in {retry} ms",

@@ -347,12 +347,16 @@ class Gateway:
         if not text:
             raise VisavisError("bad_request", "chat.send: text is blank")
         if conn.chats_in_flight >= MAX_CHATS_IN_FLIGHT:
-            raise VisavisError(
-                "overloaded",
-                f"{conn.chats_in_flight} messages of this socket await their commit",
-                retry_after_ms=MIN_RETRY_MS,
-            )
-        pending = self.conversations.submit_chat(cid, author_of(conn), msg.client_id, text)
+            message = f"{conn.chats_in_flight} messages of this socket await their commit"
+            self._error(conn, msg.id, "overloaded", message, {"retry_after_ms": MIN_RETRY_MS})
+            return
+        try:
+            pending = self.conversations.submit_chat(cid, author_of(conn), msg.client_id, text)
+        except VisavisError as err:
+            # overloaded: said to the client; counted and logged in summary (commits.py),
+            # not a line per refusal when thousands a second are refused
+            self._error(conn, msg.id, err.code, err.message, err.details)
+            return
         conn.chats_in_flight += 1
         # a callback, not a task per message: the answer is sent when the commit is done
         pending.add_done_callback(lambda done: self._ack_chat(conn, msg, done))
