@@ -14,7 +14,9 @@ One bad message does not fail the others: a message refused by its check (ended
 conversation, not the adviser's) is answered with its error while the rest commit.
 Should the transaction itself fail (e.g. a unique key raced by another node), it is
 rolled back and each of its messages is retried in a transaction of its own, so
-exactly the failing ones fail.
+exactly the failing ones fail. A failure of the moment rather than of a message (no
+pooled connection in time, a lost or busy database) answers the whole group with
+`overloaded`, and the clients resend.
 
 Overload is said, not queued: with `max_queued` messages waiting, `submit` refuses at
 once with `overloaded` and a `retry_after_ms` hint (the time the queue needs to drain
@@ -33,6 +35,8 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
+from sqlalchemy import exc as sa_exc
+
 from visavis.conversations.writes import Appended, ChatIn, Write
 from visavis.errors import VisavisError
 
@@ -42,6 +46,10 @@ MAX_BATCH = 500  # messages per transaction: bounds one commit's time and statem
 MIN_RETRY_MS = 200
 MAX_RETRY_MS = 5000
 LOG_EVERY_S = 10.0  # refusals are logged in summary, at most this often
+
+# failures of the moment, not of a message: no pooled connection in time, the database
+# gone or busy (SQLite: another process wrote first)
+TRANSIENT = (sa_exc.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, TimeoutError)
 
 Writes = Callable[[], AbstractAsyncContextManager[Write]]
 
@@ -69,8 +77,7 @@ class ChatCommits:
         """Refuse (`overloaded`) while the queue is full."""
         if self.queued >= self.max_queued:
             self.refused += 1
-            wait = 1000 * self.queued / max(self._rate, 1.0)
-            retry = int(min(MAX_RETRY_MS, max(MIN_RETRY_MS, wait)))
+            retry = self._retry_ms()
             now = time.monotonic()
             if now - self._logged_at >= LOG_EVERY_S:
                 log.warning(
@@ -86,6 +93,11 @@ class ChatCommits:
                 f"the server is busy ({self.queued} messages queued); resend in {retry} ms",
                 retry_after_ms=retry,
             )
+
+    def _retry_ms(self) -> int:
+        """How long the waiting messages need to commit at the recent rate."""
+        wait = 1000 * max(self.queued, 1) / max(self._rate, 1.0)
+        return int(min(MAX_RETRY_MS, max(MIN_RETRY_MS, wait)))
 
     def submit(self, item: ChatIn) -> asyncio.Future[Appended]:
         """Queue one message; the future is answered after its commit (or with the
@@ -119,6 +131,16 @@ class ChatCommits:
         try:
             async with self._writes() as w:
                 results = await w.append_chats([item for item, _ in batch])
+        except TRANSIENT as exc:
+            # not the messages' fault: no connection in time, a lock conflict — said
+            # as overloaded, resent by the clients (retrying each alone would only
+            # wait that long once per message)
+            log.warning("a group commit of %d messages failed (%r); overloaded", len(batch), exc)
+            retry = self._retry_ms()
+            for _item, fut in batch:
+                _answer(fut, VisavisError("overloaded", "the database is busy; resend",
+                                          retry_after_ms=retry))  # fmt: skip
+            return
         except Exception as exc:
             if len(batch) == 1:
                 _answer(batch[0][1], exc)
