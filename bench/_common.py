@@ -163,6 +163,16 @@ class Server:
         if not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def kill(self) -> None:
+        """kill -9, keeping the data (for a restart: `start()` again)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
     def __enter__(self) -> Server:
         return self.start()
 

@@ -49,7 +49,7 @@ BENCH = "chat_latency"
 # ---------------------------------------------------------------- output
 HEADERS = [
     "N", "ws", "sockets", "msg/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ack p99", "ping p99",
-    "lost", "dup", "gaps", "unacked", "errors", "srv CPU%", "srv ms/msg", "srv RSS MB",
+    "lost", "dup", "gaps", "unacked", "overl", "errors", "srv CPU%", "srv ms/msg", "srv RSS MB",
     "client CPU%", "other CPU%", "loop lag p99", "held",
 ]  # fmt: skip
 
@@ -57,7 +57,7 @@ HEADERS = [
 def row(s: Step, p99_limit: float) -> list[Any]:
     return [
         s.n, s.ws, s.sockets, round(s.msgs_per_s), s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms,
-        s.ack_p99_ms, s.ping_p99_ms, s.lost, s.duplicated, s.gaps, s.unacked,
+        s.ack_p99_ms, s.ping_p99_ms, s.lost, s.duplicated, s.gaps, s.unacked, s.overloaded,
         ",".join(f"{k}:{v}" for k, v in s.errors.items()) or "0",
         round(s.server_cpu_pct), s.server_cpu_ms_per_msg, round(s.server_rss_mb),
         "/".join(str(round(c)) for c in s.client_cpu_pct), round(s.other_cpu_pct),

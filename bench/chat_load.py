@@ -75,6 +75,7 @@ class WorkerResult:
     sent: int = 0
     acked: int = 0
     refused: int = 0
+    overloaded: int = 0  # `overloaded` answers, each resent after its retry_after_ms
     delivered: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -92,6 +93,10 @@ class Stats:
         self.sent: dict[str, int] = {}  # client_id -> send time ns
         self.acked: set[str] = set()
         self.refused: set[str] = set()
+        self.frames: dict[str, str] = {}  # client_id -> the chat.send frame, for resends
+        self.last_tx: dict[str, int] = {}  # client_id -> time of the latest (re)send ns
+        self.overloaded = 0
+        self.resends: list[asyncio.Task[None]] = []
         self.delivered: set[str] = set()
         self.latencies_ms: list[float] = []
         self.ack_ms: list[float] = []
@@ -131,11 +136,22 @@ class Sock:
                     sent_at = stats.sent.get(fid) if fid else None
                     if sent_at is not None:
                         stats.acked.add(fid)
-                        stats.ack_ms.append((now - sent_at) / 1e6)
+                        # of the transmission that was accepted (a resend's own wait
+                        # shows in the delivery latency, measured from the first send)
+                        tx = stats.last_tx.get(fid, sent_at)
+                        stats.ack_ms.append((now - tx) / 1e6)
                     else:
                         self._answer(frame)
                 elif kind == "error":
                     fid = frame.get("id")
+                    if fid and fid in stats.sent and frame.get("code") == "overloaded":
+                        # as the browser client does: resend after the hint, jittered
+                        stats.overloaded += 1
+                        wait = (frame.get("details") or {}).get("retry_after_ms", 500) / 1000
+                        asyncio.get_running_loop().call_later(
+                            wait * (1 + random.random()), self._resend, fid
+                        )
+                        continue
                     stats.errors[frame.get("code", "?")] += 1
                     if fid and fid in stats.sent:
                         stats.refused.add(fid)
@@ -155,6 +171,18 @@ class Sock:
             for fut in self.pending.values():
                 if not fut.done():
                     fut.set_exception(ConnectionError("socket closed"))
+
+    def _resend(self, client_id: str) -> None:
+        if self.closing:
+            return
+        self.stats.last_tx[client_id] = time.monotonic_ns()
+        self.stats.resends.append(
+            asyncio.get_running_loop().create_task(self._send(self.stats.frames[client_id]))
+        )
+
+    async def _send(self, text: str) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self.ws.send(text)
 
     def _answer(self, frame: dict[str, Any]) -> None:
         fid = frame.get("id")
@@ -254,8 +282,10 @@ async def sender(
             "client_id": client_id,
             "text": f"{now} {pad}",
         }
+        text = json.dumps(frame)
+        stats.frames[client_id] = text
         try:
-            await sock.ws.send(json.dumps(frame))
+            await sock.ws.send(text)
         except websockets.ConnectionClosed:
             return
         k += 1
@@ -377,6 +407,7 @@ async def run_worker(plan: WorkerPlan, barrier: Any) -> WorkerResult:
     result.sent = len(stats.sent)
     result.acked = len(stats.acked)
     result.refused = len(stats.refused)
+    result.overloaded = stats.overloaded
     result.delivered = len(stats.delivered)
     result.lost = len(stats.acked - stats.delivered)
     result.unacked = len(stats.sent) - len(stats.acked | stats.refused)

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import math
 import multiprocessing as mp
+import secrets
 import threading
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ class Step:
     gaps: int = 0
     unacked: int = 0
     refused: int = 0
+    overloaded: int = 0  # refused as overloaded and resent (not an error: said, not queued)
     closed_early: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     p50_ms: float = math.nan
@@ -115,9 +117,12 @@ def run_step(n: int, ws: str, args: argparse.Namespace) -> Step:
     }
     step = Step(n=n, ws=ws, workers=workers)
     impl = None if ws == "default" else ws
-    with Server(ws=impl, env=env) as server:
+    with Server(ws=impl, env=env, start_timeout_s=120.0) as server:
         t_setup = time.monotonic()
-        emails = [f"bench{i}@bench.example" for i in range(n_adv)]
+        # unique per step: on PostgreSQL (VISAVIS_DATABASE_URL) every step shares one
+        # database, and the advisers of the step before are still there
+        run = secrets.token_hex(3)
+        emails = [f"bench{i}.{run}@bench.example" for i in range(n_adv)]
         server.add_advisers([(e, PASSWORD, f"A{i}", per_adviser) for i, e in enumerate(emails)])
         cookies, convs, step.create_per_s = asyncio.run(http_setup(server, n, emails, 16))
         advisers = [
@@ -187,7 +192,16 @@ def run_step(n: int, ws: str, args: argparse.Namespace) -> Step:
     errors: Counter[str] = Counter()
     for r in results:
         errors.update(r["errors"])
-        for key in ("sent", "delivered", "lost", "duplicated", "gaps", "unacked", "refused"):
+        for key in (
+            "sent",
+            "delivered",
+            "lost",
+            "duplicated",
+            "gaps",
+            "unacked",
+            "refused",
+            "overloaded",
+        ):
             setattr(step, key, getattr(step, key) + r[key])
         step.closed_early += r["closed_early"]
         step.sockets += r["sockets"]

@@ -38,6 +38,7 @@ class IdleSock:
         self.counts = counts
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.heartbeat_s = 25.0
+        self.conversation = ("", "")  # (id, token) of a customer socket, to come back
         self.closing = False
         self.n = 0
         self.reader = asyncio.get_running_loop().create_task(self._read())

@@ -118,7 +118,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         return (await auth.get_adviser(adviser_id)).max_chats
 
     announcer = Announcer(bus, presence, max_chats)
-    conversations = ConversationService(database, announcer, policy.keep_message_content_after_end)
+    conversations = ConversationService(
+        database, announcer, policy.keep_message_content_after_end, settings.chat_queue_max
+    )
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
     teams = TeamService(database)
     hub = Hub(

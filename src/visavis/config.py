@@ -44,6 +44,7 @@ class Settings:
     conversations_per_minute: int = 10
     ws_frames_per_second: int = 20
     ws_frame_burst: int = 40
+    chat_queue_max: int = 2000
     cookie_secure: bool = False
     frame_ancestors: str = "*"
     cobrowse_origins: str = ""
@@ -119,6 +120,8 @@ class Settings:
             for f in fields(self)
             if f.name.startswith(prefix) and f.name.endswith(suffix)
         }
+
+    @property
     def seal_keys_dir(self) -> Path:
         """The organisation's seal key and self-issued certificate (made on first use)
         when no PKCS#12 file is configured."""

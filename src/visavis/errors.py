@@ -15,6 +15,9 @@ HTTP_STATUS: dict[str, int] = {
     "unknown_type": 400,
     "frame_too_large": 413,
     "rate_limited": 429,
+    # the server has more messages in flight than it commits in time: resend after
+    # `retry_after_ms` (details), the same client_id stores it once
+    "overloaded": 503,
     "unauthorized": 401,
     "bad_credentials": 401,
     "csrf_failed": 403,

@@ -8,11 +8,15 @@
 //   client_id after every reconnect until the server acks them (the server stores a
 //   client_id once, so a resend is harmless), and handed to `onOutbox` for
 //   persistence so a closed tab still sends them next time;
+// - a message the server refuses for now (`overloaded`, `rate_limited`) stays in the
+//   outbox and is resent after the server's `retry_after_ms` (retry-policy.ts);
 // - the connection heals itself: heartbeat with jitter, exponential back-off with
-//   jitter, immediate retry when the browser says it is online again — except after
+//   jitter capped at 2 s while online (retry-policy.ts), so all are back within seconds
+//   of a server restart, immediate retry when the browser says it is online again — except after
 //   close 4401 (auth), which is reported instead of retried forever.
 import type { ClientMessage, ErrorMsg, EventMsg, ServerMessage, WelcomeMsg } from "./protocol.gen";
 import { PROTOCOL_VERSION } from "./protocol.gen";
+import { RESEND_CODES, reconnectDelay, resendDelay } from "./retry-policy";
 
 export type ConnState = "idle" | "connecting" | "open" | "reconnecting" | "auth_failed" | "stopped";
 
@@ -246,9 +250,13 @@ export class VisavisClient {
   }
 
   private scheduleReconnect(): void {
-    const min = this.opts.backoffMinMs ?? 500;
-    const max = this.opts.backoffMaxMs ?? 10_000;
-    const delay = jitter(Math.min(max, min * 2 ** this.attempts));
+    const delay = reconnectDelay(
+      this.attempts,
+      navigator.onLine !== false,
+      Math.random(),
+      this.opts.backoffMinMs,
+      this.opts.backoffMaxMs,
+    );
     this.attempts += 1;
     this.setState("reconnecting");
     window.clearTimeout(this.retryTimer);
@@ -533,8 +541,12 @@ export class VisavisClient {
     if (!item) return;
     window.clearTimeout(this.chatTimers.get(clientId));
     this.chatTimers.delete(clientId);
-    if (err.code === "rate_limited") {
-      window.setTimeout(() => this.transmit(item), 1000 + Math.random() * 1000);
+    if (RESEND_CODES.has(err.code)) {
+      // Said, not queued: the server is busy (or this socket too fast). The message
+      // stays in the outbox, shown as sending, and goes again after the server's hint;
+      // its client_id makes the server store it once.
+      const hint = err.details?.retry_after_ms;
+      window.setTimeout(() => this.transmit(item), resendDelay(hint, Math.random()));
       return;
     }
     this.removeFromOutbox(clientId);

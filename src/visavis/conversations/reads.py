@@ -5,17 +5,19 @@ Reads take a session of their own and no lock; they never change anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from visavis.conversations.state import Status
 from visavis.conversations.summary import event_frame, iso, summary
 from visavis.conversations.writes import adviser_name, count_active
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
-from visavis.storage.models import Conversation, Event
+from visavis.storage.models import Adviser, Conversation, Event
 
 REPLAY_PAGE = 500
 
@@ -30,16 +32,34 @@ async def summary_of(db: AsyncSession, conv: Conversation) -> f.ConversationSumm
     )
 
 
+def with_names() -> Select[Conversation, str, str]:
+    """Conversations with their adviser's and consulting colleague's names, in one
+    query (a socket's hello and subscribe read summaries; a reconnect storm reads
+    thousands)."""
+    adv, con = aliased(Adviser), aliased(Adviser)
+    return (
+        select(Conversation, adv.name, con.name)
+        .outerjoin(adv, adv.id == Conversation.adviser_id)
+        .outerjoin(con, con.id == Conversation.consultant_id)
+    )
+
+
+def summaries(
+    rows: Iterable[Row[Conversation, str, str]],
+) -> list[f.ConversationSummary]:
+    return [summary(c, a, b) for c, a, b in rows]
+
+
 class ConversationReads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._db = sessions
 
     async def get(self, conversation_id: str) -> f.ConversationSummary:
         async with self._db() as db:
-            conv = await db.get(Conversation, conversation_id)
-            if conv is None:
+            row = (await db.execute(with_names().where(Conversation.id == conversation_id))).first()
+            if row is None:
                 raise VisavisError("not_found", f"no conversation {conversation_id}")
-            return await summary_of(db, conv)
+            return summary(row[0], row[1], row[2])
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
@@ -70,27 +90,41 @@ class ConversationReads:
 
     async def queue(self, status: str = Status.QUEUED) -> list[f.QueueEntry]:
         """Waiting (or offline) conversations, oldest first."""
+        c = Conversation
         async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation)
-                .where(Conversation.status == status)
-                .order_by(Conversation.queued_at, Conversation.id)
+            # the columns only, not ORM objects: recomputed after every change of a
+            # queue that may be a thousand long
+            rows = await db.execute(
+                select(
+                    c.id,
+                    c.customer_name,
+                    c.topic,
+                    c.language,
+                    c.queued_at,
+                    c.preview,
+                    c.team_id,
+                    c.kind,
+                    c.contact,
+                    c.requested_adviser_id,
+                )
+                .where(c.status == status)
+                .order_by(c.queued_at, c.id)
             )
             return [
                 {
-                    "conversation_id": c.id,
-                    "customer_name": c.customer_name,
-                    "topic": c.topic,
-                    "language": c.language,
+                    "conversation_id": r.id,
+                    "customer_name": r.customer_name,
+                    "topic": r.topic,
+                    "language": r.language,
                     # set whenever a conversation is queued or offline (service.py)
-                    "queued_at": cast(str, iso(c.queued_at)),
-                    "preview": c.preview,
-                    "team_id": c.team_id,
-                    "kind": cast(f.ConversationKind, c.kind),
-                    "contact": c.contact,
-                    "requested_adviser_id": c.requested_adviser_id,
+                    "queued_at": cast(str, iso(r.queued_at)),
+                    "preview": r.preview,
+                    "team_id": r.team_id,
+                    "kind": cast(f.ConversationKind, r.kind),
+                    "contact": r.contact,
+                    "requested_adviser_id": r.requested_adviser_id,
                 }
-                for c in rows
+                for r in rows
             ]
 
     async def team_history(self, limit: int = 50) -> dict[str | None, History]:
@@ -123,12 +157,12 @@ class ConversationReads:
 
     async def for_adviser(self, adviser_id: str) -> list[f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation)
+            rows = await db.execute(
+                with_names()
                 .where(Conversation.adviser_id == adviser_id, Conversation.status == Status.ACTIVE)
                 .order_by(Conversation.accepted_at)
             )
-            return [await summary_of(db, c) for c in rows]
+            return summaries(rows)
 
     async def active_count(self, adviser_id: str) -> int:
         async with self._db() as db:
@@ -193,9 +227,9 @@ class ConversationReads:
 
     async def for_consultant(self, adviser_id: str) -> list[f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.scalars(
-                select(Conversation).where(
+            rows = await db.execute(
+                with_names().where(
                     Conversation.consultant_id == adviser_id, Conversation.status == Status.ACTIVE
                 )
             )
-            return [await summary_of(db, c) for c in rows]
+            return summaries(rows)

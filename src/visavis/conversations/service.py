@@ -11,31 +11,31 @@ Reads are in `reads.py`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
 
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.cobrowsing import end_running
+from visavis.conversations.commits import ChatCommits
 from visavis.conversations.erasure import do_erase_content
 from visavis.conversations.reads import ConversationReads
-from visavis.conversations.state import Status, check_can_write, check_transition
-from visavis.conversations.writes import Author, Result, Write, count_active
+from visavis.conversations.state import Status, check_transition
+from visavis.conversations.writes import Appended, Author, ChatIn, Result, Write, count_active
 from visavis.errors import VisavisError
-from visavis.protocol import frames as f
 from visavis.routing.decide import ChatLimits, check_chat_limit
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, Conversation
 
 MAX_NAME = 80
 MAX_TOPIC = 64
+CHAT_QUEUE_MAX = 2000  # messages waiting for their group commit; beyond: `overloaded`
 
 
 def _within(limits: ChatLimits, active: int) -> Any:
@@ -70,15 +70,13 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Appended:
-    frame: f.EventFrame
-    created: bool  # False: a resend of an already stored client_id
-
-
 class ConversationService(ConversationReads):
     def __init__(
-        self, database: Database, announcer: Announcer, keep_message_content: bool = True
+        self,
+        database: Database,
+        announcer: Announcer,
+        keep_message_content: bool = True,
+        chat_queue_max: int = CHAT_QUEUE_MAX,
     ) -> None:
         """`keep_message_content`: False under the medical profile: a conversation's
         messages are erased in the write that ends it (privacy/profiles.py)."""
@@ -86,6 +84,8 @@ class ConversationService(ConversationReads):
         self._database = database
         self.announcer = announcer
         self.keep_message_content = keep_message_content
+        # chat messages are committed in groups (commits.py)
+        self.chats = ChatCommits(lambda: self.write(summaries=False), chat_queue_max)
 
     @contextlib.asynccontextmanager
     async def write(self, summaries: bool = True) -> AsyncIterator[Write]:
@@ -175,27 +175,18 @@ class ConversationService(ConversationReads):
     async def do_chat(
         self, conversation_id: str, author: Author, client_id: str, text: str
     ) -> Appended:
-        async with self.write(summaries=False) as w:
-            existing = await w.by_client_id(conversation_id, client_id)
-            if existing is not None:
-                return Appended(existing, created=False)
-            conv = await w.lock(conversation_id)
-            check_can_write(conv.status)
-            if conv.preview is None and author.role == "customer":
-                conv.preview = text[:140]
-            try:
-                frame = await w.append(
-                    conversation_id, "chat.message", author, {"text": text}, client_id
-                )
-                await w.commit()
-            except IntegrityError:
-                # A concurrent resend of the same client_id won the race on another node.
-                await w.rollback()
-                existing = await w.by_client_id(conversation_id, client_id)
-                if existing is None:
-                    raise
-                return Appended(existing, created=False)
-        return Appended(frame, created=True)
+        """Store one chat message (a resend of a stored client_id: the stored event),
+        committed with whatever else is queued (commits.py). An adviser must serve the
+        conversation and it must be active; a customer's must not have ended — both
+        checked in the transaction. `overloaded` when too many messages wait."""
+        return await self.submit_chat(conversation_id, author, client_id, text)
+
+    def submit_chat(
+        self, conversation_id: str, author: Author, client_id: str, text: str
+    ) -> asyncio.Future[Appended]:
+        """As `do_chat`, without waiting: refuses (`overloaded`) at once, and the
+        future is answered after the commit."""
+        return self.chats.submit(ChatIn(conversation_id, author, client_id, text))
 
     async def do_accept(
         self,

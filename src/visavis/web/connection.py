@@ -51,6 +51,7 @@ class Connection:
         "_q",
         "adviser",
         "bucket",
+        "chats_in_flight",
         "closed",
         "conversation_id",
         "conversations",
@@ -82,6 +83,7 @@ class Connection:
         self.skipped: dict[str, int] | None = None
         self.bucket = TokenBucket(rate, burst)
         self.refusals = 0
+        self.chats_in_flight = 0  # chat.send frames awaiting their commit (ws.py)
         self.last_seen = time.monotonic()
         self.closed = False
         self._q: deque[tuple[Any, ...]] = deque()

@@ -407,27 +407,39 @@ class Hub:
         history = await self.availability.team_history()
         cutoff = iso(self.requested_cutoff())
         available = len(queueing.available_for(self.presence, self.teams, None))
+        # Advisers who see the same entries get the same text, encoded once: with a long
+        # queue and many consoles the encoding, not the filtering, is what costs.
+        texts: dict[tuple[str, ...], str] = {}
         for peers in self._by_adviser.values():
             for conn in peers:
                 assert conn.adviser is not None
                 aid, everything = conn.adviser.id, conn.adviser.sees_all
-                conn.push_frame(
-                    {
+                seen = [
+                    e
+                    for e in entries
+                    if queueing.visible_to(e, aid, everything, self.teams, cutoff)
+                ]
+                seen_offline = [
+                    e
+                    for e in offline
+                    if queueing.visible_to(e, aid, everything, self.teams, cutoff)
+                ]
+                key = (
+                    *(e["conversation_id"] for e in seen),
+                    "",  # between the queue and the offline requests
+                    *(e["conversation_id"] for e in seen_offline),
+                )
+                text = texts.get(key)
+                if text is None:
+                    snapshot: f.QueueSnapshotFrame = {
                         "v": 1,
                         "type": "queue.snapshot",
-                        "entries": [
-                            e
-                            for e in entries
-                            if queueing.visible_to(e, aid, everything, self.teams, cutoff)
-                        ],
-                        "offline": [
-                            e
-                            for e in offline
-                            if queueing.visible_to(e, aid, everything, self.teams, cutoff)
-                        ],
+                        "entries": seen,
+                        "offline": seen_offline,
                         "advisers_available": available,
                     }
-                )
+                    text = texts[key] = dumps(snapshot)
+                conn.push(text)
         places = queueing.positions(entries, self.presence, self.teams, history)
         for cid, place in places.items():
             waiting_here = self._customers_waiting.get(cid)

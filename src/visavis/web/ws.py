@@ -16,8 +16,10 @@ from visavis.auth.tokens import CustomerTokens
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.conversations.calls import CallService
+from visavis.conversations.commits import MIN_RETRY_MS
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
+from visavis.conversations.writes import Appended
 from visavis.errors import VisavisError
 from visavis.forms.service import FormService
 from visavis.media.ice import IceConfig
@@ -52,6 +54,9 @@ SESSION_COOKIE = "visavis_session"
 HELLO_TIMEOUT_S = 10
 RELAYED_TYPES = EPHEMERAL_TYPES | FORM_EPHEMERAL_TYPES  # own rate budget, never logged
 MAX_REFUSALS = 50
+# chat messages of one socket awaiting their commit (an adviser's console serves up to
+# 50 conversations); beyond: `overloaded`
+MAX_CHATS_IN_FLIGHT = 64
 
 
 class Gateway:
@@ -330,17 +335,45 @@ class Gateway:
         conn.push_replay(cid, msg.after_seq, msg.id, lambda: self.conversations.get(cid))
 
     async def _do_chat(self, conn: Connection, msg: m.ChatSend) -> None:
+        """Queued for the next group commit and acked after it, while this socket's
+        next frames are read (an adviser's chats need not wait for each other's
+        commits). An adviser's right to write is checked in that transaction."""
         cid = msg.conversation_id
         if conn.role == "customer":
             check_customer_owns(conn, cid)
         else:
-            conv = await check_participant(conn, self.conversations, cid)
-            if conv["status"] != "active":
-                raise VisavisError("invalid_state", f"conversation is {conv['status']!r}")
+            check_adviser(conn)
         text = msg.text.strip()
         if not text:
             raise VisavisError("bad_request", "chat.send: text is blank")
-        result = await self.conversations.do_chat(cid, author_of(conn), msg.client_id, text)
+        if conn.chats_in_flight >= MAX_CHATS_IN_FLIGHT:
+            message = f"{conn.chats_in_flight} messages of this socket await their commit"
+            self._error(conn, msg.id, "overloaded", message, {"retry_after_ms": MIN_RETRY_MS})
+            return
+        try:
+            pending = self.conversations.submit_chat(cid, author_of(conn), msg.client_id, text)
+        except VisavisError as err:
+            # overloaded: said to the client; counted and logged in summary (commits.py),
+            # not a line per refusal when thousands a second are refused
+            self._error(conn, msg.id, err.code, err.message, err.details)
+            return
+        conn.chats_in_flight += 1
+        # a callback, not a task per message: the answer is sent when the commit is done
+        pending.add_done_callback(lambda done: self._ack_chat(conn, msg, done))
+
+    def _ack_chat(self, conn: Connection, msg: m.ChatSend, done: asyncio.Future[Appended]) -> None:
+        conn.chats_in_flight -= 1
+        cid = msg.conversation_id
+        err = done.exception() if not done.cancelled() else VisavisError("internal", "cancelled")
+        if isinstance(err, VisavisError):
+            log.info("refused frame %s from %s: %s %s", msg.id, conn.role, err.code, err.message)
+            self._error(conn, msg.id, err.code, err.message, err.details)
+            return
+        if err is not None:
+            log.error("internal error on frame %s", msg.id, exc_info=err)
+            self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
+            return
+        result = done.result()
         conn.push_frame(ack(msg.id, cid, result.frame["seq"]))
         if not result.created and cid in conn.subs:
             # A resend: the original event may not have reached this socket yet.

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import {
+  RECONNECT_CAP_OFFLINE_MS,
+  RECONNECT_CAP_ONLINE_MS,
+  RECONNECT_MIN_MS,
+  RESEND_CODES,
+  reconnectDelay,
+  resendDelay,
+} from "./retry-policy";
+
+describe("reconnectDelay", () => {
+  it("grows from the minimum and is capped low while online", () => {
+    expect(reconnectDelay(0, true, 0)).toBe(RECONNECT_MIN_MS / 2);
+    expect(reconnectDelay(0, true, 1)).toBe(RECONNECT_MIN_MS);
+    expect(reconnectDelay(2, true, 1)).toBe(RECONNECT_MIN_MS * 4);
+    for (const attempts of [5, 10, 50, 1000]) {
+      const d = reconnectDelay(attempts, true, 1);
+      expect(d).toBe(RECONNECT_CAP_ONLINE_MS);
+    }
+  });
+
+  it("every client is back within the cap of the server answering, however long it was down", () => {
+    // a client that failed many times waits at most the cap before its next try
+    for (let r = 0; r <= 1; r += 0.1) {
+      expect(reconnectDelay(40, true, r)).toBeLessThanOrEqual(RECONNECT_CAP_ONLINE_MS);
+    }
+    expect(RECONNECT_CAP_ONLINE_MS).toBeLessThanOrEqual(2_000);
+  });
+
+  it("spreads clients over half the delay (no thundering herd)", () => {
+    const low = reconnectDelay(10, true, 0);
+    const high = reconnectDelay(10, true, 1);
+    expect(low).toBe(RECONNECT_CAP_ONLINE_MS / 2);
+    expect(high - low).toBe(RECONNECT_CAP_ONLINE_MS / 2);
+    expect(reconnectDelay(10, true, 0.5)).toBeGreaterThan(low);
+  });
+
+  it("waits longer while the browser is offline", () => {
+    expect(reconnectDelay(30, false, 1)).toBe(RECONNECT_CAP_OFFLINE_MS);
+    expect(reconnectDelay(1, false, 1)).toBe(RECONNECT_MIN_MS * 2);
+  });
+
+  it("honours explicit tuning and clamps a wild random", () => {
+    expect(reconnectDelay(3, true, 1, 10, 50)).toBe(50);
+    expect(reconnectDelay(0, true, 7, 100, 1000)).toBe(100);
+    expect(reconnectDelay(0, true, -3, 100, 1000)).toBe(50);
+  });
+});
+
+describe("resendDelay", () => {
+  it("follows the server's hint, stretched by up to twice", () => {
+    expect(resendDelay(400, 0)).toBe(400);
+    expect(resendDelay(400, 1)).toBe(800);
+    expect(resendDelay(400, 0.5)).toBe(600);
+  });
+
+  it("falls back to a second without a usable hint and caps a huge one", () => {
+    expect(resendDelay(undefined, 0)).toBe(1000);
+    expect(resendDelay("soon", 0)).toBe(1000);
+    expect(resendDelay(-5, 0)).toBe(1000);
+    expect(resendDelay(Number.NaN, 0)).toBe(1000);
+    expect(resendDelay(10_000_000, 0)).toBe(60_000);
+  });
+
+  it("resends after overload and rate limits only", () => {
+    expect(RESEND_CODES.has("overloaded")).toBe(true);
+    expect(RESEND_CODES.has("rate_limited")).toBe(true);
+    expect(RESEND_CODES.has("invalid_state")).toBe(false);
+    expect(RESEND_CODES.has("forbidden")).toBe(false);
+  });
+});

@@ -1,0 +1,171 @@
+"""Group commit of chat messages: those that arrive while a commit runs share the next.
+
+A chat message is durable before anyone hears of it, and a commit (an fsync on
+PostgreSQL, a WAL write on SQLite) costs far more than appending a row. So messages
+queue here and one task commits them: each round takes everything queued (up to
+`MAX_BATCH`) into one `write()` (`Write.append_chats`), and each sender is answered
+after that commit. There is no timer: while one commit runs the next batch gathers,
+so an idle server commits each message at once and a busy one commits many per fsync.
+
+Order: one queue and one committing task, so messages of one conversation get seqs
+in the order they were submitted (a socket's frames are submitted in the order read).
+
+One bad message does not fail the others: a message refused by its check (ended
+conversation, not the adviser's) is answered with its error while the rest commit.
+Should the transaction itself fail (e.g. a unique key raced by another node), it is
+rolled back and each of its messages is retried in a transaction of its own, so
+exactly the failing ones fail. A failure of the moment rather than of a message (no
+pooled connection in time, a lost or busy database) answers the whole group with
+`overloaded`, and the clients resend.
+
+Overload is said, not queued: with `max_queued` messages waiting, `submit` refuses at
+once with `overloaded` and a `retry_after_ms` hint (the time the queue needs to drain
+at the rate of the recent commits), and the client resends with the same client_id,
+so the message is stored exactly once. Without the bound a flood would be read and
+queued faster than committed, and every ack would come later and later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from sqlalchemy import exc as sa_exc
+
+from visavis.conversations.writes import Appended, ChatIn, Write
+from visavis.errors import VisavisError
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500  # messages per transaction: bounds one commit's time and statement size
+MIN_RETRY_MS = 200
+MAX_RETRY_MS = 5000
+LOG_EVERY_S = 10.0  # refusals are logged in summary, at most this often
+
+# failures of the moment, not of a message: no pooled connection in time, the database
+# gone or busy (SQLite: another process wrote first)
+TRANSIENT = (sa_exc.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, TimeoutError)
+
+Writes = Callable[[], AbstractAsyncContextManager[Write]]
+
+
+class ChatCommits:
+    def __init__(self, writes: Writes, max_queued: int) -> None:
+        """`writes`: opens the one kind of write (`ConversationService.write`)."""
+        self._writes = writes
+        self.max_queued = max_queued
+        self._queue: deque[tuple[ChatIn, asyncio.Future[Appended]]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._committing = 0  # messages in the transaction now running
+        self._rate = 1000.0  # messages per second committed lately (a moving average)
+        self.refused = 0  # submissions refused as overloaded, for the logs and benches
+        self._logged_refused = 0
+        self._logged_at = -LOG_EVERY_S
+        self.batches = 0
+        self.committed = 0
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue) + self._committing
+
+    def check_room(self) -> None:
+        """Refuse (`overloaded`) while the queue is full."""
+        if self.queued >= self.max_queued:
+            self.refused += 1
+            retry = self._retry_ms()
+            now = time.monotonic()
+            if now - self._logged_at >= LOG_EVERY_S:
+                log.warning(
+                    "overloaded: %d chat messages await their commit; refused %d since the "
+                    "last report (retry_after_ms %d)",
+                    self.queued,
+                    self.refused - self._logged_refused,
+                    retry,
+                )
+                self._logged_at, self._logged_refused = now, self.refused
+            raise VisavisError(
+                "overloaded",
+                f"the server is busy ({self.queued} messages queued); resend in {retry} ms",
+                retry_after_ms=retry,
+            )
+
+    def _retry_ms(self) -> int:
+        """How long the waiting messages need to commit at the recent rate."""
+        wait = 1000 * max(self.queued, 1) / max(self._rate, 1.0)
+        return int(min(MAX_RETRY_MS, max(MIN_RETRY_MS, wait)))
+
+    def submit(self, item: ChatIn) -> asyncio.Future[Appended]:
+        """Queue one message; the future is answered after its commit (or with the
+        error that refused it). Raises `overloaded` at once when the queue is full."""
+        self.check_room()
+        fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, fut))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return fut
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                n = min(MAX_BATCH, len(self._queue))
+                batch = [self._queue.popleft() for _ in range(n)]
+                self._committing = n
+                t = time.monotonic()
+                try:
+                    await self._commit(batch)
+                finally:
+                    self._committing = 0
+                spent = max(time.monotonic() - t, 1e-4)
+                # the rate a full queue drains at: only batches that had company say it
+                if n > 1:
+                    self._rate = 0.8 * self._rate + 0.2 * (n / spent)
+        finally:
+            self._task = None
+
+    async def _commit(self, batch: list[tuple[ChatIn, asyncio.Future[Appended]]]) -> None:
+        try:
+            async with self._writes() as w:
+                results = await w.append_chats([item for item, _ in batch])
+        except TRANSIENT as exc:
+            # not the messages' fault: no connection in time, a lock conflict — said
+            # as overloaded, resent by the clients (retrying each alone would only
+            # wait that long once per message)
+            log.warning("a group commit of %d messages failed (%r); overloaded", len(batch), exc)
+            retry = self._retry_ms()
+            for _item, fut in batch:
+                _answer(fut, VisavisError("overloaded", "the database is busy; resend",
+                                          retry_after_ms=retry))  # fmt: skip
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                _answer(batch[0][1], exc)
+                return
+            log.warning("a group commit of %d messages failed (%r); each alone", len(batch), exc)
+            for one in batch:
+                await self._commit([one])
+            return
+        self.batches += 1
+        for (_item, fut), result in zip(batch, results, strict=True):
+            if isinstance(result, Appended) and result.created:
+                self.committed += 1
+            _answer(fut, result)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _answer(fut: asyncio.Future[Appended], result: Appended | BaseException) -> None:
+    if fut.done():  # the sender gave up waiting (its socket closed)
+        return
+    if isinstance(result, BaseException):
+        fut.set_exception(result)
+    else:
+        fut.set_result(result)

@@ -1,0 +1,223 @@
+"""Group commit of chat messages (conversations/commits.py) on SQLite and PostgreSQL:
+many messages in one transaction, each sender answered only after its commit, seqs in
+the order submitted, one bad message never failing the others, and a full queue said
+(`overloaded`) instead of queued, with a resend stored exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from services import conversation_service
+from sqlalchemy import text
+
+from visavis.auth.service import AuthService
+from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits
+from visavis.conversations.service import ConversationService
+from visavis.conversations.writes import Appended, Author, ChatIn, Write
+from visavis.errors import VisavisError
+from visavis.routing.decide import ChatLimits
+from visavis.storage.engine import Database
+
+CUSTOMER = Author("customer", None, "Bob")
+
+
+@pytest.fixture
+def svc(db: Database) -> ConversationService:
+    return conversation_service(db)
+
+
+async def new_conversation(svc: ConversationService) -> str:
+    conv, _ = await svc.do_create("Bob", None, "de", None)
+    return conv["id"]
+
+
+async def active_conversation(
+    db: Database, svc: ConversationService, email: str
+) -> tuple[str, Author]:
+    auth = AuthService(db, 3, 3600, 5)
+    anna = await auth.do_add_adviser(email, "long-enough-pw", "Anna", max_chats=5)
+    cid = await new_conversation(svc)
+    await svc.do_accept(cid, anna.id, anna.name, ChatLimits(5))
+    return cid, Author("adviser", anna.id, anna.name)
+
+
+class Gate:
+    """Writes that stop between appending and committing until released: what a
+    sender is told while its transaction is still open can be observed."""
+
+    def __init__(self, svc: ConversationService) -> None:
+        self.svc = svc
+        self.appended = asyncio.Event()
+        self.release = asyncio.Event()
+        self.writes = 0
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[Write]:
+        self.writes += 1
+        async with self.svc.write(summaries=False) as w:
+            yield w
+            self.appended.set()
+            await self.release.wait()
+
+
+async def test_a_group_commits_once_and_answers_after_the_commit(
+    svc: ConversationService,
+) -> None:
+    a, b = await new_conversation(svc), await new_conversation(svc)
+    gate = Gate(svc)
+    commits = ChatCommits(gate.write, max_queued=100)
+    futures = [
+        commits.submit(ChatIn(cid, CUSTOMER, f"{cid[:6]}-{i:03d}", f"{cid[:6]} {i}"))
+        for i in range(20)
+        for cid in (a, b)
+    ]
+    await asyncio.wait_for(gate.appended.wait(), 30)
+    # appended, not committed: nobody is answered, and no other session sees a row
+    assert not any(f.done() for f in futures)
+    assert [e["kind"] for e in await svc.events_after(a, 0)] == ["conversation.created"]
+    gate.release.set()
+    results = await asyncio.gather(*futures)
+    assert gate.writes == 1 and commits.batches == 1 and commits.committed == 40
+    for cid in (a, b):
+        mine = [r for r in results if r.frame["conversation_id"] == cid]
+        # seqs in the order submitted, after conversation.created
+        assert [r.frame["seq"] for r in mine] == list(range(2, 22))
+        assert [r.frame["body"]["text"] for r in mine] == [f"{cid[:6]} {i}" for i in range(20)]
+        stored = await svc.events_after(cid, 1)
+        assert [e["client_id"] for e in stored] == [r.frame["client_id"] for r in mine]
+        assert stored == [r.frame for r in mine]  # what was announced is what is stored
+        assert (await svc.get(cid))["last_seq"] == 21
+
+
+async def test_messages_arriving_during_a_commit_share_the_next(
+    svc: ConversationService,
+) -> None:
+    cid = await new_conversation(svc)
+    gate = Gate(svc)
+    commits = ChatCommits(gate.write, max_queued=100)
+    first = commits.submit(ChatIn(cid, CUSTOMER, "first-0001", "first"))
+    await asyncio.wait_for(gate.appended.wait(), 30)
+    later = [commits.submit(ChatIn(cid, CUSTOMER, f"later-{i:04d}", str(i))) for i in range(10)]
+    gate.release.set()
+    results = await asyncio.gather(first, *later)
+    assert gate.writes == 2  # one for the first, one for the ten that waited
+    assert [r.frame["seq"] for r in results] == list(range(2, 13))
+
+
+async def test_one_refused_message_does_not_fail_its_group(
+    db: Database, svc: ConversationService
+) -> None:
+    open_, ended = await new_conversation(svc), await new_conversation(svc)
+    await svc.do_end(ended, CUSTOMER)
+    theirs, _anna = await active_conversation(db, svc, "anna@bank.example")
+    _other, ben = await active_conversation(db, svc, "ben@bank.example")
+    gate = Gate(svc)
+    commits = ChatCommits(gate.write, max_queued=100)
+    gate.release.set()
+    results = await asyncio.gather(
+        commits.submit(ChatIn(open_, CUSTOMER, "ok-00000001", "one")),
+        commits.submit(ChatIn(ended, CUSTOMER, "late-0000001", "too late")),
+        commits.submit(ChatIn(theirs, ben, "ben-00000001", "not mine")),
+        commits.submit(ChatIn("no-such-conversation", CUSTOMER, "lost-000001", "?")),
+        commits.submit(ChatIn(open_, CUSTOMER, "ok-00000002", "two")),
+        return_exceptions=True,
+    )
+    assert gate.writes == 1
+    ok1, late, forbidden, missing, ok2 = results
+    assert isinstance(ok1, Appended) and isinstance(ok2, Appended)
+    assert (ok1.frame["seq"], ok2.frame["seq"]) == (2, 3)
+    assert isinstance(late, VisavisError) and late.code == "invalid_state"
+    assert isinstance(forbidden, VisavisError) and forbidden.code == "forbidden"
+    assert isinstance(missing, VisavisError) and missing.code == "not_found"
+    assert [e["kind"] for e in await svc.events_after(ended, 0)][-1] == "conversation.ended"
+
+
+async def test_a_failing_transaction_fails_exactly_its_bad_message(database_url: str) -> None:
+    """Another node stores a client_id (a resend that reached it) while this node's
+    group waits for the conversation's row lock: the group's insert then breaks the
+    unique key and its transaction fails. It is retried message by message, so the
+    resend is answered with the other node's event and the rest are stored. (Row locks
+    are PostgreSQL's; SQLite's nodes are one process, whose writers take turns.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a lock wait between two nodes is PostgreSQL's")
+    here, there = Database(database_url), Database(database_url)
+    try:
+        svc, other = conversation_service(here), conversation_service(there)
+        cid = await new_conversation(svc)
+        gate = Gate(other)
+        theirs = ChatCommits(gate.write, max_queued=100).submit(
+            ChatIn(cid, CUSTOMER, "raced-000001", "resent")
+        )
+        await asyncio.wait_for(gate.appended.wait(), 30)  # holds the row lock
+        commits = ChatCommits(lambda: svc.write(summaries=False), max_queued=100)
+        ours = [
+            commits.submit(ChatIn(cid, CUSTOMER, cl, cl))
+            for cl in ("before-00001", "raced-000001", "after-000001")
+        ]
+        await wait_for_lock_waiter(here)
+        gate.release.set()
+        first = await theirs
+        before, raced, after = await asyncio.gather(*ours)
+        assert first.created and first.frame["seq"] == 2
+        assert not raced.created and raced.frame == first.frame
+        assert before.created and after.created
+        assert (before.frame["seq"], after.frame["seq"]) == (3, 4)
+        assert commits.batches == 3  # the failed group was not counted; then each alone
+        stored = [e["client_id"] for e in await svc.events_after(cid, 1)]
+        assert stored == ["raced-000001", "before-00001", "after-000001"]
+    finally:
+        await here.dispose()
+        await there.dispose()
+
+
+async def wait_for_lock_waiter(db: Database) -> None:
+    """Until a session of the database waits for a row lock (PostgreSQL's own view)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(3000):
+        async with db.sessions() as s:
+            if await s.scalar(query):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no session ever waited for the row lock")
+
+
+async def test_resends_in_one_group_and_across_groups_are_stored_once(
+    svc: ConversationService,
+) -> None:
+    cid = await new_conversation(svc)
+    results = await asyncio.gather(
+        *(svc.do_chat(cid, CUSTOMER, "twice-in-one-group", "x") for _ in range(3))
+    )
+    assert [r.created for r in results] == [True, False, False]
+    assert len({r.frame["seq"] for r in results}) == 1
+    again = await svc.do_chat(cid, CUSTOMER, "twice-in-one-group", "x")
+    assert not again.created and again.frame == results[0].frame
+    assert len(await svc.events_after(cid, 1)) == 1
+
+
+async def test_a_full_queue_is_refused_with_a_hint_and_the_resend_lands_once(
+    svc: ConversationService,
+) -> None:
+    cid = await new_conversation(svc)
+    gate = Gate(svc)
+    commits = ChatCommits(gate.write, max_queued=3)
+    queued = [commits.submit(ChatIn(cid, CUSTOMER, f"full-{i:07d}", str(i))) for i in range(3)]
+    with pytest.raises(VisavisError) as err:
+        commits.submit(ChatIn(cid, CUSTOMER, "refused-00001", "refused"))
+    assert err.value.code == "overloaded" and err.value.http_status == 503
+    assert MIN_RETRY_MS <= err.value.details["retry_after_ms"] <= MAX_RETRY_MS
+    assert commits.refused == 1
+    gate.release.set()
+    await asyncio.gather(*queued)
+    # the client resends with the same client_id (twice: its first resend's ack was lost)
+    first = await commits.submit(ChatIn(cid, CUSTOMER, "refused-00001", "refused"))
+    second = await commits.submit(ChatIn(cid, CUSTOMER, "refused-00001", "refused"))
+    assert first.created and not second.created and first.frame == second.frame
+    stored = [e["client_id"] for e in await svc.events_after(cid, 1)]
+    assert stored == ["full-0000000", "full-0000001", "full-0000002", "refused-00001"]
