@@ -24,6 +24,7 @@ from visavis.collab.access import DocumentAccess
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
+from visavis.collab.recording import RecordingService
 from visavis.config import Settings
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
@@ -37,6 +38,10 @@ from visavis.forms.catalogue import TemplateCatalogue
 from visavis.forms.service import FormService
 from visavis.media.ice import IceConfig
 from visavis.notify.mail import Mailer, SmtpConfig
+from visavis.recording.janus import janus_available
+from visavis.recording.postprocess import tools_available
+from visavis.recording.recorder import Recorder
+from visavis.recording.sealed_file import key_from
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
@@ -51,6 +56,7 @@ from visavis.web.forms import FormRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
+from visavis.web.recordings import RecordingRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.ws import Gateway
 
@@ -79,6 +85,21 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def upload_limits(settings: Settings) -> UploadLimits:
     return UploadLimits(max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages)
+
+
+def make_recorder(settings: Settings) -> Recorder | None:
+    """The recorder, or None: in the medical profile no recorder ever runs; without
+    VISAVIS_RECORDER it is Janus when Janus and its tools are installed."""
+    if settings.profile not in ("retail", "medical"):
+        raise ValueError(f"VISAVIS_PROFILE must be retail or medical, not {settings.profile!r}")
+    choice = settings.recorder or ("janus" if janus_available() and tools_available() else "none")
+    if choice not in ("janus", "none"):
+        raise ValueError(f"VISAVIS_RECORDER must be janus or none, not {choice!r}")
+    if settings.profile == "medical" or choice == "none":
+        return None
+    data_dir = Path(settings.data_dir)
+    key = key_from(settings.recording_key, data_dir / "keys" / "recordings.key")
+    return Recorder(data_dir, key)
 
 
 def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
@@ -114,6 +135,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
+    recording = RecordingService(database, conversations, make_recorder(settings), settings.profile)
     catalogue = TemplateCatalogue(database)
     forms = FormService(database, conversations, catalogue)
     gateway = Gateway(
@@ -136,6 +158,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         documents,
         CobrowseService(database, conversations),
         forms,
+        recording,
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
@@ -170,6 +193,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         PageRenderer(store, settings.page_cache_dir),
     )
     form_routes = FormRoutes(api, tokens, forms, catalogue)
+    recording_routes = RecordingRoutes(api, conversations, recording)
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
@@ -181,6 +205,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         try:
             yield
         finally:
+            await recording.do_shutdown()
             await hub.stop()
             await bus.close()
             await database.dispose()
@@ -258,6 +283,14 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             methods=["DELETE"],
         ),
         Route("/api/v1/forms/{form_id}", form_routes.export_json),
+        Route(
+            "/api/v1/conversations/{conversation_id}/recordings",
+            recording_routes.list,
+        ),
+        Route(
+            "/api/v1/conversations/{conversation_id}/recordings/{recording_id}/{participant}",
+            recording_routes.file,
+        ),
         Route("/api/v1/forms/{form_id}/pdf", form_routes.export_pdf),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),

@@ -68,6 +68,9 @@ class Settings:
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
     log_level: str = "info"
+    profile: str = "retail"
+    recorder: str = ""
+    recording_key: str = ""
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property

@@ -48,6 +48,12 @@ HTTP_STATUS: dict[str, int] = {
     "form_invalid_change": 400,
     "form_field_conflict": 409,
     "form_invalid": 422,
+    # recording a call (collab/recording.py)
+    "recording_not_allowed": 403,
+    "recording_needs_consent": 409,
+    "recording_needs_call": 409,
+    "recorder_unavailable": 503,
+    "recorder_failed": 502,
     "internal": 500,
 }
 

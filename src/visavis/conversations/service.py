@@ -25,6 +25,7 @@ from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.cobrowsing import end_running
 from visavis.conversations.reads import ConversationReads
+from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.state import Status, check_can_write, check_transition
 from visavis.conversations.writes import Author, Result, Write, count_active
 from visavis.errors import VisavisError
@@ -279,6 +280,7 @@ class ConversationService(ConversationReads):
             conv.status = check_transition(conv.status, "end")
             conv.ended_at = now
             if conv.call_id is not None:  # a running call ends with its conversation
+                await stop_running(w, conversation_id, author, "conversation_ended")
                 body = ended_body(conv, author.role, "conversation_ended")
                 await w.append(conversation_id, "call.ended", author, body)
                 clear_call(conv)

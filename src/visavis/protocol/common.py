@@ -70,6 +70,13 @@ EventKind = Literal[
     "form.submitted",
     "form.confirmed",
     "form.cancelled",
+    "recording.requested",
+    "recording.consented",
+    "recording.declined",
+    "recording.started",
+    "recording.stopped",
+    "recording.ready",
+    "recording.failed",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
@@ -95,6 +102,10 @@ CobrowseKey = Literal[
     "ArrowDown",
     "Home",
     "End",
+]
+# Recording a call (protocol/recording.py)
+RecordingStopReason = Literal[
+    "stopped", "withdrawn", "call_ended", "conversation_ended", "recorder_failed"
 ]
 # Forms filled in together (protocol/forms.py)
 FormFieldKind = Literal[
@@ -146,6 +157,7 @@ NAMED_LITERALS: dict[str, object] = {
     "CobrowseEndReason": CobrowseEndReason,
     "CobrowseInputAction": CobrowseInputAction,
     "CobrowseKey": CobrowseKey,
+    "RecordingStopReason": RecordingStopReason,
     "FormFieldKind": FormFieldKind,
     "FormStatus": FormStatus,
     "FormErrorCode": FormErrorCode,
