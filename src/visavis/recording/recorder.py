@@ -94,7 +94,8 @@ class Recorder:
             sealed = self.sealed_path(recording_id, name)
             size = await asyncio.to_thread(do_seal, plain, sealed, self.key)
             files.append(FinishedFile(name, size, round(duration, 2)))
-        await asyncio.to_thread(shutil.rmtree, raw)  # the plaintext tracks go once the sealed files exist
+        # the plaintext tracks go once the sealed files exist
+        await asyncio.to_thread(shutil.rmtree, raw)
         return files
 
     async def rooms(self) -> list[dict[str, Any]]:
