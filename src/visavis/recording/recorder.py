@@ -26,6 +26,7 @@ from visavis.recording.sealed_file import do_seal
 log = logging.getLogger(__name__)
 
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TRACK = re.compile(r"(.+)-(?:audio|video)-\d+\.mjr")  # Janus: <filename>-<kind>-<mid>.mjr
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ class Recorder:
     async def do_finish(self, recording_id: str) -> list[FinishedFile]:
         """The closed recording's tracks → one sealed WebM per participant."""
         raw = self.raw_dir(recording_id)
-        names = sorted({p.name.rsplit("-", 1)[0] for p in raw.glob("*.mjr")})
+        found = (_TRACK.fullmatch(p.name) for p in raw.glob("*.mjr"))
+        names = sorted({m.group(1) for m in found if m is not None})
         if not names:
             raise VisavisError("recorder_failed", "nothing was recorded")
         out_dir = self.root / recording_id
