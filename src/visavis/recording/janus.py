@@ -29,6 +29,8 @@ import httpx
 from visavis.errors import VisavisError
 
 log = logging.getLogger(__name__)
+# httpx logs every request at INFO: each session's long poll would add a line a second
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 PLUGIN = "janus.plugin.videoroom"
 LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu/janus"), Path("/usr/lib/aarch64-linux-gnu/janus"),
