@@ -141,6 +141,12 @@ class JanusProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/janus"
 
+    @property
+    def pid(self) -> int | None:
+        """Janus's process id while it runs (bench/recording.py measures its CPU)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
     async def do_ensure(self) -> str:
         """Janus's URL, starting it if it does not run."""
         async with self._lock:
