@@ -305,3 +305,19 @@ async def test_the_medical_profile_refuses_every_recording_path(medical: LiveSer
             assert got.json()["error"]["code"] == "recording_not_allowed"
     assert not (medical.data_dir / "janus").exists()  # no recorder ever ran
     assert not (medical.data_dir / "keys").exists()
+
+
+async def test_a_transfer_stops_the_recording(live_server: LiveServer) -> None:
+    """The new adviser never consented: handing the conversation over stops it."""
+    adviser, customer, cid, call_id = await call_pair(live_server)
+    await adviser_socket(live_server, "ben@bank.example", "Ben")
+    async with await session(live_server, "ben@bank.example") as http:
+        advisers = (await http.get("/api/v1/advisers")).json()["advisers"]
+    ben_id = next(a["id"] for a in advisers if a["name"] == "Ben")
+    rid = await consent_all(adviser, customer, cid, call_id)
+    ack = await adviser.request(
+        "transfer.start", conversation_id=cid, mode="blind", to_adviser_id=ben_id
+    )
+    assert ack["type"] == "ack", ack
+    stopped = await customer.wait_for(event_of("recording.stopped"))
+    assert stopped["body"] == {"recording_id": rid, "reason": "transferred", "by": "adviser"}

@@ -370,7 +370,7 @@ export interface RecordingStartedBody {
 /** `recording.stopped`: the browsers close their connections to the recorder. */
 export interface RecordingStoppedBody {
   recording_id: string;
-  reason: "stopped" | "withdrawn" | "call_ended" | "conversation_ended" | "recorder_failed";
+  reason: "stopped" | "withdrawn" | "call_ended" | "conversation_ended" | "transferred";
   by: "customer" | "adviser" | "system";
 }
 

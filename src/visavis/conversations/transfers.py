@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.service import ConversationService
 from visavis.conversations.state import Status, check_transition
 from visavis.conversations.writes import Author, Result, count_active
@@ -75,6 +76,7 @@ class TransferService:
                 kind = "consultant.joined"
                 body: dict[str, Any] = {"adviser_id": target.id, "adviser_name": target.name}
             else:
+                await stop_running(w, cid, me, "transferred")  # the new adviser never consented
                 conv.adviser_id = target.id
                 kind = "conversation.transferred"
                 body = {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": target.id,
@@ -87,6 +89,7 @@ class TransferService:
             conv = await w.lock(cid)
             self._check_owner(conv, me)
             conv.status = check_transition(conv.status, "requeue")
+            await stop_running(w, cid, me, "transferred")
             conv.adviser_id = None
             conv.team_id = team_id
             conv.accepted_at = None
@@ -116,6 +119,7 @@ class TransferService:
                 body = {"mode": "consultative", "from_adviser_id": conv.adviser_id,
                         "to_adviser_id": conv.consultant_id, "to_adviser_name": name,
                         "to_team_id": None}  # fmt: skip
+                await stop_running(w, cid, me, "transferred")
                 conv.adviser_id, conv.consultant_id = conv.consultant_id, None
                 await w.append(cid, "conversation.transferred", me, body)
             else:

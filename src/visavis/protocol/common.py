@@ -105,7 +105,7 @@ CobrowseKey = Literal[
 ]
 # Recording a call (protocol/recording.py)
 RecordingStopReason = Literal[
-    "stopped", "withdrawn", "call_ended", "conversation_ended", "recorder_failed"
+    "stopped", "withdrawn", "call_ended", "conversation_ended", "transferred"
 ]
 # Forms filled in together (protocol/forms.py)
 FormFieldKind = Literal[
