@@ -136,8 +136,10 @@ describe("CallRecording", () => {
     await flush();
     const pc = FakePc.made[0]!;
     const stopping = rec.stop();
-    expect(pc.closed).toBe(true);
+    expect(rec.sending).toBe(false);
     await stopping;
+    await new Promise((ok) => setTimeout(ok, 0)); // closed in a task of its own
+    expect(pc.closed).toBe(true);
     expect(sent.at(-1)).toMatchObject({ type: "recording.withdraw", recording_id: "r1" });
   });
 });

@@ -120,7 +120,10 @@ export class CallRecording {
 
   /** Withdraw consent (anyone) or stop (the adviser): it stops at once. */
   async stop(): Promise<void> {
-    this.close(); // nothing more leaves this browser, whatever the server says
+    // Nothing more leaves this browser, whatever the server says. Closed in a task of
+    // its own: close() blocks until the transports are down, which on a busy machine
+    // can take long enough to hold up the click that asked for it.
+    this.close(true);
     await this.step({
       type: this.hooks.role === "adviser" ? "recording.stop" : "recording.withdraw",
       conversation_id: this.hooks.conversationId,
@@ -183,8 +186,10 @@ export class CallRecording {
     if (s.video.track !== cam) await s.video.replaceTrack(cam);
   }
 
-  close(): void {
-    this.pc?.close();
+  close(deferred = false): void {
+    const pc = this.pc;
+    if (deferred) window.setTimeout(() => pc?.close(), 0);
+    else pc?.close();
     this.pc = null;
     this.senders = null;
     this.link = "";
