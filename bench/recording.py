@@ -19,7 +19,9 @@ Offers carry every candidate; both recorders answer on this machine's own addres
    (the Playwright client and the event loop, present in both).
 
 CPU per stream = CPU seconds / (seconds * streams), in % of one core. Every output
-file is checked with ffprobe (audio + video, duration). `uptime`'s load is printed:
+file is checked with ffprobe (audio + video, duration within 25 % + 5 s of the
+window: else "A+V ok" says NO — a recorder that fell behind on a busy machine drops
+frames, and its CPU figure is then too low). `uptime`'s load is printed:
 the Chromium sender shares the machine.
 
     python bench/recording.py                  # 2 streams, 20 s each
@@ -258,7 +260,9 @@ async def main() -> None:
     result: dict[str, Any] = {}
     for name, r in (("janus", janus), ("aiortc MediaRecorder", aio)):
         rec, post, total = per_stream(r)
-        ok = all(k == ["audio", "video"] and abs(d - r["window_s"]) < r["window_s"]
+        # a file far shorter or longer than the window: the recorder fell behind (dropped
+        # frames, so its CPU figure is too low) or its timestamps are broken
+        ok = all(k == ["audio", "video"] and abs(d - r["window_s"]) < 0.25 * r["window_s"] + 5
                  for k, d, _ in r["files"])  # fmt: skip
         durations = "/".join(f"{d:.1f}" for _, d, _ in r["files"])
         sizes = "/".join(sorted({s for _, _, s in r["files"]}))
