@@ -26,6 +26,7 @@ from visavis.collab.access import DocumentAccess
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
+from visavis.collab.recording import RecordingService
 from visavis.config import Settings
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
@@ -43,6 +44,10 @@ from visavis.privacy.page import Controller
 from visavis.privacy.profiles import policy_for
 from visavis.privacy.retention import FileCleanup, Retention, run_periodically
 from visavis.privacy.subject import SubjectService
+from visavis.recording.janus import janus_available
+from visavis.recording.postprocess import tools_available
+from visavis.recording.recorder import Recorder
+from visavis.recording.sealed_file import key_from
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
@@ -59,6 +64,7 @@ from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
 from visavis.web.privacy import PrivacyRoutes
+from visavis.web.recordings import RecordingRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.verify import VerifyRoutes
 from visavis.web.ws import Gateway
@@ -97,6 +103,20 @@ def file_keys(settings: Settings) -> FileKeys:
 
 def controller(settings: Settings) -> Controller:
     return Controller(settings.controller_name, settings.controller_address, settings.dpo_email)
+
+
+def make_recorder(settings: Settings, recording_allowed: bool) -> Recorder | None:
+    """The recorder, or None: where the profile forbids recording (medical) no recorder
+    ever runs; without VISAVIS_RECORDER it is Janus when Janus and its tools are
+    installed."""
+    choice = settings.recorder or ("janus" if janus_available() and tools_available() else "none")
+    if choice not in ("janus", "none"):
+        raise ValueError(f"VISAVIS_RECORDER must be janus or none, not {choice!r}")
+    if not recording_allowed or choice == "none":
+        return None
+    data_dir = Path(settings.data_dir)
+    key = key_from(settings.recording_key, data_dir / "keys" / "recordings.key")
+    return Recorder(data_dir, key)
 
 
 def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
@@ -138,6 +158,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
+    recording = RecordingService(
+        database, conversations, make_recorder(settings, policy.recording_allowed), settings.profile
+    )
     catalogue = TemplateCatalogue(database)
     forms = FormService(database, conversations, catalogue)
     gateway = Gateway(
@@ -160,6 +183,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         documents,
         CobrowseService(database, conversations),
         forms,
+        recording,
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit)
@@ -203,6 +227,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         PageRenderer(store, settings.page_cache_dir),
     )
     form_routes = FormRoutes(api, tokens, forms, catalogue)
+    recording_routes = RecordingRoutes(api, conversations, recording)
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
@@ -223,6 +248,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await recording.do_shutdown()
             await hub.stop()
             await bus.close()
             await database.dispose()
@@ -312,6 +338,14 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             methods=["DELETE"],
         ),
         Route("/api/v1/forms/{form_id}", form_routes.export_json),
+        Route(
+            "/api/v1/conversations/{conversation_id}/recordings",
+            recording_routes.list,
+        ),
+        Route(
+            "/api/v1/conversations/{conversation_id}/recordings/{recording_id}/{participant}",
+            recording_routes.file,
+        ),
         Route("/api/v1/forms/{form_id}/pdf", form_routes.export_pdf),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),

@@ -91,6 +91,8 @@ class Settings:
     verify_trust: str = ""
     verify_max_bytes: int = 25 * 1024 * 1024
     verifications_per_minute: int = 10
+    recorder: str = ""
+    recording_key: str = ""
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property

@@ -59,6 +59,12 @@ HTTP_STATUS: dict[str, int] = {
     "signature_field_unknown": 422,
     "seal_key_invalid": 500,
     "timestamp_failed": 502,
+    # recording a call (collab/recording.py)
+    "recording_not_allowed": 403,
+    "recording_needs_consent": 409,
+    "recording_needs_call": 409,
+    "recorder_unavailable": 503,
+    "recorder_failed": 502,
     "internal": 500,
 }
 

@@ -9,9 +9,11 @@ import type {
   DocumentAccess,
   DocumentSharedBody,
   EventMsg,
+  RecordingReadyBody,
 } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import { tdoc } from "./documents-strings";
+import { trecs } from "./recordings-strings";
 import { t } from "./strings";
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
@@ -38,7 +40,10 @@ export class HistoryView extends I18nElement {
     loading: { state: true },
     error: { state: true },
     open: { state: true },
+    playing: { state: true },
   };
+  /** The recording file shown in the player ("<recording id>/<participant>"). */
+  declare playing: string;
   declare topicLabel: (id: string | null) => string;
   /** For the access tokens of shared documents (a POST). */
   declare csrf: string;
@@ -57,6 +62,7 @@ export class HistoryView extends I18nElement {
     this.loading = false;
     this.error = "";
     this.open = null;
+    this.playing = "";
   }
 
   static override styles = [
@@ -145,6 +151,11 @@ export class HistoryView extends I18nElement {
       }
       .docs li button {
         width: auto;
+      }
+      .docs video {
+        width: 100%;
+        max-height: 40vh;
+        background: #000;
       }
       p.empty,
       p.status-line {
@@ -261,6 +272,57 @@ export class HistoryView extends I18nElement {
     </section>`;
   }
 
+  /** The call's recordings: played or downloaded only on a click (each access is
+   * logged by the server; only the conversation's adviser and admins get them). */
+  private renderRecordings(cid: string, events: readonly EventMsg[]) {
+    const ready = events.filter((e) => e.kind === "recording.ready");
+    if (ready.length === 0) return nothing;
+    const base = `/api/v1/conversations/${encodeURIComponent(cid)}/recordings`;
+    return html`<section class="docs" aria-labelledby="rec-h" data-testid="history-recordings">
+      <h3 id="rec-h">${trecs("title")}</h3>
+      <ul>
+        ${ready.flatMap((e) => {
+          const b = e.body as Partial<RecordingReadyBody>;
+          const rid = b.recording_id ?? "";
+          return (b.files ?? []).map((f) => {
+            const key = `${rid}/${f.participant}`;
+            const url = `${base}/${encodeURIComponent(rid)}/${f.participant}`;
+            const who = f.participant === "customer" ? trecs("customer") : trecs("adviser");
+            return html`<li data-testid="history-recording" data-recording=${key}>
+              <strong>${who}</strong>
+              <span class="muted"
+                >${formatDate(e.at)} · ${trecs("seconds", { n: Math.round(f.duration_s) })}</span
+              >
+              <button
+                type="button"
+                class="secondary"
+                data-testid="recording-play"
+                @click=${() => (this.playing = key)}
+              >
+                ${trecs("play")}
+              </button>
+              <a href=${`${url}?download=1`} download data-testid="recording-download"
+                >${trecs("download")}</a
+              >
+              ${
+                this.playing === key
+                  ? html`<video
+                      controls
+                      autoplay
+                      preload="metadata"
+                      data-testid="recording-video"
+                      aria-label=${trecs("videoOf", { who })}
+                      src=${url}
+                    ></video>`
+                  : nothing
+              }
+            </li>`;
+          });
+        })}
+      </ul>
+    </section>`;
+  }
+
   private renderTranscript(tr: Transcript) {
     const c = tr.conversation;
     return html`<section
@@ -283,7 +345,7 @@ export class HistoryView extends I18nElement {
         </button>
       </header>
       <p class="status-line" role="alert">${this.error}</p>
-      ${this.renderDocs(tr.events)}
+      ${this.renderDocs(tr.events)} ${this.renderRecordings(c.id, tr.events)}
       <vv-messages
         .events=${tr.events}
         self="adviser"

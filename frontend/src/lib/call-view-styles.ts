@@ -333,4 +333,30 @@ export const callViewStyles = css`
       line-height: 1.1;
     }
   }
+  .recording {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5rem;
+    margin: 0.25rem 0;
+  }
+  .recording.consent {
+    display: block;
+    border: 2px solid #b00020;
+    border-radius: 8px;
+    padding: 0.75rem;
+    background: #fff;
+    color: #1a1a1a;
+  }
+  .recording.consent h3 {
+    margin: 0 0 0.5rem;
+    font-size: 1rem;
+  }
+  .rec-on {
+    color: #fff;
+    background: #b00020;
+    border-radius: 999px;
+    padding: 0.2rem 0.7rem;
+    font-weight: 700;
+  }
 `;

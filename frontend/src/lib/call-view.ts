@@ -10,10 +10,11 @@ import { html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "./base";
 import type { CallManager } from "./call";
 import { callKind, formatClock, tcall } from "./call-strings";
+import { recordingError, trec } from "./call/recording-strings";
 import { roomIcon } from "./call/room-icons";
 import { tscreen } from "./call/screen-strings";
 import { callViewStyles } from "./call-view-styles";
-import { errorText } from "./i18n";
+import { errorText, lang } from "./i18n";
 import { icon } from "./icons";
 import type { VideoPointer } from "../room/video-pointer";
 import { loadRoom } from "./room-lazy";
@@ -491,6 +492,7 @@ export class CallView extends I18nElement {
         >
         <span class="timer" data-testid="call-timer">${callKind(call.media)} · ${elapsed}</span>
       </div>
+      ${this.recordingBar(m)}
       ${m.slow && status !== "connected" ? html`<p class="alert" data-testid="call-slow">${tcall("statusSlow")}</p>` : nothing}
       ${
         showStage
@@ -570,6 +572,110 @@ export class CallView extends I18nElement {
       </div>
       ${this.devicesPanel(m)} ${this.deviceError(m)}
     </section>`;
+  }
+
+  /** Recording: the adviser's start button, everyone's consent dialog, the indicator
+   * with stop / withdraw while it runs. */
+  private recordingBar(m: CallManager) {
+    const r = m.recording;
+    const error = r.error ? (recordingError(r.error) ?? errorText(r.error)) : "";
+    const err = error
+      ? html`<p class="alert" role="alert" data-testid="recording-error">${error}</p>`
+      : nothing;
+    if (r.phase === "running") {
+      const label = m.role === "adviser" ? trec("stop") : trec("withdraw");
+      return html`<div class="recording" data-testid="recording-bar" data-phase="running">
+          <span
+            class="rec-on"
+            role="status"
+            aria-live="assertive"
+            data-testid="recording-indicator"
+            data-link=${r.link}
+            >${trec("running")}</span
+          >
+          <button
+            type="button"
+            class="danger"
+            data-testid="recording-stop"
+            aria-label=${m.role === "adviser" ? label : trec("withdrawLabel")}
+            ?disabled=${r.busy}
+            @click=${() => void r.stop()}
+          >
+            ${label}
+          </button>
+        </div>
+        ${err}`;
+    }
+    if (r.phase === "requested") {
+      if (r.consentedHere || !r.consent)
+        return html`<div class="recording" data-testid="recording-bar" data-phase="requested">
+            <span role="status" aria-live="polite" data-testid="recording-waiting"
+              >${trec("waiting")}</span
+            >
+            ${
+              m.role === "adviser"
+                ? html`<button
+                    type="button"
+                    class="secondary"
+                    data-testid="recording-stop"
+                    ?disabled=${r.busy}
+                    @click=${() => void r.stop()}
+                  >
+                    ${trec("stop")}
+                  </button>`
+                : nothing
+            }
+          </div>
+          ${err}`;
+      const text = lang() === "de" ? r.consent.de : r.consent.en;
+      return html`<div
+          class="recording consent"
+          role="alertdialog"
+          aria-labelledby="rec-title"
+          aria-describedby="rec-text"
+          data-testid="recording-consent"
+        >
+          <h3 id="rec-title">${trec("askTitle")}</h3>
+          <p id="rec-text">${text}</p>
+          <p class="muted">${trec("version", { v: r.consent.version })}</p>
+          <div class="row">
+            <button
+              type="button"
+              class="accept"
+              data-testid="recording-agree"
+              ?disabled=${r.busy}
+              @click=${() => void r.agree()}
+            >
+              ${trec("agree")}
+            </button>
+            <button
+              type="button"
+              class="secondary"
+              data-testid="recording-refuse"
+              ?disabled=${r.busy}
+              @click=${() => void r.decline()}
+            >
+              ${trec("refuse")}
+            </button>
+          </div>
+        </div>
+        ${err}`;
+    }
+    const call = m.call;
+    if (m.role !== "adviser" || !call || call.status !== "active") return err;
+    return html`<div class="recording" data-testid="recording-bar" data-phase="idle">
+        <button
+          type="button"
+          class="secondary"
+          data-testid="recording-start"
+          aria-label=${trec("startLabel")}
+          ?disabled=${r.busy}
+          @click=${() => void r.request(call.id)}
+        >
+          ${trec("start")}
+        </button>
+      </div>
+      ${err}`;
   }
 
   private elsewhere(m: CallManager) {

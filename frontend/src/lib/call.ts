@@ -21,6 +21,7 @@ import { IceCache } from "./call/ice-cache";
 import { MediaState } from "./call/media-state";
 import type { Signal } from "./call/negotiation";
 import { PreCallCheck } from "./call/precheck";
+import { CallRecording } from "./call/recording";
 import { RemoteMedia } from "./call/remote-media";
 import { canShareScreen, ScreenShare, shareWasTheCall } from "./call/screen";
 import type { IceConfig, LinkState, Media, MediaFlags, Phase, Role, Timer } from "./call/types";
@@ -73,6 +74,8 @@ export class CallManager extends EventTarget {
   /** What the other side says it sends. */
   remoteFlags: MediaFlags = { audio: false, video: false };
 
+  /** Recording the call: consent steps and the send-only connection to the recorder. */
+  readonly recording: CallRecording;
   private readonly devices: LocalDevices;
   private readonly screen = new ScreenShare({
     changed: () => void this.screenChanged(),
@@ -109,6 +112,14 @@ export class CallManager extends EventTarget {
         this.changed();
       },
       callId: () => this.call?.id ?? null,
+    });
+    this.recording = new CallRecording({
+      client: this.client,
+      conversationId: this.conversationId,
+      role: this.role,
+      tracks: () => ({ mic: this.devices.micTrack, cam: this.devices.camTrack }),
+      holdsCall: () => this.phase === "active" && this.call !== null,
+      changed: () => this.changed(),
     });
     this.media = new MediaState(this.role, {
       send: (callId, flags) =>
@@ -255,7 +266,9 @@ export class CallManager extends EventTarget {
   }
 
   private changed(): void {
-    if (!this.disposed) this.dispatchEvent(new Event("change"));
+    if (this.disposed) return;
+    this.recording.queueSync(); // the call's phase or own tracks may have changed
+    this.dispatchEvent(new Event("change"));
   }
 
   // ------------------------------------------------------------------ inputs from the app
@@ -294,6 +307,7 @@ export class CallManager extends EventTarget {
 
   /** Every durable event (call.media tells who sends what). */
   onEvent(ev: EventMsg): void {
+    this.recording.onEvent(ev);
     const callId = this.media.record(ev);
     if (callId !== null && this.call?.id === callId) {
       this.remoteFlags = this.media.flagsOf(callId, this.other);
@@ -331,6 +345,7 @@ export class CallManager extends EventTarget {
   }
 
   dispose(): void {
+    this.recording.close();
     this.endCall();
     this.disposed = true;
     this.devices.stop();
@@ -603,6 +618,7 @@ export class CallManager extends EventTarget {
 
   private async localChanged(): Promise<void> {
     if (this.phase === "active") await this.connection.applyLocalTracks();
+    this.recording.queueSync();
     this.sendMediaState();
     this.changed();
   }

@@ -88,6 +88,13 @@ export type CobrowseRequestedBody = Record<string, never>;
 /** `cobrowse.started`: the customer consented to share this tab of this website. */
 export type CobrowseStartedBody = Record<string, never>;
 
+/** The consent text every participant is shown, in both languages. */
+export interface ConsentText {
+  version: string;
+  de: string;
+  en: string;
+}
+
 export interface ConversationSummary {
   id: string;
   status: "queued" | "offline" | "scheduled" | "active" | "ended";
@@ -303,6 +310,56 @@ export interface QueueEntry {
   kind?: "chat" | "message" | "callback";
   contact?: string | null;
   requested_adviser_id?: string | null;
+}
+
+export interface RecordedFile {
+  participant: "customer" | "adviser";
+  bytes: number;
+  duration_s: number;
+}
+
+/** `recording.consented`: one participant agreed to `text_version` (at the event's time). */
+export interface RecordingConsentedBody {
+  recording_id: string;
+  role: "customer" | "adviser";
+  text_version: string;
+}
+
+/** `recording.declined`: one participant said no; nothing was recorded. */
+export interface RecordingDeclinedBody {
+  recording_id: string;
+  role: "customer" | "adviser";
+}
+
+/** `recording.failed`: processing failed; what was recorded is kept for the operator. */
+export interface RecordingFailedBody {
+  recording_id: string;
+  reason: string;
+}
+
+/** `recording.ready`: the files are processed and stored encrypted. */
+export interface RecordingReadyBody {
+  recording_id: string;
+  files: RecordedFile[];
+}
+
+/** `recording.requested`: the adviser asks to record the running call. */
+export interface RecordingRequestedBody {
+  recording_id: string;
+  call_id: string;
+  consent: ConsentText;
+}
+
+/** `recording.started`: everyone consented; each browser now opens its send-only connection to the recorder. */
+export interface RecordingStartedBody {
+  recording_id: string;
+}
+
+/** `recording.stopped`: the browsers close their connections to the recorder. */
+export interface RecordingStoppedBody {
+  recording_id: string;
+  reason: "stopped" | "withdrawn" | "call_ended" | "conversation_ended" | "transferred";
+  by: "customer" | "adviser" | "system";
 }
 
 export interface SessionDescription {
@@ -939,6 +996,81 @@ export interface FormCancelMsg {
   form_id: string;
 }
 
+/** The conversation's adviser: ask to record the running call. */
+export interface RecordingRequestMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "recording.request";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  call_id: string;
+}
+
+/** A participant: agree to the consent text of `text_version`. */
+export interface RecordingConsentMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "recording.consent";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  recording_id: string;
+  /** minLength 1; maxLength 32; pattern ^[A-Za-z0-9._-]+$ */
+  text_version: string;
+}
+
+/** A participant: refuse, while asked. */
+export interface RecordingDeclineMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "recording.decline";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  recording_id: string;
+}
+
+/** A participant: withdraw the consent; the recording stops at once. */
+export interface RecordingWithdrawMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "recording.withdraw";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  recording_id: string;
+}
+
+/** The adviser: stop recording. */
+export interface RecordingStopMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "recording.stop";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  recording_id: string;
+}
+
+/** A participant, while recording: the SDP offer (all candidates gathered) of the send-only connection to the recorder; answered with `recording.answer`. */
+export interface RecordingOfferMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "recording.offer";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 32; pattern ^[A-Za-z0-9_-]+$ */
+  recording_id: string;
+  description: SessionDescription;
+}
+
 /** Answer to `hello`: who the socket is and what it may see. */
 export interface WelcomeMsg {
   v?: 1;
@@ -957,7 +1089,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled" | "conversation.erased";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled" | "conversation.erased" | "recording.requested" | "recording.consented" | "recording.declined" | "recording.started" | "recording.stopped" | "recording.ready" | "recording.failed";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -1198,6 +1330,16 @@ export interface FormFocusOutMsg {
   field: string | null;
 }
 
+/** To the sender of `recording.offer`: the recorder's answer. */
+export interface RecordingAnswerMsg {
+  v?: 1;
+  type: "recording.answer";
+  id?: string | null;
+  conversation_id: string;
+  recording_id: string;
+  description: SessionDescription;
+}
+
 /** Every frame a browser may send. */
 export type ClientMessage =
   | HelloMsg
@@ -1247,7 +1389,13 @@ export type ClientMessage =
   | FormFocusMsg
   | FormSubmitMsg
   | FormConfirmMsg
-  | FormCancelMsg;
+  | FormCancelMsg
+  | RecordingRequestMsg
+  | RecordingConsentMsg
+  | RecordingDeclineMsg
+  | RecordingWithdrawMsg
+  | RecordingStopMsg
+  | RecordingOfferMsg;
 
 /** Every frame the server may send. */
 export type ServerMessage =
@@ -1276,7 +1424,8 @@ export type ServerMessage =
   | CobrowsePointerOutMsg
   | CobrowseInputOutMsg
   | CobrowseResyncOutMsg
-  | FormFocusOutMsg;
+  | FormFocusOutMsg
+  | RecordingAnswerMsg;
 
 /** Client frames by `type`. */
 export interface ClientMessageMap {
@@ -1328,6 +1477,12 @@ export interface ClientMessageMap {
   "form.submit": FormSubmitMsg;
   "form.confirm": FormConfirmMsg;
   "form.cancel": FormCancelMsg;
+  "recording.request": RecordingRequestMsg;
+  "recording.consent": RecordingConsentMsg;
+  "recording.decline": RecordingDeclineMsg;
+  "recording.withdraw": RecordingWithdrawMsg;
+  "recording.stop": RecordingStopMsg;
+  "recording.offer": RecordingOfferMsg;
 }
 
 /** Server frames by `type`. */
@@ -1358,6 +1513,7 @@ export interface ServerMessageMap {
   "cobrowse.input": CobrowseInputOutMsg;
   "cobrowse.resync": CobrowseResyncOutMsg;
   "form.focus": FormFocusOutMsg;
+  "recording.answer": RecordingAnswerMsg;
 }
 
 /** The typed body of each event kind that has one (`event.body`). */
@@ -1384,6 +1540,13 @@ export interface EventBodyMap {
   "form.submitted": FormSubmittedBody;
   "form.confirmed": FormConfirmedBody;
   "form.cancelled": FormCancelledBody;
+  "recording.requested": RecordingRequestedBody;
+  "recording.consented": RecordingConsentedBody;
+  "recording.declined": RecordingDeclinedBody;
+  "recording.started": RecordingStartedBody;
+  "recording.stopped": RecordingStoppedBody;
+  "recording.ready": RecordingReadyBody;
+  "recording.failed": RecordingFailedBody;
 }
 
 export type ClientMessageType = keyof ClientMessageMap;
@@ -1438,6 +1601,12 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "form.submit",
   "form.confirm",
   "form.cancel",
+  "recording.request",
+  "recording.consent",
+  "recording.decline",
+  "recording.withdraw",
+  "recording.stop",
+  "recording.offer",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "welcome",
@@ -1466,4 +1635,5 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "cobrowse.input",
   "cobrowse.resync",
   "form.focus",
+  "recording.answer",
 ];

@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime
 
 from visavis.conversations.callstate import clear_call, ended_body
+from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.service import ConversationService
 from visavis.conversations.state import Status
 from visavis.conversations.writes import Author, Result
@@ -101,6 +102,7 @@ class CallService:
         async with self.c.write() as w:
             conv = await w.lock(cid)
             check_call(conv, call_id, ("ringing", "active"))
+            await stop_running(w, cid, author, "call_ended")  # no recording outlives its call
             await w.append(cid, "call.ended", author, ended_body(conv, author.role, "hangup"))
             clear_call(conv)
         return w.summary(cid), w.events(cid)

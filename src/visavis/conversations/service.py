@@ -26,6 +26,7 @@ from visavis.conversations.cobrowsing import end_running
 from visavis.conversations.commits import ChatCommits
 from visavis.conversations.erasure import do_erase_content
 from visavis.conversations.reads import ConversationReads
+from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.state import Status, check_transition
 from visavis.conversations.writes import Appended, Author, ChatIn, Result, Write, count_active
 from visavis.errors import VisavisError
@@ -276,6 +277,7 @@ class ConversationService(ConversationReads):
             conv.status = check_transition(conv.status, "end")
             conv.ended_at = now
             if conv.call_id is not None:  # a running call ends with its conversation
+                await stop_running(w, conversation_id, author, "conversation_ended")
                 body = ended_body(conv, author.role, "conversation_ended")
                 await w.append(conversation_id, "call.ended", author, body)
                 clear_call(conv)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.conversations.cobrowsing import end_running
+from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.service import ConversationService
 from visavis.conversations.state import Status, check_transition
 from visavis.conversations.writes import Author, Result, count_active
@@ -78,6 +79,7 @@ class TransferService:
             else:
                 # the customer consented to co-browse with this adviser, not the next one
                 await end_running(w, cid, me, "transferred")
+                await stop_running(w, cid, me, "transferred")  # the new adviser never consented
                 conv.adviser_id = target.id
                 kind = "conversation.transferred"
                 body = {"mode": "blind", "from_adviser_id": me.id, "to_adviser_id": target.id,
@@ -91,6 +93,7 @@ class TransferService:
             self._check_owner(conv, me)
             conv.status = check_transition(conv.status, "requeue")
             await end_running(w, cid, me, "transferred")
+            await stop_running(w, cid, me, "transferred")
             conv.adviser_id = None
             conv.team_id = team_id
             conv.accepted_at = None
@@ -120,6 +123,7 @@ class TransferService:
                 body = {"mode": "consultative", "from_adviser_id": conv.adviser_id,
                         "to_adviser_id": conv.consultant_id, "to_adviser_name": name,
                         "to_team_id": None}  # fmt: skip
+                await stop_running(w, cid, me, "transferred")
                 conv.adviser_id, conv.consultant_id = conv.consultant_id, None
                 await w.append(cid, "conversation.transferred", me, body)
             else:

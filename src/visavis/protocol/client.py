@@ -63,6 +63,15 @@ from visavis.protocol.forms import (
     FormOpen,
     FormSubmit,
 )
+from visavis.protocol.recording import (
+    RECORDING_CLIENT_MESSAGES,
+    RecordingConsent,
+    RecordingDecline,
+    RecordingOffer,
+    RecordingRequest,
+    RecordingStop,
+    RecordingWithdraw,
+)
 
 
 class Hello(ClientBase):
@@ -285,7 +294,13 @@ ClientMessage = Annotated[
     | FormFocus
     | FormSubmit
     | FormConfirm
-    | FormCancel,
+    | FormCancel
+    | RecordingRequest
+    | RecordingConsent
+    | RecordingDecline
+    | RecordingWithdraw
+    | RecordingStop
+    | RecordingOffer,
     Field(discriminator="type"),
 ]
 
@@ -314,6 +329,7 @@ _ALL: tuple[type[ClientBase], ...] = (
     *COLLAB_CLIENT_MESSAGES,
     *COBROWSE_CLIENT_MESSAGES,
     *FORM_CLIENT_MESSAGES,
+    *RECORDING_CLIENT_MESSAGES,
 )
 CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]

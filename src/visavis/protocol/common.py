@@ -72,6 +72,13 @@ EventKind = Literal[
     "form.cancelled",
     # privacy/subject.py: an erasure request erased content and kept what the law keeps
     "conversation.erased",
+    "recording.requested",
+    "recording.consented",
+    "recording.declined",
+    "recording.started",
+    "recording.stopped",
+    "recording.ready",
+    "recording.failed",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
@@ -97,6 +104,10 @@ CobrowseKey = Literal[
     "ArrowDown",
     "Home",
     "End",
+]
+# Recording a call (protocol/recording.py)
+RecordingStopReason = Literal[
+    "stopped", "withdrawn", "call_ended", "conversation_ended", "transferred"
 ]
 # Forms filled in together (protocol/forms.py)
 FormFieldKind = Literal[
@@ -148,6 +159,7 @@ NAMED_LITERALS: dict[str, object] = {
     "CobrowseEndReason": CobrowseEndReason,
     "CobrowseInputAction": CobrowseInputAction,
     "CobrowseKey": CobrowseKey,
+    "RecordingStopReason": RecordingStopReason,
     "FormFieldKind": FormFieldKind,
     "FormStatus": FormStatus,
     "FormErrorCode": FormErrorCode,

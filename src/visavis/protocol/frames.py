@@ -28,6 +28,7 @@ from visavis.protocol.common import (
     MediaKind,
     PointerSurface,
     PresenceStatus,
+    RecordingStopReason,
     Role,
     VideoAction,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "CobrowseRequestedBody",
     "CobrowseResyncOutFrame",
     "CobrowseStartedBody",
+    "ConsentText",
     "ConversationAssignedFrame",
     "ConversationKind",
     "ConversationOfferedFrame",
@@ -112,6 +114,16 @@ __all__ = [
     "QueuePositionFrame",
     "QueueSnapshotFrame",
     "ReceiptOutFrame",
+    "RecordedFile",
+    "RecordingAnswerFrame",
+    "RecordingConsentedBody",
+    "RecordingDeclinedBody",
+    "RecordingFailedBody",
+    "RecordingReadyBody",
+    "RecordingRequestedBody",
+    "RecordingStartedBody",
+    "RecordingStopReason",
+    "RecordingStoppedBody",
     "Role",
     "RtcSignalOutFrame",
     "ServerFrame",
@@ -215,6 +227,14 @@ class CobrowseRequestedBody(TypedDict):
 
 class CobrowseStartedBody(TypedDict):
     """`cobrowse.started`: the customer consented to share this tab of this website."""
+
+
+class ConsentText(TypedDict):
+    """The consent text every participant is shown, in both languages."""
+
+    version: str
+    de: str
+    en: str
 
 
 class ConversationSummary(TypedDict):
@@ -459,6 +479,64 @@ class QueueEntry(TypedDict):
     kind: NotRequired[ConversationKind]
     contact: NotRequired[str | None]
     requested_adviser_id: NotRequired[str | None]
+
+
+class RecordedFile(TypedDict):
+    participant: Role
+    bytes: int
+    duration_s: float
+
+
+class RecordingConsentedBody(TypedDict):
+    """`recording.consented`: one participant agreed to `text_version` (at the event's time)."""
+
+    recording_id: str
+    role: Role
+    text_version: str
+
+
+class RecordingDeclinedBody(TypedDict):
+    """`recording.declined`: one participant said no; nothing was recorded."""
+
+    recording_id: str
+    role: Role
+
+
+class RecordingFailedBody(TypedDict):
+    """`recording.failed`: processing failed; what was recorded is kept for the operator."""
+
+    recording_id: str
+    reason: str
+
+
+class RecordingReadyBody(TypedDict):
+    """`recording.ready`: the files are processed and stored encrypted."""
+
+    recording_id: str
+    files: list[RecordedFile]
+
+
+class RecordingRequestedBody(TypedDict):
+    """`recording.requested`: the adviser asks to record the running call."""
+
+    recording_id: str
+    call_id: str
+    consent: ConsentText
+
+
+class RecordingStartedBody(TypedDict):
+    """`recording.started`: everyone consented; each browser now opens its send-only connection
+    to the recorder."""
+
+    recording_id: str
+
+
+class RecordingStoppedBody(TypedDict):
+    """`recording.stopped`: the browsers close their connections to the recorder."""
+
+    recording_id: str
+    reason: RecordingStopReason
+    by: Role | Literal["system"]
 
 
 class SessionDescription(TypedDict):
@@ -786,6 +864,17 @@ FormFocusOutFrame = TypedDict(
 )
 
 
+class RecordingAnswerFrame(TypedDict):
+    """To the sender of `recording.offer`: the recorder's answer."""
+
+    v: Literal[1]
+    type: Literal["recording.answer"]
+    id: NotRequired[str | None]
+    conversation_id: str
+    recording_id: str
+    description: SessionDescription
+
+
 ServerFrame: TypeAlias = (
     WelcomeFrame
     | EventFrame
@@ -813,5 +902,6 @@ ServerFrame: TypeAlias = (
     | CobrowseInputOutFrame
     | CobrowseResyncOutFrame
     | FormFocusOutFrame
+    | RecordingAnswerFrame
 )
 """Every frame the server may send."""

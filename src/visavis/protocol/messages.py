@@ -9,7 +9,7 @@ work wherever both directions are needed.
 
 from __future__ import annotations
 
-from visavis.protocol import cobrowse, collab, forms
+from visavis.protocol import cobrowse, collab, forms, recording
 from visavis.protocol.client import (
     CLIENT_MESSAGES,
     CallAnswer,
@@ -131,6 +131,15 @@ from visavis.protocol.forms import (
     FormUi,
     LocalText,
 )
+from visavis.protocol.recording import (
+    RecordingAnswer,
+    RecordingConsent,
+    RecordingDecline,
+    RecordingOffer,
+    RecordingRequest,
+    RecordingStop,
+    RecordingWithdraw,
+)
 from visavis.protocol.server import (
     SERVER_MESSAGES,
     Ack,
@@ -160,7 +169,8 @@ from visavis.protocol.server import (
     Welcome,
 )
 
-EVENT_BODIES = {**collab.EVENT_BODIES, **cobrowse.EVENT_BODIES, **forms.FORM_EVENT_BODIES}
+EVENT_BODIES = {**collab.EVENT_BODIES, **cobrowse.EVENT_BODIES, **forms.FORM_EVENT_BODIES,
+               **recording.RECORDING_EVENT_BODIES}  # fmt: skip
 """The typed body of each event kind that has one (the TypeScript `EventBodyMap`)."""
 
 HTTP_MODELS = (*collab.HTTP_MODELS, *forms.FORM_HTTP_MODELS)
@@ -283,6 +293,13 @@ __all__ = [
     "QueueSnapshot",
     "Receipt",
     "ReceiptOut",
+    "RecordingAnswer",
+    "RecordingConsent",
+    "RecordingDecline",
+    "RecordingOffer",
+    "RecordingRequest",
+    "RecordingStop",
+    "RecordingWithdraw",
     "Role",
     "RtcSignal",
     "RtcSignalOut",

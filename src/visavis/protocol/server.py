@@ -30,6 +30,7 @@ from visavis.protocol.common import (
     SessionDescription,
 )
 from visavis.protocol.forms import FORM_SERVER_MESSAGES
+from visavis.protocol.recording import RECORDING_SERVER_MESSAGES
 
 
 class Author(BaseModel):
@@ -314,6 +315,7 @@ _ALL: tuple[type[ServerBase], ...] = (
     *COLLAB_SERVER_MESSAGES,
     *COBROWSE_SERVER_MESSAGES,
     *FORM_SERVER_MESSAGES,
+    *RECORDING_SERVER_MESSAGES,
 )
 SERVER_MESSAGES: dict[str, type[ServerBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
+from visavis.collab.recording import RecordingService
 from visavis.conversations.calls import CallService
 from visavis.conversations.commits import MIN_RETRY_MS
 from visavis.conversations.service import ConversationService
@@ -45,6 +46,7 @@ from visavis.web.ws_calls import CallCommands
 from visavis.web.ws_cobrowse import CobrowseCommands
 from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
 from visavis.web.ws_forms import FORM_EPHEMERAL_TYPES, FormCommands
+from visavis.web.ws_recording import RecordingCommands
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class Gateway:
         documents: DocumentService,
         cobrowse: CobrowseService,
         forms: FormService,
+        recording: RecordingService,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -92,6 +95,8 @@ class Gateway:
         hub.watch(cobrowse)  # its state follows the announced events
         cob = CobrowseCommands(cobrowse, conversations, hub.announcer, hub.follows)
         form = FormCommands(forms, conversations, hub.announcer)
+        hub.watch(recording)  # a stop closes the recorder's room at once
+        rec = RecordingCommands(recording, conversations)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.ClientMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -142,6 +147,12 @@ class Gateway:
             m.FormSubmit: form.do_step,
             m.FormConfirm: form.do_step,
             m.FormCancel: form.do_step,
+            m.RecordingRequest: rec.do_step,
+            m.RecordingConsent: rec.do_step,
+            m.RecordingDecline: rec.do_step,
+            m.RecordingWithdraw: rec.do_step,
+            m.RecordingStop: rec.do_step,
+            m.RecordingOffer: rec.do_offer,
         }
 
     async def endpoint(self, ws: WebSocket) -> None:

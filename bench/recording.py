@@ -1,0 +1,296 @@
+"""Recording CPU per stream: Janus (publish-only, `record: true`, no decoding) plus
+its post-processing, against aiortc's transcoding `MediaRecorder`, in the same run
+with the same real Chromium sender.
+
+One Chromium (fake camera 640x480 and fake microphone, one getUserMedia) opens
+`--streams` send-only peer connections per recorder, each with the same audio and
+video track, like a browser's connection to the recorder during a recorded call.
+Offers carry every candidate; both recorders answer on this machine's own address.
+
+1. Janus, started by visavis' `Recorder` (data dir in a temporary directory): one
+   room, one publisher per stream. Measured: Janus's CPU time over `--seconds` once
+   every connection is up and media flows; then the post-processing (`janus-pp-rec`
+   per track, `ffmpeg -c copy`, sealing with AES-GCM): CPU time of those child
+   processes plus this process's own during it.
+2. aiortc 1.16 in this process: one `RTCPeerConnection` and one
+   `MediaRecorder(<n>.webm)` per stream (decodes VP8 and Opus, encodes again with
+   libvpx and libopus). Measured: this process's CPU time over the same span and the
+   recorder's `stop()`, minus this process's own CPU time during step 1's window
+   (the Playwright client and the event loop, present in both).
+
+CPU per stream = CPU seconds / (seconds * streams), in % of one core. Every output
+file is checked with ffprobe (audio + video, duration within 25 % + 5 s of the
+window: else "A+V ok" says NO — a recorder that fell behind on a busy machine drops
+frames, and its CPU figure is then too low). `uptime`'s load is printed:
+the Chromium sender shares the machine.
+
+    python bench/recording.py                  # 2 streams, 20 s each
+    python bench/recording.py --streams 4 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psutil
+from _common import emit_result, table
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRecorder
+from aiortc.mediastreams import MediaStreamTrack
+from playwright.async_api import Page, async_playwright
+
+from visavis.recording.recorder import Recorder
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        "--disable-background-networking", "--no-first-run"]  # fmt: skip
+
+PAGE_JS = """
+async () => {
+  window.__stream = await navigator.mediaDevices.getUserMedia({
+    audio: true, video: { width: 640, height: 480, frameRate: 30 } });
+  window.__pcs = {};
+  window.__offer = async (key) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    for (const t of window.__stream.getTracks()) pc.addTransceiver(t, { direction: "sendonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((ok) => {
+      if (pc.iceGatheringState === "complete") return ok();
+      pc.addEventListener("icegatheringstatechange", () => {
+        if (pc.iceGatheringState === "complete") ok();
+      });
+    });
+    window.__pcs[key] = pc;
+    return pc.localDescription.sdp;
+  };
+  window.__answer = async (key, sdp) => {
+    const pc = window.__pcs[key];
+    await pc.setRemoteDescription({ type: "answer", sdp });
+  };
+  window.__sent = async (key) => {
+    let bytes = 0;
+    (await window.__pcs[key].getStats()).forEach((r) => {
+      if (r.type === "outbound-rtp") bytes += r.bytesSent; });
+    return bytes;
+  };
+  window.__close = (prefix) => {
+    for (const [k, pc] of Object.entries(window.__pcs)) if (k.startsWith(prefix)) pc.close();
+  };
+}
+"""
+
+
+class Blank(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>recording bench</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
+def children_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+async def wait_flowing(page: Page, keys: list[str], min_bytes: int = 200_000) -> None:
+    """Until every connection has sent some media (ICE, DTLS and a keyframe done)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        sent = [await page.evaluate("(k) => window.__sent(k)", k) for k in keys]
+        if all(b >= min_bytes for b in sent):
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"media did not flow on every connection: {sent}")
+
+
+def probe(path: Path) -> tuple[list[str], float, str]:
+    """The file's stream kinds, duration and (last) video size."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries",
+         "stream=codec_type,width,height:format=duration", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    kinds = sorted(s["codec_type"] for s in info.get("streams", []))
+    size = next((f"{s['width']}x{s['height']}" for s in info.get("streams", [])
+                 if s.get("codec_type") == "video"), "-")  # fmt: skip
+    return kinds, float(info.get("format", {}).get("duration") or 0), size
+
+
+async def run_janus(page: Page, work: Path, streams: int, seconds: float) -> dict[str, Any]:
+    recorder = Recorder(work / "janus-data", secrets.token_bytes(32))
+    me = psutil.Process()
+    rid = "bench" + secrets.token_hex(4)
+    await recorder.do_open(rid)
+    keys = [f"j{i}" for i in range(streams)]
+    for key in keys:
+        offer = await page.evaluate("(k) => window.__offer(k)", key)
+        answer = await recorder.do_publish(rid, key, offer)
+        await page.evaluate("([k, s]) => window.__answer(k, s)", [key, answer])
+    await wait_flowing(page, keys)
+    pid = recorder.janus.pid
+    assert pid is not None
+    janus = psutil.Process(pid)
+    j0, s0, t0 = cpu_s(janus), cpu_s(me), time.monotonic()
+    await asyncio.sleep(seconds)
+    j1, s1, t1 = cpu_s(janus), cpu_s(me), time.monotonic()
+    await page.evaluate("(p) => window.__close(p)", "j")
+    await recorder.do_close(rid)
+    c0, p0, f0 = children_cpu_s(), cpu_s(me), time.monotonic()
+    files = await recorder.do_finish(rid)
+    c1, p1, f1 = children_cpu_s(), cpu_s(me), time.monotonic()
+    await recorder.do_shutdown()
+    # the sealed files are checked through their plaintext: unseal to probe
+    from visavis.recording.sealed_file import read_range
+
+    checks = []
+    for f in files:
+        plain = work / f"janus-{f.participant}.webm"
+        sealed = recorder.sealed_path(rid, f.participant)
+        plain.write_bytes(b"".join(read_range(sealed, recorder.key, 0, f.bytes)))
+        checks.append(probe(plain))
+    return {
+        "window_s": t1 - t0,
+        "recorder_cpu_s": j1 - j0,
+        "post_cpu_s": (c1 - c0) + (p1 - p0),
+        "post_wall_s": f1 - f0,
+        "own_cpu_s": s1 - s0,
+        "files": checks,
+    }
+
+
+async def run_aiortc(
+    page: Page, work: Path, streams: int, seconds: float, own_baseline: float
+) -> dict[str, Any]:
+    me = psutil.Process()
+    keys = [f"a{i}" for i in range(streams)]
+    pcs: list[RTCPeerConnection] = []
+    recorders: list[MediaRecorder] = []
+    for i, key in enumerate(keys):
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        rec = MediaRecorder(str(work / f"aiortc-{i}.webm"))
+        pcs.append(pc)
+        recorders.append(rec)
+
+        def on_track(track: MediaStreamTrack, rec: MediaRecorder = rec) -> None:
+            rec.addTrack(track)
+
+        pc.on("track", on_track)
+        offer = await page.evaluate("(k) => window.__offer(k)", key)
+        await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await rec.start()
+        await page.evaluate("([k, s]) => window.__answer(k, s)", [key, pc.localDescription.sdp])
+    await wait_flowing(page, keys)
+    s0, t0 = cpu_s(me), time.monotonic()
+    await asyncio.sleep(seconds)
+    t1 = time.monotonic()
+    for rec in recorders:
+        await rec.stop()
+    s1 = cpu_s(me)
+    await page.evaluate("(p) => window.__close(p)", "a")
+    for pc in pcs:
+        await pc.close()
+    checks = [probe(work / f"aiortc-{i}.webm") for i in range(streams)]
+    return {
+        "window_s": t1 - t0,
+        "recorder_cpu_s": (s1 - s0) - own_baseline * (t1 - t0),
+        "post_cpu_s": 0.0,
+        "own_cpu_s": s1 - s0,
+        "files": checks,
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--streams", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args()
+    load_before = os.getloadavg()
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Blank)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{http.server_address[1]}/"
+    with tempfile.TemporaryDirectory(prefix="visavis-rec-bench-") as tmp:
+        work = Path(tmp)
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = await browser.new_page()
+            await page.goto(url)
+            await page.evaluate(PAGE_JS)
+            janus = await run_janus(page, work, args.streams, args.seconds)
+            baseline = janus["own_cpu_s"] / janus["window_s"]
+            aio = await run_aiortc(page, work, args.streams, args.seconds, baseline)
+            await browser.close()
+    http.shutdown()
+    load_after = os.getloadavg()
+
+    def per_stream(r: dict[str, Any]) -> tuple[float, float, float]:
+        """Recording: CPU over the window; post-processing: over the recorded media
+        (the files are longer than the window: set-up and closing are in them too)."""
+        rec = 100 * r["recorder_cpu_s"] / (r["window_s"] * args.streams)
+        media_s = sum(d for _, d, _ in r["files"]) or 1.0
+        post = 100 * r["post_cpu_s"] / media_s
+        return rec, post, rec + post
+
+    rows = []
+    result: dict[str, Any] = {}
+    for name, r in (("janus", janus), ("aiortc MediaRecorder", aio)):
+        rec, post, total = per_stream(r)
+        # a file far shorter or longer than the window: the recorder fell behind (dropped
+        # frames, so its CPU figure is too low) or its timestamps are broken
+        ok = all(k == ["audio", "video"] and abs(d - r["window_s"]) < 0.25 * r["window_s"] + 5
+                 for k, d, _ in r["files"])  # fmt: skip
+        durations = "/".join(f"{d:.1f}" for _, d, _ in r["files"])
+        sizes = "/".join(sorted({s for _, _, s in r["files"]}))
+        rows.append([name, rec, post, total, durations, sizes, "yes" if ok else "NO"])
+        result[name.split()[0]] = {
+            "recorder_pct": round(rec, 2), "post_pct": round(post, 2),
+            "total_pct": round(total, 2), "files_ok": ok,
+            "durations_s": [round(d, 2) for _, d, _ in r["files"]],
+            "video_sizes": [s for _, _, s in r["files"]],
+        }  # fmt: skip
+    print(
+        f"{args.streams} streams (VP8 640x480 + Opus from Chromium), {args.seconds:.0f} s each; "
+        f"load before {load_before[0]:.2f}, after {load_after[0]:.2f} (uptime 1-min)"
+    )
+    print(table(["recorder", "% core/stream", "post-proc %", "total %", "file s", "video",
+                 "A+V ok"], rows))  # fmt: skip
+    ratio = result["aiortc"]["total_pct"] / max(result["janus"]["total_pct"], 1e-9)
+    print(
+        f"aiortc / janus: {ratio:.1f}x; janus post-processing took "
+        f"{janus['post_wall_s']:.2f} s wall for {args.streams} streams"
+    )
+    emit_result(
+        "recording",
+        {"streams": args.streams, "seconds": args.seconds, **result,
+         "aiortc_over_janus": round(ratio, 1),
+         "load_1min": [round(load_before[0], 2), round(load_after[0], 2)]},
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

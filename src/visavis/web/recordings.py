@@ -1,0 +1,118 @@
+"""The console's recordings: the list of a conversation's recordings, and each file
+decrypted on the way out, with HTTP Range so the <video> player can seek.
+
+Only the conversation's adviser and admins; every access is written down
+(`recording/access_log.py`). In the medical profile (or without a recorder) every
+path is refused, like the WebSocket's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from visavis.auth.service import AdviserView
+from visavis.collab.recording import RecordingService
+from visavis.conversations.service import ConversationService
+from visavis.errors import VisavisError
+from visavis.recording.access_log import do_log_recording_access
+from visavis.recording.sealed_file import plain_size, read_range
+from visavis.web.http import Api
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+class RecordingRoutes:
+    def __init__(
+        self, api: Api, conversations: ConversationService, recording: RecordingService
+    ) -> None:
+        self.api = api
+        self.conversations = conversations
+        self.recording = recording
+
+    async def _permitted(self, request: Request) -> tuple[AdviserView, str]:
+        self.recording.check_allowed()
+        me = await self.api.adviser(request)
+        cid = request.path_params["conversation_id"]
+        conv = await self.conversations.get(cid)
+        mine = conv["adviser"] is not None and conv["adviser"]["id"] == me.id
+        if not (mine or me.role == "admin"):
+            raise VisavisError(
+                "forbidden", "recordings are for the conversation's adviser and admins only"
+            )
+        return me, cid
+
+    async def _ready(self, cid: str) -> list[dict[str, Any]]:
+        out = []
+        for event in await self.conversations.full_history(cid):
+            if event["kind"] == "recording.ready":
+                body = dict(event["body"])
+                out.append({**body, "at": event["at"]})
+        return out
+
+    async def list(self, request: Request) -> Response:
+        me, cid = await self._permitted(request)
+        items = await self._ready(cid)
+        for item in items:
+            do_log_recording_access(me.id, cid, item["recording_id"], "list")
+        return JSONResponse({"recordings": items})
+
+    async def file(self, request: Request) -> Response:
+        me, cid = await self._permitted(request)
+        rid = request.path_params["recording_id"]
+        who = request.path_params["participant"]
+        known = {
+            (r["recording_id"], f["participant"])
+            for r in await self._ready(cid)
+            for f in r["files"]
+        }
+        if (rid, who) not in known:
+            raise VisavisError("not_found", f"no recording {rid!r} of the {who} here")
+        recorder = self.recording.check_allowed()
+        path = recorder.sealed_path(rid, who)
+        if not path.is_file():
+            raise VisavisError("file_missing", f"the file of recording {rid} is gone")
+        size = plain_size(path)
+        start, end, status = 0, size, 200
+        header = request.headers.get("range")
+        if header:
+            m = RANGE_RE.match(header.strip())
+            if m is None or (not m.group(1) and not m.group(2)):
+                raise VisavisError("bad_request", "Range: one bytes=a-b range")
+            if m.group(1):
+                start = int(m.group(1))
+                end = min(size, int(m.group(2)) + 1) if m.group(2) else size
+            else:
+                start = max(0, size - int(m.group(2)))
+            if start >= size or start >= end:
+                return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+            status = 206
+        download = request.query_params.get("download") == "1"
+        action = "download" if download else "play"
+        do_log_recording_access(
+            me.id, cid, rid, action, who, f"{start}-{end - 1}" if status == 206 else None
+        )
+        key = recorder.key
+
+        def body() -> Iterator[bytes]:
+            yield from read_range(path, key, start, end)
+
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Length": str(end - start),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_CSP,
+            "Content-Disposition": (
+                f'{"attachment" if download else "inline"}; filename="{rid}-{who}.webm"'
+            ),
+        }
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        return StreamingResponse(body(), status_code=status, media_type="video/webm",
+                                 headers=headers)  # fmt: skip
