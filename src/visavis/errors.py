@@ -48,6 +48,15 @@ HTTP_STATUS: dict[str, int] = {
     "form_invalid_change": 400,
     "form_field_conflict": 409,
     "form_invalid": 422,
+    # signing (collab/signing.py): nothing is stored when one of these is raised
+    "signature_consent_missing": 422,
+    "signature_consent_outdated": 409,
+    "signature_document_changed": 409,
+    "signature_image_invalid": 422,
+    "signature_document_invalid": 422,
+    "signature_spots_invalid": 422,
+    "signature_not_open": 409,
+    "signature_failed": 500,
     "internal": 500,
 }
 

@@ -100,6 +100,13 @@ export type CobrowseRequestedBody = Record<string, never>;
 /** `cobrowse.started`: the customer consented to share this tab of this website. */
 export type CobrowseStartedBody = Record<string, never>;
 
+/** Answer of `GET /api/v1/signing/consent`: the consent text a signer ticks. */
+export interface ConsentText {
+  version: string;
+  de: string;
+  en: string;
+}
+
 export interface ConversationSummary {
   id: string;
   status: "queued" | "offline" | "scheduled" | "active" | "ended";
@@ -136,7 +143,7 @@ export interface DocumentInfo {
   kind: "pdf" | "image" | "video";
   pages: PageSize[];
   downloadable: boolean;
-  source: "upload" | "library" | "snapshot";
+  source: "upload" | "library" | "snapshot" | "form" | "signed";
 }
 
 /** `document.presented`: the author put the document on the stage at this page. */
@@ -158,7 +165,7 @@ export interface DocumentSharedBody {
   kind: "pdf" | "image" | "video";
   pages: PageSize[];
   downloadable: boolean;
-  source: "upload" | "library" | "snapshot";
+  source: "upload" | "library" | "snapshot" | "form" | "signed";
 }
 
 /** `form.cancelled`: the adviser closed the form without submitting it. */
@@ -323,11 +330,84 @@ export interface SessionDescription {
   sdp?: string;
 }
 
+/** `signature.cancelled`: the adviser withdrew the request. */
+export interface SignatureCancelledBody {
+  request_id: string;
+}
+
+/** `signature.completed`: the sealed PDF is the new document `document_id`. */
+export interface SignatureCompletedBody {
+  request_id: string;
+  document_id: string;
+  name: string;
+  sha256: string;
+}
+
+/** `signature.declined`: a signer said no. */
+export interface SignatureDeclinedBody {
+  request_id: string;
+  signer: "customer" | "adviser";
+  reason: string | null;
+}
+
+/** `signature.failed`: sealing did not succeed; the request is closed (put the document up again). */
+export interface SignatureFailedBody {
+  request_id: string;
+  code: string;
+  message: string;
+}
+
+/** `signature.requested`: the document is up for signature. `document_sha256` is what every signer must confirm they saw; `consent_version` the consent text they tick. */
+export interface SignatureRequestedBody {
+  request_id: string;
+  document_id: string;
+  document_name: string;
+  document_sha256: string;
+  signers: ("customer" | "adviser")[];
+  spots: SignatureSpotBody[];
+  consent_version: string;
+}
+
+/** `signature.signed`: one signer signed (the image stays on the server). */
+export interface SignatureSignedBody {
+  request_id: string;
+  signer: "customer" | "adviser";
+  method: "drawn" | "typed";
+  consent_version: string;
+  document_sha256: string;
+}
+
+/** A spot as the events carry it (`field_name`: the PDF's own signature field). */
+export interface SignatureSpotBody {
+  signer: "customer" | "adviser";
+  page: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  field_name: string | null;
+}
+
 /** `snapshot.declined`: the customer said no to the photo. */
 export type SnapshotDeclinedBody = Record<string, never>;
 
 /** `snapshot.requested`: the adviser asks the customer for a photo. */
 export type SnapshotRequestedBody = Record<string, never>;
+
+/** Where one signer signs: the top-left corner and size as fractions of the page (0,0 = top left). */
+export interface SpotIn {
+  signer: "customer" | "adviser";
+  /** minimum 0 */
+  page: number;
+  /** minimum 0.0; maximum 1.0 */
+  x: number;
+  /** minimum 0.0; maximum 1.0 */
+  y: number;
+  /** minimum 0.02; maximum 0.9 */
+  width: number;
+  /** minimum 0.02; maximum 0.9 */
+  height: number;
+}
 
 /** `stage.cleared`: nothing is presented any more. */
 export type StageClearedBody = Record<string, never>;
@@ -947,6 +1027,71 @@ export interface FormCancelMsg {
   form_id: string;
 }
 
+/** Adviser: put a PDF up for signature — a document of the conversation (`document_id`) or the PDF of a submitted form (`form_id`), exactly one. Spots are the adviser's (`spots`) or the PDF's own empty signature fields (`use_pdf_fields`: the first for the customer, the next for the adviser). */
+export interface SignatureRequestMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.request";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id?: string | null;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id?: string | null;
+  signers?: "customer" | "customer+adviser";
+  spots?: SpotIn[];
+  use_pdf_fields?: boolean;
+}
+
+/** A signer signs: the document they saw, the consent they ticked (with the text's version), the signature as a PNG in base64. */
+export interface SignatureSignMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.sign";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  request_id: string;
+  /** minLength 64; maxLength 64; pattern ^[0-9a-f]{64}$ */
+  document_sha256: string;
+  consent: boolean;
+  /** minLength 1; maxLength 32; pattern ^[A-Za-z0-9._-]+$ */
+  consent_version: string;
+  method: "drawn" | "typed";
+  /** minLength 8; maxLength 60076 */
+  image_png: string;
+  /** minLength 1; maxLength 100 */
+  typed_name?: string | null;
+}
+
+/** A signer declines to sign. */
+export interface SignatureDeclineMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.decline";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  request_id: string;
+  /** maxLength 300 */
+  reason?: string | null;
+}
+
+/** Adviser: withdraw the request. */
+export interface SignatureCancelMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.cancel";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  request_id: string;
+}
+
 /** Answer to `hello`: who the socket is and what it may see. */
 export interface WelcomeMsg {
   v?: 1;
@@ -965,7 +1110,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled" | "signature.requested" | "signature.signed" | "signature.completed" | "signature.declined" | "signature.cancelled" | "signature.failed";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -1254,7 +1399,11 @@ export type ClientMessage =
   | FormFocusMsg
   | FormSubmitMsg
   | FormConfirmMsg
-  | FormCancelMsg;
+  | FormCancelMsg
+  | SignatureRequestMsg
+  | SignatureSignMsg
+  | SignatureDeclineMsg
+  | SignatureCancelMsg;
 
 /** Every frame the server may send. */
 export type ServerMessage =
@@ -1335,6 +1484,10 @@ export interface ClientMessageMap {
   "form.submit": FormSubmitMsg;
   "form.confirm": FormConfirmMsg;
   "form.cancel": FormCancelMsg;
+  "signature.request": SignatureRequestMsg;
+  "signature.sign": SignatureSignMsg;
+  "signature.decline": SignatureDeclineMsg;
+  "signature.cancel": SignatureCancelMsg;
 }
 
 /** Server frames by `type`. */
@@ -1391,6 +1544,12 @@ export interface EventBodyMap {
   "form.submitted": FormSubmittedBody;
   "form.confirmed": FormConfirmedBody;
   "form.cancelled": FormCancelledBody;
+  "signature.requested": SignatureRequestedBody;
+  "signature.signed": SignatureSignedBody;
+  "signature.completed": SignatureCompletedBody;
+  "signature.declined": SignatureDeclinedBody;
+  "signature.cancelled": SignatureCancelledBody;
+  "signature.failed": SignatureFailedBody;
 }
 
 export type ClientMessageType = keyof ClientMessageMap;
@@ -1445,6 +1604,10 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "form.submit",
   "form.confirm",
   "form.cancel",
+  "signature.request",
+  "signature.sign",
+  "signature.decline",
+  "signature.cancel",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "welcome",

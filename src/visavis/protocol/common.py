@@ -70,10 +70,16 @@ EventKind = Literal[
     "form.submitted",
     "form.confirmed",
     "form.cancelled",
+    "signature.requested",
+    "signature.signed",
+    "signature.completed",
+    "signature.declined",
+    "signature.cancelled",
+    "signature.failed",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
-DocumentSource = Literal["upload", "library", "snapshot"]
+DocumentSource = Literal["upload", "library", "snapshot", "form", "signed"]
 AnnotationTool = Literal["pen", "arrow", "highlighter", "text"]
 AnnotationColor = Literal["red", "yellow", "blue", "green", "black"]
 VideoAction = Literal["play", "pause", "seek"]

@@ -63,6 +63,7 @@ __all__ = [
     "CobrowseRequestedBody",
     "CobrowseResyncOutFrame",
     "CobrowseStartedBody",
+    "ConsentText",
     "ConversationAssignedFrame",
     "ConversationKind",
     "ConversationOfferedFrame",
@@ -117,6 +118,13 @@ __all__ = [
     "RtcSignalOutFrame",
     "ServerFrame",
     "SessionDescription",
+    "SignatureCancelledBody",
+    "SignatureCompletedBody",
+    "SignatureDeclinedBody",
+    "SignatureFailedBody",
+    "SignatureRequestedBody",
+    "SignatureSignedBody",
+    "SignatureSpotBody",
     "SnapshotDeclinedBody",
     "SnapshotRequestedBody",
     "StageClearedBody",
@@ -227,6 +235,14 @@ class CobrowseRequestedBody(TypedDict):
 
 class CobrowseStartedBody(TypedDict):
     """`cobrowse.started`: the customer consented to share this tab of this website."""
+
+
+class ConsentText(TypedDict):
+    """Answer of `GET /api/v1/signing/consent`: the consent text a signer ticks."""
+
+    version: str
+    de: str
+    en: str
 
 
 class ConversationSummary(TypedDict):
@@ -476,6 +492,73 @@ class QueueEntry(TypedDict):
 class SessionDescription(TypedDict):
     type: Literal["offer", "answer", "pranswer", "rollback"]
     sdp: NotRequired[str]
+
+
+class SignatureCancelledBody(TypedDict):
+    """`signature.cancelled`: the adviser withdrew the request."""
+
+    request_id: str
+
+
+class SignatureCompletedBody(TypedDict):
+    """`signature.completed`: the sealed PDF is the new document `document_id`."""
+
+    request_id: str
+    document_id: str
+    name: str
+    sha256: str
+
+
+class SignatureDeclinedBody(TypedDict):
+    """`signature.declined`: a signer said no."""
+
+    request_id: str
+    signer: Role
+    reason: str | None
+
+
+class SignatureFailedBody(TypedDict):
+    """`signature.failed`: sealing did not succeed; the request is closed (put the document up
+    again)."""
+
+    request_id: str
+    code: str
+    message: str
+
+
+class SignatureSpotBody(TypedDict):
+    """A spot as the events carry it (`field_name`: the PDF's own signature field)."""
+
+    signer: Role
+    page: int
+    x: float
+    y: float
+    width: float
+    height: float
+    field_name: str | None
+
+
+class SignatureRequestedBody(TypedDict):
+    """`signature.requested`: the document is up for signature. `document_sha256` is what every
+    signer must confirm they saw; `consent_version` the consent text they tick."""
+
+    request_id: str
+    document_id: str
+    document_name: str
+    document_sha256: str
+    signers: list[Role]
+    spots: list[SignatureSpotBody]
+    consent_version: str
+
+
+class SignatureSignedBody(TypedDict):
+    """`signature.signed`: one signer signed (the image stays on the server)."""
+
+    request_id: str
+    signer: Role
+    method: Literal["drawn", "typed"]
+    consent_version: str
+    document_sha256: str
 
 
 class SnapshotDeclinedBody(TypedDict):
