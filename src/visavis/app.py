@@ -24,6 +24,7 @@ from visavis.collab.access import DocumentAccess
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
+from visavis.collab.signing import SealSettings, SigningService
 from visavis.config import Settings
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
@@ -52,6 +53,7 @@ from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
+from visavis.web.signing import SigningRoutes
 from visavis.web.ws import Gateway
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,19 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     documents = DocumentService(database, conversations, store, library, limits)
     catalogue = TemplateCatalogue(database)
     forms = FormService(database, conversations, catalogue)
+    signing = SigningService(
+        database,
+        conversations,
+        documents,
+        SealSettings(
+            keys_dir=settings.seal_keys_dir,
+            organisation=settings.sign_organisation,
+            adviser_signs=settings.sign_adviser,
+            timestamp_url=settings.sign_timestamp_url or None,
+            p12_path=Path(settings.sign_p12) if settings.sign_p12 else None,
+            p12_password=settings.sign_p12_password.encode() if settings.sign_p12 else None,
+        ),
+    )
     gateway = Gateway(
         hub,
         auth,
@@ -136,6 +151,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         documents,
         CobrowseService(database, conversations),
         forms,
+        signing,
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
@@ -170,6 +186,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         PageRenderer(store, settings.page_cache_dir),
     )
     form_routes = FormRoutes(api, tokens, forms, catalogue)
+    signing_routes = SigningRoutes(signing)
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
@@ -259,6 +276,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         ),
         Route("/api/v1/forms/{form_id}", form_routes.export_json),
         Route("/api/v1/forms/{form_id}/pdf", form_routes.export_pdf),
+        Route("/api/v1/signing/consent", signing_routes.consent),
+        Route("/api/v1/signing/certificate", signing_routes.certificate),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),

@@ -67,6 +67,12 @@ class Settings:
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
+    sign_organisation: str = "visavis"
+    sign_adviser: bool = False
+    sign_keys_dir: str = ""
+    sign_p12: str = ""
+    sign_p12_password: str = ""
+    sign_timestamp_url: str = ""
     log_level: str = "info"
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
@@ -78,6 +84,11 @@ class Settings:
     def files_dir(self) -> Path:
         """Uploaded and library files, content-addressed."""
         return Path(self.data_dir) / "files"
+
+    @property
+    def seal_keys_dir(self) -> Path:
+        """The organisation's seal key and certificate (made on first use)."""
+        return Path(self.sign_keys_dir) if self.sign_keys_dir else Path(self.data_dir) / "seal"
 
     @property
     def page_cache_dir(self) -> Path:

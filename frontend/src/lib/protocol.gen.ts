@@ -357,7 +357,7 @@ export interface SignatureFailedBody {
   message: string;
 }
 
-/** `signature.requested`: the document is up for signature. `document_sha256` is what every signer must confirm they saw; `consent_version` the consent text they tick. */
+/** `signature.requested`: the document is up for signature. `document_sha256` is what every signer must confirm they saw; `consent_version` the consent text they tick; `ip` and `user_agent` the requesting adviser's connection's (audit page). */
 export interface SignatureRequestedBody {
   request_id: string;
   document_id: string;
@@ -366,15 +366,21 @@ export interface SignatureRequestedBody {
   signers: ("customer" | "adviser")[];
   spots: SignatureSpotBody[];
   consent_version: string;
+  ip: string;
+  user_agent: string;
 }
 
-/** `signature.signed`: one signer signed (the image stays on the server). */
+/** `signature.signed`: one signer signed. The image is kept in the file store under `image_sha256` until the document is sealed; `ip` and `user_agent` are the signer's connection's, as the audit page records them. */
 export interface SignatureSignedBody {
   request_id: string;
   signer: "customer" | "adviser";
   method: "drawn" | "typed";
+  typed_name: string | null;
   consent_version: string;
   document_sha256: string;
+  image_sha256: string;
+  ip: string;
+  user_agent: string;
 }
 
 /** A spot as the events carry it (`field_name`: the PDF's own signature field). */

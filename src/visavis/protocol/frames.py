@@ -540,7 +540,8 @@ class SignatureSpotBody(TypedDict):
 
 class SignatureRequestedBody(TypedDict):
     """`signature.requested`: the document is up for signature. `document_sha256` is what every
-    signer must confirm they saw; `consent_version` the consent text they tick."""
+    signer must confirm they saw; `consent_version` the consent text they tick; `ip` and
+    `user_agent` the requesting adviser's connection's (audit page)."""
 
     request_id: str
     document_id: str
@@ -549,16 +550,24 @@ class SignatureRequestedBody(TypedDict):
     signers: list[Role]
     spots: list[SignatureSpotBody]
     consent_version: str
+    ip: str
+    user_agent: str
 
 
 class SignatureSignedBody(TypedDict):
-    """`signature.signed`: one signer signed (the image stays on the server)."""
+    """`signature.signed`: one signer signed. The image is kept in the file store under
+    `image_sha256` until the document is sealed; `ip` and `user_agent` are the signer's
+    connection's, as the audit page records them."""
 
     request_id: str
     signer: Role
     method: Literal["drawn", "typed"]
+    typed_name: str | None
     consent_version: str
     document_sha256: str
+    image_sha256: str
+    ip: str
+    user_agent: str
 
 
 class SnapshotDeclinedBody(TypedDict):

@@ -82,7 +82,7 @@ class SignatureSpotBody(_Body):
 class SignatureRequestedBody(_Body):
     """`signature.requested`: the document is up for signature. `document_sha256` is
     what every signer must confirm they saw; `consent_version` the consent text they
-    tick."""
+    tick; `ip` and `user_agent` the requesting adviser's connection's (audit page)."""
 
     request_id: str
     document_id: str
@@ -91,16 +91,24 @@ class SignatureRequestedBody(_Body):
     signers: list[Role]
     spots: list[SignatureSpotBody]
     consent_version: str
+    ip: str
+    user_agent: str
 
 
 class SignatureSignedBody(_Body):
-    """`signature.signed`: one signer signed (the image stays on the server)."""
+    """`signature.signed`: one signer signed. The image is kept in the file store under
+    `image_sha256` until the document is sealed; `ip` and `user_agent` are the signer's
+    connection's, as the audit page records them."""
 
     request_id: str
     signer: Role
     method: SignatureMethod
+    typed_name: str | None
     consent_version: str
     document_sha256: str
+    image_sha256: str
+    ip: str
+    user_agent: str
 
 
 class SignatureCompletedBody(_Body):

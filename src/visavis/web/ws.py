@@ -15,6 +15,7 @@ from visavis.auth.service import AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
+from visavis.collab.signing import SigningService
 from visavis.conversations.calls import CallService
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
@@ -43,6 +44,7 @@ from visavis.web.ws_calls import CallCommands
 from visavis.web.ws_cobrowse import CobrowseCommands
 from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
 from visavis.web.ws_forms import FORM_EPHEMERAL_TYPES, FormCommands
+from visavis.web.ws_signing import SigningCommands
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class Gateway:
         documents: DocumentService,
         cobrowse: CobrowseService,
         forms: FormService,
+        signing: SigningService,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -87,6 +90,7 @@ class Gateway:
         hub.watch(cobrowse)  # its state follows the announced events
         cob = CobrowseCommands(cobrowse, conversations, hub.announcer, hub.follows)
         form = FormCommands(forms, conversations, hub.announcer)
+        sign = SigningCommands(signing, documents, forms, conversations)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.ClientMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -137,6 +141,10 @@ class Gateway:
             m.FormSubmit: form.do_step,
             m.FormConfirm: form.do_step,
             m.FormCancel: form.do_step,
+            m.SignatureRequest: sign.do_request,
+            m.SignatureSign: sign.do_sign,
+            m.SignatureDecline: sign.do_close,
+            m.SignatureCancel: sign.do_close,
         }
 
     async def endpoint(self, ws: WebSocket) -> None:
