@@ -271,6 +271,11 @@ class SigningService:
                 "signature_document_invalid", f"document {doc.id} is a {doc.kind}; expected a PDF"
             )
         data = await self._bytes_of(doc)
+        if hashlib.sha256(data).hexdigest() != doc.digest:
+            raise VisavisError(
+                "signature_document_changed",
+                f"the stored file of document {doc.id} no longer has its recorded SHA-256",
+            )
         limits = self.documents.limits
         pdf_fields = await asyncio.to_thread(self._check_original, data, limits,
                                              msg.use_pdf_fields)  # fmt: skip
