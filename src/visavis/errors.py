@@ -48,11 +48,18 @@ HTTP_STATUS: dict[str, int] = {
     "form_invalid_change": 400,
     "form_field_conflict": 409,
     "form_invalid": 422,
-    # signing (collab/signing.py): nothing is stored when one of these is raised
+    # signing (signing/): nothing is signed when one of these is raised
+    "pdf_already_signed": 422,
+    "signature_image_invalid": 422,
+    "signature_image_too_large": 422,
+    "spot_outside_page": 422,
+    "signature_field_unknown": 422,
+    "seal_key_invalid": 500,
+    "timestamp_failed": 502,
+    # the signing flow (collab/signing.py): nothing is stored when one of these is raised
     "signature_consent_missing": 422,
     "signature_consent_outdated": 409,
     "signature_document_changed": 409,
-    "signature_image_invalid": 422,
     "signature_document_invalid": 422,
     "signature_spots_invalid": 422,
     "signature_not_open": 409,

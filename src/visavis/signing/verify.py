@@ -1,0 +1,228 @@
+"""`check_signed_pdf`: is this the document as sealed, by a key we trust?
+
+pyHanko validates each signature (integrity, the signer's certificate against the
+given trust roots — nothing is fetched — and the timestamp). That alone is not enough
+for "nothing changed since" (see docs/architecture.md, "Signing"):
+
+- bytes appended after the last signature leave every signature "valid" (coverage
+  ENTIRE_REVISION): the last signature must cover the ENTIRE_FILE;
+- the zero padding after the CMS blob inside `/Contents` is outside the signed byte
+  range and ignored by the CMS parser, so changing it is invisible to standard
+  validation: the padding is checked here to be all zeros;
+- anything pyHanko cannot parse (a damaged signature value, a broken xref) raises:
+  any exception means invalid, reason "malformed".
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from visavis.signing.audit import read_facts
+
+log = logging.getLogger(__name__)
+
+REASONS = ("ok", "not_signed", "modified", "appended", "padding_changed", "untrusted", "malformed")
+
+
+@dataclass(frozen=True)
+class SignatureFinding:
+    signer: str  # the certificate's common name (or organisation)
+    signed_at: datetime | None  # the timestamp's time, else the time the signer claims
+    timestamped: bool  # an RFC 3161 timestamp vouches for signed_at
+    intact: bool  # the signed bytes and the signature value match
+    trusted: bool  # the certificate (and the timestamp's) lead to a trust root
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    valid: bool  # False on ANY change: appended bytes, touched padding, coverage
+    reason: str  # one of REASONS
+    signatures: tuple[SignatureFinding, ...]
+    audit: dict[str, str]  # what the audit trail says, when readable
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def check_signed_pdf(data: bytes, trust_pem: Sequence[bytes]) -> VerifyReport:
+    """The verdict on `data`, trusting the certificates in `trust_pem` (PEM or DER)."""
+    findings: list[SignatureFinding] = []
+    audit: dict[str, str] = {}
+    try:
+        roots = [c for pem in trust_pem for c in load_certs_from_pemder_data(pem)]
+        reason = _check(data, roots, findings, audit)
+    except Exception as exc:  # anything pyHanko or asn1crypto trips over: not valid
+        log.info("verification of %d bytes: malformed (%s: %s)", len(data), type(exc).__name__, exc)
+        reason = "malformed"
+    return VerifyReport(reason == "ok", reason, tuple(findings), audit)
+
+
+def _check(
+    data: bytes,
+    roots: list[asn1_x509.Certificate],
+    findings: list[SignatureFinding],
+    audit: dict[str, str],
+) -> str:
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    facts = read_facts(reader.root)
+    if facts is not None:
+        audit.update(flatten_facts(facts))
+    sigs: list[EmbeddedPdfSignature] = list(reader.embedded_signatures)
+    if not sigs:
+        return "not_signed"
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    reasons: list[str] = []
+    for i, emb in enumerate(sigs):
+        reasons.append(_check_one(data, emb, context, findings, last=i == len(sigs) - 1))
+    # the most telling reason first: a change beats a trust problem
+    for reason in ("modified", "padding_changed", "appended", "untrusted"):
+        if reason in reasons:
+            return reason
+    return "ok"
+
+
+def _check_one(
+    data: bytes,
+    emb: EmbeddedPdfSignature,
+    context: ValidationContext,
+    findings: list[SignatureFinding],
+    last: bool,
+) -> str:
+    padding_ok = check_contents_padding(data, [int(v) for v in emb.byte_range])
+    if emb.sig_object_type == "/DocTimeStamp":
+        ts_status = validate_pdf_timestamp(emb, validation_context=context)
+        findings.append(
+            SignatureFinding(
+                signer=_name(ts_status.signing_cert),
+                signed_at=ts_status.timestamp,
+                timestamped=True,
+                intact=bool(ts_status.intact and ts_status.valid),
+                trusted=bool(ts_status.trusted),
+            )
+        )
+        intact, trusted, coverage = (
+            ts_status.intact and ts_status.valid,
+            ts_status.trusted,
+            (ts_status.coverage),
+        )
+        docmdp_ok: bool | None = ts_status.docmdp_ok
+        ts_ok = True
+    else:
+        status = validate_pdf_signature(emb, signer_validation_context=context)
+        ts = status.timestamp_validity
+        findings.append(
+            SignatureFinding(
+                signer=_name(status.signing_cert),
+                signed_at=ts.timestamp if ts is not None else status.signer_reported_dt,
+                timestamped=ts is not None,
+                intact=bool(status.intact and status.valid),
+                trusted=bool(status.trusted),
+            )
+        )
+        intact, trusted, coverage = status.intact and status.valid, status.trusted, status.coverage
+        docmdp_ok = status.docmdp_ok if status.modification_level is not None else True
+        ts_ok = ts is None or bool(ts.intact and ts.valid and ts.trusted)
+    if not intact:
+        return "modified"
+    if not padding_ok:
+        return "padding_changed"
+    if last and coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        return "appended"
+    if not last and docmdp_ok is False:
+        return "modified"  # a later revision changed what this signature allows no change of
+    if not trusted or not ts_ok:
+        return "untrusted"
+    return "ok"
+
+
+def check_contents_padding(data: bytes, byte_range: list[int]) -> bool:
+    """True if `/Contents` is `<hex>` with the CMS blob followed only by zeros.
+
+    The byte range leaves out exactly the hex string, delimiters included:
+    [0, a, b, c] signs data[0:a] and data[b:b+c], so data[a:b] is `<…>`."""
+    if len(byte_range) != 4:
+        return False
+    start, gap_end = byte_range[1], byte_range[2]
+    if not 0 < start < gap_end <= len(data):
+        return False
+    gap = data[start:gap_end]
+    if len(gap) < 4 or gap[:1] != b"<" or gap[-1:] != b">":
+        return False
+    hexdigits = gap[1:-1]
+    try:
+        blob_len = _der_length(bytes.fromhex(hexdigits[:24].decode("ascii")))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    used = 2 * blob_len
+    if used > len(hexdigits):
+        return False
+    try:
+        bytes.fromhex(hexdigits[:used].decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return hexdigits[used:] == b"0" * (len(hexdigits) - used)
+
+
+def _der_length(head: bytes) -> int:
+    """Total length (header included) of the DER value starting `head`."""
+    if len(head) < 2 or head[0] != 0x30:
+        raise ValueError("not a DER SEQUENCE")
+    first = head[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if n == 0 or n > 4 or len(head) < 2 + n:
+        raise ValueError("unsupported DER length")
+    return 2 + n + int.from_bytes(head[2 : 2 + n], "big")
+
+
+def _name(cert: asn1_x509.Certificate) -> str:
+    subject: dict[str, Any] = cert.subject.native
+    return str(
+        subject.get("common_name")
+        or subject.get("organization_name")
+        or cert.subject.human_friendly
+    )
+
+
+def flatten_facts(facts: dict[str, Any]) -> dict[str, str]:
+    """The audit facts as text: the scalar facts by name, then one line per signer
+    (`signer_1`…) and per step (`step_1`…)."""
+    out: dict[str, str] = {}
+    for key in (
+        "organisation", "conversation_id", "document_name", "original_sha256",
+        "consent_version", "consent_text", "sealed_at",
+    ):  # fmt: skip
+        value = facts.get(key)
+        if isinstance(value, str | int):
+            out[key] = str(value)
+    for i, s in enumerate(_dicts(facts.get("signers")), start=1):
+        out[f"signer_{i}"] = (
+            f"{s.get('name')} ({s.get('role')}), {s.get('signed_at')}, page {s.get('page')}"
+        )
+    for i, s in enumerate(_dicts(facts.get("steps")), start=1):
+        out[f"step_{i}"] = (
+            f"#{s.get('seq')} {s.get('at')} {s.get('what')} — {s.get('who')} ({s.get('role')}), "
+            f"{s.get('ip')}, {s.get('user_agent')}"
+        )
+    return out
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
