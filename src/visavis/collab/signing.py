@@ -52,7 +52,7 @@ from visavis.protocol import signing as s
 from visavis.signing.fields import list_signature_fields
 from visavis.signing.keys import SealKeys, load_or_create_seal_keys, seal_certificate_pem
 from visavis.signing.model import AuditRecord, AuditStep, SignatureMark, SignatureSpot
-from visavis.signing.seal import do_sign
+from visavis.signing.seal import check_signable_pdf, do_sign
 from visavis.storage.engine import Database
 from visavis.storage.models import Conversation, Document, Event
 
@@ -478,9 +478,11 @@ class SigningService:
 
     @staticmethod
     def _check_original(data: bytes, limits: UploadLimits, fields: bool) -> list[SignatureSpot]:
-        """Refuse what cannot be signed (encrypted, malformed, too large, active) with
-        the upload check's code; the PDF's own empty signature fields when asked."""
+        """Refuse what cannot be signed (encrypted, malformed, too large, active, signed
+        already) with the upload check's code; the PDF's own empty signature fields when
+        asked."""
         check_pdf(data, limits)
+        check_signable_pdf(data)
         return list_signature_fields(data) if fields else []
 
     async def _bytes_of(self, doc: Document) -> bytes:
