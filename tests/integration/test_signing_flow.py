@@ -100,11 +100,11 @@ async def test_refusals_then_both_sign_and_download(server: LiveServer, database
     anna = await session(server, "anna@bank.example")
     async with cust_http, other_http, anna:
         doc_id = await upload(anna, conv_id, sample_files.pdf(2), "Vertrag.pdf")
-        spots = [
+        spots: list[dict[str, Any]] = [
             {"signer": "customer", "page": 1, "x": 0.1, "y": 0.8, "width": 0.35, "height": 0.08},
             {"signer": "adviser", "page": 1, "x": 0.55, "y": 0.8, "width": 0.35, "height": 0.08},
         ]
-        ask = {"conversation_id": conv_id, "document_id": doc_id,
+        ask: dict[str, Any] = {"conversation_id": conv_id, "document_id": doc_id,
                "signers": "customer+adviser", "spots": spots}  # fmt: skip
 
         # who asks: not the customer, not an adviser of another conversation
@@ -140,10 +140,10 @@ async def test_refusals_then_both_sign_and_download(server: LiveServer, database
         # one open request at a time
         assert code_of(await adviser.request("signature.request", **ask)) == "invalid_state"
 
-        sign = {"conversation_id": conv_id, "request_id": rid, "document_sha256": sha,
+        sign: dict[str, Any] = {"conversation_id": conv_id, "request_id": rid, "document_sha256": sha,
                 "consent": True, "consent_version": SIGNATURE_CONSENT.version,
                 "method": "drawn", "image_png": b64(signature_png())}  # fmt: skip
-        refusals = [
+        refusals: list[tuple[dict[str, Any], str]] = [
             ({"consent": False}, "signature_consent_missing"),
             ({"consent_version": "sign-1999-01-1"}, "signature_consent_outdated"),
             ({"document_sha256": "0" * 64}, "signature_document_changed"),
