@@ -178,7 +178,8 @@ def spots_for(
     msg: s.SignatureRequest, signers: Sequence[str], pdf_fields: list[SignatureSpot], pages: int
 ) -> list[s.SignatureSpotBody]:
     """The request's spots: the adviser's, or the PDF's own fields (the first for the
-    customer, the next for the adviser). Every signer needs one; no spot for others."""
+    customer, the next for the adviser), or none given: the last page's bottom margin.
+    Every signer needs one; no spot for others."""
     if msg.use_pdf_fields:
         if msg.spots:
             raise VisavisError(
@@ -195,6 +196,11 @@ def spots_for(
                                 width=sp.width, height=sp.height, field_name=sp.field_name)
             for role, sp in zip(signers, pdf_fields, strict=False)
         ]  # fmt: skip
+    if not msg.spots:
+        # none placed (e.g. a form's PDF): the bottom margin of the last page, the
+        # customer left, the adviser right (reportlab's and most letters' margin is
+        # wider than these boxes, so they do not cover text)
+        return [default_spot(cast(f.Role, r), pages - 1) for r in signers]
     out = []
     for sp in msg.spots:
         if sp.signer not in signers:
@@ -211,12 +217,26 @@ def spots_for(
             s.SignatureSpotBody(signer=sp.signer, page=sp.page, x=sp.x, y=sp.y,
                                 width=sp.width, height=sp.height, field_name=None)
         )  # fmt: skip
+    if (
+        "adviser" in signers
+        and msg.signers == "customer"
+        and not any(sp.signer == "adviser" for sp in out)
+    ):
+        # the adviser signs by configuration, not by this request's choice: beside the
+        # customer's first box, mirrored across the page
+        c = out[0]
+        out.append(c.model_copy(update={"signer": "adviser", "x": max(0.0, 1.0 - c.x - c.width)}))
     missing = [r for r in signers if not any(sp.signer == r for sp in out)]
     if missing:
         raise VisavisError(
             "signature_spots_invalid", f"no spot for {', '.join(missing)}; every signer needs one"
         )
     return out
+
+
+def default_spot(signer: f.Role, page: int) -> s.SignatureSpotBody:
+    return s.SignatureSpotBody(signer=signer, page=page, x=0.08 if signer == "customer" else 0.54,
+                               y=0.915, width=0.38, height=0.07, field_name=None)  # fmt: skip
 
 
 def signed_name(name: str) -> str:
