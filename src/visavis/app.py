@@ -54,6 +54,7 @@ from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.signing import SigningRoutes
+from visavis.web.verify import VerifyRoutes
 from visavis.web.ws import Gateway
 
 log = logging.getLogger(__name__)
@@ -124,11 +125,13 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         documents,
         SealSettings(
             keys_dir=settings.seal_keys_dir,
-            organisation=settings.sign_organisation,
+            organisation=settings.organisation,
             adviser_signs=settings.sign_adviser,
-            timestamp_url=settings.sign_timestamp_url or None,
-            p12_path=Path(settings.sign_p12) if settings.sign_p12 else None,
-            p12_password=settings.sign_p12_password.encode() if settings.sign_p12 else None,
+            timestamp_url=settings.timestamp_url or None,
+            p12_path=Path(settings.seal_p12) if settings.seal_p12 else None,
+            p12_password=(
+                settings.seal_p12_password.encode() if settings.seal_p12_password else None
+            ),
         ),
     )
     gateway = Gateway(
@@ -203,6 +206,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await database.dispose()
 
     mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
+    verify = VerifyRoutes(settings)
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
@@ -213,6 +217,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/demo/konto", api.page("demo-konto.html")),
         Route("/demo/mail", mailbox.page),
         Route("/demo/mail.css", mailbox.css),
+        Route("/verify", verify.page, methods=["GET"]),
+        Route("/verify", verify.submit, methods=["POST"]),
+        Route("/verify.css", verify.css),
+        Route("/api/v1/verify", verify.api, methods=["POST"]),
         Route("/chat", api.page("chat.html")),
         Route("/console", api.page("console.html")),
         Route("/console/mirror", mirror_page),

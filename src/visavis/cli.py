@@ -1,5 +1,5 @@
 """Command line: `visavis serve | migrate | demo | adviser … | team … | rule … | library …
-| form … | protocol-ts | protocol-py`."""
+| form … | verify FILE | seal-cert | protocol-ts | protocol-py`."""
 
 from __future__ import annotations
 
@@ -363,6 +363,48 @@ def do_demo(settings: Settings) -> None:
             catcher.stop()
 
 
+def do_verify(settings: Settings, path: str, trust: list[str], as_json: bool) -> int:
+    """`visavis verify`: 0 valid, 1 invalid (any reason), 2 file or trust unreadable."""
+    from visavis.signing.verify import check_signed_pdf, numbered
+    from visavis.web.verify import deployment_trust, report_json
+
+    # pyHanko logs each trust failure with a traceback; the verdict below says it
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+
+    try:
+        data = Path(path).read_bytes()
+        pems = [Path(t).read_bytes() for t in trust] if trust else deployment_trust(settings)
+    except OSError as exc:
+        print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    report = check_signed_pdf(data, pems)
+    if as_json:
+        print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+        return 0 if report.valid else 1
+    print(f"{'VALID' if report.valid else 'INVALID'} ({report.reason}): {path}")
+    for i, sig in enumerate(report.signatures, start=1):
+        when = sig.signed_at.isoformat() if sig.signed_at else "unknown time"
+        print(
+            f"signature {i}: {sig.signer}, {when} "
+            f"({'timestamped' if sig.timestamped else 'signer clock'}, "
+            f"{'intact' if sig.intact else 'NOT intact'}, "
+            f"{'trusted' if sig.trusted else 'NOT trusted'})"
+        )
+    if report.audit:
+        print("audit trail" + ("" if report.valid else " (not confirmed: the file is invalid)"))
+        for key, value in report.audit.items():
+            if not key.startswith(("signer.", "step.")):
+                print(f"  {key}: {value}")
+        for s in numbered(report.audit, "signer"):
+            print(f"  signed: {s.get('name')} ({s.get('role')}) {s.get('signed_at')}")
+        for s in numbered(report.audit, "step"):
+            print(
+                f"  step #{s.get('seq')} {s.get('at')}: {s.get('what')} - {s.get('who')} "
+                f"({s.get('role')}), {s.get('ip')}, {s.get('user_agent')}"
+            )
+    return 0 if report.valid else 1
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="visavis", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -446,6 +488,17 @@ def main(argv: list[str] | None = None) -> None:
     form_sub.add_parser("list")
     form_sub.add_parser("remove").add_argument("id")
     form_sub.add_parser("samples", help="add the demo's three templates")
+    ver = sub.add_parser("verify", help="check a sealed PDF: exit 0 valid, 1 invalid, 2 unreadable")
+    ver.add_argument("file")
+    ver.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        help="a certificate (PEM/DER) to trust; repeatable. Default: this deployment's seal "
+        "certificate, the local TSA's and VISAVIS_VERIFY_TRUST",
+    )
+    ver.add_argument("--json", action="store_true", help="the verdict as JSON")
+    sub.add_parser("seal-cert", help="print the organisation's seal certificate (PEM)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -468,6 +521,13 @@ def main(argv: list[str] | None = None) -> None:
 
             migrate_sync(settings.database_url)
             print("database is at the newest schema")
+        elif args.cmd == "verify":
+            sys.exit(do_verify(settings, args.file, args.trust, args.json))
+        elif args.cmd == "seal-cert":
+            from visavis.signing.keys import seal_certificate_pem
+            from visavis.web.verify import seal_keys
+
+            sys.stdout.write(seal_certificate_pem(seal_keys(settings)).decode())
         elif args.cmd == "protocol-ts":
             from visavis.protocol import typescript
 

@@ -67,13 +67,15 @@ class Settings:
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
-    sign_organisation: str = "visavis"
     sign_adviser: bool = False
-    sign_keys_dir: str = ""
-    sign_p12: str = ""
-    sign_p12_password: str = ""
-    sign_timestamp_url: str = ""
     log_level: str = "info"
+    organisation: str = "visavis"
+    seal_p12: str = ""
+    seal_p12_password: str = ""
+    timestamp_url: str = ""
+    verify_trust: str = ""
+    verify_max_bytes: int = 25 * 1024 * 1024
+    verifications_per_minute: int = 10
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property
@@ -86,14 +88,25 @@ class Settings:
         return Path(self.data_dir) / "files"
 
     @property
-    def seal_keys_dir(self) -> Path:
-        """The organisation's seal key and certificate (made on first use)."""
-        return Path(self.sign_keys_dir) if self.sign_keys_dir else Path(self.data_dir) / "seal"
-
-    @property
     def page_cache_dir(self) -> Path:
         """Rendered page images; safe to delete at any time."""
         return Path(self.data_dir) / "cache" / "pages"
+
+    @property
+    def seal_keys_dir(self) -> Path:
+        """The organisation's seal key and self-issued certificate (made on first use)
+        when no PKCS#12 file is configured."""
+        return Path(self.data_dir) / "keys"
+
+    @property
+    def tsa_keys_dir(self) -> Path:
+        """The local test/demo timestamp authority's key and certificate
+        (`python -m visavis.signing.tsa --keys`)."""
+        return Path(self.data_dir) / "tsa"
+
+    def verify_trust_files(self) -> tuple[Path, ...]:
+        """Further certificates (PEM files, comma-separated) verification trusts."""
+        return tuple(Path(p.strip()) for p in self.verify_trust.split(",") if p.strip())
 
     def cobrowse_origin_list(self) -> tuple[str, ...]:
         """The company websites whose images, styles and fonts the co-browsing mirror

@@ -35,7 +35,7 @@ SEAL_S = 120.0  # an upper bound for sealing on a busy machine; the test waits f
 
 @pytest.fixture
 async def server(tmp_path: Path, database_url: str) -> AsyncIterator[LiveServer]:
-    srv = make_server(tmp_path, database_url, VISAVIS_SIGN_ORGANISATION="Musterbank AG")
+    srv = make_server(tmp_path, database_url, VISAVIS_ORGANISATION="Musterbank AG")
     srv.start()
     yield srv
     srv.stop()

@@ -120,12 +120,12 @@ def _create(key_path: Path, cert_path: Path, organisation: str) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_private_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     # the key last: its presence is what says "made" (see load_or_create_seal_keys)
-    _write_private(key_path, key_pem)
+    write_private_file(key_path, key_pem)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes) -> None:
     """Write `data` with mode 0600 from the first byte on, replacing `path` atomically."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -202,8 +202,8 @@ def _name(cert: asn1_x509.Certificate) -> str:
 
 
 def flatten_facts(facts: dict[str, Any]) -> dict[str, str]:
-    """The audit facts as text: the scalar facts by name, then one line per signer
-    (`signer_1`…) and per step (`step_1`…)."""
+    """The audit facts as text: the scalar facts by name, then each signer's and each
+    step's fields as `signer.N.name`, `step.N.seq` … (N from 1, in the trail's order)."""
     out: dict[str, str] = {}
     for key in (
         "organisation", "conversation_id", "document_name", "original_sha256",
@@ -212,16 +212,26 @@ def flatten_facts(facts: dict[str, Any]) -> dict[str, str]:
         value = facts.get(key)
         if isinstance(value, str | int):
             out[key] = str(value)
-    for i, s in enumerate(_dicts(facts.get("signers")), start=1):
-        out[f"signer_{i}"] = (
-            f"{s.get('name')} ({s.get('role')}), {s.get('signed_at')}, page {s.get('page')}"
-        )
-    for i, s in enumerate(_dicts(facts.get("steps")), start=1):
-        out[f"step_{i}"] = (
-            f"#{s.get('seq')} {s.get('at')} {s.get('what')} — {s.get('who')} ({s.get('role')}), "
-            f"{s.get('ip')}, {s.get('user_agent')}"
-        )
+    for group, names in (
+        ("signers", ("name", "role", "signed_at", "page")),
+        ("steps", ("seq", "what", "who", "role", "at", "ip", "user_agent")),
+    ):
+        for i, item in enumerate(_dicts(facts.get(group)), start=1):
+            for name in names:
+                value = item.get(name)
+                if isinstance(value, str | int):
+                    out[f"{group[:-1]}.{i}.{name}"] = str(value)
     return out
+
+
+def numbered(audit: dict[str, str], group: str) -> list[dict[str, str]]:
+    """`signer` or `step` entries of a flattened audit, in order: [{name: …, role: …}]."""
+    items: dict[int, dict[str, str]] = {}
+    for key, value in audit.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == group and parts[1].isdigit():
+            items.setdefault(int(parts[1]), {})[parts[2]] = value
+    return [items[i] for i in sorted(items)]
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:
