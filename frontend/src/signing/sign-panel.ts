@@ -7,7 +7,8 @@ import { css, html, nothing } from "lit";
 import { ApiError } from "../lib/api";
 import { I18nElement } from "../lib/base";
 import { errorText } from "../lib/i18n";
-import type { DocumentInfo, EventMsg } from "../lib/protocol.gen";
+import type { EventMsg } from "../lib/protocol.gen";
+import type { DocumentInfo } from "../room/stage-state";
 import { base } from "../lib/styles";
 import type { VisavisClient } from "../lib/ws";
 import { fileUrl, type AccessTokens } from "../room/doc-http";
@@ -109,7 +110,7 @@ export class SignPanel extends I18nElement {
     const ok = await this.ask({
       type: "signature.request",
       conversation_id: this.conversationId,
-      document_id: doc.document_id,
+      document_id: doc.id,
       signers: d.adviserSigns ? "customer+adviser" : "customer",
       spots: d.spots,
       use_pdf_fields: d.usePdfFields,

@@ -4,7 +4,8 @@
 // It says `vv-sign-request` with the spots; `vv-sign-close` to leave.
 import { css, html, nothing } from "lit";
 import { I18nElement } from "../lib/base";
-import type { DocumentInfo, SpotIn } from "../lib/protocol.gen";
+import type { SpotIn } from "../lib/protocol.gen";
+import type { DocumentInfo } from "../room/stage-state";
 import { base } from "../lib/styles";
 import { cspStyle } from "../room/csp-style";
 import type { Side } from "./sign-state";
