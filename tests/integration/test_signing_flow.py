@@ -258,3 +258,53 @@ async def _insert_document(server: LiveServer, database_url: str, conv_id: str, 
     finally:
         await database.dispose()
     return doc_id
+
+
+async def test_a_submitted_forms_pdf_is_put_up_and_signed(
+    tmp_path: Path, database_url: str
+) -> None:
+    srv = make_server(tmp_path, database_url)
+    srv.cli("form", "samples")
+    srv.start()
+    try:
+        adviser, customer, conv_id, _ = await room(srv)
+        values = {"customer_number": "1234567890", "full_name": "Erika Muster",
+                  "street": "Hauptstraße 1", "postcode": "10115", "city": "Berlin",
+                  "valid_from": "2027-01-01"}  # fmt: skip
+        ack = await adviser.request("form.open", conversation_id=conv_id,
+                                    template_id="change-of-address", prefill=values)  # fmt: skip
+        assert ack["type"] == "ack", ack
+        fid = (await customer.expect("event", kind="form.opened"))["body"]["form_id"]
+        # an open form cannot be put up yet
+        r = await adviser.request("signature.request", conversation_id=conv_id, form_id=fid)
+        assert code_of(r) == "invalid_state"
+        ack = await adviser.request("form.submit", conversation_id=conv_id, form_id=fid)
+        assert ack["type"] == "ack", ack
+        # both ids, or neither: refused
+        r = await adviser.request("signature.request", conversation_id=conv_id)
+        assert code_of(r) == "bad_request"
+        ack = await adviser.request("signature.request", conversation_id=conv_id, form_id=fid)
+        assert ack["type"] == "ack", ack
+        shared = await customer.wait_for(
+            lambda f: f.get("kind") == "document.shared" and f["body"]["source"] == "form"
+        )
+        body = (await customer.expect("event", kind="signature.requested"))["body"]
+        assert body["document_id"] == shared["body"]["document_id"]
+        last = len(shared["body"]["pages"]) - 1
+        assert body["signers"] == ["customer"]
+        # no boxes placed: the foot of the last page
+        assert [(s["signer"], s["page"], s["y"]) for s in body["spots"]] == [
+            ("customer", last, 0.915)
+        ]
+        ack = await customer.request(
+            "signature.sign", conversation_id=conv_id, request_id=body["request_id"],
+            document_sha256=body["document_sha256"], consent=True,
+            consent_version=SIGNATURE_CONSENT.version, method="typed",
+            typed_name="Erika Muster", image_png=b64(signature_png()),
+        )  # fmt: skip
+        assert ack["type"] == "ack", ack
+        done = await adviser.expect("event", timeout=SEAL_S, kind="signature.completed")
+        assert done["author"]["role"] == "system"
+        await asyncio.gather(adviser.close(), customer.close())
+    finally:
+        srv.stop()
