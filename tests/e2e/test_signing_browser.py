@@ -39,19 +39,23 @@ def room(server: LiveServer, users: Users) -> tuple[Page, Page]:
 
 
 def drag(app: Page, testid: str, start: tuple[float, float], end: tuple[float, float]) -> None:
-    """A pointer drag across an element, in fractions of its box."""
+    """A pointer drag across an element, in fractions of its box. Hovering the start
+    first lets Playwright scroll it into view and wait until nothing covers it."""
     el = app.get_by_test_id(testid)
     el.scroll_into_view_if_needed()
     box = el.bounding_box()
     assert box is not None
-    x0, y0 = box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1]
-    x1, y1 = box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1]
-    app.mouse.move(x0, y0)
+    w, h = box["width"], box["height"]
+    el.hover(position={"x": w * start[0], "y": h * start[1]})
+    box = el.bounding_box()
+    assert box is not None
+    x0, y0 = box["x"] + w * start[0], box["y"] + h * start[1]
+    x1, y1 = box["x"] + w * end[0], box["y"] + h * end[1]
     app.mouse.down()
     for i in range(1, 16):
         # a wavy line, like a signature
         t = i / 15
-        app.mouse.move(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t + (8 if i % 2 else -8))
+        app.mouse.move(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t + (6 if i % 2 else -6))
     app.mouse.up()
 
 
@@ -116,6 +120,7 @@ def test_customer_on_a_phone_signs_by_drawing_and_both_download(
         "Bitte unterschreiben Sie zuerst."
     )
     drag(customer, "sign-canvas", (0.1, 0.6), (0.9, 0.4))
+    assert users.problems == []
     expect(customer.get_by_test_id("sign-canvas")).to_have_attribute("data-drawn", "true")
     customer.get_by_test_id("sign-submit").click()
     expect(customer.get_by_test_id("sign-pad").get_by_role("alert")).to_have_text(

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PIL import Image
 from sqlalchemy import select
@@ -49,12 +49,12 @@ from visavis.documents.checks import UploadLimits, check_pdf
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.protocol import signing as s
-from visavis.signing.fields import list_signature_fields
-from visavis.signing.keys import SealKeys, load_or_create_seal_keys, seal_certificate_pem
 from visavis.signing.model import AuditRecord, AuditStep, SignatureMark, SignatureSpot
-from visavis.signing.seal import check_signable_pdf, do_sign
 from visavis.storage.engine import Database
 from visavis.storage.models import Conversation, Document, Event
+
+if TYPE_CHECKING:
+    from visavis.signing.keys import SealKeys
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +258,14 @@ class SigningService:
         self.documents = documents
         self.store = documents.store
         self.settings = settings
-        self._keys: SealKeys | None = None
+        self._keys: SealKeys | None = None  # the imports of pyHanko wait for first use
         self._keys_lock = threading.Lock()
 
     # ------------------------------------------------------------ keys
     def keys(self) -> SealKeys:
         """The organisation's seal keys, made on first use (blocking: call in a thread)."""
+        from visavis.signing.keys import load_or_create_seal_keys  # pyHanko: on first use
+
         with self._keys_lock:
             if self._keys is None:
                 st = self.settings
@@ -274,6 +276,8 @@ class SigningService:
 
     async def certificate_pem(self) -> bytes:
         """What a verifier trusts (the seal's certificate chain)."""
+        from visavis.signing.keys import seal_certificate_pem
+
         return seal_certificate_pem(await asyncio.to_thread(self.keys))
 
     # ------------------------------------------------------------ commands
@@ -483,6 +487,8 @@ class SigningService:
         )
 
         def work() -> tuple[bytes, list[dict[str, float]]]:
+            from visavis.signing.seal import do_sign
+
             out = do_sign(original, marks, audit, self.keys(), self.settings.timestamp_url)
             limits = UploadLimits(max_bytes=len(out), max_pages=self.documents.limits.max_pages + 5)
             pages = check_pdf(out, limits)
@@ -501,6 +507,9 @@ class SigningService:
         """Refuse what cannot be signed (encrypted, malformed, too large, active, signed
         already) with the upload check's code; the PDF's own empty signature fields when
         asked."""
+        from visavis.signing.fields import list_signature_fields
+        from visavis.signing.seal import check_signable_pdf
+
         check_pdf(data, limits)
         check_signable_pdf(data)
         return list_signature_fields(data) if fields else []
