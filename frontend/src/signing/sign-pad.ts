@@ -152,8 +152,9 @@ export class SignPad extends I18nElement {
     return this.renderRoot.querySelector("canvas");
   }
 
-  private point(e: PointerEvent): [number, number] {
-    const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+  /** Where a pointer event is on the canvas, as fractions (coalesced events have no
+   * currentTarget: the canvas's box is taken once per event batch). */
+  private point(e: PointerEvent, r: DOMRect): [number, number] {
     return [
       Math.min(1, Math.max(0, (e.clientX - r.left) / Math.max(1, r.width))),
       Math.min(1, Math.max(0, (e.clientY - r.top) / Math.max(1, r.height))),
@@ -164,7 +165,8 @@ export class SignPad extends I18nElement {
     if (this.busy || e.button > 0) return;
     e.preventDefault();
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-    this.current = [this.point(e)];
+    const canvas = e.currentTarget as HTMLCanvasElement;
+    this.current = [this.point(e, canvas.getBoundingClientRect())];
     this.strokes.push(this.current);
     this.paint();
   }
@@ -173,8 +175,9 @@ export class SignPad extends I18nElement {
     if (!this.current) return;
     e.preventDefault();
     // coalesced events: a fast finger gives a smooth line
+    const r = (e.currentTarget as HTMLCanvasElement).getBoundingClientRect();
     const events = e.getCoalescedEvents?.() ?? [e];
-    for (const ev of events.length ? events : [e]) this.current.push(this.point(ev));
+    for (const ev of events.length ? events : [e]) this.current.push(this.point(ev, r));
     this.paint();
   }
 
