@@ -16,7 +16,9 @@ NOW = datetime(2026, 12, 2, 13, 30, tzinfo=UTC)
 def signature_png(w: int = 400, h: int = 150, color: tuple[int, int, int] = (0, 0, 160)) -> bytes:
     """A drawn stroke on a transparent background."""
     img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
-    ImageDraw.Draw(img).line([(5, h - 10), (w // 2, 10), (w - 5, h - 10)], fill=(*color, 255), width=8)
+    ImageDraw.Draw(img).line(
+        [(5, h - 10), (w // 2, 10), (w - 5, h - 10)], fill=(*color, 255), width=8
+    )
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
@@ -30,7 +32,9 @@ def mark(
     )
 
 
-def audit(original: bytes, steps: int = 3, user_agent: str = "Mozilla/5.0 (X11; Linux x86_64)") -> AuditRecord:
+def audit(
+    original: bytes, steps: int = 3, user_agent: str = "Mozilla/5.0 (X11; Linux x86_64)"
+) -> AuditRecord:
     return AuditRecord(
         organisation="Musterbank eG",
         conversation_id="c-4711",
@@ -41,7 +45,9 @@ def audit(original: bytes, steps: int = 3, user_agent: str = "Mozilla/5.0 (X11; 
         consent_version="2026-11",
         steps=tuple(
             AuditStep(
-                what="Zur Unterschrift vorgelegt / Put up for signature" if i == 0 else "Unterschrieben / Signed",
+                what="Zur Unterschrift vorgelegt / Put up for signature"
+                if i == 0
+                else "Unterschrieben / Signed",
                 who="Anna Berger" if i == 0 else "Erika Mustermann",
                 role="adviser" if i == 0 else "customer",
                 at=NOW,

@@ -26,7 +26,15 @@ class LocalTsa:
     def start(self, timeout: float = 60) -> None:
         """Start it and wait for its "listening" line (it makes its key first)."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "visavis.signing.tsa", "--port", "0", "--keys", str(self.keys_dir)],
+            [
+                sys.executable,
+                "-m",
+                "visavis.signing.tsa",
+                "--port",
+                "0",
+                "--keys",
+                str(self.keys_dir),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -145,7 +145,9 @@ def test_a_timestamp_authority_that_does_not_answer_stops_the_signing(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nobody listens here once closed
     with pytest.raises(SigningError) as err:
-        do_sign(ORIGINAL, [mark()], audit(ORIGINAL), keys, timestamp_url=f"http://127.0.0.1:{port}/")
+        do_sign(
+            ORIGINAL, [mark()], audit(ORIGINAL), keys, timestamp_url=f"http://127.0.0.1:{port}/"
+        )
     assert err.value.code == "timestamp_failed"
 
 

@@ -92,11 +92,7 @@ def check_signable_pdf(data: bytes) -> None:
 
 
 def _has_signature(doc: pikepdf.Pdf) -> bool:
-    acroform = doc.Root.get("/AcroForm")
-    if isinstance(acroform, pikepdf.Dictionary):
-        flags = acroform.get("/SigFlags")
-        if isinstance(flags, int) and flags & 1:
-            return True
+    # (not /SigFlags: tools set it for empty signature fields too)
     return any(
         isinstance(obj, pikepdf.Dictionary) and "/ByteRange" in obj and "/Contents" in obj
         for obj in doc.objects

@@ -9,6 +9,11 @@ for "nothing changed since" (see docs/architecture.md, "Signing"):
 - the zero padding after the CMS blob inside `/Contents` is outside the signed byte
   range and ignored by the CMS parser, so changing it is invisible to standard
   validation: the padding is checked here to be all zeros;
+- parts of the CMS blob are signed by nothing — the `digestAlgorithms` set and the
+  embedded certificates (the trust decision uses the trust roots): a changed byte
+  there also leaves standard validation "valid". Here every embedded certificate
+  (also the timestamp token's) must verify under its issuer's key, and the digest
+  algorithm set must name just the signer's;
 - anything pyHanko cannot parse (a damaged signature value, a broken xref) raises:
   any exception means invalid, reason "malformed".
 """
@@ -22,7 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -87,9 +95,11 @@ def _check(
     if not sigs:
         return "not_signed"
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    issuers = [x509.load_der_x509_certificate(r.dump()) for r in roots]
     reasons: list[str] = []
     for i, emb in enumerate(sigs):
-        reasons.append(_check_one(data, emb, context, findings, last=i == len(sigs) - 1))
+        last = i == len(sigs) - 1
+        reasons.append(_check_one(data, emb, context, issuers, findings, last=last))
     # the most telling reason first: a change beats a trust problem
     for reason in ("modified", "padding_changed", "appended", "untrusted"):
         if reason in reasons:
@@ -101,10 +111,12 @@ def _check_one(
     data: bytes,
     emb: EmbeddedPdfSignature,
     context: ValidationContext,
+    roots: list[x509.Certificate],
     findings: list[SignatureFinding],
     last: bool,
 ) -> str:
     padding_ok = check_contents_padding(data, [int(v) for v in emb.byte_range])
+    cms_ok = check_cms_untouched(cms.ContentInfo.load(emb.pkcs7_content), roots)
     if emb.sig_object_type == "/DocTimeStamp":
         ts_status = validate_pdf_timestamp(emb, validation_context=context)
         findings.append(
@@ -138,7 +150,7 @@ def _check_one(
         intact, trusted, coverage = status.intact and status.valid, status.trusted, status.coverage
         docmdp_ok = status.docmdp_ok if status.modification_level is not None else True
         ts_ok = ts is None or bool(ts.intact and ts.valid and ts.trusted)
-    if not intact:
+    if not intact or not cms_ok:
         return "modified"
     if not padding_ok:
         return "padding_changed"
@@ -177,6 +189,57 @@ def check_contents_padding(data: bytes, byte_range: list[int]) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return hexdigits[used:] == b"0" * (len(hexdigits) - used)
+
+
+def check_cms_untouched(content_info: cms.ContentInfo, roots: list[x509.Certificate]) -> bool:
+    """True if the parts of a SignedData no signature covers are as signed: each
+    embedded certificate verifies under its issuer (an embedded one, a trust root, or
+    itself), the digest algorithm set is the signer's digest algorithm alone; and the
+    same for a signature timestamp token inside it."""
+    # DER has one encoding per value: a re-encoding that differs means a byte was
+    # changed somewhere the parser forgives (a tag, a length, a version)
+    original = content_info.dump()
+    if cms.ContentInfo.load(original).dump(force=True) != original:
+        return False
+    if content_info["content_type"].native != "signed_data":
+        return False
+    signed_data = content_info["content"]
+    infos = list(signed_data["signer_infos"])
+    if len(infos) != 1:
+        return False
+    # RFC 5652 5.1 / 5.3: the versions follow from what the structure holds
+    plain = signed_data["encap_content_info"]["content_type"].native == "data"
+    if signed_data["version"].native != ("v1" if plain else "v3"):
+        return False
+    by_key_id = infos[0]["sid"].name == "subject_key_identifier"
+    if infos[0]["version"].native != ("v3" if by_key_id else "v1"):
+        return False
+    algos = [a.dump() for a in signed_data["digest_algorithms"]]
+    if algos != [infos[0]["digest_algorithm"].dump()]:
+        return False
+    certs = [
+        x509.load_der_x509_certificate(c.chosen.dump()) for c in (signed_data["certificates"] or [])
+    ]
+    issuers = certs + roots
+    for cert in certs:
+        if not any(_issued_by(cert, issuer) for issuer in issuers):
+            return False
+    unsigned = infos[0]["unsigned_attrs"]
+    if unsigned.native is not None:
+        for attr in unsigned:
+            if attr["type"].native == "signature_time_stamp_token":
+                for token in attr["values"]:
+                    if not check_cms_untouched(token, roots):
+                        return False
+    return True
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _der_length(head: bytes) -> int:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -27,21 +27,26 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from visavis.auth.ratelimit import RateLimiter
 from visavis.config import Settings
 from visavis.errors import VisavisError
-from visavis.signing import keys as seal_keys_module
-from visavis.signing.keys import SealKeys, load_or_create_seal_keys, seal_certificate_pem
-from visavis.signing.verify import VerifyReport, check_signed_pdf
 from visavis.web import verify_page
 from visavis.web.http import client_ip
+
+if TYPE_CHECKING:
+    from visavis.signing.keys import SealKeys
+    from visavis.signing.verify import VerifyReport
 
 log = logging.getLogger(__name__)
 
 CONCURRENT = 2
+# (visavis.signing is imported where used: pyHanko and its friends add seconds to the
+# server's start on a busy machine, for a page few open)
 BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))', re.I)
 FILE_FIELD = re.compile(r'^content-disposition:\s*form-data;.*\bname="file"', re.M)
 
 
 def seal_keys(settings: Settings) -> SealKeys:
     """The organisation's seal key as configured (made on first use if none is)."""
+    from visavis.signing.keys import load_or_create_seal_keys
+
     p12 = Path(settings.seal_p12) if settings.seal_p12 else None
     password = settings.seal_p12_password.encode() if settings.seal_p12_password else None
     return load_or_create_seal_keys(settings.seal_keys_dir, settings.organisation, p12, password)
@@ -49,11 +54,13 @@ def seal_keys(settings: Settings) -> SealKeys:
 
 def deployment_trust(settings: Settings) -> list[bytes]:
     """The certificates (PEM) verification trusts; reads files only, makes no key."""
+    from visavis.signing.keys import CERT_FILE, seal_certificate_pem
+
     pems: list[bytes] = []
     if settings.seal_p12:
         pems.append(seal_certificate_pem(seal_keys(settings)))
     else:
-        cert = settings.seal_keys_dir / seal_keys_module.CERT_FILE
+        cert = settings.seal_keys_dir / CERT_FILE
         if cert.exists():
             pems.append(cert.read_bytes())
     tsa_cert = settings.tsa_keys_dir / "tsa-cert.pem"
@@ -96,6 +103,8 @@ class VerifyRoutes:
         self.tz = ZoneInfo(settings.timezone)
 
     async def check(self, data: bytes) -> VerifyReport:
+        from visavis.signing.verify import check_signed_pdf
+
         trust = await asyncio.to_thread(deployment_trust, self.settings)
         async with self.slots:
             report = await asyncio.to_thread(check_signed_pdf, data, trust)

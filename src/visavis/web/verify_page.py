@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from visavis.signing.verify import VerifyReport, numbered
+if TYPE_CHECKING:
+    from visavis.signing.verify import VerifyReport
 
 TEXT: dict[str, dict[str, str]] = {
     "de": {
@@ -175,6 +177,8 @@ def verdict(lang: str, report: VerifyReport, tz: ZoneInfo) -> str:
         f"<p>{escape(t['valid_detail'].format(org=org, at=at))} "
         f"{escape(t['ts_yes'] if last.timestamped else t['ts_no'])}</p>",
     ]
+    from visavis.signing.verify import numbered
+
     signers = numbered(report.audit, "signer")
     if signers:
         parts.append(f"<h3>{escape(t['signers'])}</h3><ul>")
