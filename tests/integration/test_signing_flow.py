@@ -203,6 +203,10 @@ async def test_refusals_then_both_sign_and_download(server: LiveServer, database
         assert from_customer.status_code == from_adviser.status_code == 200
         assert from_customer.content == from_adviser.content
         assert from_customer.headers["content-type"] == "application/pdf"
+        # the adviser cannot take the customer's copy away
+        r = await adviser.request("doc.rights", conversation_id=conv_id, document_id=signed_id,
+                                  downloadable=False)  # fmt: skip
+        assert code_of(r) == "invalid_state"
         stranger = await download(other_http, signed_id)
         assert stranger.status_code == 403
         assert stranger.json()["error"]["code"] == "forbidden"
