@@ -5,8 +5,8 @@ them: a verifier who sees "valid" knows these facts are the ones the organisatio
 sealed.
 
 The PDF standard font (Helvetica, WinAnsiEncoding) is used as in forms/pdf.py;
-characters it lacks are written as their base letter where there is one (é → e is
-not needed, é is in WinAnsi; ł → l), else "?". The JSON stream keeps the exact text.
+characters it lacks are written as their base letter where Unicode has one (ő → o),
+else "?" (ł, Chinese). The JSON stream keeps the exact text.
 """
 
 from __future__ import annotations
