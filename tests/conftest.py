@@ -146,7 +146,9 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # an upper bound, not a wait: on the shared 2-core machine under load, importing
+        # the server (pyHanko, PDFium, reportlab …) alone took over 30 s
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log()}")

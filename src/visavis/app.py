@@ -27,6 +27,7 @@ from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.library import LibraryService
 from visavis.collab.recording import RecordingService
+from visavis.collab.signing import SealSettings, SigningService
 from visavis.config import Settings
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
@@ -66,6 +67,7 @@ from visavis.web.joins import JoinRoutes
 from visavis.web.privacy import PrivacyRoutes
 from visavis.web.recordings import RecordingRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
+from visavis.web.signing import SigningRoutes
 from visavis.web.verify import VerifyRoutes
 from visavis.web.ws import Gateway
 
@@ -163,6 +165,21 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     )
     catalogue = TemplateCatalogue(database)
     forms = FormService(database, conversations, catalogue)
+    signing = SigningService(
+        database,
+        conversations,
+        documents,
+        SealSettings(
+            keys_dir=settings.seal_keys_dir,
+            organisation=settings.organisation,
+            adviser_signs=settings.sign_adviser,
+            timestamp_url=settings.timestamp_url or None,
+            p12_path=Path(settings.seal_p12) if settings.seal_p12 else None,
+            p12_password=(
+                settings.seal_p12_password.encode() if settings.seal_p12_password else None
+            ),
+        ),
+    )
     gateway = Gateway(
         hub,
         auth,
@@ -184,6 +201,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         CobrowseService(database, conversations),
         forms,
         recording,
+        signing,
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit)
@@ -228,6 +246,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     )
     form_routes = FormRoutes(api, tokens, forms, catalogue)
     recording_routes = RecordingRoutes(api, conversations, recording)
+    signing_routes = SigningRoutes(signing)
     appointments = AppointmentRoutes(
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
@@ -347,6 +366,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             recording_routes.file,
         ),
         Route("/api/v1/forms/{form_id}/pdf", form_routes.export_pdf),
+        Route("/api/v1/signing/consent", signing_routes.consent),
+        Route("/api/v1/signing/certificate", signing_routes.certificate),
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),

@@ -68,6 +68,7 @@ class Settings:
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
+    sign_adviser: bool = False
     log_level: str = "info"
     # data protection (privacy/): the deployment profile, retention per kind of data
     # in days after a conversation ends ("" = the profile's default), the file key,

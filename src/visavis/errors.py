@@ -65,6 +65,14 @@ HTTP_STATUS: dict[str, int] = {
     "recording_needs_call": 409,
     "recorder_unavailable": 503,
     "recorder_failed": 502,
+    # the signing flow (collab/signing.py): nothing is stored when one of these is raised
+    "signature_consent_missing": 422,
+    "signature_consent_outdated": 409,
+    "signature_document_changed": 409,
+    "signature_document_invalid": 422,
+    "signature_spots_invalid": 422,
+    "signature_not_open": 409,
+    "signature_failed": 500,
     "internal": 500,
 }
 

@@ -184,6 +184,23 @@ def large_room_document(server: LiveServer, users: Users) -> Page:
     return customer
 
 
+def console_sign_prepare(server: LiveServer, users: Users) -> Page:
+    """The adviser placing the signature box on the shown PDF."""
+    console = document_presented(server, users)[1]
+    console.get_by_test_id("sign-prepare-open").click()
+    expect(console.get_by_test_id("sign-box-customer")).to_be_visible()
+    return console
+
+
+def customer_signing(server: LiveServer, users: Users) -> Page:
+    """The customer's signing panel: the pad, the consent text."""
+    customer, console = document_presented(server, users)
+    console.get_by_test_id("sign-prepare-open").click()
+    console.get_by_test_id("sign-send").click()
+    expect(customer.get_by_test_id("sign-consent-text")).not_to_be_empty()
+    return customer
+
+
 def public_page(path: str, ready: str) -> Callable[[LiveServer, Users], Page]:
     def setup(server: LiveServer, users: Users) -> Page:
         page = users.page()
@@ -207,6 +224,8 @@ STATES = [
     State("chat with a document on the stage", customer_document),
     State("console with a document on the stage", console_document),
     State("large room with a document", large_room_document),
+    State("console placing a signature box", console_sign_prepare),
+    State("chat signing a document", customer_signing),
     State("advisers portal", public_page("/advisers", "main")),
     State("booking page", public_page("/book", "main")),
     State("code page", public_page("/code", "main")),

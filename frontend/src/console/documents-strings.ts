@@ -13,6 +13,8 @@ export const strings = {
   src_upload: ["hochgeladen", "uploaded"],
   src_library: ["aus der Bibliothek", "from the library"],
   src_snapshot: ["Foto auf Anfrage", "requested photo"],
+  src_form: ["Formular als PDF", "form as PDF"],
+  src_signed: ["unterschrieben und versiegelt", "signed and sealed"],
   sharedBy: ["von {name}", "by {name}"],
   customer: ["Kunde", "customer"],
   tabLibrary: ["Bibliothek", "Library"],

@@ -42,6 +42,7 @@ export const strings = {
   confirmed: ["Abgeschickt und bestätigt.", "Submitted and confirmed."],
   cancelled: ["Das Formular wurde geschlossen.", "The form was closed."],
   downloadPdf: ["Als PDF herunterladen", "Download as PDF"],
+  putUpForSignature: ["Zur Unterschrift vorlegen", "Put up for signature"],
   downloadJson: ["Als JSON herunterladen", "Download as JSON"],
   downloadFailed: ["Der Download ist fehlgeschlagen.", "The download failed."],
   // the adviser's picker (before opening)

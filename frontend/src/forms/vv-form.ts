@@ -225,6 +225,21 @@ export class VvForm extends I18nElement {
     } else this.message = errorText(answer.code);
   }
 
+  /** The submitted form's PDF goes up for signature (the server makes it a document
+   * of the conversation and puts it on the stage; boxes at the last page's foot). */
+  private async putUpForSignature(): Promise<void> {
+    const form = this.state;
+    if (!form || !this.client || this.busy) return;
+    this.busy = true;
+    const answer = await this.client.request({
+      type: "signature.request",
+      conversation_id: this.conversationId,
+      form_id: form.formId,
+    });
+    this.busy = false;
+    this.message = answer.type === "error" ? errorText(answer.code) : "";
+  }
+
   private async download(kind: "pdf" | "json"): Promise<void> {
     const form = this.state;
     if (!form) return;
@@ -439,6 +454,19 @@ export class VvForm extends I18nElement {
           @click=${() => this.step("form.confirm")}
         >
           ${tf("confirm")}
+        </button>
+        ${downloads}
+      </div>`;
+    if (form.status !== "open" && form.status !== "cancelled" && this.side === "adviser")
+      return html`<div class="actions">
+        <button
+          type="button"
+          class="secondary"
+          data-testid="form-sign"
+          ?disabled=${this.busy}
+          @click=${this.putUpForSignature}
+        >
+          ${tf("putUpForSignature")}
         </button>
         ${downloads}
       </div>`;

@@ -47,6 +47,18 @@ export const eventStrings = {
     "Co-Browsing mit der Weitergabe des Gesprächs beendet",
     "Co-browsing ended when the conversation was handed on",
   ],
+  signRequested: [
+    "{who}: „{name}“ zur Unterschrift vorgelegt",
+    "{who}: put “{name}” up for signature",
+  ],
+  signSigned: ["{who}: unterschrieben", "{who}: signed"],
+  signCompleted: ["Unterschrieben und versiegelt – „{name}“", "Signed and sealed – “{name}”"],
+  signDeclined: ["{who}: Unterschrift abgelehnt", "{who}: declined to sign"],
+  signCancelled: [
+    "{who}: Unterschriftsanfrage zurückgezogen",
+    "{who}: withdrew the signature request",
+  ],
+  signFailed: ["Versiegeln fehlgeschlagen ({code})", "Sealing failed ({code})"],
   document: ["Dokument", "document"],
   foldMore: ["{n} frühere Meldungen anzeigen", "Show {n} earlier updates"],
   foldMoreOne: ["1 frühere Meldung anzeigen", "Show 1 earlier update"],
@@ -138,6 +150,23 @@ export function collabLine(
       if (b["reason"] === "conversation_ended") return tev("cbEndedWithConversation");
       if (b["reason"] === "transferred") return tev("cbEndedWithTransfer");
       return tev("cbEnded", { who });
+    case "signature.requested":
+      return tev("signRequested", {
+        who,
+        name: typeof b["document_name"] === "string" ? b["document_name"] : tev("document"),
+      });
+    case "signature.signed":
+      return tev("signSigned", { who });
+    case "signature.completed":
+      return tev("signCompleted", {
+        name: typeof b["name"] === "string" ? b["name"] : tev("document"),
+      });
+    case "signature.declined":
+      return tev("signDeclined", { who });
+    case "signature.cancelled":
+      return tev("signCancelled", { who });
+    case "signature.failed":
+      return tev("signFailed", { code: typeof b["code"] === "string" ? b["code"] : "" });
     default:
       return null;
   }

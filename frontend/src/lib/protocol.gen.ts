@@ -88,7 +88,7 @@ export type CobrowseRequestedBody = Record<string, never>;
 /** `cobrowse.started`: the customer consented to share this tab of this website. */
 export type CobrowseStartedBody = Record<string, never>;
 
-/** The consent text every participant is shown, in both languages. */
+/** A versioned consent text in both languages (signing, recording): what a person ticks, its version written into the log with their consent. */
 export interface ConsentText {
   version: string;
   de: string;
@@ -131,7 +131,7 @@ export interface DocumentInfo {
   kind: "pdf" | "image" | "video";
   pages: PageSize[];
   downloadable: boolean;
-  source: "upload" | "library" | "snapshot";
+  source: "upload" | "library" | "snapshot" | "form" | "signed";
 }
 
 /** `document.presented`: the author put the document on the stage at this page. */
@@ -153,7 +153,7 @@ export interface DocumentSharedBody {
   kind: "pdf" | "image" | "video";
   pages: PageSize[];
   downloadable: boolean;
-  source: "upload" | "library" | "snapshot";
+  source: "upload" | "library" | "snapshot" | "form" | "signed";
 }
 
 /** `form.cancelled`: the adviser closed the form without submitting it. */
@@ -368,11 +368,90 @@ export interface SessionDescription {
   sdp?: string;
 }
 
+/** `signature.cancelled`: the adviser withdrew the request. */
+export interface SignatureCancelledBody {
+  request_id: string;
+}
+
+/** `signature.completed`: the sealed PDF is the new document `document_id`. */
+export interface SignatureCompletedBody {
+  request_id: string;
+  document_id: string;
+  name: string;
+  sha256: string;
+}
+
+/** `signature.declined`: a signer said no. */
+export interface SignatureDeclinedBody {
+  request_id: string;
+  signer: "customer" | "adviser";
+  reason: string | null;
+}
+
+/** `signature.failed`: sealing did not succeed; the request is closed (put the document up again). */
+export interface SignatureFailedBody {
+  request_id: string;
+  code: string;
+  message: string;
+}
+
+/** `signature.requested`: the document is up for signature. `document_sha256` is what every signer must confirm they saw; `consent_version` the consent text they tick; `ip` and `user_agent` the requesting adviser's connection's (audit page). */
+export interface SignatureRequestedBody {
+  request_id: string;
+  document_id: string;
+  document_name: string;
+  document_sha256: string;
+  signers: ("customer" | "adviser")[];
+  spots: SignatureSpotBody[];
+  consent_version: string;
+  ip: string;
+  user_agent: string;
+}
+
+/** `signature.signed`: one signer signed. The image is kept in the file store under `image_sha256` until the document is sealed; `ip` and `user_agent` are the signer's connection's, as the audit page records them. */
+export interface SignatureSignedBody {
+  request_id: string;
+  signer: "customer" | "adviser";
+  method: "drawn" | "typed";
+  typed_name: string | null;
+  consent_version: string;
+  document_sha256: string;
+  image_sha256: string;
+  ip: string;
+  user_agent: string;
+}
+
+/** A spot as the events carry it (`field_name`: the PDF's own signature field). */
+export interface SignatureSpotBody {
+  signer: "customer" | "adviser";
+  page: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  field_name: string | null;
+}
+
 /** `snapshot.declined`: the customer said no to the photo. */
 export type SnapshotDeclinedBody = Record<string, never>;
 
 /** `snapshot.requested`: the adviser asks the customer for a photo. */
 export type SnapshotRequestedBody = Record<string, never>;
+
+/** Where one signer signs: the top-left corner and size as fractions of the page (0,0 = top left). */
+export interface SpotIn {
+  signer: "customer" | "adviser";
+  /** minimum 0 */
+  page: number;
+  /** minimum 0.0; maximum 1.0 */
+  x: number;
+  /** minimum 0.0; maximum 1.0 */
+  y: number;
+  /** minimum 0.02; maximum 0.9 */
+  width: number;
+  /** minimum 0.02; maximum 0.9 */
+  height: number;
+}
 
 /** `stage.cleared`: nothing is presented any more. */
 export type StageClearedBody = Record<string, never>;
@@ -1071,6 +1150,71 @@ export interface RecordingOfferMsg {
   description: SessionDescription;
 }
 
+/** Adviser: put a PDF up for signature — a document of the conversation (`document_id`) or the PDF of a submitted form (`form_id`), exactly one. Spots are the adviser's (`spots`) or the PDF's own empty signature fields (`use_pdf_fields`: the first for the customer, the next for the adviser). */
+export interface SignatureRequestMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.request";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  document_id?: string | null;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  form_id?: string | null;
+  signers?: "customer" | "customer+adviser";
+  spots?: SpotIn[];
+  use_pdf_fields?: boolean;
+}
+
+/** A signer signs: the document they saw, the consent they ticked (with the text's version), the signature as a PNG in base64. */
+export interface SignatureSignMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.sign";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  request_id: string;
+  /** minLength 64; maxLength 64; pattern ^[0-9a-f]{64}$ */
+  document_sha256: string;
+  consent: boolean;
+  /** minLength 1; maxLength 32; pattern ^[A-Za-z0-9._-]+$ */
+  consent_version: string;
+  method: "drawn" | "typed";
+  /** minLength 8; maxLength 60076 */
+  image_png: string;
+  /** minLength 1; maxLength 100 */
+  typed_name?: string | null;
+}
+
+/** A signer declines to sign. */
+export interface SignatureDeclineMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.decline";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  request_id: string;
+  /** maxLength 300 */
+  reason?: string | null;
+}
+
+/** Adviser: withdraw the request. */
+export interface SignatureCancelMsg {
+  v?: 1;
+  /** minLength 1; maxLength 64 */
+  id?: string | null;
+  type: "signature.cancel";
+  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  conversation_id: string;
+  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
+  request_id: string;
+}
+
 /** Answer to `hello`: who the socket is and what it may see. */
 export interface WelcomeMsg {
   v?: 1;
@@ -1089,7 +1233,7 @@ export interface EventMsg {
   type: "event";
   conversation_id: string;
   seq: number;
-  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled" | "conversation.erased" | "recording.requested" | "recording.consented" | "recording.declined" | "recording.started" | "recording.stopped" | "recording.ready" | "recording.failed";
+  kind: "conversation.created" | "conversation.accepted" | "conversation.ended" | "chat.message" | "call.requested" | "call.started" | "call.declined" | "call.media" | "call.ended" | "conversation.transferred" | "consultant.joined" | "consultant.left" | "note.internal" | "appointment.moved" | "document.shared" | "document.rights" | "document.presented" | "stage.cleared" | "annotation.added" | "annotation.cleared" | "video.control" | "snapshot.requested" | "snapshot.declined" | "cobrowse.requested" | "cobrowse.started" | "cobrowse.declined" | "cobrowse.control_requested" | "cobrowse.control_granted" | "cobrowse.control_declined" | "cobrowse.control_revoked" | "cobrowse.ended" | "form.opened" | "form.changed" | "form.submitted" | "form.confirmed" | "form.cancelled" | "conversation.erased" | "recording.requested" | "recording.consented" | "recording.declined" | "recording.started" | "recording.stopped" | "recording.ready" | "recording.failed" | "signature.requested" | "signature.signed" | "signature.completed" | "signature.declined" | "signature.cancelled" | "signature.failed";
   author: Author;
   body: { [key: string]: unknown };
   client_id?: string | null;
@@ -1395,7 +1539,11 @@ export type ClientMessage =
   | RecordingDeclineMsg
   | RecordingWithdrawMsg
   | RecordingStopMsg
-  | RecordingOfferMsg;
+  | RecordingOfferMsg
+  | SignatureRequestMsg
+  | SignatureSignMsg
+  | SignatureDeclineMsg
+  | SignatureCancelMsg;
 
 /** Every frame the server may send. */
 export type ServerMessage =
@@ -1483,6 +1631,10 @@ export interface ClientMessageMap {
   "recording.withdraw": RecordingWithdrawMsg;
   "recording.stop": RecordingStopMsg;
   "recording.offer": RecordingOfferMsg;
+  "signature.request": SignatureRequestMsg;
+  "signature.sign": SignatureSignMsg;
+  "signature.decline": SignatureDeclineMsg;
+  "signature.cancel": SignatureCancelMsg;
 }
 
 /** Server frames by `type`. */
@@ -1547,6 +1699,12 @@ export interface EventBodyMap {
   "recording.stopped": RecordingStoppedBody;
   "recording.ready": RecordingReadyBody;
   "recording.failed": RecordingFailedBody;
+  "signature.requested": SignatureRequestedBody;
+  "signature.signed": SignatureSignedBody;
+  "signature.completed": SignatureCompletedBody;
+  "signature.declined": SignatureDeclinedBody;
+  "signature.cancelled": SignatureCancelledBody;
+  "signature.failed": SignatureFailedBody;
 }
 
 export type ClientMessageType = keyof ClientMessageMap;
@@ -1607,6 +1765,10 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "recording.withdraw",
   "recording.stop",
   "recording.offer",
+  "signature.request",
+  "signature.sign",
+  "signature.decline",
+  "signature.cancel",
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   "welcome",

@@ -22,6 +22,14 @@ export interface RemotePointer {
   y: number;
 }
 
+export interface SignBox {
+  signer: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface DrawDetail {
   tool: Tool;
   color: Color;
@@ -55,6 +63,7 @@ export class DocPage extends I18nElement {
     scrollTarget: { attribute: false },
     annotations: { attribute: false },
     pointers: { attribute: false },
+    boxes: { attribute: false },
     mode: { type: String },
     color: { type: String },
     urlFor: { attribute: false },
@@ -75,6 +84,8 @@ export class DocPage extends I18nElement {
   declare scrollTarget: ScrollTarget | null;
   declare annotations: readonly Annotation[];
   declare pointers: readonly RemotePointer[];
+  /** Signature boxes to highlight (fractions of the page, top-left origin). */
+  declare boxes: readonly SignBox[];
   declare mode: Mode;
   declare color: Color;
   /** The page image's URL (with a fresh access token when `fresh`). */
@@ -105,6 +116,7 @@ export class DocPage extends I18nElement {
     this.scrollTarget = null;
     this.annotations = [];
     this.pointers = [];
+    this.boxes = [];
     this.mode = "point";
     this.color = "red";
     this.urlFor = null;
@@ -161,6 +173,17 @@ export class DocPage extends I18nElement {
         opacity: 0.5;
       }
       svg.marks {
+        pointer-events: none;
+      }
+      .sign-box {
+        position: absolute;
+        box-sizing: border-box;
+        border: 3px solid #f4a100;
+        background: rgb(255 214 0 / 0.3);
+        color: #5c3a00;
+        font-size: 0.8rem;
+        font-weight: 600;
+        padding: 0.1rem 0.3rem;
         pointer-events: none;
       }
       .dot {
@@ -536,6 +559,23 @@ export class DocPage extends I18nElement {
             : nothing
         }
         ${this.renderMarks()}
+        ${this.boxes.map(
+          (b) =>
+            html`<div
+              class="sign-box ${b.signer}"
+              data-testid="sign-spot"
+              style=${cspStyle({
+                left: `${b.x * 100}%`,
+                top: `${b.y * 100}%`,
+                width: `${b.width * 100}%`,
+                height: `${b.height * 100}%`,
+              })}
+              role="img"
+              aria-label=${td("signHere")}
+            >
+              <span aria-hidden="true">${td("signHere")}</span>
+            </div>`,
+        )}
         ${this.pointers.map(
           (p) =>
             html`<div

@@ -29,6 +29,7 @@ import type { DocUploads } from "./doc-uploads";
 import "./doc-video";
 import type { VideoControlDetail } from "./doc-video";
 import { Coalescer } from "./pace";
+import { signRequestOf } from "../signing/sign-state";
 import "./snapshot";
 import type { PhotoDetail } from "./snapshot";
 import {
@@ -53,6 +54,17 @@ interface View {
 }
 
 const ZOOMS = [1, 1.25, 1.5, 2, 3, 4];
+/** Signing is its own chunk: loaded when the log has a signature event or the adviser
+ * starts one. */
+let signLoading: Promise<unknown> | null = null;
+function loadSigning(): Promise<unknown> {
+  signLoading ??= import("../signing/sign-panel").catch((err: unknown) => {
+    signLoading = null;
+    throw err;
+  });
+  return signLoading;
+}
+
 /** A pointer not moved for this long is taken away (its sender may have gone). */
 const POINTER_IDLE_MS = 10_000;
 
@@ -79,6 +91,8 @@ export class DocStage extends I18nElement {
     videoSrc: { state: true },
     sendingPhoto: { state: true },
     shelfOpen: { state: true },
+    signPreparing: { state: true },
+    signLoaded: { state: true },
   };
   declare client: VisavisClient | null;
   declare conversationId: string;
@@ -104,6 +118,9 @@ export class DocStage extends I18nElement {
   declare sendingPhoto: boolean;
   /** The documents and ways to share are folded away until asked for. */
   declare shelfOpen: boolean;
+  /** The adviser places signature boxes (<vv-sign-prepare>). */
+  declare signPreparing: boolean;
+  declare signLoaded: boolean;
 
   private stage: StageState = emptyStage;
   /** The stage was shown once: later events arrive live (their local time counts). */
@@ -153,6 +170,8 @@ export class DocStage extends I18nElement {
     this.videoSrc = "";
     this.sendingPhoto = false;
     this.shelfOpen = false;
+    this.signPreparing = false;
+    this.signLoaded = false;
   }
 
   static override styles = [
@@ -223,6 +242,9 @@ export class DocStage extends I18nElement {
         z-index: 5;
         pointer-events: none;
       }
+      .sign-open {
+        padding: 0.3rem 0.5rem;
+      }
       details summary {
         cursor: pointer;
         padding: 0.4rem 0.5rem;
@@ -264,6 +286,11 @@ export class DocStage extends I18nElement {
       this.mine = [];
     }
     if (changed.has("events") || changed.has("conversationId")) this.restage();
+    if (
+      !this.signLoaded &&
+      (this.signPreparing || this.events.some((e) => e.kind.startsWith("signature.")))
+    )
+      void loadSigning().then(() => (this.signLoaded = true));
   }
 
   protected override updated(): void {
@@ -748,6 +775,7 @@ export class DocStage extends I18nElement {
         .scrollTarget=${this.scrollTarget}
         .annotations=${[...annotationsOf(this.stage, doc.id, page), ...mine]}
         .pointers=${pointers}
+        .boxes=${this.signBoxes(doc.id, page)}
         .mode=${this.ended ? "point" : this.mode}
         .color=${this.color}
         .urlFor=${this.urlFor}
@@ -758,6 +786,46 @@ export class DocStage extends I18nElement {
         }}
         @vv-draw=${(e: CustomEvent<DrawDetail>) => this.draw(e.detail)}
       ></vv-doc-page>`;
+  }
+
+  /** The boxes of an open signature request on this page, highlighted for everyone. */
+  private signBoxes(documentId: string, page: number) {
+    const req = signRequestOf(this.events);
+    if (!req || req.status !== "open" || req.documentId !== documentId) return [];
+    return req.spots.filter((s) => s.page === page);
+  }
+
+  private renderSigning() {
+    const req = signRequestOf(this.events);
+    const doc = this.doc;
+    const open = req?.status === "open" || req?.status === "sealing";
+    const canPrepare =
+      this.side === "adviser" && !this.ended && doc?.kind === "pdf" && !open && !this.signPreparing;
+    const button = canPrepare
+      ? html`<div class="sign-open">
+          <button
+            type="button"
+            class="secondary"
+            data-testid="sign-prepare-open"
+            @click=${() => (this.signPreparing = true)}
+          >
+            ${td("signPrepare")}
+          </button>
+        </div>`
+      : nothing;
+    if (!this.signLoaded || (!req && !this.signPreparing)) return button;
+    return html`${button}<vv-sign-panel
+        .client=${this.client}
+        .conversationId=${this.conversationId}
+        .side=${this.side}
+        .events=${this.events}
+        .doc=${doc}
+        .page=${this.viewPage}
+        .urlFor=${this.urlFor}
+        .tokens=${this.tokens}
+        ?preparing=${this.signPreparing}
+        @vv-sign-close=${() => (this.signPreparing = false)}
+      ></vv-sign-panel>`;
   }
 
   private renderSnapshot() {
@@ -806,7 +874,7 @@ export class DocStage extends I18nElement {
         data-presenter=${this.amPresenter ? "me" : this.stage.presented ? "other" : ""}
       >
         ${doc ? this.renderBar(doc) : nothing} ${doc ? this.renderDoc(doc) : nothing}
-        ${this.renderSnapshot()}
+        ${this.renderSigning()} ${this.renderSnapshot()}
         <vv-doc-uploads
           .client=${this.client}
           .conversationId=${this.conversationId}

@@ -163,6 +163,11 @@ class DocumentService:
         the event says the value, not a change)."""
         async with self.conversations.write(summaries=False) as w:
             doc = await self._document(w, msg.conversation_id, msg.document_id)
+            if doc.source == "signed" and not msg.downloadable:
+                # both sides keep their copy of what they signed
+                raise VisavisError(
+                    "invalid_state", f"document {doc.id} is a signed PDF; it stays downloadable"
+                )
             doc.downloadable = msg.downloadable
             body: f.DocumentRightsBody = {"document_id": doc.id, "downloadable": msg.downloadable}
             event = await w.append(msg.conversation_id, "document.rights", author, dict(body))

@@ -72,6 +72,14 @@ from visavis.protocol.recording import (
     RecordingStop,
     RecordingWithdraw,
 )
+from visavis.protocol.signing import (
+    MAX_SIGN_FRAME_BYTES,
+    SIGNING_CLIENT_MESSAGES,
+    SignatureCancel,
+    SignatureDecline,
+    SignatureRequest,
+    SignatureSign,
+)
 
 
 class Hello(ClientBase):
@@ -300,7 +308,11 @@ ClientMessage = Annotated[
     | RecordingDecline
     | RecordingWithdraw
     | RecordingStop
-    | RecordingOffer,
+    | RecordingOffer
+    | SignatureRequest
+    | SignatureSign
+    | SignatureDecline
+    | SignatureCancel,
     Field(discriminator="type"),
 ]
 
@@ -330,10 +342,18 @@ _ALL: tuple[type[ClientBase], ...] = (
     *COBROWSE_CLIENT_MESSAGES,
     *FORM_CLIENT_MESSAGES,
     *RECORDING_CLIENT_MESSAGES,
+    *SIGNING_CLIENT_MESSAGES,
 )
 CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
     for m in _ALL
+}
+
+# frames that may be larger than MAX_FRAME_BYTES: a mirrored page's changes, a
+# signature image (both within MAX_BATCH_FRAME_BYTES, checked first)
+LARGE_FRAME_TYPES: dict[str, int] = {
+    "cobrowse.batch": MAX_BATCH_FRAME_BYTES,
+    "signature.sign": MAX_SIGN_FRAME_BYTES,
 }
 
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -359,8 +379,9 @@ def decode_client_frame(raw: str | bytes) -> dict[str, Any]:
         raise VisavisError("bad_json", f"frame is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise VisavisError("bad_request", "frame must be a JSON object")
-    if size > MAX_FRAME_BYTES and data.get("type") != "cobrowse.batch":
-        raise VisavisError("frame_too_large", f"frame is {size} bytes, limit {MAX_FRAME_BYTES}")
+    limit = LARGE_FRAME_TYPES.get(str(data.get("type")), MAX_FRAME_BYTES)
+    if size > limit:
+        raise VisavisError("frame_too_large", f"frame is {size} bytes, limit {limit}")
     return data
 
 

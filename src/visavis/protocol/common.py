@@ -79,10 +79,16 @@ EventKind = Literal[
     "recording.stopped",
     "recording.ready",
     "recording.failed",
+    "signature.requested",
+    "signature.signed",
+    "signature.completed",
+    "signature.declined",
+    "signature.cancelled",
+    "signature.failed",
 ]
 # Collaboration in the room (protocol/collab.py)
 DocumentKind = Literal["pdf", "image", "video"]
-DocumentSource = Literal["upload", "library", "snapshot"]
+DocumentSource = Literal["upload", "library", "snapshot", "form", "signed"]
 AnnotationTool = Literal["pen", "arrow", "highlighter", "text"]
 AnnotationColor = Literal["red", "yellow", "blue", "green", "black"]
 VideoAction = Literal["play", "pause", "seek"]
@@ -167,6 +173,16 @@ NAMED_LITERALS: dict[str, object] = {
 
 
 # ---------------------------------------------------------------- envelopes
+class ConsentText(BaseModel):
+    """A versioned consent text in both languages (signing, recording): what a person
+    ticks, its version written into the log with their consent."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str
+    de: str
+    en: str
+
+
 class ClientBase(BaseModel):
     """Every client frame: the version and the optional id echoed in the answer."""
 

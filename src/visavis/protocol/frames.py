@@ -128,6 +128,13 @@ __all__ = [
     "RtcSignalOutFrame",
     "ServerFrame",
     "SessionDescription",
+    "SignatureCancelledBody",
+    "SignatureCompletedBody",
+    "SignatureDeclinedBody",
+    "SignatureFailedBody",
+    "SignatureRequestedBody",
+    "SignatureSignedBody",
+    "SignatureSpotBody",
     "SnapshotDeclinedBody",
     "SnapshotRequestedBody",
     "StageClearedBody",
@@ -230,7 +237,8 @@ class CobrowseStartedBody(TypedDict):
 
 
 class ConsentText(TypedDict):
-    """The consent text every participant is shown, in both languages."""
+    """A versioned consent text in both languages (signing, recording): what a person ticks,
+    its version written into the log with their consent."""
 
     version: str
     de: str
@@ -542,6 +550,82 @@ class RecordingStoppedBody(TypedDict):
 class SessionDescription(TypedDict):
     type: Literal["offer", "answer", "pranswer", "rollback"]
     sdp: NotRequired[str]
+
+
+class SignatureCancelledBody(TypedDict):
+    """`signature.cancelled`: the adviser withdrew the request."""
+
+    request_id: str
+
+
+class SignatureCompletedBody(TypedDict):
+    """`signature.completed`: the sealed PDF is the new document `document_id`."""
+
+    request_id: str
+    document_id: str
+    name: str
+    sha256: str
+
+
+class SignatureDeclinedBody(TypedDict):
+    """`signature.declined`: a signer said no."""
+
+    request_id: str
+    signer: Role
+    reason: str | None
+
+
+class SignatureFailedBody(TypedDict):
+    """`signature.failed`: sealing did not succeed; the request is closed (put the document up
+    again)."""
+
+    request_id: str
+    code: str
+    message: str
+
+
+class SignatureSpotBody(TypedDict):
+    """A spot as the events carry it (`field_name`: the PDF's own signature field)."""
+
+    signer: Role
+    page: int
+    x: float
+    y: float
+    width: float
+    height: float
+    field_name: str | None
+
+
+class SignatureRequestedBody(TypedDict):
+    """`signature.requested`: the document is up for signature. `document_sha256` is what every
+    signer must confirm they saw; `consent_version` the consent text they tick; `ip` and
+    `user_agent` the requesting adviser's connection's (audit page)."""
+
+    request_id: str
+    document_id: str
+    document_name: str
+    document_sha256: str
+    signers: list[Role]
+    spots: list[SignatureSpotBody]
+    consent_version: str
+    ip: str
+    user_agent: str
+
+
+class SignatureSignedBody(TypedDict):
+    """`signature.signed`: one signer signed. The image is kept in the file store under
+    `image_sha256` until the document is sealed; `ip` and `user_agent` are the signer's
+    connection's, as the audit page records them."""
+
+    request_id: str
+    signer: Role
+    method: Literal["drawn", "typed"]
+    typed_name: str | None
+    consent_version: str
+    document_sha256: str
+    image_sha256: str
+    ip: str
+    user_agent: str
 
 
 class SnapshotDeclinedBody(TypedDict):

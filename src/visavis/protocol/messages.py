@@ -9,7 +9,7 @@ work wherever both directions are needed.
 
 from __future__ import annotations
 
-from visavis.protocol import cobrowse, collab, forms, recording
+from visavis.protocol import cobrowse, collab, forms, recording, signing
 from visavis.protocol.client import (
     CLIENT_MESSAGES,
     CallAnswer,
@@ -96,6 +96,7 @@ from visavis.protocol.common import (
     CobrowseEndReason,
     CobrowseInputAction,
     CobrowseKey,
+    ConsentText,
     ConversationId,
     ConversationKind,
     ConversationStatus,
@@ -168,12 +169,31 @@ from visavis.protocol.server import (
     TypingOut,
     Welcome,
 )
+from visavis.protocol.signing import (
+    SignatureCancel,
+    SignatureCancelledBody,
+    SignatureCompletedBody,
+    SignatureDecline,
+    SignatureDeclinedBody,
+    SignatureFailedBody,
+    SignatureRequest,
+    SignatureRequestedBody,
+    SignatureSign,
+    SignatureSignedBody,
+    SignatureSpotBody,
+    SpotIn,
+)
 
-EVENT_BODIES = {**collab.EVENT_BODIES, **cobrowse.EVENT_BODIES, **forms.FORM_EVENT_BODIES,
-               **recording.RECORDING_EVENT_BODIES}  # fmt: skip
+EVENT_BODIES = {
+    **collab.EVENT_BODIES,
+    **cobrowse.EVENT_BODIES,
+    **forms.FORM_EVENT_BODIES,
+    **recording.RECORDING_EVENT_BODIES,
+    **signing.SIGNING_EVENT_BODIES,
+}
 """The typed body of each event kind that has one (the TypeScript `EventBodyMap`)."""
 
-HTTP_MODELS = (*collab.HTTP_MODELS, *forms.FORM_HTTP_MODELS)
+HTTP_MODELS = (*collab.HTTP_MODELS, *forms.FORM_HTTP_MODELS, *signing.SIGNING_HTTP_MODELS)
 """Models of the HTTP answers the frontend reads, generated into TypeScript too."""
 
 __all__ = [
@@ -227,6 +247,7 @@ __all__ = [
     "CobrowseRequest",
     "CobrowseResync",
     "CobrowseResyncOut",
+    "ConsentText",
     "ConversationAccept",
     "ConversationAssigned",
     "ConversationEnd",
@@ -305,10 +326,22 @@ __all__ = [
     "RtcSignalOut",
     "Seq",
     "SessionDescription",
+    "SignatureCancel",
+    "SignatureCancelledBody",
+    "SignatureCompletedBody",
+    "SignatureDecline",
+    "SignatureDeclinedBody",
+    "SignatureFailedBody",
+    "SignatureRequest",
+    "SignatureRequestedBody",
+    "SignatureSign",
+    "SignatureSignedBody",
+    "SignatureSpotBody",
     "SnapshotDecline",
     "SnapshotDeclinedBody",
     "SnapshotRequest",
     "SnapshotRequestedBody",
+    "SpotIn",
     "StageClear",
     "StageClearedBody",
     "StatusSet",

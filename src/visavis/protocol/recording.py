@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from visavis.protocol.common import (
     CallId,
     ClientBase,
+    ConsentText,
     ConversationId,
     EventKind,
     RecordingStopReason,
@@ -39,14 +40,6 @@ class _Body(BaseModel):
 
 
 # ---------------------------------------------------------------- event bodies
-class ConsentText(_Body):
-    """The consent text every participant is shown, in both languages."""
-
-    version: str
-    de: str
-    en: str
-
-
 class RecordingRequestedBody(_Body):
     """`recording.requested`: the adviser asks to record the running call."""
 

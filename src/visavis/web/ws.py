@@ -16,6 +16,7 @@ from visavis.auth.tokens import CustomerTokens
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
 from visavis.collab.recording import RecordingService
+from visavis.collab.signing import SigningService
 from visavis.conversations.calls import CallService
 from visavis.conversations.commits import MIN_RETRY_MS
 from visavis.conversations.service import ConversationService
@@ -47,6 +48,7 @@ from visavis.web.ws_cobrowse import CobrowseCommands
 from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
 from visavis.web.ws_forms import FORM_EPHEMERAL_TYPES, FormCommands
 from visavis.web.ws_recording import RecordingCommands
+from visavis.web.ws_signing import SigningCommands
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class Gateway:
         cobrowse: CobrowseService,
         forms: FormService,
         recording: RecordingService,
+        signing: SigningService,
     ) -> None:
         self.hub = hub
         self.auth = auth
@@ -97,6 +100,7 @@ class Gateway:
         form = FormCommands(forms, conversations, hub.announcer)
         hub.watch(recording)  # a stop closes the recorder's room at once
         rec = RecordingCommands(recording, conversations)
+        sign = SigningCommands(signing, documents, forms, conversations)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.ClientMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -153,6 +157,10 @@ class Gateway:
             m.RecordingWithdraw: rec.do_step,
             m.RecordingStop: rec.do_step,
             m.RecordingOffer: rec.do_offer,
+            m.SignatureRequest: sign.do_request,
+            m.SignatureSign: sign.do_sign,
+            m.SignatureDecline: sign.do_close,
+            m.SignatureCancel: sign.do_close,
         }
 
     async def endpoint(self, ws: WebSocket) -> None:

@@ -1,0 +1,544 @@
+"""Putting a PDF of the conversation up for signature, signing it, sealing the result.
+
+A request's state is its events (`signature.requested`, `.signed`, `.declined`,
+`.cancelled`, `.completed`, `.failed`), folded under the conversation's write lock
+(`requests_of`), so there is no table to keep in step with the log and a reload reads
+the same state. Each command is one `ConversationService.write()`.
+
+What the server checks, never trusting the client: the document is a PDF of *this*
+conversation whose stored bytes still have the SHA-256 the request recorded (and the
+signer names the same one: what they were shown); the signer is one of the request's
+signers and has not signed yet; the consent was ticked, with the current version of
+the text (`consent_texts.py`); the signature is a small, sane PNG. Who may send which
+message (advisers request and cancel) is the caller's check (web/ws_signing.py).
+
+When the last required signer has signed, `do_seal` stamps the images into the PDF,
+appends the audit page (from the events: who, when, seq, IP, user agent) and seals it
+(`visavis.signing.seal.do_sign`, in a thread: pyHanko and reportlab are CPU-bound),
+then shares the sealed PDF as a new document of the conversation, downloadable by
+both sides, with `signature.completed`. A failure is recorded as `signature.failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import io
+import json
+import logging
+import secrets
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visavis.collab.consent_texts import SIGNATURE_CONSENT
+from visavis.collab.documents import DocumentService, info_of
+from visavis.conversations.service import ConversationService
+from visavis.conversations.writes import Author, Write
+from visavis.documents.checks import UploadLimits, check_pdf
+from visavis.errors import VisavisError
+from visavis.protocol import frames as f
+from visavis.protocol import signing as s
+from visavis.signing.model import AuditRecord, AuditStep, SignatureMark, SignatureSpot
+from visavis.storage.engine import Database
+from visavis.storage.models import Conversation, Document, Event
+
+if TYPE_CHECKING:
+    from visavis.signing.keys import SealKeys
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_SIDE = 2000  # px; the browser sends at most 800x300
+MAX_IMAGE_PIXELS = 2_000_000
+WHAT = {
+    "requested": "Zur Unterschrift vorgelegt / Put up for signature",
+    "signed": "Unterschrieben / Signed",
+}
+ROLE_WORDS = {"customer": "Kunde/Kundin · customer", "adviser": "Berater/in · adviser"}
+
+
+@dataclass(frozen=True)
+class Party:
+    """Where a step came from: the sender's connection (the audit page records it)."""
+
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    keys_dir: Path
+    organisation: str
+    adviser_signs: bool = False  # every request needs the adviser's signature too
+    timestamp_url: str | None = None
+    p12_path: Path | None = None
+    p12_password: bytes | None = None
+
+
+@dataclass
+class Step:
+    seq: int
+    at: datetime
+    author: Author
+    body: dict[str, Any]
+
+
+@dataclass
+class RequestState:
+    """One request, folded from its events."""
+
+    requested: Step
+    signed: dict[str, Step] = field(default_factory=dict)  # role -> step
+    closed_by: str | None = None  # the closing event's kind
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.requested.body
+
+    @property
+    def complete(self) -> bool:
+        return all(r in self.signed for r in self.body["signers"])
+
+    @property
+    def open(self) -> bool:
+        """Still waiting for a signer (a complete one is being sealed: not open)."""
+        return self.closed_by is None and not self.complete
+
+
+async def requests_of(db: AsyncSession, conversation_id: str) -> dict[str, RequestState]:
+    rows = await db.scalars(
+        select(Event)
+        .where(Event.conversation_id == conversation_id, Event.kind.like("signature.%"))
+        .order_by(Event.seq)
+    )
+    out: dict[str, RequestState] = {}
+    for e in rows:
+        body = json.loads(e.body)
+        at = e.created_at if e.created_at.tzinfo else e.created_at.replace(tzinfo=UTC)
+        step = Step(e.seq, at, Author(cast(f.AuthorRole, e.author_role),
+                                                e.author_id, e.author_name), body)  # fmt: skip
+        rid = body.get("request_id")
+        if e.kind == "signature.requested":
+            out[rid] = RequestState(step)
+        elif rid in out:
+            if e.kind == "signature.signed":
+                out[rid].signed[body["signer"]] = step
+            else:
+                out[rid].closed_by = e.kind
+    return out
+
+
+def check_signature_png(data_b64: str) -> bytes:
+    """The PNG bytes of a signature image, or `signature_image_invalid`."""
+    try:
+        data = base64.b64decode(data_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise VisavisError("signature_image_invalid", "image_png: not base64") from None
+    if len(data) > s.MAX_SIGNATURE_PNG_BYTES:
+        raise VisavisError(
+            "signature_image_invalid",
+            f"the signature image has {len(data)} bytes; at most {s.MAX_SIGNATURE_PNG_BYTES}",
+        )
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise VisavisError("signature_image_invalid", "the signature image is not a PNG")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                w, h = img.size
+                if w > MAX_IMAGE_SIDE or h > MAX_IMAGE_SIDE or w * h > MAX_IMAGE_PIXELS:
+                    raise VisavisError(
+                        "signature_image_invalid",
+                        f"the signature image is {w}x{h} px; at most "
+                        f"{MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} and {MAX_IMAGE_PIXELS} pixels",
+                    )
+                img.load()  # decodes every row: a truncated or corrupt PNG fails here
+    except VisavisError:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for a bad file
+        raise VisavisError(
+            "signature_image_invalid", f"the signature image cannot be decoded ({exc})"
+        ) from None
+    if w < 20 or h < 10:
+        raise VisavisError("signature_image_invalid", f"the signature image is {w}x{h} px")
+    return data
+
+
+def spots_for(
+    msg: s.SignatureRequest, signers: Sequence[str], pdf_fields: list[SignatureSpot], pages: int
+) -> list[s.SignatureSpotBody]:
+    """The request's spots: the adviser's, or the PDF's own fields (the first for the
+    customer, the next for the adviser), or none given: the last page's bottom margin.
+    Every signer needs one; no spot for others."""
+    if msg.use_pdf_fields:
+        if msg.spots:
+            raise VisavisError(
+                "signature_spots_invalid", "use_pdf_fields: expected no spots besides"
+            )
+        if len(pdf_fields) < len(signers):
+            raise VisavisError(
+                "signature_spots_invalid",
+                f"the PDF has {len(pdf_fields)} empty signature field(s); "
+                f"{len(signers)} signer(s) need one each",
+            )
+        return [
+            s.SignatureSpotBody(signer=cast(f.Role, role), page=sp.page, x=sp.x, y=sp.y,
+                                width=sp.width, height=sp.height, field_name=sp.field_name)
+            for role, sp in zip(signers, pdf_fields, strict=False)
+        ]  # fmt: skip
+    if not msg.spots:
+        # none placed (e.g. a form's PDF): the bottom margin of the last page, the
+        # customer left, the adviser right (reportlab's and most letters' margin is
+        # wider than these boxes, so they do not cover text)
+        return [default_spot(cast(f.Role, r), pages - 1) for r in signers]
+    out = []
+    for sp in msg.spots:
+        if sp.signer not in signers:
+            raise VisavisError(
+                "signature_spots_invalid", f"a spot for the {sp.signer}, who does not sign"
+            )
+        if sp.page >= pages:
+            raise VisavisError(
+                "signature_spots_invalid", f"spot on page {sp.page}; the PDF has {pages}"
+            )
+        if sp.x + sp.width > 1.0 or sp.y + sp.height > 1.0:
+            raise VisavisError("signature_spots_invalid", "a spot reaches beyond its page")
+        out.append(
+            s.SignatureSpotBody(signer=sp.signer, page=sp.page, x=sp.x, y=sp.y,
+                                width=sp.width, height=sp.height, field_name=None)
+        )  # fmt: skip
+    if (
+        "adviser" in signers
+        and msg.signers == "customer"
+        and not any(sp.signer == "adviser" for sp in out)
+    ):
+        # the adviser signs by configuration, not by this request's choice: beside the
+        # customer's first box, mirrored across the page
+        c = out[0]
+        out.append(c.model_copy(update={"signer": "adviser", "x": max(0.0, 1.0 - c.x - c.width)}))
+    missing = [r for r in signers if not any(sp.signer == r for sp in out)]
+    if missing:
+        raise VisavisError(
+            "signature_spots_invalid", f"no spot for {', '.join(missing)}; every signer needs one"
+        )
+    return out
+
+
+def default_spot(signer: f.Role, page: int) -> s.SignatureSpotBody:
+    return s.SignatureSpotBody(signer=signer, page=page, x=0.08 if signer == "customer" else 0.54,
+                               y=0.915, width=0.38, height=0.07, field_name=None)  # fmt: skip
+
+
+def signed_name(name: str) -> str:
+    """`Antrag.pdf` -> `Antrag (unterschrieben).pdf`, within the name column."""
+    stem = name[:-4] if name.lower().endswith(".pdf") else name
+    return f"{stem[:150]} (unterschrieben).pdf"
+
+
+class SigningService:
+    def __init__(
+        self,
+        database: Database,
+        conversations: ConversationService,
+        documents: DocumentService,
+        settings: SealSettings,
+    ) -> None:
+        self.database = database
+        self.conversations = conversations
+        self.documents = documents
+        self.store = documents.store
+        self.settings = settings
+        self._keys: SealKeys | None = None  # the imports of pyHanko wait for first use
+        self._keys_lock = threading.Lock()
+
+    # ------------------------------------------------------------ keys
+    def keys(self) -> SealKeys:
+        """The organisation's seal keys, made on first use (blocking: call in a thread)."""
+        from visavis.signing.keys import load_or_create_seal_keys  # pyHanko: on first use
+
+        with self._keys_lock:
+            if self._keys is None:
+                st = self.settings
+                self._keys = load_or_create_seal_keys(
+                    st.keys_dir, st.organisation, st.p12_path, st.p12_password
+                )
+            return self._keys
+
+    async def certificate_pem(self) -> bytes:
+        """What a verifier trusts (the seal's certificate chain)."""
+        from visavis.signing.keys import seal_certificate_pem
+
+        return seal_certificate_pem(await asyncio.to_thread(self.keys))
+
+    # ------------------------------------------------------------ commands
+    async def do_request(
+        self, msg: s.SignatureRequest, author: Author, party: Party, document_id: str
+    ) -> f.EventFrame:
+        """`signature.requested` (and `document.presented`, so both see it on the stage)
+        for a PDF of the conversation."""
+        cid = msg.conversation_id
+        doc = await self.documents.get(document_id)
+        if doc.conversation_id != cid:
+            raise VisavisError("not_found", f"no document {document_id} in conversation {cid}")
+        if doc.kind != "pdf":
+            raise VisavisError(
+                "signature_document_invalid", f"document {doc.id} is a {doc.kind}; expected a PDF"
+            )
+        data = await self._bytes_of(doc)
+        if hashlib.sha256(data).hexdigest() != doc.digest:
+            raise VisavisError(
+                "signature_document_changed",
+                f"the stored file of document {doc.id} no longer has its recorded SHA-256",
+            )
+        limits = self.documents.limits
+        pdf_fields = await asyncio.to_thread(self._check_original, data, limits,
+                                             msg.use_pdf_fields)  # fmt: skip
+        signers: list[str] = ["customer"]
+        if msg.signers == "customer+adviser" or self.settings.adviser_signs:
+            signers.append("adviser")
+        pages = max(1, len(json.loads(doc.pages)))
+        spots = spots_for(msg, signers, pdf_fields, pages)
+        async with self.conversations.write(summaries=False) as w:
+            await self._check_active(w, cid)
+            if any(r.open for r in (await requests_of(w.db, cid)).values()):
+                raise VisavisError(
+                    "invalid_state",
+                    "a signature request is already open in this conversation; "
+                    "expected it cancelled or finished first",
+                )
+            body: f.SignatureRequestedBody = {
+                "request_id": secrets.token_urlsafe(12),
+                "document_id": doc.id,
+                "document_name": doc.name,
+                "document_sha256": doc.digest,
+                "signers": [cast(f.Role, r) for r in signers],
+                "spots": [cast(f.SignatureSpotBody, sp.model_dump()) for sp in spots],
+                "consent_version": SIGNATURE_CONSENT.version,
+                "ip": party.ip,
+                "user_agent": party.user_agent,
+            }
+            event = await w.append(cid, "signature.requested", author, dict(body))
+            presented: f.DocumentPresentedBody = {"document_id": doc.id, "page": spots[0].page}
+            await w.append(cid, "document.presented", author, dict(presented))
+        log.info("signature request %s for document %s in %s by adviser %s (%s)",
+                 body["request_id"], doc.id, cid, author.id, "+".join(signers))  # fmt: skip
+        return event
+
+    async def do_sign(
+        self, msg: s.SignatureSign, author: Author, party: Party
+    ) -> tuple[f.EventFrame, bool]:
+        """`signature.signed`; True when it was the last signature missing (the caller
+        then runs `do_seal`)."""
+        if not msg.consent:
+            raise VisavisError(
+                "signature_consent_missing", "the consent was not ticked; expected consent: true"
+            )
+        if msg.consent_version != SIGNATURE_CONSENT.version:
+            raise VisavisError(
+                "signature_consent_outdated",
+                f"consent version {msg.consent_version!r} is not the current "
+                f"{SIGNATURE_CONSENT.version!r}; reload and read the text again",
+                current=SIGNATURE_CONSENT.version,
+            )
+        if (msg.method == "typed") != (msg.typed_name is not None):
+            raise VisavisError(
+                "bad_request", "signature.sign: typed_name is required for 'typed' and only there"
+            )
+        image = await asyncio.to_thread(check_signature_png, msg.image_png)
+        cid, role = msg.conversation_id, author.role
+        state = await self._request(cid, msg.request_id)
+        # the bytes as stored now must still be what was put up (and what the signer saw)
+        doc = await self.documents.get(state.body["document_id"])
+        current = hashlib.sha256(await self._bytes_of(doc)).hexdigest()
+        if msg.document_sha256 != state.body["document_sha256"] or current != msg.document_sha256:
+            raise VisavisError(
+                "signature_document_changed",
+                "the document differs from the one put up for signature; expected sha256 "
+                f"{state.body['document_sha256']}",
+            )
+        image_digest = await self.store.put(image)
+        async with self.conversations.write(summaries=False) as w:
+            await self._check_active(w, cid)
+            state = (await requests_of(w.db, cid)).get(msg.request_id) or state
+            self._check_open(state, msg.request_id)
+            if role not in state.body["signers"]:
+                raise VisavisError("forbidden", f"the {role} is not asked to sign this document")
+            if role in state.signed:
+                raise VisavisError(
+                    "invalid_state", f"the {role} has already signed request {msg.request_id}"
+                )
+            body: f.SignatureSignedBody = {
+                "request_id": msg.request_id,
+                "signer": cast(f.Role, role),
+                "method": msg.method,
+                "typed_name": msg.typed_name,
+                "consent_version": msg.consent_version,
+                "document_sha256": msg.document_sha256,
+                "image_sha256": image_digest,
+                "ip": party.ip,
+                "user_agent": party.user_agent,
+            }
+            event = await w.append(cid, "signature.signed", author, dict(body))
+            complete = all(r in (*state.signed, role) for r in state.body["signers"])
+        log.info("signature request %s in %s: the %s signed (%s)", msg.request_id, cid, role,
+                 msg.method)  # fmt: skip
+        return event, complete
+
+    async def do_close(
+        self, cid: str, request_id: str, author: Author, kind: str, reason: str | None = None
+    ) -> f.EventFrame:
+        """`signature.declined` (a signer) or `signature.cancelled` (the adviser) of an
+        open request."""
+        async with self.conversations.write(summaries=False) as w:
+            await self._check_active(w, cid)
+            state = (await requests_of(w.db, cid)).get(request_id)
+            self._check_open(state, request_id)
+            assert state is not None
+            if kind == "signature.declined":
+                if author.role not in state.body["signers"]:
+                    raise VisavisError("forbidden", f"the {author.role} is not asked to sign")
+                body: dict[str, Any] = {"request_id": request_id, "signer": author.role,
+                                        "reason": reason}  # fmt: skip
+            else:
+                body = {"request_id": request_id}
+            event = await w.append(cid, kind, author, body)
+        log.info("signature request %s in %s: %s by the %s", request_id, cid, kind, author.role)
+        return event
+
+    async def do_seal(self, cid: str, request_id: str) -> f.EventFrame:
+        """Stamp, audit, seal, share: `signature.completed`, or `signature.failed`."""
+        state = await self._request(cid, request_id)
+        try:
+            signed, info = await self._sealed(cid, state)
+        except Exception as exc:
+            code = exc.code if isinstance(exc, VisavisError) else "signature_failed"
+            message = exc.message if isinstance(exc, VisavisError) else "sealing failed"
+            log.warning("signature request %s in %s: sealing failed: %s: %s",
+                        request_id, cid, code, exc)  # fmt: skip
+            failed: f.SignatureFailedBody = {"request_id": request_id, "code": code,
+                                             "message": message}  # fmt: skip
+            async with self.conversations.write(summaries=False) as w:
+                return await w.append(cid, "signature.failed", Author("system"), dict(failed))
+        digest = await self.store.put(signed)
+        async with self.conversations.write(summaries=False) as w:
+            # the signatures were given while it was active; the result is shared even
+            # if the conversation ended while sealing ran
+            await w.lock(cid)
+            doc = Document(
+                id=secrets.token_urlsafe(16),
+                conversation_id=cid,
+                digest=digest,
+                kind="pdf",
+                name=signed_name(state.body["document_name"]),
+                mime="application/pdf",
+                pages=json.dumps(info),
+                downloadable=True,
+                source="signed",
+                uploaded_by_role="system",
+                uploaded_by_id=None,
+                created_at=datetime.now(UTC),
+            )
+            w.db.add(doc)
+            system = Author("system")
+            shared: f.DocumentSharedBody = {**info_of(doc)}
+            await w.append(cid, "document.shared", system, dict(shared))
+            done: f.SignatureCompletedBody = {"request_id": request_id, "document_id": doc.id,
+                                              "name": doc.name, "sha256": digest}  # fmt: skip
+            event = await w.append(cid, "signature.completed", system, dict(done))
+        log.info("signature request %s in %s: sealed as document %s (%d bytes)",
+                 request_id, cid, doc.id, len(signed))  # fmt: skip
+        return event
+
+    # ------------------------------------------------------------ helpers
+    async def _sealed(self, cid: str, state: RequestState) -> tuple[bytes, list[dict[str, float]]]:
+        doc = await self.documents.get(state.body["document_id"])
+        original = await self._bytes_of(doc)
+        if hashlib.sha256(original).hexdigest() != state.body["document_sha256"]:
+            raise VisavisError("signature_document_changed", "the stored document changed")
+        marks = []
+        for role, step in state.signed.items():
+            image = await self.store.get(step.body["image_sha256"])
+            name = step.body.get("typed_name") or step.author.name or ROLE_WORDS[role]
+            for sp in state.body["spots"]:
+                if sp["signer"] == role:
+                    spot = SignatureSpot(sp["page"], sp["x"], sp["y"], sp["width"], sp["height"],
+                                         sp["field_name"])  # fmt: skip
+                    marks.append(SignatureMark(spot, image, name, role, step.at))
+        steps = [self._audit_step("requested", state.requested)]
+        steps += [self._audit_step("signed", st) for st in state.signed.values()]
+        audit = AuditRecord(
+            organisation=self.settings.organisation,
+            conversation_id=cid,
+            document_name=doc.name,
+            original_sha256=state.body["document_sha256"],
+            consent_text=SIGNATURE_CONSENT.both(),
+            consent_version=state.body["consent_version"],
+            steps=tuple(steps),
+        )
+
+        def work() -> tuple[bytes, list[dict[str, float]]]:
+            from visavis.signing.seal import do_sign
+
+            out = do_sign(original, marks, audit, self.keys(), self.settings.timestamp_url)
+            limits = UploadLimits(max_bytes=len(out), max_pages=self.documents.limits.max_pages + 5)
+            pages = check_pdf(out, limits)
+            return out, [{"w": p.w, "h": p.h} for p in pages]
+
+        return await asyncio.to_thread(work)
+
+    def _audit_step(self, what: str, step: Step) -> AuditStep:
+        a = step.author
+        who = step.body.get("typed_name") or a.name or ROLE_WORDS.get(a.role, a.role)
+        return AuditStep(WHAT[what], who, a.role, step.at.astimezone(UTC), step.seq,
+                         step.body.get("ip", ""), step.body.get("user_agent", ""))  # fmt: skip
+
+    @staticmethod
+    def _check_original(data: bytes, limits: UploadLimits, fields: bool) -> list[SignatureSpot]:
+        """Refuse what cannot be signed (encrypted, malformed, too large, active, signed
+        already) with the upload check's code; the PDF's own empty signature fields when
+        asked."""
+        from visavis.signing.fields import list_signature_fields
+        from visavis.signing.seal import check_signable_pdf
+
+        check_pdf(data, limits)
+        check_signable_pdf(data)
+        return list_signature_fields(data) if fields else []
+
+    async def _bytes_of(self, doc: Document) -> bytes:
+        return await self.store.get(doc.digest)
+
+    async def _request(self, cid: str, request_id: str) -> RequestState:
+        async with self.database.sessions() as db:
+            state = (await requests_of(db, cid)).get(request_id)
+        if state is None:
+            raise VisavisError("not_found", f"no signature request {request_id} in {cid}")
+        return state
+
+    @staticmethod
+    def _check_open(state: RequestState | None, request_id: str) -> None:
+        if state is None:
+            raise VisavisError("not_found", f"no signature request {request_id}")
+        if not state.open:
+            was = state.closed_by or "fully signed (being sealed)"
+            raise VisavisError(
+                "signature_not_open", f"signature request {request_id} is {was}; expected open"
+            )
+
+    @staticmethod
+    async def _check_active(w: Write, cid: str) -> Conversation:
+        conv = await w.lock(cid)
+        if conv.status != "active":
+            raise VisavisError(
+                "invalid_state", f"signing needs an active conversation; {cid} is {conv.status!r}"
+            )
+        return conv
