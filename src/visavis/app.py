@@ -19,7 +19,8 @@ from starlette.staticfiles import StaticFiles
 from visavis.auth.profiles import ProfileService
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
-from visavis.bus import MemoryBus
+from visavis.bus import Bus, MemoryBus
+from visavis.bus.redis import RedisBus
 from visavis.collab.access import DocumentAccess
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
@@ -49,6 +50,7 @@ from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.forms import FormRoutes
 from visavis.web.http import Api
+from visavis.web.cluster import Cluster
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
@@ -86,7 +88,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
-    bus = MemoryBus()
+    # One process: the bus in memory. Several (--workers, or nodes behind a proxy):
+    # Redis carries the bus, presence and node liveness (docs/architecture.md).
+    redis_bus = RedisBus(settings.redis_url) if settings.redis_url else None
+    bus: Bus = redis_bus if redis_bus is not None else MemoryBus()
     presence = Presence()
     auth = AuthService(
         database, settings.max_chats, settings.session_ttl_s, settings.login_attempts_per_minute
@@ -174,14 +179,24 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
 
+    cluster = Cluster(redis_bus, presence, hub.recompute_here) if redis_bus else None
+    if redis_bus is not None:
+        redis_bus.resumed.append(hub.recompute_here)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await teams.load()
+        if redis_bus is not None and cluster is not None:
+            await redis_bus.start()
+            await cluster.start()
+            log.info("node %s: bus and presence on Redis", redis_bus.node_id)
         hub.start()
         try:
             yield
         finally:
             await hub.stop()
+            if cluster is not None:
+                await cluster.stop()
             await bus.close()
             await database.dispose()
 

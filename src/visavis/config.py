@@ -68,6 +68,9 @@ class Settings:
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
     log_level: str = "info"
+    redis_url: str = ""
+    workers: int = 1
+    drain_timeout_s: int = 30
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property

@@ -117,12 +117,14 @@ class Hub:
                 last_reload = now
                 try:
                     await self.teams.load()
-                    await self.queue_changed()
                 except Exception:
                     log.exception("reloading teams failed")
-            if self._customers_waiting or self._by_adviser:
-                # waiting times grow and portal requests fall back: refresh
-                await self.queue_changed()
+                self.recompute_here()
+            elif self._customers_waiting or self._by_adviser:
+                # Waiting times grow and portal requests fall back: refresh this node's
+                # sockets. Not on the bus: every node has this timer, and N nodes would
+                # make every node recompute N times.
+                self._on_queue_changed("")
             for conn in [c for c in self.connections if now - c.last_seen > limit]:
                 log.info("closing silent socket (%.0f s without a frame)", now - conn.last_seen)
                 conn.close_soon(4408)
@@ -209,6 +211,13 @@ class Hub:
 
     async def advisers_changed(self) -> None:
         await self.announcer.advisers_changed()
+
+    def recompute_here(self) -> None:
+        """Something changed that the bus did not carry (another node's presence, a
+        reload, Redis back after an outage): recompute queue and overview for this
+        node's sockets only."""
+        self._on_queue_changed("")
+        self._on_advisers_changed("")
 
     def send_overview(self, conn: Connection) -> None:
         """A supervisor socket that just said hello (or said it again after a

@@ -1,0 +1,174 @@
+"""Two nodes behind nginx on PostgreSQL + Redis: a customer on node A, advisers on
+node B (and a supervisor and a colleague on A) work together as on one server; then
+node A is killed and its clients carry on through nginx on node B, nothing lost or
+doubled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from conftest import LiveServer
+from helpers import PASSWORD
+from nginx import Nginx
+from nodes import TwoNodes, two_nodes  # noqa: F401  (fixture)
+from wsclient import WsClient, cid, login, new_conversation
+
+
+def kind_is(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda f: f["type"] == "event" and f["kind"] == kind
+
+
+async def adviser_on(server: LiveServer | Nginx, email: str) -> tuple[WsClient, str]:
+    """An adviser's socket on that node (or through nginx), available; with their id."""
+    cookie, _ = await login(server.base_url, email, PASSWORD)
+    ws = await WsClient.connect(server.ws_url, cookie=cookie, hello=False)
+    welcome = await ws.request("hello")
+    assert welcome["type"] == "welcome", welcome
+    ack = await ws.request("status.set", status="available")
+    assert ack["type"] == "ack", ack
+    return ws, welcome["adviser"]["id"]
+
+
+def seqs(frames: list[dict[str, Any]]) -> list[int]:
+    return [f["seq"] for f in frames]
+
+
+async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) -> None:
+    a, b, proxy = two_nodes.a, two_nodes.b, two_nodes.nginx
+    a.add_adviser("anna@bank.example", PASSWORD, "Anna")
+    a.add_adviser("ben@bank.example", PASSWORD, "Ben")
+    a.add_adviser("boss@bank.example", PASSWORD, "Boss", role="supervisor")
+
+    # Anna on B; the supervisor on A sees her in the overview (presence from B)
+    anna, anna_id = await adviser_on(b, "anna@bank.example")
+    boss, _ = await adviser_on(a, "boss@bank.example")
+    await boss.wait_for(
+        lambda f: f["type"] == "overview.snapshot"
+        and any(x["id"] == anna_id and x["status"] == "available" for x in f["advisers"])
+    )
+
+    # the customer starts through nginx and waits on A: advisers on both nodes count
+    conv_id, token = await new_conversation(
+        proxy.base_url, customer_name="Bob", message={"client_id": cid(), "text": "Hallo"}
+    )
+    customer = await WsClient.connect(a.ws_url, token=token)
+    pos = await customer.expect("queue.position")
+    # Anna (B) and the supervisor (A) both set themselves available
+    assert pos["position"] == 1 and pos["advisers_available"] == 2, pos
+    sub = await customer.request("subscribe", conversation_id=conv_id, after_seq=0)
+    assert sub["type"] == "subscribed"
+    snap = await anna.wait_for(lambda f: f["type"] == "queue.snapshot" and f["entries"])
+    assert snap["entries"][0]["conversation_id"] == conv_id
+    offered = await anna.expect("conversation.offered", conversation_id=conv_id)
+    assert offered["customer_name"] == "Bob"
+    await boss.wait_for(
+        lambda f: f["type"] == "overview.snapshot"
+        and any(c["id"] == conv_id for c in f["conversations"])
+    )
+
+    # Anna (B) accepts; the customer (A) hears it
+    assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
+    await anna.expect("conversation.assigned")
+    accepted = await customer.wait_for(kind_is("conversation.accepted"))
+    assert accepted["body"]["adviser_name"] == "Anna"
+
+    # chat, typing and receipts across the nodes, both ways
+    await anna.send("typing", conversation_id=conv_id, active=True)
+    typing = await customer.expect("typing")
+    assert typing["author"]["role"] == "adviser"
+    ack = await anna.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Gern!")
+    got = await customer.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+    await customer.send(
+        "receipt", conversation_id=conv_id, delivered_seq=got["seq"], read_seq=got["seq"]
+    )
+    receipt = await anna.expect("receipt", role="customer")
+    assert receipt["read_seq"] == got["seq"]
+    await customer.send("typing", conversation_id=conv_id, active=True)
+    assert (await anna.expect("typing"))["author"]["role"] == "customer"
+    ack = await customer.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Ok")
+    await anna.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+
+    # a call: asked on A, answered on B, signalling both ways
+    assert (await customer.request("call.request", conversation_id=conv_id, media="video"))[
+        "type"
+    ] == "ack"
+    call_id = (await anna.wait_for(kind_is("call.requested")))["body"]["call_id"]
+    answer = await anna.request("call.answer", conversation_id=conv_id, call_id=call_id, accept=True)
+    assert answer["type"] == "ack", answer
+    offer = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
+    await customer.send("rtc.signal", conversation_id=conv_id, call_id=call_id, description=offer)
+    assert (await anna.expect("rtc.signal"))["description"] == offer
+    reply = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}
+    await anna.send("rtc.signal", conversation_id=conv_id, call_id=call_id, description=reply)
+    assert (await customer.expect("rtc.signal"))["description"] == reply
+    hangup = await anna.request("call.hangup", conversation_id=conv_id, call_id=call_id)
+    assert hangup["type"] == "ack"
+    await customer.wait_for(kind_is("call.ended"))
+
+    # a blind transfer from Anna (B) to Ben (A); the supervisor (A) sees the load move
+    ben, ben_id = await adviser_on(a, "ben@bank.example")
+    ack = await anna.request(
+        "transfer.start", conversation_id=conv_id, mode="blind", to_adviser_id=ben_id
+    )
+    assert ack["type"] == "ack", ack
+    assigned = await ben.expect("conversation.assigned")
+    assert assigned["conversation"]["id"] == conv_id
+    moved = await customer.wait_for(kind_is("conversation.transferred"))
+    assert moved["body"]["to_adviser_name"] == "Ben"
+    await boss.wait_for(
+        lambda f: f["type"] == "overview.snapshot"
+        and any(x["id"] == ben_id and x["active"] == 1 for x in f["advisers"])
+    )
+    ack = await ben.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Ben hier")
+    await customer.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+
+    # the customer sends a message; whether it arrived is what a client cannot know
+    # when its node dies, so it sends it again after reconnecting (same client id)
+    last_words = cid()
+    sent = await customer.request(
+        "chat.send", conversation_id=conv_id, client_id=last_words, text="Noch da?"
+    )
+    assert sent["type"] == "ack"
+    seen_by_customer = customer.events(conv_id)
+    last_seen = max(seqs(seen_by_customer))
+
+    # node A dies: the customer's, Ben's and the supervisor's sockets drop
+    two_nodes.kill_a()
+    for ws in (customer, ben, boss):
+        await ws.wait_closed(timeout=10)
+
+    # they reconnect through nginx, which now only reaches B
+    customer2 = await WsClient.connect(proxy.ws_url, token=token)
+    sub = await customer2.request("subscribe", conversation_id=conv_id, after_seq=last_seen)
+    assert sub["type"] == "subscribed", sub
+    again = await customer2.request(
+        "chat.send", conversation_id=conv_id, client_id=last_words, text="Noch da?"
+    )
+    assert again["type"] == "ack" and again["seq"] == sent["seq"], (again, sent)
+    ben2, _ = await adviser_on(proxy, "ben@bank.example")
+    await ben2.request("subscribe", conversation_id=conv_id, after_seq=0)
+    ack = await ben2.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Ja!")
+    await customer2.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+
+    # every seq once, in order, on each side; the message sent twice is stored once
+    after = customer2.events(conv_id)
+    all_customer = seqs(seen_by_customer) + seqs(after)
+    assert all_customer == sorted(set(all_customer)), all_customer
+    ben_events = ben2.events(conv_id)
+    assert seqs(ben_events) == list(range(1, ack["seq"] + 1)), seqs(ben_events)
+    assert [e["client_id"] for e in ben_events if e.get("client_id") == last_words] == [
+        last_words
+    ]
+    # the customer's view: every seq up to Ben's reply, none twice
+    visible = set(all_customer)
+    assert max(visible) == ack["seq"]
+
+    # the supervisor comes back through nginx too and sees Ben, now served by B
+    boss2, _ = await adviser_on(proxy, "boss@bank.example")
+    await boss2.wait_for(
+        lambda f: f["type"] == "overview.snapshot"
+        and any(x["id"] == ben_id and x["status"] == "available" for x in f["advisers"])
+    )
+    await asyncio.gather(*(ws.close() for ws in (anna, customer2, ben2, boss2)))
