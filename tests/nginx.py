@@ -25,7 +25,9 @@ def site_config(port: int, upstreams: list[int]) -> str:
     servers = "".join(
         f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;\n" for p in upstreams
     )
-    text, n = re.subn(r"(?m)^    server 127\.0\.0\.1:\d+ [^\n]*\n(?:    server [^\n]*\n)*", servers, text)
+    text, n = re.subn(
+        r"(?m)^    server 127\.0\.0\.1:\d+ [^\n]*\n(?:    server [^\n]*\n)*", servers, text
+    )
     assert n == 1, "docs/nginx/visavis.conf: the upstream's server lines moved"
     text, n = re.subn(r"(?m)^    listen 80;$", f"    listen 127.0.0.1:{port};", text)
     assert n == 1, "docs/nginx/visavis.conf: `listen 80;` moved"

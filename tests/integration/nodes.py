@@ -65,8 +65,8 @@ class TwoNodes:
         )
 
 
-@pytest.fixture
-def two_nodes(
+@pytest.fixture(name="two_nodes")
+def two_nodes_fixture(
     tmp_path: Path, pg_database_url: str, request: pytest.FixtureRequest
 ) -> Iterator[TwoNodes]:
     redis = RedisServer(free_port(), tmp_path / "redis")

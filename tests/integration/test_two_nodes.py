@@ -12,7 +12,7 @@ from typing import Any
 from conftest import LiveServer
 from helpers import PASSWORD
 from nginx import Nginx
-from nodes import TwoNodes, two_nodes  # noqa: F401  (fixture)
+from nodes import TwoNodes, two_nodes_fixture  # noqa: F401  (the fixture)
 from wsclient import WsClient, cid, login, new_conversation
 
 
@@ -20,19 +20,24 @@ def kind_is(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda f: f["type"] == "event" and f["kind"] == kind
 
 
-async def adviser_on(server: LiveServer | Nginx, email: str) -> tuple[WsClient, str]:
-    """An adviser's socket on that node (or through nginx), available; with their id."""
+async def adviser_on(
+    server: LiveServer | Nginx, email: str, status: str = "available"
+) -> tuple[WsClient, str]:
+    """An adviser's socket on that node (or through nginx), with their id."""
     cookie, _ = await login(server.base_url, email, PASSWORD)
     ws = await WsClient.connect(server.ws_url, cookie=cookie, hello=False)
     welcome = await ws.request("hello")
     assert welcome["type"] == "welcome", welcome
-    ack = await ws.request("status.set", status="available")
+    ack = await ws.request("status.set", status=status)
     assert ack["type"] == "ack", ack
     return ws, welcome["adviser"]["id"]
 
 
-def seqs(frames: list[dict[str, Any]]) -> list[int]:
-    return [f["seq"] for f in frames]
+def events_of(ws: WsClient, conv_id: str) -> list[int]:
+    """The seqs of every event the socket received for the conversation, in order."""
+    return [
+        f["seq"] for f in ws.received if f["type"] == "event" and f["conversation_id"] == conv_id
+    ]
 
 
 async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) -> None:
@@ -43,10 +48,13 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
 
     # Anna on B; the supervisor on A sees her in the overview (presence from B)
     anna, anna_id = await adviser_on(b, "anna@bank.example")
-    boss, _ = await adviser_on(a, "boss@bank.example")
+    # (away: offers go to Anna only)
+    boss, _ = await adviser_on(a, "boss@bank.example", "away")
     await boss.wait_for(
-        lambda f: f["type"] == "overview.snapshot"
-        and any(x["id"] == anna_id and x["status"] == "available" for x in f["advisers"])
+        lambda f: (
+            f["type"] == "overview.snapshot"
+            and any(x["id"] == anna_id and x["status"] == "available" for x in f["advisers"])
+        )
     )
 
     # the customer starts through nginx and waits on A: advisers on both nodes count
@@ -55,24 +63,26 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
     )
     customer = await WsClient.connect(a.ws_url, token=token)
     pos = await customer.expect("queue.position")
-    # Anna (B) and the supervisor (A) both set themselves available
-    assert pos["position"] == 1 and pos["advisers_available"] == 2, pos
+    assert pos["position"] == 1 and pos["advisers_available"] == 1, pos
     sub = await customer.request("subscribe", conversation_id=conv_id, after_seq=0)
     assert sub["type"] == "subscribed"
     snap = await anna.wait_for(lambda f: f["type"] == "queue.snapshot" and f["entries"])
     assert snap["entries"][0]["conversation_id"] == conv_id
     offered = await anna.expect("conversation.offered", conversation_id=conv_id)
     assert offered["customer_name"] == "Bob"
-    await boss.wait_for(
-        lambda f: f["type"] == "overview.snapshot"
-        and any(c["id"] == conv_id for c in f["conversations"])
-    )
 
-    # Anna (B) accepts; the customer (A) hears it
+    # Anna (B) accepts; the customer and the supervisor (A) hear it
     assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
     await anna.expect("conversation.assigned")
     accepted = await customer.wait_for(kind_is("conversation.accepted"))
     assert accepted["body"]["adviser_name"] == "Anna"
+    await boss.wait_for(
+        lambda f: (
+            f["type"] == "overview.snapshot"
+            and any(c["id"] == conv_id for c in f["conversations"])
+            and any(x["id"] == anna_id and x["active"] == 1 for x in f["advisers"])
+        )
+    )
 
     # chat, typing and receipts across the nodes, both ways
     await anna.send("typing", conversation_id=conv_id, active=True)
@@ -95,7 +105,9 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
         "type"
     ] == "ack"
     call_id = (await anna.wait_for(kind_is("call.requested")))["body"]["call_id"]
-    answer = await anna.request("call.answer", conversation_id=conv_id, call_id=call_id, accept=True)
+    answer = await anna.request(
+        "call.answer", conversation_id=conv_id, call_id=call_id, accept=True
+    )
     assert answer["type"] == "ack", answer
     offer = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
     await customer.send("rtc.signal", conversation_id=conv_id, call_id=call_id, description=offer)
@@ -118,8 +130,10 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
     moved = await customer.wait_for(kind_is("conversation.transferred"))
     assert moved["body"]["to_adviser_name"] == "Ben"
     await boss.wait_for(
-        lambda f: f["type"] == "overview.snapshot"
-        and any(x["id"] == ben_id and x["active"] == 1 for x in f["advisers"])
+        lambda f: (
+            f["type"] == "overview.snapshot"
+            and any(x["id"] == ben_id and x["active"] == 1 for x in f["advisers"])
+        )
     )
     ack = await ben.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Ben hier")
     await customer.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
@@ -131,17 +145,16 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
         "chat.send", conversation_id=conv_id, client_id=last_words, text="Noch da?"
     )
     assert sent["type"] == "ack"
-    seen_by_customer = customer.events(conv_id)
-    last_seen = max(seqs(seen_by_customer))
 
     # node A dies: the customer's, Ben's and the supervisor's sockets drop
     two_nodes.kill_a()
     for ws in (customer, ben, boss):
         await ws.wait_closed(timeout=10)
+    before = events_of(customer, conv_id)
 
     # they reconnect through nginx, which now only reaches B
     customer2 = await WsClient.connect(proxy.ws_url, token=token)
-    sub = await customer2.request("subscribe", conversation_id=conv_id, after_seq=last_seen)
+    sub = await customer2.request("subscribe", conversation_id=conv_id, after_seq=max(before))
     assert sub["type"] == "subscribed", sub
     again = await customer2.request(
         "chat.send", conversation_id=conv_id, client_id=last_words, text="Noch da?"
@@ -152,23 +165,22 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
     ack = await ben2.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Ja!")
     await customer2.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
 
-    # every seq once, in order, on each side; the message sent twice is stored once
-    after = customer2.events(conv_id)
-    all_customer = seqs(seen_by_customer) + seqs(after)
-    assert all_customer == sorted(set(all_customer)), all_customer
-    ben_events = ben2.events(conv_id)
-    assert seqs(ben_events) == list(range(1, ack["seq"] + 1)), seqs(ben_events)
-    assert [e["client_id"] for e in ben_events if e.get("client_id") == last_words] == [
-        last_words
-    ]
-    # the customer's view: every seq up to Ben's reply, none twice
-    visible = set(all_customer)
-    assert max(visible) == ack["seq"]
+    # Ben's replay: every seq once; the message sent twice is stored once
+    log = [f for f in ben2.received if f["type"] == "event" and f["conversation_id"] == conv_id]
+    assert [e["seq"] for e in log] == list(range(1, ack["seq"] + 1))
+    assert [e["seq"] for e in log if e.get("client_id") == last_words] == [sent["seq"]]
+    # the customer, across both sockets: nothing twice, and every message
+    seen = before + events_of(customer2, conv_id)
+    assert seen == sorted(set(seen)), seen
+    messages = {e["seq"] for e in log if e["kind"] == "chat.message"}
+    assert messages <= set(seen), (messages, seen)
 
     # the supervisor comes back through nginx too and sees Ben, now served by B
-    boss2, _ = await adviser_on(proxy, "boss@bank.example")
+    boss2, _ = await adviser_on(proxy, "boss@bank.example", "away")
     await boss2.wait_for(
-        lambda f: f["type"] == "overview.snapshot"
-        and any(x["id"] == ben_id and x["status"] == "available" for x in f["advisers"])
+        lambda f: (
+            f["type"] == "overview.snapshot"
+            and any(x["id"] == ben_id and x["status"] == "available" for x in f["advisers"])
+        )
     )
     await asyncio.gather(*(ws.close() for ws in (anna, customer2, ben2, boss2)))

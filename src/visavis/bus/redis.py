@@ -153,6 +153,6 @@ class RedisBus:
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
             finally:
                 try:
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
                 except (RedisError, OSError):
                     pass

@@ -32,6 +32,32 @@ PRESENCE = "presence"
 KEY_PREFIX = "visavis:"
 
 
+# delete the claim only if it is still this adviser's (it may have expired and
+# been made again for another)
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisClaims:
+    """`routing.offers.OfferClaims` across nodes: `<prefix>offer:<conversation>` holds
+    the adviser it is offered to, expiring with the offer."""
+
+    def __init__(self, bus: RedisBus, prefix: str = KEY_PREFIX) -> None:
+        self._redis = bus.redis
+        self._prefix = prefix
+
+    async def claim(self, conversation_id: str, adviser_id: str, timeout_s: float) -> bool:
+        key = f"{self._prefix}offer:{conversation_id}"
+        ok = await self._redis.set(key, adviser_id, nx=True, px=max(1, int(timeout_s * 1000)))
+        return bool(ok)
+
+    async def release(self, conversation_id: str, adviser_id: str) -> None:
+        key = f"{self._prefix}offer:{conversation_id}"
+        await self._redis.eval(_RELEASE, 1, key, adviser_id)
+
+
 class Cluster:
     def __init__(
         self,
@@ -143,12 +169,13 @@ class Cluster:
     async def _load(self) -> None:
         """The entries of the nodes that are up (at start)."""
         async for raw in self._redis.scan_iter(match=self._presence_key("*")):
-            key = raw.decode()
+            key = raw.decode() if isinstance(raw, bytes) else raw
             node = key.rsplit(":", 1)[1]
             if node == self.node_id or not await self._redis.exists(self._node(node)):
                 continue
             for aid, value in (await self._redis.hgetall(key)).items():
-                self.presence.apply_remote(node, aid.decode(), Entry(*json.loads(value)))
+                adviser_id = aid.decode() if isinstance(aid, bytes) else aid
+                self.presence.apply_remote(node, adviser_id, Entry(*json.loads(value)))
 
     async def _beat(self) -> None:
         ttl = int(self.heartbeat_s * 3) + 1
@@ -164,7 +191,9 @@ class Cluster:
                 gone = False
                 for node in self.presence.nodes():
                     if not await self._redis.exists(self._node(node)):
-                        log.warning("cluster: node %s stopped beating; its advisers go offline", node)
+                        log.warning(
+                            "cluster: node %s stopped beating; its advisers go offline", node
+                        )
                         gone = self.presence.drop_node(node) or gone
                 if gone:
                     self.on_change()

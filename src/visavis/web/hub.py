@@ -29,7 +29,7 @@ from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
 from visavis.routing import queueing
-from visavis.routing.offers import OfferBook
+from visavis.routing.offers import LocalClaims, OfferBook, OfferClaims
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.web.availability import AvailabilityStreams
@@ -67,6 +67,7 @@ class Hub:
         heartbeat_s: int,
         requested_fallback_s: int = 120,
         offer_timeout_s: int = 30,
+        claims: OfferClaims | None = None,
     ) -> None:
         self.bus = bus
         self.announcer = announcer
@@ -76,6 +77,7 @@ class Hub:
         self.roster = roster
         self.requested_fallback_s = requested_fallback_s
         self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
+        self.claims: OfferClaims = claims or LocalClaims()
         self.heartbeat_s = heartbeat_s
         self.calls = CallRegistry()
         self.connections: set[Connection] = set()
@@ -455,9 +457,9 @@ class Hub:
                 conn.push_frame(frame)
         await self.availability.notify(entries)
         if self.offers is not None:
-            self._push_offers(entries, cutoff)
+            await self._push_offers(entries, cutoff)
 
-    def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
+    async def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
         assert self.offers is not None
         queued = {e["conversation_id"]: e for e in entries}
         withdrawn = self.offers.expire()
@@ -468,12 +470,23 @@ class Hub:
         for cid in [c for c in self.offers.asked if c not in queued]:
             self.offers.forget(cid)
         for cid, aid in withdrawn:
+            await self.claims.release(cid, aid)
             self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
 
         def candidates(cid: str) -> list[tuple[str, int]]:
-            return queueing.offer_candidates(queued[cid], self.presence, self.teams, cutoff)
+            # this node offers to the advisers whose sockets it holds (see OfferClaims)
+            return [
+                (aid, free)
+                for aid, free in queueing.offer_candidates(
+                    queued[cid], self.presence, self.teams, cutoff
+                )
+                if aid in self._by_adviser
+            ]
 
         for cid, aid in self.offers.plan(list(queued), candidates):
+            if not await self.claims.claim(cid, aid, self.offers.timeout_s):
+                self.offers.unmake(cid, aid)
+                continue
             e = queued[cid]
             self._to_adviser(
                 aid,
