@@ -6,14 +6,20 @@ doubled."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from conftest import LiveServer
+import pytest
+from conftest import LiveServer, free_port, make_server
 from helpers import PASSWORD
 from nginx import Nginx
 from nodes import TwoNodes, two_nodes_fixture  # noqa: F401  (the fixture)
+from redis_server import RedisServer
 from wsclient import WsClient, cid, login, new_conversation
+
+from visavis.web.hub import DRAIN_CLOSE
 
 
 def kind_is(kind: str) -> Callable[[dict[str, Any]], bool]:
@@ -184,3 +190,76 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
         )
     )
     await asyncio.gather(*(ws.close() for ws in (anna, customer2, ben2, boss2)))
+
+
+async def test_sigterm_drains_node_a_into_node_b(two_nodes: TwoNodes) -> None:
+    """SIGTERM: node A tells its sockets to reconnect (1012), and exits once they went;
+    they carry on through nginx on node B."""
+    a, b, proxy = two_nodes.a, two_nodes.b, two_nodes.nginx
+    a.add_adviser("anna@bank.example", PASSWORD, "Anna")
+    anna, _ = await adviser_on(b, "anna@bank.example")
+    conv_id, token = await new_conversation(proxy.base_url, customer_name="Bob")
+    assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
+    customer = await WsClient.connect(a.ws_url, token=token)
+    await customer.request("subscribe", conversation_id=conv_id, after_seq=0)
+
+    assert a.proc is not None
+    a.proc.send_signal(signal.SIGTERM)
+    assert await customer.wait_closed(timeout=20) == DRAIN_CLOSE
+    # the node exits by itself once its one socket is gone (uvicorn ends by raising
+    # the SIGTERM it caught again, after its shutdown: -15)
+    assert await asyncio.to_thread(a.proc.wait, 20) == -signal.SIGTERM
+    log = a.log()
+    assert "draining: 1 sockets" in log and "still open" not in log, log
+
+    again = await WsClient.connect(proxy.ws_url, token=token)
+    before = events_of(customer, conv_id)
+    await again.request("subscribe", conversation_id=conv_id, after_seq=max(before))
+    ack = await anna.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Hallo")
+    await again.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+    seen = before + events_of(again, conv_id)
+    assert seen == list(range(1, ack["seq"] + 1)), seen
+    await asyncio.gather(anna.close(), again.close())
+
+
+async def test_two_worker_processes_on_one_port(
+    tmp_path: Path, pg_database_url: str, request: pytest.FixtureRequest
+) -> None:
+    """`visavis serve --workers 2`: two processes accept on one port over Redis; a
+    customer and an adviser chat whichever process each landed on; SIGTERM to the
+    parent drains both."""
+    redis = RedisServer(free_port(), tmp_path / "redis")
+    redis.start()
+    server = make_server(tmp_path, pg_database_url, VISAVIS_REDIS_URL=redis.url)
+    server.env["VISAVIS_WORKERS"] = "2"
+    try:
+        server.start()
+        server.add_adviser("anna@bank.example", PASSWORD, "Anna")
+        conv_id, token = await new_conversation(server.base_url, customer_name="Bob")
+        advisers = [await adviser_on(server, "anna@bank.example") for _ in range(4)]
+        customers = [await WsClient.connect(server.ws_url, token=token) for _ in range(4)]
+        anna = advisers[0][0]
+        assert (await anna.request("conversation.accept", conversation_id=conv_id))[
+            "type"
+        ] == "ack"
+        for ws in customers:
+            await ws.request("subscribe", conversation_id=conv_id, after_seq=0)
+        ack = await anna.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Hi")
+        for ws in customers:
+            await ws.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+        for ws, _ in advisers[1:]:  # every console tab, on either process, hears it
+            await ws.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+        log = server.log()
+        assert log.count("bus and presence on Redis") == 2, log
+
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        for ws in [*customers, *(w for w, _ in advisers)]:
+            assert await ws.wait_closed(timeout=20) == DRAIN_CLOSE
+        assert await asyncio.to_thread(server.proc.wait, 30) == 0
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            print(server.log())
+        server.stop()
+        redis.stop()

@@ -7,12 +7,13 @@ queue, offers and availability say is decided by `routing.queueing`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from visavis.bus import Bus
 from visavis.conversations.announcer import (
@@ -43,6 +44,9 @@ TEAMS_RELOAD_S = 30.0
 # transfer publishes the load of up to three advisers, one after the other) makes one
 # push instead of one per adviser.
 OVERVIEW_SETTLE_S = 0.1
+# The close code that tells a client this node goes away and it should reconnect
+# now (through the proxy, to another node): the standard "service restart".
+DRAIN_CLOSE = 1012
 
 
 class LogWatcher(Protocol):
@@ -56,6 +60,10 @@ class LogWatcher(Protocol):
 
 
 class Hub:
+    # the hubs serving in this process, for the server's drain on SIGTERM
+    # (web/serving.py), which knows the app only by its import string
+    live: ClassVar[set[Hub]] = set()
+
     def __init__(
         self,
         bus: Bus,
@@ -94,18 +102,42 @@ class Hub:
         self._overview_running = False
         self._reaper: asyncio.Task[None] | None = None
         self._watchers: list[LogWatcher] = []
+        self._emptied: asyncio.Event | None = None  # set once drained
         bus.subscribe(QUEUE, self._on_queue_changed)
         bus.subscribe(ADVISERS, self._on_advisers_changed)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._reaper = asyncio.get_running_loop().create_task(self._reap_silent())
+        Hub.live.add(self)
 
     async def stop(self) -> None:
+        Hub.live.discard(self)
         if self._reaper:
             self._reaper.cancel()
         for conn in list(self.connections):
             conn.close_soon(1001)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """The node is going away (SIGTERM): tell every socket to reconnect elsewhere
+        (close code `DRAIN_CLOSE`), end the availability streams, and wait until the
+        sockets are gone, at most `timeout_s`. True if they all went in time. The
+        caller has stopped accepting new connections."""
+        sockets = len(self.connections)
+        streams = self.availability.end_all()
+        log.info("draining: %d sockets, %d availability streams", sockets, streams)
+        for conn in list(self.connections):
+            conn.close_soon(DRAIN_CLOSE)
+        self._emptied = asyncio.Event()
+        if self.connections:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._emptied.wait(), timeout_s)
+        if self.connections:
+            log.warning(
+                "drain: %d sockets still open after %.0f s", len(self.connections), timeout_s
+            )
+            return False
+        return True
 
     async def _reap_silent(self) -> None:
         limit = self.heartbeat_s * 2.5
@@ -137,6 +169,8 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
+        if self._emptied is not None and not self.connections:
+            self._emptied.set()
         self.calls.release(conn.peer_id)
         for cid in list(conn.subs):
             self.unfollow(conn, cid)
