@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visavis.config import SETTING_NAMES, Settings
+from visavis.config import LOG_FORMAT, SETTING_NAMES, Settings
 from visavis.errors import VisavisError
 
 if TYPE_CHECKING:
@@ -481,9 +481,7 @@ def main(argv: list[str] | None = None) -> None:
     form_sub.add_parser("remove").add_argument("id")
     form_sub.add_parser("samples", help="add the demo's three templates")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
     settings = _settings(args)
     try:

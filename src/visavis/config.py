@@ -145,3 +145,5 @@ def load_or_create_secret(path: Path) -> str:
 
 
 SETTING_NAMES = [f.name for f in fields(Settings)]
+# the server's log lines (the CLI's, and each worker process's)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

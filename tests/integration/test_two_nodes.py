@@ -239,9 +239,7 @@ async def test_two_worker_processes_on_one_port(
         advisers = [await adviser_on(server, "anna@bank.example") for _ in range(4)]
         customers = [await WsClient.connect(server.ws_url, token=token) for _ in range(4)]
         anna = advisers[0][0]
-        assert (await anna.request("conversation.accept", conversation_id=conv_id))[
-            "type"
-        ] == "ack"
+        assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
         for ws in customers:
             await ws.request("subscribe", conversation_id=conv_id, after_seq=0)
         ack = await anna.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Hi")

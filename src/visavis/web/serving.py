@@ -25,6 +25,7 @@ from typing import Any
 
 import uvicorn
 
+from visavis.config import LOG_FORMAT
 from visavis.web.hub import Hub
 
 log = logging.getLogger("uvicorn.error")
@@ -51,6 +52,8 @@ class DrainingServer(uvicorn.Server):
 
 
 def _worker(options: dict[str, Any], drain_timeout_s: float, sock: socket.socket) -> None:
+    # a spawned process starts afresh: the CLI's logging set-up is not inherited
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     config = uvicorn.Config(APP, factory=True, **options)
     DrainingServer(config, drain_timeout_s).run(sockets=[sock])
 
