@@ -40,6 +40,8 @@ from nginx import Nginx
 from redis_server import RedisServer
 
 BENCH = "scale_out"
+# worker processes import everything afresh: slow on a loaded machine
+START_TIMEOUT_S = 120.0
 VARIANTS = {"1": "1 process", "workers2": "2 workers", "nodes2": "2 nodes + nginx"}
 
 
@@ -103,7 +105,11 @@ class OnPostgres(Server):
 
     def __init__(self, env: dict[str, str], pg_base: str, extra: dict[str, str]) -> None:
         self.db = Fresh(pg_base)
-        super().__init__(ws=None, env={**env, "VISAVIS_DATABASE_URL": self.db.url, **extra})
+        super().__init__(
+            ws=None,
+            env={**env, "VISAVIS_DATABASE_URL": self.db.url, **extra},
+            start_timeout_s=START_TIMEOUT_S,
+        )
 
     def stop(self) -> None:
         super().stop()
@@ -131,7 +137,9 @@ class TwoNodes(Server):
             "VISAVIS_DATA_DIR": str(self.dir / "var"),
         }
         self.env.update(shared)
-        self.nodes = [Server(ws=None, env=shared) for _ in range(2)]
+        self.nodes = [
+            Server(ws=None, env=shared, start_timeout_s=START_TIMEOUT_S) for _ in range(2)
+        ]
         self.nginx = Nginx(self.port, [n.port for n in self.nodes], self.dir / "nginx")
 
     def start(self) -> Server:
