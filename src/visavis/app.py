@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from visavis.auth.profiles import ProfileService
+from visavis.auth.ratelimit import MakeLimiter, RedisLimiters, local_limiter
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import Bus, MemoryBus
@@ -93,8 +94,14 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     redis_bus = RedisBus(settings.redis_url) if settings.redis_url else None
     bus: Bus = redis_bus if redis_bus is not None else MemoryBus()
     presence = Presence()
+    # rate limits: per process, or shared by all nodes through Redis
+    limiter: MakeLimiter = RedisLimiters(redis_bus.redis) if redis_bus else local_limiter
     auth = AuthService(
-        database, settings.max_chats, settings.session_ttl_s, settings.login_attempts_per_minute
+        database,
+        settings.max_chats,
+        settings.session_ttl_s,
+        settings.login_attempts_per_minute,
+        limiter,
     )
 
     async def max_chats(adviser_id: str) -> int:
@@ -144,7 +151,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         forms,
     )
     profiles = ProfileService(database)
-    api = Api(settings, auth, tokens, conversations, hub, teams, profiles)
+    api = Api(settings, auth, tokens, conversations, hub, teams, profiles, limiter)
     mailer = Mailer(
         SmtpConfig(
             settings.smtp_host,
@@ -162,6 +169,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         settings.invitation_ttl_s,
         settings.code_ttl_s,
         settings.code_guesses_per_minute,
+        limiter,
     )
     appointment_service = AppointmentService(database, conversations)
     joins = JoinRoutes(

@@ -10,6 +10,7 @@ import pytest
 from conftest import free_port
 from redis_server import RedisServer
 
+from visavis.auth.ratelimit import RedisLimiters
 from visavis.bus.redis import RedisBus
 from visavis.routing.presence import Presence
 from visavis.web.cluster import Cluster, RedisClaims
@@ -145,3 +146,19 @@ async def test_a_killed_node_goes_offline_when_its_beat_stops(
     await asyncio.wait_for(changed.wait(), 10)
     assert pb.status("anna") == "offline"
     await cb.stop()
+
+
+async def test_rate_limits_are_shared_by_the_nodes(
+    redis_server: RedisServer, two_buses: tuple[RedisBus, RedisBus]
+) -> None:
+    a, b = two_buses
+    on_a, on_b = RedisLimiters(a.redis)("login_ip", 3), RedisLimiters(b.redis)("login_ip", 3)
+    got = [await on_a.allow("1.2.3.4"), await on_b.allow("1.2.3.4"), await on_a.allow("1.2.3.4")]
+    assert got == [True, True, True]
+    assert not await on_b.allow("1.2.3.4")  # the budget is the installation's, not a node's
+    assert await on_b.allow("5.6.7.8")
+    other = RedisLimiters(a.redis)("code_ip", 3)  # another limit, its own buckets
+    assert await other.allow("1.2.3.4")
+    # Redis gone: each node counts on its own rather than refusing everyone
+    redis_server.stop()
+    assert await on_a.allow("9.9.9.9")

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from visavis.auth.profiles import MAX_PHOTO_BYTES, ProfileService
-from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.ratelimit import MakeLimiter, local_limiter
 from visavis.auth.service import EMAIL_RE, AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.config import Settings
@@ -104,6 +104,7 @@ class Api:
         hub: Hub,
         teams: TeamService,
         profiles: ProfileService,
+        limiter: MakeLimiter = local_limiter,
     ) -> None:
         self.settings = settings
         self.auth = auth
@@ -113,7 +114,7 @@ class Api:
         self.teams = teams
         self.profiles = profiles
         self.proactive = ProactiveService(profiles.database)
-        self.create_limit = RateLimiter(settings.conversations_per_minute)
+        self.create_limit = limiter("create", settings.conversations_per_minute)
         self.app_dir = Path(settings.static_dir) / "app"
 
     # ------------------------------------------------------------ helpers
@@ -230,7 +231,7 @@ class Api:
         )
 
     async def create_conversation(self, request: Request) -> Response:
-        if not self.create_limit.allow(client_ip(request)):
+        if not await self.create_limit.allow(client_ip(request)):
             raise VisavisError("rate_limited", "too many new conversations from your address")
         body = await read_json(request, CreateConversation)
         topics = {t.id for t in self.settings.topic_list()}
