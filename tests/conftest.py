@@ -137,7 +137,7 @@ class LiveServer:
             "--role", role, "--max-chats", str(max_chats),
         )  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, timeout_s: float = 30) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._logfile = log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -146,7 +146,7 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log()}")

@@ -16,6 +16,9 @@ from conftest import LiveServer, free_port
 from nginx import Nginx
 from redis_server import RedisServer
 
+# a node starts several processes' worth of imports at once; slow on a busy machine
+START_TIMEOUT_S = 120.0
+
 
 def node(tmp_path: Path, name: str, database_url: str, redis_url: str, public_url: str,
          secret: str, **env: str) -> LiveServer:  # fmt: skip
@@ -79,8 +82,8 @@ def two_nodes_fixture(
     proxy = Nginx(nginx_port, [a.port, b.port], tmp_path / "nginx")
     nodes = TwoNodes(a, b, proxy, redis)
     try:
-        a.start()  # first alone: it migrates the database
-        b.start()
+        a.start(timeout_s=START_TIMEOUT_S)  # first alone: it migrates the database
+        b.start(timeout_s=START_TIMEOUT_S)
         proxy.start()
         yield nodes
     finally:

@@ -15,7 +15,7 @@ import pytest
 from conftest import LiveServer, free_port, make_server
 from helpers import PASSWORD
 from nginx import Nginx
-from nodes import TwoNodes, two_nodes_fixture  # noqa: F401  (the fixture)
+from nodes import START_TIMEOUT_S, TwoNodes, two_nodes_fixture  # noqa: F401  (the fixture)
 from redis_server import RedisServer
 from wsclient import WsClient, cid, login, new_conversation
 
@@ -233,7 +233,7 @@ async def test_two_worker_processes_on_one_port(
     server = make_server(tmp_path, pg_database_url, VISAVIS_REDIS_URL=redis.url)
     server.env["VISAVIS_WORKERS"] = "2"
     try:
-        server.start()
+        server.start(timeout_s=START_TIMEOUT_S)
         server.add_adviser("anna@bank.example", PASSWORD, "Anna")
         conv_id, token = await new_conversation(server.base_url, customer_name="Bob")
         advisers = [await adviser_on(server, "anna@bank.example") for _ in range(4)]
