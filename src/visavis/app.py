@@ -46,7 +46,7 @@ from visavis.storage.files import FileStore
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
-from visavis.web.cluster import Cluster, RedisClaims
+from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
 from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         settings.requested_adviser_fallback_s,
         settings.offer_timeout_s,
         RedisClaims(redis_bus) if redis_bus is not None else None,
+        RedisHolders(redis_bus) if redis_bus is not None else None,
     )
     store = FileStore(settings.files_dir)
     limits = upload_limits(settings)

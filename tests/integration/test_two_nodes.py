@@ -121,6 +121,21 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
     reply = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}
     await anna.send("rtc.signal", conversation_id=conv_id, call_id=call_id, description=reply)
     assert (await customer.expect("rtc.signal"))["description"] == reply
+    # the customer's second tab, on node B, knows that the tab on A holds the call
+    tab_b = await WsClient.connect(b.ws_url, token=token)
+    await tab_b.request("subscribe", conversation_id=conv_id, after_seq=0)
+    err = await tab_b.request(
+        "rtc.signal", conversation_id=conv_id, call_id=call_id, description=offer
+    )
+    assert err["type"] == "error" and err["code"] == "call_elsewhere", err
+    # ... until it takes the call over: the tab on A is told, B gets the signals
+    take = await tab_b.request("call.take", conversation_id=conv_id, call_id=call_id)
+    assert take["type"] == "ack", take
+    await customer.expect("call.moved", call_id=call_id)
+    cand = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0"}
+    await anna.send("rtc.signal", conversation_id=conv_id, call_id=call_id, candidate=cand)
+    assert (await tab_b.expect("rtc.signal"))["candidate"]["candidate"] == cand["candidate"]
+    await tab_b.close()
     hangup = await anna.request("call.hangup", conversation_id=conv_id, call_id=call_id)
     assert hangup["type"] == "ack"
     await customer.wait_for(kind_is("call.ended"))

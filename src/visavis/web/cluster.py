@@ -58,6 +58,61 @@ class RedisClaims:
         await self._redis.eval(_RELEASE, 1, key, adviser_id)
 
 
+_HOLD = """
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return before
+"""
+_HOLD_IF_FREE = """
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+_UNHOLD = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+# a call's holders outlive no call: gone with the call, or after this at the latest
+CALL_TTL_S = 12 * 3600
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisHolders:
+    """`web.callpeers.HolderStore` across nodes: the hash `<prefix>call:<key>` maps
+    each side (role) of a call to the socket (peer id) that holds it."""
+
+    def __init__(self, bus: RedisBus, prefix: str = KEY_PREFIX) -> None:
+        self._redis = bus.redis
+        self._prefix = prefix + "call:"
+
+    async def hold(self, key: str, role: str, peer: str) -> str | None:
+        before = await self._redis.eval(_HOLD, 1, self._prefix + key, role, peer, CALL_TTL_S)
+        return _text(before)
+
+    async def hold_if_free(self, key: str, role: str, peer: str) -> str:
+        holder = await self._redis.eval(
+            _HOLD_IF_FREE, 1, self._prefix + key, role, peer, CALL_TTL_S
+        )
+        return _text(holder) or peer
+
+    async def holder(self, key: str, role: str) -> str | None:
+        return _text(await self._redis.hget(self._prefix + key, role))
+
+    async def release(self, key: str, role: str, peer: str) -> None:
+        await self._redis.eval(_UNHOLD, 1, self._prefix + key, role, peer)
+
+    async def drop(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
+
+
 class Cluster:
     def __init__(
         self,

@@ -34,7 +34,7 @@ from visavis.routing.offers import LocalClaims, OfferBook, OfferClaims
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.web.availability import AvailabilityStreams
-from visavis.web.callpeers import CallRegistry
+from visavis.web.callpeers import CallRegistry, HolderStore
 from visavis.web.connection import Connection, spawn
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Hub:
         requested_fallback_s: int = 120,
         offer_timeout_s: int = 30,
         claims: OfferClaims | None = None,
+        holders: HolderStore | None = None,
     ) -> None:
         self.bus = bus
         self.announcer = announcer
@@ -87,7 +88,7 @@ class Hub:
         self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
         self.claims: OfferClaims = claims or LocalClaims()
         self.heartbeat_s = heartbeat_s
-        self.calls = CallRegistry()
+        self.calls = CallRegistry(holders)
         self.connections: set[Connection] = set()
         self._by_conv: dict[str, set[Connection]] = {}
         self._by_adviser: dict[str, set[Connection]] = {}
@@ -171,7 +172,7 @@ class Hub:
         self.connections.discard(conn)
         if self._emptied is not None and not self.connections:
             self._emptied.set()
-        self.calls.release(conn.peer_id)
+        spawn(self.calls.release(conn.peer_id))
         for cid in list(conn.subs):
             self.unfollow(conn, cid)
         if conn.conversation_id:
@@ -306,7 +307,9 @@ class Hub:
         if kind != "conversation.update":
             return
         conv = frame["conversation"]
-        self.calls.sync(cid, conv)
+        gone = self.calls.sync(cid, conv)
+        if gone is not None:
+            spawn(self.calls.holders.drop(gone))
         waiting = conv["status"] == "queued"
         for conn in tuple(subs):
             if conn.role == "customer":
