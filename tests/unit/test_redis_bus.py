@@ -13,7 +13,7 @@ from redis_server import RedisServer
 from visavis.auth.ratelimit import RedisLimiters
 from visavis.bus.redis import RedisBus
 from visavis.routing.presence import Presence
-from visavis.web.cluster import Cluster, RedisClaims
+from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
 
 
 @pytest.fixture
@@ -162,3 +162,20 @@ async def test_rate_limits_are_shared_by_the_nodes(
     # Redis gone: each node counts on its own rather than refusing everyone
     redis_server.stop()
     assert await on_a.allow("9.9.9.9")
+
+
+async def test_call_holders_are_the_same_on_every_node(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    on_a, on_b = RedisHolders(a), RedisHolders(b)
+    assert await on_a.hold_if_free("c1:call1", "customer", "tab1") == "tab1"
+    assert await on_b.hold_if_free("c1:call1", "customer", "tab2") == "tab1"
+    assert await on_b.hold("c1:call1", "customer", "tab2") == "tab1"  # call.take
+    await on_a.release("c1:call1", "customer", "tab1")  # no longer tab1's: stays
+    assert await on_a.holder("c1:call1", "customer") == "tab2"
+    await on_b.release("c1:call1", "customer", "tab2")
+    assert await on_a.holder("c1:call1", "customer") is None
+    assert await on_a.hold("c1:call1", "adviser", "console") is None
+    await on_b.drop("c1:call1")
+    assert await on_a.holder("c1:call1", "adviser") is None
