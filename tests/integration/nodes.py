@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import LiveServer, free_port
 from nginx import Nginx
@@ -92,10 +91,3 @@ def two_nodes_fixture(
             print(nodes.logs())
         for part in (proxy, a, b, redis):
             part.stop()
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
