@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +103,17 @@ async def http_setup(
         return cookies, list(convs), rate
 
 
-def run_step(n: int, ws: str, args: argparse.Namespace) -> Step:
+# builds the server of a step from (ws implementation or None, environment)
+ServerFactory = Callable[[str | None, dict[str, str]], Server]
+
+
+def _one_server(ws: str | None, env: dict[str, str]) -> Server:
+    return Server(ws=ws, env=env, start_timeout_s=120.0)
+
+
+def run_step(
+    n: int, ws: str, args: argparse.Namespace, make_server: ServerFactory = _one_server
+) -> Step:
     per_adviser = args.chats_per_adviser
     n_adv = math.ceil(n / per_adviser)
     workers = max(1, min(args.workers, n_adv))
@@ -117,7 +128,7 @@ def run_step(n: int, ws: str, args: argparse.Namespace) -> Step:
     }
     step = Step(n=n, ws=ws, workers=workers)
     impl = None if ws == "default" else ws
-    with Server(ws=impl, env=env, start_timeout_s=120.0) as server:
+    with make_server(impl, env) as server:
         t_setup = time.monotonic()
         # unique per step: on PostgreSQL (VISAVIS_DATABASE_URL) every step shares one
         # database, and the advisers of the step before are still there
@@ -219,12 +230,14 @@ def run_step(n: int, ws: str, args: argparse.Namespace) -> Step:
     return step
 
 
-def measured_step(n: int, ws: str, args: argparse.Namespace) -> Step:
+def measured_step(
+    n: int, ws: str, args: argparse.Namespace, make_server: ServerFactory = _one_server
+) -> Step:
     """run_step, repeated (up to --retries times) while other processes load the machine;
     the quietest attempt is kept."""
     best: Step | None = None
     for attempt in range(args.retries + 1):
-        step = run_step(n, ws, args)
+        step = run_step(n, ws, args, make_server)
         if best is None or step.other_cpu_pct < best.other_cpu_pct:
             best = step
         if step.other_cpu_pct <= args.noisy_pct or attempt == args.retries:

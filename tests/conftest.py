@@ -137,7 +137,9 @@ class LiveServer:
             "--role", role, "--max-chats", str(max_chats),
         )  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, timeout_s: float = 120) -> None:
+        """`timeout_s`: an upper bound, not a wait: on the shared 2-core machine under
+        load, importing the server (pyHanko, PDFium, reportlab …) alone took over 30 s."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._logfile = log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -146,9 +148,7 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        # an upper bound, not a wait: on the shared 2-core machine under load, importing
-        # the server (pyHanko, PDFium, reportlab …) alone took over 30 s
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log()}")

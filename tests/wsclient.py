@@ -27,6 +27,7 @@ class WsClient:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []  # every frame, also those consumed
         self._cursor = 0
         self._new = asyncio.Event()
         self.closed_code: int | None = None
@@ -64,6 +65,7 @@ class WsClient:
                 frame = json.loads(raw)
                 check_server_frame(frame)
                 self.frames.append(frame)
+                self.received.append(frame)
                 self._new.set()
         except websockets.ConnectionClosed:
             pass

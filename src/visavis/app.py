@@ -19,9 +19,11 @@ from starlette.staticfiles import StaticFiles
 
 from visavis.audit.log import AuditLog
 from visavis.auth.profiles import ProfileService
+from visavis.auth.ratelimit import MakeLimiter, RedisLimiters, local_limiter
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
-from visavis.bus import MemoryBus
+from visavis.bus import Bus, MemoryBus
+from visavis.bus.redis import RedisBus
 from visavis.collab.access import DocumentAccess
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
@@ -57,6 +59,7 @@ from visavis.storage.keys import FileKeys
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
+from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
 from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
@@ -130,10 +133,19 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     policy = policy_for(settings.profile, settings.retention_overrides())
     database = Database(settings.database_url)
     audit = AuditLog(database.writer)
-    bus = MemoryBus()
+    # One process: the bus in memory. Several (--workers, or nodes behind a proxy):
+    # Redis carries the bus, presence and node liveness (docs/architecture.md).
+    redis_bus = RedisBus(settings.redis_url) if settings.redis_url else None
+    bus: Bus = redis_bus if redis_bus is not None else MemoryBus()
     presence = Presence()
+    # rate limits: per process, or shared by all nodes through Redis
+    limiter: MakeLimiter = RedisLimiters(redis_bus.redis) if redis_bus else local_limiter
     auth = AuthService(
-        database, settings.max_chats, settings.session_ttl_s, settings.login_attempts_per_minute
+        database,
+        settings.max_chats,
+        settings.session_ttl_s,
+        settings.login_attempts_per_minute,
+        limiter,
     )
 
     async def max_chats(adviser_id: str) -> int:
@@ -155,6 +167,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         settings.heartbeat_s,
         settings.requested_adviser_fallback_s,
         settings.offer_timeout_s,
+        RedisClaims(redis_bus) if redis_bus is not None else None,
+        RedisHolders(redis_bus) if redis_bus is not None else None,
     )
     store = FileStore(settings.files_dir, file_keys(settings))
     limits = upload_limits(settings)
@@ -204,7 +218,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         signing,
     )
     profiles = ProfileService(database)
-    api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit)
+    api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit, limiter)
     cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
     retention = Retention(database, cleanup, policy)
     privacy = PrivacyRoutes(
@@ -231,6 +245,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         settings.invitation_ttl_s,
         settings.code_ttl_s,
         settings.code_guesses_per_minute,
+        limiter,
     )
     appointment_service = AppointmentService(database, conversations)
     joins = JoinRoutes(
@@ -251,9 +266,17 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
 
+    cluster = Cluster(redis_bus, presence, hub.recompute_here) if redis_bus else None
+    if redis_bus is not None:
+        redis_bus.resumed.append(hub.recompute_here)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await teams.load()
+        if redis_bus is not None and cluster is not None:
+            await redis_bus.start()
+            await cluster.start()
+            log.info("node %s: bus and presence on Redis", redis_bus.node_id)
         hub.start()
         sweeper = (
             asyncio.create_task(run_periodically(retention, settings.retention_interval_s))
@@ -269,6 +292,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
                     await sweeper
             await recording.do_shutdown()
             await hub.stop()
+            if cluster is not None:
+                await cluster.stop()
             await bus.close()
             await database.dispose()
 

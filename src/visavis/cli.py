@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visavis import cli_privacy
-from visavis.config import Settings
+from visavis.config import LOG_FORMAT, SETTING_NAMES, Settings
 from visavis.errors import VisavisError
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["host"] = args.host
     if getattr(args, "port", None):
         overrides["port"] = args.port
+    if getattr(args, "workers", None):
+        overrides["workers"] = args.workers
     settings = Settings.from_env(**overrides)
     if "VISAVIS_PUBLIC_URL" not in os.environ and (args_port := overrides.get("port")):
         settings = Settings.from_env(**overrides, public_url=f"http://{settings.host}:{args_port}")
@@ -56,25 +58,51 @@ def _ws_impl() -> str:
 
 
 def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
+    from visavis.storage.migrate import migrate_sync
+    from visavis.web.serving import DrainingServer, run_workers
+
+    migrate_sync(settings.database_url)
+    options: dict[str, Any] = {
+        "ws": _ws_impl(),
+        # above the largest frame we take (a co-browsing batch, 64 KiB), so that
+        # one too large is answered with `frame_too_large`, not a bare close
+        "ws_max_size": MAX_TRANSPORT_BYTES,
+        "ws_per_message_deflate": False,
+        "log_level": settings.log_level,
+        "proxy_headers": True,
+        "server_header": False,
+        # uvicorn's own wait (HTTP requests still running) after our drain
+        "timeout_graceful_shutdown": settings.drain_timeout_s,
+    }
+    if settings.workers > 1:
+        if not settings.redis_url:
+            raise VisavisError(
+                "bad_request",
+                f"--workers {settings.workers}: the worker processes share their state "
+                "through Redis; set VISAVIS_REDIS_URL",
+            )
+        _export(settings)
+        run_workers(
+            options, settings.host, settings.port, settings.workers, settings.drain_timeout_s
+        )
+        return
     import uvicorn
 
     from visavis.app import create_app
-    from visavis.storage.migrate import migrate_sync
 
-    migrate_sync(settings.database_url)
-    uvicorn.run(
-        create_app(settings, demo_mail_dir),
-        host=settings.host,
-        port=settings.port,
-        ws=_ws_impl(),
-        # above the largest frame we take (a co-browsing batch, 64 KiB), so that
-        # one too large is answered with `frame_too_large`, not a bare close
-        ws_max_size=MAX_TRANSPORT_BYTES,
-        ws_per_message_deflate=False,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        server_header=False,
+    config = uvicorn.Config(
+        create_app(settings, demo_mail_dir), host=settings.host, port=settings.port, **options
     )
+    DrainingServer(config, settings.drain_timeout_s).run()
+
+
+def _export(settings: Settings) -> None:
+    """Every setting into the environment, for worker processes (which read it there)."""
+    for name in SETTING_NAMES:
+        value = getattr(settings, name)
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        os.environ["VISAVIS_" + name.upper()] = str(value)
 
 
 async def _add_adviser(
@@ -413,6 +441,12 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name)
         p.add_argument("--host")
         p.add_argument("--port", type=int)
+    serve = sub.choices["serve"]
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes on this machine, over Redis (VISAVIS_WORKERS; default 1)",
+    )
     sub.add_parser("migrate")
     sub.add_parser("protocol-ts", help="regenerate frontend/src/lib/protocol.gen.ts")
     sub.add_parser("protocol-py", help="regenerate src/visavis/protocol/frames.py")
@@ -502,9 +536,7 @@ def main(argv: list[str] | None = None) -> None:
     ver.add_argument("--json", action="store_true", help="the verdict as JSON")
     sub.add_parser("seal-cert", help="print the organisation's seal certificate (PEM)")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
     settings = _settings(args)
     try:

@@ -94,6 +94,9 @@ class Settings:
     verifications_per_minute: int = 10
     recorder: str = ""
     recording_key: str = ""
+    redis_url: str = ""
+    workers: int = 1
+    drain_timeout_s: int = 30
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property
@@ -198,3 +201,5 @@ def load_or_create_secret(path: Path) -> str:
 
 
 SETTING_NAMES = [f.name for f in fields(Settings)]
+# the server's log lines (the CLI's, and each worker process's)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -42,8 +42,8 @@ def test_token_bucket_and_limiter() -> None:
     bucket = TokenBucket(rate_per_s=0.0, burst=3)
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]
     limiter = RateLimiter(per_minute=2)
-    assert limiter.allow("ip") and limiter.allow("ip") and not limiter.allow("ip")
-    assert limiter.allow("other-ip")
+    assert limiter.allow_now("ip") and limiter.allow_now("ip") and not limiter.allow_now("ip")
+    assert limiter.allow_now("other-ip")
     fast = TokenBucket(rate_per_s=1000, burst=1)
     assert fast.take()
     time.sleep(0.01)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from visavis.auth.passwords import check_password_strength, hash_password, verify_password
-from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.ratelimit import MakeLimiter, local_limiter
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
 from visavis.storage.models import Adviser, AdviserSession
@@ -56,13 +56,14 @@ class AuthService:
         default_max_chats: int,
         session_ttl_s: int,
         login_per_minute: int,
+        limiter: MakeLimiter = local_limiter,
     ) -> None:
         self._db = database.sessions
         self._writer = database.writer
         self._default_max_chats = default_max_chats
         self._session_ttl = timedelta(seconds=session_ttl_s)
-        self._login_by_ip = RateLimiter(login_per_minute * 4)
-        self._login_by_email = RateLimiter(login_per_minute)
+        self._login_by_ip = limiter("login_ip", login_per_minute * 4)
+        self._login_by_email = limiter("login_email", login_per_minute)
 
     def view(self, a: Adviser) -> AdviserView:
         return AdviserView(
@@ -147,7 +148,7 @@ class AuthService:
     async def do_login(self, email: str, password: str, ip: str) -> tuple[AdviserView, str, str]:
         """Return (adviser, raw session cookie, csrf token)."""
         email = email.strip().lower()
-        if not self._login_by_ip.allow(ip) or not self._login_by_email.allow(email):
+        if not await self._login_by_ip.allow(ip) or not await self._login_by_email.allow(email):
             raise VisavisError("rate_limited", "too many login attempts; wait a minute")
         async with self._db() as db:
             adviser = await db.scalar(select(Adviser).where(Adviser.email == email))

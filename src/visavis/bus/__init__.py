@@ -1,8 +1,8 @@
 """Message bus: wakes up the nodes that hold sockets for a topic.
 
 The database is the truth; the bus only carries JSON strings and knows nothing of
-their meaning. `MemoryBus` serves one process; a Redis implementation of the same
-interface will serve several nodes (R14.2).
+their meaning. `MemoryBus` serves one process; `bus.redis.RedisBus`, the same
+interface over Redis pub/sub, serves several nodes (R14.2).
 """
 
 from visavis.bus.base import Bus, Handler

@@ -7,7 +7,11 @@ speaking the customer's language first, see `routing.decide.rank_advisers`). If 
 adviser neither accepts nor declines within the timeout, the offer moves on to the
 next adviser; when everyone was asked, the round starts again.
 
-Node-local: with several nodes, one node must own offering (planned with Redis).
+With several nodes, each node offers customers to the advisers whose sockets it
+holds, and an offer is made only after `OfferClaims.claim` (Redis: `SET NX` with the
+offer's timeout as expiry): a customer is offered to one adviser at a time across
+all nodes; a node whose claim fails drops its plan and tries again on the next
+queue change, after the other offer ended.
 """
 
 from __future__ import annotations
@@ -15,6 +19,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class OfferClaims(Protocol):
+    """Who may offer a waiting customer right now (shared by the nodes)."""
+
+    async def claim(self, conversation_id: str, adviser_id: str, timeout_s: float) -> bool: ...
+
+    async def release(self, conversation_id: str, adviser_id: str) -> None: ...
+
+
+class LocalClaims:
+    """One node: its `OfferBook` already offers each customer once."""
+
+    async def claim(self, conversation_id: str, adviser_id: str, timeout_s: float) -> bool:
+        return True
+
+    async def release(self, conversation_id: str, adviser_id: str) -> None:
+        return None
 
 
 @dataclass
@@ -46,6 +69,15 @@ class OfferBook:
             return False
         del self.offers[conversation_id]
         return True
+
+    def unmake(self, conversation_id: str, adviser_id: str) -> None:
+        """A planned offer another node's claim beat: not made, and not a turn."""
+        offer = self.offers.get(conversation_id)
+        if offer is not None and offer.adviser_id == adviser_id:
+            del self.offers[conversation_id]
+        asked = self.asked.get(conversation_id)
+        if asked and asked[-1] == adviser_id:
+            asked.pop()
 
     def forget(self, conversation_id: str) -> Offer | None:
         """The conversation left the queue (taken, ended)."""

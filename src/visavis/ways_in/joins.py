@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
-from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.ratelimit import MakeLimiter, local_limiter
 from visavis.auth.service import AdviserView
 from visavis.conversations.service import ConversationService
 from visavis.conversations.writes import Result
@@ -98,6 +98,7 @@ class JoinService:
         link_ttl_s: int,
         code_ttl_s: int,
         code_guesses_per_minute: int,
+        limiter: MakeLimiter = local_limiter,
     ) -> None:
         self._db = database
         self._conversations = conversations
@@ -105,8 +106,8 @@ class JoinService:
         self.links = InvitationLinks(secret_key, link_ttl_s)
         self.link_ttl_s = link_ttl_s
         self.code_ttl_s = code_ttl_s
-        self._guess_by_ip = RateLimiter(code_guesses_per_minute)
-        self._guess_global = RateLimiter(code_guesses_per_minute * 20)
+        self._guess_by_ip = limiter("code_ip", code_guesses_per_minute)
+        self._guess_global = limiter("code_all", code_guesses_per_minute * 20)
 
     def _hash(self, code: str) -> str:
         return hmac.new(self._secret, code.encode(), hashlib.sha256).hexdigest()
@@ -159,7 +160,7 @@ class JoinService:
 
     async def do_redeem_code(self, code: str, ip: str) -> str:
         """The conversation a code opens; consumes the code."""
-        if not self._guess_by_ip.allow(ip) or not self._guess_global.allow("all"):
+        if not await self._guess_by_ip.allow(ip) or not await self._guess_global.allow("all"):
             raise VisavisError("rate_limited", "too many code attempts; wait a minute")
         code = "".join(ch for ch in code if ch.isdigit())
         if len(code) != CODE_DIGITS:

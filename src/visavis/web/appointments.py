@@ -153,7 +153,7 @@ class AppointmentRoutes:
         return JSONResponse({"slots": slots})
 
     async def book(self, request: Request) -> Response:
-        if not self.api.create_limit.allow(client_ip(request)):
+        if not await self.api.create_limit.allow(client_ip(request)):
             raise VisavisError("rate_limited", "too many bookings from your address")
         body = await read_json(request, BookBody)
         email = body.email.strip()
@@ -198,7 +198,7 @@ class AppointmentRoutes:
 
     async def rebook(self, request: Request) -> Response:
         # moving takes a free slot like booking does: the same limit per address
-        if not self.api.create_limit.allow(client_ip(request)):
+        if not await self.api.create_limit.allow(client_ip(request)):
             raise VisavisError("rate_limited", "too many bookings from your address")
         body = await read_json(request, RebookBody)
         booking, old = await self.appointments.do_rebook(

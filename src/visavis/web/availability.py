@@ -28,6 +28,9 @@ HISTORY_TTL_S = 60.0
 # what an availability stream asks about: (topic, team id, customer's language);
 # no topic and no team = all teams
 Scope = tuple[str | None, str | None, str | None]
+# put into a stream's queue when the node drains: the stream ends (the browser's
+# EventSource reconnects by itself, through the proxy to another node)
+_END = "\x00end"
 
 
 class AvailabilityStreams:
@@ -119,8 +122,18 @@ class AvailabilityStreams:
             yield first
             while True:
                 try:
-                    yield await asyncio.wait_for(q.get(), timeout=self.heartbeat_s)
+                    item = await asyncio.wait_for(q.get(), timeout=self.heartbeat_s)
                 except TimeoutError:
                     yield ""  # keep-alive comment through proxies
+                    continue
+                if item == _END:
+                    return
+                yield item
         finally:
             self._listeners.pop(q, None)
+
+    def end_all(self) -> int:
+        """End every stream (the node drains); returns how many there were."""
+        for q in self._listeners:
+            q.put_nowait(_END)
+        return len(self._listeners)

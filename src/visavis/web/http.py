@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 
 from visavis.audit.log import AuditLog
 from visavis.auth.profiles import MAX_PHOTO_BYTES, ProfileService
-from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.ratelimit import MakeLimiter, local_limiter
 from visavis.auth.service import EMAIL_RE, AdviserView, AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.config import Settings
@@ -106,6 +106,7 @@ class Api:
         teams: TeamService,
         profiles: ProfileService,
         audit: AuditLog,
+        limiter: MakeLimiter = local_limiter,
     ) -> None:
         self.settings = settings
         self.audit = audit  # reads of stored data by those who do not take part
@@ -116,7 +117,7 @@ class Api:
         self.teams = teams
         self.profiles = profiles
         self.proactive = ProactiveService(profiles.database)
-        self.create_limit = RateLimiter(settings.conversations_per_minute)
+        self.create_limit = limiter("create", settings.conversations_per_minute)
         self.app_dir = Path(settings.static_dir) / "app"
 
     # ------------------------------------------------------------ helpers
@@ -233,7 +234,7 @@ class Api:
         )
 
     async def create_conversation(self, request: Request) -> Response:
-        if not self.create_limit.allow(client_ip(request)):
+        if not await self.create_limit.allow(client_ip(request)):
             raise VisavisError("rate_limited", "too many new conversations from your address")
         body = await read_json(request, CreateConversation)
         topics = {t.id for t in self.settings.topic_list()}

@@ -7,12 +7,13 @@ queue, offers and availability say is decided by `routing.queueing`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from visavis.bus import Bus
 from visavis.conversations.announcer import (
@@ -29,11 +30,11 @@ from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
 from visavis.routing import queueing
-from visavis.routing.offers import OfferBook
+from visavis.routing.offers import LocalClaims, OfferBook, OfferClaims
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.web.availability import AvailabilityStreams
-from visavis.web.callpeers import CallRegistry
+from visavis.web.callpeers import CallRegistry, HolderStore
 from visavis.web.connection import Connection, spawn
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ TEAMS_RELOAD_S = 30.0
 # transfer publishes the load of up to three advisers, one after the other) makes one
 # push instead of one per adviser.
 OVERVIEW_SETTLE_S = 0.1
+# The close code that tells a client this node goes away and it should reconnect
+# now (through the proxy, to another node): the standard "service restart".
+DRAIN_CLOSE = 1012
 
 
 class LogWatcher(Protocol):
@@ -56,6 +60,10 @@ class LogWatcher(Protocol):
 
 
 class Hub:
+    # the hubs serving in this process, for the server's drain on SIGTERM
+    # (web/serving.py), which knows the app only by its import string
+    live: ClassVar[set[Hub]] = set()
+
     def __init__(
         self,
         bus: Bus,
@@ -67,6 +75,8 @@ class Hub:
         heartbeat_s: int,
         requested_fallback_s: int = 120,
         offer_timeout_s: int = 30,
+        claims: OfferClaims | None = None,
+        holders: HolderStore | None = None,
     ) -> None:
         self.bus = bus
         self.announcer = announcer
@@ -76,8 +86,9 @@ class Hub:
         self.roster = roster
         self.requested_fallback_s = requested_fallback_s
         self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
+        self.claims: OfferClaims = claims or LocalClaims()
         self.heartbeat_s = heartbeat_s
-        self.calls = CallRegistry()
+        self.calls = CallRegistry(holders)
         self.connections: set[Connection] = set()
         self._by_conv: dict[str, set[Connection]] = {}
         self._by_adviser: dict[str, set[Connection]] = {}
@@ -92,18 +103,42 @@ class Hub:
         self._overview_running = False
         self._reaper: asyncio.Task[None] | None = None
         self._watchers: list[LogWatcher] = []
+        self._emptied: asyncio.Event | None = None  # set once drained
         bus.subscribe(QUEUE, self._on_queue_changed)
         bus.subscribe(ADVISERS, self._on_advisers_changed)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._reaper = asyncio.get_running_loop().create_task(self._reap_silent())
+        Hub.live.add(self)
 
     async def stop(self) -> None:
+        Hub.live.discard(self)
         if self._reaper:
             self._reaper.cancel()
         for conn in list(self.connections):
             conn.close_soon(1001)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """The node is going away (SIGTERM): tell every socket to reconnect elsewhere
+        (close code `DRAIN_CLOSE`), end the availability streams, and wait until the
+        sockets are gone, at most `timeout_s`. True if they all went in time. The
+        caller has stopped accepting new connections."""
+        sockets = len(self.connections)
+        streams = self.availability.end_all()
+        log.info("draining: %d sockets, %d availability streams", sockets, streams)
+        for conn in list(self.connections):
+            conn.close_soon(DRAIN_CLOSE)
+        self._emptied = asyncio.Event()
+        if self.connections:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._emptied.wait(), timeout_s)
+        if self.connections:
+            log.warning(
+                "drain: %d sockets still open after %.0f s", len(self.connections), timeout_s
+            )
+            return False
+        return True
 
     async def _reap_silent(self) -> None:
         limit = self.heartbeat_s * 2.5
@@ -117,12 +152,14 @@ class Hub:
                 last_reload = now
                 try:
                     await self.teams.load()
-                    await self.queue_changed()
                 except Exception:
                     log.exception("reloading teams failed")
-            if self._customers_waiting or self._by_adviser:
-                # waiting times grow and portal requests fall back: refresh
-                await self.queue_changed()
+                self.recompute_here()
+            elif self._customers_waiting or self._by_adviser:
+                # Waiting times grow and portal requests fall back: refresh this node's
+                # sockets. Not on the bus: every node has this timer, and N nodes would
+                # make every node recompute N times.
+                self._on_queue_changed("")
             for conn in [c for c in self.connections if now - c.last_seen > limit]:
                 log.info("closing silent socket (%.0f s without a frame)", now - conn.last_seen)
                 conn.close_soon(4408)
@@ -133,7 +170,9 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
-        self.calls.release(conn.peer_id)
+        if self._emptied is not None and not self.connections:
+            self._emptied.set()
+        spawn(self.calls.release(conn.peer_id))
         for cid in list(conn.subs):
             self.unfollow(conn, cid)
         if conn.conversation_id:
@@ -210,6 +249,13 @@ class Hub:
     async def advisers_changed(self) -> None:
         await self.announcer.advisers_changed()
 
+    def recompute_here(self) -> None:
+        """Something changed that the bus did not carry (another node's presence, a
+        reload, Redis back after an outage): recompute queue and overview for this
+        node's sockets only."""
+        self._on_queue_changed("")
+        self._on_advisers_changed("")
+
     def send_overview(self, conn: Connection) -> None:
         """A supervisor socket that just said hello (or said it again after a
         reconnect) gets the overview as it is now, without waiting for a change."""
@@ -261,7 +307,9 @@ class Hub:
         if kind != "conversation.update":
             return
         conv = frame["conversation"]
-        self.calls.sync(cid, conv)
+        gone = self.calls.sync(cid, conv)
+        if gone is not None:
+            spawn(self.calls.holders.drop(gone))
         waiting = conv["status"] == "queued"
         for conn in tuple(subs):
             if conn.role == "customer":
@@ -458,9 +506,9 @@ class Hub:
                 conn.push_frame(frame)
         await self.availability.notify(entries)
         if self.offers is not None:
-            self._push_offers(entries, cutoff)
+            await self._push_offers(entries, cutoff)
 
-    def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
+    async def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
         assert self.offers is not None
         queued = {e["conversation_id"]: e for e in entries}
         withdrawn = self.offers.expire()
@@ -471,12 +519,23 @@ class Hub:
         for cid in [c for c in self.offers.asked if c not in queued]:
             self.offers.forget(cid)
         for cid, aid in withdrawn:
+            await self.claims.release(cid, aid)
             self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
 
         def candidates(cid: str) -> list[tuple[str, int]]:
-            return queueing.offer_candidates(queued[cid], self.presence, self.teams, cutoff)
+            # this node offers to the advisers whose sockets it holds (see OfferClaims)
+            return [
+                (aid, free)
+                for aid, free in queueing.offer_candidates(
+                    queued[cid], self.presence, self.teams, cutoff
+                )
+                if aid in self._by_adviser
+            ]
 
         for cid, aid in self.offers.plan(list(queued), candidates):
+            if not await self.claims.claim(cid, aid, self.offers.timeout_s):
+                self.offers.unmake(cid, aid)
+                continue
             e = queued[cid]
             self._to_adviser(
                 aid,

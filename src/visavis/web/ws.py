@@ -485,6 +485,7 @@ class Gateway:
         me = check_adviser(conn)
         if self.hub.offers is None or not self.hub.offers.decline(msg.conversation_id, me.id):
             raise VisavisError("invalid_state", "no such offer to you (taken or expired?)")
+        await self.hub.claims.release(msg.conversation_id, me.id)
         conn.push_frame(ack(msg.id, msg.conversation_id))
         conn.push_frame({"v": 1, "type": "offer.withdrawn", "conversation_id": msg.conversation_id})
         await self.hub.queue_changed()

@@ -66,7 +66,7 @@ class CallCommands:
             # The socket that asks or accepts holds its side of the call.
             entry = self.registry.remember(cid, conv)
             if entry is not None:
-                entry.holders[author.role] = conn.peer_id
+                await self.registry.hold(entry, author.role, conn.peer_id)
 
     async def _call_peers(self, conn: Connection, cid: str, call_id: str) -> CallPeers:
         """The call's participants, checked against the socket, from memory when it is
@@ -104,7 +104,7 @@ class CallCommands:
         cid = msg.conversation_id
         entry = await self._call_peers(conn, cid, msg.call_id)
         role = conn.role or "customer"
-        holder = entry.holders.setdefault(role, conn.peer_id)
+        holder = await self.registry.hold_if_free(entry, role, conn.peer_id)
         if holder != conn.peer_id:
             conn.push_frame(_moved(cid, msg.call_id))
             raise VisavisError(
@@ -128,14 +128,14 @@ class CallCommands:
             candidate = msg.candidate.model_dump(exclude_none=True)
             frame["candidate"] = cast(f.IceCandidate, candidate)
         other = "customer" if role == "adviser" else "adviser"
-        await self._send_call_frame(cid, entry, other, entry.holders.get(other), frame)
+        to_peer = await self.registry.holder(entry, other)
+        await self._send_call_frame(cid, entry, other, to_peer, frame)
 
     async def do_take(self, conn: Connection, msg: m.CallTake) -> None:
         cid = msg.conversation_id
         entry = await self._call_peers(conn, cid, msg.call_id)
         role = conn.role or "customer"
-        before = entry.holders.get(role)
-        entry.holders[role] = conn.peer_id
+        before = await self.registry.hold(entry, role, conn.peer_id)
         conn.push_frame(ack(msg.id, cid))
         if before is not None and before != conn.peer_id:
             await self._send_call_frame(cid, entry, role, before, _moved(cid, msg.call_id))

@@ -1,0 +1,290 @@
+"""Scaling out: the highest number of concurrent conversations held at chat p99 <=
+`--p99-ms` (25) with nothing lost, for
+
+- `1 process`: one `visavis serve` (the bus in memory), the baseline;
+- `2 workers`: `visavis serve --workers 2` on one port, over Redis;
+- `2 nodes`: two `visavis serve` behind nginx (docs/nginx/visavis.conf), over Redis;
+
+all on the same fresh PostgreSQL database per step, in the same run. Each step is
+bench/chat_latency.py's (customer and adviser sockets, both sides sending; latency =
+send to arrival at the other side). The goal: 2 processes hold >= 1.8x the
+conversations of one. The load generator runs on the same machine and takes CPU
+from the servers: on a machine with few cores the ratio says more about the machine
+than about visavis (see `load` and `other CPU%`).
+
+Needs PostgreSQL (`--pg-url` or VISAVIS_TEST_PG_URL, e.g. from scripts/pg.sh), and
+Debian's redis-server and nginx (started here, on free ports).
+
+    python bench/scale_out.py --pg-url "$(bash scripts/pg.sh)"
+    python bench/scale_out.py --n 50,100,200 --duration 10 --variants 1,workers2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psutil
+from _common import ROOT, Server, emit_result, exit_on_sigterm, free_port, raise_nofile, table
+from chat_latency import parse_args as chat_args
+from chat_step import Step, measured_step
+
+sys.path.insert(0, str(ROOT / "tests"))
+from nginx import Nginx
+from redis_server import RedisServer
+
+BENCH = "scale_out"
+# worker processes import everything afresh: slow on a loaded machine
+START_TIMEOUT_S = 120.0
+VARIANTS = {"1": "1 process", "workers2": "2 workers", "nodes2": "2 nodes + nginx"}
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+class Fresh:
+    """A fresh PostgreSQL database for one step."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.name = "visavis_bench_" + secrets.token_hex(5)
+        _pg_admin(base, f'CREATE DATABASE "{self.name}"')
+        self.url = f"{base.rpartition('/')[0]}/{self.name}"
+
+    def drop(self) -> None:
+        _pg_admin(self.base, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def _tree(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _rss(procs: list[psutil.Process]) -> int:
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class OnPostgres(Server):
+    """`visavis serve` (with its worker processes, if any) on a fresh database; CPU
+    and memory are the whole process tree's."""
+
+    def __init__(self, env: dict[str, str], pg_base: str, extra: dict[str, str]) -> None:
+        self.db = Fresh(pg_base)
+        super().__init__(
+            ws=None,
+            env={**env, "VISAVIS_DATABASE_URL": self.db.url, **extra},
+            start_timeout_s=START_TIMEOUT_S,
+        )
+
+    def stop(self) -> None:
+        super().stop()
+        self.db.drop()
+
+    def cpu_seconds(self) -> float:
+        return _cpu(_tree(self.process()))
+
+    def rss(self) -> int:
+        return _rss(_tree(self.process()))
+
+
+class TwoNodes(Server):
+    """Two `visavis serve` behind nginx; this object's port is nginx's."""
+
+    def __init__(self, env: dict[str, str], pg_base: str, redis_url: str) -> None:
+        self.db = Fresh(pg_base)
+        super().__init__(ws=None, env={**env, "VISAVIS_DATABASE_URL": self.db.url})
+        shared = {
+            **env,
+            "VISAVIS_DATABASE_URL": self.db.url,
+            "VISAVIS_REDIS_URL": redis_url,
+            "VISAVIS_PUBLIC_URL": self.base_url,
+            "VISAVIS_SECRET_KEY": secrets.token_urlsafe(32),
+            "VISAVIS_DATA_DIR": str(self.dir / "var"),
+        }
+        self.env.update(shared)
+        self.nodes = [
+            Server(ws=None, env=shared, start_timeout_s=START_TIMEOUT_S) for _ in range(2)
+        ]
+        self.nginx = Nginx(self.port, [n.port for n in self.nodes], self.dir / "nginx")
+
+    def start(self) -> Server:
+        for node in self.nodes:
+            node.start()  # one after the other: the first migrates
+        self.nginx.start()
+        return self
+
+    def stop(self) -> None:
+        self.nginx.stop()
+        for node in self.nodes:
+            node.stop()
+        self.db.drop()
+        super().stop()
+
+    def alive(self) -> bool:
+        return all(n.alive() for n in self.nodes)
+
+    def cpu_seconds(self) -> float:
+        return sum(n.cpu_seconds() for n in self.nodes)
+
+    def rss(self) -> int:
+        return sum(n.rss() for n in self.nodes)
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return "\n".join(n.log_tail(chars // 2) for n in self.nodes) + self.nginx.log()
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Namespace]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--pg-url", default=os.environ.get("VISAVIS_TEST_PG_URL", ""))
+    p.add_argument("--variants", default="1,workers2,nodes2", help=f"of {sorted(VARIANTS)}")
+    p.add_argument("--goal", type=float, default=1.8, help="wanted ratio 2 processes : 1")
+    own, rest = p.parse_known_args(argv)
+    if not own.pg_url:
+        p.error("needs PostgreSQL: --pg-url or VISAVIS_TEST_PG_URL (bash scripts/pg.sh)")
+    bad = [v for v in own.variants.split(",") if v not in VARIANTS]
+    if bad:
+        p.error(f"unknown variants {bad}")
+    defaults = ["--n", "50,100,200,400,800", "--duration", "10", "--p99-ms", "25"]
+    defaults += ["--compare-ws-at", "off", "--retries", "1", "--workers", "2"]
+    return own, chat_args([*defaults, *rest])
+
+
+HEADERS = ["variant", "N", "msg/s", "p50 ms", "p99 ms", "lost", "dup", "gaps", "srv CPU%",
+           "srv ms/msg", "other CPU%", "held"]  # fmt: skip
+
+
+def row(variant: str, s: Step, p99: float) -> list[Any]:
+    return [
+        VARIANTS[variant], s.n, round(s.msgs_per_s), s.p50_ms, s.p99_ms, s.lost, s.duplicated,
+        s.gaps, round(s.server_cpu_pct), s.server_cpu_ms_per_msg, round(s.other_cpu_pct),
+        "yes" if s.held(p99) else "NO",
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    own, args = parse_args(argv)
+    raise_nofile(65536)
+    exit_on_sigterm()
+    ramp = [int(x) for x in args.n.split(",") if x.strip()]
+    variants = own.variants.split(",")
+    load_before = os.getloadavg()
+    print(
+        f"scale_out: {[VARIANTS[v] for v in variants]}, ramp {ramp}, {args.duration:g} s per "
+        f"step, p99 <= {args.p99_ms:g} ms, {os.cpu_count()} cores, load {load_before}",
+        flush=True,
+    )
+    redis = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="visavis-bench-redis-")))
+    redis.start()
+    factories = {
+        "1": lambda ws, env: OnPostgres(env, own.pg_url, {}),
+        "workers2": lambda ws, env: OnPostgres(
+            env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url, "VISAVIS_WORKERS": "2"}
+        ),
+        "nodes2": lambda ws, env: TwoNodes(env, own.pg_url, redis.url),
+    }
+    steps: dict[str, list[Step]] = {v: [] for v in variants}
+    errors: dict[str, str] = {}
+    try:
+        for v in variants:
+            for n in ramp:
+                try:
+                    step = measured_step(n, "default", args, factories[v])
+                except Exception as exc:
+                    errors[v] = str(exc)[:500]
+                    print(f"{VARIANTS[v]} N={n} failed: {exc}", file=sys.stderr, flush=True)
+                    break
+                steps[v].append(step)
+                print(table(HEADERS, [row(v, step, args.p99_ms)]), flush=True)
+                if not step.held(args.p99_ms):
+                    break
+    finally:
+        redis.stop()
+    highest = {v: max((s.n for s in steps[v] if s.held(args.p99_ms)), default=0) for v in variants}
+    base = highest.get("1", 0)
+    ratios = {v: (highest[v] / base if base else None) for v in variants if v != "1"}
+    load_after = os.getloadavg()
+
+    print(f"\n== chat p99 <= {args.p99_ms:g} ms, nothing lost: by variant ==")
+    print(table(HEADERS, [row(v, s, args.p99_ms) for v in variants for s in steps[v]]))
+    print()
+    for v in variants:
+        ratio = ratios.get(v)
+        extra = f"  ({ratio:.2f}x of 1 process; goal {own.goal:g}x)" if ratio else ""
+        print(f"highest N held, {VARIANTS[v]}: {highest[v]}{extra}")
+    print(f"load (uptime) before {load_before}, after {load_after}; {os.cpu_count()} cores")
+    for v, err in errors.items():
+        print(f"error ({VARIANTS[v]}): {err}", file=sys.stderr)
+
+    emit_result(
+        BENCH,
+        {
+            "ok": not errors,
+            "errors": errors or None,
+            "p99_target_ms": args.p99_ms,
+            "ramp": ramp,
+            "duration_s": args.duration,
+            "highest_n": {VARIANTS[v]: highest[v] for v in variants},
+            "ratio_vs_1_process": {VARIANTS[v]: r for v, r in ratios.items()},
+            "goal": own.goal,
+            "cores": os.cpu_count(),
+            "load_before": load_before,
+            "load_after": load_after,
+            "steps": {
+                VARIANTS[v]: [
+                    {
+                        "n": s.n,
+                        "p50_ms": s.p50_ms,
+                        "p99_ms": s.p99_ms,
+                        "msgs_per_s": s.msgs_per_s,
+                        "lost": s.lost,
+                        "duplicated": s.duplicated,
+                        "server_cpu_pct": s.server_cpu_pct,
+                        "other_cpu_pct": s.other_cpu_pct,
+                        "held": s.held(args.p99_ms),
+                    }
+                    for s in steps[v]
+                ]
+                for v in variants
+            },
+        },
+    )
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

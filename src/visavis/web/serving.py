@@ -1,0 +1,102 @@
+"""Running the server: one uvicorn process, or N of them on one listening socket
+(`visavis serve --workers N`), each draining gracefully on SIGTERM.
+
+Drain: a node that gets SIGTERM stops accepting connections, closes every
+WebSocket with 1012 ("service restart": reconnect now, see docs/protocol.md), ends
+the availability streams, and exits once its sockets are gone, or after
+VISAVIS_DRAIN_TIMEOUT_S. Behind a proxy the clients land on the other nodes.
+
+Workers: the parent binds the port and starts N processes (spawned, each with its
+own event loop and app from `visavis.app:create_app`) that accept on that socket.
+They share nothing in memory, so several workers need Redis (VISAVIS_REDIS_URL).
+SIGTERM or SIGINT to the parent is passed on to every worker; a worker that dies
+on its own is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import socket
+import time
+from typing import Any
+
+import uvicorn
+
+from visavis.config import LOG_FORMAT
+from visavis.web.hub import Hub
+
+log = logging.getLogger("uvicorn.error")
+
+APP = "visavis.app:create_app"
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, drain_timeout_s: float) -> None:
+        super().__init__(config)
+        self.drain_timeout_s = drain_timeout_s
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Stop accepting first, so that nothing new arrives during the drain; then
+        # uvicorn's own shutdown finds (next to) nothing left to close.
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        hubs = list(Hub.live)
+        if hubs:
+            await asyncio.gather(*(hub.drain(self.drain_timeout_s) for hub in hubs))
+        await super().shutdown(sockets)
+
+
+def _worker(options: dict[str, Any], drain_timeout_s: float, sock: socket.socket) -> None:
+    # a spawned process starts afresh: the CLI's logging set-up is not inherited
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    config = uvicorn.Config(APP, factory=True, **options)
+    DrainingServer(config, drain_timeout_s).run(sockets=[sock])
+
+
+def run_workers(
+    options: dict[str, Any], host: str, port: int, workers: int, drain_timeout_s: float
+) -> None:
+    """`options`: uvicorn.Config's keyword arguments besides the app, host, port.
+    The workers read their settings from the environment (the caller exports them)."""
+    uvicorn.Config(APP, factory=True, **options)  # sets up uvicorn's logging here too
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    ctx = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def start() -> multiprocessing.process.BaseProcess:
+        proc = ctx.Process(target=_worker, args=(options, drain_timeout_s, sock), daemon=False)
+        proc.start()
+        return proc
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.pid is not None and proc.exitcode is None:
+                try:
+                    proc.terminate()  # SIGTERM: each worker drains
+                except OSError:
+                    pass
+
+    procs = [start() for _ in range(workers)]
+    log.info("serving on %s:%d with %d worker processes", host, port, workers)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        for i, proc in enumerate(procs):
+            if proc.exitcode is not None and not stopping:
+                log.error("worker %s exited (%s); starting another", proc.pid, proc.exitcode)
+                procs[i] = start()
+        time.sleep(0.5)
+    for proc in procs:
+        proc.join()
+    sock.close()

@@ -1,0 +1,181 @@
+"""The Redis bus, presence across nodes and offer claims, on a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+from redis_server import RedisServer
+
+from visavis.auth.ratelimit import RedisLimiters
+from visavis.bus.redis import RedisBus
+from visavis.routing.presence import Presence
+from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(free_port(), tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def two_buses(redis_server: RedisServer) -> AsyncIterator[tuple[RedisBus, RedisBus]]:
+    a, b = RedisBus(redis_server.url), RedisBus(redis_server.url)
+    await a.start()
+    await b.start()
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.got: list[str] = []
+        self._new = asyncio.Event()
+
+    def __call__(self, payload: str) -> None:
+        self.got.append(payload)
+        self._new.set()
+
+    async def wait(self, n: int) -> list[str]:
+        async def until() -> None:
+            while len(self.got) < n:
+                self._new.clear()
+                await self._new.wait()
+
+        await asyncio.wait_for(until(), 10)
+        return self.got
+
+
+async def test_a_message_reaches_both_nodes_once_and_unchanged(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    here, there, elsewhere = Inbox(), Inbox(), Inbox()
+    a.subscribe("conv:1", here)
+    b.subscribe("conv:1", there)
+    b.subscribe("conv:2", elsewhere)
+    payload = '{"v":1,"type":"event","body":{"text":"Grüße \\"dich\\"","n":[1,2]}}'
+    await a.publish("conv:1", payload)
+    assert await there.wait(1) == [payload]
+    assert here.got == [payload]  # at once, in publish; not again from Redis
+    await a.publish("conv:1", '{"n":2}')
+    assert await there.wait(2) == [payload, '{"n":2}']
+    assert here.got == [payload, '{"n":2}'] and elsewhere.got == []
+    b.unsubscribe("conv:1", there)
+    await b.publish("conv:1", '{"n":3}')
+    assert await here.wait(3) == [payload, '{"n":2}', '{"n":3}']
+    assert len(there.got) == 2
+
+
+async def test_the_bus_comes_back_after_a_redis_restart(
+    redis_server: RedisServer, two_buses: tuple[RedisBus, RedisBus]
+) -> None:
+    a, b = two_buses
+    inbox = Inbox()
+    b.subscribe("queue", inbox)
+    resumed = asyncio.Event()
+    b.resumed.append(resumed.set)
+    redis_server.stop()
+    await a.publish("queue", '{"lost":true}')  # logged, not raised: the write stands
+    redis_server.start()
+    await asyncio.wait_for(resumed.wait(), 20)
+    await a.publish("queue", '{"n":1}')
+    assert await inbox.wait(1) == ['{"n":1}']
+
+
+async def test_presence_and_offer_claims_across_nodes(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    pa, pb = Presence(), Presence()
+    changed = asyncio.Event()
+    ca = Cluster(a, pa, lambda: None, heartbeat_s=0.5)
+    cb = Cluster(b, pb, changed.set, heartbeat_s=0.5)
+    await ca.start()
+    await cb.start()
+    assert pa.connect("anna", "available", 1, 3, None)
+    await asyncio.wait_for(changed.wait(), 10)
+    assert pb.available() == {"anna": (1, 3)} and pb.status("anna") == "available"
+    # Anna opens a second tab on node B: not "came online", she already was
+    assert not pb.connect("anna", "available", 1, 3, None)
+    changed.clear()
+    pa.set_status("anna", "away")
+    await asyncio.wait_for(changed.wait(), 10)
+    assert pb.local("anna") is not None and "anna" in pb.available()  # B's own entry first
+    assert pb.disconnect("anna") is False  # still on node A
+    assert pb.status("anna") == "away"
+    # a node that stops says so: its advisers go offline at once
+    changed.clear()
+    await ca.stop()
+    await asyncio.wait_for(changed.wait(), 10)
+    assert pb.status("anna") == "offline"
+
+    claims_a, claims_b = RedisClaims(a), RedisClaims(b)
+    assert await claims_a.claim("c1", "anna", 30)
+    assert not await claims_b.claim("c1", "ben", 30)  # offered to one adviser at a time
+    await claims_b.release("c1", "ben")  # not Ben's: stays
+    assert not await claims_b.claim("c1", "ben", 30)
+    await claims_a.release("c1", "anna")
+    assert await claims_b.claim("c1", "ben", 30)
+    await cb.stop()
+
+
+async def test_a_killed_node_goes_offline_when_its_beat_stops(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    pa, pb = Presence(), Presence()
+    changed = asyncio.Event()
+    ca = Cluster(a, pa, lambda: None, heartbeat_s=0.3)
+    cb = Cluster(b, pb, changed.set, heartbeat_s=0.3)
+    await ca.start()
+    await cb.start()
+    pa.connect("anna", "available", 0, 3, None)
+    await asyncio.wait_for(changed.wait(), 10)
+    # node A dies without a word: its tasks stop, its keys expire
+    for task in ca._tasks:
+        task.cancel()
+    changed.clear()
+    await asyncio.wait_for(changed.wait(), 10)
+    assert pb.status("anna") == "offline"
+    await cb.stop()
+
+
+async def test_rate_limits_are_shared_by_the_nodes(
+    redis_server: RedisServer, two_buses: tuple[RedisBus, RedisBus]
+) -> None:
+    a, b = two_buses
+    on_a, on_b = RedisLimiters(a.redis)("login_ip", 3), RedisLimiters(b.redis)("login_ip", 3)
+    got = [await on_a.allow("1.2.3.4"), await on_b.allow("1.2.3.4"), await on_a.allow("1.2.3.4")]
+    assert got == [True, True, True]
+    assert not await on_b.allow("1.2.3.4")  # the budget is the installation's, not a node's
+    assert await on_b.allow("5.6.7.8")
+    other = RedisLimiters(a.redis)("code_ip", 3)  # another limit, its own buckets
+    assert await other.allow("1.2.3.4")
+    # Redis gone: each node counts on its own rather than refusing everyone
+    redis_server.stop()
+    assert await on_a.allow("9.9.9.9")
+
+
+async def test_call_holders_are_the_same_on_every_node(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    on_a, on_b = RedisHolders(a), RedisHolders(b)
+    assert await on_a.hold_if_free("c1:call1", "customer", "tab1") == "tab1"
+    assert await on_b.hold_if_free("c1:call1", "customer", "tab2") == "tab1"
+    assert await on_b.hold("c1:call1", "customer", "tab2") == "tab1"  # call.take
+    await on_a.release("c1:call1", "customer", "tab1")  # no longer tab1's: stays
+    assert await on_a.holder("c1:call1", "customer") == "tab2"
+    await on_b.release("c1:call1", "customer", "tab2")
+    assert await on_a.holder("c1:call1", "customer") is None
+    assert await on_a.hold("c1:call1", "adviser", "console") is None
+    await on_b.drop("c1:call1")
+    assert await on_a.holder("c1:call1", "adviser") is None
