@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -70,6 +70,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "bad_request"}.get(exc.status_code, "bad_request")
     return error_response(code, str(exc.detail), exc.status_code)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client went away (or was cut off by a request deadline) while its body was
+    # read: nothing to answer, and no traceback for it.
+    log.debug("%s %s: the client left before its body was read", request.method, request.url.path)
+    return error_response("bad_request", "client disconnected", 400)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -285,6 +292,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         exception_handlers={
             VisavisError: _visavis_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _internal_error,
         },
     )

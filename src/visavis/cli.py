@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 DEMO_EMAIL = "berater@demo.visavis"
 # The commands that read or write the database (serve and demo migrate themselves).
 SCHEMA_COMMANDS = ("adviser", "team", "rule", "form")
-MAX_TRANSPORT_BYTES = 72 * 1024  # WebSocket messages; see do_serve
+# WebSocket messages the transport takes in whole, so that the gateway can answer one
+# over its limit (32/64 KiB) with `frame_too_large` before closing (1009); beyond
+# this the transport closes with 1009 at once, a bound on memory per socket.
+MAX_TRANSPORT_BYTES = 1024 * 1024
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -59,6 +62,7 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
 
     from visavis.app import create_app
     from visavis.storage.migrate import migrate_sync
+    from visavis.web.deadlines import deadline_protocol
 
     migrate_sync(settings.database_url)
     uvicorn.run(
@@ -66,8 +70,10 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
         host=settings.host,
         port=settings.port,
         ws=_ws_impl(),
-        # above the largest frame we take (a co-browsing batch, 64 KiB), so that
-        # one too large is answered with `frame_too_large`, not a bare close
+        # slow or half-sent requests are answered 408 and closed (web/deadlines.py)
+        http=deadline_protocol(
+            settings.header_timeout_s, settings.body_idle_s, settings.body_timeout_s
+        ),
         ws_max_size=MAX_TRANSPORT_BYTES,
         ws_per_message_deflate=False,
         log_level=settings.log_level,

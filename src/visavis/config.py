@@ -68,6 +68,9 @@ class Settings:
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
     log_level: str = "info"
+    header_timeout_s: int = 10
+    body_idle_s: int = 30
+    body_timeout_s: int = 300
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property
