@@ -41,6 +41,7 @@ from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
 from visavis.storage.files import FileStore
+from visavis.storage.migrate import schema_problem
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
@@ -51,6 +52,7 @@ from visavis.web.forms import FormRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
+from visavis.web.metrics import Operations, observe_bus_lag, observe_write
 from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.ws import Gateway
 
@@ -192,6 +194,18 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await bus.close()
             await database.dispose()
 
+    database.on_write = observe_write
+
+    async def queue_length() -> int:
+        return len(await conversations.queue())
+
+    operations = Operations(
+        settings.metrics_token,
+        queue_length,
+        lambda: schema_problem(database),
+        lambda: None,  # the in-memory bus is always connected
+    )
+    observe_bus_lag(0.0)  # nothing between processes to wait for
     mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
@@ -209,7 +223,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/widget.js", api.page("widget.js")),
         Route("/cobrowse.js", cobrowse_host.script),
         Route("/api/v1/cobrowse/config", cobrowse_host.config),
-        Route("/healthz", api.health),
+        Route("/healthz", operations.healthz),
+        Route("/readyz", operations.readyz),
+        Route("/metrics", operations.metrics),
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),
         Route("/api/v1/topics", api.topics),

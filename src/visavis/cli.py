@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import json
 import logging
+import logging.config
 import os
 import secrets
 import sys
@@ -59,12 +60,15 @@ def _ws_impl() -> str:
 
 def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from visavis.app import create_app
     from visavis.storage.migrate import migrate_sync
     from visavis.web.deadlines import deadline_protocol
+    from visavis.web.logjson import log_config
 
     migrate_sync(settings.database_url)
+    json_logs = settings.log_format == "json"
     uvicorn.run(
         create_app(settings, demo_mail_dir),
         host=settings.host,
@@ -77,6 +81,8 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
         ws_max_size=MAX_TRANSPORT_BYTES,
         ws_per_message_deflate=False,
         log_level=settings.log_level,
+        # json: uvicorn's own logs too (else uvicorn's default colourless text)
+        log_config=log_config(settings.log_level) if json_logs else LOGGING_CONFIG,
         proxy_headers=True,
         server_header=False,
     )
@@ -453,11 +459,16 @@ def main(argv: list[str] | None = None) -> None:
     form_sub.add_parser("remove").add_argument("id")
     form_sub.add_parser("samples", help="add the demo's three templates")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
     settings = _settings(args)
+    if settings.log_format == "json":
+        from visavis.web.logjson import log_config
+
+        logging.config.dictConfig(log_config("info"))
+    else:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
     try:
         if args.cmd in SCHEMA_COMMANDS:
             # As `serve` does: a fresh data directory gets its tables first (migrating a

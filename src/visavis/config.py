@@ -68,6 +68,8 @@ class Settings:
     upload_max_pages: int = 200
     cobrowse_mask: str = ""
     log_level: str = "info"
+    log_format: str = "text"
+    metrics_token: str = ""
     header_timeout_s: int = 10
     body_idle_s: int = 30
     body_timeout_s: int = 300

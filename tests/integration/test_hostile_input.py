@@ -41,6 +41,28 @@ async def test_deeply_nested_frame_is_bad_json_with_one_log_line(live_server: Li
     await ws.close()
 
 
+async def test_lone_surrogate_is_bad_json(live_server: LiveServer) -> None:
+    """Found by tests/integration/test_fuzz_frames.py: an id of "\\ud94e" was echoed
+    in the error, which could not be sent as UTF-8: the socket died with a traceback."""
+    ws, conv_id = await customer_socket(live_server)
+    await ws.send_raw('{"v": 1, "type": "ping", "id": "\\ud94e"}')
+    assert (await ws.expect("error"))["code"] == "bad_json"
+    chat = {"v": 1, "type": "chat.send", "id": "s", "conversation_id": conv_id,
+            "client_id": "c" * 16, "text": "\udc00 x"}  # fmt: skip
+    await ws.send_raw(json.dumps(chat))
+    assert (await ws.expect("error"))["code"] == "bad_json"
+    assert (await ws.request("ping"))["type"] == "pong"
+    async with httpx.AsyncClient(base_url=live_server.base_url) as c:
+        r = await c.post(
+            "/api/v1/conversations",
+            content='{"customer_name": "\\ud800"}',
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_json", r.text
+    assert "Traceback" not in live_server.log()
+    await ws.close()
+
+
 async def test_deeply_nested_http_body_is_400_bad_json(live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.base_url) as c:
         for body in ("[" * 30_000, '{"customer_name": ' + "[" * 30_000 + "]" * 30_000 + "}"):

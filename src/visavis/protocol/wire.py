@@ -24,11 +24,25 @@ def loads(raw: str | bytes, what: str = "frame") -> Any:
     if _brackets(raw) > MAX_JSON_DEPTH:  # cheap: only then is the depth walked
         check_depth(raw, what)
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except RecursionError:
         raise VisavisError("bad_json", f"{what} nests deeper than {MAX_JSON_DEPTH}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise VisavisError("bad_json", f"{what} is not JSON: {exc}") from None
+    if _escaped_surrogate(raw):
+        # "\ud800" alone is JSON but no text: it could be neither echoed (UTF-8) nor
+        # stored (PostgreSQL), and would fail there instead of here
+        try:
+            json.dumps(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise VisavisError("bad_json", f"{what} has a lone UTF-16 surrogate") from None
+    return data
+
+
+def _escaped_surrogate(raw: str | bytes) -> bool:
+    if isinstance(raw, bytes):
+        return b"\\ud" in raw or b"\\uD" in raw
+    return "\\ud" in raw or "\\uD" in raw
 
 
 def _brackets(raw: str | bytes) -> int:

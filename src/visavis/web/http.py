@@ -338,10 +338,6 @@ class Api:
         await self.adviser(request)
         return JSONResponse({"advisers": await self.hub.roster.advisers()})
 
-    async def health(self, request: Request) -> Response:
-        await self.conversations.queue()
-        return JSONResponse({"status": "ok"})
-
     # ------------------------------------------------------------ pages
     def page(self, name: str) -> Any:
         async def endpoint(request: Request) -> Response:
