@@ -53,6 +53,7 @@ from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
 from visavis.web.metrics import Operations, observe_bus_lag, observe_write
+from visavis.web.openapi import openapi_json
 from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.ws import Gateway
 
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/healthz", operations.healthz),
         Route("/readyz", operations.readyz),
         Route("/metrics", operations.metrics),
+        Route("/api/v1/openapi.json", openapi_json),
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),
         Route("/api/v1/topics", api.topics),
