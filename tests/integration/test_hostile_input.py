@@ -95,6 +95,19 @@ async def test_wrong_types_and_missing_v_are_refused(live_server: LiveServer) ->
     await ws.close()
 
 
+async def test_a_type_that_is_no_string_is_unknown_type(live_server: LiveServer) -> None:
+    """Found by tests/integration/test_fuzz_frames.py: `"type": []` (unhashable) was
+    looked up among the relayed types and killed the socket with a traceback."""
+    ws, _ = await customer_socket(live_server)
+    kinds: list[Any] = [[], {"a": 1}, 1, None]
+    for kind in kinds:
+        await ws.send_raw(json.dumps({"v": 1, "type": kind, "id": "t"}))
+        assert (await ws.expect("error"))["code"] == "unknown_type"
+    assert (await ws.request("ping"))["type"] == "pong"
+    assert "Traceback" not in live_server.log()
+    await ws.close()
+
+
 async def test_typing_relays_only_a_real_bool(live_server: LiveServer) -> None:
     ws, conv_id = await customer_socket(live_server)
     anna = await adviser_socket(live_server)

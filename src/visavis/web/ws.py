@@ -201,6 +201,8 @@ class Gateway:
             # pointers, views, form focus and co-browsing's relays have their own
             # budgets (web/ephemeral.py)
             kind = data.get("type") if data is not None else None
+            if not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
+                kind = None
             ephemeral = kind in RELAYED_TYPES or kind in m.COBROWSE_RELAY_TYPES
             if ephemeral and conn.relay is None:
                 conn.relay = RelayState()
