@@ -64,7 +64,7 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
 
     from visavis.app import create_app
     from visavis.storage.migrate import migrate_sync
-    from visavis.web.deadlines import deadline_protocol
+    from visavis.web.deadlines import DeadlineProtocol
     from visavis.web.logjson import log_config
 
     migrate_sync(settings.database_url)
@@ -75,9 +75,7 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
         port=settings.port,
         ws=_ws_impl(),
         # slow or half-sent requests are answered 408 and closed (web/deadlines.py)
-        http=deadline_protocol(
-            settings.header_timeout_s, settings.body_idle_s, settings.body_timeout_s
-        ),
+        http=DeadlineProtocol,
         ws_max_size=MAX_TRANSPORT_BYTES,
         ws_per_message_deflate=False,
         log_level=settings.log_level,

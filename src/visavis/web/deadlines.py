@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from visavis.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +37,23 @@ def _body_408(message: str) -> bytes:
     return _408 % (len(body), body)
 
 
+def _seconds(name: str) -> float:
+    """A deadline setting, read from the environment here: uvicorn makes the protocol
+    by its class, in each worker process (`--workers` spawns them), without our
+    Settings. Settings.from_env checks the same variables at start."""
+    return float(os.environ.get("VISAVIS_" + name.upper(), getattr(Settings, name)))
+
+
 class DeadlineProtocol(HttpToolsProtocol):
-    header_timeout_s: float = 10.0
-    body_idle_s: float = 30.0
-    body_timeout_s: float = 300.0
+    header_timeout_s: float
+    body_idle_s: float
+    body_timeout_s: float
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.header_timeout_s = _seconds("header_timeout_s")
+        self.body_idle_s = _seconds("body_idle_s")
+        self.body_timeout_s = _seconds("body_timeout_s")
         self._deadline: asyncio.TimerHandle | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._phase = "idle"  # idle (no byte of a request yet) | headers | body
@@ -125,18 +138,3 @@ class DeadlineProtocol(HttpToolsProtocol):
             cycle.disconnected = True  # the app's receive() says http.disconnect
             cycle.message_event.set()
         self.transport.close()
-
-
-def deadline_protocol(
-    header_timeout_s: float, body_idle_s: float, body_timeout_s: float
-) -> type[DeadlineProtocol]:
-    """The protocol class for uvicorn's `http=` with these deadlines."""
-    return type(
-        "DeadlineProtocol",
-        (DeadlineProtocol,),
-        {
-            "header_timeout_s": header_timeout_s,
-            "body_idle_s": body_idle_s,
-            "body_timeout_s": body_timeout_s,
-        },
-    )
