@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from itertools import accumulate
 from typing import Any
 
 from visavis.errors import VisavisError
@@ -19,18 +17,18 @@ def dumps(frame: Mapping[str, object]) -> str:
 
 def loads(raw: str | bytes, what: str = "frame") -> Any:
     """Client JSON (a frame, an HTTP body), refused with `bad_json` when it is not
-    JSON or nests arrays/objects deeper than MAX_JSON_DEPTH (the parser would
-    recurse ~1000 levels and fail with RecursionError: a 500 and a traceback)."""
-    if _brackets(raw) > MAX_JSON_DEPTH:  # cheap: only then is the depth walked
-        check_depth(raw, what)
+    JSON, nests arrays/objects deeper than MAX_JSON_DEPTH (the parser recurses: ~1000
+    levels raise RecursionError, a 500 and a traceback) or has a lone surrogate."""
     try:
         data = json.loads(raw)
     except RecursionError:
         raise VisavisError("bad_json", f"{what} nests deeper than {MAX_JSON_DEPTH}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise VisavisError("bad_json", f"{what} is not JSON: {exc}") from None
+    if _brackets(raw) > MAX_JSON_DEPTH and _deeper_than(data, MAX_JSON_DEPTH):
+        raise VisavisError("bad_json", f"{what} nests deeper than {MAX_JSON_DEPTH}")
     if _escaped_surrogate(raw):
-        # "\ud800" alone is JSON but no text: it could be neither echoed (UTF-8) nor
+        # "\\ud800" alone is JSON but no text: it could be neither echoed (UTF-8) nor
         # stored (PostgreSQL), and would fail there instead of here
         try:
             json.dumps(data, ensure_ascii=False).encode()
@@ -39,28 +37,29 @@ def loads(raw: str | bytes, what: str = "frame") -> Any:
     return data
 
 
-def _escaped_surrogate(raw: str | bytes) -> bool:
-    if isinstance(raw, bytes):
-        return b"\\ud" in raw or b"\\uD" in raw
-    return "\\ud" in raw or "\\uD" in raw
-
-
 def _brackets(raw: str | bytes) -> int:
+    """An upper bound of the nesting (brackets in strings count too): cheap, at C
+    speed, so that only text that might be deep is walked."""
     if isinstance(raw, bytes):
         return raw.count(b"[") + raw.count(b"{")
     return raw.count("[") + raw.count("{")
 
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
-_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit`: a walk without recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
-def check_depth(raw: str | bytes, what: str) -> None:
-    """Refuse text whose brackets (outside strings) nest deeper than MAX_JSON_DEPTH,
-    before any parser recurses into it. Regular expressions drop the strings and all
-    but the brackets (at C speed); invalid JSON passes here and the parser refuses it."""
-    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
-    if max(accumulate(_DELTA[c] for c in brackets), default=0) > MAX_JSON_DEPTH:
-        raise VisavisError("bad_json", f"{what} nests deeper than {MAX_JSON_DEPTH}")
+def _escaped_surrogate(raw: str | bytes) -> bool:
+    if isinstance(raw, bytes):
+        return b"\\ud" in raw or b"\\uD" in raw
+    return "\\ud" in raw or "\\uD" in raw
