@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -56,6 +56,7 @@ from visavis.routing.teams import TeamService
 from visavis.storage.engine import Database
 from visavis.storage.files import FileStore
 from visavis.storage.keys import FileKeys
+from visavis.storage.migrate import schema_problem
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
@@ -67,6 +68,8 @@ from visavis.web.forms import FormRoutes
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
+from visavis.web.metrics import Operations, observe_bus_lag, observe_write
+from visavis.web.openapi import openapi_json
 from visavis.web.privacy import PrivacyRoutes
 from visavis.web.recordings import RecordingRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
@@ -90,6 +93,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "bad_request"}.get(exc.status_code, "bad_request")
     return error_response(code, str(exc.detail), exc.status_code)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client went away (or was cut off by a request deadline) while its body was
+    # read: nothing to answer, and no traceback for it.
+    log.debug("%s %s: the client left before its body was read", request.method, request.url.path)
+    return error_response("bad_request", "client disconnected", 400)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -297,6 +307,19 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await bus.close()
             await database.dispose()
 
+    database.on_write = observe_write
+
+    async def queue_length() -> int:
+        return len(await conversations.queue())
+
+    operations = Operations(
+        settings.metrics_token,
+        queue_length,
+        lambda: schema_problem(database),
+        # the in-memory bus is always connected; Redis: while it listens
+        redis_bus.problem if redis_bus is not None else lambda: None,
+    )
+    observe_bus_lag(0.0)  # no bus reports its lag yet (docs/operations.md, "Metrics")
     mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
     verify = VerifyRoutes(settings)
     static_dir = Path(settings.static_dir)
@@ -319,7 +342,6 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/widget.js", api.page("widget.js")),
         Route("/cobrowse.js", cobrowse_host.script),
         Route("/api/v1/cobrowse/config", cobrowse_host.config),
-        Route("/healthz", api.health),
         Route("/privacy", privacy.page),
         Route("/privacy.css", privacy.css),
         Route("/api/v1/privacy/policy", privacy.policy_json),
@@ -327,6 +349,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/api/v1/privacy/erase", privacy.erase, methods=["POST"]),
         Route("/api/v1/audit", privacy.audit_list),
         Route("/api/v1/audit/verify", privacy.audit_verify),
+        Route("/healthz", operations.healthz),
+        Route("/readyz", operations.readyz),
+        Route("/metrics", operations.metrics),
+        Route("/api/v1/openapi.json", openapi_json),
         Route("/api/v1/availability", api.availability),
         Route("/api/v1/availability/stream", api.availability_stream),
         Route("/api/v1/topics", api.topics),
@@ -419,6 +445,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         exception_handlers={
             VisavisError: _visavis_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _internal_error,
         },
     )

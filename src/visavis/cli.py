@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import json
 import logging
+import logging.config
 import os
 import secrets
 import sys
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 DEMO_EMAIL = "berater@demo.visavis"
 # The commands that read or write the database (serve and demo migrate themselves).
 SCHEMA_COMMANDS = ("adviser", "team", "rule", "form")
-MAX_TRANSPORT_BYTES = 72 * 1024  # WebSocket messages; see do_serve
+# WebSocket messages the transport takes in whole, so that the gateway can answer one
+# over its limit (32/64 KiB) with `frame_too_large` before closing (1009); beyond
+# this the transport closes with 1009 at once, a bound on memory per socket.
+MAX_TRANSPORT_BYTES = 1024 * 1024
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -58,14 +62,24 @@ def _ws_impl() -> str:
 
 
 def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
+    from uvicorn.config import LOGGING_CONFIG
+
     from visavis.storage.migrate import migrate_sync
+    from visavis.web.deadlines import DeadlineProtocol
+    from visavis.web.logjson import log_config
     from visavis.web.serving import DrainingServer, run_workers
 
     migrate_sync(settings.database_url)
     options: dict[str, Any] = {
         "ws": _ws_impl(),
-        # above the largest frame we take (a co-browsing batch, 64 KiB), so that
-        # one too large is answered with `frame_too_large`, not a bare close
+        # slow or half-sent requests are answered 408 and closed (web/deadlines.py)
+        "http": DeadlineProtocol,
+        # json: uvicorn's own logs too (else uvicorn's default colourless text)
+        "log_config": (
+            log_config(settings.log_level) if settings.log_format == "json" else LOGGING_CONFIG
+        ),
+        # frames up to this size are read and answered `frame_too_large` when over
+        # their type's limit; only larger ones get a bare close (1009)
         "ws_max_size": MAX_TRANSPORT_BYTES,
         "ws_per_message_deflate": False,
         "log_level": settings.log_level,
@@ -536,9 +550,14 @@ def main(argv: list[str] | None = None) -> None:
     ver.add_argument("--json", action="store_true", help="the verdict as JSON")
     sub.add_parser("seal-cert", help="print the organisation's seal certificate (PEM)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-
     settings = _settings(args)
+    if settings.log_format == "json":
+        from visavis.web.logjson import log_config
+
+        logging.config.dictConfig(log_config("info"))
+    else:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
     try:
         if args.cmd in SCHEMA_COMMANDS:
             # As `serve` does: a fresh data directory gets its tables first (migrating a

@@ -97,6 +97,11 @@ class Settings:
     redis_url: str = ""
     workers: int = 1
     drain_timeout_s: int = 30
+    log_format: str = "text"
+    metrics_token: str = ""
+    header_timeout_s: int = 10
+    body_idle_s: int = 30
+    body_timeout_s: int = 300
     static_dir: str = field(default_factory=lambda: str(Path(__file__).parent / "static"))
 
     @property

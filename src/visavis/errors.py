@@ -33,6 +33,8 @@ HTTP_STATUS: dict[str, int] = {
     "mail_failed": 502,
     "expired": 410,
     "not_hello": 400,
+    # an HTTP request's headers or body did not arrive in time (web/deadlines.py)
+    "request_timeout": 408,
     # uploads (documents/checks.py): nothing is stored when one of these is raised
     "upload_empty": 400,
     "upload_too_large": 413,

@@ -54,12 +54,17 @@ class RedisBus:
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._publish_failing = False
+        self._listening = False
         self.resumed: list[Callable[[], None]] = []
 
     @property
     def redis(self) -> aioredis.Redis:
         """The shared connection pool, for the other shared state (presence, limits)."""
         return self._redis
+
+    def problem(self) -> str | None:
+        """Why this node does not hear the other nodes right now (readiness), or None."""
+        return None if self._listening else "the bus has no subscription on Redis"
 
     async def start(self) -> None:
         """Start listening; returns once the pattern subscription is in place."""
@@ -136,6 +141,7 @@ class RedisBus:
                     for callback in tuple(self.resumed):
                         callback()
                 first = False
+                self._listening = True
                 self._ready.set()
                 backoff = 0.05
                 while True:
@@ -148,6 +154,7 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as e:
+                self._listening = False
                 log.error("bus: lost Redis (%s); reconnecting in %.2f s", e, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF_S, backoff * 2)

@@ -201,16 +201,20 @@ class ConversationReads:
                 if cutoff is not None:
                     stmt = stmt.where(Conversation.created_at < cutoff)
             if q:
-                pattern = "%" + q.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+                # % and _ are text to find, not wildcards: escaped for LIKE
+                pattern = "%" + like_escaped(q.lower()) + "%"
                 in_messages = (
                     select(Event.conversation_id)
-                    .where(Event.kind == "chat.message", func.lower(Event.body).like(pattern))
+                    .where(
+                        Event.kind == "chat.message",
+                        func.lower(Event.body).like(pattern, escape="\\"),
+                    )
                     .scalar_subquery()
                 )
                 stmt = stmt.where(
                     or_(
-                        func.lower(Conversation.customer_name).like(pattern),
-                        func.lower(Conversation.topic).like(pattern),
+                        func.lower(Conversation.customer_name).like(pattern, escape="\\"),
+                        func.lower(Conversation.topic).like(pattern, escape="\\"),
                         Conversation.id.in_(in_messages),
                     )
                 )
@@ -233,3 +237,8 @@ class ConversationReads:
                 )
             )
             return summaries(rows)
+
+
+def like_escaped(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern with escape character backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -36,6 +36,7 @@ from visavis.errors import VisavisError
 from visavis.forms.formats import FORMATS
 from visavis.protocol import frames as f
 from visavis.protocol.forms import FieldValue, FormUi
+from visavis.protocol.wire import loads
 
 MAX_TEMPLATE_BYTES = 256 * 1024
 MAX_FIELDS = 100
@@ -162,9 +163,9 @@ def parse_template(text: str | bytes) -> Template:
             "template_invalid", f"the template has {len(text)} bytes; at most {MAX_TEMPLATE_BYTES}"
         )
     try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VisavisError("template_invalid", f"the template is not JSON: {exc}") from None
+        data = loads(text, "the template")  # not JSON, or nested too deep
+    except VisavisError as exc:
+        raise VisavisError("template_invalid", exc.message) from None
     return check_template(data)
 
 

@@ -8,7 +8,6 @@ an error instead of being silently ignored.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -80,6 +79,7 @@ from visavis.protocol.signing import (
     SignatureRequest,
     SignatureSign,
 )
+from visavis.protocol.wire import loads
 
 
 class Hello(ClientBase):
@@ -373,10 +373,7 @@ def decode_client_frame(raw: str | bytes) -> dict[str, Any]:
         raise VisavisError(
             "frame_too_large", f"frame is {size} bytes, limit {MAX_BATCH_FRAME_BYTES}"
         )
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VisavisError("bad_json", f"frame is not JSON: {exc}") from None
+    data = loads(raw)  # bad_json: not JSON, or nested too deep
     if not isinstance(data, dict):
         raise VisavisError("bad_request", "frame must be a JSON object")
     limit = LARGE_FRAME_TYPES.get(str(data.get("type")), MAX_FRAME_BYTES)
@@ -390,8 +387,11 @@ def validate_client_frame(data: dict[str, Any]) -> ClientMessage:
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
         raise VisavisError("unknown_type", f"unknown message type {kind!r}")
+    if "v" not in data:
+        raise VisavisError("bad_request", f"{kind}: v: the protocol version is missing")
     try:
-        return _client_adapter.validate_python(data)
+        # strict: JSON has the types the schema names (no "0" for 0, "yes" for true)
+        return _client_adapter.validate_python(data, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
@@ -401,8 +401,8 @@ def validate_client_frame(data: dict[str, Any]) -> ClientMessage:
 def frame_id_of(raw: str | bytes) -> str | None:
     """Best-effort `id` of a frame that failed validation, to echo in the error."""
     try:
-        data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data: Any = loads(raw)
+    except VisavisError:
         return None
     fid = data.get("id") if isinstance(data, dict) else None
     return fid if isinstance(fid, str) and len(fid) <= 64 else None

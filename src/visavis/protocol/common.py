@@ -16,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 PROTOCOL_VERSION = 1
 # SDP offers with audio+video from Chromium are 6-12 KB; 32 KiB leaves room.
 MAX_FRAME_BYTES = 32 * 1024
+# Arrays and objects inside one another in a frame or an HTTP body. Python's json
+# module recurses: ~1000 levels raise RecursionError, and deep data sent on (relays,
+# rrweb batches, stored bodies) would fail again later. rrweb snapshots of real pages
+# nest ~2 levels per DOM level; 200 leaves room for 100-deep DOM trees.
+MAX_JSON_DEPTH = 200
 MAX_TEXT_CHARS = 4000
 
 ConversationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -184,9 +189,13 @@ class ConsentText(BaseModel):
 
 
 class ClientBase(BaseModel):
-    """Every client frame: the version and the optional id echoed in the answer."""
+    """Every client frame: the version and the optional id echoed in the answer.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: a JSON string is not an int nor a bool (`"after_seq": "0"`, `"active":
+    "yes"` are refused, not coerced). On the wire `v` must be given
+    (`validate_client_frame`); the default is for messages the server builds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     v: Literal[1] = 1
     id: FrameId | None = None
 
@@ -198,13 +207,13 @@ class ServerBase(BaseModel):
 
 # ---------------------------------------------------------------- WebRTC, both ways
 class SessionDescription(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     type: Literal["offer", "answer", "pranswer", "rollback"]
     sdp: Annotated[str, Field(max_length=30_000)] = ""
 
 
 class IceCandidate(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     candidate: Annotated[str, Field(max_length=1000)]
     sdpMid: Annotated[str, Field(max_length=64)] | None = None  # WebRTC names
     sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None

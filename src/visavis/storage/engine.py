@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -52,15 +53,22 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = make_sessionmaker(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        # told each writing transaction's seconds, lock wait included (the metrics)
+        self.on_write: Callable[[float], None] | None = None
 
     @contextlib.asynccontextmanager
     async def writer(self) -> AsyncIterator[AsyncSession]:
-        if self._write_lock is None:
-            async with self.sessions() as db:
+        started = time.perf_counter()
+        try:
+            if self._write_lock is None:
+                async with self.sessions() as db:
+                    yield db
+                return
+            async with self._write_lock, self.sessions() as db:
                 yield db
-            return
-        async with self._write_lock, self.sessions() as db:
-            yield db
+        finally:
+            if self.on_write is not None:
+                self.on_write(time.perf_counter() - started)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

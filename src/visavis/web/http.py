@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from visavis.config import Settings
 from visavis.conversations.service import ConversationService
 from visavis.errors import VisavisError
 from visavis.protocol.messages import MAX_TEXT_CHARS, ClientId
+from visavis.protocol.wire import loads
 from visavis.routing.queueing import check_open
 from visavis.routing.teams import TeamService
 from visavis.ways_in.proactive import ProactiveService
@@ -79,10 +79,7 @@ async def read_json(request: Request, model: type[T]) -> T:
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise VisavisError("frame_too_large", f"body over {MAX_BODY_BYTES} bytes")
-    try:
-        data = json.loads(body or b"null")
-    except ValueError:
-        raise VisavisError("bad_json", "body is not JSON") from None
+    data = loads(body or b"null", "body")  # bad_json: not JSON, or nested too deep
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -349,10 +346,6 @@ class Api:
         same list reaches supervisors' sockets in `overview.snapshot` (Roster)."""
         await self.adviser(request)
         return JSONResponse({"advisers": await self.hub.roster.advisers()})
-
-    async def health(self, request: Request) -> Response:
-        await self.conversations.queue()
-        return JSONResponse({"status": "ok"})
 
     # ------------------------------------------------------------ pages
     def page(self, name: str) -> Any:

@@ -36,6 +36,7 @@ from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
+from visavis.web.metrics import FRAMES_IN, FRAMES_REFUSED, SOCKETS
 from visavis.web.permissions import (
     advisers_of,
     author_of,
@@ -174,11 +175,13 @@ class Gateway:
         await ws.accept()
         conn = Connection(ws, self.conversations, self.rate, self.burst)
         self.hub.add(conn)
+        SOCKETS.inc()
         try:
             await self._serve(conn)
         except WebSocketDisconnect:
             pass
         finally:
+            SOCKETS.dec()
             conn.closed = True
             if conn.relay is not None:
                 conn.relay.close()
@@ -212,6 +215,7 @@ class Gateway:
         while not conn.closed:
             raw = await self._receive(ws)
             conn.last_seen = time.monotonic()
+            FRAMES_IN.inc()
             data: dict[str, Any] | None = None
             undecodable: VisavisError | None = None
             try:
@@ -221,6 +225,8 @@ class Gateway:
             # pointers, views, form focus and co-browsing's relays have their own
             # budgets (web/ephemeral.py)
             kind = data.get("type") if data is not None else None
+            if not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
+                kind = None
             ephemeral = kind in RELAYED_TYPES or kind in m.COBROWSE_RELAY_TYPES
             if ephemeral and conn.relay is None:
                 conn.relay = RelayState()
@@ -250,6 +256,7 @@ class Gateway:
                     log.info(
                         "refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message
                     )
+                FRAMES_REFUSED.labels(err.code).inc()
                 if err.code == "frame_too_large":
                     await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
                     return

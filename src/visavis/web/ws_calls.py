@@ -141,7 +141,11 @@ class CallCommands:
             await self._send_call_frame(cid, entry, role, before, _moved(cid, msg.call_id))
 
     async def do_ice(self, conn: Connection, msg: m.IceRequest) -> None:
-        await check_participant(conn, self.conversations, msg.conversation_id)
+        conv = await check_participant(conn, self.conversations, msg.conversation_id)
+        # TURN credentials only for who takes part in a call: not a consulting
+        # colleague, who would relay under the conversation's adviser label.
+        adviser = conv["adviser"]
+        check_call_adviser(conn, adviser.get("id") if adviser is not None else None)
         label = f"{msg.conversation_id}-{conn.role}"
         ice = ice_servers(self.ice, label)  # free-form RTCIceServer dicts
         conn.push_frame(
