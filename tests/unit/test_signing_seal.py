@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,7 +104,8 @@ def test_the_operators_pyhanko_command_agrees(
     changed = bytearray(sealed)
     changed[len(sealed) // 3] ^= 0x01  # inside the signed range, before /Contents
     bad.write_bytes(changed)
-    pyhanko = shutil.which("pyhanko")
+    # the venv's own, also when its bin/ is not on PATH
+    pyhanko = shutil.which("pyhanko", path=str(Path(sys.executable).parent))
     assert pyhanko is not None, "pyhanko-cli is a test dependency"
     for path, valid in ((good, True), (bad, False)):
         out = subprocess.run(
