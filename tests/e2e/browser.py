@@ -65,6 +65,8 @@ class Users:
     requests: list[str] = field(default_factory=list)
     contexts: list[BrowserContext] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # origins besides the server's that a test's pages may load from (a company's site)
+    allowed_origins: list[str] = field(default_factory=list)
 
     def new(self, **kwargs: Any) -> BrowserContext:
         kwargs.setdefault("locale", "de-DE")
@@ -99,6 +101,8 @@ class Users:
         for url in self.requests:
             parts = urlsplit(url)
             if parts.scheme in ("data", "blob", "about"):
+                continue
+            if f"{parts.scheme}://{parts.netloc}" in self.allowed_origins:
                 continue
             if (parts.scheme.replace("ws", "http"), parts.netloc) != (own.scheme, own.netloc):
                 foreign.append(url)

@@ -135,10 +135,11 @@ class Customer:
 
 
 def adviser_and_customer(
-    users: Users, base: str, start_path: str = "/demo"
+    users: Users, base: str, start_path: str = "/demo", site: str | None = None
 ) -> tuple[Adviser, Customer]:
     """A customer chatting from the demo shop (every frame recorded), an adviser who
-    accepted the conversation with a socket of their own."""
+    accepted the conversation with a socket of their own. `site`: the shop's origin,
+    when it is not the visavis server's own."""
     console = users.page()
     login(console, base, ADVISER_EMAIL, PASSWORD, available=True)
     console.evaluate(ADVISER_SOCKET)
@@ -148,7 +149,7 @@ def adviser_and_customer(
     page = users.page()
     customer = Customer(page)
     customer.watch()
-    page.goto(base + start_path)
+    page.goto((site or base) + start_path)
     page.get_by_test_id("visavis-launcher").click()
     start_chat(chat_frame(page), "", None, "Ich brauche Hilfe beim Formular.")
     adviser.cid = json.loads(stored_conversation(page))["conversation_id"]
