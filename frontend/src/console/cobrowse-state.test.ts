@@ -22,18 +22,24 @@ describe("cobrowseState", () => {
     const asked = [ev("cobrowse.requested")];
     expect(cobrowseState(asked).phase).toBe("requested");
     const live = [...asked, ev("cobrowse.started")];
-    expect(cobrowseState(live)).toEqual({ phase: "started", control: "none", last: "none" });
+    expect(cobrowseState(live)).toMatchObject({ phase: "started", control: "none", last: "none" });
     const control = [...live, ev("cobrowse.control_requested"), ev("cobrowse.control_granted")];
     expect(cobrowseState(control).control).toBe("granted");
     expect(cobrowseState([...control, ev("cobrowse.control_revoked")]).control).toBe("none");
     const ended = [...control, ev("cobrowse.ended", { reason: "customer" })];
-    expect(cobrowseState(ended)).toEqual({ phase: "idle", control: "none", last: "customer" });
+    expect(cobrowseState(ended)).toMatchObject({
+      phase: "idle",
+      control: "none",
+      last: "customer",
+    });
     expect(cobrowseState([...asked, ev("cobrowse.declined")]).last).toBe("declined");
   });
 
   it("a conversation's end leaves it idle", () => {
     const s = cobrowseState([ev("cobrowse.requested"), ev("conversation.ended")]);
-    expect(s).toEqual({ phase: "idle", control: "none", last: "conversation_ended" });
+    expect(s).toMatchObject({ phase: "idle", control: "none", last: "conversation_ended" });
+    const moved = [ev("cobrowse.requested"), ev("cobrowse.ended", { reason: "transferred" })];
+    expect(cobrowseState(moved).last).toBe("transferred");
   });
 });
 

@@ -1,58 +1,10 @@
 // Co-browsing as the console sees it: the state folded from the conversation's events
-// (the server keeps the same state machine, conversations/cobrowsing.py) and the arithmetic of the mirror (scale, coordinates, throttling) — pure, so the
-// eager glue can use it without loading the replayer, and vitest can test it.
+// (lib/cobrowse-state.ts, shared with the customer's app; the server keeps the same
+// state machine, conversations/cobrowsing.py) and the arithmetic of the mirror (scale,
+// coordinates, throttling) — pure, so the eager glue can use it without loading the
+// replayer, and vitest can test it.
 // Texts: cobrowse-strings.ts.
-import type { EventMsg } from "../lib/protocol.gen";
-
-export type Phase = "idle" | "requested" | "started";
-export type Control = "none" | "requested" | "granted";
-
-export interface CobrowseState {
-  phase: Phase;
-  control: Control;
-  /** Why the last session ended (or was declined), for the status line. */
-  last: "none" | "declined" | "customer" | "adviser" | "conversation_ended" | "transferred";
-}
-
-export const IDLE: CobrowseState = { phase: "idle", control: "none", last: "none" };
-
-export function cobrowseState(events: readonly EventMsg[]): CobrowseState {
-  let s = IDLE;
-  for (const ev of events) {
-    switch (ev.kind) {
-      case "cobrowse.requested":
-        s = { phase: "requested", control: "none", last: "none" };
-        break;
-      case "cobrowse.started":
-        s = { phase: "started", control: "none", last: "none" };
-        break;
-      case "cobrowse.declined":
-        s = { phase: "idle", control: "none", last: "declined" };
-        break;
-      case "cobrowse.ended": {
-        const reason = (ev.body as { reason?: CobrowseState["last"] }).reason ?? "adviser";
-        s = { phase: "idle", control: "none", last: reason };
-        break;
-      }
-      case "conversation.ended":
-        if (s.phase !== "idle") s = { phase: "idle", control: "none", last: "conversation_ended" };
-        break;
-      case "cobrowse.control_requested":
-        s = { ...s, control: "requested" };
-        break;
-      case "cobrowse.control_granted":
-        s = { ...s, control: "granted" };
-        break;
-      case "cobrowse.control_declined":
-      case "cobrowse.control_revoked":
-        s = { ...s, control: "none" };
-        break;
-      default:
-        break;
-    }
-  }
-  return s;
-}
+export { cobrowseState, type CobrowseState } from "../lib/cobrowse-state";
 
 /** A position on the mirror (CSS px from its top left, as shown) → the customer's
  * viewport CSS px: the replayer shows the customer's viewport scaled by `scale`. */

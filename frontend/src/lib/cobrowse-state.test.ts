@@ -11,6 +11,7 @@ describe("cobrowseState", () => {
       control: "none",
       since: 0,
       asked: 0,
+      last: "none",
     });
   });
 
@@ -37,6 +38,7 @@ describe("cobrowseState", () => {
       control: "none",
       since: 9,
       asked: 3,
+      last: "adviser",
     });
     expect(cobrowseState([...running, { kind: "conversation.ended", seq: 9 }]).phase).toBe("idle");
   });
