@@ -6,7 +6,7 @@
 //
 // The recorder only ever records after this side told it `sharing` — which it does
 // only from the conversation's log (the server's `cobrowse.started`), never ahead of it.
-import { html, nothing, css } from "lit";
+import { html, nothing, css, type TemplateResult } from "lit";
 import type { FromHost, HostState, ToHost } from "../cobrowse/bridge";
 import { I18nElement } from "../lib/base";
 import { cobrowseState, COBROWSE_IDLE, type CobrowseState } from "../lib/cobrowse-state";
@@ -272,96 +272,88 @@ export class CobrowsePanel extends I18nElement {
     void this.command("cobrowse.control_revoke");
   }
 
-  private renderAsk() {
-    if (!hasHost)
-      return html`<section
-        tabindex="-1"
-        role="alertdialog"
-        aria-labelledby="t"
-        aria-describedby="d"
-        data-ask="share-${this.state.since}"
-        data-testid="cobrowse-ask"
-      >
-        <h2 id="t">${tcb("askTitle")}</h2>
-        <p id="d">${tcb("notHere")}</p>
-        <div class="buttons">
-          <button
-            type="button"
-            data-testid="cobrowse-decline"
-            ?disabled=${this.busy}
-            @click=${() => this.answer("cobrowse.answer", false)}
-          >
-            ${tcb("ok")}
-          </button>
-        </div>
-      </section>`;
+  /** One consent question: a labelled alert dialog with its buttons (the first one the
+   * answer that goes on, the others secondary). */
+  private dialog(
+    ask: string,
+    testid: string,
+    title: string,
+    body: TemplateResult,
+    buttons: { testid: string; label: string; act: () => void }[],
+    notice = false,
+  ) {
     return html`<section
       tabindex="-1"
       role="alertdialog"
-      aria-labelledby="t"
-      aria-describedby="d"
-      data-ask="share-${this.state.since}"
-      data-testid="cobrowse-ask"
+      aria-labelledby="${testid}-t"
+      aria-describedby="${testid}-d"
+      data-ask=${ask}
+      data-testid=${testid}
     >
-      <h2 id="t">${tcb("askTitle")}</h2>
-      <div id="d">
-        <p>${tcb("askWhat")}</p>
-        <p>${tcb("askHidden")}</p>
-      </div>
+      <h2 id="${testid}-t">${title}</h2>
+      <div id="${testid}-d">${body}</div>
       <div class="buttons">
-        <button
-          type="button"
-          data-testid="cobrowse-accept"
-          ?disabled=${this.busy}
-          @click=${() => this.answer("cobrowse.answer", true)}
-        >
-          ${tcb("accept")}
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          data-testid="cobrowse-decline"
-          ?disabled=${this.busy}
-          @click=${() => this.answer("cobrowse.answer", false)}
-        >
-          ${tcb("decline")}
-        </button>
+        ${buttons.map(
+          (b, i) =>
+            html`<button
+              type="button"
+              class=${i ? "secondary" : ""}
+              data-testid=${b.testid}
+              ?disabled=${this.busy}
+              @click=${b.act}
+            >
+              ${b.label}
+            </button>`,
+        )}
       </div>
-      ${this.notice ? html`<p class="alert" role="alert">${this.notice}</p>` : nothing}
+      ${notice && this.notice ? html`<p class="alert" role="alert">${this.notice}</p>` : nothing}
     </section>`;
   }
 
+  private renderAsk() {
+    const ask = `share-${this.state.since}`;
+    const decline = () => this.answer("cobrowse.answer", false);
+    if (!hasHost)
+      return this.dialog(ask, "cobrowse-ask", tcb("askTitle"), html`<p>${tcb("notHere")}</p>`, [
+        { testid: "cobrowse-decline", label: tcb("ok"), act: decline },
+      ]);
+    return this.dialog(
+      ask,
+      "cobrowse-ask",
+      tcb("askTitle"),
+      html`<p>${tcb("askWhat")}</p>
+        <p>${tcb("askHidden")}</p>`,
+      [
+        {
+          testid: "cobrowse-accept",
+          label: tcb("accept"),
+          act: () => this.answer("cobrowse.answer", true),
+        },
+        { testid: "cobrowse-decline", label: tcb("decline"), act: decline },
+      ],
+      true,
+    );
+  }
+
   private renderControlAsk() {
-    return html`<section
-      tabindex="-1"
-      role="alertdialog"
-      aria-labelledby="ct"
-      aria-describedby="cd"
-      data-ask="control-${this.state.asked}"
-      data-testid="cobrowse-control-ask"
-    >
-      <h2 id="ct">${tcb("controlTitle")}</h2>
-      <p id="cd">${tcb("controlWhat")}</p>
-      <div class="buttons">
-        <button
-          type="button"
-          data-testid="cobrowse-control-accept"
-          ?disabled=${this.busy}
-          @click=${() => this.answer("cobrowse.control_answer", true)}
-        >
-          ${tcb("allowControl")}
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          data-testid="cobrowse-control-decline"
-          ?disabled=${this.busy}
-          @click=${() => this.answer("cobrowse.control_answer", false)}
-        >
-          ${tcb("decline")}
-        </button>
-      </div>
-    </section>`;
+    return this.dialog(
+      `control-${this.state.asked}`,
+      "cobrowse-control-ask",
+      tcb("controlTitle"),
+      html`<p>${tcb("controlWhat")}</p>`,
+      [
+        {
+          testid: "cobrowse-control-accept",
+          label: tcb("allowControl"),
+          act: () => this.answer("cobrowse.control_answer", true),
+        },
+        {
+          testid: "cobrowse-control-decline",
+          label: tcb("decline"),
+          act: () => this.answer("cobrowse.control_answer", false),
+        },
+      ],
+    );
   }
 
   override render() {
