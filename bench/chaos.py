@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== chaos: socket cuts and a server SIGKILL under chat load ==")
     print(table(HEADERS, [row(result, db)]))
     print(f"load (uptime) before: {load_before}; after: {load_after}")
-    print("clean: nothing lost, doubled, out of order, unknown, unacked or refused" if result.clean()
-          else "NOT CLEAN: see the columns above")  # fmt: skip
+    clean = "clean: nothing lost, doubled, out of order, unknown, unacked or refused"
+    print(clean if result.clean() else "NOT CLEAN: see the columns above")
     emit_result(
         BENCH,
         {
