@@ -5,7 +5,7 @@ reconnect, re-subscribe with their last seq, resend unacked messages with the sa
 `client_id`. Reported: lost, doubled, out of order (each conversation's log read
 afresh at the end), seqs a client never received or got twice, the ack latency
 (it includes the server's down time) and the restart time; `uptime`'s load before and
-after. The run in tests/integration/test_chaos.py is a bounded version (tests/chaos.py
+after. The run in tests/integration/test_chaos.py is a bounded version (tests/chaos_run.py
 is the shared client).
 
     python bench/chaos.py                                 # 200 conversations, 60 s, SQLite
@@ -25,7 +25,7 @@ from dataclasses import asdict
 from _common import PASSWORD, ROOT, Server, emit_result, exit_on_sigterm, raise_nofile, table
 
 sys.path.append(str(ROOT / "tests"))  # the chaos client of the test
-from chaos import SERVER_ENV, ChaosPlan, ChaosResult, check_logs, run_chaos, setup
+from chaos_run import SERVER_ENV, ChaosPlan, ChaosResult, check_logs, run_chaos, setup
 
 BENCH = "chaos"
 HEADERS = [

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from chaos import SERVER_ENV, ChaosPlan, check_logs, run_chaos, setup
+from chaos_run import SERVER_ENV, ChaosPlan, check_logs, run_chaos, setup
 from conftest import make_server
 from helpers import PASSWORD
 
