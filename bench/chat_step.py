@@ -11,7 +11,6 @@ import multiprocessing as mp
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,14 +226,12 @@ def run_workers(
         step.server_cpu_ms_per_msg = step.server_cpu_pct / 100 * args.duration * 1000 / step.sent
 
 
-def measured_step(
-    n: int, ws: str, args: argparse.Namespace, run: Callable[..., Step] | None = None
-) -> Step:
-    """run_step (or `run`, with the same arguments), repeated (up to --retries times)
-    while other processes load the machine; the quietest attempt is kept."""
+def measured_step(n: int, ws: str, args: argparse.Namespace) -> Step:
+    """run_step, repeated (up to --retries times) while other processes load the machine;
+    the quietest attempt is kept."""
     best: Step | None = None
     for attempt in range(args.retries + 1):
-        step = (run or run_step)(n, ws, args)
+        step = run_step(n, ws, args)
         if best is None or step.other_cpu_pct < best.other_cpu_pct:
             best = step
         if step.other_cpu_pct <= args.noisy_pct or attempt == args.retries:

@@ -131,6 +131,15 @@ def peerjs_step(n: int, ws: str, args: Any) -> Step:
     return step
 
 
+def quietest_peerjs_step(n: int, args: Any) -> Step:
+    """peerjs_step, repeated like chat_step.measured_step while the machine is busy."""
+    steps = [peerjs_step(n, "peerjs", args)]
+    while steps[-1].other_cpu_pct > args.noisy_pct and len(steps) <= args.retries:
+        time.sleep(args.retry_wait)
+        steps.append(peerjs_step(n, "peerjs", args))
+    return min(steps, key=lambda s: s.other_cpu_pct)
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = ["--n", "100,500,1000", "--workers", "2", "--compare-ws-at", "off"]
     args = chat_latency_args([*defaults, *(sys.argv[1:] if argv is None else argv)])
@@ -153,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             ours = measured_step(n, "default", args)
             print(table(HEADERS, [row(ours, args.p99_ms)]), flush=True)
-            theirs = measured_step(n, "peerjs", args, run=peerjs_step)
+            theirs = quietest_peerjs_step(n, args)
             print(table(HEADERS, [row(theirs, args.p99_ms)]), flush=True)
         except Exception as exc:
             failure = str(exc)
