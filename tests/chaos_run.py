@@ -376,6 +376,7 @@ async def run_chaos(
     # Drain: every message acked, every client holding the log up to its last seq.
     t_drain = loop.time()
     expected = sum(len(w) for c in clients for w in c.written.values())
+    settled = False
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(plan.drain_s):
             while True:
@@ -388,12 +389,17 @@ async def run_chaos(
                     if all(c.last_seq(conv) == last[conv] for c in clients for conv in c.convs):
                         # and the last seq holds every message: the writers' counts
                         if sum(last.values()) >= expected:
+                            settled = True
                             break
                 await asyncio.sleep(0.05)
     result.drain_s = loop.time() - t_drain
+    on_progress(f"drained in {result.drain_s:.1f} s" if settled else "the drain timed out")
     stop.set()
-    for c in clients:
-        c.kill_socket()
+    # A client still in its handshake is cut as soon as it is up.
+    while not all(r.done() for r in runners):
+        for c in clients:
+            c.kill_socket()
+        await asyncio.wait(runners, timeout=0.1)
     await asyncio.gather(*runners, return_exceptions=True)
 
     acks = sorted(ms / 1e6 for c in clients for ms in c.acked_ns)
