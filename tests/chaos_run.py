@@ -141,14 +141,14 @@ class Client:
             open_timeout=10,
             proxy=None,
         )
-        reader = asyncio.get_running_loop().create_task(self._read(ws))
+        reader = asyncio.get_running_loop().create_task(self.read_frames(ws))
         try:
             hello = {"token": self.token} if self.token else {}
-            welcome = await self._request(ws, "hello", **hello)
+            welcome = await self.request(ws, "hello", **hello)
             if welcome["type"] != "welcome":
                 raise ConnectionError(f"{self.name}: hello answered {welcome}")
             for conv in self.convs:
-                sub = await self._request(
+                sub = await self.request(
                     ws, "subscribe", conversation_id=conv, after_seq=self.last_seq(conv)
                 )
                 if sub["type"] != "subscribed":
@@ -169,7 +169,7 @@ class Client:
             with contextlib.suppress(Exception):
                 ws.transport.abort()
 
-    async def _request(self, ws: ClientConnection, type_: str, **fields: Any) -> dict[str, Any]:
+    async def request(self, ws: ClientConnection, type_: str, **fields: Any) -> dict[str, Any]:
         fid = f"r{random.getrandbits(48):x}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[fid] = fut
@@ -179,7 +179,7 @@ class Client:
         finally:
             self.pending.pop(fid, None)
 
-    async def _read(self, ws: ClientConnection) -> None:
+    async def read_frames(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
                 frame = json.loads(raw)
@@ -287,10 +287,10 @@ async def setup(
                 ws_url, additional_headers={"Cookie": f"visavis_session={cookie}"}, proxy=None
             )
             try:
-                reader = asyncio.get_running_loop().create_task(client._read(ws))
-                await client._request(ws, "hello")
+                reader = asyncio.get_running_loop().create_task(client.read_frames(ws))
+                await client.request(ws, "hello")
                 for conv in mine:
-                    ans = await client._request(ws, "conversation.accept", conversation_id=conv)
+                    ans = await client.request(ws, "conversation.accept", conversation_id=conv)
                     if ans["type"] != "ack":
                         raise RuntimeError(f"accept refused: {ans}")
             finally:
@@ -432,12 +432,12 @@ async def check_logs(
         async with sem:
             reader = Client("check", ws_url, [conv], token=tokens[conv])
             ws = await websockets.connect(ws_url, proxy=None, max_size=2**24)
-            task = asyncio.get_running_loop().create_task(reader._read(ws))
+            task = asyncio.get_running_loop().create_task(reader.read_frames(ws))
             events: list[dict[str, Any]] = []
             reader.record = events
             try:
-                await reader._request(ws, "hello", token=tokens[conv])
-                await reader._request(ws, "subscribe", conversation_id=conv, after_seq=0)
+                await reader.request(ws, "hello", token=tokens[conv])
+                await reader.request(ws, "subscribe", conversation_id=conv, after_seq=0)
             finally:
                 await ws.close()
                 await asyncio.gather(task, return_exceptions=True)
