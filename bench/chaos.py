@@ -8,7 +8,7 @@ afresh at the end), seqs a client never received or got twice, the ack latency
 after. The run in tests/integration/test_chaos.py is a bounded version (tests/chaos_run.py
 is the shared client).
 
-    python bench/chaos.py                                 # 200 conversations, 60 s, SQLite
+    python bench/chaos.py                                 # 100 conversations, 60 s, SQLite
     python bench/chaos.py --database-url postgresql+asyncpg://…/db   # an empty database
 """
 
@@ -47,7 +47,7 @@ def row(r: ChaosResult, db: str) -> list[object]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--conversations", type=int, default=200)
+    p.add_argument("--conversations", type=int, default=100)
     p.add_argument("--chats-per-adviser", type=int, default=20, help="1..50")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of chatting")
     p.add_argument("--rate", type=float, default=1.0, help="messages per second per side")

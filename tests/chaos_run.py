@@ -26,6 +26,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 # Raised limits: a reconnecting adviser resends a burst; the run makes many conversations.
+# Unacked chat messages a client has on one socket at a time.
+WINDOW = 20
 SERVER_ENV = {
     "VISAVIS_CONVERSATIONS_PER_MINUTE": "1000000",
     "VISAVIS_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
@@ -88,6 +90,7 @@ class Message:
     client_id: str
     frame: str
     created_ns: int
+    sent: bool = False  # sent on some socket before (a later send is a resend)
 
 
 class Client:
@@ -102,7 +105,7 @@ class Client:
         self.token = token
         self.cookie = cookie
         self.ws: ClientConnection | None = None
-        self.lock = asyncio.Lock()
+        self.wake = asyncio.Event()  # something to send, or an ack made room
         self.unacked: dict[str, Message] = {}  # in send order
         self.written: dict[str, list[str]] = {c: [] for c in convs}  # client_ids in send order
         self.seqs: dict[str, list[int]] = {c: [] for c in convs}  # every seq received
@@ -153,13 +156,14 @@ class Client:
                 )
                 if sub["type"] != "subscribed":
                     raise ConnectionError(f"{self.name}: subscribe answered {sub}")
-            async with self.lock:  # resends go out before anything newer
-                for msg in list(self.unacked.values()):
-                    await ws.send(msg.frame)
-                    self.resends += 1
-                self.ws = ws
-                self.up.set()
-            await reader
+            self.ws = ws
+            self.up.set()
+            pump = asyncio.get_running_loop().create_task(self._pump(ws))
+            try:
+                await reader
+            finally:
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
         finally:
             if self.ws is ws:
                 self.ws = None
@@ -169,13 +173,34 @@ class Client:
             with contextlib.suppress(Exception):
                 ws.transport.abort()
 
+    async def _pump(self, ws: ClientConnection) -> None:
+        """Send the unacked messages in the order written, at most WINDOW unacked ones
+        on this socket at a time: after a reconnect the backlog goes out as fast as the
+        server acks it, not all at once (which, cut again, would be sent again)."""
+        sent_here: set[str] = set()
+        while True:
+            self.wake.clear()
+            in_flight = sum(1 for cid in sent_here if cid in self.unacked)
+            for msg in list(self.unacked.values()):  # acks and writes change it meanwhile
+                if in_flight >= WINDOW:
+                    break
+                if msg.client_id in sent_here or msg.client_id not in self.unacked:
+                    continue
+                await ws.send(msg.frame)
+                sent_here.add(msg.client_id)
+                in_flight += 1
+                if msg.sent:
+                    self.resends += 1
+                msg.sent = True
+            await self.wake.wait()
+
     async def request(self, ws: ClientConnection, type_: str, **fields: Any) -> dict[str, Any]:
         fid = f"r{random.getrandbits(48):x}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[fid] = fut
         try:
             await ws.send(json.dumps({"v": 1, "type": type_, "id": fid, **fields}))
-            return await asyncio.wait_for(fut, 15)
+            return await asyncio.wait_for(fut, 30)
         finally:
             self.pending.pop(fid, None)
 
@@ -190,9 +215,11 @@ class Client:
                 elif kind == "ack" and fid in self.unacked:
                     msg = self.unacked.pop(fid)
                     self.acked_ns.append(time.monotonic_ns() - msg.created_ns)
+                    self.wake.set()
                 elif kind == "error" and fid in self.unacked:
                     self.refused[frame.get("code", "?")] += 1
                     self.unacked.pop(fid)
+                    self.wake.set()
                 elif fid in self.pending:
                     fut = self.pending[fid]
                     if not fut.done():
@@ -216,26 +243,21 @@ class Client:
             return
         seen.append(seq)
 
-    async def write(self, conv: str) -> None:
-        """A new chat message; sent now if connected, else on the next reconnect."""
-        async with self.lock:
-            self.counter += 1
-            client_id = f"{self.name}x{self.counter:07d}"
-            frame = {
-                "v": 1,
-                "type": "chat.send",
-                "id": client_id,
-                "conversation_id": conv,
-                "client_id": client_id,
-                "text": f"{client_id} chaos",
-            }
-            msg = Message(conv, client_id, json.dumps(frame), time.monotonic_ns())
-            self.unacked[client_id] = msg
-            self.written[conv].append(client_id)
-            ws = self.ws
-            if ws is not None:
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    await ws.send(msg.frame)
+    def write(self, conv: str) -> None:
+        """A new chat message; the pump sends it after the older unacked ones."""
+        self.counter += 1
+        client_id = f"{self.name}x{self.counter:07d}"
+        frame = {
+            "v": 1,
+            "type": "chat.send",
+            "id": client_id,
+            "conversation_id": conv,
+            "client_id": client_id,
+            "text": f"{client_id} chaos",
+        }
+        self.unacked[client_id] = Message(conv, client_id, json.dumps(frame), time.monotonic_ns())
+        self.written[conv].append(client_id)
+        self.wake.set()
 
     def kill_socket(self) -> bool:
         """Cut the socket without a close handshake, as a lost network does."""
@@ -335,7 +357,7 @@ async def run_chaos(
         at = t0 + rng.random() * period
         while at < end:
             await asyncio.sleep(max(0.0, at - loop.time()))
-            await client.write(conv)
+            client.write(conv)
             at += period
 
     async def socket_killer() -> None:
