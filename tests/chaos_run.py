@@ -117,10 +117,11 @@ class Client:
         self.resends = 0
         self.counter = 0
         self.record: list[dict[str, Any]] | None = None  # every event, for check_logs
-        self.up = asyncio.Event()  # set while connected and resent
+        self.up = asyncio.Event()  # set while connected and subscribed
 
     def last_seq(self, conv: str) -> int:
-        return max(self.seqs[conv], default=0)
+        seen = self.seqs[conv]
+        return seen[-1] if seen else 0  # appended only in increasing order
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, and reconnect after every loss, until `stop`."""
