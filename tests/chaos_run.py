@@ -54,7 +54,8 @@ class ChaosResult:
     sockets: int = 0
     sent: int = 0  # distinct messages written by the clients
     stored: int = 0  # distinct messages in the logs at the end
-    lost: int = 0  # sent, not in the log
+    lost: int = 0  # acked by the server, not in the log
+    not_stored: int = 0  # never acked and not in the log: still in a client's outbox
     doubled: int = 0  # in the log more than once
     out_of_order: int = 0  # a sender's messages whose log order differs from the send order
     unknown: int = 0  # messages in the log no client wrote
@@ -80,6 +81,7 @@ class ChaosResult:
             or self.delivery_gaps
             or self.delivery_doubles
             or self.unacked
+            or self.not_stored
             or self.refused
         )
 
@@ -446,6 +448,7 @@ async def check_logs(
     """Read every conversation's log afresh (a new customer socket, after_seq=0) and
     count what is missing, doubled, out of order or unknown; and what a client missed."""
     written: dict[str, dict[str, list[str]]] = {conv: {} for conv in tokens}
+    outbox = {cid for c in clients for cid in c.unacked}
     for c in clients:
         for conv, ids in c.written.items():
             written[conv][c.name] = ids
@@ -471,7 +474,9 @@ async def check_logs(
         mine = {cid for ids in written[conv].values() for cid in ids}
         r.unknown += len(set(counts) - mine)
         for ids in written[conv].values():
-            r.lost += sum(1 for cid in ids if cid not in counts)
+            missing = [cid for cid in ids if cid not in counts]
+            r.not_stored += sum(1 for cid in missing if cid in outbox)
+            r.lost += sum(1 for cid in missing if cid not in outbox)
             order = [e["client_id"] for e in log if e["client_id"] in set(ids)]
             first = list(dict.fromkeys(order))
             expected = [cid for cid in ids if cid in counts]

@@ -53,7 +53,7 @@ async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
             result
         )
         assert (result.delivery_gaps, result.delivery_doubles) == (0, 0), result
-        assert result.unacked == 0 and result.refused == {}, result
+        assert result.unacked == 0 and result.not_stored == 0 and result.refused == {}, result
         assert result.resends > 0 and result.connects >= plan.socket_kills, result
     finally:
         server.stop()
