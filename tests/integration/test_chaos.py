@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from chaos_run import SERVER_ENV, ChaosPlan, check_logs, run_chaos, setup
-from conftest import make_server
+from conftest import LiveServer, make_server
 from helpers import PASSWORD
 
 
@@ -22,6 +22,18 @@ def httpx_ok(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def start_patiently(server: LiveServer) -> None:
+    try:
+        server.start()
+    except RuntimeError:  # not up within LiveServer's 30 s: a busy machine
+        if server.proc is None or server.proc.poll() is not None:
+            raise
+        deadline = time.monotonic() + 150
+        while not httpx_ok(server.base_url + "/healthz"):
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -35,7 +47,7 @@ async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
         socket_kills=200, server_kills=1, seed=7,
     )  # fmt: skip
     advisers = [(f"chaos{i}@bank.example", PASSWORD) for i in range(5)]
-    server.start()
+    start_patiently(server)
     for i, (email, password) in enumerate(advisers):
         server.add_adviser(email, password, f"Chaos {i}", max_chats=plan.chats_per_adviser)
 
@@ -45,15 +57,7 @@ async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
         server.stop()  # closes the log; the process is gone already
-        try:
-            server.start()  # same port, same data directory and database
-        except RuntimeError:  # not up within LiveServer's 30 s: a busy machine
-            if server.proc is None or server.proc.poll() is not None:
-                raise
-            deadline = time.monotonic() + 120
-            while not httpx_ok(server.base_url + "/healthz"):
-                assert time.monotonic() < deadline, server.log()
-                time.sleep(0.1)
+        start_patiently(server)  # same port, same data directory and database
         return time.monotonic() - t
 
     try:
