@@ -251,8 +251,19 @@ async def connect(url: str, role: str, stats: Stats, cookie: str | None = None) 
     return Sock(ws, role, stats)
 
 
+def chat_send(conv: ConvPlan, side: str, client_id: str, text: str) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "type": "chat.send",
+        "id": client_id,
+        "conversation_id": conv.cid,
+        "client_id": client_id,
+        "text": text,
+    }
+
+
 async def sender(
-    sock: Sock,
+    sock: Any,  # Sock here, PeerSock in bench/peerjs_load.py: .ws and .stats
     conv: ConvPlan,
     side: str,
     worker: int,
@@ -260,6 +271,7 @@ async def sender(
     end: float,
     period: float,
     pad: str,
+    make_frame: Callable[[ConvPlan, str, str, str], dict[str, Any]] = chat_send,
 ) -> None:
     loop = asyncio.get_running_loop()
     stats = sock.stats
@@ -274,16 +286,9 @@ async def sender(
         client_id = f"{prefix}{code}{k:07d}"  # the side code is client_id[-8]
         now = time.monotonic_ns()
         stats.sent[client_id] = now
-        frame = {
-            "v": 1,
-            "type": "chat.send",
-            "id": client_id,
-            "conversation_id": conv.cid,
-            "client_id": client_id,
-            "text": f"{now} {pad}",
-        }
+        frame = make_frame(conv, side, client_id, f"{now} {pad}")
         text = json.dumps(frame)
-        stats.frames[client_id] = text
+        stats.frames[client_id] = text  # resent as it was when refused `overloaded`
         try:
             await sock.ws.send(text)
         except websockets.ConnectionClosed:

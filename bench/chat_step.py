@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psutil
 from _common import PASSWORD, Server, machine_busy_seconds, percentile
 from chat_load import AdviserPlan, ConvPlan, WorkerPlan, worker_main
 
@@ -155,45 +156,66 @@ def run_step(
             )
             for w in range(workers)
         ]
-        ctx = mp.get_context("spawn")
-        barrier = ctx.Barrier(workers + 1)
-        out = ctx.Queue()
-        procs = [ctx.Process(target=worker_main, args=(p, barrier, out)) for p in plans]
-        for p in procs:
-            p.start()
-        results: list[dict[str, Any]] = []
-        try:
-            try:
-                barrier.wait(args.setup_timeout + 30)
-            except threading.BrokenBarrierError:
-                pass  # a worker failed in setup; its result says why
-            step.setup_s = time.monotonic() - t_setup
-            cpu0, busy0, t0 = server.cpu_seconds(), machine_busy_seconds(), time.monotonic()
-            if not barrier.broken:
-                time.sleep(args.duration)
-            window = max(1e-9, time.monotonic() - t0)
-            server_cpu = server.cpu_seconds() - cpu0
-            machine_busy = machine_busy_seconds() - busy0
-            step.server_cpu_pct = 100 * server_cpu / window
-            step.server_rss_mb = server.rss() / 2**20
-            deadline = time.monotonic() + args.drain + args.setup_timeout + 60
-            while len(results) < workers and time.monotonic() < deadline:
-                with contextlib.suppress(Exception):
-                    results.append(out.get(timeout=1))
-                if all(not p.is_alive() for p in procs) and out.empty():
-                    break
-        finally:
-            for p in procs:
-                p.join(10)
-                if p.is_alive():
-                    p.kill()
-                    p.join()
-        bad = [r for r in results if not r["ok"]]
-        if bad or len(results) < workers:
-            msg = "; ".join(r["error"] for r in bad) or f"{len(results)}/{workers} workers reported"
-            raise RuntimeError(f"N={n} ({ws}): {msg}")
+        step.setup_s = time.monotonic() - t_setup
+        run_workers(step, plans, worker_main, server.process(), args)
         if not server.alive():
             raise RuntimeError(f"N={n} ({ws}): the server died")
+    return step
+
+
+def run_workers(
+    step: Step,
+    plans: list[WorkerPlan],
+    target: Any,
+    server: psutil.Process,
+    args: argparse.Namespace,
+) -> None:
+    """Run the load generator processes (`target(plan, barrier, out)` each, as
+    chat_load.worker_main) against a started server; fill in the step's figures."""
+    n, ws, workers = step.n, step.ws, len(plans)
+
+    def server_cpu_s() -> float:
+        t = server.cpu_times()
+        return float(t.user + t.system)
+
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(workers + 1)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(p, barrier, out)) for p in plans]
+    for p in procs:
+        p.start()
+    results: list[dict[str, Any]] = []
+    t_setup = time.monotonic()
+    try:
+        try:
+            barrier.wait(args.setup_timeout + 30)
+        except threading.BrokenBarrierError:
+            pass  # a worker failed in setup; its result says why
+        step.setup_s += time.monotonic() - t_setup
+        cpu0, busy0, t0 = server_cpu_s(), machine_busy_seconds(), time.monotonic()
+        if not barrier.broken:
+            time.sleep(args.duration)
+        window = max(1e-9, time.monotonic() - t0)
+        server_cpu = server_cpu_s() - cpu0
+        machine_busy = machine_busy_seconds() - busy0
+        step.server_cpu_pct = 100 * server_cpu / window
+        step.server_rss_mb = server.memory_info().rss / 2**20
+        deadline = time.monotonic() + args.drain + args.setup_timeout + 60
+        while len(results) < workers and time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                results.append(out.get(timeout=1))
+            if all(not p.is_alive() for p in procs) and out.empty():
+                break
+    finally:
+        for p in procs:
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+                p.join()
+    bad = [r for r in results if not r["ok"]]
+    if bad or len(results) < workers:
+        msg = "; ".join(r["error"] for r in bad) or f"{len(results)}/{workers} workers reported"
+        raise RuntimeError(f"N={n} ({ws}): {msg}")
 
     lat = sorted(x for r in results for x in r["latencies_ms"])
     ack = sorted(x for r in results for x in r["ack_ms"])
@@ -227,7 +249,6 @@ def run_step(
     step.msgs_per_s = step.sent / args.duration
     if step.sent:
         step.server_cpu_ms_per_msg = step.server_cpu_pct / 100 * args.duration * 1000 / step.sent
-    return step
 
 
 def measured_step(
