@@ -321,7 +321,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     )
     observe_bus_lag(0.0)  # no bus reports its lag yet (docs/operations.md, "Metrics")
     mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
-    verify = VerifyRoutes(settings)
+    verify = VerifyRoutes(settings, limiter)
     static_dir = Path(settings.static_dir)
     app_dir = static_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)

@@ -304,7 +304,7 @@ async def test_the_medical_profile_refuses_every_recording_path(medical: LiveSer
             assert got.status_code == 403, path
             assert got.json()["error"]["code"] == "recording_not_allowed"
     assert not (medical.data_dir / "janus").exists()  # no recorder ever ran
-    assert not (medical.data_dir / "keys").exists()
+    assert not (medical.data_dir / "keys" / "recordings.key").exists()
 
 
 async def test_a_transfer_stops_the_recording(live_server: LiveServer) -> None:

@@ -64,7 +64,10 @@ WHAT = {
     "requested": "Zur Unterschrift vorgelegt / Put up for signature",
     "signed": "Unterschrieben / Signed",
 }
-ROLE_WORDS = {"customer": "Kunde/Kundin · customer", "adviser": "Berater/in · adviser"}
+ROLE_WORDS = {
+    "customer": "Kundin oder Kunde · customer",
+    "adviser": "Beraterin oder Berater · adviser",
+}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from visavis.auth.ratelimit import RateLimiter
+from visavis.auth.ratelimit import MakeLimiter, local_limiter
 from visavis.config import Settings
 from visavis.errors import VisavisError
 from visavis.web import verify_page
@@ -95,10 +95,11 @@ def report_json(report: VerifyReport) -> dict[str, Any]:
 
 
 class VerifyRoutes:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limiter: MakeLimiter = local_limiter) -> None:
         self.settings = settings
         self.limit = settings.verify_max_bytes
-        self.limiter = RateLimiter(settings.verifications_per_minute)
+        # shared by all nodes when they run on Redis
+        self.limiter = limiter("verify", settings.verifications_per_minute)
         self.slots = asyncio.Semaphore(CONCURRENT)
         self.tz = ZoneInfo(settings.timezone)
 
@@ -111,8 +112,8 @@ class VerifyRoutes:
         log.info("verification of %d bytes: %s", len(data), report.reason)
         return report
 
-    def check_rate(self, request: Request) -> None:
-        if not self.limiter.allow(client_ip(request)):
+    async def check_rate(self, request: Request) -> None:
+        if not await self.limiter.allow(client_ip(request)):
             raise VisavisError("rate_limited", "too many verifications; try again in a minute")
 
     async def read_body(self, request: Request) -> bytes:
@@ -135,7 +136,7 @@ class VerifyRoutes:
 
     # ------------------------------------------------------------------ JSON
     async def api(self, request: Request) -> Response:
-        self.check_rate(request)
+        await self.check_rate(request)
         data = await self.read_body(request)
         if len(data) > self.limit:
             raise VisavisError(
@@ -152,7 +153,7 @@ class VerifyRoutes:
 
     async def submit(self, request: Request) -> Response:
         lang = _lang(request)
-        if not self.limiter.allow(client_ip(request)):
+        if not await self.limiter.allow(client_ip(request)):
             return self._html(lang, verify_page.message(lang, "rate_limited"), 429)
         try:
             body = await self.read_body(request)
