@@ -312,7 +312,7 @@ export class CobrowsePanel extends I18nElement {
 
   private renderAsk() {
     const ask = `share-${this.state.since}`;
-    const decline = () => this.answer("cobrowse.answer", false);
+    const decline = () => void this.answer("cobrowse.answer", false);
     if (!hasHost)
       return this.dialog(ask, "cobrowse-ask", tcb("askTitle"), html`<p>${tcb("notHere")}</p>`, [
         { testid: "cobrowse-decline", label: tcb("ok"), act: decline },
@@ -327,7 +327,7 @@ export class CobrowsePanel extends I18nElement {
         {
           testid: "cobrowse-accept",
           label: tcb("accept"),
-          act: () => this.answer("cobrowse.answer", true),
+          act: () => void this.answer("cobrowse.answer", true),
         },
         { testid: "cobrowse-decline", label: tcb("decline"), act: decline },
       ],
@@ -345,12 +345,12 @@ export class CobrowsePanel extends I18nElement {
         {
           testid: "cobrowse-control-accept",
           label: tcb("allowControl"),
-          act: () => this.answer("cobrowse.control_answer", true),
+          act: () => void this.answer("cobrowse.control_answer", true),
         },
         {
           testid: "cobrowse-control-decline",
           label: tcb("decline"),
-          act: () => this.answer("cobrowse.control_answer", false),
+          act: () => void this.answer("cobrowse.control_answer", false),
         },
       ],
     );
