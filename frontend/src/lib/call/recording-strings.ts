@@ -3,9 +3,10 @@ import { translator, type Strings } from "../i18n";
 
 export const recordingStrings = {
   start: ["Aufnahme starten", "Start recording"],
+  // begins with the visible text, so speech input finds the button by what it shows
   startLabel: [
-    "Aufnahme des Anrufs anfragen – alle Beteiligten müssen zustimmen",
-    "Ask to record the call – everyone must agree",
+    "Aufnahme starten – alle Beteiligten müssen zustimmen",
+    "Start recording – everyone must agree",
   ],
   askTitle: ["Darf dieses Gespräch aufgezeichnet werden?", "May this conversation be recorded?"],
   agree: ["Ich stimme zu", "I agree"],
