@@ -91,7 +91,7 @@ def test_consent_masking_control_navigation_and_end(live_server: LiveServer, use
     chat_frame(page).get_by_test_id("cobrowse-control-accept").click()
     indicator = page.get_by_test_id("cobrowse-control")
     expect(indicator).to_be_visible()
-    expect(indicator).to_contain_text("Beraterin/Berater steuert mit")
+    expect(indicator).to_contain_text("Beraterin oder Berater steuert mit")
     adviser.input(action="key", target=name_id, key="End")
     adviser.input(**typed)
     expect(page.get_by_test_id("demo-name")).to_have_value(NAME_TYPED + "Hallo")

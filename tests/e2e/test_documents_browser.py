@@ -251,7 +251,7 @@ def test_adviser_decides_whether_the_customer_may_download(
     expect(download).to_be_visible()  # an upload: downloadable until the adviser says no
     console.get_by_test_id("shelf-toggle").click()
     entry = console.get_by_test_id("doc-entry")
-    rights = entry.get_by_role("checkbox", name="Kundin/Kunde darf herunterladen")
+    rights = entry.get_by_role("checkbox", name="Kundin oder Kunde darf herunterladen")
     expect(rights).to_be_checked()
     expect(rights).to_have_accessible_description("vertrag.png")
     # The customer has no such box.

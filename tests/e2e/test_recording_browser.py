@@ -141,9 +141,11 @@ def test_consented_recording_plays_back_and_withdrawal_stops_it(
     console.get_by_test_id("call-hangup").click()
     console.get_by_test_id("end-conversation").click()
     console.get_by_test_id("confirm-end").click()
+    # the end is written (the customer sees it) before the history is opened and read
+    expect(customer.get_by_test_id("ended-banner")).to_be_visible()
     console.get_by_test_id("history-tab").click()
     console.get_by_test_id("history-entry").filter(has_text="Kunde Rita").click()
-    entry = console.locator('[data-testid="history-recording"]', has_text="Kundin/Kunde")
+    entry = console.locator('[data-testid="history-recording"]', has_text="Kundin oder Kunde")
     expect(entry).to_have_count(1)
     entry.get_by_test_id("recording-play").click()
     video = entry.get_by_test_id("recording-video")

@@ -58,7 +58,7 @@ async def test_the_page_is_a_form_that_shows_the_verdict(
     assert r.status_code == 200
     assert 'data-reason="ok"' in r.text and 'role="status"' in r.text
     assert "Das Dokument ist echt und unverändert." in r.text
-    assert "Erika Mustermann (Kundin/Kunde)" in r.text
+    assert "Erika Mustermann (Kundin oder Kunde)" in r.text
     assert "qualifiziert" not in r.text.lower()
 
     files = {"file": ("vertrag.pdf", sealed[:-10] + b"0000000000", "application/pdf")}

@@ -17,7 +17,7 @@ SOURCES = [
 ]
 OTHER_STYLES = re.compile(
     r"\b\w+(?::in|:innen|\*in|\*innen|/in|/innen|Innen)\b|\b(?:Kollegin|Beraterin|Kundin) / "
-    r"|\bbzw\. (?:ein|eine|der|die|den)\b"
+    r"|\bbzw\. (?:ein|eine|der|die|den)\b|\b(?:Kundin|Kunde|Beraterin|Berater|Kollegin)/\w"
 )
 
 

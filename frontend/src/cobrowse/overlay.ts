@@ -12,7 +12,7 @@ const TEXTS = {
     region: "Co-Browsing",
     sharing: "Sie teilen diesen Tab mit Ihrer Beratung.",
     stop: "Co-Browsing beenden",
-    control: "Beraterin/Berater steuert mit",
+    control: "Beraterin oder Berater steuert mit",
     revoke: "Steuerung beenden",
     adviser: "Beratung",
   },

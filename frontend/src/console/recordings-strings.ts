@@ -3,7 +3,7 @@ import { translator, type Strings } from "../lib/i18n";
 
 export const recordingListStrings = {
   title: ["Aufnahmen des Anrufs", "Call recordings"],
-  customer: ["Kundin/Kunde", "Customer"],
+  customer: ["Kundin oder Kunde", "Customer"],
   adviser: ["Beratung", "Adviser"],
   seconds: ["{n} Sek.", "{n} s"],
   play: ["Abspielen", "Play"],

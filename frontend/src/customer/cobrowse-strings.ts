@@ -30,7 +30,7 @@ export const strings = {
     "Co-Browsing läuft: Ihre Beratung sieht diesen Tab.",
     "Co-browsing: your adviser sees this tab.",
   ],
-  controlRunning: ["Beraterin/Berater steuert mit.", "Adviser has control."],
+  controlRunning: ["Beraterin oder Berater steuert mit.", "Adviser has control."],
   stop: ["Co-Browsing beenden", "Stop sharing"],
   revoke: ["Steuerung beenden", "Revoke control"],
 } as const satisfies Strings;

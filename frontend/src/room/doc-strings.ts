@@ -49,7 +49,7 @@ export const strings = {
   takeOver: ["Selbst zeigen", "Take over"],
   closeStage: ["Dokument schließen", "Close the document"],
   download: ["Herunterladen", "Download"],
-  customerMayDownload: ["Kundin/Kunde darf herunterladen", "Customer may download"],
+  customerMayDownload: ["Kundin oder Kunde darf herunterladen", "Customer may download"],
   tools: ["Werkzeuge", "Tools"],
   tool_point: ["Zeigen", "Point"],
   tool_pen: ["Stift", "Pen"],

@@ -12,8 +12,8 @@ export const strings = {
   ],
   boxOf: ["Unterschriftsfeld: {who}", "Signature box: {who}"],
   placeFor: ["Feld aufziehen für: {who}", "Drag a box for: {who}"],
-  customer: ["Kundin/Kunde", "Customer"],
-  adviser: ["Beraterin/Berater", "Adviser"],
+  customer: ["Kundin oder Kunde", "Customer"],
+  adviser: ["Beraterin oder Berater", "Adviser"],
   adviserSigns: ["Ich unterschreibe auch", "I sign too"],
   usePdfFields: [
     "Die Unterschriftsfelder des PDFs verwenden",

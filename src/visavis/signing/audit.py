@@ -35,8 +35,8 @@ AUDIT_FORMAT = 1
 MAX_AUDIT_JSON = 1024 * 1024  # what verify reads back at most
 
 ROLE_WORDS = {
-    "customer": "Kundin/Kunde / customer",
-    "adviser": "Beraterin/Berater / adviser",
+    "customer": "Kundin oder Kunde / customer",
+    "adviser": "Beraterin oder Berater / adviser",
 }
 
 SEAL_NOTE = (

@@ -36,8 +36,8 @@ TEXT: dict[str, dict[str, str]] = {
         "document": "Dokument",
         "original": "Prüfsumme des Originals (SHA-256)",
         "consent": "Einwilligung, Version",
-        "role_customer": "Kundin/Kunde",
-        "role_adviser": "Beraterin/Berater",
+        "role_customer": "Kundin oder Kunde",
+        "role_adviser": "Beraterin oder Berater",
         "invalid": "Achtung: Dieses Dokument ist nicht bestätigt.",
         "not_signed": "Die Datei trägt kein Siegel. Ob sie echt ist, lässt sich hier nicht prüfen.",
         "modified": "Das Dokument wurde nach dem Versiegeln verändert. Verlassen Sie sich "
