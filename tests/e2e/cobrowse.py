@@ -14,6 +14,8 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocket, expect
 
+from visavis.protocol.mirror_frame import check_mirror_frame, is_mirror_frame
+
 from .browser import PASSWORD, Users, chat_frame, login, start_chat, stored_conversation
 
 ADVISER_EMAIL = "dana@musterbank.test"
@@ -116,22 +118,36 @@ def node_id(snapshot: dict[str, Any], element_id: str) -> int:
     raise AssertionError(f"#{element_id} is not in the snapshot")
 
 
+def sent_chunks(sent: Iterable[str | bytes]) -> list[dict[str, Any]]:
+    """The mirror chunks among the frames a customer's browser sent (the binary frames,
+    read by the server's own reader), shaped like the `cobrowse.batch` frames the
+    advisers get."""
+    chunks = []
+    for raw in sent:
+        if isinstance(raw, bytes) and is_mirror_frame(raw):
+            c = check_mirror_frame(raw, "sent")
+            data = base64.b64encode(c.data).decode()
+            chunks.append({"stream": c.stream, "n": c.n, "data": data, "sent_at": c.sent_at})
+    return chunks
+
+
 @dataclass
 class Customer:
     page: Page
-    sent: list[str] = field(default_factory=list)
+    sent: list[str | bytes] = field(default_factory=list)
 
     def watch(self) -> None:
         def on_socket(ws: WebSocket) -> None:
-            ws.on("framesent", lambda payload: self.sent.append(str(payload)))
+            ws.on("framesent", lambda payload: self.sent.append(payload))
 
         self.page.on("websocket", on_socket)
 
     def sent_text(self) -> str:
         """Every frame the customer's browser sent, with the mirror stream inflated: what
         the server received, readable (the compressed chunks would hide any secret)."""
-        batches = [json.loads(f) for f in self.sent if '"cobrowse.batch"' in f]
-        return "\n".join([*self.sent, json.dumps(stream_events(batches), ensure_ascii=False)])
+        text = [f for f in self.sent if isinstance(f, str)]
+        events = stream_events(sent_chunks(self.sent))
+        return "\n".join([*text, json.dumps(events, ensure_ascii=False)])
 
 
 def adviser_and_customer(

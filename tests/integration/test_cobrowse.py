@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import os
+import struct
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +22,9 @@ from conftest import LiveServer, make_server
 from helpers import PASSWORD, adviser_socket
 from wsclient import WsClient, login, new_conversation
 
-NOW_MS = 1.75e12
+from visavis.protocol.mirror_frame import mirror_frame
+
+NOW_MS = 1_750_000_000_000
 
 
 @pytest.fixture
@@ -47,8 +50,13 @@ async def step(ws: WsClient, kind: str, conv_id: str, **fields: Any) -> dict[str
     return await ws.request(kind, conversation_id=conv_id, **fields)
 
 
-async def refused(ws: WsClient, frame: dict[str, Any]) -> str:
-    fid = await ws.send(frame.pop("type"), **frame)
+async def refused(ws: WsClient, frame: dict[str, Any] | bytes) -> str:
+    """The error code a frame (JSON fields, or a binary mirror frame) was refused with."""
+    if isinstance(frame, bytes):
+        fid = f"cb-{struct.unpack_from('>I', frame, 10)[0]}"
+        await ws.send_raw(frame)
+    else:
+        fid = await ws.send(frame.pop("type"), **frame)
     err = await ws.wait_for(lambda f: f.get("id") == fid)
     assert err["type"] == "error", (frame, err)
     return str(err["code"])
@@ -56,29 +64,24 @@ async def refused(ws: WsClient, frame: dict[str, Any]) -> str:
 
 class Mirror:
     """What the customer's browser sends (frontend/src/cobrowse/packing.ts): one raw
-    DEFLATE stream per snapshot, a sync flush per batch of events, one JSON array a line."""
+    DEFLATE stream, a sync flush per batch, each chunk in the binary frame
+    (protocol/mirror_frame.py)."""
 
     def __init__(self, stream: str = "stream-1") -> None:
         self.deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
         self.stream, self.n = stream, 0
 
-    def chunk(self, raw: bytes) -> str:
-        out = self.deflater.compress(raw) + self.deflater.flush(zlib.Z_SYNC_FLUSH)
-        return base64.b64encode(out).decode()
-
-    def frame(
-        self, conv_id: str, *events: dict[str, Any], raw: bytes | None = None
-    ) -> dict[str, Any]:
-        data = self.chunk(raw if raw is not None else json.dumps(list(events)).encode() + b"\n")
-        frame = {"type": "cobrowse.batch", "conversation_id": conv_id, "sent_at": NOW_MS,
-                 "stream": self.stream, "n": self.n, "data": data}  # fmt: skip
+    def frame(self, *events: dict[str, Any], raw: bytes | None = None) -> bytes:
+        text = raw if raw is not None else json.dumps(list(events)).encode() + b"\n"
+        data = self.deflater.compress(text) + self.deflater.flush(zlib.Z_SYNC_FLUSH)
+        frame = mirror_frame(self.stream, self.n, data, NOW_MS)
         self.n += 1
         return frame
 
 
-def batch(conv_id: str, *events: dict[str, Any]) -> dict[str, Any]:
+def batch(*events: dict[str, Any]) -> bytes:
     """A stream's first chunk: always taken when co-browsing runs."""
-    return Mirror().frame(conv_id, *events)
+    return Mirror().frame(*events)
 
 
 def inflated(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -174,35 +177,34 @@ async def test_batches_go_to_the_advisers_only_and_are_never_stored(server: Live
     marker = {"type": 3, "timestamp": NOW_MS, "data": {"source": 0, "texts": [
         {"id": 12, "value": "secret-iban-DE8937"}]}}  # fmt: skip
     # not before the customer consented
-    assert await refused(customer, batch(cid, marker)) == "invalid_state"
+    assert await refused(customer, batch(marker)) == "invalid_state"
     await step(adviser, "cobrowse.request", cid)
-    assert await refused(customer, batch(cid, marker)) == "invalid_state"
+    assert await refused(customer, batch(marker)) == "invalid_state"
     await step(customer, "cobrowse.answer", cid, accept=True)
-    # advisers do not send the mirror; a batch of another conversation is refused
-    assert await refused(adviser, batch(cid, marker)) == "forbidden"
-    other_id, _ = await new_conversation(server.base_url, customer_name="Otto")
-    assert await refused(customer, batch(other_id, marker)) == "forbidden"
+    # advisers do not send the mirror (the frame names no conversation: the customer's
+    # socket has one)
+    assert await refused(adviser, batch(marker)) == "forbidden"
     # relayed in order, to the adviser; not back to the customer, not to the supervisor
     mirror = Mirror()
     for i in range(5):
-        await customer.send(**mirror.frame(cid, {**marker, "n": i}))
+        await customer.send_raw(mirror.frame({**marker, "n": i}))
     got = [await adviser.expect("cobrowse.batch") for _ in range(5)]
     assert [g["n"] for g in got] == list(range(5)) and {g["stream"] for g in got} == {"stream-1"}
     assert got[0]["sent_at"] == NOW_MS
     assert [e["n"] for e in inflated(got)] == list(range(5))
     # a large one (a page's snapshot) in one frame, and one across two chunks
     big = {"type": 2, "timestamp": NOW_MS, "data": {"node": os.urandom(20_000).hex()}}
-    await customer.send(**mirror.frame(cid, big))
+    await customer.send_raw(mirror.frame(big))
     line = json.dumps([big, marker]).encode() + b"\n"
-    await customer.send(**mirror.frame(cid, raw=line[:30_000]))
-    await customer.send(**mirror.frame(cid, raw=line[30_000:]))
+    await customer.send_raw(mirror.frame(raw=line[:30_000]))
+    await customer.send_raw(mirror.frame(raw=line[30_000:]))
     got += [await adviser.expect("cobrowse.batch") for _ in range(3)]
     assert inflated(got)[5:] == [big, big, marker]
     # a gap in the stream is refused; a new stream is taken
-    skipped = mirror.frame(cid, marker)
-    assert skipped["n"] == 8
-    assert await refused(customer, mirror.frame(cid, marker)) == "bad_request"
-    await customer.send(**batch(cid, marker))
+    skipped = mirror.frame(marker)
+    assert struct.unpack_from(">I", skipped, 10)[0] == 8
+    assert await refused(customer, mirror.frame(marker)) == "bad_request"
+    await customer.send_raw(batch(marker))
     assert inflated([await adviser.expect("cobrowse.batch")]) == [marker]
     # the supervisor follows the chat but not the mirror: a chat message after the
     # batches reaches it, the batches did not
@@ -211,7 +213,7 @@ async def test_batches_go_to_the_advisers_only_and_are_never_stored(server: Live
     assert not [f for f in boss.frames if f["type"].startswith("cobrowse.batch")]
     assert not [f for f in customer.frames if f["type"] == "cobrowse.batch"]
     # too large for a frame: refused, the socket closed (1009)
-    await customer.send(**{**batch(cid), "data": "A" * 66_000})
+    await customer.send_raw(mirror_frame("stream-1", 0, b"A" * 66_000, NOW_MS))
     err = await customer.expect("error")
     assert err["code"] == "frame_too_large"
     # never stored, never logged (not even refused ones)
@@ -228,13 +230,13 @@ async def test_batches_have_their_own_budget(server: LiveServer) -> None:
     await step(customer, "cobrowse.answer", cid, accept=True)
     event = {"type": 3, "timestamp": NOW_MS, "data": {"source": 1, "positions": []}}
     for i in range(55):  # burst 40, 20 a second: some of these are refused
-        await customer.send(id=f"b-{i}", **batch(cid, event))
+        await customer.send_raw(Mirror(f"stream-b{i:02}").frame(event))
     # chat is not slowed by the mirror
     ack = await customer.request("chat.send", conversation_id=cid, client_id="chat-00002",
                                  text="Hallo")  # fmt: skip
     assert ack["type"] == "ack", ack
     limited = [f for f in customer.frames if f.get("code") == "rate_limited"]
-    assert limited and all(f["id"].startswith("b-") for f in limited)
+    assert limited and all(f["id"] == "cb-0" for f in limited)
     relayed = [await adviser.expect("cobrowse.batch") for _ in range(55 - len(limited))]
     assert len(relayed) + len(limited) == 55
     await asyncio.gather(adviser.close(), customer.close())
@@ -246,18 +248,20 @@ async def test_the_mirror_stream_is_bounded_when_inflated(server: LiveServer) ->
     await step(customer, "cobrowse.answer", cid, accept=True)
     events = [{"type": 3, "timestamp": NOW_MS, "data": {"source": 0, "n": i}} for i in range(50)]
     mirror = Mirror()
-    first = mirror.frame(cid, *events)
-    assert len(first["data"]) < len(json.dumps(events)) / 4
-    await customer.send(**first)
+    first = mirror.frame(*events)
+    assert len(first) < len(json.dumps(events)) / 4
+    await customer.send_raw(first)
     assert inflated([await adviser.expect("cobrowse.batch")]) == events
     # a bomb: spaces deflate a thousandfold, 8 MiB + 1 of them in one batch is refused,
     # and the stream with it; garbage too; nothing of it reaches the adviser
     half = 4 * 1024 * 1024 + 1
-    await customer.send(**mirror.frame(cid, raw=b"[" + b" " * half))
+    await customer.send_raw(mirror.frame(raw=b"[" + b" " * half))
     await adviser.expect("cobrowse.batch")
-    assert await refused(customer, mirror.frame(cid, raw=b" " * half + b"]\n")) == "bad_request"
-    assert await refused(customer, mirror.frame(cid, {"type": 3})) == "bad_request"
-    assert await refused(customer, {**batch(cid), "data": "//8="}) == "bad_request"
+    assert await refused(customer, mirror.frame(raw=b" " * half + b"]\n")) == "bad_request"
+    assert await refused(customer, mirror.frame({"type": 3})) == "bad_request"
+    assert (
+        await refused(customer, mirror_frame("stream-1", 0, b"\xff\xff", NOW_MS)) == "bad_request"
+    )
     await customer.request("chat.send", conversation_id=cid, client_id="chat-00003", text="Da")
     await adviser.expect("event", kind="chat.message")
     assert not [f for f in adviser.frames if f["type"] == "cobrowse.batch"]
@@ -327,7 +331,7 @@ async def test_ending_the_conversation_ends_cobrowsing(server: LiveServer) -> No
     gone = await customer.expect("event", kind="conversation.ended")
     assert ended["body"] == {"reason": "conversation_ended"}
     assert gone["seq"] == ended["seq"] + 1
-    assert await refused(customer, batch(cid, {"type": 3})) == "invalid_state"
+    assert await refused(customer, batch({"type": 3})) == "invalid_state"
     click = {"type": "cobrowse.input", "conversation_id": cid, "action": "click", "x": 1,
              "y": 1}  # fmt: skip
     assert await refused(adviser, click) == "cobrowse_no_control"
@@ -376,6 +380,6 @@ async def test_a_blind_transfer_ends_co_browsing(server: LiveServer) -> None:
     moved = await customer.expect("event", kind="conversation.transferred")
     assert ended["body"] == {"reason": "transferred"} and moved["seq"] == ended["seq"] + 1
     # the mirror is refused now; the new adviser must ask again
-    assert await refused(customer, batch(cid, {"type": 3})) == "invalid_state"
+    assert await refused(customer, batch({"type": 3})) == "invalid_state"
     assert (await step(colleague, "cobrowse.request", cid))["type"] == "ack"
     await asyncio.gather(adviser.close(), customer.close(), colleague.close())

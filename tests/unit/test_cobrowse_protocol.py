@@ -62,33 +62,7 @@ def test_inputs_with_wrong_fields_are_refused(fields: dict[str, Any], says: str)
     assert says in err.message
 
 
-def _chunk(**fields: Any) -> str:
-    base = {"type": "cobrowse.batch", "sent_at": 1.0e12, "stream": "page-0001", "n": 0}
-    return _frame(**{**base, **fields})
-
-
-def test_a_batch_is_one_chunk_of_a_stream() -> None:
-    ok = parse_client_frame(_chunk(data="q1YqqQ8AAA=="))
-    assert isinstance(ok, m.CobrowseBatch) and ok.n == 0 and ok.stream == "page-0001"
-    for fields in (
-        {"data": ""},
-        {"data": "not base64!"},
-        {"data": "q1YqqQ8AAA==", "n": -1},
-        {"data": "q1YqqQ8AAA==", "n": "1"},
-        {"data": "q1YqqQ8AAA==", "stream": "x"},
-        {"data": "q1YqqQ8AAA==", "sent_at": 0},
-        {"data": "q1YqqQ8AAA==", "events": [{"type": 3}]},
-    ):
-        assert _refused(_chunk(**fields)).code == "bad_request", fields
-
-
-def test_only_batches_may_be_larger_than_other_frames() -> None:
-    big = "A" * 40_000
-    msg = parse_client_frame(_chunk(data=big))
-    assert isinstance(msg, m.CobrowseBatch)
-    err = _refused(_frame(type="chat.send", client_id="abcdefgh", text=big))
-    assert err.code == "frame_too_large"
-    err = _refused(_chunk(data="A" * (64 * 1024)))
-    assert err.code == "frame_too_large"
-    # a chunk stays within its character limit even where the frame would fit
-    assert _refused(_chunk(data="A" * 60_004)).code == "bad_request"
+def test_a_batch_is_no_json_frame() -> None:
+    """The mirror comes only as the binary frame (tests/unit/test_mirror_frame.py)."""
+    frame = _frame(type="cobrowse.batch", sent_at=1.0e12, stream="page-0001", n=0, data="q1Y=")
+    assert _refused(frame).code == "unknown_type"

@@ -5,7 +5,6 @@ browser — and a refused chunk breaks the stream until a new one begins."""
 
 from __future__ import annotations
 
-import base64
 import json
 import zlib
 
@@ -22,15 +21,14 @@ class Sender:
     def __init__(self) -> None:
         self.deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
 
-    def chunk(self, text: bytes) -> str:
-        out = self.deflater.compress(text) + self.deflater.flush(zlib.Z_SYNC_FLUSH)
-        return base64.b64encode(out).decode()
+    def chunk(self, text: bytes) -> bytes:
+        return self.deflater.compress(text) + self.deflater.flush(zlib.Z_SYNC_FLUSH)
 
-    def batch(self, events: list[dict[str, int]]) -> str:
+    def batch(self, events: list[dict[str, int]]) -> bytes:
         return self.chunk(json.dumps(events).encode() + b"\n")
 
 
-def refused(stream: MirrorStream, sid: str, n: int, data: str) -> str:
+def refused(stream: MirrorStream, sid: str, n: int, data: bytes) -> str:
     with pytest.raises(VisavisError) as caught:
         stream.check_chunk(sid, n, data)
     assert caught.value.code == "bad_request"
@@ -69,7 +67,7 @@ def test_many_batches_together_may_be_large() -> None:
 
 def test_garbage_is_refused() -> None:
     mirror = MirrorStream()
-    assert "not base64 DEFLATE" in refused(mirror, "page-1", 0, "//8=")
+    assert "not raw DEFLATE" in refused(mirror, "page-1", 0, b"\xff\xff")
     ended = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     whole = ended.compress(b"[]\n") + ended.flush()
-    assert "ended" in refused(mirror, "page-1", 0, base64.b64encode(whole).decode())
+    assert "ended" in refused(mirror, "page-1", 0, whole)

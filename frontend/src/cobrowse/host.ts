@@ -11,6 +11,7 @@
 // origin, checked on every message) says the customer consented, and stops at once
 // when the customer presses stop on the page, before the server hears of it.
 import { record } from "@rrweb/record";
+import { isMotion } from "./events";
 import { MirrorPacker } from "./packing";
 import { BRIDGE_SOURCE, RESUME_KEY, type FromHost, type HostState, type ToHost } from "./bridge";
 import { execute, type Guard } from "./control";
@@ -25,14 +26,6 @@ const FLUSH_MOTION_MS = 250;
 /** Always masked (their text and their inputs' values) / blocked (not recorded at all). */
 const MASKED = "[data-visavis-mask]";
 const BLOCKED = `#visavis-widget,#${OVERLAY_ID},[data-visavis-block]`;
-
-/** rrweb's incremental snapshots (type 3) of pointer moves (source 1), scrolling (3) and
- * touch moves (6). */
-function isMotion(event: unknown): boolean {
-  const e = event as { type?: unknown; data?: { source?: unknown } } | null;
-  const source = e?.data?.source;
-  return e?.type === 3 && (source === 1 || source === 3 || source === 6);
-}
 
 interface CobrowseConfig {
   /** The operator's CSS selectors of further content to mask (VISAVIS_COBROWSE_MASK). */

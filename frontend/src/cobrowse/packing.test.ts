@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_CHUNK_CHARS, MirrorPacker, MirrorUnpacker } from "./packing";
+import { mirrorFrame } from "./frame";
+import { MAX_CHUNK_BYTES, MirrorPacker, MirrorUnpacker, fromBase64 } from "./packing";
 
 const ids = () => {
   let i = 0;
@@ -42,14 +43,14 @@ describe("MirrorPacker and MirrorUnpacker", () => {
   });
 
   it("cuts a chunk too large for a frame into several that join again", () => {
-    // random text hardly compresses: more than one chunk's worth of base64
+    // random text hardly compresses: more than one chunk's worth
     const noise = Array.from({ length: 100_000 }, () =>
       String.fromCharCode(33 + Math.floor(Math.random() * 90)),
     ).join("");
     const packer = new MirrorPacker(ids());
     const chunks = packer.pack([meta, { type: 2, data: noise }], 1);
     expect(chunks.length).toBeGreaterThan(1);
-    for (const c of chunks) expect(c.data.length).toBeLessThanOrEqual(MAX_CHUNK_CHARS);
+    for (const c of chunks) expect(c.data.length).toBeLessThanOrEqual(MAX_CHUNK_BYTES);
     const unpacker = new MirrorUnpacker();
     const got = chunks.map((c) => unpacker.take(c));
     expect(got.slice(0, -1).every((g) => g?.length === 0)).toBe(true);
@@ -77,7 +78,8 @@ describe("MirrorPacker and MirrorUnpacker", () => {
     expect(late.take(packer.pack([move(1)], 2)[0]!)).toBeNull();
     const [c0] = packer.pack([meta], 3);
     expect(late.take(c0!)).toEqual([[meta]]);
-    expect(late.take({ stream: c0!.stream, n: 1, data: "////", sent_at: 4 })).toBeNull();
+    const garbage = { stream: c0!.stream, n: 1, data: fromBase64("////"), sent_at: 4 };
+    expect(late.take(garbage)).toBeNull();
   });
 
   it("drops a batch larger than the server takes and restarts the stream", () => {
@@ -85,5 +87,21 @@ describe("MirrorPacker and MirrorUnpacker", () => {
     packer.pack([meta], 1);
     expect(packer.pack([{ type: 2, data: "a".repeat(8 * 1024 * 1024) }], 2)).toEqual([]);
     expect(packer.pack([move(1)], 3)[0]).toMatchObject({ stream: "stream-2", n: 0 });
+  });
+
+  it("writes the binary frame the server reads (protocol/mirror_frame.py)", () => {
+    const frame = mirrorFrame({
+      stream: "page-0001",
+      n: 7,
+      sent_at: 1_750_000_000_000,
+      data: new Uint8Array([1, 2, 3]),
+    });
+    expect(frame.length).toBe(15 + 9 + 3);
+    const view = new DataView(frame.buffer);
+    expect([view.getUint8(0), view.getUint8(1)]).toEqual([1, 1]);
+    expect(view.getBigUint64(2)).toBe(1_750_000_000_000n);
+    expect([view.getUint32(10), view.getUint8(14)]).toEqual([7, 9]);
+    expect(new TextDecoder().decode(frame.subarray(15, 24))).toBe("page-0001");
+    expect(Array.from(frame.subarray(24))).toEqual([1, 2, 3]);
   });
 });

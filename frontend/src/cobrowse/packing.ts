@@ -1,23 +1,29 @@
 // The mirror stream (protocol/cobrowse.py): the customer's recorded rrweb events as one
 // DEFLATE stream per page snapshot, one JSON events array per line, cut at a sync
-// flush into `cobrowse.batch` chunks. Compressing with the stream's context shrinks
+// flush into chunks. The customer's browser sends each chunk as the protocol's one
+// binary frame (frame.ts); advisers get them base64 in `cobrowse.batch` frames. Compressing with the stream's context shrinks
 // rrweb's JSON five- to tenfold (each small batch alone would hardly shrink), and the
 // server keeps no per-socket compression state. pako (zlib's own code): the browser's
 // CompressionStream cannot flush without ending its stream, and fflate's sync flush
 // wrote streams zlib could not read.
 import { Deflate, Inflate, Z_SYNC_FLUSH } from "pako";
 import type { CobrowseBatchOutMsg } from "../lib/protocol.gen";
+import { META } from "./events";
 
-/** The server's limits (MAX_CHUNK_CHARS, a multiple of 4: slices of base64 stay base64;
+/** The server's limits (MAX_CHUNK_BYTES: the deflated bytes of one frame;
  * MAX_LINE_BYTES: one batch inflated). */
-export const MAX_CHUNK_CHARS = 60_000;
+export const MAX_CHUNK_BYTES = 45_000;
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
-/** rrweb's Meta event: the first of every full snapshot. */
-const META = 4;
 
-export type Chunk = Pick<CobrowseBatchOutMsg, "stream" | "n" | "data" | "sent_at">;
+/** One chunk of a stream: `data` the stream's next deflated bytes. */
+export type Chunk = Pick<CobrowseBatchOutMsg, "stream" | "n" | "sent_at"> & { data: Uint8Array };
 
 const encoder = new TextEncoder();
+
+/** A `cobrowse.batch` frame's base64 data as bytes (the adviser's side). */
+export function fromBase64(data: string): Uint8Array {
+  return Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+}
 
 /** A random stream id (the server wants 8–64 of [A-Za-z0-9_-]). */
 export function streamId(): string {
@@ -25,12 +31,15 @@ export function streamId(): string {
   return Array.from(bytes, (b) => (b % 36).toString(36)).join("");
 }
 
-function toBase64(parts: readonly Uint8Array[]): string {
-  let binary = "";
-  for (const part of parts)
-    for (let i = 0; i < part.length; i += 0x8000)
-      binary += String.fromCharCode(...part.subarray(i, i + 0x8000));
-  return btoa(binary);
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** The customer's side: recorded events → chunks, in order. */
@@ -64,14 +73,14 @@ export class MirrorPacker {
       this.n = 0;
     }
     this.deflater.push(line, Z_SYNC_FLUSH);
-    const data = toBase64(this.out);
+    const data = joined(this.out);
     this.out = [];
     const chunks: Chunk[] = [];
-    for (let i = 0; i < data.length; i += MAX_CHUNK_CHARS)
+    for (let i = 0; i < data.length; i += MAX_CHUNK_BYTES)
       chunks.push({
         stream: this.stream,
         n: this.n++,
-        data: data.slice(i, i + MAX_CHUNK_CHARS),
+        data: data.slice(i, i + MAX_CHUNK_BYTES),
         sent_at: sentAt,
       });
     return chunks;
@@ -111,10 +120,7 @@ export class MirrorUnpacker {
     this.next = chunk.n + 1;
     try {
       const inflater = this.inflater;
-      inflater.push(
-        Uint8Array.from(atob(chunk.data), (c) => c.charCodeAt(0)),
-        Z_SYNC_FLUSH,
-      );
+      inflater.push(chunk.data, Z_SYNC_FLUSH);
       if (inflater.err) throw new Error(inflater.msg);
       if (this.line.length > MAX_LINE_BYTES) throw new RangeError("batch too large");
       const batches = this.done.map((l) => JSON.parse(l) as unknown);

@@ -12,15 +12,15 @@ import { Replayer } from "@rrweb/replay";
 import replayCss from "@rrweb/replay/dist/style.css?inline";
 import { css, html, nothing, type PropertyValues } from "lit";
 import { I18nElement } from "../lib/base";
-import { MirrorUnpacker } from "../cobrowse/packing";
+import { META } from "../cobrowse/events";
+import { MirrorUnpacker, fromBase64 } from "../cobrowse/packing";
 import type { CobrowseBatchOutMsg, CobrowseInputMsg } from "../lib/protocol.gen";
 import { base } from "../lib/styles";
 import type { VisavisClient } from "../lib/ws";
 import { fitScale, Throttle, toCustomer, type CobrowseState } from "./cobrowse-state";
+import { MirrorClock, type RrEvent } from "./mirror-clock";
 import { tcb } from "./cobrowse-strings";
 
-type RrEvent = { type: number; timestamp: number; data?: unknown } & Record<string, unknown>;
-const META = 4; // rrweb EventType.Meta: a new page (navigation) starts with it
 const POINTER_GAP_MS = 34; // ≤ 30 pointer frames a second
 const KEYS = new Set([
   "Backspace", "Delete", "Enter", "Tab", "Escape", "ArrowLeft", "ArrowRight", "ArrowUp",
@@ -64,6 +64,7 @@ export class CobrowseView extends I18nElement {
   private mirrorDoc: Document | null = null;
   private mount: HTMLElement | null = null;
   private unpacker = new MirrorUnpacker();
+  private readonly clock = new MirrorClock();
   private focusedTarget: number | null = null;
   private scanQueued = false;
   private resizeObserver: ResizeObserver | null = null;
@@ -140,15 +141,20 @@ export class CobrowseView extends I18nElement {
   // ------------------------------------------------------------------ the stream
   /** A `cobrowse.batch` of this conversation (in the order the server sent them). */
   receive(frame: CobrowseBatchOutMsg): void {
-    const batches = this.unpacker.take(frame);
+    const batches = this.unpacker.take({ ...frame, data: fromBase64(frame.data) });
     if (batches === null) {
       this.resync(); // joined mid-stream, or a chunk was lost: ask for the page again
       return;
     }
-    for (const ev of batches.flat() as RrEvent[]) {
-      if (ev.type === META) this.rebuild(frame.sent_at);
+    const now = Date.now();
+    for (const batch of batches as RrEvent[][]) {
+      // a new page (navigation, resync) begins a new replayer: its events from there
+      const meta = batch.findIndex((ev) => ev.type === META);
+      if (meta >= 0) this.rebuild(now);
+      const events = meta > 0 ? batch.slice(meta) : batch;
       if (!this.replayer) continue; // before the first page: nothing to draw on yet
-      this.replayer.addEvent(ev as never);
+      this.clock.place(events, now);
+      for (const ev of events) this.replayer.addEvent(ev as never);
     }
     this.queueScan();
   }
@@ -181,9 +187,8 @@ export class CobrowseView extends I18nElement {
       this.viewport = { width, height };
       this.fit();
     });
-    // The customer's clock: events play relative to the page's first send time, so
-    // clock skew between the two machines adds no lag (not the snapshot's timestamp).
-    replayer.startLive(baseline);
+    // The console's clock: events are re-timed as they arrive (mirror-clock.ts).
+    replayer.startLive(this.clock.start(baseline));
     this.replayer = replayer;
     this.live = true;
   }

@@ -8,6 +8,7 @@
 // only from the conversation's log (the server's `cobrowse.started`), never ahead of it.
 import { html, nothing, css, type TemplateResult } from "lit";
 import type { FromHost, HostState, ToHost } from "../cobrowse/bridge";
+import { mirrorFrame } from "../cobrowse/frame";
 import { I18nElement } from "../lib/base";
 import { cobrowseState, COBROWSE_IDLE, type CobrowseState } from "../lib/cobrowse-state";
 import { errorText, lang } from "../lib/i18n";
@@ -196,17 +197,11 @@ export class CobrowsePanel extends I18nElement {
         break;
       case "cb.batch": {
         const { stream, n, data, sent_at } = msg;
-        if (!this.sharing || typeof data !== "string" || typeof n !== "number") return;
+        if (!this.sharing || !(data instanceof Uint8Array) || typeof n !== "number") return;
+        if (typeof stream !== "string" || typeof sent_at !== "number") return;
         if (n === 0) this.restarting = false;
-        const sent = this.client?.send({
-          type: "cobrowse.batch",
-          id: `cb-${n}`,
-          conversation_id: this.conversationId,
-          stream,
-          n,
-          data,
-          sent_at,
-        });
+        // errors about it come back with id `cb-<n>` (onFrame)
+        const sent = this.client?.sendBinary(mirrorFrame({ stream, n, data, sent_at }));
         if (!sent) this.lost = true;
         break;
       }

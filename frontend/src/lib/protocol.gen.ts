@@ -929,23 +929,6 @@ export interface CobrowseEndMsg {
   conversation_id: string;
 }
 
-/** Customer: the next chunk of the mirror stream, relayed to the conversation's advisers. `n` counts from 0 within `stream`; chunk 0 begins a new stream (with a page's full snapshot), so a receiver that missed a chunk waits for the next one. */
-export interface CobrowseBatchMsg {
-  v?: 1;
-  /** minLength 1; maxLength 64 */
-  id?: string | null;
-  type: "cobrowse.batch";
-  /** minLength 1; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
-  conversation_id: string;
-  sent_at: number;
-  /** minLength 8; maxLength 64; pattern ^[A-Za-z0-9_-]+$ */
-  stream: string;
-  /** minimum 0; maximum 2147483647 */
-  n: number;
-  /** minLength 4; maxLength 60000; pattern ^[A-Za-z0-9+/]+={0,2}$ */
-  data: string;
-}
-
 /** Adviser: where they point on the mirror, in the customer's viewport CSS px. */
 export interface CobrowsePointerMsg {
   v?: 1;
@@ -1524,7 +1507,6 @@ export type ClientMessage =
   | CobrowseControlAnswerMsg
   | CobrowseControlRevokeMsg
   | CobrowseEndMsg
-  | CobrowseBatchMsg
   | CobrowsePointerMsg
   | CobrowseInputMsg
   | CobrowseResyncMsg
@@ -1615,7 +1597,6 @@ export interface ClientMessageMap {
   "cobrowse.control_answer": CobrowseControlAnswerMsg;
   "cobrowse.control_revoke": CobrowseControlRevokeMsg;
   "cobrowse.end": CobrowseEndMsg;
-  "cobrowse.batch": CobrowseBatchMsg;
   "cobrowse.pointer": CobrowsePointerMsg;
   "cobrowse.input": CobrowseInputMsg;
   "cobrowse.resync": CobrowseResyncMsg;
@@ -1749,7 +1730,6 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "cobrowse.control_answer",
   "cobrowse.control_revoke",
   "cobrowse.end",
-  "cobrowse.batch",
   "cobrowse.pointer",
   "cobrowse.input",
   "cobrowse.resync",

@@ -386,6 +386,15 @@ export class VisavisClient {
     return this.raw({ ...frame, v: PROTOCOL_VERSION });
   }
 
+  /** The protocol's one binary frame (the co-browsing mirror, cobrowse/packing.ts);
+   * dropped when not connected. */
+  sendBinary(frame: Uint8Array): boolean {
+    const ws = this.ws;
+    if (!this.connected || !ws) return false;
+    ws.send(frame);
+    return true;
+  }
+
   /** Send a command and wait for its ack / error (matched by `id`). */
   request(frame: ClientMessage, timeoutMs = 10_000): Promise<Answer> {
     const id = this.nextId();

@@ -20,8 +20,6 @@ Who may do which step (advisers ask, customers answer) is checked by the caller
 
 from __future__ import annotations
 
-import base64
-import binascii
 import zlib
 from collections.abc import Callable
 
@@ -111,19 +109,19 @@ class MirrorStream:
         self.line = 0  # inflated bytes of the batch (line) not yet ended
         self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
 
-    def check_chunk(self, stream: str, n: int, data: str) -> None:
+    def check_chunk(self, stream: str, n: int, data: bytes) -> None:
         if n == 0:
             self._begin(stream)
         elif stream != self.stream or n != self.next_n:
             expected = f"chunk {self.next_n} of {self.stream}" if self.stream else "chunk 0"
             raise VisavisError("bad_request", f"mirror stream at {stream}/{n}, expected {expected}")
         try:
-            self._inflate(base64.b64decode(data, validate=True))
-        except (binascii.Error, zlib.error, VisavisError) as exc:
+            self._inflate(data)
+        except (zlib.error, VisavisError) as exc:
             self.stream = None
             if isinstance(exc, VisavisError):
                 raise
-            raise VisavisError("bad_request", f"mirror chunk is not base64 DEFLATE: {exc}") from exc
+            raise VisavisError("bad_request", f"mirror chunk is not raw DEFLATE: {exc}") from exc
         self.next_n = n + 1
 
     def _inflate(self, raw: bytes) -> None:

@@ -62,6 +62,7 @@ from visavis.protocol.forms import (
     FormOpen,
     FormSubmit,
 )
+from visavis.protocol.mirror_frame import is_mirror_frame, mirror_frame_id
 from visavis.protocol.recording import (
     RECORDING_CLIENT_MESSAGES,
     RecordingConsent,
@@ -293,7 +294,6 @@ ClientMessage = Annotated[
     | CobrowseControlAnswer
     | CobrowseControlRevoke
     | CobrowseEnd
-    | CobrowseBatch
     | CobrowsePointer
     | CobrowseInput
     | CobrowseResync
@@ -315,6 +315,9 @@ ClientMessage = Annotated[
     | SignatureCancel,
     Field(discriminator="type"),
 ]
+# What the gateway dispatches: a JSON message, or the mirror chunk of the one binary
+# frame (protocol/mirror_frame.py).
+InboundMessage = ClientMessage | CobrowseBatch
 
 _ALL: tuple[type[ClientBase], ...] = (
     Hello,
@@ -349,10 +352,9 @@ CLIENT_MESSAGES: dict[str, type[ClientBase]] = {
     for m in _ALL
 }
 
-# frames that may be larger than MAX_FRAME_BYTES: a mirrored page's changes, a
-# signature image (both within MAX_BATCH_FRAME_BYTES, checked first)
+# frames that may be larger than MAX_FRAME_BYTES: a signature image (within
+# MAX_BATCH_FRAME_BYTES, checked first, the limit of the mirror's binary frames too)
 LARGE_FRAME_TYPES: dict[str, int] = {
-    "cobrowse.batch": MAX_BATCH_FRAME_BYTES,
     "signature.sign": MAX_SIGN_FRAME_BYTES,
 }
 
@@ -366,8 +368,8 @@ def parse_client_frame(raw: str | bytes) -> ClientMessage:
 
 def decode_client_frame(raw: str | bytes) -> dict[str, Any]:
     """The frame as a JSON object, unchecked (the gateway reads its `type` to pick the
-    rate budget before validating). Co-browsing batches may be larger than other frames
-    (a mirrored page's changes): their limit is checked once the type is known."""
+    rate budget before validating). A signature may be larger than other frames: its
+    limit is checked once the type is known."""
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > MAX_BATCH_FRAME_BYTES:
         raise VisavisError(
@@ -400,6 +402,8 @@ def validate_client_frame(data: dict[str, Any]) -> ClientMessage:
 
 def frame_id_of(raw: str | bytes) -> str | None:
     """Best-effort `id` of a frame that failed validation, to echo in the error."""
+    if isinstance(raw, bytes) and is_mirror_frame(raw):
+        return mirror_frame_id(raw)
     try:
         data: Any = loads(raw)
     except VisavisError:

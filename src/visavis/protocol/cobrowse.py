@@ -32,13 +32,15 @@ from visavis.protocol.common import (
 )
 
 # The mirror is one DEFLATE stream (raw, RFC 1951) per page snapshot, made in the
-# customer's browser: each `cobrowse.batch` carries the stream's next bytes up to a sync
-# flush, base64-encoded, at most MAX_CHUNK_CHARS a frame. Inflated, the stream is the
+# customer's browser: each chunk carries the stream's next bytes up to a sync flush, at
+# most MAX_CHUNK_BYTES, in a binary frame (protocol/mirror_frame.py); the advisers get it
+# base64-encoded in a `cobrowse.batch` frame (at most MAX_CHUNK_CHARS). Inflated, the stream is the
 # JSON text of one rrweb events array per line. Compressing with the stream's context
 # shrinks rrweb's JSON five- to tenfold while the server keeps no per-socket
 # compression state (permessage-deflate would cost every idle socket tens of KB).
 MAX_BATCH_FRAME_BYTES = 64 * 1024
-MAX_CHUNK_CHARS = 60_000
+MAX_CHUNK_BYTES = 45_000
+MAX_CHUNK_CHARS = 60_000  # MAX_CHUNK_BYTES in base64
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one batch inflated (a large page's snapshot)
 MAX_INPUT_TEXT = 200
 
@@ -151,9 +153,7 @@ class CobrowseEnd(_Strict):
     conversation_id: ConversationId
 
 
-Chunk = Annotated[
-    str, Field(min_length=4, max_length=MAX_CHUNK_CHARS, pattern=r"^[A-Za-z0-9+/]+={0,2}$")
-]
+Chunk = Annotated[bytes, Field(min_length=1, max_length=MAX_CHUNK_BYTES)]
 StreamId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 ChunkNo = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
@@ -161,7 +161,8 @@ ChunkNo = Annotated[int, Field(ge=0, le=2**31 - 1)]
 class CobrowseBatch(_Strict):
     """Customer: the next chunk of the mirror stream, relayed to the conversation's
     advisers. `n` counts from 0 within `stream`; chunk 0 begins a new stream (with a
-    page's full snapshot), so a receiver that missed a chunk waits for the next one."""
+    page's full snapshot), so a receiver that missed a chunk waits for the next one.
+    It arrives as a binary frame (protocol/mirror_frame.py), never as JSON."""
 
     type: Literal["cobrowse.batch"]
     conversation_id: ConversationId
@@ -234,7 +235,6 @@ COBROWSE_CLIENT_MESSAGES: tuple[type[ClientBase], ...] = (
     CobrowseControlAnswer,
     CobrowseControlRevoke,
     CobrowseEnd,
-    CobrowseBatch,
     CobrowsePointer,
     CobrowseInput,
     CobrowseResync,

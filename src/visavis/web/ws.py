@@ -30,6 +30,7 @@ from visavis.protocol import frames as f
 from visavis.protocol import messages as m
 from visavis.protocol.client import decode_client_frame, validate_client_frame
 from visavis.protocol.messages import frame_id_of
+from visavis.protocol.mirror_frame import check_mirror_frame, is_mirror_frame
 from visavis.protocol.replies import ack, error
 from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
@@ -103,7 +104,7 @@ class Gateway:
         rec = RecordingCommands(recording, conversations)
         sign = SigningCommands(signing, documents, forms, conversations)
         # One handler per client message type (parse_client_frame gives exactly one).
-        self._handlers: dict[type[m.ClientMessage], Handler] = {
+        self._handlers: dict[type[m.InboundMessage], Handler] = {
             m.Ping: self._do_ping,
             m.Hello: self._do_hello_again,
             m.Subscribe: self._do_subscribe,
@@ -218,14 +219,21 @@ class Gateway:
             FRAMES_IN.inc()
             data: dict[str, Any] | None = None
             undecodable: VisavisError | None = None
+            mirror: m.CobrowseBatch | None = None  # the one binary frame
             try:
-                data = decode_client_frame(raw)
+                if is_mirror_frame(raw):
+                    mirror = check_mirror_frame(cast(bytes, raw), conn.conversation_id)
+                    data = {"type": mirror.type}
+                else:
+                    data = decode_client_frame(raw)
             except VisavisError as err:
                 undecodable = err
             # pointers, views, form focus and co-browsing's relays have their own
             # budgets (web/ephemeral.py)
             kind = data.get("type") if data is not None else None
-            if not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
+            if is_mirror_frame(raw):
+                kind = "cobrowse.batch"
+            elif not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
                 kind = None
             ephemeral = kind in RELAYED_TYPES or kind in m.COBROWSE_RELAY_TYPES
             if ephemeral and conn.relay is None:
@@ -246,7 +254,7 @@ class Gateway:
                 if data is None:
                     assert undecodable is not None
                     raise undecodable
-                msg = validate_client_frame(data)
+                msg = mirror if mirror is not None else validate_client_frame(data)
                 fid = msg.id
                 await self._handlers[type(msg)](conn, msg)
             except VisavisError as err:

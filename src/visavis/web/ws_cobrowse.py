@@ -13,6 +13,7 @@ requests only while co-browsing runs, inputs only while control is granted
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 from visavis.collab.cobrowse import CobrowseService, MirrorStream
@@ -109,7 +110,7 @@ class CobrowseCommands:
                 "sent_at": msg.sent_at,
                 "stream": msg.stream,
                 "n": msg.n,
-                "data": msg.data,
+                "data": base64.b64encode(msg.data).decode("ascii"),
             }
             # in order and every one (a lost mutation breaks the mirror): not coalesced
             await self.announcer.send_ephemeral(cid, batch, {"to_advisers": sorted(advisers)})
