@@ -23,6 +23,7 @@ from visavis.auth.ratelimit import TokenBucket
 from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
+from visavis.web.lanes import Lanes
 
 if TYPE_CHECKING:
     from visavis.auth.service import AdviserView
@@ -56,6 +57,7 @@ class Connection:
         "conversation_id",
         "conversations",
         "customer_name",
+        "lanes",
         "last_seen",
         "peer_id",
         "refusals",
@@ -77,6 +79,7 @@ class Connection:
         self.adviser: AdviserView | None = None
         self.conversation_id: str | None = None  # the customer's own conversation
         self.customer_name: str | None = None
+        self.lanes: Lanes | None = None  # an adviser's: one per conversation (lanes.py)
         self.subs: dict[str, int] = {}  # conversation id -> highest seq sent
         # conversation id -> last seq sent before events hidden from this socket; made
         # only when something is hidden (most sockets never need it)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, cast
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -37,6 +38,7 @@ from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
+from visavis.web.lanes import Lanes
 from visavis.web.metrics import FRAMES_IN, FRAMES_REFUSED, SOCKETS
 from visavis.web.permissions import (
     advisers_of,
@@ -182,6 +184,8 @@ class Gateway:
         except WebSocketDisconnect:
             pass
         finally:
+            if conn.lanes is not None:  # what was started finishes before the socket goes
+                await conn.lanes.do_drain()
             SOCKETS.dec()
             conn.closed = True
             if conn.relay is not None:
@@ -249,29 +253,41 @@ class Gateway:
                     return
                 self._error(conn, frame_id_of(raw), "rate_limited", "slow down: too many frames")
                 continue
-            fid: str | None = None
             try:
                 if data is None:
                     assert undecodable is not None
                     raise undecodable
                 msg = mirror if mirror is not None else validate_client_frame(data)
-                fid = msg.id
-                await self._handlers[type(msg)](conn, msg)
             except VisavisError as err:
-                if fid is None:
-                    fid = frame_id_of(raw)
-                if not ephemeral:  # pointers are never logged, not even refused ones
-                    log.info(
-                        "refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message
-                    )
-                FRAMES_REFUSED.labels(err.code).inc()
-                if err.code == "frame_too_large":
-                    await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
-                    return
-                self._error(conn, fid, err.code, err.message, err.details)
-            except Exception:
-                log.exception("internal error on frame %s", fid)
-                self._error(conn, fid, "internal", "internal error; the frame was not applied")
+                await self._refused(conn, frame_id_of(raw), err, ephemeral)
+                continue
+            # an adviser's frames run in one lane per conversation (web/lanes.py)
+            if conn.lanes is None:
+                await self._act(conn, msg, ephemeral)
+            else:
+                lane = getattr(msg, "conversation_id", None)
+                await conn.lanes.do_run(lane, partial(self._act, conn, msg, ephemeral))
+
+    async def _act(self, conn: Connection, msg: m.InboundMessage, ephemeral: bool) -> None:
+        """Handle one valid frame; a refusal or a failure is answered, never raised."""
+        try:
+            await self._handlers[type(msg)](conn, msg)
+        except VisavisError as err:
+            await self._refused(conn, msg.id, err, ephemeral)
+        except Exception:
+            log.exception("internal error on frame %s", msg.id)
+            self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
+
+    async def _refused(
+        self, conn: Connection, fid: str | None, err: VisavisError, ephemeral: bool
+    ) -> None:
+        if not ephemeral:  # pointers are never logged, not even refused ones
+            log.info("refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message)
+        FRAMES_REFUSED.labels(err.code).inc()
+        if err.code == "frame_too_large":
+            await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
+        else:
+            self._error(conn, fid, err.code, err.message, err.details)
 
     def _error(
         self,
@@ -318,6 +334,7 @@ class Gateway:
         adviser, _csrf = await self.auth.check_session(conn.ws.cookies.get(SESSION_COOKIE))
         conn.role = "adviser"
         conn.adviser = adviser
+        conn.lanes = Lanes()
         self.hub.add_adviser(conn)
         active = await self.conversations.for_adviser(adviser.id)
         active += await self.conversations.for_consultant(adviser.id)
