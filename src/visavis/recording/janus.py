@@ -37,6 +37,10 @@ LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu/janus"), Path("/usr/lib/aarch64-linu
             Path("/usr/lib/janus"))  # fmt: skip
 START_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 15.0
+# An RTCP sender report's sender info ends at byte 20 (RFC 3550 6.4.1); of an RTP
+# packet the 12-byte header and 8 bytes more (Chromium's header extensions come first)
+# are kept: no media payload of any use is written.
+PCAP_TRUNCATE = 20
 
 
 def janus_available() -> bool:
@@ -64,7 +68,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(conf_dir: Path, port: int, ice_ip: str) -> None:
+def write_config(
+    conf_dir: Path, port: int, ice_ip: str, admin_port: int, admin_secret: str
+) -> None:
     lib = _lib_dir()
     if lib is None:
         raise VisavisError("recorder_unavailable", "janus is not installed (apt install janus)")
@@ -83,7 +89,7 @@ def write_config(conf_dir: Path, port: int, ice_ip: str) -> None:
   events_folder = "{lib / "events"}"
   loggers_folder = "{lib / "loggers"}"
   debug_level = 3
-  admin_secret = "{secrets.token_urlsafe(16)}"
+  admin_secret = "{admin_secret}"
   protected_folders = ["/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr"]
 }}
 media: {{
@@ -119,7 +125,11 @@ events: {{
   https = false
 }}
 admin: {{
-  admin_http = false
+  admin_base_path = "/admin"
+  admin_http = true
+  admin_port = {admin_port}
+  admin_ip = "127.0.0.1"
+  admin_https = false
 }}
 """
     )
@@ -134,12 +144,18 @@ class JanusProcess:
     conf_dir: Path
     ice_ip: str = field(default_factory=ice_address)
     port: int = 0
+    admin_port: int = 0
+    admin_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     _proc: asyncio.subprocess.Process | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/janus"
+
+    @property
+    def admin(self) -> JanusAdmin:
+        return JanusAdmin(f"http://127.0.0.1:{self.admin_port}/admin", self.admin_secret)
 
     @property
     def pid(self) -> int | None:
@@ -152,8 +168,8 @@ class JanusProcess:
         async with self._lock:
             if self._proc is not None and self._proc.returncode is None:
                 return self.url
-            self.port = _free_port()
-            write_config(self.conf_dir, self.port, self.ice_ip)
+            self.port, self.admin_port = _free_port(), _free_port()
+            write_config(self.conf_dir, self.port, self.ice_ip, self.admin_port, self.admin_secret)
             log_file = (self.conf_dir / "janus.log").open("ab")
             self._proc = await asyncio.create_subprocess_exec(
                 "janus", "-F", str(self.conf_dir), "-C", str(self.conf_dir / "janus.jcfg"),
@@ -195,6 +211,35 @@ class JanusProcess:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+@dataclass(frozen=True)
+class JanusAdmin:
+    """Janus's Admin API (HTTP on 127.0.0.1, a secret made per start). Used for one
+    thing: dumping a publisher's packets, truncated to their first `PCAP_TRUNCATE`
+    bytes, into a pcap file, for the RTCP sender reports that put audio and video on
+    the sender's clock (`rtcp_sync.py`). Janus writes nothing of RTCP into `.mjr`."""
+
+    url: str
+    secret: str
+
+    async def _post(self, session_id: int, handle: int, body: dict[str, Any]) -> None:
+        body = {**body, "transaction": secrets.token_hex(8), "admin_secret": self.secret}
+        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as http:
+            r = await http.post(f"{self.url}/{session_id}/{handle}", json=body)
+        r.raise_for_status()
+        reply = r.json()
+        if reply.get("janus") != "success":
+            raise VisavisError("recorder_failed", f"janus admin {body['janus']}: {reply}")
+
+    async def do_start_pcap(self, session_id: int, handle: int, path: Path) -> None:
+        await self._post(session_id, handle, {
+            "janus": "start_pcap", "folder": str(path.parent), "filename": path.name,
+            "truncate": PCAP_TRUNCATE,
+        })  # fmt: skip
+
+    async def do_stop_pcap(self, session_id: int, handle: int) -> None:
+        await self._post(session_id, handle, {"janus": "stop_pcap"})
 
 
 class JanusSession:
@@ -280,11 +325,13 @@ class JanusSession:
 
 class RecordingRoom:
     """A recording's room in Janus: one publisher per participant, each written to
-    `<rec_dir>/<name>-audio.mjr` and `-video.mjr`."""
+    `<rec_dir>/<name>-audio-<mid>.mjr` and `-video-<mid>.mjr`, its packet headers to
+    `<rec_dir>/<name>.pcap` (see `pcap_path`)."""
 
-    def __init__(self, url: str, rec_dir: Path) -> None:
+    def __init__(self, url: str, rec_dir: Path, admin: JanusAdmin) -> None:
         self.url = url
         self.rec_dir = rec_dir
+        self.admin = admin
         self.session = JanusSession(url)
         self.room = secrets.randbelow(2**52) + 1
         self._admin: int | None = None
@@ -320,12 +367,21 @@ class RecordingRoom:
         )
         if jsep is None or jsep.get("type") != "answer":
             raise VisavisError("recorder_failed", "janus gave no answer to the offer")
+        # before the browser has the answer: the dump holds every packet Janus records
+        assert self.session.session_id is not None
+        await self.admin.do_start_pcap(
+            self.session.session_id, handle, pcap_path(self.rec_dir, name)
+        )
         await self.session.do_trickle_done(handle)
         return str(jsep["sdp"])
 
     async def do_unpublish(self, name: str) -> None:
         handle = self.publishers.pop(name, None)
         if handle is not None:
+            assert self.session.session_id is not None
+            with contextlib.suppress(VisavisError, httpx.HTTPError):
+                # closes the pcap file: Janus buffers it until then
+                await self.admin.do_stop_pcap(self.session.session_id, handle)
             with contextlib.suppress(VisavisError, httpx.HTTPError):
                 await self.session.request(handle, {"request": "unpublish"})
 
@@ -346,6 +402,10 @@ class RecordingRoom:
         await self.session.do_close()
 
 
+def pcap_path(rec_dir: Path, name: str) -> Path:
+    return rec_dir / f"{name}.pcap"
+
+
 async def list_rooms(url: str) -> list[dict[str, Any]]:
     """Every room Janus has, private ones too (for checks: no room, no recording)."""
     session = JanusSession(url)
@@ -358,4 +418,12 @@ async def list_rooms(url: str) -> list[dict[str, Any]]:
         await session.do_close()
 
 
-__all__ = ["JanusProcess", "RecordingRoom", "ice_address", "janus_available", "list_rooms"]
+__all__ = [
+    "JanusAdmin",
+    "JanusProcess",
+    "RecordingRoom",
+    "ice_address",
+    "janus_available",
+    "list_rooms",
+    "pcap_path",
+]
