@@ -105,6 +105,8 @@ def test_each_track_starts_where_its_sender_reports_put_it(tmp_path: Path) -> No
     (a, v), pcap = recording(tmp_path)
     cap = read_capture(pcap)
     assert set(cap.reports) == {0xA0A0, 0xB0B0}  # the outgoing report is not taken
+    early = read_capture(pcap, until_us=T0_US + 2_500_000)  # read no further than that
+    assert {k: len(v) for k, v in early.reports.items()} == {0xA0A0: 1}
     audio, video = read_mjr(a), read_mjr(v)
     assert (audio.kind, audio.ssrc, video.kind, video.ssrc) == ("audio", 0xA0A0, "video", 0xB0B0)
     assert sender_start_s(audio, cap) == pytest.approx(NTP0 + 0.5 + 4 * 0.020, abs=1e-4)

@@ -41,6 +41,9 @@ REQUEST_TIMEOUT_S = 15.0
 # packet the 12-byte header and 8 bytes more (Chromium's header extensions come first)
 # are kept: no media payload of any use is written.
 PCAP_TRUNCATE = 20
+# The sync needs the first packets and a few sender reports (Chromium: video every 1 s,
+# audio every 5 s): the dump stops after this long, which bounds its size and parsing.
+PCAP_SECONDS = 60.0
 
 
 def janus_available() -> bool:
@@ -336,6 +339,7 @@ class RecordingRoom:
         self.room = secrets.randbelow(2**52) + 1
         self._admin: int | None = None
         self.publishers: dict[str, int] = {}  # participant name -> handle
+        self._dump_ends: dict[str, asyncio.Task[None]] = {}
 
     async def do_create(self) -> None:
         self.rec_dir.mkdir(parents=True, exist_ok=True)
@@ -375,13 +379,20 @@ class RecordingRoom:
         await self.session.do_trickle_done(handle)
         return str(jsep["sdp"])
 
+    async def _end_dump(self, handle: int, after_s: float) -> None:
+        """Stop the packet dump (which closes its file: Janus buffers it until then)."""
+        await asyncio.sleep(after_s)
+        assert self.session.session_id is not None
+        with contextlib.suppress(VisavisError, httpx.HTTPError):
+            await self.admin.do_stop_pcap(self.session.session_id, handle)
+
     async def do_unpublish(self, name: str) -> None:
         handle = self.publishers.pop(name, None)
+        dump_end = self._dump_ends.pop(name, None)
         if handle is not None:
-            assert self.session.session_id is not None
-            with contextlib.suppress(VisavisError, httpx.HTTPError):
-                # closes the pcap file: Janus buffers it until then
-                await self.admin.do_stop_pcap(self.session.session_id, handle)
+            if dump_end is not None and not dump_end.done():
+                dump_end.cancel()
+                await self._end_dump(handle, 0)
             with contextlib.suppress(VisavisError, httpx.HTTPError):
                 await self.session.request(handle, {"request": "unpublish"})
 

@@ -63,8 +63,9 @@ class Capture:
     packets: dict[int, list[Dumped]] = field(default_factory=lambda: defaultdict(list))
 
 
-def read_capture(path: Path) -> Capture:
-    """The incoming SRs and RTP headers in Janus's pcap dump `path`."""
+def read_capture(path: Path, until_us: int | None = None) -> Capture:
+    """The incoming SRs and RTP headers in Janus's pcap dump `path`, up to the packet
+    dumped at `until_us` (the dump stops on its own after `PCAP_SECONDS`)."""
     data = path.read_bytes()
     if len(data) < _GLOBAL.size:
         raise SyncError(f"{path.name}: {len(data)} bytes is no pcap file")
@@ -77,6 +78,8 @@ def read_capture(path: Path) -> Capture:
     pos = _GLOBAL.size
     while pos + _RECORD <= len(data):
         sec, usec, incl, _orig = record.unpack_from(data, pos)
+        if until_us is not None and sec * 1_000_000 + usec > until_us:
+            break
         pos += _RECORD
         pkt = data[pos + _ENCAP : pos + incl]
         udp_src = int.from_bytes(data[pos + 34 : pos + 36], "big")
