@@ -11,7 +11,9 @@ Offers carry every candidate; both recorders answer on this machine's own addres
    room, one publisher per stream. Measured: Janus's CPU time over `--seconds` once
    every connection is up and media flows; then the post-processing (`janus-pp-rec`
    per track, `ffmpeg -c copy`, sealing with AES-GCM, the RTCP sync): CPU time of
-   those child processes plus this process's own during it. The same again for a
+   those child processes plus this process's own during it, the least of `--repeats`
+   runs on copies of the raw files (the others were disturbed by other work on the
+   shared machine). The same again for a
    short recording (`--short-seconds`): the two give the post-processing as a fixed
    cost per recorded stream plus a cost per recorded second (a line through both), and
    from it the total per stream for a 60 s and a 10 min consultation.
@@ -41,6 +43,7 @@ import json
 import os
 import resource
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -158,7 +161,9 @@ def arrival_offsets(raw: Path) -> dict[str, float]:
     return {p: (f["video"] - f["audio"]) / 1e6 for p, f in firsts.items() if len(f) == 2}
 
 
-async def run_janus(page: Page, work: Path, streams: int, seconds: float) -> dict[str, Any]:
+async def run_janus(
+    page: Page, work: Path, streams: int, seconds: float, repeats: int
+) -> dict[str, Any]:
     recorder = Recorder(work / f"janus-data-{seconds:g}", secrets.token_bytes(32))
     me = psutil.Process()
     rid = "bench" + secrets.token_hex(4)
@@ -177,10 +182,21 @@ async def run_janus(page: Page, work: Path, streams: int, seconds: float) -> dic
     j1, s1, t1 = cpu_s(janus), cpu_s(me), time.monotonic()
     await page.evaluate("(p) => window.__close(p)", "j")
     await recorder.do_close(rid)
-    arrival = arrival_offsets(recorder.raw_dir(rid))
-    c0, p0, f0 = children_cpu_s(), cpu_s(me), time.monotonic()
-    files = await recorder.do_finish(rid)
-    c1, p1, f1 = children_cpu_s(), cpu_s(me), time.monotonic()
+    raw = recorder.raw_dir(rid)
+    arrival = arrival_offsets(raw)
+    backup = work / f"raw-{seconds:g}"
+    shutil.copytree(raw, backup)
+    # the same post-processing `repeats` times from copies of the raw files: the least
+    # CPU time is the one least disturbed by the other work on the shared machine
+    post_cpu, post_wall = [], []
+    for rep in range(repeats):
+        if rep:
+            shutil.copytree(backup, raw)
+        c0, p0, f0 = children_cpu_s(), cpu_s(me), time.monotonic()
+        files = await recorder.do_finish(rid)
+        c1, p1, f1 = children_cpu_s(), cpu_s(me), time.monotonic()
+        post_cpu.append((c1 - c0) + (p1 - p0))
+        post_wall.append(f1 - f0)
     await recorder.do_shutdown()
     checks = []
     for f in files:
@@ -196,8 +212,9 @@ async def run_janus(page: Page, work: Path, streams: int, seconds: float) -> dic
     return {
         "window_s": t1 - t0,
         "recorder_cpu_s": j1 - j0,
-        "post_cpu_s": (c1 - c0) + (p1 - p0),
-        "post_wall_s": f1 - f0,
+        "post_cpu_s": min(post_cpu),
+        "post_cpu_all_s": [round(c, 3) for c in post_cpu],
+        "post_wall_s": min(post_wall),
         "own_cpu_s": s1 - s0,
         "files": checks,
         "sync": sync,
@@ -252,6 +269,8 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--short-seconds", type=float, default=5.0,
                     help="a short Janus recording: fixed post-processing cost")  # fmt: skip
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="post-process each recording this often, count the least")  # fmt: skip
     args = ap.parse_args()
     load_before = os.getloadavg()
     http = ThreadingHTTPServer(("127.0.0.1", 0), Blank)
@@ -264,8 +283,8 @@ async def main() -> None:
             page = await browser.new_page()
             await page.goto(url)
             await page.evaluate(PAGE_JS)
-            short = await run_janus(page, work, args.streams, args.short_seconds)
-            janus = await run_janus(page, work, args.streams, args.seconds)
+            short = await run_janus(page, work, args.streams, args.short_seconds, args.repeats)
+            janus = await run_janus(page, work, args.streams, args.seconds, args.repeats)
             baseline = janus["own_cpu_s"] / janus["window_s"]
             aio = await run_aiortc(page, work, args.streams, args.seconds, baseline)
             await browser.close()
@@ -316,6 +335,7 @@ async def main() -> None:
         "from_media_s": [round(m1, 1), round(m2, 1)],
         "total_pct_60s": round(total_at(60), 2), "total_pct_600s": round(total_at(600), 2),
         "predicted_post_pct_main": round(100 * (fixed / m2 + per_s), 2),
+        "post_cpu_s_short": short["post_cpu_all_s"], "post_cpu_s_main": janus["post_cpu_all_s"],
     }  # fmt: skip
     sync = short["sync"] + janus["sync"]
     print(

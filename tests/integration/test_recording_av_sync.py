@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from visavis.recording.janus import PCAP_TRUNCATE, janus_available, pcap_path
+from visavis.recording.janus import janus_available
+from visavis.recording.janus_admin import PCAP_TRUNCATE, pcap_path
 from visavis.recording.postprocess import tools_available
 from visavis.recording.recorder import Recorder
 from visavis.recording.rtcp_sync import SyncError, read_capture

@@ -2,7 +2,8 @@
 writes them (`record.c`, `text2pcap.c`): the first written packet found among the
 dumped ones by time and checked by its successors, the sender-clock start through
 the sender reports (across an RTP timestamp wrap), the fallback to arrival with its
-reason; and the WebM duration read from a file ffmpeg wrote."""
+reason; a failed post-processing leaves no dump behind; and the WebM duration read
+from a file ffmpeg wrote."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from visavis.recording.mjr import MjrError, MjrTrack, read_mjr
-from visavis.recording.postprocess import track_offsets
+from visavis.recording.postprocess import PostprocessError, track_offsets
+from visavis.recording.recorder import Recorder
 from visavis.recording.rtcp_sync import SyncError, read_capture, sender_start_s
 from visavis.recording.webm_duration import duration_s
 
@@ -178,3 +180,14 @@ def test_the_webm_duration_is_read_from_its_header(tmp_path: Path) -> None:
     ).stdout  # fmt: skip
     assert duration_s(out) == pytest.approx(float(probed), abs=1e-3)
     assert duration_s(out) == pytest.approx(3.2, abs=0.15)
+
+
+async def test_a_failed_post_processing_keeps_the_tracks_but_not_the_dump(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path, bytes(32))
+    raw = recorder.raw_dir("r1")
+    raw.mkdir(parents=True)
+    (raw / "anna-audio-0.mjr").write_bytes(b"MJR00001" + bytes(30))  # not Janus 1.x's
+    (raw / "anna.pcap").write_bytes(b"headers")
+    with pytest.raises(PostprocessError, match="not an MJR00002"):
+        await recorder.do_finish("r1")
+    assert sorted(p.name for p in raw.iterdir()) == ["anna-audio-0.mjr"]

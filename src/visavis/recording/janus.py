@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from visavis.errors import VisavisError
+from visavis.recording.janus_admin import PCAP_SECONDS, JanusAdmin, pcap_path
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO: each session's long poll would add a line a second
@@ -37,13 +38,6 @@ LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu/janus"), Path("/usr/lib/aarch64-linu
             Path("/usr/lib/janus"))  # fmt: skip
 START_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 15.0
-# An RTCP sender report's sender info ends at byte 20 (RFC 3550 6.4.1); of an RTP
-# packet the 12-byte header and 8 bytes more (Chromium's header extensions come first)
-# are kept: no media payload of any use is written.
-PCAP_TRUNCATE = 20
-# The sync needs the first packets and a few sender reports (Chromium: video every 1 s,
-# audio every 5 s): the dump stops after this long, which bounds its size and parsing.
-PCAP_SECONDS = 60.0
 
 
 def janus_available() -> bool:
@@ -148,7 +142,7 @@ class JanusProcess:
     ice_ip: str = field(default_factory=ice_address)
     port: int = 0
     admin_port: int = 0
-    admin_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    admin_secret: str = ""  # made anew on each start
     _proc: asyncio.subprocess.Process | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -172,6 +166,7 @@ class JanusProcess:
             if self._proc is not None and self._proc.returncode is None:
                 return self.url
             self.port, self.admin_port = _free_port(), _free_port()
+            self.admin_secret = secrets.token_urlsafe(16)
             write_config(self.conf_dir, self.port, self.ice_ip, self.admin_port, self.admin_secret)
             log_file = (self.conf_dir / "janus.log").open("ab")
             self._proc = await asyncio.create_subprocess_exec(
@@ -214,35 +209,6 @@ class JanusProcess:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-
-
-@dataclass(frozen=True)
-class JanusAdmin:
-    """Janus's Admin API (HTTP on 127.0.0.1, a secret made per start). Used for one
-    thing: dumping a publisher's packets, truncated to their first `PCAP_TRUNCATE`
-    bytes, into a pcap file, for the RTCP sender reports that put audio and video on
-    the sender's clock (`rtcp_sync.py`). Janus writes nothing of RTCP into `.mjr`."""
-
-    url: str
-    secret: str
-
-    async def _post(self, session_id: int, handle: int, body: dict[str, Any]) -> None:
-        body = {**body, "transaction": secrets.token_hex(8), "admin_secret": self.secret}
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as http:
-            r = await http.post(f"{self.url}/{session_id}/{handle}", json=body)
-        r.raise_for_status()
-        reply = r.json()
-        if reply.get("janus") != "success":
-            raise VisavisError("recorder_failed", f"janus admin {body['janus']}: {reply}")
-
-    async def do_start_pcap(self, session_id: int, handle: int, path: Path) -> None:
-        await self._post(session_id, handle, {
-            "janus": "start_pcap", "folder": str(path.parent), "filename": path.name,
-            "truncate": PCAP_TRUNCATE,
-        })  # fmt: skip
-
-    async def do_stop_pcap(self, session_id: int, handle: int) -> None:
-        await self._post(session_id, handle, {"janus": "stop_pcap"})
 
 
 class JanusSession:
@@ -334,7 +300,7 @@ class RecordingRoom:
     def __init__(self, url: str, rec_dir: Path, admin: JanusAdmin) -> None:
         self.url = url
         self.rec_dir = rec_dir
-        self.admin = admin
+        self.admin_api = admin
         self.session = JanusSession(url)
         self.room = secrets.randbelow(2**52) + 1
         self._admin: int | None = None
@@ -373,9 +339,13 @@ class RecordingRoom:
             raise VisavisError("recorder_failed", "janus gave no answer to the offer")
         # before the browser has the answer: the dump holds every packet Janus records
         assert self.session.session_id is not None
-        await self.admin.do_start_pcap(
-            self.session.session_id, handle, pcap_path(self.rec_dir, name)
-        )
+        try:
+            await self.admin_api.do_start_pcap(
+                self.session.session_id, handle, pcap_path(self.rec_dir, name)
+            )
+            self._dump_ends[name] = asyncio.create_task(self._end_dump(handle, PCAP_SECONDS))
+        except (VisavisError, httpx.HTTPError) as err:  # recorded all the same, synced by arrival
+            log.warning("recorder: no packet dump for %s: %s", name, err)
         await self.session.do_trickle_done(handle)
         return str(jsep["sdp"])
 
@@ -384,7 +354,7 @@ class RecordingRoom:
         await asyncio.sleep(after_s)
         assert self.session.session_id is not None
         with contextlib.suppress(VisavisError, httpx.HTTPError):
-            await self.admin.do_stop_pcap(self.session.session_id, handle)
+            await self.admin_api.do_stop_pcap(self.session.session_id, handle)
 
     async def do_unpublish(self, name: str) -> None:
         handle = self.publishers.pop(name, None)
@@ -413,10 +383,6 @@ class RecordingRoom:
         await self.session.do_close()
 
 
-def pcap_path(rec_dir: Path, name: str) -> Path:
-    return rec_dir / f"{name}.pcap"
-
-
 async def list_rooms(url: str) -> list[dict[str, Any]]:
     """Every room Janus has, private ones too (for checks: no room, no recording)."""
     session = JanusSession(url)
@@ -429,12 +395,4 @@ async def list_rooms(url: str) -> list[dict[str, Any]]:
         await session.do_close()
 
 
-__all__ = [
-    "JanusAdmin",
-    "JanusProcess",
-    "RecordingRoom",
-    "ice_address",
-    "janus_available",
-    "list_rooms",
-    "pcap_path",
-]
+__all__ = ["JanusProcess", "RecordingRoom", "ice_address", "janus_available", "list_rooms"]

@@ -25,7 +25,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from visavis.recording.janus import pcap_path
+from visavis.recording.janus_admin import pcap_path
 from visavis.recording.mjr import MjrError, MjrTrack, read_mjr
 from visavis.recording.rtcp_sync import SyncError, read_capture, sender_start_s
 from visavis.recording.webm_duration import WebmError, duration_s
