@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from visavis.errors import VisavisError
+from visavis.recording.janus_admin import PCAP_SECONDS, JanusAdmin, pcap_path
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO: each session's long poll would add a line a second
@@ -64,7 +65,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(conf_dir: Path, port: int, ice_ip: str) -> None:
+def write_config(
+    conf_dir: Path, port: int, ice_ip: str, admin_port: int, admin_secret: str
+) -> None:
     lib = _lib_dir()
     if lib is None:
         raise VisavisError("recorder_unavailable", "janus is not installed (apt install janus)")
@@ -83,7 +86,7 @@ def write_config(conf_dir: Path, port: int, ice_ip: str) -> None:
   events_folder = "{lib / "events"}"
   loggers_folder = "{lib / "loggers"}"
   debug_level = 3
-  admin_secret = "{secrets.token_urlsafe(16)}"
+  admin_secret = "{admin_secret}"
   protected_folders = ["/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr"]
 }}
 media: {{
@@ -119,7 +122,11 @@ events: {{
   https = false
 }}
 admin: {{
-  admin_http = false
+  admin_base_path = "/admin"
+  admin_http = true
+  admin_port = {admin_port}
+  admin_ip = "127.0.0.1"
+  admin_https = false
 }}
 """
     )
@@ -134,12 +141,18 @@ class JanusProcess:
     conf_dir: Path
     ice_ip: str = field(default_factory=ice_address)
     port: int = 0
+    admin_port: int = 0
+    admin_secret: str = ""  # made anew on each start
     _proc: asyncio.subprocess.Process | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/janus"
+
+    @property
+    def admin(self) -> JanusAdmin:
+        return JanusAdmin(f"http://127.0.0.1:{self.admin_port}/admin", self.admin_secret)
 
     @property
     def pid(self) -> int | None:
@@ -152,8 +165,9 @@ class JanusProcess:
         async with self._lock:
             if self._proc is not None and self._proc.returncode is None:
                 return self.url
-            self.port = _free_port()
-            write_config(self.conf_dir, self.port, self.ice_ip)
+            self.port, self.admin_port = _free_port(), _free_port()
+            self.admin_secret = secrets.token_urlsafe(16)
+            write_config(self.conf_dir, self.port, self.ice_ip, self.admin_port, self.admin_secret)
             log_file = (self.conf_dir / "janus.log").open("ab")
             self._proc = await asyncio.create_subprocess_exec(
                 "janus", "-F", str(self.conf_dir), "-C", str(self.conf_dir / "janus.jcfg"),
@@ -280,15 +294,18 @@ class JanusSession:
 
 class RecordingRoom:
     """A recording's room in Janus: one publisher per participant, each written to
-    `<rec_dir>/<name>-audio.mjr` and `-video.mjr`."""
+    `<rec_dir>/<name>-audio-<mid>.mjr` and `-video-<mid>.mjr`, its packet headers to
+    `<rec_dir>/<name>.pcap` (see `pcap_path`)."""
 
-    def __init__(self, url: str, rec_dir: Path) -> None:
+    def __init__(self, url: str, rec_dir: Path, admin: JanusAdmin) -> None:
         self.url = url
         self.rec_dir = rec_dir
+        self.admin_api = admin
         self.session = JanusSession(url)
         self.room = secrets.randbelow(2**52) + 1
         self._admin: int | None = None
         self.publishers: dict[str, int] = {}  # participant name -> handle
+        self._dump_ends: dict[str, asyncio.Task[None]] = {}
 
     async def do_create(self) -> None:
         self.rec_dir.mkdir(parents=True, exist_ok=True)
@@ -320,12 +337,32 @@ class RecordingRoom:
         )
         if jsep is None or jsep.get("type") != "answer":
             raise VisavisError("recorder_failed", "janus gave no answer to the offer")
+        # before the browser has the answer: the dump holds every packet Janus records
+        assert self.session.session_id is not None
+        try:
+            await self.admin_api.do_start_pcap(
+                self.session.session_id, handle, pcap_path(self.rec_dir, name)
+            )
+            self._dump_ends[name] = asyncio.create_task(self._end_dump(handle, PCAP_SECONDS))
+        except (VisavisError, httpx.HTTPError) as err:  # recorded all the same, synced by arrival
+            log.warning("recorder: no packet dump for %s: %s", name, err)
         await self.session.do_trickle_done(handle)
         return str(jsep["sdp"])
 
+    async def _end_dump(self, handle: int, after_s: float) -> None:
+        """Stop the packet dump (which closes its file: Janus buffers it until then)."""
+        await asyncio.sleep(after_s)
+        assert self.session.session_id is not None
+        with contextlib.suppress(VisavisError, httpx.HTTPError):
+            await self.admin_api.do_stop_pcap(self.session.session_id, handle)
+
     async def do_unpublish(self, name: str) -> None:
         handle = self.publishers.pop(name, None)
+        dump_end = self._dump_ends.pop(name, None)
         if handle is not None:
+            if dump_end is not None and not dump_end.done():
+                dump_end.cancel()
+                await self._end_dump(handle, 0)
             with contextlib.suppress(VisavisError, httpx.HTTPError):
                 await self.session.request(handle, {"request": "unpublish"})
 

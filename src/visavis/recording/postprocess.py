@@ -3,23 +3,37 @@
 `janus-pp-rec` writes each track's packets, in order and with its RTP timing, into a
 container (VP8 → .webm, Opus → .opus); `ffmpeg -c copy` puts both into one WebM. The
 two tracks start at different moments (the audio usually first; the video writes from
-its first keyframe): each `.mjr` header holds the wall-clock time of its first written
-packet (`janus-pp-rec -j`, `u` in µs), and the later track is shifted by the difference
-(`-itsoffset`), so lips and voice line up.
+its first keyframe), and each track's timestamps start at its own first packet. The
+later track is shifted by the difference (`-itsoffset`), so lips and voice line up:
+
+- `rtcp`: the difference on the sender's clock, from its RTCP sender reports
+  (`rtcp_sync.py`): what the browser captured at the same moment plays at the same
+  moment, whatever the network and Janus did to the packets on the way.
+- `arrival` (fallback, logged with the reason: no sender report yet for a stream, as
+  in a recording of a few seconds, or no pcap): the wall clock of each track's first
+  written packet in the `.mjr` header (`u`).
+
+The pcap is deleted here, whatever the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from visavis.recording.janus_admin import pcap_path
+from visavis.recording.mjr import MjrError, MjrTrack, read_mjr
+from visavis.recording.rtcp_sync import SyncError, read_capture, sender_start_s
+from visavis.recording.webm_duration import WebmError, duration_s
+
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 600.0
+SUFFIX = {"audio": ".opus", "video": ".webm"}  # what janus-pp-rec writes each kind into
 
 
 class PostprocessError(RuntimeError):
@@ -27,10 +41,10 @@ class PostprocessError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Track:
-    mjr: Path
-    kind: str  # "audio" | "video"
-    first_us: int  # wall clock of the first written packet
+class Remuxed:
+    duration_s: float
+    sync: str  # "rtcp" | "arrival"
+    offsets_s: dict[str, float]  # per kind: how much later than the earliest it starts
 
 
 def tools_available() -> bool:
@@ -53,44 +67,75 @@ async def _run(*args: str) -> bytes:
     return out
 
 
-async def read_track(mjr: Path) -> Track:
-    header = json.loads(await _run("janus-pp-rec", "-j", str(mjr)))
-    kind = {"a": "audio", "v": "video"}.get(str(header.get("t")), "")
-    if not kind:
-        raise PostprocessError(f"{mjr.name}: a {header.get('t')!r} track, not audio or video")
-    return Track(mjr, kind, int(header.get("u") or header.get("s") or 0))
+def track_offsets(tracks: list[MjrTrack], pcap: Path) -> tuple[str, dict[str, float]]:
+    """Each track's start after the earliest one, in seconds, and how it was found."""
+    try:
+        if not pcap.exists():
+            raise SyncError(f"{pcap.name} is missing")
+        # the SRs of the first minute after the later track's start are enough
+        cap = read_capture(pcap, until_us=max(t.first_us for t in tracks) + 60_000_000)
+        starts = {t.kind: sender_start_s(t, cap) for t in tracks}
+        sync = "rtcp"
+    except SyncError as err:
+        log.warning("recording: A/V aligned by arrival, not by RTCP: %s", err)
+        starts = {t.kind: t.first_us / 1e6 for t in tracks}
+        sync = "arrival"
+    first = min(starts.values())
+    return sync, {kind: start - first for kind, start in starts.items()}
 
 
-async def do_remux(name: str, rec_dir: Path, out: Path) -> float:
-    """`name-audio.mjr` and `name-video.mjr` in `rec_dir` into the WebM `out`; its
-    duration in seconds (from ffprobe)."""
-    mjrs = await asyncio.to_thread(lambda: sorted(rec_dir.glob(f"{name}-*.mjr")))
-    tracks = [await read_track(p) for p in mjrs]
+async def do_remux(name: str, rec_dir: Path, out: Path) -> Remuxed:
+    """`name-audio-*.mjr` and `name-video-*.mjr` in `rec_dir` into the WebM `out`."""
+    pcap = pcap_path(rec_dir, name)
+    try:
+        return await _remux(name, rec_dir, out, pcap)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(pcap.unlink)
+
+
+def _read(rec_dir: Path, name: str, pcap: Path) -> tuple[list[MjrTrack], str, dict[str, float]]:
+    tracks = [read_mjr(p) for p in sorted(rec_dir.glob(f"{name}-*.mjr"))]
     if not tracks:
         raise PostprocessError(f"{name}: no tracks were recorded in {rec_dir}")
-    start = min(t.first_us for t in tracks)
+    if len({t.kind for t in tracks}) != len(tracks):
+        raise PostprocessError(f"{name}: more than one track of a kind in {rec_dir}")
+    sync, offsets = track_offsets(tracks, pcap)
+    return tracks, sync, offsets
+
+
+async def _remux(name: str, rec_dir: Path, out: Path, pcap: Path) -> Remuxed:
+    try:
+        tracks, sync, offsets = await asyncio.to_thread(_read, rec_dir, name, pcap)
+    except MjrError as err:
+        raise PostprocessError(str(err)) from err
+    singles = {t.kind: t.path.with_suffix(SUFFIX[t.kind]) for t in tracks}
+    # both at once: less wall time with a core free, the same CPU time
+    await asyncio.gather(
+        *(_run("janus-pp-rec", "-d", "0", str(t.path), str(singles[t.kind])) for t in tracks)
+    )
     inputs: list[str] = []
     maps: list[str] = []
     for i, t in enumerate(tracks):
-        single = t.mjr.with_suffix(".webm" if t.kind == "video" else ".opus")
-        await _run("janus-pp-rec", "-d", "2", str(t.mjr), str(single))
-        offset = (t.first_us - start) / 1e6
-        if offset > 0:
-            inputs += ["-itsoffset", f"{offset:.6f}"]
+        single = singles[t.kind]
+        if offsets[t.kind] > 0:
+            inputs += ["-itsoffset", f"{offsets[t.kind]:.6f}"]
         inputs += ["-i", str(single)]
         maps += ["-map", f"{i}:{'v' if t.kind == 'video' else 'a'}"]
+    # -copyts: each file's timestamps count from its track's first packet (janus-pp-rec),
+    # so a video that begins after a few packets before its first keyframe keeps that gap
     await _run(
         "ffmpeg", "-nostdin", "-loglevel", "error", "-y", *inputs, *maps,
-        "-c", "copy", "-f", "webm", str(out),
+        "-c", "copy", "-copyts", "-f", "webm", str(out),
     )  # fmt: skip
-    return await probe_duration(out)
+    for single in singles.values():
+        single.unlink(missing_ok=True)
+    try:
+        duration = await asyncio.to_thread(duration_s, out)
+    except WebmError as err:
+        raise PostprocessError(str(err)) from err
+    log.info("recording: %s remuxed, A/V by %s, offsets %s", name, sync, offsets)
+    return Remuxed(duration, sync, offsets)
 
 
-async def probe_duration(path: Path) -> float:
-    out = await _run(
-        "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)
-    )
-    return float(json.loads(out).get("format", {}).get("duration") or 0.0)
-
-
-__all__ = ["PostprocessError", "do_remux", "probe_duration", "tools_available"]
+__all__ = ["PostprocessError", "Remuxed", "do_remux", "tools_available", "track_offsets"]

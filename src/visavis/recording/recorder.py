@@ -34,6 +34,8 @@ class FinishedFile:
     participant: str
     bytes: int
     duration_s: float
+    sync: str  # how audio and video were aligned: "rtcp" or "arrival" (postprocess.py)
+    offsets_s: dict[str, float]  # per kind, its start after the earlier track's
 
 
 def _check_name(value: str) -> str:
@@ -59,7 +61,7 @@ class Recorder:
         if recording_id in self._rooms:
             return
         url = await self.janus.do_ensure()
-        room = RecordingRoom(url, self.raw_dir(recording_id))
+        room = RecordingRoom(url, self.raw_dir(recording_id), self.janus.admin)
         await room.do_create()
         self._rooms[recording_id] = room
 
@@ -90,12 +92,19 @@ class Recorder:
         out_dir = self.root / recording_id
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
-        for name in names:
-            plain = raw / f"{name}.av.webm"
-            duration = await do_remux(name, raw, plain)
-            sealed = self.sealed_path(recording_id, name)
-            size = await asyncio.to_thread(do_seal, plain, sealed, self.key)
-            files.append(FinishedFile(name, size, round(duration, 2)))
+        try:
+            for name in names:
+                plain = raw / f"{name}.av.webm"
+                done = await do_remux(name, raw, plain)
+                sealed = self.sealed_path(recording_id, name)
+                size = await asyncio.to_thread(do_seal, plain, sealed, self.key)
+                files.append(
+                    FinishedFile(name, size, round(done.duration_s, 2), done.sync, done.offsets_s)
+                )
+        finally:
+            # packet dumps never stay, not even beside tracks kept after a failure
+            for pcap in raw.glob("*.pcap"):
+                pcap.unlink(missing_ok=True)
         # the plaintext tracks go once the sealed files exist
         await asyncio.to_thread(shutil.rmtree, raw)
         return files
