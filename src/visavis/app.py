@@ -162,8 +162,18 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         return (await auth.get_adviser(adviser_id)).max_chats
 
     announcer = Announcer(bus, presence, max_chats)
+    store = FileStore(settings.files_dir, file_keys(settings))
+    cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
+
+    async def release_files(digests: set[str]) -> None:
+        await cleanup.do_delete_files(database, digests)
+
     conversations = ConversationService(
-        database, announcer, policy.keep_message_content_after_end, settings.chat_queue_max
+        database,
+        announcer,
+        erase_at_end=policy.erase_at_end,
+        chat_queue_max=settings.chat_queue_max,
+        release_files=release_files,
     )
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
     teams = TeamService(database)
@@ -180,7 +190,6 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         RedisClaims(redis_bus) if redis_bus is not None else None,
         RedisHolders(redis_bus) if redis_bus is not None else None,
     )
-    store = FileStore(settings.files_dir, file_keys(settings))
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
@@ -229,7 +238,6 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit, limiter)
-    cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
     retention = Retention(database, cleanup, policy)
     privacy = PrivacyRoutes(
         api,

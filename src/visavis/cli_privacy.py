@@ -126,11 +126,18 @@ def _services(settings: Settings) -> tuple[Any, Any, Any, Any]:
 
     # the command line has no sockets: what it appends is announced to nobody, and a
     # console sees it on its next load
-    conversations = ConversationService(
-        db, Announcer(MemoryBus(), Presence(), max_chats), policy.keep_message_content_after_end
-    )
     store = FileStore(settings.files_dir, file_keys(settings))
     cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
+
+    async def release_files(digests: set[str]) -> None:
+        await cleanup.do_delete_files(db, digests)
+
+    conversations = ConversationService(
+        db,
+        Announcer(MemoryBus(), Presence(), max_chats),
+        erase_at_end=policy.erase_at_end,
+        release_files=release_files,
+    )
     return db, policy, cleanup, SubjectService(db, conversations, cleanup, policy)
 
 

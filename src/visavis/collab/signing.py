@@ -17,6 +17,10 @@ appends the audit page (from the events: who, when, seq, IP, user agent) and sea
 (`visavis.signing.seal.do_sign`, in a thread: pyHanko and reportlab are CPU-bound),
 then shares the sealed PDF as a new document of the conversation, downloadable by
 both sides, with `signature.completed`. A failure is recorded as `signature.failed`.
+A request is closed once: a seal that finds it closed already (another node resumed it
+too) keeps nothing. A server stopped while sealing leaves a request fully signed but
+never closed: `do_resume_unsealed`, run at every start, seals it then (or records why
+not), so no request stays waiting forever.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.collab.consent_texts import SIGNATURE_CONSENT
 from visavis.collab.documents import DocumentService, info_of
 from visavis.conversations.service import ConversationService
+from visavis.conversations.summary import event_frame
 from visavis.conversations.writes import Author, Write
 from visavis.documents.checks import UploadLimits, check_pdf
 from visavis.errors import VisavisError
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CLOSING = ("signature.completed", "signature.failed", "signature.cancelled", "signature.declined")
 MAX_IMAGE_SIDE = 2000  # px; the browser sends at most 800x300
 MAX_IMAGE_PIXELS = 2_000_000
 WHAT = {
@@ -428,39 +434,134 @@ class SigningService:
             message = exc.message if isinstance(exc, VisavisError) else "sealing failed"
             log.warning("signature request %s in %s: sealing failed: %s: %s",
                         request_id, cid, code, exc)  # fmt: skip
-            failed: f.SignatureFailedBody = {"request_id": request_id, "code": code,
-                                             "message": message}  # fmt: skip
-            async with self.conversations.write(summaries=False) as w:
-                return await w.append(cid, "signature.failed", Author("system"), dict(failed))
+            return await self._failed(cid, request_id, code, message)
         digest = await self.store.put(signed)
         async with self.conversations.write(summaries=False) as w:
             # the signatures were given while it was active; the result is shared even
-            # if the conversation ended while sealing ran
-            await w.lock(cid)
-            doc = Document(
-                id=secrets.token_urlsafe(16),
-                conversation_id=cid,
-                digest=digest,
-                kind="pdf",
-                name=signed_name(state.body["document_name"]),
-                mime="application/pdf",
-                pages=json.dumps(info),
-                downloadable=True,
-                source="signed",
-                uploaded_by_role="system",
-                uploaded_by_id=None,
-                created_at=datetime.now(UTC),
-            )
-            w.db.add(doc)
-            system = Author("system")
-            shared: f.DocumentSharedBody = {**info_of(doc)}
-            await w.append(cid, "document.shared", system, dict(shared))
-            done: f.SignatureCompletedBody = {"request_id": request_id, "document_id": doc.id,
-                                              "name": doc.name, "sha256": digest}  # fmt: skip
-            event = await w.append(cid, "signature.completed", system, dict(done))
+            # if the conversation ended while sealing ran — unless the profile erased
+            # the conversation's documents with its end (medical): then nothing of it
+            # may come back
+            conv = await w.lock(cid)
+            closed = await self._closed_by(w, cid, request_id)
+            if closed is not None:
+                event, doc = closed, None
+            elif self._erased_with_end(conv):
+                event = await w.append(cid, "signature.failed", Author("system"),
+                                       self._ended_body(request_id))  # fmt: skip
+                doc = None
+            else:
+                doc = self._signed_document(cid, state, digest, info)
+                w.db.add(doc)
+                system = Author("system")
+                shared: f.DocumentSharedBody = {**info_of(doc)}
+                await w.append(cid, "document.shared", system, dict(shared))
+                done: f.SignatureCompletedBody = {"request_id": request_id,
+                                                  "document_id": doc.id, "name": doc.name,
+                                                  "sha256": digest}  # fmt: skip
+                event = await w.append(cid, "signature.completed", system, dict(done))
+        if doc is None:
+            await self.conversations.do_release_files({digest})
+            why = "closed already" if closed else "the conversation ended while sealing"
+            log.info("signature request %s in %s: %s; the seal is not kept", request_id, cid, why)
+            return event
         log.info("signature request %s in %s: sealed as document %s (%d bytes)",
                  request_id, cid, doc.id, len(signed))  # fmt: skip
         return event
+
+    async def _failed(self, cid: str, request_id: str, code: str, message: str) -> f.EventFrame:
+        async with self.conversations.write(summaries=False) as w:
+            conv = await w.lock(cid)
+            closed = await self._closed_by(w, cid, request_id)
+            if closed is not None:
+                return closed
+            if self._erased_with_end(conv):
+                # the images and the original went with the end: that is the reason
+                body = self._ended_body(request_id)
+            else:
+                failed: f.SignatureFailedBody = {"request_id": request_id, "code": code,
+                                                 "message": message}  # fmt: skip
+                body = dict(failed)
+            return await w.append(cid, "signature.failed", Author("system"), body)
+
+    @staticmethod
+    async def _closed_by(w: Write, cid: str, request_id: str) -> f.EventFrame | None:
+        """The event that closed the request already, under the conversation's lock."""
+        state = (await requests_of(w.db, cid)).get(request_id)
+        if state is None or state.closed_by is None:
+            return None
+        row = await w.db.scalar(
+            select(Event)
+            .where(Event.conversation_id == cid, Event.kind == state.closed_by)
+            .order_by(Event.seq.desc())
+        )
+        return event_frame(row) if row is not None else None
+
+    # ------------------------------------------------------------ restart
+    async def unsealed(self) -> list[tuple[str, str]]:
+        """(conversation, request) of every request all signers signed that was never
+        closed: sealing was under way when the server stopped."""
+        requested = func.sum(case((Event.kind == "signature.requested", 1), else_=0))
+        closing = func.sum(case((Event.kind.in_(CLOSING), 1), else_=0))
+        out = []
+        async with self.database.sessions() as db:
+            # each request is closed at most once: more requests than closings means
+            # one is still open or unsealed; the fold tells which
+            cids = await db.scalars(
+                select(Event.conversation_id)
+                .where(Event.kind.like("signature.%"))
+                .group_by(Event.conversation_id)
+                .having(requested > closing)
+            )
+            for cid in list(cids):
+                for rid, state in (await requests_of(db, cid)).items():
+                    if state.complete and state.closed_by is None:
+                        out.append((cid, rid))
+        return out
+
+    async def do_resume_unsealed(self) -> int:
+        """At start: seal every request left fully signed but unsealed (`signature.
+        completed`), or record why it cannot be (`signature.failed` with the code);
+        how many were resumed."""
+        found = await self.unsealed()
+        for cid, rid in found:
+            log.warning("signature request %s in %s: signed but never sealed (the server "
+                        "stopped while sealing); sealing it now", rid, cid)  # fmt: skip
+            try:
+                await self.do_seal(cid, rid)
+            except Exception:  # one broken request must not keep the others waiting
+                log.exception("signature request %s in %s: resuming failed", rid, cid)
+        return len(found)
+
+    def _erased_with_end(self, conv: Conversation) -> bool:
+        return conv.status == "ended" and self.conversations.erases_at_end("signed_pdfs")
+
+    @staticmethod
+    def _ended_body(request_id: str) -> dict[str, Any]:
+        failed: f.SignatureFailedBody = {
+            "request_id": request_id,
+            "code": "invalid_state",
+            "message": "the conversation ended while sealing ran; expected it active "
+            "(this profile erases documents and signed PDFs with the end)",
+        }
+        return dict(failed)
+
+    def _signed_document(
+        self, cid: str, state: RequestState, digest: str, info: list[dict[str, float]]
+    ) -> Document:
+        return Document(
+            id=secrets.token_urlsafe(16),
+            conversation_id=cid,
+            digest=digest,
+            kind="pdf",
+            name=signed_name(state.body["document_name"]),
+            mime="application/pdf",
+            pages=json.dumps(info),
+            downloadable=True,
+            source="signed",
+            uploaded_by_role="system",
+            uploaded_by_id=None,
+            created_at=datetime.now(UTC),
+        )
 
     # ------------------------------------------------------------ helpers
     async def _sealed(self, cid: str, state: RequestState) -> tuple[bytes, list[dict[str, float]]]:

@@ -33,18 +33,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.audit.log import do_audit
-from visavis.conversations.erasure import do_delete_conversations, do_erase_content
+from visavis.conversations.erasure import (
+    SIGNED,
+    do_delete_conversations,
+    do_delete_documents,
+    do_delete_forms,
+    do_erase_content,
+)
 from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import event_frame, iso
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
 from visavis.privacy.profiles import KINDS, Policy
-from visavis.privacy.retention import (
-    SIGNED,
-    FileCleanup,
-    do_delete_documents,
-    recording_ids,
-)
+from visavis.privacy.retention import FileCleanup, recording_ids
 from visavis.storage.engine import Database
 from visavis.storage.models import Appointment, Conversation, Document, Event, Form
 
@@ -313,13 +314,7 @@ class SubjectService:
                     counts["messages_erased"] += await do_erase_content(db, ids, "messages")
                     erased.append("messages")
                 if "forms" not in held_kinds:
-                    rows = list(
-                        await db.scalars(select(Form).where(Form.conversation_id == conv.id))
-                    )
-                    for row in rows:
-                        await db.delete(row)
-                    counts["forms_deleted"] += len(rows)
-                    await do_erase_content(db, ids, "forms")
+                    counts["forms_deleted"] += await do_delete_forms(db, ids)
                     erased.append("forms")
                 for kind, signed in (("documents", False), ("signed_pdfs", True)):
                     if kind not in held_kinds:
