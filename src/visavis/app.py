@@ -296,6 +296,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await cluster.start()
             log.info("node %s: bus and presence on Redis", redis_bus.node_id)
         hub.start()
+        # requests left fully signed but unsealed by a stop while sealing: sealed now
+        # (or failed with the reason), in the background — pyHanko loads slowly
+        resumer = asyncio.create_task(signing.do_resume_unsealed())
         sweeper = (
             asyncio.create_task(run_periodically(retention, settings.retention_interval_s))
             if settings.retention_interval_s > 0
@@ -304,6 +307,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         try:
             yield
         finally:
+            resumer.cancel()  # an interrupted seal is resumed at the next start
+            with contextlib.suppress(asyncio.CancelledError):
+                await resumer
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

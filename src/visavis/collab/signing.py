@@ -522,7 +522,12 @@ class SigningService:
         """At start: seal every request left fully signed but unsealed (`signature.
         completed`), or record why it cannot be (`signature.failed` with the code);
         how many were resumed."""
-        found = await self.unsealed()
+        try:
+            found = await self.unsealed()
+        except Exception:  # the server runs on; the next start looks again
+            log.exception("looking for signature requests left unsealed failed")
+            return 0
+        log.info("signature requests left unsealed at start: %d", len(found))
         for cid, rid in found:
             log.warning("signature request %s in %s: signed but never sealed (the server "
                         "stopped while sealing); sealing it now", rid, cid)  # fmt: skip
