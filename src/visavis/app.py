@@ -134,6 +134,16 @@ def make_recorder(settings: Settings, recording_allowed: bool) -> Recorder | Non
     return Recorder(data_dir, key)
 
 
+def existing_recording_key(settings: Settings) -> bytes | None:
+    """The recordings' key for reading them back (an export) where one exists: given
+    by the setting or made earlier by the recorder. Never made here: a server without a
+    recorder has no recordings to read."""
+    key_file = Path(settings.data_dir) / "keys" / "recordings.key"
+    if not settings.recording_key and not key_file.exists():
+        return None
+    return key_from(settings.recording_key, key_file)
+
+
 def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
     """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
     /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
@@ -193,9 +203,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
-    recording = RecordingService(
-        database, conversations, make_recorder(settings, policy.recording_allowed), settings.profile
-    )
+    recorder = make_recorder(settings, policy.recording_allowed)
+    recording = RecordingService(database, conversations, recorder, settings.profile)
     catalogue = TemplateCatalogue(database)
     forms = FormService(database, conversations, catalogue)
     signing = SigningService(
@@ -242,7 +251,13 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     privacy = PrivacyRoutes(
         api,
         database,
-        SubjectService(database, conversations, cleanup, policy),
+        SubjectService(
+            database,
+            conversations,
+            cleanup,
+            policy,
+            recorder.key if recorder is not None else existing_recording_key(settings),
+        ),
         policy,
         controller(settings),
     )

@@ -107,7 +107,7 @@ def _services(settings: Settings) -> tuple[Any, Any, Any, Any]:
     """Database, policy, file cleanup and the subject service, as the server wires them."""
     from pathlib import Path
 
-    from visavis.app import file_keys
+    from visavis.app import existing_recording_key, file_keys
     from visavis.bus import MemoryBus
     from visavis.conversations.announcer import Announcer
     from visavis.conversations.service import ConversationService
@@ -138,7 +138,8 @@ def _services(settings: Settings) -> tuple[Any, Any, Any, Any]:
         erase_at_end=policy.erase_at_end,
         release_files=release_files,
     )
-    return db, policy, cleanup, SubjectService(db, conversations, cleanup, policy)
+    subjects = SubjectService(db, conversations, cleanup, policy, existing_recording_key(settings))
+    return db, policy, cleanup, subjects
 
 
 async def _retention(settings: Settings, args: argparse.Namespace) -> int:
