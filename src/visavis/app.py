@@ -134,6 +134,16 @@ def make_recorder(settings: Settings, recording_allowed: bool) -> Recorder | Non
     return Recorder(data_dir, key)
 
 
+def existing_recording_key(settings: Settings) -> bytes | None:
+    """The recordings' key for reading them back (an export) where one exists: given
+    by the setting or made earlier by the recorder. Never made here: a server without a
+    recorder has no recordings to read."""
+    key_file = Path(settings.data_dir) / "keys" / "recordings.key"
+    if not settings.recording_key and not key_file.exists():
+        return None
+    return key_from(settings.recording_key, key_file)
+
+
 def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
     """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
     /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
@@ -162,8 +172,18 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         return (await auth.get_adviser(adviser_id)).max_chats
 
     announcer = Announcer(bus, presence, max_chats)
+    store = FileStore(settings.files_dir, file_keys(settings))
+    cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
+
+    async def release_files(digests: set[str]) -> None:
+        await cleanup.do_delete_files(database, digests)
+
     conversations = ConversationService(
-        database, announcer, policy.keep_message_content_after_end, settings.chat_queue_max
+        database,
+        announcer,
+        erase_at_end=policy.erase_at_end,
+        chat_queue_max=settings.chat_queue_max,
+        release_files=release_files,
     )
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)
     teams = TeamService(database)
@@ -180,13 +200,11 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         RedisClaims(redis_bus) if redis_bus is not None else None,
         RedisHolders(redis_bus) if redis_bus is not None else None,
     )
-    store = FileStore(settings.files_dir, file_keys(settings))
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
     documents = DocumentService(database, conversations, store, library, limits)
-    recording = RecordingService(
-        database, conversations, make_recorder(settings, policy.recording_allowed), settings.profile
-    )
+    recorder = make_recorder(settings, policy.recording_allowed)
+    recording = RecordingService(database, conversations, recorder, settings.profile)
     catalogue = TemplateCatalogue(database)
     forms = FormService(database, conversations, catalogue)
     signing = SigningService(
@@ -229,12 +247,17 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     )
     profiles = ProfileService(database)
     api = Api(settings, auth, tokens, conversations, hub, teams, profiles, audit, limiter)
-    cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
     retention = Retention(database, cleanup, policy)
     privacy = PrivacyRoutes(
         api,
         database,
-        SubjectService(database, conversations, cleanup, policy),
+        SubjectService(
+            database,
+            conversations,
+            cleanup,
+            policy,
+            recorder.key if recorder is not None else existing_recording_key(settings),
+        ),
         policy,
         controller(settings),
     )
@@ -288,6 +311,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await cluster.start()
             log.info("node %s: bus and presence on Redis", redis_bus.node_id)
         hub.start()
+        # requests left fully signed but unsealed by a stop while sealing: sealed now
+        # (or failed with the reason), in the background — pyHanko loads slowly
+        resumer = asyncio.create_task(signing.do_resume_unsealed())
         sweeper = (
             asyncio.create_task(run_periodically(retention, settings.retention_interval_s))
             if settings.retention_interval_s > 0
@@ -296,6 +322,9 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         try:
             yield
         finally:
+            resumer.cancel()  # an interrupted seal is resumed at the next start
+            with contextlib.suppress(asyncio.CancelledError):
+                await resumer
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

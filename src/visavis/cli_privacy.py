@@ -107,7 +107,7 @@ def _services(settings: Settings) -> tuple[Any, Any, Any, Any]:
     """Database, policy, file cleanup and the subject service, as the server wires them."""
     from pathlib import Path
 
-    from visavis.app import file_keys
+    from visavis.app import existing_recording_key, file_keys
     from visavis.bus import MemoryBus
     from visavis.conversations.announcer import Announcer
     from visavis.conversations.service import ConversationService
@@ -126,12 +126,20 @@ def _services(settings: Settings) -> tuple[Any, Any, Any, Any]:
 
     # the command line has no sockets: what it appends is announced to nobody, and a
     # console sees it on its next load
-    conversations = ConversationService(
-        db, Announcer(MemoryBus(), Presence(), max_chats), policy.keep_message_content_after_end
-    )
     store = FileStore(settings.files_dir, file_keys(settings))
     cleanup = FileCleanup(store, settings.page_cache_dir, Path(settings.data_dir) / "recordings")
-    return db, policy, cleanup, SubjectService(db, conversations, cleanup, policy)
+
+    async def release_files(digests: set[str]) -> None:
+        await cleanup.do_delete_files(db, digests)
+
+    conversations = ConversationService(
+        db,
+        Announcer(MemoryBus(), Presence(), max_chats),
+        erase_at_end=policy.erase_at_end,
+        release_files=release_files,
+    )
+    subjects = SubjectService(db, conversations, cleanup, policy, existing_recording_key(settings))
+    return db, policy, cleanup, subjects
 
 
 async def _retention(settings: Settings, args: argparse.Namespace) -> int:

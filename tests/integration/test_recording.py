@@ -3,7 +3,8 @@ every wrong step, from the wrong side and without every consent; no room or publ
 in Janus before every participant consented (asked of Janus itself); a recording of
 two real WebRTC senders (aiortc, send-only like the browsers) that plays back with
 an audio and a video track of the recorded length, decrypted on the way out, for the
-conversation's adviser only, each access written down; withdrawal and the call's end
+conversation's adviser only, each access (and each refused one) an entry in the
+hash-chained audit log that `visavis audit verify` still accepts; withdrawal and the call's end
 stop it; the medical profile refuses every path and runs no recorder."""
 
 from __future__ import annotations
@@ -238,8 +239,6 @@ async def test_a_recorded_call_plays_back_and_withdrawal_and_hangup_stop_it(
     assert kinds == {"audio": "opus", "video": "vp8"}, info
     duration = float(info["format"]["duration"])
     assert abs(duration - recorded_s) < 1.5, (duration, recorded_s)
-    assert '"action": "download"' in live_server.log()
-    assert f'"recording_id": "{rid}"' in live_server.log()
 
     # another adviser (not the conversation's) may not list or play it
     live_server.add_adviser("ben@bank.example", "correct-horse-battery", "Ben")
@@ -251,6 +250,7 @@ async def test_a_recorded_call_plays_back_and_withdrawal_and_hangup_stop_it(
     async with httpx.AsyncClient(base_url=live_server.base_url) as anonymous:
         r = await anonymous.get(f"/api/v1/conversations/{cid}/recordings/{rid}/customer")
         assert r.status_code == 401
+    check_recording_audit(live_server, cid, rid, size)
 
     # again, with the customer's consent missing: Janus gets no room
     c: dict[str, Any] = {"conversation_id": cid}
@@ -270,6 +270,42 @@ async def test_a_recorded_call_plays_back_and_withdrawal_and_hangup_stop_it(
     stopped = await adviser.wait_for(event_of("recording.stopped"))
     assert stopped["body"] == {"recording_id": rid2, "reason": "call_ended", "by": "customer"}
     await adviser.wait_for(event_of("call.ended"))
+
+
+def check_recording_audit(server: LiveServer, cid: str, rid: str, size: int) -> None:
+    """Every access above is in the audit chain, which still verifies: who (actor,
+    role), which recording and conversation, what, when — and no content."""
+    assert server.cli("audit", "verify").startswith("ok: ")
+    lines = server.cli("audit", "list", "--limit", "50").splitlines()
+    got = [json.loads(line) for line in reversed(lines)]  # oldest first
+    rec = [e for e in got if e["action"].startswith("recording.")]
+    anna = rec[0]["actor"]
+    assert anna.startswith("adviser:")
+    for e in rec:
+        assert e["detail"]["conversation_id"] == cid and e["at"]
+    mine = [(e["action"], e["detail"].get("range"), e["detail"].get("code"))
+            for e in rec if e["actor"] == anna]  # fmt: skip
+    assert mine == [
+        ("recording.list", None, None),
+        ("recording.play", "0-99", None),
+        ("recording.download", None, None),
+        ("recording.play", f"{size - 10}-{size - 1}", None),
+        ("recording.refused", None, "not_found"),  # the participant "nobody"
+    ], mine
+    assert rec[0]["detail"]["recording_ids"] == [rid] and rec[0]["subject"] == f"conversation:{cid}"
+    assert rec[1]["subject"] == f"recording:{rid}" and rec[1]["detail"]["role"] == "adviser"
+    assert rec[1]["detail"]["participant"] == "customer"
+    ben = [e for e in rec if e["actor"] != anna]
+    assert [(e["action"], e["detail"]["what"], e["detail"]["code"]) for e in ben] == [
+        ("recording.refused", "list", "forbidden"),
+        ("recording.refused", "play", "forbidden"),
+    ]
+    assert ben[1]["detail"]["recording_id"] == rid
+    # the anonymous request named nobody: no entry; the log holds ids, never bytes
+    assert len(rec) == 7
+    allowed = {"role", "conversation_id", "recording_id", "recording_ids", "participant",
+               "range", "what", "code"}  # fmt: skip
+    assert all(set(e["detail"]) <= allowed for e in rec)
 
 
 @pytest.fixture
@@ -303,6 +339,12 @@ async def test_the_medical_profile_refuses_every_recording_path(medical: LiveSer
             got = await http.get(path)
             assert got.status_code == 403, path
             assert got.json()["error"]["code"] == "recording_not_allowed"
+    refused = [json.loads(line) for line in medical.cli("audit", "list").splitlines()]
+    assert [(e["action"], e["detail"]["what"], e["detail"]["code"]) for e in refused] == [
+        ("recording.refused", "play", "recording_not_allowed"),
+        ("recording.refused", "list", "recording_not_allowed"),
+    ]
+    assert medical.cli("audit", "verify").startswith("ok: 2 entries")
     assert not (medical.data_dir / "janus").exists()  # no recorder ever ran
     assert not (medical.data_dir / "keys" / "recordings.key").exists()
 

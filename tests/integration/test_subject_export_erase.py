@@ -5,6 +5,7 @@ configuration; every export and erasure is in the (intact) audit log."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import secrets
@@ -20,12 +21,14 @@ from conftest import LiveServer, make_server
 from helpers import PASSWORD, session
 from services import conversation_service
 from sqlalchemy import select
+from test_signing_flow import signature_png
 
 from visavis.audit.log import check_chain, entries
 from visavis.conversations.writes import Author
 from visavis.privacy.profiles import policy_for
 from visavis.privacy.retention import FileCleanup
 from visavis.privacy.subject import Subject, SubjectService
+from visavis.recording.sealed_file import do_seal as seal_recording
 from visavis.storage.engine import Database
 from visavis.storage.files import FileStore
 from visavis.storage.keys import FileKeys
@@ -264,3 +267,80 @@ def test_the_commands_export_erase_and_run_retention(tmp_path: Path) -> None:
             await db.dispose()
 
     assert asyncio.run(left()) == [second] and anonymous != second
+
+
+@pytest.mark.parametrize("profile", ["retail", "bank"])
+async def test_the_export_holds_recordings_and_signatures_and_the_erasure_takes_them(
+    db: Database, tmp_path: Path, profile: str
+) -> None:
+    """Round trip: a conversation with a signed PDF, a signature image and a recording;
+    the export has all three decrypted and listed; the erasure deletes the recording
+    (retail) or keeps it as evidence (bank) and says why; what the law keeps is kept
+    with its signature image; the export afterwards shows what is left."""
+    store = FileStore(tmp_path / "files", FileKeys(key_file=tmp_path / "files.key"))
+    key, recordings = secrets.token_bytes(32), tmp_path / "recordings"
+    policy = policy_for(profile)
+    svc = SubjectService(db, conversation_service(db),
+                         FileCleanup(store, tmp_path / "cache", recordings), policy, key)  # fmt: skip
+    cid = await signed_and_plain(db, svc, store)
+    png = signature_png()
+    image = await store.put(png)
+    webm = sample_files.video("webm", "libvpx")
+    rid = "rec" + secrets.token_hex(6)
+    (recordings / rid).mkdir(parents=True)
+    (tmp_path / "customer.webm").write_bytes(webm)
+    seal_recording(tmp_path / "customer.webm", recordings / rid / "customer.webm.sealed", key)
+    async with svc.conversations.write() as w:
+        await w.append(cid, "signature.signed", Author("customer", None, "Erika"),
+                       {"request_id": "req-0001", "signer": "customer", "method": "typed",
+                        "typed_name": "Erika Muster", "image_sha256": image})  # fmt: skip
+        await w.append(cid, "recording.ready", Author("system"), {"recording_id": rid,
+                       "files": [{"participant": "customer", "bytes": len(webm),
+                                  "duration_s": 0.5}]})  # fmt: skip
+
+    data, count = await svc.do_export(Subject(email=EMAIL), "cli")
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    (conv,) = json.loads(archive.read("subject.json"))["conversations"]
+    assert count == 1 and conv["id"] == cid
+    (rec,) = conv["recordings"]
+    assert {k: rec[k] for k in ("recording_id", "participant", "duration_s", "bytes", "file")} == {
+        "recording_id": rid, "participant": "customer", "duration_s": 0.5,
+        "bytes": len(webm), "file": f"recordings/{cid}/{rid}-customer.webm",
+    }  # fmt: skip
+    assert archive.read(rec["file"]) == webm  # decrypted
+    (sig,) = conv["signatures"]
+    assert sig["signer"] == "customer" and sig["typed_name"] == "Erika Muster"
+    assert archive.read(sig["file"]) == png
+    signed = next(d for d in conv["documents"] if d["source"] == "signed")
+    assert hashlib.sha256(archive.read(signed["file"])).hexdigest() == signed["sha256"]
+
+    report = await svc.do_erase(Subject(email=EMAIL), "cli")
+    kept = {h.kind: h.reason for h in report.kept}
+    assert kept["signed_pdfs"] == policy.legal_holds["signed_pdfs"]
+    assert store.exists(image)  # the signature stays with the signed PDF it is in
+    if profile == "retail":
+        assert "recordings" in report.erased[cid] and "recordings" not in kept
+        assert not (recordings / rid).exists() and report.counts["recordings_deleted"] == 1
+    else:
+        assert kept["recordings"] == policy.legal_holds["recordings"]  # evidence, 5 years
+        assert (recordings / rid / "customer.webm.sealed").is_file()
+    async with db.sessions() as s:
+        erased = [json.loads(b) for b in await s.scalars(
+            select(Event.body).where(Event.conversation_id == cid,
+                                     Event.kind == "conversation.erased"))]  # fmt: skip
+        assert (await check_chain(s)).ok
+    assert {k["kind"] for k in erased[0]["kept"]} == set(kept)
+    assert all(k["reason"] == kept[k["kind"]] for k in erased[0]["kept"])
+
+    after = zipfile.ZipFile(io.BytesIO((await svc.do_export(Subject(email=EMAIL), "cli"))[0]))
+    (rec_after,) = json.loads(after.read("subject.json"))["conversations"][0]["recordings"]
+    if profile == "retail":
+        assert rec_after["file"] is None and rec_after["missing"] == "the file is no longer stored"
+    else:
+        assert after.read(rec_after["file"]) == webm
+
+    # once the legal periods are over, an erasure takes the rest: image and recording too
+    later = datetime.now(UTC) + timedelta(days=365 * 7)
+    final = await svc.do_erase(Subject(conversation_ids=(cid,)), "cli", now=later)
+    assert final.deleted == [cid] and final.kept == []
+    assert not store.exists(image) and not (recordings / rid).exists()

@@ -79,7 +79,9 @@ def test_recording_is_refused_under_medical() -> None:
 
 async def test_medical_erases_messages_in_the_write_that_ends(db: Database) -> None:
     base = conversation_service(db)
-    medical = ConversationService(db, base.announcer, keep_message_content=False)
+    medical = ConversationService(
+        db, base.announcer, erase_at_end=policy_for("medical").erase_at_end
+    )
     summary, _ = await medical.do_create("Patientin", None, "de", ("c1", "Mein Befund ..."))
     cid = summary["id"]
     await medical.do_chat(cid, Author("customer", None, "Patientin"), "c2", "Noch eine Frage")

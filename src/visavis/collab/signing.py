@@ -17,33 +17,40 @@ appends the audit page (from the events: who, when, seq, IP, user agent) and sea
 (`visavis.signing.seal.do_sign`, in a thread: pyHanko and reportlab are CPU-bound),
 then shares the sealed PDF as a new document of the conversation, downloadable by
 both sides, with `signature.completed`. A failure is recorded as `signature.failed`.
+A request is closed once: a seal that finds it closed already (another node resumed it
+too) keeps nothing. A server stopped while sealing leaves a request fully signed but
+never closed: `do_resume_unsealed`, run at every start, seals it then (or records why
+not), so no request stays waiting forever.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
-import io
 import json
 import logging
 import secrets
 import threading
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from PIL import Image
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import case, func, select
 
 from visavis.collab.consent_texts import SIGNATURE_CONSENT
 from visavis.collab.documents import DocumentService, info_of
+from visavis.collab.signature_requests import (
+    CLOSING,
+    RequestState,
+    Step,
+    check_signature_png,
+    requests_of,
+    signed_name,
+    spots_for,
+)
 from visavis.conversations.service import ConversationService
+from visavis.conversations.summary import event_frame
 from visavis.conversations.writes import Author, Write
 from visavis.documents.checks import UploadLimits, check_pdf
 from visavis.errors import VisavisError
@@ -58,8 +65,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_IMAGE_SIDE = 2000  # px; the browser sends at most 800x300
-MAX_IMAGE_PIXELS = 2_000_000
 WHAT = {
     "requested": "Zur Unterschrift vorgelegt / Put up for signature",
     "signed": "Unterschrieben / Signed",
@@ -86,166 +91,6 @@ class SealSettings:
     timestamp_url: str | None = None
     p12_path: Path | None = None
     p12_password: bytes | None = None
-
-
-@dataclass
-class Step:
-    seq: int
-    at: datetime
-    author: Author
-    body: dict[str, Any]
-
-
-@dataclass
-class RequestState:
-    """One request, folded from its events."""
-
-    requested: Step
-    signed: dict[str, Step] = field(default_factory=dict)  # role -> step
-    closed_by: str | None = None  # the closing event's kind
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return self.requested.body
-
-    @property
-    def complete(self) -> bool:
-        return all(r in self.signed for r in self.body["signers"])
-
-    @property
-    def open(self) -> bool:
-        """Still waiting for a signer (a complete one is being sealed: not open)."""
-        return self.closed_by is None and not self.complete
-
-
-async def requests_of(db: AsyncSession, conversation_id: str) -> dict[str, RequestState]:
-    rows = await db.scalars(
-        select(Event)
-        .where(Event.conversation_id == conversation_id, Event.kind.like("signature.%"))
-        .order_by(Event.seq)
-    )
-    out: dict[str, RequestState] = {}
-    for e in rows:
-        body = json.loads(e.body)
-        at = e.created_at if e.created_at.tzinfo else e.created_at.replace(tzinfo=UTC)
-        step = Step(e.seq, at, Author(cast(f.AuthorRole, e.author_role),
-                                                e.author_id, e.author_name), body)  # fmt: skip
-        rid = body.get("request_id")
-        if e.kind == "signature.requested":
-            out[rid] = RequestState(step)
-        elif rid in out:
-            if e.kind == "signature.signed":
-                out[rid].signed[body["signer"]] = step
-            else:
-                out[rid].closed_by = e.kind
-    return out
-
-
-def check_signature_png(data_b64: str) -> bytes:
-    """The PNG bytes of a signature image, or `signature_image_invalid`."""
-    try:
-        data = base64.b64decode(data_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise VisavisError("signature_image_invalid", "image_png: not base64") from None
-    if len(data) > s.MAX_SIGNATURE_PNG_BYTES:
-        raise VisavisError(
-            "signature_image_invalid",
-            f"the signature image has {len(data)} bytes; at most {s.MAX_SIGNATURE_PNG_BYTES}",
-        )
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise VisavisError("signature_image_invalid", "the signature image is not a PNG")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                w, h = img.size
-                if w > MAX_IMAGE_SIDE or h > MAX_IMAGE_SIDE or w * h > MAX_IMAGE_PIXELS:
-                    raise VisavisError(
-                        "signature_image_invalid",
-                        f"the signature image is {w}x{h} px; at most "
-                        f"{MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} and {MAX_IMAGE_PIXELS} pixels",
-                    )
-                img.load()  # decodes every row: a truncated or corrupt PNG fails here
-    except VisavisError:
-        raise
-    except Exception as exc:  # Pillow raises many kinds for a bad file
-        raise VisavisError(
-            "signature_image_invalid", f"the signature image cannot be decoded ({exc})"
-        ) from None
-    if w < 20 or h < 10:
-        raise VisavisError("signature_image_invalid", f"the signature image is {w}x{h} px")
-    return data
-
-
-def spots_for(
-    msg: s.SignatureRequest, signers: Sequence[str], pdf_fields: list[SignatureSpot], pages: int
-) -> list[s.SignatureSpotBody]:
-    """The request's spots: the adviser's, or the PDF's own fields (the first for the
-    customer, the next for the adviser), or none given: the last page's bottom margin.
-    Every signer needs one; no spot for others."""
-    if msg.use_pdf_fields:
-        if msg.spots:
-            raise VisavisError(
-                "signature_spots_invalid", "use_pdf_fields: expected no spots besides"
-            )
-        if len(pdf_fields) < len(signers):
-            raise VisavisError(
-                "signature_spots_invalid",
-                f"the PDF has {len(pdf_fields)} empty signature field(s); "
-                f"{len(signers)} signer(s) need one each",
-            )
-        return [
-            s.SignatureSpotBody(signer=cast(f.Role, role), page=sp.page, x=sp.x, y=sp.y,
-                                width=sp.width, height=sp.height, field_name=sp.field_name)
-            for role, sp in zip(signers, pdf_fields, strict=False)
-        ]  # fmt: skip
-    if not msg.spots:
-        # none placed (e.g. a form's PDF): the bottom margin of the last page, the
-        # customer left, the adviser right (reportlab's and most letters' margin is
-        # wider than these boxes, so they do not cover text)
-        return [default_spot(cast(f.Role, r), pages - 1) for r in signers]
-    out = []
-    for sp in msg.spots:
-        if sp.signer not in signers:
-            raise VisavisError(
-                "signature_spots_invalid", f"a spot for the {sp.signer}, who does not sign"
-            )
-        if sp.page >= pages:
-            raise VisavisError(
-                "signature_spots_invalid", f"spot on page {sp.page}; the PDF has {pages}"
-            )
-        if sp.x + sp.width > 1.0 or sp.y + sp.height > 1.0:
-            raise VisavisError("signature_spots_invalid", "a spot reaches beyond its page")
-        out.append(
-            s.SignatureSpotBody(signer=sp.signer, page=sp.page, x=sp.x, y=sp.y,
-                                width=sp.width, height=sp.height, field_name=None)
-        )  # fmt: skip
-    if (
-        "adviser" in signers
-        and msg.signers == "customer"
-        and not any(sp.signer == "adviser" for sp in out)
-    ):
-        # the adviser signs by configuration, not by this request's choice: beside the
-        # customer's first box, mirrored across the page
-        c = out[0]
-        out.append(c.model_copy(update={"signer": "adviser", "x": max(0.0, 1.0 - c.x - c.width)}))
-    missing = [r for r in signers if not any(sp.signer == r for sp in out)]
-    if missing:
-        raise VisavisError(
-            "signature_spots_invalid", f"no spot for {', '.join(missing)}; every signer needs one"
-        )
-    return out
-
-
-def default_spot(signer: f.Role, page: int) -> s.SignatureSpotBody:
-    return s.SignatureSpotBody(signer=signer, page=page, x=0.08 if signer == "customer" else 0.54,
-                               y=0.915, width=0.38, height=0.07, field_name=None)  # fmt: skip
-
-
-def signed_name(name: str) -> str:
-    """`Antrag.pdf` -> `Antrag (unterschrieben).pdf`, within the name column."""
-    stem = name[:-4] if name.lower().endswith(".pdf") else name
-    return f"{stem[:150]} (unterschrieben).pdf"
 
 
 class SigningService:
@@ -428,39 +273,139 @@ class SigningService:
             message = exc.message if isinstance(exc, VisavisError) else "sealing failed"
             log.warning("signature request %s in %s: sealing failed: %s: %s",
                         request_id, cid, code, exc)  # fmt: skip
-            failed: f.SignatureFailedBody = {"request_id": request_id, "code": code,
-                                             "message": message}  # fmt: skip
-            async with self.conversations.write(summaries=False) as w:
-                return await w.append(cid, "signature.failed", Author("system"), dict(failed))
+            return await self._failed(cid, request_id, code, message)
         digest = await self.store.put(signed)
         async with self.conversations.write(summaries=False) as w:
             # the signatures were given while it was active; the result is shared even
-            # if the conversation ended while sealing ran
-            await w.lock(cid)
-            doc = Document(
-                id=secrets.token_urlsafe(16),
-                conversation_id=cid,
-                digest=digest,
-                kind="pdf",
-                name=signed_name(state.body["document_name"]),
-                mime="application/pdf",
-                pages=json.dumps(info),
-                downloadable=True,
-                source="signed",
-                uploaded_by_role="system",
-                uploaded_by_id=None,
-                created_at=datetime.now(UTC),
-            )
-            w.db.add(doc)
-            system = Author("system")
-            shared: f.DocumentSharedBody = {**info_of(doc)}
-            await w.append(cid, "document.shared", system, dict(shared))
-            done: f.SignatureCompletedBody = {"request_id": request_id, "document_id": doc.id,
-                                              "name": doc.name, "sha256": digest}  # fmt: skip
-            event = await w.append(cid, "signature.completed", system, dict(done))
+            # if the conversation ended while sealing ran — unless the profile erased
+            # the conversation's documents with its end (medical): then nothing of it
+            # may come back
+            conv = await w.lock(cid)
+            closed = await self._closed_by(w, cid, request_id)
+            if closed is not None:
+                event, doc = closed, None
+            elif self._erased_with_end(conv):
+                event = await w.append(cid, "signature.failed", Author("system"),
+                                       self._ended_body(request_id))  # fmt: skip
+                doc = None
+            else:
+                doc = self._signed_document(cid, state, digest, info)
+                w.db.add(doc)
+                system = Author("system")
+                shared: f.DocumentSharedBody = {**info_of(doc)}
+                await w.append(cid, "document.shared", system, dict(shared))
+                done: f.SignatureCompletedBody = {"request_id": request_id,
+                                                  "document_id": doc.id, "name": doc.name,
+                                                  "sha256": digest}  # fmt: skip
+                event = await w.append(cid, "signature.completed", system, dict(done))
+        if doc is None:
+            await self.conversations.do_release_files({digest})
+            why = "closed already" if closed else "the conversation ended while sealing"
+            log.info("signature request %s in %s: %s; the seal is not kept", request_id, cid, why)
+            return event
         log.info("signature request %s in %s: sealed as document %s (%d bytes)",
                  request_id, cid, doc.id, len(signed))  # fmt: skip
         return event
+
+    async def _failed(self, cid: str, request_id: str, code: str, message: str) -> f.EventFrame:
+        async with self.conversations.write(summaries=False) as w:
+            conv = await w.lock(cid)
+            closed = await self._closed_by(w, cid, request_id)
+            if closed is not None:
+                return closed
+            if self._erased_with_end(conv):
+                # the images and the original went with the end: that is the reason
+                body = self._ended_body(request_id)
+            else:
+                failed: f.SignatureFailedBody = {"request_id": request_id, "code": code,
+                                                 "message": message}  # fmt: skip
+                body = dict(failed)
+            return await w.append(cid, "signature.failed", Author("system"), body)
+
+    @staticmethod
+    async def _closed_by(w: Write, cid: str, request_id: str) -> f.EventFrame | None:
+        """The event that closed the request already, under the conversation's lock."""
+        state = (await requests_of(w.db, cid)).get(request_id)
+        if state is None or state.closed_by is None:
+            return None
+        row = await w.db.scalar(
+            select(Event)
+            .where(Event.conversation_id == cid, Event.kind == state.closed_by)
+            .order_by(Event.seq.desc())
+        )
+        return event_frame(row) if row is not None else None
+
+    # ------------------------------------------------------------ restart
+    async def unsealed(self) -> list[tuple[str, str]]:
+        """(conversation, request) of every request all signers signed that was never
+        closed: sealing was under way when the server stopped."""
+        requested = func.sum(case((Event.kind == "signature.requested", 1), else_=0))
+        closing = func.sum(case((Event.kind.in_(CLOSING), 1), else_=0))
+        out = []
+        async with self.database.sessions() as db:
+            # each request is closed at most once: more requests than closings means
+            # one is still open or unsealed; the fold tells which
+            cids = await db.scalars(
+                select(Event.conversation_id)
+                .where(Event.kind.like("signature.%"))
+                .group_by(Event.conversation_id)
+                .having(requested > closing)
+            )
+            for cid in list(cids):
+                for rid, state in (await requests_of(db, cid)).items():
+                    if state.complete and state.closed_by is None:
+                        out.append((cid, rid))
+        return out
+
+    async def do_resume_unsealed(self) -> int:
+        """At start: seal every request left fully signed but unsealed (`signature.
+        completed`), or record why it cannot be (`signature.failed` with the code);
+        how many were resumed."""
+        try:
+            found = await self.unsealed()
+        except Exception:  # the server runs on; the next start looks again
+            log.exception("looking for signature requests left unsealed failed")
+            return 0
+        log.info("signature requests left unsealed at start: %d", len(found))
+        for cid, rid in found:
+            log.warning("signature request %s in %s: signed but never sealed (the server "
+                        "stopped while sealing); sealing it now", rid, cid)  # fmt: skip
+            try:
+                await self.do_seal(cid, rid)
+            except Exception:  # one broken request must not keep the others waiting
+                log.exception("signature request %s in %s: resuming failed", rid, cid)
+        return len(found)
+
+    def _erased_with_end(self, conv: Conversation) -> bool:
+        return conv.status == "ended" and self.conversations.erases_at_end("signed_pdfs")
+
+    @staticmethod
+    def _ended_body(request_id: str) -> dict[str, Any]:
+        failed: f.SignatureFailedBody = {
+            "request_id": request_id,
+            "code": "invalid_state",
+            "message": "the conversation ended while sealing ran; expected it active "
+            "(this profile erases documents and signed PDFs with the end)",
+        }
+        return dict(failed)
+
+    def _signed_document(
+        self, cid: str, state: RequestState, digest: str, info: list[dict[str, float]]
+    ) -> Document:
+        return Document(
+            id=secrets.token_urlsafe(16),
+            conversation_id=cid,
+            digest=digest,
+            kind="pdf",
+            name=signed_name(state.body["document_name"]),
+            mime="application/pdf",
+            pages=json.dumps(info),
+            downloadable=True,
+            source="signed",
+            uploaded_by_role="system",
+            uploaded_by_id=None,
+            created_at=datetime.now(UTC),
+        )
 
     # ------------------------------------------------------------ helpers
     async def _sealed(self, cid: str, state: RequestState) -> tuple[bytes, list[dict[str, float]]]:

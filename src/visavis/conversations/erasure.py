@@ -11,19 +11,25 @@ in the log through a normal write (`conversation.erased`, privacy/subject.py) an
 the audit log; the retention job only in the audit log (counts, no content).
 
 Which fields are content is listed here per kind of data (`CONTENT`), next to the
-event kinds that carry them.
+event kinds that carry them. The rows of documents and signed PDFs go here too
+(`do_delete_documents`), and `do_erase_at_end` is what a profile that keeps nothing
+after the end (medical) does in the write that ends a conversation.
+
+Signature images (the PNGs of `signature.signed`) belong to the signed PDFs: they go
+with them, the event's `image_sha256` and `typed_name` blanked, so that no event names
+the stored image any more and it can be deleted after the commit.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visavis.storage.models import Conversation, Event, Slot
+from visavis.storage.models import Conversation, Document, Event, Form, Slot
 
 # kind of data -> event kind -> content field -> its erased value
 CONTENT: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
@@ -39,7 +45,18 @@ CONTENT: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     },
     # documents: only the events of the documents deleted (`document_ids`)
     "documents": {"document.shared": {"name": ""}},
+    "signed_pdfs": {
+        "signature.requested": {"document_name": ""},
+        "signature.signed": {"image_sha256": "", "typed_name": None},
+        "signature.completed": {"name": ""},
+    },
 }
+SIGNED = "signed"  # Document.source of a signed PDF (collab/signing.py)
+BATCH = 500
+
+
+def chunks(ids: Sequence[str], size: int = BATCH) -> list[Sequence[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 async def do_erase_content(
@@ -97,3 +114,76 @@ async def do_delete_conversations(db: AsyncSession, conversation_ids: Collection
     await db.execute(update(Slot).where(Slot.conversation_id.in_(ids)).values(conversation_id=None))
     result = await db.execute(delete(Conversation).where(Conversation.id.in_(ids)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def signature_images(db: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
+    """The stored signature images (digests) the signers of these conversations gave."""
+    found: set[str] = set()
+    for ids in chunks(conversation_ids):
+        for raw in await db.scalars(
+            select(Event.body).where(
+                Event.conversation_id.in_(ids), Event.kind == "signature.signed"
+            )
+        ):
+            digest = json.loads(raw).get("image_sha256")
+            if isinstance(digest, str) and digest:
+                found.add(digest)
+    return found
+
+
+async def do_delete_documents(
+    db: AsyncSession, conversation_ids: Sequence[str], signed: bool
+) -> tuple[int, set[str]]:
+    """Delete the (signed or other) documents of these conversations and erase their
+    names in the log — for signed PDFs also the signature images and what the signing
+    events say of them —; returns how many documents and the digests to check after
+    the commit (the caller deletes the files no row uses any more)."""
+    count, digests = 0, set()
+    for ids in chunks(conversation_ids):
+        if signed:
+            digests |= await signature_images(db, ids)
+            await do_erase_content(db, ids, "signed_pdfs")
+        source = Document.source == SIGNED if signed else Document.source != SIGNED
+        rows = (
+            await db.execute(
+                select(Document.id, Document.digest).where(
+                    Document.conversation_id.in_(ids), source
+                )
+            )
+        ).all()
+        if not rows:
+            continue
+        doc_ids = {r[0] for r in rows}
+        digests |= {r[1] for r in rows}
+        await db.execute(delete(Document).where(Document.id.in_(list(doc_ids))))
+        await do_erase_content(db, ids, "documents", doc_ids)
+        count += len(doc_ids)
+    return count, digests
+
+
+async def do_delete_forms(db: AsyncSession, conversation_ids: Sequence[str]) -> int:
+    """Delete the forms' rows of these conversations and erase their values in the log."""
+    count = 0
+    for ids in chunks(conversation_ids):
+        result = await db.execute(delete(Form).where(Form.conversation_id.in_(ids)))
+        count += int(getattr(result, "rowcount", 0) or 0)
+        await do_erase_content(db, ids, "forms")
+    return count
+
+
+async def do_erase_at_end(
+    db: AsyncSession, conversation_id: str, kinds: Collection[str]
+) -> set[str]:
+    """In the write that ends a conversation: erase `kinds` (of messages, forms,
+    documents, signed_pdfs) as the retention job would; the digests of the files to
+    delete after the commit."""
+    ids = [conversation_id]
+    digests: set[str] = set()
+    if "messages" in kinds:
+        await do_erase_content(db, ids, "messages")
+    if "forms" in kinds:
+        await do_delete_forms(db, ids)
+    for kind, signed in (("documents", False), ("signed_pdfs", True)):
+        if kind in kinds:
+            digests |= (await do_delete_documents(db, ids, signed))[1]
+    return digests

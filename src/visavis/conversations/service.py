@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.cobrowsing import end_running
 from visavis.conversations.commits import ChatCommits
-from visavis.conversations.erasure import do_erase_content
+from visavis.conversations.erasure import do_erase_at_end
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.state import Status, check_transition
@@ -76,15 +76,19 @@ class ConversationService(ConversationReads):
         self,
         database: Database,
         announcer: Announcer,
-        keep_message_content: bool = True,
+        erase_at_end: Collection[str] = (),
         chat_queue_max: int = CHAT_QUEUE_MAX,
+        release_files: Callable[[set[str]], Awaitable[None]] | None = None,
     ) -> None:
-        """`keep_message_content`: False under the medical profile: a conversation's
-        messages are erased in the write that ends it (privacy/profiles.py)."""
+        """`erase_at_end`: the kinds of data (messages, forms, documents, signed_pdfs)
+        erased in the write that ends a conversation — the medical profile's
+        (privacy/profiles.py). `release_files`: deletes, after that commit, the stored
+        files no row uses any more (privacy/retention.py's `FileCleanup`)."""
         super().__init__(database.sessions)
         self._database = database
         self.announcer = announcer
-        self.keep_message_content = keep_message_content
+        self.erase_at_end = frozenset(erase_at_end)
+        self.release_files = release_files
         # chat messages are committed in groups (commits.py)
         self.chats = ChatCommits(lambda: self.write(summaries=False), chat_queue_max)
 
@@ -270,7 +274,16 @@ class ConversationService(ConversationReads):
             await w.append(conversation_id, "conversation.accepted", author, body, now=now)
         return w.summary(conversation_id), w.events(conversation_id)
 
+    def erases_at_end(self, kind: str) -> bool:
+        return kind in self.erase_at_end
+
+    async def do_release_files(self, digests: set[str]) -> None:
+        """Delete these stored files unless a row still uses them (after a commit)."""
+        if digests and self.release_files is not None:
+            await self.release_files(digests)
+
     async def do_end(self, conversation_id: str, author: Author) -> Result:
+        digests: set[str] = set()
         async with self.write() as w:
             conv = await w.lock(conversation_id)
             now = datetime.now(UTC)
@@ -285,10 +298,12 @@ class ConversationService(ConversationReads):
             await w.append(
                 conversation_id, "conversation.ended", author, {"by": author.role}, now=now
             )
-            if not self.keep_message_content:
+            if self.erase_at_end:
                 # in the same transaction as the end: no moment in which an ended
-                # conversation still holds its messages, and no job to wait for
-                await do_erase_content(w.db, [conversation_id], "messages")
+                # conversation still holds its messages, documents, forms or signed
+                # PDFs, and no job to wait for; their files go right after the commit
+                digests = await do_erase_at_end(w.db, conversation_id, self.erase_at_end)
+        await self.do_release_files(digests)
         return w.summary(conversation_id), w.events(conversation_id)
 
     async def do_receipt(

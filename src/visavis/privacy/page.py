@@ -69,7 +69,8 @@ def privacy_text(policy: Policy, controller: Controller, lang: Lang) -> PrivacyT
             continue
         label = KIND_LABELS[kind][0 if de else 1]
         how_long = duration(policy.days(kind), lang)
-        if kind == "messages" and not policy.keep_message_content_after_end:
+        ends = kind == "messages" and not policy.keep_message_content_after_end
+        if ends or kind in policy.erase_at_end:
             how_long = (
                 "werden mit dem Ende des Gesprächs gelöscht"
                 if de

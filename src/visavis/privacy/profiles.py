@@ -2,8 +2,9 @@
 
 - retail (default): as before; recording only with everyone's consent.
 - medical (KBV Anlage 31b to the BMV-Ä): media only browser-to-browser (a TURN server
-  relays encrypted media, nothing else), no recording at all, no message content after
-  the conversation ends, metadata gone after at most 3 months, customers wait in the
+  relays encrypted media, nothing else), no recording at all, no message content,
+  documents, forms or signed PDFs after the conversation ends (erased in the write
+  that ends it), metadata gone after at most 3 months, customers wait in the
   waiting room until the adviser admits them.
 - bank: identification and advice evidence (recordings, signed PDFs, the protocol:
   messages, forms, the conversation's metadata) kept 5 years (§ 83 (8) WpHG, § 8 (4)
@@ -59,6 +60,9 @@ class Policy:
     legal_holds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # the least a kind may be kept (an override below it is refused)
     minimum_days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # kinds erased in the write that ends a conversation (files: right after it), not
+    # at the next retention run
+    erase_at_end: tuple[str, ...] = ()
 
     def days(self, kind: str) -> int:
         return self.retention_days[kind]
@@ -103,6 +107,7 @@ _MEDICAL = Policy(
     keep_message_content_after_end=False,
     waiting_room=True,
     media_peer_to_peer_only=True,
+    erase_at_end=("messages", "documents", "forms", "signed_pdfs"),
 )
 
 _EVIDENCE = "§ 83 (8) WpHG, § 8 (4) GwG: identification and advice evidence, 5 years"

@@ -11,7 +11,8 @@ Per kind, for the conversations that ended at least that kind's days before `now
 - documents / signed_pdfs: the rows of shared documents (signed PDFs: `source`
   "signed") go, their names in the log are erased, and their files and cached page
   images are deleted unless another row (a library entry, another conversation's
-  share of the same content) still uses the content;
+  share of the same content) still uses the content; signed PDFs take the signature
+  images with them (`conversations/erasure.py`);
 - forms: the forms' rows and the values in the log;
 - recordings: the recordings' directories (`<data_dir>/recordings/<id>/`, named by
   the `recording.*` events);
@@ -35,11 +36,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.audit.log import do_audit
-from visavis.conversations.erasure import do_delete_conversations, do_erase_content
+from visavis.conversations.erasure import (
+    chunks,
+    do_delete_conversations,
+    do_delete_documents,
+    do_delete_forms,
+    do_erase_content,
+)
 from visavis.documents.render import forget_pages
 from visavis.privacy.profiles import KINDS, Policy
 from visavis.storage.engine import Database
@@ -48,13 +55,7 @@ from visavis.storage.models import Conversation, Document, Event, Form, LibraryD
 
 log = logging.getLogger(__name__)
 
-SIGNED = "signed"  # Document.source of a signed PDF (collab/signing.py)
 _RECORDING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-BATCH = 500
-
-
-def chunks(ids: Sequence[str], size: int = BATCH) -> list[Sequence[str]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 async def ended_before(db: AsyncSession, cutoff: datetime) -> list[str]:
@@ -69,36 +70,20 @@ async def ended_before(db: AsyncSession, cutoff: datetime) -> list[str]:
 
 
 async def referenced(db: AsyncSession, digest: str) -> bool:
-    """Does any document or library row still use this stored content?"""
-    used = await db.scalar(select(exists().where(Document.digest == digest)))
-    return bool(used) or bool(
-        await db.scalar(select(exists().where(LibraryDocument.digest == digest)))
-    )
-
-
-async def do_delete_documents(
-    db: AsyncSession, conversation_ids: Sequence[str], signed: bool
-) -> tuple[int, set[str]]:
-    """Delete the (signed or other) documents of these conversations and erase their
-    names in the log; returns how many and the digests to check after the commit."""
-    count, digests = 0, set()
-    for ids in chunks(conversation_ids):
-        source = Document.source == SIGNED if signed else Document.source != SIGNED
-        rows = (
-            await db.execute(
-                select(Document.id, Document.digest).where(
-                    Document.conversation_id.in_(ids), source
-                )
-            )
-        ).all()
-        if not rows:
-            continue
-        doc_ids = {r[0] for r in rows}
-        digests |= {r[1] for r in rows}
-        await db.execute(delete(Document).where(Document.id.in_(list(doc_ids))))
-        await do_erase_content(db, ids, "documents", doc_ids)
-        count += len(doc_ids)
-    return count, digests
+    """Does any document or library row, or a signature (its image), still use this
+    stored content?"""
+    for query in (
+        exists().where(Document.digest == digest),
+        exists().where(LibraryDocument.digest == digest),
+        # as `Write.append` spells it (compact JSON): the image, not the document signed
+        exists().where(
+            Event.kind == "signature.signed",
+            Event.body.contains(f'"image_sha256":"{digest}"'),
+        ),
+    ):
+        if await db.scalar(select(query)):
+            return True
+    return False
 
 
 async def recording_ids(db: AsyncSession, conversation_ids: Sequence[str]) -> set[str]:
@@ -171,10 +156,7 @@ class Retention:
             expired = {k: await ended_before(db, cutoff[k]) for k in KINDS}
             for ids in chunks(expired["messages"]):
                 counts["messages_erased"] += await do_erase_content(db, ids, "messages")
-            for ids in chunks(expired["forms"]):
-                result = await db.execute(delete(Form).where(Form.conversation_id.in_(ids)))
-                counts["forms_deleted"] += int(getattr(result, "rowcount", 0) or 0)
-                await do_erase_content(db, ids, "forms")
+            counts["forms_deleted"] = await do_delete_forms(db, expired["forms"])
             n, found = await do_delete_documents(db, expired["documents"], signed=False)
             counts["documents_deleted"], digests = n, digests | found
             n, found = await do_delete_documents(db, expired["signed_pdfs"], signed=True)

@@ -7,13 +7,14 @@ appointment's e-mail), or the ids of their conversations (in their link, or foun
 an adviser in the console). `Subject` is that query.
 
 The archive (zip) has `subject.json` — every conversation with its whole log,
-documents, forms and appointments — and `files/<conversation>/<document>-<name>`,
-the documents' bytes (decrypted). Recordings are not in it: they are sealed with the
-recorder's own key and handed out by the operator on request (said in the JSON).
+documents (signed PDFs among them), forms, signatures, recordings and appointments —
+and the files, decrypted (`privacy/archive.py`): documents, signature images, the
+recordings' WebM files.
 
 Erasing goes per conversation: a running one is ended first; then every kind of data
 the profile does not hold by law (`Policy.legal_holds`, until that kind's retention
-ends) is deleted as the retention job would delete it; when nothing is held the
+ends) is deleted as the retention job would delete it (recordings' files, signed PDFs with
+their signature images); when nothing is held the
 conversation goes altogether. When something is held, the conversation's log says so
 (`conversation.erased`: what was erased, what was kept, until when, why) and the
 report lists it. Both are in the audit log (ids and counts, no content).
@@ -33,18 +34,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visavis.audit.log import do_audit
-from visavis.conversations.erasure import do_delete_conversations, do_erase_content
+from visavis.conversations.erasure import (
+    SIGNED,
+    do_delete_conversations,
+    do_delete_documents,
+    do_delete_forms,
+    do_erase_content,
+)
 from visavis.conversations.service import ConversationService
-from visavis.conversations.summary import event_frame, iso
+from visavis.conversations.summary import iso
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
+from visavis.privacy.archive import SubjectArchive
 from visavis.privacy.profiles import KINDS, Policy
-from visavis.privacy.retention import (
-    SIGNED,
-    FileCleanup,
-    do_delete_documents,
-    recording_ids,
-)
+from visavis.privacy.retention import FileCleanup, recording_ids
 from visavis.storage.engine import Database
 from visavis.storage.models import Appointment, Conversation, Document, Event, Form
 
@@ -123,10 +126,6 @@ async def find_conversations(db: AsyncSession, subject: Subject) -> list[Convers
     return convs
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "file"
-
-
 def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
@@ -172,11 +171,16 @@ class SubjectService:
         conversations: ConversationService,
         files: FileCleanup,
         policy: Policy,
+        recording_key: bytes | None = None,
     ) -> None:
+        """`recording_key`: the recorder's key, to put recordings into an export
+        decrypted (None: no recorder, or none configured; recordings are then listed
+        with the reason they are not in the archive)."""
         self._database = database
         self.conversations = conversations
         self.files = files
         self.policy = policy
+        self.archive = SubjectArchive(files.store, files.recordings_dir, recording_key)
 
     # ------------------------------------------------------------ export
     async def do_export(self, subject: Subject, actor: str) -> tuple[bytes, int]:
@@ -187,15 +191,11 @@ class SubjectService:
             convs = await find_conversations(db, subject)
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
                 for conv in convs:
-                    out.append(await self._conversation(db, conv, archive))
+                    out.append(await self.archive.do_add(db, conv, archive))
                 doc = {
                     "generated_at": iso(datetime.now(UTC)),
                     "profile": self.policy.profile,
                     "conversations": out,
-                    "not_included": {
-                        "recordings": "sealed with the recorder's key; the operator hands "
-                        "them out on request",
-                    },
                 }
                 archive.writestr("subject.json", json.dumps(doc, ensure_ascii=False, indent=2))
         async with self._database.writer() as db:
@@ -208,79 +208,6 @@ class SubjectService:
             )
             await db.commit()
         return buf.getvalue(), len(convs)
-
-    async def _conversation(
-        self, db: AsyncSession, conv: Conversation, archive: zipfile.ZipFile
-    ) -> dict[str, Any]:
-        events = await db.scalars(
-            select(Event).where(Event.conversation_id == conv.id).order_by(Event.seq)
-        )
-        docs = await db.scalars(
-            select(Document)
-            .where(Document.conversation_id == conv.id)
-            .order_by(Document.created_at)
-        )
-        documents = []
-        for d in docs:
-            path = f"files/{conv.id}/{d.id}-{_safe(d.name)}"
-            try:
-                archive.writestr(path, await self.files.store.get(d.digest))
-            except VisavisError:
-                path = ""  # the file is gone; the row says what it was
-            documents.append(
-                {
-                    "id": d.id,
-                    "name": d.name,
-                    "kind": d.kind,
-                    "mime": d.mime,
-                    "source": d.source,
-                    "sha256": d.digest,
-                    "shared_at": iso(d.created_at),
-                    "file": path or None,
-                }
-            )
-        forms = await db.scalars(select(Form).where(Form.conversation_id == conv.id))
-        appointments = await db.scalars(
-            select(Appointment).where(Appointment.conversation_id == conv.id)
-        )
-        return {
-            "id": conv.id,
-            "kind": conv.kind,
-            "status": conv.status,
-            "customer_name": conv.customer_name,
-            "contact": conv.contact,
-            "topic": conv.topic,
-            "language": conv.language,
-            "created_at": iso(conv.created_at),
-            "ended_at": iso(conv.ended_at) if conv.ended_at else None,
-            "events": [event_frame(e) for e in events],
-            "documents": documents,
-            "forms": [
-                {
-                    "id": f.id,
-                    "template_id": f.template_id,
-                    "template_version": f.template_version,
-                    "status": f.status,
-                    "values": json.loads(f.values),
-                    "submitted_values": json.loads(f.submitted_values)
-                    if f.submitted_values
-                    else None,
-                    "digest": f.digest,
-                    "opened_at": iso(f.opened_at),
-                    "submitted_at": iso(f.submitted_at) if f.submitted_at else None,
-                }
-                for f in forms
-            ],
-            "appointments": [
-                {
-                    "id": a.id,
-                    "customer_email": a.customer_email,
-                    "booked_at": iso(a.booked_at),
-                    "cancelled_at": iso(a.cancelled_at) if a.cancelled_at else None,
-                }
-                for a in appointments
-            ],
-        }
 
     # ------------------------------------------------------------ erase
     async def do_erase(
@@ -313,13 +240,7 @@ class SubjectService:
                     counts["messages_erased"] += await do_erase_content(db, ids, "messages")
                     erased.append("messages")
                 if "forms" not in held_kinds:
-                    rows = list(
-                        await db.scalars(select(Form).where(Form.conversation_id == conv.id))
-                    )
-                    for row in rows:
-                        await db.delete(row)
-                    counts["forms_deleted"] += len(rows)
-                    await do_erase_content(db, ids, "forms")
+                    counts["forms_deleted"] += await do_delete_forms(db, ids)
                     erased.append("forms")
                 for kind, signed in (("documents", False), ("signed_pdfs", True)):
                     if kind not in held_kinds:

@@ -79,21 +79,41 @@ def _pem(cert: asn1_x509.Certificate) -> bytes:
 
 def _create(key_path: Path, cert_path: Path, organisation: str) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
+    name = subject_name(f"{organisation} (Siegel / seal)", organisation)
+    usage = x509.ExtendedKeyUsage([DOCUMENT_SIGNING, MS_DOCUMENT_SIGNING])
+    cert = self_issued_certificate(key, name, VALID_YEARS, usage, eku_critical=False)
+    write_key_and_certificate(key_path, cert_path, key, cert)
+
+
+def subject_name(common_name: str, organisation: str) -> x509.Name:
+    return x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{organisation} (Siegel / seal)"[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]),
         ]
     )
+
+
+def self_issued_certificate(
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+    name: x509.Name,
+    valid_years: int,
+    usage: x509.ExtendedKeyUsage,
+    eku_critical: bool,
+) -> x509.Certificate:
+    """A self-issued end-entity certificate (no CA) whose key signs: digitalSignature
+    and nonRepudiation, the given extended key usage (a seal's document signing, or a
+    TSA's timeStamping, which RFC 3161 2.3 wants critical). Valid from 5 minutes ago,
+    so a verifier whose clock is a little behind accepts it."""
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * VALID_YEARS))
+        .not_valid_after(now + dt.timedelta(days=365 * valid_years))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -109,12 +129,18 @@ def _create(key_path: Path, cert_path: Path, organisation: str) -> None:
             ),
             critical=True,
         )
-        .add_extension(
-            x509.ExtendedKeyUsage([DOCUMENT_SIGNING, MS_DOCUMENT_SIGNING]), critical=False
-        )
+        .add_extension(usage, critical=eku_critical)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
+
+
+def write_key_and_certificate(
+    key_path: Path,
+    cert_path: Path,
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+    cert: x509.Certificate,
+) -> None:
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -30,13 +30,17 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.sign import general
 from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from visavis.signing.keys import write_private_file
+from visavis.signing.keys import (
+    self_issued_certificate,
+    subject_name,
+    write_key_and_certificate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ _attribute = cast(Callable[[str, object], cms.CMSAttribute], simple_cms_attribut
 KEY_FILE = "tsa-key.pem"
 CERT_FILE = "tsa-cert.pem"
 MAX_REQUEST = 16 * 1024  # a request is a hash and a few fields: ~100 bytes
+VALID_YEARS = 10
 
 
 class CachedKeyTimeStamper(DummyTimeStamper):
@@ -101,49 +106,11 @@ def load_or_create_tsa(keys_dir: Path) -> CachedKeyTimeStamper:
 
 def _create(key_path: Path, cert_path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "visavis local test TSA"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "visavis (test and demo only)"),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        # RFC 3161 2.3: the TSA's certificate has exactly this EKU, marked critical
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    write_private_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-    write_private_file(
-        key_path,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
+    name = subject_name("visavis local test TSA", "visavis (test and demo only)")
+    # RFC 3161 2.3: the TSA's certificate has exactly this EKU, marked critical
+    usage = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING])
+    cert = self_issued_certificate(key, name, VALID_YEARS, usage, eku_critical=True)
+    write_key_and_certificate(key_path, cert_path, key, cert)
 
 
 def make_handler(stamper: DummyTimeStamper) -> type[BaseHTTPRequestHandler]:
