@@ -139,6 +139,19 @@ def test_credentials_in_the_url_go_as_basic_authentication() -> None:
     stamper = timestamp_client.HttpTimeStamper("https://ts%40x:p%3Aw@tsa.example:8443/q?a=1", 5)
     assert stamper._headers["Authorization"] == "Basic dHNAeDpwOnc="  # ts@x:p:w
     assert (stamper._host, stamper._port, stamper._path) == ("tsa.example", 8443, "/q?a=1")
+    # and no message shows them
+    assert timestamp_client.shown_url(stamper.url) == "https://tsa.example:8443/q?a=1"
+    assert timestamp_client.shown_url("http://tsa.example/") == "http://tsa.example/"
+
+
+def test_a_failed_timestamp_names_the_tsa_without_its_credentials(
+    keys: SealKeys, not_a_tsa: str
+) -> None:
+    url = not_a_tsa.replace("http://", "http://user:s3cret@") + "/html"
+    with pytest.raises(SigningError) as err:
+        do_sign(ORIGINAL, [mark()], audit(ORIGINAL), keys, timestamp_url=url)
+    assert err.value.code == "timestamp_failed"
+    assert "s3cret" not in err.value.message and "127.0.0.1" in err.value.message
 
 
 def test_the_local_tsa_is_pyhankos_dummy_behind_http(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from visavis.signing.errors import SigningError
 from visavis.signing.keys import SealKeys
 from visavis.signing.model import AuditRecord, SignatureMark
 from visavis.signing.stamp import do_stamp
-from visavis.signing.timestamp_client import timestamper_for
+from visavis.signing.timestamp_client import shown_url, timestamper_for
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def _seal(prepared: bytes, organisation: str, keys: SealKeys, timestamp_url: str
     except TimestampRequestError as exc:
         raise SigningError(
             "timestamp_failed",
-            f"the timestamp authority at {timestamp_url} did not answer with a timestamp "
-            f"({exc}); expected an RFC 3161 response",
+            f"the timestamp authority at {shown_url(timestamp_url or '')} did not answer with a "
+            f"timestamp ({exc}); expected an RFC 3161 response",
         ) from None
     return out.getvalue()

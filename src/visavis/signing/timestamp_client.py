@@ -20,7 +20,7 @@ import http.client
 import ssl
 import threading
 import time
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from asn1crypto import cms, tsp
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
@@ -104,6 +104,16 @@ def timestamper_for(url: str, timeout: float) -> HttpTimeStamper:
         stamper = HttpTimeStamper(url, timeout)
         _kept[(url, timeout)] = (now, stamper)
         return stamper
+
+
+def shown_url(url: str) -> str:
+    """`url` without the credentials it may carry, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _tls_context() -> ssl.SSLContext:
