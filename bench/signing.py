@@ -7,16 +7,20 @@ trail of 8 steps:
 
 - `sign B-B`   — `do_sign`: the upload checks, stamping, audit pages, PAdES-B-B seal;
 - `sign B-T`   — the same with a timestamp from the local TSA
-                 (`python -m visavis.signing.tsa`, a subprocess on loopback);
+                 (`python -m visavis.signing.tsa`, a subprocess on loopback: its
+                 CPU is its own, the wall clock here counts what it does and the
+                 round trip — as a TSA elsewhere would);
 - its parts, side by side: `checks` (documents' upload checks and the "already
   signed" scan), `stamp+audit` (pikepdf + reportlab, one save), `seal B-B` (pyHanko
-  only, on the prepared file) — the baseline the rest adds to;
+  only, on the prepared file) — the baseline the rest adds to — and `seal B-T`
+  (the same with the timestamp);
 - `verify` of the B-B and of the B-T file (`check_signed_pdf`), and `pyHanko only`
   (its validation of the same file without our coverage, padding and CMS checks).
 
 Wall clock per operation, and the thread's CPU time (what it costs whatever else
-runs). Targets: sign p99 <= 300 ms (B-B), verify p99 <= 50 ms. The load average is
-printed with the results: on a shared machine other processes show up in the p99.
+runs). Targets, B-B and B-T alike: sign p99 <= 300 ms, verify p99 <= 50 ms. The load
+average is printed with the results: on a shared machine other processes show up in
+the p99 (the CPU columns hardly move with load).
 
     python bench/signing.py
     python bench/signing.py --runs 50
@@ -25,6 +29,7 @@ printed with the results: on a shared machine other processes show up in the p99
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import io
 import os
@@ -191,10 +196,15 @@ def main(argv: list[str] | None = None) -> int:
                     lambda: seal_module._prepare(original, marks, record, datetime.now(UTC)),
                 ),
                 ("  seal B-B (baseline)", lambda: seal_module._seal(prepared, "M", keys, None)),
+                ("  seal B-T", lambda: seal_module._seal(prepared, "M", keys, url)),
                 ("verify B-B", lambda: check_signed_pdf(sealed_bb, trust)),
                 ("verify B-T", lambda: check_signed_pdf(sealed_bt, trust)),
                 ("  pyHanko only (baseline)", pyhanko_only),
             ]
+            # as the server does once started (app.py): what exists now lives on, and a
+            # full collection walking it (~130 ms) would land in some row's p99
+            gc.collect()
+            gc.freeze()
             results: dict[str, tuple[list[float], list[float]]] = {}
             for name, fn in rows_spec:
                 print(f"== {name.strip()}", flush=True)
@@ -224,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count()
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}; {cores} cores")
     checks = {
-        "sign_p99_le_300ms": summary["sign B-B"]["p99_ms"] <= TARGET_SIGN_P99_MS,
-        "verify_p99_le_50ms": summary["verify B-B"]["p99_ms"] <= TARGET_VERIFY_P99_MS,
+        f"{what}_{level.replace('-', '').lower()}_p99_le_{target:.0f}ms": (
+            summary[f"{what} {level}"]["p99_ms"] <= target
+        )
+        for what, target in (("sign", TARGET_SIGN_P99_MS), ("verify", TARGET_VERIFY_P99_MS))
+        for level in ("B-B", "B-T")
     }
     for name, ok in checks.items():
         print(f"{name}: {'PASS' if ok else 'FAIL'}")

@@ -1,4 +1,10 @@
 """Signing documents: signature images stamped into the pages, an audit trail appended,
 the whole file sealed (PAdES) with the organisation's key; and the verification of a
-sealed file. A pure library: no sockets, no settings, no conversations. Every call is
-synchronous and CPU-bound: async callers use `asyncio.to_thread`."""
+sealed file. A pure library: no settings, no conversations, no sockets but the one
+request to a timestamp authority. Every call is synchronous (CPU-bound, but for that
+request): async callers use `asyncio.to_thread`."""
+
+from visavis.signing.lib_speedups import do_install_speedups
+
+# before anything here builds or reads a signature: see lib_speedups
+do_install_speedups()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -93,11 +94,37 @@ def read_facts(root: Any) -> dict[str, Any] | None:
     return facts if isinstance(facts, dict) else None
 
 
+class _Cell(Paragraph):
+    """A paragraph that breaks its lines once per width. A table wraps each cell to
+    measure rows, again when it splits over pages and when it draws: three times the
+    line breaking, the bulk of the audit page's time, for the same result."""
+
+    _wrapped_for: float | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if self._wrapped_for is not None and self._wrapped_for == availWidth:
+            return self.width, self.height
+        size: tuple[float, float] = super().wrap(availWidth, availHeight)
+        self._wrapped_for = availWidth
+        return size
+
+
+# made once per process: the styles are read, never changed, by what renders them
+_STYLES = getSampleStyleSheet()
+_BODY = ParagraphStyle("cell", parent=_STYLES["BodyText"], fontSize=8, leading=10)
+_HEAD = ParagraphStyle("head", parent=_BODY, fontName="Helvetica-Bold")
+_GRID = TableStyle(
+    [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+    ]
+)
+
+
 def audit_pdf(record: AuditRecord, marks: Sequence[SignatureMark], sealed_at: datetime) -> bytes:
     """The audit trail as A4 pages (reportlab); long text wraps, many steps flow on."""
-    styles = getSampleStyleSheet()
-    body = ParagraphStyle("cell", parent=styles["BodyText"], fontSize=8, leading=10)
-    head = ParagraphStyle("head", parent=body, fontName="Helvetica-Bold")
+    styles, body, head, grid = _STYLES, _BODY, _HEAD, _GRID
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out, pagesize=A4, title="Prüfprotokoll / Audit trail", author=_text(record.organisation),
@@ -105,15 +132,8 @@ def audit_pdf(record: AuditRecord, marks: Sequence[SignatureMark], sealed_at: da
     )  # fmt: skip
 
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape(_text(text)).replace("\n", "<br/>"), style)
+        return _Cell(escape(_text(text)).replace("\n", "<br/>"), style)
 
-    grid = TableStyle(
-        [
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-        ]
-    )
     facts = [
         ("Organisation / Organisation", record.organisation),
         ("Dokument / Document", record.document_name),
@@ -210,9 +230,15 @@ def _role(role: str) -> str:
     return ROLE_WORDS.get(role, role)
 
 
+# newline, printable ASCII and Latin-1 but the soft hyphen (category Cf): all in cp1252
+_LATIN1_PRINTABLE = re.compile("[\n\x20-\x7e\xa0-\xac\xae-\xff]*")
+
+
 def _text(text: str) -> str:
     """Text the standard font can show: WinAnsi (cp1252) characters as they are, others
     as their base letter (NFKD without accents) or "?"; control characters as spaces."""
+    if _LATIN1_PRINTABLE.fullmatch(text):
+        return text  # the common case, and what the loop below would return
     out = []
     for ch in text:
         if ch in "\n":

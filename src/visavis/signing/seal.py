@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 import pikepdf
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields as sig_fields
-from pyhanko.sign import signers, timestamps
+from pyhanko.sign import signers
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from visavis.documents.checks import UploadLimits, check_pdf
@@ -29,6 +30,7 @@ from visavis.signing.errors import SigningError
 from visavis.signing.keys import SealKeys
 from visavis.signing.model import AuditRecord, SignatureMark
 from visavis.signing.stamp import do_stamp
+from visavis.signing.timestamp_client import shown_url, timestamper_for
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +125,12 @@ def _seal(prepared: bytes, organisation: str, keys: SealKeys, timestamp_url: str
         reason=SEAL_REASON,
         name=organisation,
     )
-    timestamper = (
-        timestamps.HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT_S)
-        if timestamp_url
-        else None
-    )
+    timestamper: TimeStamper | None = None
+    if timestamp_url:
+        try:
+            timestamper = timestamper_for(timestamp_url, TIMESTAMP_TIMEOUT_S)
+        except ValueError as exc:
+            raise SigningError("timestamp_failed", str(exc)) from None
     signer = signers.PdfSigner(meta, signer=keys.signer, timestamper=timestamper)
     out = io.BytesIO()
     try:
@@ -135,7 +138,7 @@ def _seal(prepared: bytes, organisation: str, keys: SealKeys, timestamp_url: str
     except TimestampRequestError as exc:
         raise SigningError(
             "timestamp_failed",
-            f"the timestamp authority at {timestamp_url} did not answer with a timestamp "
-            f"({exc}); expected an RFC 3161 response",
+            f"the timestamp authority at {shown_url(timestamp_url or '')} did not answer with a "
+            f"timestamp ({exc}); expected an RFC 3161 response",
         ) from None
     return out.getvalue()
