@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from visavis.audit.log import AuditLog
@@ -65,6 +65,7 @@ from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.forms import FormRoutes
+from visavis.web.front import FrontApp
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -134,7 +135,7 @@ def make_recorder(settings: Settings, recording_allowed: bool) -> Recorder | Non
     return Recorder(data_dir, key)
 
 
-def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> FrontApp:
     """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
     /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
     settings = settings or Settings.from_env()
@@ -422,10 +423,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),
-        WebSocketRoute("/ws", gateway.endpoint),
         Mount("/static/app", StaticFiles(directory=app_dir, check_dir=False)),
     ]
-    app = Starlette(
+    # /ws goes to the gateway without Starlette's stack (web/front.py)
+    app = FrontApp(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -449,6 +450,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             Exception: _internal_error,
         },
     )
+    app.ws_endpoint = gateway.endpoint
     app.state.settings = settings
     app.state.hub = hub
     app.state.auth = auth
