@@ -14,8 +14,8 @@ from visavis.errors import VisavisError
 class Store:
     """A key-value table whose fetches record their keys and can be held open."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
+    def __init__(self, values: dict[str, int]) -> None:
+        self.values = values
         self.fetches: list[list[str]] = []
         self.gate = asyncio.Event()
         self.gate.set()
@@ -33,9 +33,15 @@ def missing(key: str) -> Exception:
     return VisavisError("not_found", f"no {key}")
 
 
+def held(values: dict[str, int]) -> tuple[Store, Batcher[str, int]]:
+    """A store whose queries wait for `store.gate`, and its batcher (one query at once)."""
+    store = Store(values)
+    store.gate.clear()
+    return store, Batcher(store.fetch, missing, parallel=1)
+
+
 async def test_reads_asked_together_share_one_query() -> None:
-    store = Store()
-    store.values = {f"k{i}": i for i in range(50)}
+    store = Store({f"k{i}": i for i in range(50)})
     batcher = Batcher(store.fetch, missing, parallel=1)
     got = await asyncio.gather(*(batcher.get(f"k{i}") for i in range(50)))
     assert got == list(range(50))
@@ -43,10 +49,7 @@ async def test_reads_asked_together_share_one_query() -> None:
 
 
 async def test_a_read_asked_during_a_query_sees_what_was_written_before_it() -> None:
-    store = Store()
-    store.values = {"a": 1}
-    batcher = Batcher(store.fetch, missing, parallel=1)
-    store.gate.clear()
+    store, batcher = held({"a": 1})
     first = asyncio.ensure_future(batcher.get("a"))
     await store.started.wait()  # the first query has read "a" = 1
     store.values["a"] = 2  # a write committed after that query started
@@ -59,8 +62,7 @@ async def test_a_read_asked_during_a_query_sees_what_was_written_before_it() -> 
 
 
 async def test_batches_are_bounded_and_missing_keys_raise_for_their_askers_only() -> None:
-    store = Store()
-    store.values = {f"k{i}": i for i in range(0, 10, 2)}
+    store = Store({f"k{i}": i for i in range(0, 10, 2)})
     batcher = Batcher(store.fetch, missing, most=3, parallel=1)
     results = await asyncio.gather(
         *(batcher.get(f"k{i}") for i in range(10)), return_exceptions=True
@@ -72,10 +74,7 @@ async def test_batches_are_bounded_and_missing_keys_raise_for_their_askers_only(
 
 
 async def test_a_cancelled_reader_leaves_the_others_their_answer() -> None:
-    store = Store()
-    store.values = {"a": 7}
-    batcher = Batcher(store.fetch, missing, parallel=1)
-    store.gate.clear()
+    store, batcher = held({"a": 7})
     gone = asyncio.ensure_future(batcher.get("a"))
     stays = asyncio.ensure_future(batcher.get("a"))
     await store.started.wait()
