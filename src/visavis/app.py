@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from visavis.audit.log import AuditLog
@@ -66,6 +66,7 @@ from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.forms import FormRoutes
+from visavis.web.front import FrontApp
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -145,7 +146,7 @@ def existing_recording_key(settings: Settings) -> bytes | None:
     return key_from(settings.recording_key, key_file)
 
 
-def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = None) -> FrontApp:
     """`demo_mail_dir`: `visavis demo`'s mail catcher keeps its mails there, and
     /demo/mail shows them (without it, /demo/mail says it is a demo-only page)."""
     settings = settings or Settings.from_env()
@@ -323,7 +324,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         # What starting made (modules, routes, the signing libraries: ~190,000 objects)
         # lives as long as the process. Frozen, a full collection no longer walks it:
         # that walk (~130 ms of CPU) landed on whichever request was running, e.g. the
-        # p99 of /verify and of sealing (bench/signing.py). Collected first, so no
+        # p99 of /verify and of sealing (bench/signing.py); a burst of new sockets sets
+        # such collections off, too. Collected first, so no
         # garbage is frozen; thawed on shutdown, for processes that start apps again.
         gc.collect()
         gc.freeze()
@@ -460,10 +462,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         Route("/api/v1/session", api.login, methods=["POST"]),
         Route("/api/v1/session", api.session, methods=["GET"]),
         Route("/api/v1/session", api.logout, methods=["DELETE"]),
-        WebSocketRoute("/ws", gateway.endpoint),
         Mount("/static/app", StaticFiles(directory=app_dir, check_dir=False)),
     ]
-    app = Starlette(
+    # /ws goes to the gateway without Starlette's stack (web/front.py)
+    app = FrontApp(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -487,6 +489,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             Exception: _internal_error,
         },
     )
+    app.ws_endpoint = gateway.endpoint
     app.state.settings = settings
     app.state.hub = hub
     app.state.auth = auth

@@ -48,17 +48,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _ws_impl() -> str:
+def _ws_impl() -> str | type[asyncio.Protocol]:
     # bench/chat_latency.py --compare-ws-at 50: websockets-sansio p99 80 ms at 6.5 ms
     # server CPU per message, wsproto 141 ms / 6.6 ms, legacy websockets ~4 s / 7.8 ms.
+    # The lean variant of websockets-sansio keeps less per socket (web/leanws.py).
     try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import (  # noqa: F401
-            WebSocketsSansIOProtocol,
-        )
-
-        return "websockets-sansio"
-    except ImportError:
+        from visavis.web.leanws import LeanWebSocketProtocol
+    except ImportError:  # an uvicorn without websockets-sansio
         return "websockets"
+    return LeanWebSocketProtocol
 
 
 def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
@@ -72,6 +70,9 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
     migrate_sync(settings.database_url)
     options: dict[str, Any] = {
         "ws": _ws_impl(),
+        # no protocol pings: the app's heartbeat finds silent sockets (docs/protocol.md),
+        # and no ping timer per socket
+        "ws_ping_interval": None,
         # slow or half-sent requests are answered 408 and closed (web/deadlines.py)
         "http": DeadlineProtocol,
         # json: uvicorn's own logs too (else uvicorn's default colourless text)

@@ -8,6 +8,7 @@ import pytest
 from services import conversation_service
 
 from visavis.auth.service import AuthService
+from visavis.conversations.reads import REPLAY_PAGE
 from visavis.conversations.service import ConversationService
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
@@ -160,3 +161,31 @@ async def test_search_by_name_topic_and_message(db: Database, svc: ConversationS
     assert [c["id"] for c in await svc.search(None, None, "baufin", 10, None)] == [a["id"]]
     assert [c["id"] for c in await svc.search(aid, None, None, 10, None)] == [a["id"]]
     assert {c["id"] for c in await svc.search(None, "queued", None, 10, None)} == {b["id"]}
+
+
+async def test_replays_asked_together_are_the_pages_asked_one_by_one(
+    svc: ConversationService,
+) -> None:
+    """A reconnect storm's replays share one query (conversations/batching.py): each
+    still gets the first page after its own seq, also two tabs of one conversation
+    at different seqs, also when the log is longer than a page."""
+    long, _ = await svc.do_create(None, None, None, None)
+    await asyncio.gather(
+        *(
+            svc.do_chat(long["id"], CUSTOMER, f"long-{i:04d}", str(i))
+            for i in range(REPLAY_PAGE + 9)
+        )
+    )
+    short, _ = await svc.do_create("Eve", None, None, ("client-0001", "Hallo"))
+    asks = [(long["id"], 0), (long["id"], 20), (long["id"], REPLAY_PAGE + 5), (short["id"], 0)]
+    asks += [(short["id"], 2), (short["id"], 1), ("no-such-conversation", 0)]
+    together = await asyncio.gather(*(svc.events_after(c, s) for c, s in asks))
+    for (cid, after), page in zip(asks, together, strict=True):
+        alone = await svc.events_after(cid, after)  # a batch of one: the plain query
+        assert [e["seq"] for e in page] == [e["seq"] for e in alone]
+        assert page == alone
+    assert [e["seq"] for e in together[0]] == list(range(1, REPLAY_PAGE + 1))
+    assert [e["seq"] for e in together[1]] == list(range(21, REPLAY_PAGE + 11))  # 510 in all
+    assert [e["seq"] for e in together[2]] == list(range(REPLAY_PAGE + 6, REPLAY_PAGE + 11))
+    assert [e["seq"] for e in together[3]] == [1, 2]
+    assert together[6] == []

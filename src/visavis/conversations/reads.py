@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from visavis.conversations.batching import Batcher
 from visavis.conversations.state import Status
 from visavis.conversations.summary import event_frame, iso, summary
 from visavis.conversations.writes import adviser_name, count_active
@@ -55,19 +56,34 @@ def summaries(
     return [summary(c, a, b) for c, a, b in rows]
 
 
+def _not_found(conversation_id: str) -> VisavisError:
+    return VisavisError("not_found", f"no conversation {conversation_id}")
+
+
 class ConversationReads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._db = sessions
+        # many sockets read these at once (hello, subscribe): one query for many
+        self._summaries = Batcher(self._summaries_of, _not_found)
+        self._replays = Batcher(self._replay_pages, lambda key: _not_found(key[0]))
 
     async def get(self, conversation_id: str) -> f.ConversationSummary:
+        return await self._summaries.get(conversation_id)
+
+    async def _summaries_of(self, ids: list[str]) -> dict[str, f.ConversationSummary]:
         async with self._db() as db:
-            row = (await db.execute(with_names().where(Conversation.id == conversation_id))).first()
-            if row is None:
-                raise VisavisError("not_found", f"no conversation {conversation_id}")
-            return summary(row[0], row[1], row[2])
+            rows = await db.execute(with_names().where(Conversation.id.in_(ids)))
+            return {c.id: summary(c, a, b) for c, a, b in rows}
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
+    ) -> list[f.EventFrame]:
+        if limit == REPLAY_PAGE:
+            return await self._replays.get((conversation_id, after_seq))
+        return await self._events_after(conversation_id, after_seq, limit)
+
+    async def _events_after(
+        self, conversation_id: str, after_seq: int, limit: int
     ) -> list[f.EventFrame]:
         async with self._db() as db:
             rows = await db.scalars(
@@ -77,6 +93,37 @@ class ConversationReads:
                 .limit(limit)
             )
             return [event_frame(e) for e in rows]
+
+    async def _replay_pages(
+        self, keys: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], list[f.EventFrame]]:
+        """The first page after each (conversation, seq), in one query: rows numbered
+        per conversation, so that a long log reads one page, not all of it."""
+        if len(keys) == 1:  # a quiet server: the plain query
+            cid, after = keys[0]
+            return {keys[0]: await self._events_after(cid, after, REPLAY_PAGE)}
+        lowest: dict[str, int] = {}
+        for cid, after in keys:
+            lowest[cid] = min(after, lowest.get(cid, after))
+        number = func.row_number().over(partition_by=Event.conversation_id, order_by=Event.seq)
+        wanted = or_(*(and_(Event.conversation_id == c, Event.seq > s) for c, s in lowest.items()))
+        numbered = select(Event, number.label("n")).where(wanted).subquery()
+        event = aliased(Event, numbered)
+        query = select(event).where(numbered.c.n <= REPLAY_PAGE).order_by(numbered.c.n)
+        window: dict[str, list[f.EventFrame]] = {cid: [] for cid in lowest}
+        async with self._db() as db:
+            for e in await db.scalars(query):
+                window[e.conversation_id].append(event_frame(e))
+        pages: dict[tuple[str, int], list[f.EventFrame]] = {}
+        for cid, after in keys:
+            got = window[cid]
+            page = got if after == lowest[cid] else [e for e in got if e["seq"] > after]
+            if len(page) < REPLAY_PAGE <= len(got):
+                # another tab of this conversation asked from an earlier seq, and its
+                # page ends before this one's would: read this one's on its own
+                page = await self._events_after(cid, after, REPLAY_PAGE)
+            pages[(cid, after)] = page
+        return pages
 
     async def events_between(
         self, conversation_id: str, after_seq: int, before_seq: int

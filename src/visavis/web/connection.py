@@ -89,7 +89,8 @@ class Connection:
         self.chats_in_flight = 0  # chat.send frames awaiting their commit (ws.py)
         self.last_seen = time.monotonic()
         self.closed = False
-        self._q: deque[tuple[Any, ...]] = deque()
+        # made at the first frame to send, dropped when sent: an idle socket has none
+        self._q: deque[tuple[Any, ...]] | None = None
         self._draining = False
         # the room's relays (pointer, doc.view): made on first use
         self.relay: RelayState | None = None
@@ -132,9 +133,11 @@ class Connection:
     def _enqueue(self, item: tuple[Any, ...]) -> None:
         if self.closed:
             return
-        if len(self._q) >= MAX_PENDING:
+        if self._q is None:
+            self._q = deque()
+        elif len(self._q) >= MAX_PENDING:
             log.warning("socket too far behind (%d frames); closing it", len(self._q))
-            self._q.clear()
+            self._q = None
             self.closed = True
             spawn(self._close(1013))
             return
@@ -149,6 +152,8 @@ class Connection:
         try:
             while self._q and not self.closed:
                 item = self._q.popleft()
+                if not self._q:
+                    self._q = None
                 kind = item[0]
                 if kind == "raw":
                     await self.ws.send_text(item[1])
@@ -163,7 +168,7 @@ class Connection:
         except Exception as exc:  # the socket went away under us
             log.debug("send failed: %r", exc)
             self.closed = True
-            self._q.clear()
+            self._q = None
         finally:
             self._draining = False
 
@@ -235,5 +240,5 @@ class Connection:
     def close_soon(self, code: int) -> None:
         if not self.closed:
             self.closed = True
-            self._q.clear()
+            self._q = None
             spawn(self._close(code))

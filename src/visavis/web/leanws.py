@@ -1,0 +1,103 @@
+"""uvicorn's websockets-sansio protocol, with less kept per socket.
+
+Ten thousand idle sockets are mostly per-socket objects that idle sockets never use.
+uvicorn's protocol keeps, for every socket, an `asyncio.Queue` for frames received
+(three deques and an Event), an `asyncio.Event` for the write buffer (one more
+deque), and the handshake's request and response (with their headers) for the
+socket's whole life. Here: a list and one future made only while the app waits for a
+frame, a future only while the write buffer is full, and the handshake dropped once
+answered. The protocol's pings are off (`ws_ping_interval=None`, cli.py): the app
+has its own heartbeat (docs/protocol.md), so no timer per socket either.
+
+Everything else (framing, the closing handshake, limits) is uvicorn's and
+websockets'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
+from uvicorn.config import Config
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+
+
+class Inbox:
+    """The part of `asyncio.Queue` the protocol uses, for one reader (the app)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[ASGIReceiveEvent] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: ASGIReceiveEvent) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    async def get(self) -> ASGIReceiveEvent:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
+class Gate:
+    """The part of `asyncio.Event` the protocol uses for its write buffer: open unless
+    the transport said its buffer is full."""
+
+    __slots__ = ("_closed",)
+
+    def __init__(self) -> None:
+        self._closed: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        if self._closed is not None:
+            if not self._closed.done():
+                self._closed.set_result(None)
+            self._closed = None
+
+    def clear(self) -> None:
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_future()
+
+    def is_set(self) -> bool:
+        return self._closed is None
+
+    async def wait(self) -> bool:
+        if self._closed is not None:
+            await asyncio.shield(self._closed)
+        return True
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.queue: Any = Inbox()  # uvicorn's annotation says asyncio.Queue
+        self.writable: Any = Gate()
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # answered: the request's and response's headers are not needed again
+            # (the scope keeps the request's headers, as the app reads them)
+            del self.request
+            del self.response
