@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,7 +25,6 @@ from visavis.auth.ratelimit import MakeLimiter, RedisLimiters, local_limiter
 from visavis.auth.service import AuthService
 from visavis.auth.tokens import CustomerTokens
 from visavis.bus import Bus, MemoryBus
-from visavis.bus.redis import RedisBus
 from visavis.collab.access import DocumentAccess
 from visavis.collab.cobrowse import CobrowseService
 from visavis.collab.documents import DocumentService
@@ -61,7 +61,6 @@ from visavis.storage.migrate import schema_problem
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.appointments import AppointmentRoutes
-from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
 from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
@@ -78,6 +77,10 @@ from visavis.web.security import SecurityHeaders, mirror_page
 from visavis.web.signing import SigningRoutes
 from visavis.web.verify import VerifyRoutes
 from visavis.web.ws import Gateway
+
+if TYPE_CHECKING:
+    from visavis.bus.redis import RedisBus
+    from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +160,16 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     audit = AuditLog(database.writer)
     # One process: the bus in memory. Several (--workers, or nodes behind a proxy):
     # Redis carries the bus, presence and node liveness (docs/architecture.md).
-    redis_bus = RedisBus(settings.redis_url) if settings.redis_url else None
+    redis_bus: RedisBus | None = None
+    claims: RedisClaims | None = None
+    holders: RedisHolders | None = None
+    if settings.redis_url:
+        # imported here, not at the top: redis-py costs every one-process start ~0.3 s
+        from visavis.bus import redis as bus_redis
+        from visavis.web import cluster as web_cluster
+
+        redis_bus = bus_redis.RedisBus(settings.redis_url)
+        claims, holders = web_cluster.RedisClaims(redis_bus), web_cluster.RedisHolders(redis_bus)
     bus: Bus = redis_bus if redis_bus is not None else MemoryBus()
     presence = Presence()
     # rate limits: per process, or shared by all nodes through Redis
@@ -199,8 +211,8 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         settings.heartbeat_s,
         settings.requested_adviser_fallback_s,
         settings.offer_timeout_s,
-        RedisClaims(redis_bus) if redis_bus is not None else None,
-        RedisHolders(redis_bus) if redis_bus is not None else None,
+        claims,
+        holders,
     )
     limits = upload_limits(settings)
     library = LibraryService(database, store, limits)
@@ -301,8 +313,11 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         api, appointment_service, join_service, teams, mailer, settings.origin, settings.timezone
     )
 
-    cluster = Cluster(redis_bus, presence, hub.recompute_here) if redis_bus else None
+    cluster: Cluster | None = None
     if redis_bus is not None:
+        from visavis.web import cluster as web_cluster
+
+        cluster = web_cluster.Cluster(redis_bus, presence, hub.recompute_here)
         redis_bus.resumed.append(hub.recompute_here)
 
     @contextlib.asynccontextmanager

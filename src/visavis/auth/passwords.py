@@ -1,14 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verifying against this when the e-mail is unknown keeps the timing of
-# "no such adviser" equal to "wrong password" (no account enumeration).
-_DUMMY_HASH = _hasher.hash("visavis-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this when the e-mail is unknown keeps the timing of
+    "no such adviser" equal to "wrong password" (no account enumeration). Made on first
+    use, not at import: argon2 costs ~0.3 s (64 MiB) that every server start and CLI
+    command would pay."""
+    return _hasher.hash("visavis-dummy-password")
+
 
 MIN_PASSWORD_CHARS = 10
 
@@ -24,7 +32,7 @@ def hash_password(password: str) -> str:
 
 def _verify(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

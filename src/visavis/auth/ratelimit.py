@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,9 @@ class RedisRateLimiter:
     async def allow(self, key: str) -> bool:
         if self._rate_per_ms <= 0:
             return False
+        # here, not at the top: redis-py is loaded only where Redis is configured
+        from redis.exceptions import RedisError
+
         try:
             ok = await self._redis.eval(
                 _TAKE, 1, self._prefix + key, repr(self._rate_per_ms), repr(self._burst)

@@ -18,13 +18,14 @@ import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pikepdf
 from PIL import Image, ImageOps
 
-from visavis.documents import pdfium
 from visavis.errors import VisavisError
+
+if TYPE_CHECKING:
+    import pikepdf
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,9 @@ def _sniff_video(data: bytes) -> str | None:
 # ------------------------------------------------------------------ PDF
 def check_pdf(data: bytes, limits: UploadLimits) -> list[PageSize]:
     """Page sizes of a PDF we are willing to render and pass on."""
+    # on first use, as pikepdf below: PDFium's bindings cost every server start
+    from visavis.documents import pdfium
+
     try:
         facts = pdfium.read_facts(data, limits.max_pages)
     except pdfium.PdfUnreadable as exc:
@@ -213,6 +217,8 @@ ACTIVE_ACTIONS = {"/JavaScript", "/Launch"}
 
 def check_pdf_passive(data: bytes) -> None:
     """`pdf_active_content` if any object holds JavaScript or a launch action."""
+    import pikepdf
+
     try:
         pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
@@ -234,6 +240,8 @@ def check_pdf_passive(data: bytes) -> None:
 def _active(obj: pikepdf.Object) -> Iterator[str]:
     """What in this object (and its direct sub-objects) is active content. Indirect
     references are not followed: `pdf.objects` visits every indirect object anyway."""
+    import pikepdf
+
     stack = [obj]
     while stack:
         o = stack.pop()

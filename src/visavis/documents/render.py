@@ -25,7 +25,6 @@ from typing import Literal
 
 from PIL import Image
 
-from visavis.documents import pdfium
 from visavis.errors import VisavisError
 from visavis.storage.files import FileStore, check_digest, write_atomically
 
@@ -106,6 +105,8 @@ class PageRenderer:
 
     def _render(self, kind: RenderKind, data: bytes, page: int, width: int, path: Path) -> bytes:
         if kind == "pdf":
+            from visavis.documents import pdfium  # on first use: its bindings cost starts
+
             try:
                 image = pdfium.render_page(data, page, width, self.max_pixels)
             except IndexError as exc:

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from visavis.errors import VisavisError
 from visavis.recording.janus_admin import PCAP_SECONDS, JanusAdmin, pcap_path
 
 log = logging.getLogger(__name__)
+# httpx is imported where it is used: a server that never records never loads it (with
+# its command line: click, rich, pygments), which every start would pay.
 # httpx logs every request at INFO: each session's long poll would add a line a second
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -180,6 +180,8 @@ class JanusProcess:
             return self.url
 
     async def _wait_ready(self) -> None:
+        import httpx  # on first use (see the top)
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_TIMEOUT_S
         async with httpx.AsyncClient() as client:
@@ -215,6 +217,8 @@ class JanusSession:
     """One Janus session with a long poll that hands events to their transactions."""
 
     def __init__(self, url: str) -> None:
+        import httpx  # on first use (see the top)
+
         self.url = url
         self.http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S)
         self.session_id: int | None = None
@@ -236,6 +240,8 @@ class JanusSession:
 
     async def _poll(self) -> None:
         """Long poll (it also keeps the session alive: Janus drops idle ones)."""
+        import httpx  # on first use (see the top)
+
         while True:
             try:
                 r = await self.http.get(
@@ -282,6 +288,8 @@ class JanusSession:
         )
 
     async def do_close(self) -> None:
+        import httpx  # on first use (see the top)
+
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -357,6 +365,8 @@ class RecordingRoom:
             await self.admin_api.do_stop_pcap(self.session.session_id, handle)
 
     async def do_unpublish(self, name: str) -> None:
+        import httpx  # on first use (see the top)
+
         handle = self.publishers.pop(name, None)
         dump_end = self._dump_ends.pop(name, None)
         if handle is not None:
@@ -375,6 +385,8 @@ class RecordingRoom:
 
     async def do_close(self) -> None:
         """Unpublish everyone, destroy the room (Janus closes the .mjr files)."""
+        import httpx  # on first use (see the top)
+
         for name in list(self.publishers):
             await self.do_unpublish(name)
         if self._admin is not None:

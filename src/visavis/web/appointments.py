@@ -17,7 +17,6 @@ from visavis.errors import VisavisError
 from visavis.notify.mail import Attachment, Mailer
 from visavis.routing.teams import TeamService
 from visavis.ways_in.appointments import AppointmentService, Booking
-from visavis.ways_in.ics import appointment_ics
 from visavis.ways_in.joins import JoinService
 from visavis.web.http import Api, _Body, client_ip, read_json
 
@@ -271,6 +270,8 @@ class AppointmentRoutes:
         start = datetime.fromisoformat(slot["start"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(slot["end"].replace("Z", "+00:00"))
         host = self.origin.split("://", 1)[-1].split("/")[0].split(":")[0]
+        from visavis.ways_in.ics import appointment_ics  # on first use: icalendar is heavy
+
         data = appointment_ics(
             # the appointment's id, not the slot's: it survives a move (RFC 5545 updates
             # match on UID and take the highest SEQUENCE)

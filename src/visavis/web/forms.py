@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,12 +20,14 @@ from starlette.responses import JSONResponse, Response
 from visavis.auth.tokens import CustomerTokens
 from visavis.errors import VisavisError
 from visavis.forms.catalogue import TemplateCatalogue, template_frame
-from visavis.forms.pdf import Lang, form_pdf
 from visavis.forms.service import FormService, record_of
 from visavis.forms.templates import MAX_TEMPLATE_BYTES, parse_template
 from visavis.storage.models import Form
 from visavis.web.http import Api
 from visavis.web.permissions import check_admin, check_adviser_of
+
+if TYPE_CHECKING:
+    from visavis.forms.pdf import Lang
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,9 @@ class FormRoutes:
         form = await self.readable(request, "pdf")
         template = await self.forms.template(form)
         record = record_of(form, template)
-        pdf = await asyncio.to_thread(form_pdf, record, template, cast(Lang, lang))
+        from visavis.forms.pdf import form_pdf  # on first use: reportlab costs server starts
+
+        pdf = await asyncio.to_thread(form_pdf, record, template, cast("Lang", lang))
         return Response(
             pdf,
             media_type="application/pdf",

@@ -13,7 +13,6 @@ from visavis.collab.documents import DocumentService
 from visavis.collab.signing import Party, SigningService
 from visavis.conversations.reads import ConversationReads
 from visavis.errors import VisavisError
-from visavis.forms.pdf import form_pdf
 from visavis.forms.service import FormService, record_of
 from visavis.protocol import messages as m
 from visavis.protocol.replies import ack
@@ -93,6 +92,8 @@ class SigningCommands:
                 "invalid_state", f"form {form_id} is {form.status!r}; expected it submitted"
             )
         template = await self.forms.template(form)
+        from visavis.forms.pdf import form_pdf  # on first use: reportlab costs server starts
+
         pdf = await asyncio.to_thread(form_pdf, record_of(form, template), template, "de")
         info = await self.documents.do_upload(
             cid, author_of(conn), pdf, f"{template.title['de'][:150]}.pdf", source="form"
