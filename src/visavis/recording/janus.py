@@ -352,7 +352,7 @@ class RecordingRoom:
                 self.session.session_id, handle, pcap_path(self.rec_dir, name)
             )
             self._dump_ends[name] = asyncio.create_task(self._end_dump(handle, PCAP_SECONDS))
-        except (VisavisError, httpx.HTTPError) as err:  # recorded all the same, synced by arrival
+        except VisavisError as err:  # recorded all the same, synced by arrival
             log.warning("recorder: no packet dump for %s: %s", name, err)
         await self.session.do_trickle_done(handle)
         return str(jsep["sdp"])
@@ -361,7 +361,7 @@ class RecordingRoom:
         """Stop the packet dump (which closes its file: Janus buffers it until then)."""
         await asyncio.sleep(after_s)
         assert self.session.session_id is not None
-        with contextlib.suppress(VisavisError, httpx.HTTPError):
+        with contextlib.suppress(VisavisError):
             await self.admin_api.do_stop_pcap(self.session.session_id, handle)
 
     async def do_unpublish(self, name: str) -> None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from visavis.errors import VisavisError
 
 REQUEST_TIMEOUT_S = 15.0
@@ -41,11 +39,16 @@ class JanusAdmin:
     secret: str
 
     async def _post(self, session_id: int, handle: int, body: dict[str, Any]) -> None:
+        import httpx  # on first use, as in janus.py: a server that never records never loads it
+
         body = {**body, "transaction": secrets.token_hex(8), "admin_secret": self.secret}
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as http:
-            r = await http.post(f"{self.url}/{session_id}/{handle}", json=body)
-        r.raise_for_status()
-        reply = r.json()
+        try:
+            async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as http:
+                r = await http.post(f"{self.url}/{session_id}/{handle}", json=body)
+            r.raise_for_status()
+            reply = r.json()
+        except (httpx.HTTPError, ValueError) as err:
+            raise VisavisError("recorder_failed", f"janus admin {body['janus']}: {err}") from err
         if reply.get("janus") != "success":
             raise VisavisError("recorder_failed", f"janus admin {body['janus']}: {reply}")
 

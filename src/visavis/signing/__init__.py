@@ -3,8 +3,3 @@ the whole file sealed (PAdES) with the organisation's key; and the verification 
 sealed file. A pure library: no settings, no conversations, no sockets but the one
 request to a timestamp authority. Every call is synchronous (CPU-bound, but for that
 request): async callers use `asyncio.to_thread`."""
-
-from visavis.signing.lib_speedups import do_install_speedups
-
-# before anything here builds or reads a signature: see lib_speedups
-do_install_speedups()

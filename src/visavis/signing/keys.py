@@ -28,6 +28,9 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from visavis.signing.errors import SigningError
+from visavis.signing.lib_speedups import do_install_speedups
+
+do_install_speedups()  # before anything here builds or reads a signature (lib_speedups)
 
 KEY_FILE = "seal-key.pem"
 CERT_FILE = "seal-cert.pem"

@@ -1,5 +1,6 @@
 """Two slow spots of the libraries signing uses, made fast without changing a byte of
-what they produce; installed once, when `visavis.signing` is imported.
+what they produce; installed by each signing module that uses pyHanko or asn1crypto, as
+it is imported (the server imports those on first use, not at start).
 
 1. asn1crypto 1.5.1's `dump` re-encodes a value built (or changed) in Python 2^depth
    times. `Asn1Value.dump` reads `self.contents` once for the value and again for

@@ -28,9 +28,12 @@ from visavis.errors import VisavisError
 from visavis.signing.audit import audit_facts, audit_pdf, do_embed_facts
 from visavis.signing.errors import SigningError
 from visavis.signing.keys import SealKeys
+from visavis.signing.lib_speedups import do_install_speedups
 from visavis.signing.model import AuditRecord, SignatureMark
 from visavis.signing.stamp import do_stamp
 from visavis.signing.timestamp_client import shown_url, timestamper_for
+
+do_install_speedups()  # before anything here builds or reads a signature (lib_speedups)
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from asn1crypto import cms, tsp
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 
+from visavis.signing.lib_speedups import do_install_speedups
+
+do_install_speedups()  # before anything here builds or reads a signature (lib_speedups)
+
 KEEP_S = 600.0
 MAX_RESPONSE = 1024 * 1024  # a token with its certificates: a few KB
 QUERY_TYPE = "application/timestamp-query"

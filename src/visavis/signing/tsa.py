@@ -41,6 +41,9 @@ from visavis.signing.keys import (
     subject_name,
     write_key_and_certificate,
 )
+from visavis.signing.lib_speedups import do_install_speedups
+
+do_install_speedups()  # before anything here builds or reads a signature (lib_speedups)
 
 log = logging.getLogger(__name__)
 

@@ -39,6 +39,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from visavis.signing.audit import read_facts
+from visavis.signing.lib_speedups import do_install_speedups
+
+do_install_speedups()  # before anything here builds or reads a signature (lib_speedups)
 
 log = logging.getLogger(__name__)
 
