@@ -60,6 +60,7 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import MediaStreamTrack
 from playwright.async_api import Page, async_playwright
 
+from visavis.recording import janus as janus_module
 from visavis.recording.mjr import read_mjr
 from visavis.recording.recorder import Recorder
 from visavis.recording.sealed_file import read_range
@@ -138,17 +139,18 @@ async def wait_flowing(page: Page, keys: list[str], min_bytes: int = 200_000) ->
 
 
 def probe(path: Path) -> tuple[list[str], float, str]:
-    """The file's stream kinds, duration and (last) video size."""
+    """The file's stream kinds, duration and (last) video size with the file's bit rate."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries",
-         "stream=codec_type,width,height:format=duration", "-of", "json", str(path)],
+         "stream=codec_type,width,height:format=duration,bit_rate", "-of", "json", str(path)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     info = json.loads(out)
     kinds = sorted(s["codec_type"] for s in info.get("streams", []))
     size = next((f"{s['width']}x{s['height']}" for s in info.get("streams", [])
                  if s.get("codec_type") == "video"), "-")  # fmt: skip
-    return kinds, float(info.get("format", {}).get("duration") or 0), size
+    kbps = int(info.get("format", {}).get("bit_rate") or 0) // 1000
+    return kinds, float(info.get("format", {}).get("duration") or 0), f"{size} {kbps} kb/s"
 
 
 def arrival_offsets(raw: Path) -> dict[str, float]:
@@ -271,7 +273,11 @@ async def main() -> None:
                     help="a short Janus recording: fixed post-processing cost")  # fmt: skip
     ap.add_argument("--repeats", type=int, default=3,
                     help="post-process each recording this often, count the least")  # fmt: skip
+    ap.add_argument("--keyframe-every", type=int, default=None,
+                    help="Janus's PLI interval in s (default: the product's)")  # fmt: skip
     args = ap.parse_args()
+    if args.keyframe_every is not None:
+        janus_module.KEYFRAME_REQUEST_S = args.keyframe_every
     load_before = os.getloadavg()
     http = ThreadingHTTPServer(("127.0.0.1", 0), Blank)
     threading.Thread(target=http.serve_forever, daemon=True).start()
