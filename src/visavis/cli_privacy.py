@@ -11,9 +11,13 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visavis.config import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 COMMANDS = ("audit", "retention", "subject", "keys", "privacy")
 
@@ -155,8 +159,22 @@ async def _retention(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
-async def _subject(settings: Settings, args: argparse.Namespace) -> int:
+async def _save(chunks: AsyncIterator[bytes], out: Path) -> None:
+    """Into `out` via `out.part`: a failed export leaves no zip that looks whole."""
     import asyncio
+
+    part = out.with_name(out.name + ".part")
+    f = await asyncio.to_thread(part.open, "wb")
+    try:
+        with f:
+            async for chunk in chunks:
+                await asyncio.to_thread(f.write, chunk)
+        await asyncio.to_thread(part.replace, out)
+    finally:
+        await asyncio.to_thread(part.unlink, missing_ok=True)
+
+
+async def _subject(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from visavis.privacy.subject import Subject
@@ -165,9 +183,9 @@ async def _subject(settings: Settings, args: argparse.Namespace) -> int:
     try:
         subject = Subject(args.email, args.phone, tuple(args.conversation))
         if args.subject_cmd == "export":
-            data, count = await subjects.do_export(subject, "cli")
-            await asyncio.to_thread(Path(args.out).write_bytes, data)
-            print(f"{count} conversation(s) exported to {args.out}")
+            export = await subjects.do_export(subject, "cli")
+            await _save(export.stream.chunks(), Path(args.out))
+            print(f"{export.count} conversation(s) exported to {args.out}")
         else:
             report = await subjects.do_erase(subject, "cli")
             print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

@@ -298,10 +298,11 @@ async def test_the_export_holds_recordings_and_signatures_and_the_erasure_takes_
                        "files": [{"participant": "customer", "bytes": len(webm),
                                   "duration_s": 0.5}]})  # fmt: skip
 
-    data, count = await svc.do_export(Subject(email=EMAIL), "cli")
-    archive = zipfile.ZipFile(io.BytesIO(data))
+    export = await svc.do_export(Subject(email=EMAIL), "cli")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join([c async for c in export.stream.chunks()])))
+    assert archive.testzip() is None
     (conv,) = json.loads(archive.read("subject.json"))["conversations"]
-    assert count == 1 and conv["id"] == cid
+    assert export.count == 1 and conv["id"] == cid
     (rec,) = conv["recordings"]
     assert {k: rec[k] for k in ("recording_id", "participant", "duration_s", "bytes", "file")} == {
         "recording_id": rid, "participant": "customer", "duration_s": 0.5,
@@ -332,7 +333,8 @@ async def test_the_export_holds_recordings_and_signatures_and_the_erasure_takes_
     assert {k["kind"] for k in erased[0]["kept"]} == set(kept)
     assert all(k["reason"] == kept[k["kind"]] for k in erased[0]["kept"])
 
-    after = zipfile.ZipFile(io.BytesIO((await svc.do_export(Subject(email=EMAIL), "cli"))[0]))
+    export = await svc.do_export(Subject(email=EMAIL), "cli")
+    after = zipfile.ZipFile(io.BytesIO(b"".join([c async for c in export.stream.chunks()])))
     (rec_after,) = json.loads(after.read("subject.json"))["conversations"][0]["recordings"]
     if profile == "retail":
         assert rec_after["file"] is None and rec_after["missing"] == "the file is no longer stored"

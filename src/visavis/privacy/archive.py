@@ -5,18 +5,24 @@ its files, decrypted — documents (signed PDFs among them) as
 `recordings/<conversation>/<recording>-<participant>.webm`.
 
 A file that cannot go in (gone from disk, or a recording without the recorder's key)
-is listed with `file: null` and the reason, never left out silently. Recordings are
-decrypted chunk by chunk straight into the zip, in a thread (they can be large).
+is listed with `file: null` and the reason, never left out silently.
+
+Two steps, so an archive of any size is never whole in memory nor on disk in plain
+(the files are encrypted at rest for a reason): `do_collect` reads the records from
+the database and names the files (`FileJob`); `write_archive`, in a thread, decrypts
+each file into the zip and writes `subject.json` last, with what each file's job found
+— the zip goes out as it is written (`privacy/zipstream.py`). Recordings are decrypted
+chunk by chunk.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +38,17 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "file"
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """A file for the archive at `path`: a stored file (`digest`) or a sealed recording
+    (`sealed`). `entry` is its record in `subject.json`, completed by `write_archive`."""
+
+    path: str
+    entry: dict[str, Any]
+    digest: str | None = None
+    sealed: Path | None = None
 
 
 def _copy_recording(src: Path, key: bytes, archive: zipfile.ZipFile, path: str) -> int:
@@ -54,10 +71,10 @@ class SubjectArchive:
         self.recordings_dir = recordings_dir
         self.recording_key = recording_key
 
-    async def do_add(
-        self, db: AsyncSession, conv: Conversation, archive: zipfile.ZipFile
+    async def do_collect(
+        self, db: AsyncSession, conv: Conversation, jobs: list[FileJob]
     ) -> dict[str, Any]:
-        """Write the conversation's files into `archive`; its record for the JSON."""
+        """The conversation's record for the JSON; its files appended to `jobs`."""
         events = list(
             await db.scalars(
                 select(Event).where(Event.conversation_id == conv.id).order_by(Event.seq)
@@ -78,9 +95,9 @@ class SubjectArchive:
             "created_at": iso(conv.created_at),
             "ended_at": iso(conv.ended_at) if conv.ended_at else None,
             "events": [event_frame(e) for e in events],
-            "documents": await self._documents(db, conv.id, archive),
-            "signatures": await self._signatures(conv.id, events, archive),
-            "recordings": await self._recordings(conv.id, events, archive),
+            "documents": await self._documents(db, conv.id, jobs),
+            "signatures": self._signatures(conv.id, events, jobs),
+            "recordings": self._recordings(conv.id, events, jobs),
             "forms": [
                 {
                     "id": f.id,
@@ -108,38 +125,30 @@ class SubjectArchive:
             ],
         }
 
-    async def _stored(self, archive: zipfile.ZipFile, path: str, digest: str) -> str | None:
-        try:
-            archive.writestr(path, await self.store.get(digest))
-        except VisavisError:
-            return None  # the file is gone; the record says what it was
-        return path
-
     async def _documents(
-        self, db: AsyncSession, cid: str, archive: zipfile.ZipFile
+        self, db: AsyncSession, cid: str, jobs: list[FileJob]
     ) -> list[dict[str, Any]]:
         docs = await db.scalars(
             select(Document).where(Document.conversation_id == cid).order_by(Document.created_at)
         )
         out = []
         for d in docs:
-            path = await self._stored(archive, f"files/{cid}/{d.id}-{safe_name(d.name)}", d.digest)
-            out.append(
-                {
-                    "id": d.id,
-                    "name": d.name,
-                    "kind": d.kind,
-                    "mime": d.mime,
-                    "source": d.source,  # "signed": a sealed PDF of a signature request
-                    "sha256": d.digest,
-                    "shared_at": iso(d.created_at),
-                    "file": path,
-                }
-            )
+            entry: dict[str, Any] = {
+                "id": d.id,
+                "name": d.name,
+                "kind": d.kind,
+                "mime": d.mime,
+                "source": d.source,  # "signed": a sealed PDF of a signature request
+                "sha256": d.digest,
+                "shared_at": iso(d.created_at),
+                "file": None,
+            }
+            out.append(entry)
+            jobs.append(FileJob(f"files/{cid}/{d.id}-{safe_name(d.name)}", entry, d.digest))
         return out
 
-    async def _signatures(
-        self, cid: str, events: list[Event], archive: zipfile.ZipFile
+    def _signatures(
+        self, cid: str, events: list[Event], jobs: list[FileJob]
     ) -> list[dict[str, Any]]:
         out = []
         for e in events:
@@ -148,25 +157,23 @@ class SubjectArchive:
             body = json.loads(e.body)
             digest, rid = body.get("image_sha256"), str(body.get("request_id", ""))
             signer = str(body.get("signer", ""))
-            path = None
+            entry: dict[str, Any] = {
+                "request_id": rid,
+                "signer": signer,
+                "method": body.get("method"),
+                "typed_name": body.get("typed_name"),
+                "signed_at": iso(e.created_at),
+                "image_sha256": digest or None,
+                "file": None,
+                **({"erased": True} if body.get("erased") else {}),
+            }
+            out.append(entry)
             if digest and _ID.fullmatch(rid) and signer in ("customer", "adviser"):
-                path = await self._stored(archive, f"signatures/{cid}/{rid}-{signer}.png", digest)
-            out.append(
-                {
-                    "request_id": rid,
-                    "signer": signer,
-                    "method": body.get("method"),
-                    "typed_name": body.get("typed_name"),
-                    "signed_at": iso(e.created_at),
-                    "image_sha256": digest or None,
-                    "file": path,
-                    **({"erased": True} if body.get("erased") else {}),
-                }
-            )
+                jobs.append(FileJob(f"signatures/{cid}/{rid}-{signer}.png", entry, str(digest)))
         return out
 
-    async def _recordings(
-        self, cid: str, events: list[Event], archive: zipfile.ZipFile
+    def _recordings(
+        self, cid: str, events: list[Event], jobs: list[FileJob]
     ) -> list[dict[str, Any]]:
         out = []
         for e in events:
@@ -190,14 +197,32 @@ class SubjectArchive:
                 elif self.recording_key is None:
                     item["missing"] = "no recording key is configured on this server"
                 else:
-                    path = f"recordings/{cid}/{rid}-{who}.webm"
-                    try:
-                        size = await asyncio.to_thread(
-                            _copy_recording, src, self.recording_key, archive, path
-                        )
-                    except SealedFileError as err:
-                        item["missing"] = f"the stored file cannot be decrypted ({err})"
-                    else:
-                        item["file"], item["bytes"] = path, size
+                    jobs.append(FileJob(f"recordings/{cid}/{rid}-{who}.webm", item, sealed=src))
                 out.append(item)
         return out
+
+    def write_archive(self, jobs: list[FileJob], doc: dict[str, Any], out: IO[bytes]) -> None:
+        """The zip into `out` (written front to back, never sought): each job's file,
+        its record completed with what was found, then `subject.json` with `doc`.
+        Blocking: run it in a thread."""
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for job in jobs:
+                self._write_job(archive, job)
+            archive.writestr("subject.json", json.dumps(doc, ensure_ascii=False, indent=2))
+
+    def _write_job(self, archive: zipfile.ZipFile, job: FileJob) -> None:
+        if job.digest is not None:
+            try:
+                data = self.store.read(job.digest)
+            except VisavisError:
+                return  # the file is gone; the record says what it was
+            archive.writestr(job.path, data)
+            job.entry["file"] = job.path
+            return
+        assert job.sealed is not None and self.recording_key is not None
+        try:
+            size = _copy_recording(job.sealed, self.recording_key, archive, job.path)
+        except SealedFileError as err:
+            job.entry["missing"] = f"the stored file cannot be decrypted ({err})"
+        else:
+            job.entry["file"], job.entry["bytes"] = job.path, size

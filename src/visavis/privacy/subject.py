@@ -9,7 +9,8 @@ an adviser in the console). `Subject` is that query.
 The archive (zip) has `subject.json` — every conversation with its whole log,
 documents (signed PDFs among them), forms, signatures, recordings and appointments —
 and the files, decrypted (`privacy/archive.py`): documents, signature images, the
-recordings' WebM files.
+recordings' WebM files. It is written while it is sent (`privacy/zipstream.py`): never
+whole in memory, never on disk in plain.
 
 Erasing goes per conversation: a running one is ended first; then every kind of data
 the profile does not hold by law (`Policy.legal_holds`, until that kind's retention
@@ -22,12 +23,10 @@ report lists it. Both are in the audit log (ids and counts, no content).
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,9 +44,10 @@ from visavis.conversations.service import ConversationService
 from visavis.conversations.summary import iso
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
-from visavis.privacy.archive import SubjectArchive
+from visavis.privacy.archive import FileJob, SubjectArchive
 from visavis.privacy.profiles import KINDS, Policy
 from visavis.privacy.retention import FileCleanup, recording_ids
+from visavis.privacy.zipstream import ZipStream
 from visavis.storage.engine import Database
 from visavis.storage.models import Appointment, Conversation, Document, Event, Form
 
@@ -164,6 +164,12 @@ class ErasureReport:
         }
 
 
+@dataclass(frozen=True)
+class SubjectExport:
+    count: int  # conversations in it
+    stream: ZipStream  # the zip: `stream.chunks()`, once
+
+
 class SubjectService:
     def __init__(
         self,
@@ -183,21 +189,15 @@ class SubjectService:
         self.archive = SubjectArchive(files.store, files.recordings_dir, recording_key)
 
     # ------------------------------------------------------------ export
-    async def do_export(self, subject: Subject, actor: str) -> tuple[bytes, int]:
-        """The archive and how many conversations are in it; audited."""
-        buf = io.BytesIO()
-        out: list[dict[str, Any]] = []
+    async def do_export(self, subject: Subject, actor: str) -> SubjectExport:
+        """The archive, written as it is read, and how many conversations are in it.
+        The export is in the audit log before its first byte goes out."""
+        jobs: list[FileJob] = []
+        records: list[dict[str, Any]] = []
         async with self._database.sessions() as db:
             convs = await find_conversations(db, subject)
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-                for conv in convs:
-                    out.append(await self.archive.do_add(db, conv, archive))
-                doc = {
-                    "generated_at": iso(datetime.now(UTC)),
-                    "profile": self.policy.profile,
-                    "conversations": out,
-                }
-                archive.writestr("subject.json", json.dumps(doc, ensure_ascii=False, indent=2))
+            for conv in convs:
+                records.append(await self.archive.do_collect(db, conv, jobs))
         async with self._database.writer() as db:
             await do_audit(
                 db,
@@ -207,7 +207,13 @@ class SubjectService:
                 detail={**subject.describe(), "conversations": [c.id for c in convs]},
             )
             await db.commit()
-        return buf.getvalue(), len(convs)
+        doc = {
+            "generated_at": iso(datetime.now(UTC)),
+            "profile": self.policy.profile,
+            "conversations": records,
+        }
+        stream = ZipStream(partial(self.archive.write_archive, jobs, doc))
+        return SubjectExport(len(convs), stream)
 
     # ------------------------------------------------------------ erase
     async def do_erase(

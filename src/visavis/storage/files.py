@@ -123,12 +123,16 @@ class FileStore:
 
     async def get(self, digest: str) -> bytes:
         """The file's bytes; `file_missing` if it is not stored."""
+        return await asyncio.to_thread(self.read, digest)
+
+    def read(self, digest: str) -> bytes:
+        """`get`, blocking (for work already in a thread)."""
         path = self.path_of(digest)
         try:
-            blob = await asyncio.to_thread(path.read_bytes)
+            blob = path.read_bytes()
         except FileNotFoundError:
             raise VisavisError("file_missing", f"file {digest} is not in the store") from None
-        return await asyncio.to_thread(unseal, self.keys, blob, digest)
+        return unseal(self.keys, blob, digest)
 
     def seal(self, data: bytes, label: str) -> bytes:
         """For other files kept beside the store (the page cache): encrypted as stored

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from visavis.audit.log import check_chain, entries
 from visavis.errors import VisavisError
@@ -140,13 +140,13 @@ class PrivacyRoutes:
     async def export(self, request: Request) -> Response:
         me = check_admin(await self.api.adviser(request, csrf=True))
         subject = await self._query(request)
-        data, count = await self.subjects.do_export(subject, f"adviser:{me.id}")
-        return Response(
-            data,
+        export = await self.subjects.do_export(subject, f"adviser:{me.id}")
+        return StreamingResponse(
+            export.stream.chunks(),
             media_type="application/zip",
             headers={
                 "Content-Disposition": 'attachment; filename="visavis-export.zip"',
-                "X-Conversations": str(count),
+                "X-Conversations": str(export.count),
                 "Cache-Control": "private, no-store",
             },
         )
