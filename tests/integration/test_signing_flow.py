@@ -184,6 +184,16 @@ async def test_refusals_then_both_sign_and_download(server: LiveServer, database
             code_of(await customer.request("signature.sign", timeout=SEAL_S, **sign))
             == "invalid_state"
         )
+
+        # a picture refused at the write that would have recorded it is not kept
+        def stored_files() -> list[Path]:
+            return sorted(p for p in (server.data_dir / "files").rglob("*") if p.is_file())
+
+        stored = stored_files()
+        again = {**sign, "image_png": b64(signature_png((320, 90)))}
+        r = await customer.request("signature.sign", timeout=SEAL_S, **again)
+        assert code_of(r) == "invalid_state"
+        assert stored_files() == stored
         # the adviser signs by typing
         typed = {**sign, "method": "typed", "typed_name": "Anna Berger"}
         ack = await adviser.request("signature.sign", timeout=SEAL_S, **typed)

@@ -58,6 +58,7 @@ from visavis.protocol import frames as f
 from visavis.protocol import signing as s
 from visavis.signing.model import AuditRecord, AuditStep, SignatureMark, SignatureSpot
 from visavis.storage.engine import Database
+from visavis.storage.files import digest_of
 from visavis.storage.models import Conversation, Document, Event
 
 if TYPE_CHECKING:
@@ -214,7 +215,31 @@ class SigningService:
                 "the document differs from the one put up for signature; expected sha256 "
                 f"{state.body['document_sha256']}",
             )
-        image_digest = await self.store.put(image)
+        # stored before the write that refers to it; a write that refuses leaves it to
+        # no one, so it goes again — unless it was stored before (the same picture in
+        # another signature: content-addressed files are shared)
+        image_digest = digest_of(image)
+        ours = not self.store.exists(image_digest)
+        await self.store.put(image)
+        try:
+            event, complete = await self._record_signature(msg, author, party, state, image_digest)
+        except VisavisError:
+            if ours:
+                await self.conversations.do_release_files({image_digest})
+            raise
+        log.info("signature request %s in %s: the %s signed (%s)", msg.request_id, cid, role,
+                 msg.method)  # fmt: skip
+        return event, complete
+
+    async def _record_signature(
+        self,
+        msg: s.SignatureSign,
+        author: Author,
+        party: Party,
+        state: RequestState,
+        image_digest: str,
+    ) -> tuple[f.EventFrame, bool]:
+        cid, role = msg.conversation_id, author.role
         async with self.conversations.write(summaries=False) as w:
             await self._check_active(w, cid)
             state = (await requests_of(w.db, cid)).get(msg.request_id) or state
@@ -237,10 +262,7 @@ class SigningService:
                 "user_agent": party.user_agent,
             }
             event = await w.append(cid, "signature.signed", author, dict(body))
-            complete = all(r in (*state.signed, role) for r in state.body["signers"])
-        log.info("signature request %s in %s: the %s signed (%s)", msg.request_id, cid, role,
-                 msg.method)  # fmt: skip
-        return event, complete
+            return event, all(r in (*state.signed, role) for r in state.body["signers"])
 
     async def do_close(
         self, cid: str, request_id: str, author: Author, kind: str, reason: str | None = None
