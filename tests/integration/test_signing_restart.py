@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sample_files
 from conftest import LiveServer, make_server
 from helpers import adviser_socket, session
@@ -149,6 +150,20 @@ async def test_a_request_left_unsealed_is_sealed_or_failed_at_the_next_start(
 LOOKED = "signature requests left unsealed at start: "
 
 
+async def resumed(node: LiveServer) -> None:
+    """Until the node's last start looked for unsealed requests and, if it found one,
+    sealed it, failed it or found it closed by another node."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SEAL_S
+    outcomes = ("sealed as document", "the seal is not kept", "sealing failed")
+    while True:
+        after = node.log().rsplit(LOOKED, 1)
+        if len(after) == 2 and (after[1].startswith("0") or any(o in after[1] for o in outcomes)):
+            return
+        assert loop.time() < deadline, node.log()
+        await asyncio.sleep(0.05)
+
+
 async def at_start(server: LiveServer, starts: int) -> None:
     """Until the `starts`-th start has looked for unsealed requests (its log line): the
     look runs in the background after the server answers."""
@@ -157,3 +172,47 @@ async def at_start(server: LiveServer, starts: int) -> None:
     while server.log().count(LOOKED) < starts:
         assert loop.time() < deadline, server.log()
         await asyncio.sleep(0.05)
+
+
+async def test_two_nodes_starting_at_once_close_the_request_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Both nodes of a deployment start after a crash and both find the request left
+    unsealed: one closing event, one signed PDF, and no sealed file left over by the
+    node that lost."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several nodes share a PostgreSQL database")
+    server = make_server(tmp_path, database_url, VISAVIS_ORGANISATION="Musterbank AG")
+    server.start()
+    try:
+        adviser = await adviser_socket(server)
+        cid, _, signed = await half_signed(server, adviser, sample_files.pdf(1))
+        await adviser.close()
+    finally:
+        server.stop()
+    await adviser_signed_then_killed(database_url, cid, signed)
+    (tmp_path / "b").mkdir()
+    other = make_server(tmp_path / "b", database_url, VISAVIS_ORGANISATION="Musterbank AG",
+                        VISAVIS_DATA_DIR=str(server.data_dir))  # fmt: skip
+    nodes = (server, other)
+    try:
+        await asyncio.gather(*(asyncio.to_thread(n.start) for n in nodes))
+        # each node looked, and found nothing or finished what it found
+        await asyncio.gather(*(resumed(n) for n in nodes))
+        db = Database(database_url)
+        try:
+            async with db.sessions() as s:
+                closings = list(await s.scalars(select(Event.kind).where(
+                    Event.conversation_id == cid,
+                    Event.kind.in_(("signature.completed", "signature.failed")))))  # fmt: skip
+                digests = set(await s.scalars(select(Document.digest)))
+        finally:
+            await db.dispose()
+        assert closings == ["signature.completed"]
+        # every stored file is a document's or a signature's picture: no second seal
+        images = {signed["image_sha256"]}
+        stored = {p.name for p in (server.data_dir / "files").rglob("*") if p.is_file()}
+        assert stored == digests | images, (stored, digests, images)
+    finally:
+        for node in nodes:
+            node.stop()
