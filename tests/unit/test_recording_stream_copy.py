@@ -35,7 +35,7 @@ def ffmpeg(*args: str) -> None:
 def probe(path: Path) -> dict[str, object]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries",
-         "stream=codec_name,codec_type,start_time:stream_tags:format=duration,format_name",
+         "stream=codec_name,codec_type,start_time,avg_frame_rate:stream_tags:format=duration,format_name",
          "-show_packets", "-of", "json", str(path)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -43,10 +43,13 @@ def probe(path: Path) -> dict[str, object]:
     return info
 
 
-def packets(info: dict[str, object]) -> list[tuple[int, int, int, str]]:
+def packets(info: dict[str, object]) -> list[tuple[int, int, str, int, str]]:
+    """Each packet's stream, time, duration (the video's from the track's default
+    frame duration, which ffmpeg guesses from the input), size and flags."""
     rows = info["packets"]
     assert isinstance(rows, list)
-    return [(p["stream_index"], int(p["pts"]), int(p["size"]), p["flags"]) for p in rows]
+    return [(p["stream_index"], int(p["pts"]), p.get("duration", "-"), int(p["size"]),
+             p["flags"]) for p in rows]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

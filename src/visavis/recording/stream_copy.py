@@ -69,6 +69,8 @@ def interleaved(
 ) -> Iterator[Packet[Stream]]:
     """Each input's one stream added to `output` (stream copy), and their packets,
     shifted and moved to it, by time: read side by side, never one input ahead."""
+    from av.video.stream import VideoStream  # av is loaded: the inputs are open
+
     merged = []
     for number, (part, source) in enumerate(zip(parts, inputs, strict=True)):
         if len(source.streams) != 1:
@@ -78,6 +80,13 @@ def interleaved(
         # as ffmpeg: each stream's tags (janus-pp-rec's Opus stream carries the `.mjr`
         # header), the first input's file tags
         target.metadata.update(stream.metadata)
+        # as ffmpeg: the input's guessed frame rate, written as the track's DefaultDuration
+        if (
+            isinstance(stream, VideoStream)
+            and isinstance(target, VideoStream)
+            and stream.guessed_rate
+        ):
+            target.codec_context.framerate = stream.guessed_rate
         if number == 0:
             output.metadata.update(source.metadata)
         merged.append(_shifted(part, number, stream, source.demux(stream), target))
