@@ -3,7 +3,7 @@
 `janus-pp-rec` writes each track's packets, in order and with its RTP timing, into a
 container (VP8 → .webm, Opus → .opus); `stream_copy.py` puts both into one WebM in this
 process (PyAV, stream copy; an `ffmpeg -c copy` process before, whose start alone cost
-~90 ms of CPU per participant). The two tracks start at different moments (the audio
+100-110 ms of CPU per participant). The two tracks start at different moments (the audio
 usually first; the video writes from its first keyframe), and each track's timestamps
 start at its own first packet. The later track is shifted by the difference, so lips
 and voice line up:

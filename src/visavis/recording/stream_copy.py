@@ -1,16 +1,18 @@
 """Single-track files into one WebM by stream copy, in this process (PyAV).
 
 What `ffmpeg -itsoffset <s> -i <file> ... -c copy -copyts -f webm` did, without the
-ffmpeg process (about 90 ms of CPU per start, most of the fixed post-processing cost
-of a recorded participant): each input's packets go out unchanged, their timestamps
-as they are in the input (`-copyts`: a track whose first packet is not at 0 keeps
-that gap) plus the input's shift. The inputs are read side by side, the packet with
-the earliest shifted time first, so the muxer buffers a few packets, not a whole
-track (it interleaves by time and waits for every stream).
+ffmpeg process (100-110 ms of CPU per start, the largest part of the fixed
+post-processing cost of a recorded participant): each input's packets go out
+unchanged, their timestamps as they are in the input (`-copyts`: a track whose first
+packet is not at 0 keeps that gap) plus the input's shift; its tags, and the video's
+guessed frame rate (Matroska's DefaultDuration), as ffmpeg copied them. The inputs
+are read side by side, the packet with the earliest shifted time first, so the muxer
+buffers a few packets, not a whole track (it interleaves by time and waits for every
+stream).
 
-PyAV is imported on the first call: the server starts without it (it costs
-~0.1 s of CPU to import), and only a process that post-processes a recording pays it,
-once. The call blocks; run it in a thread.
+PyAV is imported on the first call: the server starts without it (it costs ~0.13 s
+of CPU to import), and only a process that post-processes a recording pays it, once.
+The call blocks; run it in a thread.
 """
 
 from __future__ import annotations
