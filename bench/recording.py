@@ -10,8 +10,10 @@ Offers carry every candidate; both recorders answer on this machine's own addres
 1. Janus, started by visavis' `Recorder` (data dir in a temporary directory): one
    room, one publisher per stream. Measured: Janus's CPU time over `--seconds` once
    every connection is up and media flows; then the post-processing (`janus-pp-rec`
-   per track, `ffmpeg -c copy`, sealing with AES-GCM, the RTCP sync): CPU time of
-   those child processes plus this process's own during it, the least of `--repeats`
+   per track, the stream copy into one WebM in this process, sealing with AES-GCM, the
+   RTCP sync): CPU time of those child processes plus this process's own during it
+   (PyAV is already imported here, by aiortc: a server pays its import, ~0.13 s of
+   CPU, once, at its first post-processing), the least of `--repeats`
    runs on copies of the raw files (the others were disturbed by other work on the
    shared machine). The same again for a
    short recording (`--short-seconds`): the two give the post-processing as a fixed
