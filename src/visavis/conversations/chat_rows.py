@@ -166,13 +166,19 @@ class StoredRow(NamedTuple):
     created_at: datetime
 
 
+@functools.cache
+def _datetime_processors(dialect: Dialect) -> tuple[Any, Any]:
+    """How the dialect stores and reads `DateTime(timezone=True)` (made once: a
+    type's dialect implementation is built anew on each call)."""
+    impl = DateTime(timezone=True).dialect_impl(dialect)
+    return impl.bind_processor(dialect), impl.result_processor(dialect, None)
+
+
 class SqliteChatRows:
     def __init__(self, driver: Any, dialect: Dialect) -> None:
         """`driver`: the transaction's `aiosqlite.Connection`."""
         self.driver = driver
-        impl = DateTime(timezone=True).dialect_impl(dialect)
-        self._to_db = impl.bind_processor(dialect)
-        self._from_db = impl.result_processor(dialect, None)
+        self._to_db, self._from_db = _datetime_processors(dialect)
 
     async def stored(self, keys: Sequence[tuple[str, str]]) -> Sequence[Any]:
         params = [v for key in keys for v in key]
