@@ -40,6 +40,7 @@ from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
 from visavis.web.connection import Connection
 from visavis.web.hub import Hub
+from visavis.web.leanws import SEND_NOW
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "visavis"
 
@@ -48,6 +49,22 @@ class Socket:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self._changed = asyncio.Condition()
+        self._offered = 0
+        self.scope: dict[str, Any] = {"extensions": {SEND_NOW: self.send_text_now}}
+
+    def send_text_now(self, text: str) -> bool:
+        """Takes every other frame offered at once and declines the rest (as a full
+        write buffer would), so frames written at once and queued ones interleave."""
+        self._offered += 1
+        if self._offered % 2:
+            return False
+        self.sent.append(json.loads(text))
+        asyncio.get_running_loop().create_task(self._notify())
+        return True
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     async def send_text(self, text: str) -> None:
         async with self._changed:
@@ -307,16 +324,24 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
 
 def test_nothing_but_the_write_context_appends_and_nothing_but_the_announcer_publishes() -> None:
     """The structure makes the right way the only way: events are created in one
-    place (`conversations/writes.py`) and published on the bus in one place
+    place (`conversations/writes.py`; a chat group's rows are inserted by the
+    statements in `conversations/chat_rows.py`, which only it uses) and published on the bus in one place
     (`conversations/announcer.py`)."""
-    creates_events, publishes = [], []
+    creates_events, inserts_events, uses_rows, publishes = [], [], [], []
     for path in SRC.rglob("*.py"):
         text = path.read_text()
         rel = str(path.relative_to(SRC))
         if re.search(r"(?<!class )(?<!asyncio\.)\bEvent\(", text):
             creates_events.append(rel)
+        if re.search(r"INSERT INTO events|insert\((_EVENT|Event)\b", text):
+            inserts_events.append(rel)
+        if "chat_rows import" in text:
+            uses_rows.append(rel)
         if re.search(r"\.publish\(", text) and not rel.startswith("bus/"):
             publishes.append(rel)
     assert creates_events == ["conversations/writes.py"]
+    # a group commit's event rows: made in writes.py, inserted by its statements
+    assert inserts_events == ["conversations/chat_rows.py"]
+    assert uses_rows == ["conversations/writes.py"]
     # web/cluster.py publishes presence entries between nodes, no conversation frames
     assert sorted(publishes) == ["conversations/announcer.py", "web/cluster.py"]

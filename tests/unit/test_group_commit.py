@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from services import conversation_service
@@ -221,3 +222,18 @@ async def test_a_full_queue_is_refused_with_a_hint_and_the_resend_lands_once(
     assert first.created and not second.created and first.frame == second.frame
     stored = [e["client_id"] for e in await svc.events_after(cid, 1)]
     assert stored == ["full-0000000", "full-0000001", "full-0000002", "refused-00001"]
+
+
+async def test_a_database_failure_of_the_moment_is_said_as_overloaded(tmp_path: Path) -> None:
+    """The driver's own errors (SQLite's statements bypass SQLAlchemy, chat_rows.py)
+    are told apart as SQLAlchemy's are: a database that cannot answer now (here: no
+    tables yet) makes the group `overloaded`, to be resent, not `internal`."""
+    bare = Database(f"sqlite+aiosqlite:///{tmp_path / 'bare.db'}")
+    try:
+        commits = conversation_service(bare).chats
+        with pytest.raises(VisavisError) as caught:
+            await commits.submit(ChatIn("some-conversation", CUSTOMER, "moment-0001", "hi"))
+        assert caught.value.code == "overloaded"
+        assert caught.value.details["retry_after_ms"] >= MIN_RETRY_MS
+    finally:
+        await bare.dispose()

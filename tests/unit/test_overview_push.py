@@ -22,6 +22,7 @@ class Socket:
     """What a Connection sends to, recorded."""
 
     def __init__(self) -> None:
+        self.scope: dict[str, Any] = {}  # no `send_text_now`: every frame is queued
         self.sent: list[dict[str, Any]] = []
 
     async def send_text(self, text: str) -> None:

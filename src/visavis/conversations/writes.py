@@ -12,15 +12,15 @@ place, so no feature can forget to announce what it appended (zulip's
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, TextualSelect, bindparam, func, insert, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visavis.conversations.chat_rows import Bump, chat_rows
 from visavis.conversations.state import Status, check_can_write
 from visavis.conversations.summary import event_frame, iso, summary
 from visavis.errors import VisavisError
@@ -108,35 +108,6 @@ class ChatIn:
     author: Author
     client_id: str
     text: str
-
-
-_CONV = cast(Table, Conversation.__table__)
-_EVENT = cast(Table, Event.__table__)
-_BUMP = (
-    update(_CONV)
-    .where(_CONV.c.id == bindparam("cid"))
-    .values(last_seq=bindparam("new_seq"), preview=bindparam("new_preview"))
-)
-_INSERT_EVENT = insert(_EVENT)
-
-
-@functools.cache
-def _stored_events(n: int) -> TextualSelect:
-    """The stored events of n (conversation_id, client_id) pairs: a join of a VALUES
-    list on the unique index, which SQLite (3.40) and PostgreSQL both probe per pair.
-    (A row-value `IN` makes SQLite scan the whole events table.) Cached per n, which
-    is at most the group commit's batch size."""
-    pairs = ", ".join(f"(:c{i}, :k{i})" for i in range(n))
-    return text(
-        f"WITH k(c, id) AS (VALUES {pairs}) "  # placeholders only
-        "SELECT e.conversation_id, e.seq, e.kind, e.author_role, e.author_id, e.author_name, "
-        "e.client_id, e.body, e.created_at FROM k "
-        "JOIN events e ON e.conversation_id = k.c AND e.client_id = k.id"
-    ).columns(
-        _EVENT.c.conversation_id, _EVENT.c.seq, _EVENT.c.kind, _EVENT.c.author_role,
-        _EVENT.c.author_id, _EVENT.c.author_name, _EVENT.c.client_id, _EVENT.c.body,
-        _EVENT.c.created_at,
-    )  # fmt: skip
 
 
 def _chat_check(row: Any, author: Author) -> VisavisError | None:
@@ -241,35 +212,14 @@ class Write:
         stored once. A refused message (see `_chat_check`) is returned as its error
         and leaves the others alone."""
         results: list[Appended | VisavisError | None] = [None] * len(items)
+        rows = await chat_rows(self.db)
         keys = list({(i.conversation_id, i.client_id) for i in items})
         stored: dict[tuple[str, str], f.EventFrame] = {}
         if keys:
-            params: dict[str, str] = {}
-            for n, (cid, client_id) in enumerate(keys):
-                params[f"c{n}"], params[f"k{n}"] = cid, client_id
-            rows = await self.db.execute(_stored_events(len(keys)), params)
-            for r in rows:
+            for r in await rows.stored(keys):
                 stored[(r.conversation_id, r.client_id)] = _row_frame(r)
         cids = list({i.conversation_id for i in items})
-        convs = {
-            r.id: r
-            for r in await self.db.execute(
-                select(
-                    _CONV.c.id,
-                    _CONV.c.status,
-                    _CONV.c.adviser_id,
-                    _CONV.c.consultant_id,
-                    _CONV.c.team_id,
-                    _CONV.c.call_id,
-                    _CONV.c.call_status,
-                    _CONV.c.last_seq,
-                    _CONV.c.preview,
-                )
-                .where(_CONV.c.id.in_(cids))
-                .order_by(_CONV.c.id)  # PostgreSQL: lock in one order, never deadlock
-                .with_for_update()
-            )
-        }
+        convs = {r.id: r for r in await rows.conversations(cids)}
         now = datetime.now(UTC)
         at = iso(now)
         seqs: dict[str, int] = {}
@@ -325,11 +275,8 @@ class Write:
             frames.setdefault(cid, []).append(frame)
             results[n] = Appended(frame, created=True)
         if seqs:
-            await self.db.execute(
-                _BUMP,
-                [{"cid": c, "new_seq": s, "new_preview": previews[c]} for c, s in seqs.items()],
-            )
-            await self.db.execute(_INSERT_EVENT, rows_out)
+            await rows.bump([Bump(c, s, previews[c]) for c, s in seqs.items()])
+            await rows.insert(rows_out)
         for cid, appended in frames.items():
             row = convs[cid]
             shape = Shape(

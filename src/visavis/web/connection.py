@@ -24,6 +24,7 @@ from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
 from visavis.web.lanes import Lanes
+from visavis.web.leanws import SEND_NOW
 
 if TYPE_CHECKING:
     from visavis.auth.service import AdviserView
@@ -50,6 +51,7 @@ class Connection:
         "_draining",
         "_latest",
         "_q",
+        "_send_now",
         "adviser",
         "bucket",
         "chats_in_flight",
@@ -96,13 +98,30 @@ class Connection:
         self.relay: RelayState | None = None
         # key -> newest frame of a coalesced relay not yet sent (see push_latest)
         self._latest: dict[str, str] | None = None
+        # writes a text frame at once if the socket can take it (web/leanws.py; None
+        # with another WebSocket implementation)
+        self._send_now: Callable[[str], bool] | None = (ws.scope.get("extensions") or {}).get(
+            SEND_NOW
+        )
 
     # ------------------------------------------------------------ enqueue (sync)
     def push(self, text: str) -> None:
-        self._enqueue(("raw", text))
+        if not self._sent_now(text):
+            self._enqueue(("raw", text))
 
     def push_frame(self, frame: f.ServerFrame) -> None:
-        self._enqueue(("raw", dumps(frame)))
+        self.push(dumps(frame))
+
+    def _sent_now(self, text: str) -> bool:
+        """Written at once when nothing waits before it (no queue, no drain running),
+        so the order is the order pushed; False: it must be queued."""
+        return (
+            self._send_now is not None
+            and self._q is None
+            and not self._draining
+            and not self.closed
+            and self._send_now(text)
+        )
 
     def push_latest(self, key: str, text: str) -> None:
         """A frame of which only the newest matters (a pointer of one sender): if one
@@ -115,8 +134,20 @@ class Connection:
             self._enqueue(("latest", key))
 
     def push_event(self, conversation_id: str, seq: int, text: str, internal: bool = False) -> None:
-        if conversation_id in self.subs:
-            self._enqueue(("event", conversation_id, seq, text, internal))
+        last = self.subs.get(conversation_id)
+        if last is None:
+            return
+        # the next seq of this conversation, shown as it is: written at once; anything
+        # else (a gap, a repeat, a hidden event, one after hidden ones) takes the queue
+        if (
+            seq == last + 1
+            and not (internal and self.role == "customer")
+            and not (self.skipped and conversation_id in self.skipped)
+            and self._sent_now(text)
+        ):
+            self.subs[conversation_id] = seq
+            return
+        self._enqueue(("event", conversation_id, seq, text, internal))
 
     def push_replay(
         self,
