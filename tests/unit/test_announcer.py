@@ -331,7 +331,7 @@ def test_nothing_but_the_write_context_appends_and_nothing_but_the_announcer_pub
     for path in SRC.rglob("*.py"):
         text = path.read_text()
         rel = str(path.relative_to(SRC))
-        if re.search(r"(?<!class )(?<!asyncio\.)\bEvent\(", text):
+        if re.search(r"(?<!class )(?<!asyncio\.)(?<!threading\.)\bEvent\(", text):
             creates_events.append(rel)
         if re.search(r"INSERT INTO events|insert\((_EVENT|Event)\b", text):
             inserts_events.append(rel)
