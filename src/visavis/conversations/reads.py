@@ -14,7 +14,13 @@ from sqlalchemy.orm import aliased
 
 from visavis.conversations.batching import Batcher
 from visavis.conversations.state import Status
-from visavis.conversations.summary import event_frame, iso, summary
+from visavis.conversations.summary import (
+    SUMMARY_COLUMNS,
+    SummarySource,
+    event_frame,
+    iso,
+    summary,
+)
 from visavis.conversations.writes import adviser_name, count_active
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
@@ -38,6 +44,18 @@ _ADVISER, _CONSULTANT = aliased(Adviser), aliased(Adviser)
 # (the aliases' column adaptation) cost more than running it on every permission check.
 _WITH_NAMES = (
     select(Conversation, _ADVISER.name, _CONSULTANT.name)
+    .outerjoin(_ADVISER, _ADVISER.id == Conversation.adviser_id)
+    .outerjoin(_CONSULTANT, _CONSULTANT.id == Conversation.consultant_id)
+)
+
+
+# The same, as plain columns (no ORM objects): for the batched summaries.
+_COLUMNS_WITH_NAMES = (
+    select(
+        *SUMMARY_COLUMNS,
+        _ADVISER.name.label("adviser_name"),
+        _CONSULTANT.name.label("consultant_name"),
+    )
     .outerjoin(_ADVISER, _ADVISER.id == Conversation.adviser_id)
     .outerjoin(_CONSULTANT, _CONSULTANT.id == Conversation.consultant_id)
 )
@@ -72,8 +90,11 @@ class ConversationReads:
 
     async def _summaries_of(self, ids: list[str]) -> dict[str, f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.execute(with_names().where(Conversation.id.in_(ids)))
-            return {c.id: summary(c, a, b) for c, a, b in rows}
+            rows = await db.execute(_COLUMNS_WITH_NAMES.where(Conversation.id.in_(ids)))
+            return {
+                r.id: summary(cast(SummarySource, r), r.adviser_name, r.consultant_name)
+                for r in rows
+            }
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE
