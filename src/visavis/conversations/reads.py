@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -49,8 +49,10 @@ _WITH_NAMES = (
 )
 
 
-# The same, as plain columns (no ORM objects): for the batched summaries.
-_COLUMNS_WITH_NAMES = (
+# The same, as plain columns (no ORM objects), for the batched summaries; with the
+# ids as one expanding parameter, so that it is one statement object: SQLAlchemy
+# computes a statement's cache key on every execution, unless it is the same object.
+_SUMMARIES_OF_IDS = (
     select(
         *SUMMARY_COLUMNS,
         _ADVISER.name.label("adviser_name"),
@@ -58,6 +60,7 @@ _COLUMNS_WITH_NAMES = (
     )
     .outerjoin(_ADVISER, _ADVISER.id == Conversation.adviser_id)
     .outerjoin(_CONSULTANT, _CONSULTANT.id == Conversation.consultant_id)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -90,7 +93,7 @@ class ConversationReads:
 
     async def _summaries_of(self, ids: list[str]) -> dict[str, f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.execute(_COLUMNS_WITH_NAMES.where(Conversation.id.in_(ids)))
+            rows = await db.execute(_SUMMARIES_OF_IDS, {"ids": ids})
             return {
                 r.id: summary(cast(SummarySource, r), r.adviser_name, r.consultant_name)
                 for r in rows
