@@ -39,6 +39,7 @@ class IdleSock:
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.heartbeat_s = 25.0
         self.conversation = ("", "")  # (id, token) of a customer socket, to come back
+        self.last_seq = 0  # the highest event seq it got, as the web client keeps it
         self.closing = False
         self.n = 0
         self.reader = asyncio.get_running_loop().create_task(self._read())
@@ -55,6 +56,8 @@ class IdleSock:
                 frame = json.loads(raw)
                 if frame["type"] != "pong":
                     self.counts.other_frames += 1
+                if frame["type"] == "event" and frame["seq"] > self.last_seq:
+                    self.last_seq = frame["seq"]
                 fut = self.pending.pop(frame.get("id") or "", None)
                 if fut is not None and not fut.done():
                     fut.set_result(frame)

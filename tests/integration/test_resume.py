@@ -67,6 +67,42 @@ async def test_resume_after_dropped_socket_no_loss_no_duplicate(live_server: Liv
     await asyncio.gather(adviser.close(), customer.close())
 
 
+async def test_resubscribe_with_nothing_new_then_live_and_racing_writes(
+    live_server: LiveServer,
+) -> None:
+    """Back with every seq it had: `subscribed` at once (no replay); what the adviser
+    writes while the socket subscribes still arrives, each seq once and in order."""
+    adviser, conv_id, token = await active_conversation(live_server)
+    customer = await WsClient.connect(live_server.ws_url, token=token)
+    await customer.request("subscribe", conversation_id=conv_id, after_seq=0)
+    last = max(e["seq"] for e in customer.events(conv_id))
+    await customer.close()
+
+    customer = await WsClient.connect(live_server.ws_url, token=token)
+    sub = await customer.request("subscribe", conversation_id=conv_id, after_seq=last)
+    assert customer.events(conv_id) == []
+    assert sub["conversation"]["last_seq"] == last
+    ack = await adviser.request("chat.send", conversation_id=conv_id, client_id=cid(), text="x")
+    got = await customer.expect("event", seq=ack["seq"])
+    assert got["seq"] == last + 1
+    await customer.close()
+
+    # A write racing each subscribe: before, during or after the summary is read.
+    for i in range(10):
+        last = ack["seq"]
+        customer = await WsClient.connect(live_server.ws_url, token=token)
+        sub_id = await customer.send("subscribe", conversation_id=conv_id, after_seq=last)
+        ack = await adviser.request(
+            "chat.send", conversation_id=conv_id, client_id=cid(), text=f"r{i}"
+        )
+        await customer.wait_for(lambda f, sub_id=sub_id: f.get("id") == sub_id)
+        await customer.expect("event", seq=ack["seq"])  # taken from the received frames
+        await customer.request("ping")  # after anything sent before it
+        assert customer.events(conv_id) == [], last  # nothing twice, nothing else
+        await customer.close()
+    await adviser.close()
+
+
 async def test_socket_sees_every_seq_once_in_order_under_concurrency(
     live_server: LiveServer,
 ) -> None:

@@ -38,6 +38,25 @@ def test_customer_token_expires() -> None:
         tokens.check(tokens.issue("conv-1"))
 
 
+def test_customer_token_checked_again_is_still_checked() -> None:
+    """A verified token is remembered, but only for what it granted, only until it
+    expires, and a forgery of it is still refused."""
+    tokens = CustomerTokens("k" * 32, ttl_s=1)
+    t = tokens.issue("conv-1")
+    assert tokens.check(t) == tokens.check(t) == "conv-1"
+    forged = t[:-2] + ("AA" if not t.endswith("AA") else "BB")
+    with pytest.raises(VisavisError, match="not valid"):
+        tokens.check(forged)
+    with pytest.raises(VisavisError, match="not valid"):
+        CustomerTokens("other-key" * 4, 60).check(t)
+    signed_at = tokens._verified[t][1]
+    while int(time.time()) - signed_at <= 1:  # past its time to live, by the same clock
+        time.sleep(0.05)
+    with pytest.raises(VisavisError, match="expired"):
+        tokens.check(t)
+    assert t not in tokens._verified
+
+
 def test_token_bucket_and_limiter() -> None:
     bucket = TokenBucket(rate_per_s=0.0, burst=3)
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]

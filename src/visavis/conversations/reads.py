@@ -8,13 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from visavis.conversations.batching import Batcher
 from visavis.conversations.state import Status
-from visavis.conversations.summary import event_frame, iso, summary
+from visavis.conversations.summary import (
+    SUMMARY_COLUMNS,
+    SummarySource,
+    event_frame,
+    iso,
+    summary,
+)
 from visavis.conversations.writes import adviser_name, count_active
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
@@ -40,6 +46,21 @@ _WITH_NAMES = (
     select(Conversation, _ADVISER.name, _CONSULTANT.name)
     .outerjoin(_ADVISER, _ADVISER.id == Conversation.adviser_id)
     .outerjoin(_CONSULTANT, _CONSULTANT.id == Conversation.consultant_id)
+)
+
+
+# The same, as plain columns (no ORM objects), for the batched summaries; with the
+# ids as one expanding parameter, so that it is one statement object: SQLAlchemy
+# computes a statement's cache key on every execution, unless it is the same object.
+_SUMMARIES_OF_IDS = (
+    select(
+        *SUMMARY_COLUMNS,
+        _ADVISER.name.label("adviser_name"),
+        _CONSULTANT.name.label("consultant_name"),
+    )
+    .outerjoin(_ADVISER, _ADVISER.id == Conversation.adviser_id)
+    .outerjoin(_CONSULTANT, _CONSULTANT.id == Conversation.consultant_id)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -72,8 +93,11 @@ class ConversationReads:
 
     async def _summaries_of(self, ids: list[str]) -> dict[str, f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.execute(with_names().where(Conversation.id.in_(ids)))
-            return {c.id: summary(c, a, b) for c, a, b in rows}
+            rows = await db.execute(_SUMMARIES_OF_IDS, {"ids": ids})
+            return {
+                r.id: summary(cast(SummarySource, r), r.adviser_name, r.consultant_name)
+                for r in rows
+            }
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import cast, overload
+from typing import Protocol, cast, overload
 
 from visavis.protocol import frames as f
 from visavis.storage.models import Conversation, Event
@@ -30,8 +30,94 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class SummarySource(Protocol):
+    """What a summary reads of a conversation: its ORM object, or a row of just these
+    columns (reads.py: a reconnect storm reads thousands; loading ORM objects cost
+    more than building the summaries)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def customer_name(self) -> str | None: ...
+    @property
+    def topic(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def team_id(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def contact(self) -> str | None: ...
+    @property
+    def adviser_id(self) -> str | None: ...
+    @property
+    def consultant_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def queued_at(self) -> datetime | None: ...
+    @property
+    def accepted_at(self) -> datetime | None: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def customer_delivered_seq(self) -> int: ...
+    @property
+    def customer_read_seq(self) -> int: ...
+    @property
+    def adviser_delivered_seq(self) -> int: ...
+    @property
+    def adviser_read_seq(self) -> int: ...
+    @property
+    def call_id(self) -> str | None: ...
+    @property
+    def call_status(self) -> str | None: ...
+    @property
+    def call_media(self) -> str | None: ...
+    @property
+    def call_requested_by(self) -> str | None: ...
+    @property
+    def call_requested_at(self) -> datetime | None: ...
+    @property
+    def call_started_at(self) -> datetime | None: ...
+
+
+SUMMARY_COLUMNS = (
+    Conversation.id,
+    Conversation.status,
+    Conversation.customer_name,
+    Conversation.topic,
+    Conversation.language,
+    Conversation.team_id,
+    Conversation.kind,
+    Conversation.contact,
+    Conversation.adviser_id,
+    Conversation.consultant_id,
+    Conversation.created_at,
+    Conversation.queued_at,
+    Conversation.accepted_at,
+    Conversation.ended_at,
+    Conversation.last_seq,
+    Conversation.customer_delivered_seq,
+    Conversation.customer_read_seq,
+    Conversation.adviser_delivered_seq,
+    Conversation.adviser_read_seq,
+    Conversation.call_id,
+    Conversation.call_status,
+    Conversation.call_media,
+    Conversation.call_requested_by,
+    Conversation.call_requested_at,
+    Conversation.call_started_at,
+)
+
+
 def summary(
-    c: Conversation, adviser_name: str | None, consultant_name: str | None = None
+    c: SummarySource, adviser_name: str | None, consultant_name: str | None = None
 ) -> f.ConversationSummary:
     return {
         "id": c.id,

@@ -245,20 +245,26 @@ class Connection:
         reply_id: str | None,
         summary: Callable[[], Awaitable[f.ConversationSummary]],
     ) -> None:
-        while conversation_id in self.subs:
-            last = self.subs[conversation_id]
-            page = await self.conversations.events_after(conversation_id, last)
-            for frame in page:
-                await self._send_event(
-                    conversation_id, frame["seq"], self._hidden(frame["kind"]), dumps(frame)
-                )
-            if len(page) < 500:
-                break
+        # The summary first: read after the socket follows the conversation, so every
+        # event committed later reaches it live. A socket back after a restart mostly
+        # has every seq already (its `last_seq`), and needs no read of the log at all.
+        conv = await summary()
+        if conversation_id in self.subs and conv["last_seq"] > self.subs[conversation_id]:
+            while conversation_id in self.subs:
+                last = self.subs[conversation_id]
+                page = await self.conversations.events_after(conversation_id, last)
+                for frame in page:
+                    await self._send_event(
+                        conversation_id, frame["seq"], self._hidden(frame["kind"]), dumps(frame)
+                    )
+                if len(page) < 500:
+                    break
+            conv = await summary()  # at least as new as the events sent
         done: f.SubscribedFrame = {
             "v": 1,
             "type": "subscribed",
             "id": reply_id,
-            "conversation": await summary(),
+            "conversation": conv,
         }
         await self.ws.send_text(dumps(done))
 

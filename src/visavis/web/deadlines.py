@@ -14,6 +14,7 @@ gateway has its own hello timeout and heartbeat).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from typing import Any
@@ -37,10 +38,12 @@ def _body_408(message: str) -> bytes:
     return _408 % (len(body), body)
 
 
+@functools.cache
 def _seconds(name: str) -> float:
     """A deadline setting, read from the environment here: uvicorn makes the protocol
     by its class, in each worker process (`--workers` spawns them), without our
-    Settings. Settings.from_env checks the same variables at start."""
+    Settings. Settings.from_env checks the same variables at start. Read once per
+    process, not for every connection (a reconnect storm opens thousands)."""
     return float(os.environ.get("VISAVIS_" + name.upper(), getattr(Settings, name)))
 
 

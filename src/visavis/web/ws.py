@@ -204,7 +204,9 @@ class Gateway:
     async def _serve(self, conn: Connection) -> None:
         ws = conn.ws
         try:
-            raw = await asyncio.wait_for(self._receive(ws), HELLO_TIMEOUT_S)
+            # a deadline on this task, not wait_for's second task per socket
+            async with asyncio.timeout(HELLO_TIMEOUT_S):
+                raw = await self._receive(ws)
         except TimeoutError:
             await self._refuse_and_close(conn, None, "not_hello", "no hello within 10 s", 4401)
             return
