@@ -49,7 +49,6 @@ from visavis.privacy.profiles import policy_for
 from visavis.privacy.retention import FileCleanup, Retention, run_periodically
 from visavis.privacy.subject import SubjectService
 from visavis.recording.janus import janus_available
-from visavis.recording.postprocess import tools_available
 from visavis.recording.recorder import Recorder
 from visavis.recording.sealed_file import key_from
 from visavis.routing.presence import Presence
@@ -127,9 +126,9 @@ def controller(settings: Settings) -> Controller:
 
 def make_recorder(settings: Settings, recording_allowed: bool) -> Recorder | None:
     """The recorder, or None: where the profile forbids recording (medical) no recorder
-    ever runs; without VISAVIS_RECORDER it is Janus when Janus and its tools are
-    installed."""
-    choice = settings.recorder or ("janus" if janus_available() and tools_available() else "none")
+    ever runs; without VISAVIS_RECORDER it is Janus when Janus is installed (the
+    post-processing runs in this process: `recording/mjr_webm.py`)."""
+    choice = settings.recorder or ("janus" if janus_available() else "none")
     if choice not in ("janus", "none"):
         raise ValueError(f"VISAVIS_RECORDER must be janus or none, not {choice!r}")
     if not recording_allowed or choice == "none":

@@ -25,8 +25,8 @@ from .calls import COUNT_GUM, chat_pair, gum_calls, panel, start_video_call, sta
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
-        shutil.which("janus") is None or shutil.which("janus-pp-rec") is None,
-        reason="janus / janus-tools not installed (apt-get install janus janus-tools ffmpeg)",
+        shutil.which("janus") is None or shutil.which("ffprobe") is None,
+        reason="janus / ffmpeg not installed (apt-get install janus ffmpeg)",
     ),
 ]
 

@@ -30,8 +30,8 @@ from visavis.collab.recording_consent import CONSENT_VERSION
 from visavis.recording.janus import list_rooms
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("janus") is None or shutil.which("janus-pp-rec") is None,
-    reason="janus / janus-tools not installed (apt-get install janus janus-tools ffmpeg)",
+    shutil.which("janus") is None or shutil.which("ffprobe") is None,
+    reason="janus / ffmpeg not installed (apt-get install janus ffmpeg)",
 )
 
 

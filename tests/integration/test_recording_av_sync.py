@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -18,7 +19,6 @@ from playwright.async_api import Page, async_playwright
 
 from visavis.recording.janus import janus_available
 from visavis.recording.janus_admin import PCAP_TRUNCATE, pcap_path
-from visavis.recording.postprocess import tools_available
 from visavis.recording.recorder import Recorder
 from visavis.recording.rtcp_sync import SyncError, read_capture
 from visavis.recording.sealed_file import read_range
@@ -27,8 +27,8 @@ CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
-        not (janus_available() and tools_available() and Path(CHROMIUM).exists()),
-        reason="needs janus, janus-tools, ffmpeg and chromium",
+        not (janus_available() and shutil.which("ffprobe") and Path(CHROMIUM).exists()),
+        reason="needs janus, ffmpeg (ffprobe) and chromium",
     ),
 ]
 ARGS = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]

@@ -1,9 +1,9 @@
 """From Janus's per-track `.mjr` files to one WebM per participant, without re-encoding.
 
-`janus-pp-rec` writes each track's packets, in order and with its RTP timing, into a
-container (VP8 → .webm, Opus → .opus); `stream_copy.py` puts both into one WebM in this
-process (PyAV, stream copy; an `ffmpeg -c copy` process before, whose start alone cost
-100-110 ms of CPU per participant). The two tracks start at different moments (the audio
+`mjr_webm.py` writes both tracks' frames, in order and with their RTP timing, into
+one WebM, in this process (PyAV, stream copy). Before, `janus-pp-rec` wrote each track
+into its own file and a stream copy muxed the two: two process starts per participant,
+~40-50 ms of CPU each. The two tracks start at different moments (the audio
 usually first; the video writes from its first keyframe), and each track's timestamps
 start at its own first packet. The later track is shifted by the difference, so lips
 and voice line up:
@@ -23,20 +23,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from visavis.recording.janus_admin import pcap_path
 from visavis.recording.mjr import MjrError, MjrTrack, read_mjr
+from visavis.recording.mjr_webm import MjrWebmError, Track, do_write_webm
 from visavis.recording.rtcp_sync import SyncError, read_capture, sender_start_s
-from visavis.recording.stream_copy import Part, StreamCopyError, do_stream_copy
 from visavis.recording.webm_duration import WebmError, duration_s
 
 log = logging.getLogger(__name__)
-
-TIMEOUT_S = 600.0
-SUFFIX = {"audio": ".opus", "video": ".webm"}  # what janus-pp-rec writes each kind into
 
 
 class PostprocessError(RuntimeError):
@@ -48,26 +44,6 @@ class Remuxed:
     duration_s: float
     sync: str  # "rtcp" | "arrival"
     offsets_s: dict[str, float]  # per kind: how much later than the earliest it starts
-
-
-def tools_available() -> bool:
-    return shutil.which("janus-pp-rec") is not None
-
-
-async def _run(*args: str) -> bytes:
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise PostprocessError(f"{args[0]} took over {TIMEOUT_S:.0f} s") from None
-    if proc.returncode != 0:
-        tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        raise PostprocessError(f"{args[0]} exited with {proc.returncode}: {' | '.join(tail)}")
-    return out
 
 
 def track_offsets(tracks: list[MjrTrack], pcap: Path) -> tuple[str, dict[str, float]]:
@@ -112,21 +88,14 @@ async def _remux(name: str, rec_dir: Path, out: Path, pcap: Path) -> Remuxed:
         tracks, sync, offsets = await asyncio.to_thread(_read, rec_dir, name, pcap)
     except MjrError as err:
         raise PostprocessError(str(err)) from err
-    singles = {t.kind: t.path.with_suffix(SUFFIX[t.kind]) for t in tracks}
-    # both at once: less wall time with a core free, the same CPU time
-    await asyncio.gather(
-        *(_run("janus-pp-rec", "-d", "0", str(t.path), str(singles[t.kind])) for t in tracks)
-    )
-    # -copyts semantics: each file's timestamps count from its track's first packet
-    # (janus-pp-rec), so a video that begins after a few packets before its first
-    # keyframe keeps that gap; only the later track is shifted, by its offset
-    parts = [Part(singles[t.kind], offsets[t.kind]) for t in tracks]
+    # -copyts semantics: each track's times count from its first packet, so a video
+    # that begins after a few packets before its first keyframe keeps that gap; only
+    # the later track is shifted, by its offset
+    parts = [Track(t.path, offsets[t.kind]) for t in tracks]
     try:
-        await asyncio.to_thread(do_stream_copy, parts, out)
-    except StreamCopyError as err:
+        await asyncio.to_thread(do_write_webm, parts, out)
+    except MjrWebmError as err:
         raise PostprocessError(str(err)) from err
-    for single in singles.values():
-        single.unlink(missing_ok=True)
     try:
         duration = await asyncio.to_thread(duration_s, out)
     except WebmError as err:
@@ -135,4 +104,4 @@ async def _remux(name: str, rec_dir: Path, out: Path, pcap: Path) -> Remuxed:
     return Remuxed(duration, sync, offsets)
 
 
-__all__ = ["PostprocessError", "Remuxed", "do_remux", "tools_available", "track_offsets"]
+__all__ = ["PostprocessError", "Remuxed", "do_remux", "track_offsets"]
