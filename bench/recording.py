@@ -9,9 +9,9 @@ Offers carry every candidate; both recorders answer on this machine's own addres
 
 1. Janus, started by visavis' `Recorder` (data dir in a temporary directory): one
    room, one publisher per stream. Measured: Janus's CPU time over `--seconds` once
-   every connection is up and media flows; then the post-processing (`janus-pp-rec`
-   per track, the stream copy into one WebM in this process, sealing with AES-GCM, the
-   RTCP sync): CPU time of those child processes plus this process's own during it
+   every connection is up and media flows; then the post-processing (the `.mjr` files
+   into one WebM in this process, sealing with AES-GCM, the RTCP sync): CPU time of
+   any child processes (none now; `janus-pp-rec` before) plus this process's own during it
    (PyAV is already imported here, by aiortc: a server pays its import, ~0.13 s of
    CPU, once, at its first post-processing), the least of `--repeats`
    runs on copies of the raw files (the others were disturbed by other work on the
@@ -277,9 +277,14 @@ async def main() -> None:
                     help="post-process each recording this often, count the least")  # fmt: skip
     ap.add_argument("--keyframe-every", type=int, default=None,
                     help="Janus's PLI interval in s (default: the product's)")  # fmt: skip
+    ap.add_argument("--pcap-seconds", type=float, default=None,
+                    help="how long Janus dumps packet headers for the RTCP sync "
+                    "(default: the product's)")  # fmt: skip
     args = ap.parse_args()
     if args.keyframe_every is not None:
         janus_module.KEYFRAME_REQUEST_S = args.keyframe_every
+    if args.pcap_seconds is not None:
+        janus_module.PCAP_SECONDS = args.pcap_seconds
     load_before = os.getloadavg()
     http = ThreadingHTTPServer(("127.0.0.1", 0), Blank)
     threading.Thread(target=http.serve_forever, daemon=True).start()
