@@ -51,7 +51,7 @@ def track_offsets(tracks: list[MjrTrack], pcap: Path) -> tuple[str, dict[str, fl
     try:
         if not pcap.exists():
             raise SyncError(f"{pcap.name} is missing")
-        # the SRs of the first minute after the later track's start are enough
+        # the dump stops after PCAP_SECONDS (15 s); a minute bounds the read all the same
         cap = read_capture(pcap, until_us=max(t.first_us for t in tracks) + 60_000_000)
         starts = {t.kind: sender_start_s(t, cap) for t in tracks}
         sync = "rtcp"
