@@ -284,7 +284,8 @@ async def main() -> None:
     if args.keyframe_every is not None:
         janus_module.KEYFRAME_REQUEST_S = args.keyframe_every
     if args.pcap_seconds is not None:
-        janus_module.PCAP_SECONDS = args.pcap_seconds
+        # janus.py imported the name: patched there, where the dump's end is scheduled
+        janus_module.PCAP_SECONDS = args.pcap_seconds  # type: ignore[attr-defined]
     load_before = os.getloadavg()
     http = ThreadingHTTPServer(("127.0.0.1", 0), Blank)
     threading.Thread(target=http.serve_forever, daemon=True).start()
