@@ -121,9 +121,7 @@ def _timed(
         yield at, number, frame
 
 
-def _add_stream(
-    output: OutputContainer, kind: str, track: MjrPackets, size: tuple[int, int] | None
-) -> Stream:
+def _add_stream(output: OutputContainer, kind: str, size: tuple[int, int] | None) -> Stream:
     import av
 
     if kind == "video":
@@ -157,7 +155,7 @@ def do_write_webm(tracks: list[Track], out: Path) -> None:
                 depacketize = vp8_frames if track.kind == "video" else opus_frames
                 frames = depacketize(ordered, track.data)
                 number = len(streams)
-                streams.append(_add_stream(output, track.kind, track, size))
+                streams.append(_add_stream(output, track.kind, size))
                 shift_ms = round(t.shift_s * 1000)
                 merged.append(_timed(number, frames, ordered[0].ts, clock, shift_ms))
             if not streams:
