@@ -14,7 +14,9 @@ per group. Values are converted by the dialect's own processors, so rows are sto
 exactly as SQLAlchemy stores them. No row lock: the process-wide write lock
 (`storage/engine.py`) already serialises every writing transaction.
 
-PostgreSQL: SQLAlchemy Core in a session of `Database.writer`, as every other write.
+PostgreSQL: SQLAlchemy Core, on a connection of the group commit's own that stays
+open (`Database.own_connection`): no session, no pool checkout with its pre-ping and
+no reset per group.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, NamedTuple, Protocol, cast
 from sqlalchemy import DateTime, Table, TextualSelect, bindparam, insert, select, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from visavis.storage.engine import Database
 from visavis.storage.models import Conversation, Event
@@ -84,13 +86,13 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
         async with database.own_writer() as driver:
             yield SqliteChatRows(driver, database.engine.dialect, driver.commit)
         return
-    async with database.writer() as db:
-        conn = await db.connection()
-        if conn.dialect.name == "sqlite":  # in memory: the one connection everybody uses
-            raw = await conn.get_raw_connection()
-            yield SqliteChatRows(raw.driver_connection, conn.dialect, db.commit)
-        else:
-            yield CoreChatRows(db)
+    if database.engine.dialect.name != "sqlite":
+        async with database.own_connection() as conn:
+            yield CoreChatRows(conn)
+        return
+    async with database.writer() as db:  # in memory: the one connection everybody uses
+        raw = await (await db.connection()).get_raw_connection()
+        yield SqliteChatRows(raw.driver_connection, database.engine.dialect, db.commit)
 
 
 # ---------------------------------------------------------------- SQLAlchemy Core
@@ -123,7 +125,7 @@ def _stored_events(n: int) -> TextualSelect:
 
 
 class CoreChatRows:
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncConnection) -> None:
         self.db = db
 
     async def read(

@@ -10,7 +10,12 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 
@@ -64,6 +69,10 @@ class Database:
             ":memory:",
         )
         self._own: aiosqlite.Connection | None = None
+        # PostgreSQL: the connection `own_connection` keeps, and its turn (the chat
+        # group commits of one process take turns anyway; tests run two)
+        self._own_core: AsyncConnection | None = None
+        self._own_core_lock = asyncio.Lock()
         # told each writing transaction's seconds, lock wait included (the metrics)
         self.on_write: Callable[[float], None] | None = None
 
@@ -115,11 +124,49 @@ class Database:
             with contextlib.suppress(Exception):
                 await conn.close()
 
+    @contextlib.asynccontextmanager
+    async def own_connection(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: a connection of its own that stays open, for the hot write of
+        the chat group commit: no session, no pool checkout with its pre-ping and no
+        reset (a rollback) per transaction — two round trips fewer per group. Row
+        locks order the writers, as in every other write. The caller commits; if the
+        block raises, the transaction is rolled back (a connection the database
+        dropped is made anew by the next group; the failed one was said as
+        `overloaded`, and its messages are resent)."""
+        started = time.perf_counter()
+        try:
+            async with self._own_core_lock:
+                if self._own_core is None:
+                    self._own_core = await self.engine.connect()
+                conn = self._own_core
+                try:
+                    yield conn
+                except BaseException:
+                    await self._roll_back_core(conn)
+                    raise
+                if conn.in_transaction():  # the caller did not commit: nothing is kept
+                    await self._roll_back_core(conn)
+        finally:
+            if self.on_write is not None:
+                self.on_write(time.perf_counter() - started)
+
+    async def _roll_back_core(self, conn: AsyncConnection) -> None:
+        try:
+            await conn.rollback()
+        except Exception:
+            self._own_core = None
+            with contextlib.suppress(Exception):
+                await conn.close()
+
     async def dispose(self) -> None:
         if self._own is not None:
             own, self._own = self._own, None
             with contextlib.suppress(Exception):
                 await own.close()
+        if self._own_core is not None:
+            core, self._own_core = self._own_core, None
+            with contextlib.suppress(Exception):
+                await core.close()
         await self.engine.dispose()
 
 
