@@ -20,7 +20,7 @@ from typing import Any
 
 from visavis.conversations.chat_rows import Bump, ChatRows, chat_rows
 from visavis.conversations.state import Status, check_can_write
-from visavis.conversations.summary import iso
+from visavis.conversations.summary import event_frame, iso
 from visavis.conversations.writes import Author, Change, Shape
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
@@ -79,7 +79,7 @@ class ChatWrite:
         cids = list({i.conversation_id for i in items})
         found, conv_rows = await self.rows.read(keys, cids)
         stored: dict[tuple[str, str], f.EventFrame] = {
-            (r.conversation_id, r.client_id): _row_frame(r) for r in found
+            (r.conversation_id, r.client_id): event_frame(r) for r in found
         }
         convs = {r.id: r for r in conv_rows}
         now = datetime.now(UTC)
@@ -162,20 +162,3 @@ async def chat_write(database: Database) -> AsyncIterator[ChatWrite]:
         write = ChatWrite(rows)
         yield write
         await write.commit()
-
-
-def _row_frame(r: Any) -> f.EventFrame:
-    """An event frame from a row of `events` (as `event_frame` from an ORM one)."""
-    frame: f.EventFrame = {
-        "v": 1,
-        "type": "event",
-        "conversation_id": r.conversation_id,
-        "seq": r.seq,
-        "kind": r.kind,
-        "author": {"role": r.author_role, "id": r.author_id, "name": r.author_name},
-        "body": json.loads(r.body),
-        "at": iso(r.created_at),
-    }
-    if r.client_id is not None:
-        frame["client_id"] = r.client_id
-    return frame
