@@ -325,8 +325,9 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
 def test_nothing_but_the_write_context_appends_and_nothing_but_the_announcer_publishes() -> None:
     """The structure makes the right way the only way: events are created in one
     place (`conversations/writes.py`; a chat group's rows are inserted by the
-    statements in `conversations/chat_rows.py`, which only it uses) and published on the bus in one place
-    (`conversations/announcer.py`)."""
+    statements in `conversations/chat_rows.py`, which only the chat group's write
+    context, `conversations/chat_write.py`, uses) and published on the bus in one
+    place (`conversations/announcer.py`)."""
     creates_events, inserts_events, uses_rows, publishes = [], [], [], []
     for path in SRC.rglob("*.py"):
         text = path.read_text()
@@ -340,8 +341,8 @@ def test_nothing_but_the_write_context_appends_and_nothing_but_the_announcer_pub
         if re.search(r"\.publish\(", text) and not rel.startswith("bus/"):
             publishes.append(rel)
     assert creates_events == ["conversations/writes.py"]
-    # a group commit's event rows: made in writes.py, inserted by its statements
+    # a group commit's event rows: made in chat_write.py, inserted by its statements
     assert inserts_events == ["conversations/chat_rows.py"]
-    assert uses_rows == ["conversations/writes.py"]
+    assert uses_rows == ["conversations/chat_write.py"]
     # web/cluster.py publishes presence entries between nodes, no conversation frames
     assert sorted(publishes) == ["conversations/announcer.py", "web/cluster.py"]

@@ -15,9 +15,10 @@ from services import conversation_service
 from sqlalchemy import text
 
 from visavis.auth.service import AuthService
+from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
 from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits
 from visavis.conversations.service import ConversationService
-from visavis.conversations.writes import Appended, Author, ChatIn, Write
+from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
 from visavis.routing.decide import ChatLimits
 from visavis.storage.engine import Database
@@ -56,9 +57,9 @@ class Gate:
         self.writes = 0
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[Write]:
+    async def write(self) -> AsyncIterator[ChatWrite]:
         self.writes += 1
-        async with self.svc.write(summaries=False) as w:
+        async with self.svc.write_chats() as w:
             yield w
             self.appended.set()
             await self.release.wait()
@@ -153,7 +154,7 @@ async def test_a_failing_transaction_fails_exactly_its_bad_message(database_url:
             ChatIn(cid, CUSTOMER, "raced-000001", "resent")
         )
         await asyncio.wait_for(gate.appended.wait(), 30)  # holds the row lock
-        commits = ChatCommits(lambda: svc.write(summaries=False), max_queued=100)
+        commits = ChatCommits(svc.write_chats, max_queued=100)
         ours = [
             commits.submit(ChatIn(cid, CUSTOMER, cl, cl))
             for cl in ("before-00001", "raced-000001", "after-000001")

@@ -1,33 +1,39 @@
-"""The four statements of a chat group commit (`Write.append_chats`), per database.
+"""The statements of a chat group commit (`ChatWrite.append_chats`), per database.
 
 A group commit reads the resends among its messages, reads (PostgreSQL: locks) their
 conversations, bumps their `last_seq` and inserts the events — the same four
-statements however many messages it holds. With SQLAlchemy on aiosqlite each
-statement is four trips to the SQLite thread (cursor, execute, fetch, close), and
-each trip wakes that thread and hands the GIL over and back: on a busy event loop
-that wait, not SQLite, was most of a commit's time and much of its CPU. So on SQLite
-the four statements go straight to the driver connection of the same transaction
-(`aiosqlite`'s `execute_fetchall` and `executemany`: one trip each); values are
-converted by the dialect's own processors, so rows are stored exactly as SQLAlchemy
-stores them. Elsewhere (PostgreSQL) the statements run through SQLAlchemy Core.
+statements however many messages it holds.
 
-No row lock on SQLite: the process-wide write lock (`storage/engine.py`) already
-serialises every writing transaction.
+SQLite: each trip to the SQLite thread of `aiosqlite` wakes that thread and hands
+the GIL over and back, and on a busy event loop that, not SQLite, was most of a
+commit's time and much of its CPU. So the statements go to the driver, not through
+SQLAlchemy, and in three trips per group: both reads in one, both writes in one, the
+commit. They run on a connection of the group commit's own that stays open
+(`Database.own_writer`): no session, no pool checkout and no reset (a rollback)
+per group. Values are converted by the dialect's own processors, so rows are stored
+exactly as SQLAlchemy stores them. No row lock: the process-wide write lock
+(`storage/engine.py`) already serialises every writing transaction.
+
+PostgreSQL: SQLAlchemy Core, on a connection of the group commit's own that stays
+open (`Database.own_connection`): no session, no pool checkout with its pre-ping and
+no reset per group.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import DateTime, Table, TextualSelect, bindparam, insert, select, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from visavis.storage.engine import Database
 from visavis.storage.models import Conversation, Event
 
 _CONV = cast(Table, Conversation.__table__)
@@ -58,27 +64,35 @@ class Bump(NamedTuple):
 
 
 class ChatRows(Protocol):
-    async def stored(self, keys: Sequence[tuple[str, str]]) -> Sequence[Any]:
-        """The stored events (rows with EVENT_COLUMNS) of (conversation_id,
-        client_id) pairs."""
+    async def read(
+        self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
+    ) -> tuple[Sequence[Any], Sequence[Any]]:
+        """The stored events (rows with EVENT_COLUMNS) of (conversation_id, client_id)
+        pairs, and the conversations (rows with CONV_COLUMNS) of `ids`, locked for
+        this transaction."""
 
-    async def conversations(self, ids: Sequence[str]) -> Sequence[Any]:
-        """The conversations (rows with CONV_COLUMNS), locked for this transaction."""
+    async def write(self, bumps: Sequence[Bump], events: Sequence[dict[str, Any]]) -> None:
+        """Set each conversation's `last_seq` and `preview`; insert the events (dicts
+        with EVENT_COLUMNS; `created_at` a datetime)."""
 
-    async def bump(self, bumps: Sequence[Bump]) -> None:
-        """Set each conversation's `last_seq` and `preview`."""
-
-    async def insert(self, events: Sequence[dict[str, Any]]) -> None:
-        """Insert events (dicts with EVENT_COLUMNS; `created_at` a datetime)."""
+    async def commit(self) -> None: ...
 
 
-async def chat_rows(db: AsyncSession) -> ChatRows:
-    """The statements for the database of `db`'s transaction."""
-    conn = await db.connection()
-    if conn.dialect.name == "sqlite":
-        raw = await conn.get_raw_connection()
-        return SqliteChatRows(raw.driver_connection, conn.dialect)
-    return CoreChatRows(db)
+@contextlib.asynccontextmanager
+async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
+    """A transaction for a group commit and its statements; rolled back if the block
+    raises. The caller commits."""
+    if database.has_own_writer:
+        async with database.own_writer() as driver:
+            yield SqliteChatRows(driver, database.engine.dialect, driver.commit)
+        return
+    if database.engine.dialect.name != "sqlite":
+        async with database.own_connection() as conn:
+            yield CoreChatRows(conn)
+        return
+    async with database.writer() as db:  # in memory: the one connection everybody uses
+        raw = await (await db.connection()).get_raw_connection()
+        yield SqliteChatRows(raw.driver_connection, database.engine.dialect, db.commit)
 
 
 # ---------------------------------------------------------------- SQLAlchemy Core
@@ -111,23 +125,24 @@ def _stored_events(n: int) -> TextualSelect:
 
 
 class CoreChatRows:
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncConnection) -> None:
         self.db = db
 
-    async def stored(self, keys: Sequence[tuple[str, str]]) -> Sequence[Any]:
+    async def read(
+        self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
+    ) -> tuple[Sequence[Any], Sequence[Any]]:
         params: dict[str, str] = {}
         for n, (cid, client_id) in enumerate(keys):
             params[f"c{n}"], params[f"k{n}"] = cid, client_id
-        return (await self.db.execute(_stored_events(len(keys)), params)).all()
+        stored = (await self.db.execute(_stored_events(len(keys)), params)).all() if keys else []
+        return stored, (await self.db.execute(_LOCK, {"ids": list(ids)})).all()
 
-    async def conversations(self, ids: Sequence[str]) -> Sequence[Any]:
-        return (await self.db.execute(_LOCK, {"ids": list(ids)})).all()
-
-    async def bump(self, bumps: Sequence[Bump]) -> None:
+    async def write(self, bumps: Sequence[Bump], events: Sequence[dict[str, Any]]) -> None:
         await self.db.execute(_BUMP, [b._asdict() for b in bumps])
-
-    async def insert(self, events: Sequence[dict[str, Any]]) -> None:
         await self.db.execute(_INSERT_EVENT, list(events))
+
+    async def commit(self) -> None:
+        await self.db.commit()
 
 
 # ---------------------------------------------------------------- SQLite driver
@@ -175,45 +190,64 @@ def _datetime_processors(dialect: Dialect) -> tuple[Any, Any]:
 
 
 class SqliteChatRows:
-    def __init__(self, driver: Any, dialect: Dialect) -> None:
-        """`driver`: the transaction's `aiosqlite.Connection`."""
+    def __init__(
+        self, driver: Any, dialect: Dialect, commit: Callable[[], Awaitable[None]]
+    ) -> None:
+        """`driver`: the transaction's `aiosqlite.Connection`; `commit` commits it."""
         self.driver = driver
+        self._commit = commit
         self._to_db, self._from_db = _datetime_processors(dialect)
 
-    async def stored(self, keys: Sequence[tuple[str, str]]) -> Sequence[Any]:
+    async def read(
+        self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
+    ) -> tuple[Sequence[Any], Sequence[Any]]:
         params = [v for key in keys for v in key]
-        rows = await self._run(self.driver.execute_fetchall(_sqlite_stored(len(keys)), params))
+        found, convs = await self._in_thread(
+            _read, _sqlite_stored(len(keys)), params, _sqlite_conversations(len(ids)), ids
+        )
         from_db = self._from_db
         if from_db is None:
-            return [StoredRow(*r) for r in rows]
-        return [StoredRow._make((*r[:-1], from_db(r[-1]))) for r in rows]
+            stored = [StoredRow(*r) for r in found]
+        else:
+            stored = [StoredRow._make((*r[:-1], from_db(r[-1]))) for r in found]
+        return stored, [ConvRow(*r) for r in convs]
 
-    async def conversations(self, ids: Sequence[str]) -> Sequence[Any]:
-        sql = _sqlite_conversations(len(ids))
-        return [ConvRow(*r) for r in await self._run(self.driver.execute_fetchall(sql, ids))]
-
-    async def bump(self, bumps: Sequence[Bump]) -> None:
-        params = [(b.new_seq, b.new_preview, b.cid) for b in bumps]
-        await self._run(self.driver.executemany(_SQLITE_BUMP, params))
-
-    async def insert(self, events: Sequence[dict[str, Any]]) -> None:
+    async def write(self, bumps: Sequence[Bump], events: Sequence[dict[str, Any]]) -> None:
         to_db = self._to_db
-        params = [
+        rows = [
             (
                 *(e[c] for c in EVENT_COLUMNS[:-1]),
                 e["created_at"] if to_db is None else to_db(e["created_at"]),
             )
             for e in events
         ]
-        await self._run(self.driver.executemany(_SQLITE_INSERT, params))
+        await self._in_thread(_write, [(b.new_seq, b.new_preview, b.cid) for b in bumps], rows)
 
-    @staticmethod
-    async def _run(call: Any) -> Any:
-        """The driver's errors as SQLAlchemy's (what the group commit tells apart:
-        a busy or lost database is `OperationalError`, a broken rule not)."""
+    async def commit(self) -> None:
+        await self._commit()
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(sqlite3_connection, *args)` in one trip to the connection's thread
+        (`aiosqlite`'s `_execute` and `_conn`: what its own methods use; its public
+        ones take one trip per statement). The driver's errors as SQLAlchemy's
+        (what the group commit tells apart: a busy or lost database is
+        `OperationalError`, a broken rule not)."""
+        driver = self.driver
         try:
-            return await call
+            return await driver._execute(lambda: fn(driver._conn, *args))
         except sqlite3.OperationalError as exc:
             raise sa_exc.OperationalError("chat group commit", None, exc) from exc
         except sqlite3.IntegrityError as exc:
             raise sa_exc.IntegrityError("chat group commit", None, exc) from exc
+
+
+def _read(
+    conn: sqlite3.Connection, stored: str, keys: list[str], convs: str, ids: Sequence[str]
+) -> tuple[list[Any], list[Any]]:
+    found = conn.execute(stored, keys).fetchall() if keys else []
+    return found, conn.execute(convs, ids).fetchall()
+
+
+def _write(conn: sqlite3.Connection, bumps: list[Any], events: list[Any]) -> None:
+    conn.executemany(_SQLITE_BUMP, bumps)
+    conn.executemany(_SQLITE_INSERT, events)

@@ -3,7 +3,7 @@
 A chat message is durable before anyone hears of it, and a commit (an fsync on
 PostgreSQL, a WAL write on SQLite) costs far more than appending a row. So messages
 queue here and one task commits them: each round takes everything queued (up to
-`MAX_BATCH`) into one `write()` (`Write.append_chats`), and each sender is answered
+`MAX_BATCH`) into one write (`ChatWrite.append_chats`), and each sender is answered
 after that commit. There is no timer: while one commit runs the next batch gathers,
 so an idle server commits each message at once and a busy one commits many per fsync.
 
@@ -37,7 +37,7 @@ from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import exc as sa_exc
 
-from visavis.conversations.writes import Appended, ChatIn, Write
+from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
 from visavis.errors import VisavisError
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,12 @@ LOG_EVERY_S = 10.0  # refusals are logged in summary, at most this often
 # gone or busy (SQLite: another process wrote first)
 TRANSIENT = (sa_exc.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, TimeoutError)
 
-Writes = Callable[[], AbstractAsyncContextManager[Write]]
+Writes = Callable[[], AbstractAsyncContextManager[ChatWrite]]
 
 
 class ChatCommits:
     def __init__(self, writes: Writes, max_queued: int) -> None:
-        """`writes`: opens the one kind of write (`ConversationService.write`)."""
+        """`writes`: opens the write of a group (`ConversationService.write_chats`)."""
         self._writes = writes
         self.max_queued = max_queued
         self._queue: deque[tuple[ChatIn, asyncio.Future[Appended]]] = deque()

@@ -22,13 +22,14 @@ from sqlalchemy import and_, or_, select, true, update
 
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
+from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite, chat_write
 from visavis.conversations.cobrowsing import end_running
 from visavis.conversations.commits import ChatCommits
 from visavis.conversations.erasure import do_erase_at_end
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.recordingstate import stop_running
 from visavis.conversations.state import Status, check_transition
-from visavis.conversations.writes import Appended, Author, ChatIn, Result, Write, count_active
+from visavis.conversations.writes import Author, Result, Write, count_active
 from visavis.errors import VisavisError
 from visavis.routing.decide import ChatLimits, check_chat_limit
 from visavis.storage.engine import Database
@@ -90,7 +91,7 @@ class ConversationService(ConversationReads):
         self.erase_at_end = frozenset(erase_at_end)
         self.release_files = release_files
         # chat messages are committed in groups (commits.py)
-        self.chats = ChatCommits(lambda: self.write(summaries=False), chat_queue_max)
+        self.chats = ChatCommits(self.write_chats, chat_queue_max)
 
     @contextlib.asynccontextmanager
     async def write(self, summaries: bool = True) -> AsyncIterator[Write]:
@@ -103,6 +104,18 @@ class ConversationService(ConversationReads):
                 write = Write(db, summaries)
                 yield write
                 await write.commit()
+        finally:
+            if write is not None and write.changes:
+                await self.announcer.announce(write.changes)
+
+    @contextlib.asynccontextmanager
+    async def write_chats(self) -> AsyncIterator[ChatWrite]:
+        """As `write`, for a group of chat messages (chat_write.py): committed when the
+        block ends without an exception, then announced."""
+        write: ChatWrite | None = None
+        try:
+            async with chat_write(self._database) as write:
+                yield write
         finally:
             if write is not None and write.changes:
                 await self.announcer.announce(write.changes)

@@ -161,7 +161,30 @@ def summary(
     }
 
 
-def event_frame(e: Event) -> f.EventFrame:
+class EventRow(Protocol):
+    """A stored event: the ORM's `Event`, or a row of its columns (chat_rows.py)."""
+
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def author_role(self) -> str: ...
+    @property
+    def author_id(self) -> str | None: ...
+    @property
+    def author_name(self) -> str | None: ...
+    @property
+    def client_id(self) -> str | None: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def event_frame(e: Event | EventRow) -> f.EventFrame:
     frame: f.EventFrame = {
         "v": 1,
         "type": "event",

@@ -20,9 +20,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visavis.conversations.chat_rows import Bump, chat_rows
-from visavis.conversations.state import Status, check_can_write
-from visavis.conversations.summary import event_frame, iso, summary
+from visavis.conversations.state import Status
+from visavis.conversations.summary import event_frame, summary
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.storage.models import Adviser, Conversation, Event
@@ -92,39 +91,6 @@ class Change:
         return was != (self.after.status in waiting) or (was and self.reshaped)
 
 
-@dataclass(frozen=True)
-class Appended:
-    frame: f.EventFrame
-    created: bool  # False: a resend of an already stored client_id
-
-
-@dataclass(frozen=True)
-class ChatIn:
-    """One chat message for `Write.append_chats`. An adviser's is checked there too:
-    the conversation must be active and theirs (or they consult in it), read in the
-    same transaction that appends, so no cached state can let a stale check pass."""
-
-    conversation_id: str
-    author: Author
-    client_id: str
-    text: str
-
-
-def _chat_check(row: Any, author: Author) -> VisavisError | None:
-    """Why this author may not write to the conversation now (None: they may)."""
-    if author.role == "adviser":
-        if author.id not in (row.adviser_id, row.consultant_id):
-            return VisavisError("forbidden", "this conversation is not assigned to you")
-        if row.status != Status.ACTIVE:
-            return VisavisError("invalid_state", f"conversation is {row.status!r}")
-        return None
-    try:
-        check_can_write(row.status)
-    except VisavisError as err:
-        return err
-    return None
-
-
 @dataclass
 class _Tracked:
     conv: Conversation
@@ -141,8 +107,6 @@ class Write:
         # read unless others must be told of a changed shape.
         self._summaries = summaries
         self._tracked: dict[str, _Tracked] = {}
-        # what `append_chats` appended: chat messages change no shape, no load
-        self._appended: list[Change] = []
         self.changes: list[Change] = []  # filled by commit, announced after it
 
     async def lock(self, conversation_id: str) -> Conversation:
@@ -203,89 +167,6 @@ class Write:
         self._tracked[conversation_id].events.append(frame)
         return frame
 
-    async def append_chats(self, items: list[ChatIn]) -> list[Appended | VisavisError]:
-        """Append many chat messages in this transaction with a fixed number of
-        statements, however many there are (group commit, `conversations/commits.py`):
-        one read of the resends, one locking read of the conversations, one
-        executemany each for their `last_seq` and for the events. Same rules as
-        `append`: seqs follow the order of `items` per conversation, a client_id is
-        stored once. A refused message (see `_chat_check`) is returned as its error
-        and leaves the others alone."""
-        results: list[Appended | VisavisError | None] = [None] * len(items)
-        rows = await chat_rows(self.db)
-        keys = list({(i.conversation_id, i.client_id) for i in items})
-        stored: dict[tuple[str, str], f.EventFrame] = {}
-        if keys:
-            for r in await rows.stored(keys):
-                stored[(r.conversation_id, r.client_id)] = _row_frame(r)
-        cids = list({i.conversation_id for i in items})
-        convs = {r.id: r for r in await rows.conversations(cids)}
-        now = datetime.now(UTC)
-        at = iso(now)
-        seqs: dict[str, int] = {}
-        previews: dict[str, str | None] = {}
-        rows_out: list[dict[str, Any]] = []
-        frames: dict[str, list[f.EventFrame]] = {}
-        for n, item in enumerate(items):
-            cid, key = item.conversation_id, (item.conversation_id, item.client_id)
-            if key in stored:
-                results[n] = Appended(stored[key], created=False)
-                continue
-            row = convs.get(cid)
-            if row is None:
-                results[n] = VisavisError("not_found", f"no conversation {cid}")
-                continue
-            refused = _chat_check(row, item.author)
-            if refused is not None:
-                results[n] = refused
-                continue
-            seq = seqs.get(cid, row.last_seq) + 1
-            seqs[cid] = seq
-            preview = previews.get(cid, row.preview)
-            if preview is None and item.author.role == "customer":
-                preview = item.text[:140]
-            previews[cid] = preview
-            a = item.author
-            body = {"text": item.text}
-            rows_out.append(
-                {
-                    "conversation_id": cid,
-                    "seq": seq,
-                    "kind": "chat.message",
-                    "author_role": a.role,
-                    "author_id": a.id,
-                    "author_name": a.name,
-                    "client_id": item.client_id,
-                    "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                    "created_at": now,
-                }
-            )
-            frame: f.EventFrame = {
-                "v": 1,
-                "type": "event",
-                "conversation_id": cid,
-                "seq": seq,
-                "kind": "chat.message",
-                "author": {"role": a.role, "id": a.id, "name": a.name},
-                "body": body,
-                "at": at,
-                "client_id": item.client_id,
-            }
-            stored[key] = frame  # the same client_id again in this batch: a resend
-            frames.setdefault(cid, []).append(frame)
-            results[n] = Appended(frame, created=True)
-        if seqs:
-            await rows.bump([Bump(c, s, previews[c]) for c, s in seqs.items()])
-            await rows.insert(rows_out)
-        for cid, appended in frames.items():
-            row = convs[cid]
-            shape = Shape(
-                row.status, row.adviser_id, row.consultant_id, row.team_id, row.call_id,
-                row.call_status,
-            )  # fmt: skip
-            self._appended.append(Change(cid, appended, shape, shape, None, {}))
-        return [r for r in results if r is not None]
-
     async def by_client_id(self, conversation_id: str, client_id: str) -> f.EventFrame | None:
         """The event a client already sent with this id: a resend is answered with the
         stored event (and its original seq), never stored twice."""
@@ -327,10 +208,8 @@ class Write:
                 )
             )
         await self.db.commit()
-        self.changes.extend(self._appended)
         self.changes.extend(changes)
         self._tracked.clear()
-        self._appended.clear()
 
     def summary(self, conversation_id: str) -> f.ConversationSummary:
         """After the commit: the conversation's summary as committed."""
@@ -346,24 +225,6 @@ class Write:
     async def rollback(self) -> None:
         await self.db.rollback()
         self._tracked.clear()
-        self._appended.clear()
-
-
-def _row_frame(r: Any) -> f.EventFrame:
-    """An event frame from a Core row of `events` (as `event_frame` from an ORM one)."""
-    frame: f.EventFrame = {
-        "v": 1,
-        "type": "event",
-        "conversation_id": r.conversation_id,
-        "seq": r.seq,
-        "kind": r.kind,
-        "author": {"role": r.author_role, "id": r.author_id, "name": r.author_name},
-        "body": json.loads(r.body),
-        "at": iso(r.created_at),
-    }
-    if r.client_id is not None:
-        frame["client_id"] = r.client_id
-    return frame
 
 
 def _moved(t: _Tracked) -> bool:

@@ -7,6 +7,10 @@ seal) does not hold up what the adviser does in the others. A frame that names n
 conversation (ping, status, queue) waits until every lane is idle, because it may
 depend on anything sent before it.
 
+A frame that only queues work and never waits (`chat.send`: its message is queued
+for the group commit and answered later) needs no task when its lane is idle: the
+gateway runs it at once (`idle`), which keeps the order all the same.
+
 A customer's socket has one conversation and needs no lanes (ws.py runs its frames
 inline). The handlers catch their own errors (ws.py), so a lane's work never raises.
 """
@@ -33,6 +37,10 @@ class Lanes:
     def __init__(self) -> None:
         self._tails: dict[str, asyncio.Task[None]] = {}  # lane -> its last frame's task
         self._in_flight: set[asyncio.Task[None]] = set()
+
+    def idle(self, lane: str) -> bool:
+        """Whether no frame of this lane is being handled (one may run at once)."""
+        return lane not in self._tails
 
     async def do_run(self, lane: str | None, work: Work) -> None:
         """Start `work` after the lane's previous frames; returns once it is started

@@ -12,7 +12,14 @@ has its own heartbeat (docs/protocol.md), so no timer per socket either.
 A text frame can also be written at once (`send_text_now`, offered to the app in the
 scope's extensions as `SEND_NOW`): the app's per-socket queue (web/connection.py) uses
 it when nothing waits before the frame, which spares a task, starlette's state checks
-and the ASGI round per frame — three frames per chat message.
+and the ASGI round per frame — three frames per chat message. Such frames are
+framed at once but written at the end of the loop turn (`_Cork`): one group commit
+hands an adviser's socket the events of many conversations, and a customer's socket
+its event and its ack, each of those a write (a system call) of its own before.
+
+Order holds: a frame is framed into the socket's websockets connection at once, and
+every write (this one, uvicorn's `send`, the close) takes what that connection has
+framed so far, in order.
 
 Everything else (framing, the closing handshake, limits) is uvicorn's and
 websockets'.
@@ -21,6 +28,7 @@ websockets'.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
@@ -92,6 +100,41 @@ class Gate:
         return True
 
 
+class _Cork:
+    """The sockets of one event loop with framed, unwritten frames; written together at
+    the end of the loop turn. Two hops: the first lets the callbacks queued in the
+    same turn run (a group commit's acks are future callbacks queued after its
+    events were pushed), the second writes."""
+
+    __slots__ = ("_loop", "_pending", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[LeanWebSocketProtocol] = []
+        self._scheduled = False
+
+    def add(self, proto: LeanWebSocketProtocol) -> None:
+        self._pending.append(proto)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._loop.call_soon, self._flush)
+
+    def _flush(self) -> None:
+        pending, self._pending, self._scheduled = self._pending, [], False
+        for proto in pending:
+            proto.flush()
+
+
+_corks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Cork] = weakref.WeakKeyDictionary()
+
+
+def _cork_of(loop: asyncio.AbstractEventLoop) -> _Cork:
+    cork = _corks.get(loop)
+    if cork is None:
+        cork = _corks[loop] = _Cork(loop)
+    return cork
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(
         self,
@@ -103,6 +146,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.queue: Any = Inbox()  # uvicorn's annotation says asyncio.Queue
         self.writable: Any = Gate()
+        self._corked = False  # frames framed by send_text_now await the turn's end
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -111,10 +155,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             scope.setdefault("extensions", {})[SEND_NOW] = self.send_text_now
 
     def send_text_now(self, text: str) -> bool:
-        """Write a text frame now, as `send` would, if nothing stands in the way: the
+        """Send a text frame now, as `send` would, if nothing stands in the way: the
         handshake answered, no close sent or received, the write buffer not full.
-        False: nothing was written, the caller sends through `send` (which waits for
-        the buffer, or raises for a closed socket)."""
+        It is framed at once and written at the end of the loop turn, with the other
+        frames of this turn (`_Cork`). False: nothing was sent, the caller sends
+        through `send` (which waits for the buffer, or raises for a closed socket)."""
         if (
             not self.handshake_complete
             or self.close_sent
@@ -127,8 +172,18 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.conn.send_text(text.encode())
         except InvalidState:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        if not self._corked:
+            self._corked = True
+            _cork_of(self.loop).add(self)
         return True
+
+    def flush(self) -> None:
+        """Write what was framed and not yet written (nothing if `send` or a close
+        wrote it meanwhile, or the connection is gone)."""
+        self._corked = False
+        data = b"".join(self.conn.data_to_send())
+        if data and not self.transport.is_closing():
+            self.transport.write(data)
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)

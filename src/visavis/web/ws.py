@@ -19,10 +19,10 @@ from visavis.collab.documents import DocumentService
 from visavis.collab.recording import RecordingService
 from visavis.collab.signing import SigningService
 from visavis.conversations.calls import CallService
+from visavis.conversations.chat_write import Appended
 from visavis.conversations.commits import MIN_RETRY_MS
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
-from visavis.conversations.writes import Appended
 from visavis.errors import VisavisError
 from visavis.forms.service import FormService
 from visavis.media.ice import IceConfig
@@ -265,6 +265,9 @@ class Gateway:
                 continue
             # an adviser's frames run in one lane per conversation (web/lanes.py)
             if conn.lanes is None:
+                await self._act(conn, msg, ephemeral)
+            elif isinstance(msg, m.ChatSend) and conn.lanes.idle(msg.conversation_id):
+                # it only queues the message for the group commit: no task (lanes.py)
                 await self._act(conn, msg, ephemeral)
             else:
                 lane = getattr(msg, "conversation_id", None)
