@@ -1,13 +1,23 @@
-"""The lean WebSocket protocol's stand-ins for asyncio.Queue and asyncio.Event
-(web/leanws.py); the protocol itself runs in every integration test's server."""
+"""The lean WebSocket protocol (web/leanws.py): its stand-ins for asyncio.Queue and
+asyncio.Event, and its frames written at the end of the loop turn, in order with
+uvicorn's `send` and the close (the protocol also runs in every integration test's
+server)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
 
 import pytest
+from uvicorn import Config, Server
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
-from visavis.web.leanws import Gate, Inbox
+from visavis.web.leanws import SEND_NOW, Gate, Inbox, LeanWebSocketProtocol
 
 
 async def test_the_inbox_hands_frames_over_in_order_and_waits_for_the_next() -> None:
@@ -47,3 +57,162 @@ async def test_the_gate_holds_senders_while_the_write_buffer_is_full() -> None:
     gate.set()  # resume_writing
     assert await asyncio.gather(*senders) == [True, True]
     assert gate.is_set()
+
+
+# ------------------------------------------------- frames corked to the turn's end
+# A real uvicorn server in this loop with the lean protocol, whose transport notes
+# each write (to see which frames went out together), and a real websockets client.
+
+Scene = Callable[[LeanWebSocketProtocol, Callable[[str], bool], ASGISendCallable], Awaitable[None]]
+
+
+class _NotedTransport:
+    """The socket's real transport, noting what each `write` was handed."""
+
+    def __init__(self, transport: Any, writes: list[bytes]) -> None:
+        self._transport = transport
+        self._writes = writes
+
+    def write(self, data: bytes) -> None:
+        self._writes.append(bytes(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class NotedProtocol(LeanWebSocketProtocol):
+    def connection_made(self, transport: Any) -> None:
+        self.writes: list[bytes] = []
+        super().connection_made(cast(asyncio.Transport, _NotedTransport(transport, self.writes)))
+
+
+def text_frame(text: str) -> bytes:
+    """A short unmasked text frame, as the server frames it."""
+    data = text.encode()
+    assert len(data) < 126
+    return bytes([0x81, len(data)]) + data
+
+
+def turn_end() -> asyncio.Future[None]:
+    """Done after the end of this loop turn's cork (`_Cork` flushes two hops on; this
+    is scheduled later, so it runs after)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(loop.call_soon, loop.call_soon, done.set_result, None)
+    return done
+
+
+@contextlib.asynccontextmanager
+async def lean_server(scene: Scene) -> AsyncIterator[tuple[str, list[NotedProtocol]]]:
+    """A server whose app accepts, waits for the client's "go", plays `scene` and
+    then waits for the disconnect; yields its URL and the sockets' protocols."""
+    protocols: list[NotedProtocol] = []
+
+    async def app(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        assert scope["type"] == "websocket"
+        send_now = scope["extensions"][SEND_NOW]
+        proto = send_now.__self__
+        protocols.append(proto)
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        assert (await receive()).get("text") == "go"
+        await scene(proto, send_now, send)
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = Config(
+        app, ws=NotedProtocol, lifespan="off", ws_ping_interval=None, log_level="warning"
+    )
+    server = Server(config)
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            assert not serving.done(), serving.result()
+            await asyncio.sleep(0.01)  # uvicorn says no more than its flag
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/", protocols
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+async def play(scene: Scene, frames: int) -> tuple[list[str], Any, NotedProtocol, int]:
+    """Connect, say "go" and read `frames` frames and then the closing (if any):
+    the texts, the close received (None: none, or not a clean one), the socket's
+    protocol and how many writes it had made before the scene."""
+    before: list[int] = []
+
+    async def noted(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
+        assert isinstance(proto, NotedProtocol)
+        before.append(len(proto.writes))
+        await scene(proto, send_now, send)
+
+    async with lean_server(noted) as (url, protocols):
+        async with ws_connect(url, ping_interval=None, compression=None) as client:
+            await client.send("go")
+            texts = [str(await asyncio.wait_for(client.recv(), 30)) for _ in range(frames)]
+            with contextlib.suppress(ConnectionClosed):
+                await asyncio.wait_for(client.recv(), 30)
+                raise AssertionError("a frame more than expected")
+            await client.close()
+            closed = client.protocol.close_rcvd
+    return texts, closed, protocols[0], before[0]
+
+
+async def test_frames_sent_now_in_one_turn_arrive_in_order_in_one_write() -> None:
+    async def scene(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
+        assert all(send_now(t) for t in ("one", "two", "three"))
+        await turn_end()
+        await send({"type": "websocket.close", "code": 1000})
+
+    texts, _, proto, before = await play(scene, 3)
+    assert texts == ["one", "two", "three"]
+    assert proto.writes[before] == text_frame("one") + text_frame("two") + text_frame("three")
+
+
+async def test_a_frame_sent_now_goes_before_one_sent_through_asgi_send() -> None:
+    async def scene(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
+        assert send_now("first")
+        await send({"type": "websocket.send", "text": "second"})
+        await turn_end()  # the cork's flush then has nothing left to write
+        await send({"type": "websocket.close", "code": 1000})
+
+    texts, _, proto, before = await play(scene, 2)
+    assert texts == ["first", "second"]
+    assert proto.writes[before] == text_frame("first") + text_frame("second")
+    assert proto.writes[before + 1][:1] == b"\x88"  # then the close, nothing between
+
+
+async def test_a_close_after_corked_frames_delivers_them_first() -> None:
+    async def scene(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
+        assert send_now("a") and send_now("b")
+        await send({"type": "websocket.close", "code": 4000, "reason": "done"})
+
+    texts, closed, proto, before = await play(scene, 2)
+    assert texts == ["a", "b"]
+    assert closed is not None and (closed.code, closed.reason) == (4000, "done")
+    assert proto.writes[before].startswith(text_frame("a") + text_frame("b") + b"\x88")
+
+
+async def test_a_socket_closed_before_the_flush_is_skipped_without_an_error() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+
+    async def scene(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
+        assert send_now("never")
+        proto.transport.close()  # the peer went away in the same turn
+        await turn_end()
+        assert not proto._corked  # the flush ran, and wrote nothing
+        assert not send_now("later")  # a socket known gone takes no frame
+
+    try:
+        texts, closed, proto, before = await play(scene, 0)
+    finally:
+        loop.set_exception_handler(None)
+    assert texts == [] and closed is None
+    assert proto.writes[before:] == []
+    assert errors == []
