@@ -37,6 +37,7 @@ def start_patiently(server: LiveServer) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.slow
 async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
