@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from visavis.storage.engine import Database
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["watchdog"]  # no test can hold the run forever
 PG_URL = os.environ.get("VISAVIS_TEST_PG_URL")
 # `visavis team set ID --hours ALWAYS_OPEN`: a test's team is open whatever the clock
 # says. A team without --hours gets a bank's hours, and a test would pass only in them.
