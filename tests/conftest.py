@@ -133,9 +133,8 @@ class LiveServer:
             "--role", role, "--max-chats", str(max_chats),
         )  # fmt: skip
 
-    def start(self, timeout_s: float = 120) -> None:
-        """`timeout_s`: an upper bound, not a wait: on the shared 2-core machine under
-        load, importing the server (pyHanko, PDFium, reportlab …) alone took over 30 s."""
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the server process; `start` also waits until it answers."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._logfile = log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -144,9 +143,15 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        return self.proc
+
+    def start(self, timeout_s: float = 120) -> None:
+        """`timeout_s`: an upper bound, not a wait: on the shared 2-core machine under
+        load, importing the server (pyHanko, PDFium, reportlab …) alone took over 30 s."""
+        proc = self.spawn()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log()}")
             try:
                 if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
