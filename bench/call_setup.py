@@ -58,8 +58,9 @@ from call_page_scripts import FLOOR, WATCH_FIRST_FRAME, WATCH_STEADY
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 sys.path.append(str(ROOT / "tests"))  # the Chromium and the coturn of the call tests
-from coturn import TURNSERVER, Coturn, free_udp_port
+from coturn import TURNSERVER, Coturn
 from e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from ports import free_udp_port
 
 BENCH = "call_setup"
 OUTAGE_S = 3.0

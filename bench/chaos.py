@@ -56,7 +56,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=1.0, help="messages per second per side")
     p.add_argument("--socket-kills", type=int, default=1000)
     p.add_argument("--server-kills", type=int, default=1)
-    p.add_argument("--drain", type=float, default=600.0, help="max seconds to settle")
+    p.add_argument(
+        "--stall", type=float, default=600.0,
+        help="seconds without progress (no ack, event, connect, cut) before the run gives up",
+    )  # fmt: skip
     p.add_argument("--database-url", default="", help="an empty database (default: SQLite)")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         socket_kills=args.socket_kills,
         server_kills=args.server_kills,
         seed=args.seed,
-        drain_s=args.drain,
+        stall_s=args.stall,
     )
     n_adv = -(-plan.conversations // plan.chats_per_adviser)
     env = dict(SERVER_ENV)
@@ -112,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             server.start()  # same port, data directory and database
             return time.monotonic() - t
 
+        async def kill_and_restart_async() -> float:
+            return await asyncio.to_thread(kill_and_restart)
+
         async def go() -> ChaosResult:
             adv, customers, tokens = await setup(server.base_url, server.ws_url, advisers, plan)
             result = await run_chaos(
-                plan, server.ws_url, adv, customers, kill_and_restart,
+                plan, server.ws_url, adv, customers, kill_and_restart_async,
                 on_progress=lambda s: print(f"  {s}", flush=True),
             )  # fmt: skip
             await check_logs(server.ws_url, adv + customers, tokens, result)

@@ -25,4 +25,10 @@ if [ -f frontend/package.json ]; then
   (cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent test)
 fi
 echo "== pytest"
-exec pytest -q -p no:cacheprovider "$@"
+# In parallel (pytest-xdist): most of a test's time is waiting for servers, not CPU.
+# Browser tests stay one group (one Chromium at a time, tests/conftest.py).
+# VISAVIS_TEST_WORKERS=0 runs everything in this one process, one test after another.
+workers=${VISAVIS_TEST_WORKERS:-3}
+parallel=()
+[ "$workers" != 0 ] && parallel=(-n "$workers" --dist loadgroup)
+exec pytest -q -p no:cacheprovider "${parallel[@]}" "$@"

@@ -7,27 +7,29 @@ re-subscribes with the highest seq it has and resends, in order, every message i
 no `ack` for, with the same `client_id`. At the end each conversation's log, read
 afresh with `after_seq=0`, must hold every message exactly once, each sender's in the
 order sent, and every client must have seen every seq of its conversations once.
+
+The run is bounded by progress, not by the clock: on a loaded machine it may take
+longer, but when nothing moved for `plan.stall_s` (no ack, no event, no socket up or
+cut, no message written; the clock stops while the server restarts, which is bounded
+on its own) connecting or sending fails (`ChaosStalled`), and a drain ends and says so
+(`ChaosResult.stalled`). Whatever ends the run, its tasks are cancelled and
+awaited before `run_chaos` returns or raises, so no task outlives it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import random
-import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import websockets
-from websockets.asyncio.client import ClientConnection
+from chaos_client import Client
 
 # Raised limits: a reconnecting adviser resends a burst; the run makes many conversations.
-# Unacked chat messages a client has on one socket at a time.
-WINDOW = 20
 SERVER_ENV = {
     "VISAVIS_CONVERSATIONS_PER_MINUTE": "1000000",
     "VISAVIS_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
@@ -45,7 +47,15 @@ class ChaosPlan:
     socket_kills: int
     server_kills: int
     seed: int = 1
-    drain_s: float = 120.0
+    # Seconds in which nothing moved (see the module's docstring): then the run gives
+    # up. An upper bound, not a wait.
+    stall_s: float = 120.0
+
+
+class ChaosStalled(RuntimeError):
+    """A phase of the run made no progress for plan.stall_s seconds."""
+
+    code = "chaos_stalled"
 
 
 @dataclass
@@ -71,10 +81,12 @@ class ChaosResult:
     ack_p99_ms: float = float("nan")
     drain_s: float = 0.0
     restart_s: list[float] = field(default_factory=list)  # SIGKILL -> /healthz answers again
+    stalled: str = ""  # the phase in which nothing moved any more, if one did
 
     def clean(self) -> bool:
         return not (
-            self.lost
+            self.stalled
+            or self.lost
             or self.doubled
             or self.out_of_order
             or self.unknown
@@ -84,193 +96,6 @@ class ChaosResult:
             or self.not_stored
             or self.refused
         )
-
-
-@dataclass
-class Message:
-    conv: str
-    client_id: str
-    frame: str
-    created_ns: int
-    sent: bool = False  # sent on some socket before (a later send is a resend)
-
-
-class Client:
-    """One resilient socket: a customer (one conversation) or an adviser (several)."""
-
-    def __init__(
-        self, name: str, ws_url: str, convs: list[str], *, token: str = "", cookie: str = ""
-    ) -> None:
-        self.name = name
-        self.ws_url = ws_url
-        self.convs = convs
-        self.token = token
-        self.cookie = cookie
-        self.ws: ClientConnection | None = None
-        self.wake = asyncio.Event()  # something to send, or an ack made room
-        self.unacked: dict[str, Message] = {}  # in send order
-        self.written: dict[str, list[str]] = {c: [] for c in convs}  # client_ids in send order
-        self.seqs: dict[str, list[int]] = {c: [] for c in convs}  # every seq received
-        self.acked_ns: list[float] = []
-        self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self.refused: Counter[str] = Counter()
-        self.doubles = 0
-        self.reconnects = -1  # the first connect is not a reconnect
-        self.resends = 0
-        self.counter = 0
-        self.record: list[dict[str, Any]] | None = None  # every event, for check_logs
-        self.up = asyncio.Event()  # set while connected and subscribed
-
-    def last_seq(self, conv: str) -> int:
-        seen = self.seqs[conv]
-        return seen[-1] if seen else 0  # appended only in increasing order
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Connect, and reconnect after every loss, until `stop`."""
-        backoff = 0.05
-        while not stop.is_set():
-            self.reconnects += 1
-            try:
-                await self._session()
-                backoff = 0.05
-            except (OSError, TimeoutError, websockets.WebSocketException, ConnectionError):
-                await asyncio.sleep(backoff * (0.5 + random.random()))
-                backoff = min(1.0, backoff * 2)
-
-    async def _session(self) -> None:
-        headers = {"Cookie": f"visavis_session={self.cookie}"} if self.cookie else None
-        ws = await websockets.connect(
-            self.ws_url,
-            additional_headers=headers,
-            compression=None,
-            ping_interval=None,
-            open_timeout=10,
-            proxy=None,
-        )
-        reader = asyncio.get_running_loop().create_task(self.read_frames(ws))
-        try:
-            hello = {"token": self.token} if self.token else {}
-            welcome = await self.request(ws, "hello", **hello)
-            if welcome["type"] != "welcome":
-                raise ConnectionError(f"{self.name}: hello answered {welcome}")
-            for conv in self.convs:
-                sub = await self.request(
-                    ws, "subscribe", conversation_id=conv, after_seq=self.last_seq(conv)
-                )
-                if sub["type"] != "subscribed":
-                    raise ConnectionError(f"{self.name}: subscribe answered {sub}")
-            self.ws = ws
-            self.up.set()
-            pump = asyncio.get_running_loop().create_task(self._pump(ws))
-            try:
-                await reader
-            finally:
-                pump.cancel()
-                await asyncio.gather(pump, return_exceptions=True)
-        finally:
-            if self.ws is ws:
-                self.ws = None
-                self.up.clear()
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                ws.transport.abort()
-
-    async def _pump(self, ws: ClientConnection) -> None:
-        """Send the unacked messages in the order written, at most WINDOW unacked ones
-        on this socket at a time: after a reconnect the backlog goes out as fast as the
-        server acks it, not all at once (which, cut again, would be sent again)."""
-        sent_here: set[str] = set()
-        while True:
-            self.wake.clear()
-            in_flight = sum(1 for cid in sent_here if cid in self.unacked)
-            for msg in list(self.unacked.values()):  # acks and writes change it meanwhile
-                if in_flight >= WINDOW:
-                    break
-                if msg.client_id in sent_here or msg.client_id not in self.unacked:
-                    continue
-                await ws.send(msg.frame)
-                sent_here.add(msg.client_id)
-                in_flight += 1
-                if msg.sent:
-                    self.resends += 1
-                msg.sent = True
-            await self.wake.wait()
-
-    async def request(self, ws: ClientConnection, type_: str, **fields: Any) -> dict[str, Any]:
-        fid = f"r{random.getrandbits(48):x}"
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.pending[fid] = fut
-        try:
-            await ws.send(json.dumps({"v": 1, "type": type_, "id": fid, **fields}))
-            return await asyncio.wait_for(fut, 30)
-        finally:
-            self.pending.pop(fid, None)
-
-    async def read_frames(self, ws: ClientConnection) -> None:
-        try:
-            async for raw in ws:
-                frame = json.loads(raw)
-                kind = frame["type"]
-                fid = frame.get("id")
-                if kind == "event":
-                    self._on_event(frame)
-                elif kind == "ack" and fid in self.unacked:
-                    msg = self.unacked.pop(fid)
-                    self.acked_ns.append(time.monotonic_ns() - msg.created_ns)
-                    self.wake.set()
-                elif kind == "error" and fid in self.unacked:
-                    self.refused[frame.get("code", "?")] += 1
-                    self.unacked.pop(fid)
-                    self.wake.set()
-                elif fid in self.pending:
-                    fut = self.pending[fid]
-                    if not fut.done():
-                        fut.set_result(frame)
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            for fut in self.pending.values():
-                if not fut.done():
-                    fut.set_exception(ConnectionError("socket closed"))
-
-    def _on_event(self, frame: dict[str, Any]) -> None:
-        if self.record is not None:
-            self.record.append(frame)
-        conv, seq = frame["conversation_id"], frame["seq"]
-        seen = self.seqs.get(conv)
-        if seen is None:
-            return
-        if seen and seq <= seen[-1]:
-            self.doubles += 1
-            return
-        seen.append(seq)
-
-    def write(self, conv: str) -> None:
-        """A new chat message; the pump sends it after the older unacked ones."""
-        self.counter += 1
-        client_id = f"{self.name}x{self.counter:07d}"
-        frame = {
-            "v": 1,
-            "type": "chat.send",
-            "id": client_id,
-            "conversation_id": conv,
-            "client_id": client_id,
-            "text": f"{client_id} chaos",
-        }
-        self.unacked[client_id] = Message(conv, client_id, json.dumps(frame), time.monotonic_ns())
-        self.written[conv].append(client_id)
-        self.wake.set()
-
-    def kill_socket(self) -> bool:
-        """Cut the socket without a close handshake, as a lost network does."""
-        ws = self.ws
-        if ws is None:
-            return False
-        self.ws = None
-        self.up.clear()
-        ws.transport.abort()
-        return True
 
 
 # ---------------------------------------------------------------- setup over HTTP
@@ -331,27 +156,134 @@ async def setup(
 
 
 # ---------------------------------------------------------------- the run
+class Run:
+    """One chaos run's moving parts: the clients' tasks, the writers and the killers."""
+
+    def __init__(self, plan: ChaosPlan, clients: list[Client]) -> None:
+        self.plan = plan
+        self.clients = clients
+        self.result = ChaosResult(conversations=plan.conversations, sockets=len(clients))
+        self.loop = asyncio.get_running_loop()
+        self.stop = asyncio.Event()
+        self.restarting = False  # the stall clock stops: a restart is bounded on its own
+        self.runners: list[asyncio.Task[None]] = []  # one per client: connect, reconnect
+        self.tasks: list[asyncio.Task[None]] = []  # writers and killers
+
+    def state(self) -> str:
+        c, r = self.clients, self.result
+        return (
+            f"{sum(1 for x in c if x.ws is not None)}/{len(c)} sockets up, "
+            f"{sum(len(x.unacked) for x in c)} messages unacked, "
+            f"{r.socket_kills}/{self.plan.socket_kills} sockets cut, "
+            f"{r.server_kills}/{self.plan.server_kills} server kills, "
+            f"{sum(1 for t in self.tasks if not t.done())} writers and killers running"
+        )
+
+    async def until(self, done: Callable[[], bool], phase: str, expected: str) -> None:
+        """Wait for `done`; raise what a writer or killer raised, or ChaosStalled when
+        nothing moved for plan.stall_s."""
+        last, since = progress(self.clients, self.result), self.loop.time()
+        while not done():
+            for t in self.tasks:
+                if t.done() and not t.cancelled() and t.exception() is not None:
+                    t.result()
+            await asyncio.sleep(0.05)
+            now = progress(self.clients, self.result)
+            if now != last or self.restarting:
+                last, since = now, self.loop.time()
+            elif self.loop.time() - since > self.plan.stall_s:
+                raise ChaosStalled(
+                    f"{ChaosStalled.code}: {phase}: nothing moved for "
+                    f"{self.plan.stall_s:.0f} s ({self.state()}); expected {expected}"
+                )
+
+    async def wind_down(self, graceful: bool) -> None:
+        """End every task this run started, and wait until each has ended. Graceful:
+        the clients finish what they are doing (a client in its handshake is cut as
+        soon as it is up); otherwise everything is cancelled at once."""
+        self.stop.set()
+        for t in self.tasks:
+            t.cancel()
+        if not graceful:
+            for r in self.runners:
+                r.cancel()
+        everything = self.runners + self.tasks
+        ended, since = -1, self.loop.time()
+        while not all(t.done() for t in everything):
+            for c in self.clients:
+                c.kill_socket()
+            await asyncio.wait(everything, timeout=0.1)
+            if sum(1 for t in everything if t.done()) != ended:
+                ended, since = sum(1 for t in everything if t.done()), self.loop.time()
+            elif self.loop.time() - since > self.plan.stall_s:
+                stuck = [t for t in everything if not t.done()]
+                if not graceful:
+                    raise ChaosStalled(
+                        f"{ChaosStalled.code}: winding down: {len(stuck)} tasks did not "
+                        f"end within {self.plan.stall_s:.0f} s of being cancelled: {stuck[:3]}"
+                    )
+                for t in stuck:
+                    t.cancel()
+                graceful, since = False, self.loop.time()
+        await asyncio.gather(*everything, return_exceptions=True)
+
+
+def progress(clients: Sequence[Client], result: ChaosResult) -> tuple[int, ...]:
+    """What moves while the run goes well; unchanged for plan.stall_s: it is stuck."""
+    return (
+        sum(len(c.acked_ns) + sum(c.refused.values()) for c in clients),
+        sum(len(seqs) for c in clients for seqs in c.seqs.values()),
+        sum(c.sessions + c.counter for c in clients),
+        result.socket_kills,
+        result.server_kills,
+    )
+
+
 async def run_chaos(
     plan: ChaosPlan,
     ws_url: str,
     advisers: list[Client],
     customers: list[Client],
-    kill_and_restart_server: Callable[[], float],
+    kill_and_restart_server: Callable[[], Awaitable[float]],
     on_progress: Callable[[str], None] = lambda _: None,
 ) -> ChaosResult:
-    """Chat, cut sockets and kill the server for plan.duration_s, then drain."""
-    rng = random.Random(plan.seed)
-    result = ChaosResult(conversations=plan.conversations)
-    clients = advisers + customers
-    result.sockets = len(clients)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    runners = [loop.create_task(c.run(stop)) for c in clients]
-    # wait until every client is connected once
-    async with asyncio.timeout(120):
-        await asyncio.gather(*(c.up.wait() for c in clients))
-    on_progress(f"{len(clients)} sockets connected")
+    """Chat, cut sockets and kill the server for plan.duration_s, then drain.
+    `kill_and_restart_server` kills the server and returns, in seconds, how long it
+    took until it answered again. Every task started here has ended when this returns
+    or raises."""
+    run = Run(plan, advisers + customers)
+    run.runners = [run.loop.create_task(c.run(run.stop)) for c in run.clients]
+    try:
+        await run.until(
+            lambda: all(c.sessions > 0 for c in run.clients),
+            "connecting", "every client connected and subscribed once",
+        )  # fmt: skip
+        on_progress(f"{len(run.clients)} sockets connected")
+        await chat_and_kill(run, advisers, customers, kill_and_restart_server, on_progress)
+        on_progress(f"sending done; {run.result.socket_kills} sockets cut; draining")
+        if await drain(run, customers):
+            on_progress(f"drained in {run.result.drain_s:.1f} s")
+        else:
+            run.result.stalled = "draining"
+            on_progress(f"the drain stalled after {run.result.drain_s:.1f} s")
+    except BaseException:
+        await run.wind_down(graceful=False)
+        raise
+    await run.wind_down(graceful=True)
+    return tally(run)
 
+
+async def chat_and_kill(
+    run: Run,
+    advisers: list[Client],
+    customers: list[Client],
+    kill_and_restart_server: Callable[[], Awaitable[float]],
+    on_progress: Callable[[str], None],
+) -> None:
+    """Every side of every conversation writes at plan.rate_hz for plan.duration_s
+    (late on a busy machine, never fewer), while sockets are cut and the server killed."""
+    plan, result, loop, clients = run.plan, run.result, run.loop, run.clients
+    rng = random.Random(plan.seed)
     t0 = loop.time()
     end = t0 + plan.duration_s
     period = 1.0 / plan.rate_hz
@@ -372,9 +304,12 @@ async def run_chaos(
             up = [c for c in clients if c.ws is not None]
             if not up:
                 waits = [loop.create_task(c.up.wait()) for c in clients]
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                for w in waits:
-                    w.cancel()
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+                    await asyncio.gather(*waits, return_exceptions=True)
                 up = [c for c in clients if c.ws is not None]
             if up and rng.choice(up).kill_socket():
                 result.socket_kills += 1
@@ -383,55 +318,61 @@ async def run_chaos(
         for k in range(plan.server_kills):
             at = t0 + plan.duration_s * (k + 1) / (plan.server_kills + 1)
             await asyncio.sleep(max(0.0, at - loop.time()))
-            result.restart_s.append(await asyncio.to_thread(kill_and_restart_server))
+            run.restarting = True
+            try:
+                result.restart_s.append(await kill_and_restart_server())
+            finally:
+                run.restarting = False
             result.server_kills += 1
             on_progress(f"server killed (SIGKILL) and up again in {result.restart_s[-1]:.1f} s")
 
-    writers = [loop.create_task(writer(a, conv)) for a in advisers for conv in a.convs]
-    writers += [loop.create_task(writer(c, c.convs[0])) for c in customers]
-    killers = [
-        loop.create_task(asyncio.wait_for(socket_killer(), plan.duration_s + plan.drain_s)),
-        loop.create_task(server_killer()),
-    ]
-    await asyncio.gather(*writers)
+    run.tasks += [loop.create_task(writer(a, conv)) for a in advisers for conv in a.convs]
+    run.tasks += [loop.create_task(writer(c, c.convs[0])) for c in customers]
     # The kills may trail the writers a little (random gaps); they finish before the drain.
-    await asyncio.gather(*killers)
-    on_progress(f"sending done; {result.socket_kills} sockets cut; draining")
+    run.tasks += [loop.create_task(socket_killer()), loop.create_task(server_killer())]
+    await run.until(
+        lambda: all(t.done() for t in run.tasks),
+        "sending", f"{plan.socket_kills} sockets cut and {plan.server_kills} server kills",
+    )  # fmt: skip
+    for t in run.tasks:
+        t.result()  # a writer's or killer's failure is the run's
 
-    # Drain: every message acked, every client holding the log up to its last seq.
-    t_drain = loop.time()
+
+async def drain(run: Run, customers: list[Client]) -> bool:
+    """Every message acked, every client holding the log up to its last seq. False when
+    that stalled: the run returns what it has (result.stalled), and the counts of what
+    is missing say the rest."""
+    clients = run.clients
+    t_drain = run.loop.time()
     expected = sum(len(w) for c in clients for w in c.written.values())
-    settled = False
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(plan.drain_s):
-            while True:
-                acked = all(not c.unacked for c in clients)
-                if acked and all(c.ws is not None for c in clients):
-                    last = {conv: 0 for c in customers for conv in c.convs}
-                    for c in clients:
-                        for conv in c.convs:
-                            last[conv] = max(last[conv], c.last_seq(conv))
-                    if all(c.last_seq(conv) == last[conv] for c in clients for conv in c.convs):
-                        # and the last seq holds every message: the writers' counts
-                        if sum(last.values()) >= expected:
-                            settled = True
-                            break
-                await asyncio.sleep(0.05)
-    result.drain_s = loop.time() - t_drain
-    on_progress(f"drained in {result.drain_s:.1f} s" if settled else "the drain timed out")
-    stop.set()
-    # A client still in its handshake is cut as soon as it is up.
-    while not all(r.done() for r in runners):
-        for c in clients:
-            c.kill_socket()
-        await asyncio.wait(runners, timeout=0.1)
-    await asyncio.gather(*runners, return_exceptions=True)
 
-    acks = sorted(ms / 1e6 for c in clients for ms in c.acked_ns)
+    def settled() -> bool:
+        if any(c.unacked for c in clients) or any(c.ws is None for c in clients):
+            return False
+        last = {conv: 0 for c in customers for conv in c.convs}
+        for c in clients:
+            for conv in c.convs:
+                last[conv] = max(last[conv], c.last_seq(conv))
+        if not all(c.last_seq(conv) == last[conv] for c in clients for conv in c.convs):
+            return False
+        return sum(last.values()) >= expected  # the last seqs hold every message written
+
+    try:
+        await run.until(settled, "draining", "every message acked and delivered")
+    except ChaosStalled:
+        return False
+    finally:
+        run.result.drain_s = run.loop.time() - t_drain
+    return True
+
+
+def tally(run: Run) -> ChaosResult:
+    result = run.result
+    acks = sorted(ms / 1e6 for c in run.clients for ms in c.acked_ns)
     if acks:
         result.ack_p50_ms = acks[len(acks) // 2]
         result.ack_p99_ms = acks[min(len(acks) - 1, int(len(acks) * 0.99))]
-    for c in clients:
+    for c in run.clients:
         result.refused.update(c.refused)
         result.unacked += len(c.unacked)
         result.resends += c.resends

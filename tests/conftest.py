@@ -13,10 +13,10 @@ import inspect
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -25,23 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from ports import free_port as free_port  # tests import it from here
 
 if TYPE_CHECKING:
     from visavis.storage.engine import Database
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["watchdog"]  # no test can hold the run forever
 PG_URL = os.environ.get("VISAVIS_TEST_PG_URL")
 # `visavis team set ID --hours ALWAYS_OPEN`: a test's team is open whatever the clock
 # says. A team without --hours gets a bank's hours, and a test would pass only in them.
 ALWAYS_OPEN = json.dumps(
     {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def require_pg() -> str:
@@ -137,9 +133,8 @@ class LiveServer:
             "--role", role, "--max-chats", str(max_chats),
         )  # fmt: skip
 
-    def start(self, timeout_s: float = 120) -> None:
-        """`timeout_s`: an upper bound, not a wait: on the shared 2-core machine under
-        load, importing the server (pyHanko, PDFium, reportlab …) alone took over 30 s."""
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the server process; `start` also waits until it answers."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._logfile = log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -148,9 +143,15 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        return self.proc
+
+    def start(self, timeout_s: float = 120) -> None:
+        """`timeout_s`: an upper bound, not a wait: on the shared 2-core machine under
+        load, importing the server (pyHanko, PDFium, reportlab …) alone took over 30 s."""
+        proc = self.spawn()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log()}")
             try:
                 if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
@@ -236,12 +237,45 @@ async def _close_forgotten_sockets() -> AsyncIterator[None]:
         await client.close()
 
 
+# Browser tests run one Chromium at a time on a 2-core machine (each is a few busy
+# processes): under pytest-xdist (`-n N --dist loadgroup`, scripts/test.sh) each
+# group below is one unit of work, run by one worker test after test, while the other
+# workers take the rest. VISAVIS_TEST_BROWSERS=2 spreads their modules over two groups.
+BROWSER_GROUPS = max(1, int(os.environ.get("VISAVIS_TEST_BROWSERS", "1")))
+
+
+def browser_group(nodeid: str) -> str:
+    """The unit of work a test belongs to: its browser group, or the test itself."""
+    if not nodeid.startswith("tests/e2e/"):
+        return nodeid
+    module = nodeid.split("::", 1)[0]
+    return f"chromium-{zlib.crc32(module.encode()) % BROWSER_GROUPS}"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    # xdist's own loadgroup reads `xdist_group` marks by renaming the items' node ids,
+    # which pytest 9 no longer lets it do: the tests of a group went to every worker.
+    # So the groups are made here, from the node ids.
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowsersTogether(LoadScopeScheduling):  # type: ignore[misc]  # xdist: untyped
+        def _split_scope(self, nodeid: str) -> str:
+            return browser_group(nodeid)
+
+    return BrowsersTogether(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Only async tests open WsClients; sync (Playwright) tests run their own loop,
     # where an async fixture cannot run.
     for item in items:
         if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
             item.fixturenames.append("_close_forgotten_sockets")
+    # The longest single tests first, so that no worker starts one when the others
+    # are nearly done (xdist hands out work in this order).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
@@ -253,7 +287,8 @@ async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def coturn(tmp_path: Path) -> Iterator[Any]:
     """A real coturn on a free loopback UDP port with a random REST secret."""
-    from coturn import Coturn, free_udp_port
+    from coturn import Coturn
+    from ports import free_udp_port
 
     server = Coturn(free_udp_port(), secrets.token_hex(16), tmp_path / "coturn.log")
     server.start()

@@ -16,12 +16,6 @@ import pytest
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def stun_binding_ok(port: int) -> bool:
     """Send a STUN Binding request; True when coturn answers with a success response."""
     tid = os.urandom(12)

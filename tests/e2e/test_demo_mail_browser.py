@@ -53,7 +53,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 180  # an upper bound (the demo encodes a video first)
             while True:
                 assert proc.poll() is None, log.read_text()
                 try:

@@ -2,10 +2,15 @@
 are cut and the server is killed with SIGKILL and restarted on the same database.
 Clients resend what got no ack with the same client_id; at the end every
 conversation's log holds each message exactly once, each sender's in send order, and
-every client saw every seq once. bench/chaos.py is the full run (1,000 cuts)."""
+every client saw every seq once. bench/chaos.py is the full run (1,000 cuts).
+
+Bounded by progress (chaos_run.py: a phase fails when nothing moved for
+`plan.stall_s`), not by seconds: on a loaded machine it takes longer, but ends. On any
+failure the run's tasks are cancelled and awaited and the server is killed."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from pathlib import Path
@@ -16,27 +21,34 @@ from chaos_run import SERVER_ENV, ChaosPlan, check_logs, run_chaos, setup
 from conftest import LiveServer, make_server
 from helpers import PASSWORD
 
+# A server start is a process start, bounded on its own (not by the run's progress):
+# at load 13 on 2 cores a start took over 120 s.
+START_BOUND_S = 600.0
 
-def httpx_ok(url: str) -> bool:
+
+async def start_patiently(server: LiveServer) -> None:
+    """Start the server (same port, data directory and database as before) and return
+    once it answers; cancelled, the process is killed."""
+    proc = server.spawn()
+    deadline = time.monotonic() + START_BOUND_S
     try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def start_patiently(server: LiveServer) -> None:
-    try:
-        server.start()
-    except RuntimeError:  # not up within LiveServer's 30 s: a busy machine
-        if server.proc is None or server.proc.poll() is not None:
-            raise
-        deadline = time.monotonic() + 150
-        while not httpx_ok(server.base_url + "/healthz"):
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.1)
+        async with httpx.AsyncClient(timeout=1, trust_env=False) as http:
+            while True:
+                assert proc.poll() is None, f"server exited:\n{server.log()}"
+                assert time.monotonic() < deadline, f"server never answered:\n{server.log()}"
+                try:
+                    if (await http.get(server.base_url + "/healthz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+    except BaseException:
+        server.stop()
+        raise
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.slow
 async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -47,24 +59,25 @@ async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
         socket_kills=200, server_kills=1, seed=7,
     )  # fmt: skip
     advisers = [(f"chaos{i}@bank.example", PASSWORD) for i in range(5)]
-    start_patiently(server)
-    for i, (email, password) in enumerate(advisers):
-        server.add_adviser(email, password, f"Chaos {i}", max_chats=plan.chats_per_adviser)
 
-    def kill_and_restart() -> float:
+    async def kill_and_restart() -> float:
         assert server.proc is not None
         t = time.monotonic()
         server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait()
+        server.proc.wait()  # SIGKILL: at once
         server.stop()  # closes the log; the process is gone already
-        start_patiently(server)  # same port, same data directory and database
+        await start_patiently(server)
         return time.monotonic() - t
 
     try:
+        await start_patiently(server)
+        for i, (email, password) in enumerate(advisers):
+            server.add_adviser(email, password, f"Chaos {i}", max_chats=plan.chats_per_adviser)
         adv, customers, tokens = await setup(server.base_url, server.ws_url, advisers, plan)
         result = await run_chaos(plan, server.ws_url, adv, customers, kill_and_restart)
         await check_logs(server.ws_url, adv + customers, tokens, result)
         print(result)
+        assert result.stalled == "", result
         assert result.server_kills == 1
         assert result.socket_kills == plan.socket_kills
         assert result.sent == 2 * 50 * 12, result
@@ -75,7 +88,60 @@ async def test_socket_cuts_and_a_server_sigkill_lose_and_double_nothing(
         assert (result.delivery_gaps, result.delivery_doubles) == (0, 0), result
         assert result.unacked == 0 and result.not_stored == 0 and result.refused == {}, result
         assert result.resends > 0 and result.connects >= plan.socket_kills, result
+    except BaseException:
+        print(f"----- server log ({server.log_path}) -----\n{server.log()[-5000:]}")
+        raise
     finally:
+        server.stop()  # SIGTERM, then SIGKILL after 10 s
+
+
+async def test_a_run_that_stops_moving_fails_with_every_task_ended(tmp_path: Path) -> None:
+    """The server freezes (SIGSTOP) instead of restarting: nothing moves any more, and
+    the run ends after stall_s, reporting the stalled drain, with every task it started
+    ended, instead of waiting forever. (Fewer cuts than clients: one is always up to be
+    cut, so the sending phase ends.) Then the same when the run is cancelled from
+    outside mid-restart."""
+    server = make_server(tmp_path, **SERVER_ENV)
+    plan = ChaosPlan(
+        conversations=2, chats_per_adviser=2, duration_s=2, rate_hz=2,
+        socket_kills=2, server_kills=1, seed=3, stall_s=3,
+    )  # fmt: skip
+    advisers = [("stall@bank.example", PASSWORD), ("stall2@bank.example", PASSWORD)]
+    restarting = asyncio.Event()
+
+    async def freeze() -> float:
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGSTOP)
+        return 0.0
+
+    async def hang() -> float:
+        restarting.set()
+        await asyncio.Event().wait()  # a restart that never ends
+        raise AssertionError("unreachable")
+
+    others = asyncio.all_tasks()
+    try:
+        await start_patiently(server)
+        for i, (email, password) in enumerate(advisers):
+            server.add_adviser(email, password, f"Stall {i}", max_chats=2)
+        adv, customers, _ = await setup(server.base_url, server.ws_url, advisers[:1], plan)
+        result = await run_chaos(plan, server.ws_url, adv, customers, freeze)
+        assert result.stalled == "draining" and result.unacked > 0, result
+        assert not result.clean()
+        assert asyncio.all_tasks() == others
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGCONT)
+
+        # A restart stops the stall clock (it is bounded on its own): cancelled from
+        # outside (a failure beside it, Ctrl-C), the run still ends every task.
+        adv, customers, _ = await setup(server.base_url, server.ws_url, advisers[1:], plan)
+        run = asyncio.ensure_future(run_chaos(plan, server.ws_url, adv, customers, hang))
+        await restarting.wait()
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert asyncio.all_tasks() == others
+    finally:
+        if server.proc is not None:
+            server.proc.send_signal(signal.SIGCONT)
         server.stop()
-        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-            print(server.log()[-5000:])
