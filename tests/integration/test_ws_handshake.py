@@ -1,6 +1,8 @@
-"""The WebSocket opening handshake on the real server: a plain upgrade is answered
+"""A socket's opening on the real server. The handshake: a plain upgrade is answered
 from the request uvicorn parsed (web/leanws.py `take_over`), every other one still by
-websockets — valid ones accepted, bad ones refused as before."""
+websockets — valid ones accepted, bad ones refused as before. A `hello` with the
+`subscribe` sent in the same write (web/ws.py `_subscribe_behind`): answered
+together, in the protocol's order, nothing lost."""
 
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import LiveServer
-from wsclient import new_conversation
+from helpers import adviser_socket
+from wsclient import cid, new_conversation
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def upgrade_request(path: str, host: str, key: bytes, extra: str = "", method: str = "GET") -> bytes:
+def upgrade_request(
+    path: str, host: str, key: bytes, extra: str = "", method: str = "GET"
+) -> bytes:
     return (
         f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
         f"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: {key.decode()}\r\n"
@@ -131,5 +136,119 @@ async def test_an_upgrade_offering_subprotocols_goes_websockets_way(
         writer.write(text_frame(json.dumps({"v": 1, "type": "ping", "id": "p"})))
         refused = await read_frame(reader)  # the first frame must be hello
         assert (refused["type"], refused["code"]) == ("error", "not_hello")
+    finally:
+        writer.close()
+
+
+async def raw_socket(
+    server: LiveServer, *frames: dict[str, object]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Upgraded, then `frames` sent in one write."""
+    url = urlsplit(server.ws_url)
+    key = base64.b64encode(os.urandom(16))
+    request = upgrade_request(url.path, url.netloc, key, "Sec-WebSocket-Version: 13\r\n")
+    lines, reader, writer = await answer(server, request)
+    assert lines[0] == b"HTTP/1.1 101 Switching Protocols"
+    writer.write(b"".join(text_frame(json.dumps(frame)) for frame in frames))
+    return reader, writer
+
+
+def hello(token: str) -> dict[str, object]:
+    return {"v": 1, "type": "hello", "id": "h", "token": token}
+
+
+def subscribe(conv_id: str, after_seq: int) -> dict[str, object]:
+    return {
+        "v": 1,
+        "type": "subscribe",
+        "id": "s",
+        "conversation_id": conv_id,
+        "after_seq": after_seq,
+    }
+
+
+async def test_hello_and_subscribe_together_get_what_is_missing_then_live_events(
+    live_server: LiveServer,
+) -> None:
+    adviser = await adviser_socket(live_server)
+    conv_id, token = await new_conversation(live_server.base_url, customer_name="Bob")
+    assert (await adviser.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
+    await adviser.expect("subscribed")
+    seqs = []
+    for i in range(3):
+        ack = await adviser.request(
+            "chat.send", conversation_id=conv_id, client_id=cid(), text=f"m{i}"
+        )
+        seqs.append(ack["seq"])
+    after = seqs[0]  # the client had the first message: the other two are missing
+
+    reader, writer = await raw_socket(live_server, hello(token), subscribe(conv_id, after))
+    try:
+        welcome = await read_frame(reader)
+        assert (welcome["type"], welcome["id"]) == ("welcome", "h")
+        events = []
+        frame = await read_frame(reader)
+        while frame["type"] == "event":
+            events.append(frame["seq"])
+            frame = await read_frame(reader)
+        assert events == seqs[1:]
+        assert (frame["type"], frame["id"]) == ("subscribed", "s")
+        assert frame["conversation"]["last_seq"] == seqs[-1]  # type: ignore[index]
+        ack = await adviser.request(
+            "chat.send", conversation_id=conv_id, client_id=cid(), text="live"
+        )
+        live = await read_frame(reader)
+        assert (live["type"], live["seq"]) == ("event", ack["seq"])
+    finally:
+        writer.close()
+        await adviser.close()
+
+
+async def test_hello_and_subscribe_after_everything_get_welcome_and_subscribed(
+    live_server: LiveServer,
+) -> None:
+    conv_id, token = await new_conversation(live_server.base_url)
+    reader, writer = await raw_socket(live_server, hello(token), subscribe(conv_id, 1))
+    try:
+        welcome = await read_frame(reader)
+        assert (welcome["type"], welcome["id"]) == ("welcome", "h")
+        done = await read_frame(reader)
+        assert (done["type"], done["id"]) == ("subscribed", "s")
+        assert done["conversation"] == welcome["conversation"]
+        writer.write(text_frame(json.dumps({"v": 1, "type": "ping", "id": "p"})))
+        assert (await read_frame(reader))["type"] == "pong"  # nothing came in between
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    "behind",
+    [
+        {"v": 1, "type": "subscribe", "id": "x", "conversation_id": "other", "after_seq": 0},
+        {"v": 1, "type": "subscribe", "id": "x", "conversation_id": "mine", "after_seq": "0"},
+        {"v": 1, "type": "ping", "id": "x"},
+    ],
+)
+async def test_a_frame_behind_hello_is_answered_after_the_welcome(
+    live_server: LiveServer, behind: dict[str, object]
+) -> None:
+    conv_id, token = await new_conversation(live_server.base_url)
+    other_id, _ = await new_conversation(live_server.base_url)
+    ids = {"other": other_id, "mine": conv_id}
+    frame = {
+        k: ids.get(v, v) if isinstance(v, str) and k == "conversation_id" else v
+        for k, v in behind.items()
+    }
+    reader, writer = await raw_socket(live_server, hello(token), frame)
+    try:
+        welcome = await read_frame(reader)
+        assert (welcome["type"], welcome["id"]) == ("welcome", "h")
+        answer_ = await read_frame(reader)
+        assert answer_["id"] == "x"
+        expected = {"subscribe": ("error",), "ping": ("pong",)}[str(behind["type"])]
+        assert (answer_["type"],) == expected
+        if behind["type"] == "subscribe":
+            code = "forbidden" if behind["conversation_id"] == "other" else "bad_request"
+            assert answer_["code"] == code
     finally:
         writer.close()

@@ -12,7 +12,10 @@ has its own heartbeat (docs/protocol.md), so no timer per socket either.
 A text frame can also be written at once (`send_text_now`, offered to the app in the
 scope's extensions as `SEND_NOW`): the app's per-socket queue (web/connection.py) uses
 it when nothing waits before the frame, which spares a task, starlette's state checks
-and the ASGI round per frame — three frames per chat message.
+and the ASGI round per frame — three frames per chat message. Several frames go in one
+write (a reconnecting customer's `welcome` and `subscribed`). The app may also look at
+a frame already received before taking it (`peek_text`, as `PEEK`): the gateway
+answers a `hello` and the `subscribe` sent right behind it together.
 
 The opening handshake of a plain, valid upgrade request (the one browsers send) is
 done here from the request uvicorn's HTTP protocol already parsed (`take_over`,
@@ -55,8 +58,10 @@ from websockets.exceptions import InvalidState
 from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request
 from websockets.protocol import CONNECTING, OPEN
 
-# the scope extension that holds the socket's `send_text_now`
+# the scope extensions that hold the socket's `send_text_now` and its inbox's
+# `peek_text`
 SEND_NOW = "visavis.send_now"
+PEEK = "visavis.peek"
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 4.2.2
 # an HTTP token (RFC 9110 5.6.2), as websockets parses Connection's options
@@ -143,6 +148,13 @@ class Inbox:
 
     def empty(self) -> bool:
         return not self._items
+
+    def peek_text(self) -> str | None:
+        """The text of the next frame if one was received already (not taken)."""
+        if not self._items:
+            return None
+        item: Any = self._items[0]
+        return item.get("text") if item["type"] == "websocket.receive" else None
 
     def qsize(self) -> int:
         return len(self._items)
@@ -234,7 +246,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}},
         }
-        self.scope["extensions"][SEND_NOW] = self.send_text_now  # type: ignore[assignment]
+        self._offer(self.scope)
         self.queue.put_nowait({"type": "websocket.connect"})
         task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.on_task_complete)
@@ -269,13 +281,18 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope: Any = getattr(self, "scope", None)  # none when the handshake was refused
         if scope is not None:
-            scope.setdefault("extensions", {})[SEND_NOW] = self.send_text_now
+            self._offer(scope)
 
-    def send_text_now(self, text: str) -> bool:
-        """Write a text frame now, as `send` would, if nothing stands in the way: the
-        handshake answered, no close sent or received, the write buffer not full.
-        False: nothing was written, the caller sends through `send` (which waits for
-        the buffer, or raises for a closed socket)."""
+    def _offer(self, scope: Any) -> None:
+        extensions = scope.setdefault("extensions", {})
+        extensions[SEND_NOW] = self.send_text_now
+        extensions[PEEK] = self.queue.peek_text
+
+    def send_text_now(self, *texts: str) -> bool:
+        """Write text frames now, in one write, as `send` would, if nothing stands in
+        the way: the handshake answered, no close sent or received, the write buffer
+        not full. False: nothing was written, the caller sends through `send` (which
+        waits for the buffer, or raises for a closed socket)."""
         if (
             not self.handshake_complete
             or self.close_sent
@@ -285,8 +302,9 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         ):
             return False
         try:
-            self.conn.send_text(text.encode())
-        except InvalidState:
+            for text in texts:
+                self.conn.send_text(text.encode())
+        except InvalidState:  # checked before the first: it would be the first
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
