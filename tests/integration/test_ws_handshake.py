@@ -12,10 +12,12 @@ import hashlib
 import json
 import os
 import struct
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, make_server
 from helpers import adviser_socket
 from wsclient import cid, new_conversation
 
@@ -167,9 +169,19 @@ def subscribe(conv_id: str, after_seq: int) -> dict[str, object]:
     }
 
 
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    """SQLite and PostgreSQL: the summary read behind a welcome and its subscribe."""
+    srv = make_server(tmp_path, database_url)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 async def test_hello_and_subscribe_together_get_what_is_missing_then_live_events(
-    live_server: LiveServer,
+    server: LiveServer,
 ) -> None:
+    live_server = server
     adviser = await adviser_socket(live_server)
     conv_id, token = await new_conversation(live_server.base_url, customer_name="Bob")
     assert (await adviser.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
@@ -205,8 +217,9 @@ async def test_hello_and_subscribe_together_get_what_is_missing_then_live_events
 
 
 async def test_hello_and_subscribe_after_everything_get_welcome_and_subscribed(
-    live_server: LiveServer,
+    server: LiveServer,
 ) -> None:
+    live_server = server
     conv_id, token = await new_conversation(live_server.base_url)
     reader, writer = await raw_socket(live_server, hello(token), subscribe(conv_id, 1))
     try:
