@@ -47,3 +47,16 @@ async def test_the_gate_holds_senders_while_the_write_buffer_is_full() -> None:
     gate.set()  # resume_writing
     assert await asyncio.gather(*senders) == [True, True]
     assert gate.is_set()
+
+
+async def test_the_inbox_shows_a_received_text_without_taking_it() -> None:
+    inbox = Inbox()
+    assert inbox.peek_text() is None
+    inbox.put_nowait({"type": "websocket.receive", "bytes": b"\x00"})
+    assert inbox.peek_text() is None  # a binary frame is not offered
+    await inbox.get()
+    inbox.put_nowait({"type": "websocket.receive", "text": "a"})
+    assert inbox.peek_text() == "a" and inbox.peek_text() == "a"
+    assert await inbox.get() == {"type": "websocket.receive", "text": "a"}
+    inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    assert inbox.peek_text() is None
