@@ -216,3 +216,16 @@ async def test_a_socket_closed_before_the_flush_is_skipped_without_an_error() ->
     assert texts == [] and closed is None
     assert proto.writes[before:] == []
     assert errors == []
+
+
+async def test_the_inbox_shows_a_received_text_without_taking_it() -> None:
+    inbox = Inbox()
+    assert inbox.peek_text() is None
+    inbox.put_nowait({"type": "websocket.receive", "bytes": b"\x00"})
+    assert inbox.peek_text() is None  # a binary frame is not offered
+    await inbox.get()
+    inbox.put_nowait({"type": "websocket.receive", "text": "a"})
+    assert inbox.peek_text() == "a" and inbox.peek_text() == "a"
+    assert await inbox.get() == {"type": "websocket.receive", "text": "a"}
+    inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    assert inbox.peek_text() is None

@@ -186,6 +186,10 @@ export class VisavisClient {
       const hello: ClientMessage = { v: PROTOCOL_VERSION, type: "hello", id: this.nextId() };
       if (this.token) hello.token = this.token;
       this.raw(hello);
+      // A reconnect's subscribes go right behind hello, not after welcome: one round
+      // trip less, and the server answers a customer's hello and subscribe together
+      // (one read, one write; docs/protocol.md). welcome still comes first.
+      for (const [cid, sub] of this.subs) if (!sub.requested) this.sendSubscribe(cid, sub);
     };
     ws.onmessage = (msg) => {
       if (typeof msg.data !== "string") return;

@@ -100,7 +100,7 @@ class Connection:
         self._latest: dict[str, str] | None = None
         # writes a text frame at once if the socket can take it (web/leanws.py; None
         # with another WebSocket implementation)
-        self._send_now: Callable[[str], bool] | None = (ws.scope.get("extensions") or {}).get(
+        self._send_now: Callable[..., bool] | None = (ws.scope.get("extensions") or {}).get(
             SEND_NOW
         )
 
@@ -160,6 +160,56 @@ class Connection:
         if self.skipped:
             self.skipped.pop(conversation_id, None)
         self._enqueue(("replay", conversation_id, reply_id, summary))
+
+    def can_hold(self) -> bool:
+        return not self._draining and self._q is None and not self.closed
+
+    def hold(self, conversation_id: str, after_seq: int) -> None:
+        """Follow the conversation from `after_seq` on, holding back what comes (live
+        events queue) until `release`: the answer to a `hello` and the `subscribe` sent
+        with it reads the summary after the socket follows, and goes first."""
+        self.subs[conversation_id] = after_seq
+        if self.skipped:
+            self.skipped.pop(conversation_id, None)
+        assert self.can_hold()
+        self._draining = True  # no frame is written at once, no drain task started
+
+    def release(
+        self,
+        conversation_id: str,
+        reply_id: str | None,
+        welcome: str,
+        conv: f.ConversationSummary,
+        summary: Callable[[], Awaitable[f.ConversationSummary]],
+    ) -> None:
+        """After `hold`: `welcome` first, then the replay as `push_replay` would — when
+        `conv` (read after following) has nothing after the socket's seq, `welcome`
+        and `subscribed` in one write now; then whatever was held back."""
+        self._draining = False
+        first: list[tuple[Any, ...]] = [("raw", welcome)]
+        after_seq = self.subs.get(conversation_id)
+        if after_seq is not None and conv["last_seq"] <= after_seq:
+            done: f.SubscribedFrame = {
+                "v": 1,
+                "type": "subscribed",
+                "id": reply_id,
+                "conversation": conv,
+            }
+            texts = (welcome, dumps(done))
+            if self._send_now is not None and not self.closed and self._send_now(*texts):
+                first = []
+            else:
+                first.append(("raw", texts[1]))
+        else:
+            first.append(("replay", conversation_id, reply_id, summary))
+        if self.closed:
+            return
+        held = self._q
+        self._q = None
+        for item in first:
+            self._enqueue(item)
+        for item in held or ():
+            self._enqueue(item)
 
     def _enqueue(self, item: tuple[Any, ...]) -> None:
         if self.closed:

@@ -22,6 +22,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from visavis.config import Settings
+from visavis.web.leanws import take_over
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,10 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
-        super().handle_websocket_upgrade()
+        # a plainly valid upgrade is taken over from the request parsed here; any
+        # other goes uvicorn's way (web/leanws.py)
+        if not take_over(self):
+            super().handle_websocket_upgrade()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

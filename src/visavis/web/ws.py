@@ -39,6 +39,7 @@ from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
 from visavis.web.lanes import Lanes
+from visavis.web.leanws import PEEK
 from visavis.web.metrics import FRAMES_IN, FRAMES_REFUSED, SOCKETS
 from visavis.web.permissions import (
     advisers_of,
@@ -214,7 +215,7 @@ class Gateway:
             hello = parse_client_frame(raw)
             if not isinstance(hello, m.Hello):
                 raise VisavisError("not_hello", f"first frame must be hello, not {hello.type}")
-            await self._do_hello(conn, hello)
+            await self._do_hello(conn, hello, await self._subscribe_behind(conn, hello))
         except VisavisError as err:
             code = 1009 if err.code == "frame_too_large" else 4401
             await self._refuse_and_close(conn, frame_id_of(raw), err.code, err.message, code)
@@ -315,23 +316,58 @@ class Gateway:
         conn.closed = True
 
     # ------------------------------------------------------------ hello
-    async def _do_hello(self, conn: Connection, hello: m.Hello) -> None:
+    async def _subscribe_behind(self, conn: Connection, hello: m.Hello) -> m.Subscribe | None:
+        """A customer's `subscribe` to its own conversation received right behind its
+        `hello` (a reconnecting client sends both at once), taken here so that both are
+        answered together (`_do_hello`): one summary read, one write. It passes the
+        same checks as in `_serve`'s loop; any other frame is left to that loop."""
+        peek = (conn.ws.scope.get("extensions") or {}).get(PEEK)
+        token = hello.token
+        raw = peek() if peek is not None and token is not None else None
+        if raw is None or token is None or not conn.can_hold():
+            return None
+        try:
+            msg = validate_client_frame(decode_client_frame(raw))
+            cid = self.tokens.check(token)  # cached: checked again by _do_hello
+        except VisavisError:
+            return None
+        if not isinstance(msg, m.Subscribe) or msg.conversation_id != cid:
+            return None
+        if not conn.bucket.take():  # refused in the loop, after the welcome
+            return None
+        taken = await self._receive(conn.ws)  # there already: no wait
+        assert taken == raw
+        conn.last_seen = time.monotonic()
+        FRAMES_IN.inc()
+        return msg
+
+    async def _do_hello(
+        self, conn: Connection, hello: m.Hello, subscribe: m.Subscribe | None = None
+    ) -> None:
         if hello.token is not None:
             cid = self.tokens.check(hello.token)
-            conv = await self.conversations.get(cid)
             conn.role = "customer"
             conn.conversation_id = cid
+            if subscribe is not None:
+                check_customer_owns(conn, subscribe.conversation_id)
+                self.hub.follow(conn, cid)
+                conn.hold(cid, subscribe.after_seq)
+            conv = await self.conversations.get(cid)  # after following: see release
             conn.customer_name = conv["customer_name"]
-            conn.push_frame(
-                {
-                    "v": 1,
-                    "type": "welcome",
-                    "id": hello.id,
-                    "role": "customer",
-                    "conversation": conv,
-                    "heartbeat_s": self.hub.heartbeat_s,
-                }
-            )
+            welcome: f.WelcomeFrame = {
+                "v": 1,
+                "type": "welcome",
+                "id": hello.id,
+                "role": "customer",
+                "conversation": conv,
+                "heartbeat_s": self.hub.heartbeat_s,
+            }
+            if subscribe is None:
+                conn.push_frame(welcome)
+            else:
+                conn.release(
+                    cid, subscribe.id, dumps(welcome), conv, lambda: self.conversations.get(cid)
+                )
             if conv["status"] == "queued":
                 self.hub.set_waiting(conn, True)
                 await self.hub.queue_changed()
