@@ -73,6 +73,7 @@ from visavis.web.openapi import openapi_json
 from visavis.web.privacy import PrivacyRoutes
 from visavis.web.recordings import RecordingRoutes
 from visavis.web.security import SecurityHeaders, mirror_page
+from visavis.web.shutdown import do_cancel, do_step
 from visavis.web.signing import SigningRoutes
 from visavis.web.verify import VerifyRoutes
 from visavis.web.ws import Gateway
@@ -346,20 +347,19 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         try:
             yield
         finally:
-            resumer.cancel()  # an interrupted seal is resumed at the next start
-            with contextlib.suppress(asyncio.CancelledError):
-                await resumer
             gc.unfreeze()
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
-            await recording.do_shutdown()
-            await hub.stop()
+            # Each step bounded (web/shutdown.py): one that waits on a Redis or a
+            # database that no longer answers is left behind with one log line, and
+            # the node still exits. An interrupted seal is resumed at the next start.
+            bound = settings.shutdown_step_timeout_s
+            await do_step("resuming unsealed signatures", do_cancel(resumer), bound)
+            await do_step("retention", do_cancel(sweeper), bound)
+            await do_step("recording", recording.do_shutdown, bound)
+            await do_step("hub", hub.stop, bound)
             if cluster is not None:
-                await cluster.stop()
-            await bus.close()
-            await database.dispose()
+                await do_step("cluster sign-off", cluster.stop, bound)
+            await do_step("bus", bus.close, bound)
+            await do_step("database", database.dispose, bound)
 
     database.on_write = observe_write
 

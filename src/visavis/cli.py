@@ -98,7 +98,12 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
             )
         _export(settings)
         run_workers(
-            options, settings.host, settings.port, settings.workers, settings.drain_timeout_s
+            options,
+            settings.host,
+            settings.port,
+            settings.workers,
+            settings.drain_timeout_s,
+            settings.shutdown_step_timeout_s,
         )
         return
     import uvicorn
@@ -108,7 +113,7 @@ def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
     config = uvicorn.Config(
         create_app(settings, demo_mail_dir), host=settings.host, port=settings.port, **options
     )
-    DrainingServer(config, settings.drain_timeout_s).run()
+    DrainingServer(config, settings.drain_timeout_s, settings.shutdown_step_timeout_s).run()
 
 
 def _export(settings: Settings) -> None:

@@ -97,6 +97,7 @@ class Settings:
     redis_url: str = ""
     workers: int = 1
     drain_timeout_s: int = 30
+    shutdown_step_timeout_s: int = 10
     log_format: str = "text"
     metrics_token: str = ""
     header_timeout_s: int = 10

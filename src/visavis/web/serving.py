@@ -4,13 +4,15 @@
 Drain: a node that gets SIGTERM stops accepting connections, closes every
 WebSocket with 1012 ("service restart": reconnect now, see docs/protocol.md), ends
 the availability streams, and exits once its sockets are gone, or after
-VISAVIS_DRAIN_TIMEOUT_S. Behind a proxy the clients land on the other nodes.
+VISAVIS_DRAIN_TIMEOUT_S. Behind a proxy the clients land on the other nodes. Every
+step after it is bounded too (web/shutdown.py): a node always exits, at the latest
+`shutdown_deadline_s` after SIGTERM (a watchdog ends it there).
 
 Workers: the parent binds the port and starts N processes (spawned, each with its
 own event loop and app from `visavis.app:create_app`) that accept on that socket.
 They share nothing in memory, so several workers need Redis (VISAVIS_REDIS_URL).
 SIGTERM or SIGINT to the parent is passed on to every worker; a worker that dies
-on its own is started again.
+on its own is started again; one that outlives its shutdown deadline is killed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import uvicorn
 
 from visavis.config import LOG_FORMAT
 from visavis.web.hub import Hub
+from visavis.web.shutdown import Watchdog, do_step, shutdown_deadline_s
 
 log = logging.getLogger("uvicorn.error")
 
@@ -34,11 +37,16 @@ APP = "visavis.app:create_app"
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, drain_timeout_s: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, drain_timeout_s: float, step_timeout_s: float
+    ) -> None:
         super().__init__(config)
         self.drain_timeout_s = drain_timeout_s
+        self.step_timeout_s = step_timeout_s
+        self.watchdog = Watchdog(shutdown_deadline_s(drain_timeout_s, step_timeout_s))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.watchdog.arm()
         # Stop accepting first, so that nothing new arrives during the drain; then
         # uvicorn's own shutdown finds (next to) nothing left to close.
         for server in self.servers:
@@ -47,19 +55,31 @@ class DrainingServer(uvicorn.Server):
             sock.close()
         hubs = list(Hub.live)
         if hubs:
-            await asyncio.gather(*(hub.drain(self.drain_timeout_s) for hub in hubs))
+
+            async def drain() -> None:
+                await asyncio.gather(*(hub.drain(self.drain_timeout_s) for hub in hubs))
+
+            # the drain bounds its own wait; this bounds the rest (closing, logging)
+            await do_step("drain", drain, self.drain_timeout_s + self.step_timeout_s)
         await super().shutdown(sockets)
 
 
-def _worker(options: dict[str, Any], drain_timeout_s: float, sock: socket.socket) -> None:
+def _worker(
+    options: dict[str, Any], drain_timeout_s: float, step_timeout_s: float, sock: socket.socket
+) -> None:
     # a spawned process starts afresh: the CLI's logging set-up is not inherited
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     config = uvicorn.Config(APP, factory=True, **options)
-    DrainingServer(config, drain_timeout_s).run(sockets=[sock])
+    DrainingServer(config, drain_timeout_s, step_timeout_s).run(sockets=[sock])
 
 
 def run_workers(
-    options: dict[str, Any], host: str, port: int, workers: int, drain_timeout_s: float
+    options: dict[str, Any],
+    host: str,
+    port: int,
+    workers: int,
+    drain_timeout_s: float,
+    step_timeout_s: float,
 ) -> None:
     """`options`: uvicorn.Config's keyword arguments besides the app, host, port.
     The workers read their settings from the environment (the caller exports them)."""
@@ -73,7 +93,9 @@ def run_workers(
     stopping = False
 
     def start() -> multiprocessing.process.BaseProcess:
-        proc = ctx.Process(target=_worker, args=(options, drain_timeout_s, sock), daemon=False)
+        proc = ctx.Process(
+            target=_worker, args=(options, drain_timeout_s, step_timeout_s, sock), daemon=False
+        )
         proc.start()
         return proc
 
@@ -97,6 +119,15 @@ def run_workers(
                 log.error("worker %s exited (%s); starting another", proc.pid, proc.exitcode)
                 procs[i] = start()
         time.sleep(0.5)
+    # Each worker's watchdog ends it by its deadline; should one not (stopped, stuck
+    # in C), the parent does not wait for it forever either.
+    deadline = time.monotonic() + shutdown_deadline_s(drain_timeout_s, step_timeout_s) + 30
     for proc in procs:
-        proc.join()
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.exitcode is None:
+            log.error(
+                "shutdown: worker %s still runs past its shutdown deadline; killing it", proc.pid
+            )
+            proc.kill()
+            proc.join()
     sock.close()
