@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from visavis.web.shutdown import do_cancel, do_step
+from visavis.web.shutdown import WATCHDOG_EXIT, do_cancel, do_step
 
 
 async def test_a_step_that_swallows_its_cancellation_is_left_at_its_bound(
@@ -53,3 +56,21 @@ async def test_do_cancel_ends_a_background_task_and_accepts_none() -> None:
     assert await do_step("retention", do_cancel(task), 10) is True
     assert task.cancelled()
     assert await do_step("retention", do_cancel(None), 10) is True
+
+
+def test_the_watchdog_ends_a_process_that_outlives_its_deadline(tmp_path: Path) -> None:
+    """A real process whose shutdown hangs where no step bound reaches (here: a
+    non-daemon thread that never ends keeps the interpreter from exiting)."""
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import logging, threading\n"
+        "from visavis.web.shutdown import Watchdog\n"
+        "logging.basicConfig()\n"
+        "Watchdog(0.5).arm()\n"
+        "threading.Thread(target=threading.Event().wait).start()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == WATCHDOG_EXIT, proc
+    assert "shutdown: the process still runs 0.5 s after SIGTERM" in proc.stderr, proc.stderr

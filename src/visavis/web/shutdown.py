@@ -79,7 +79,7 @@ class Watchdog:
 
     def _fire(self) -> None:
         log.error(
-            "shutdown: the process still runs %.0f s after SIGTERM; exiting without "
+            "shutdown: the process still runs %g s after SIGTERM; exiting without "
             "finishing it (status %d)",
             self.deadline_s,
             WATCHDOG_EXIT,
