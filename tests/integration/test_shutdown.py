@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import secrets
 import signal
 from pathlib import Path
 
+import asyncpg
 from conftest import LiveServer, free_port, make_server
 from helpers import PASSWORD
 from redis_server import RedisServer
@@ -139,3 +141,49 @@ async def test_a_paused_redis_holds_no_node(tmp_path: Path) -> None:
             os.kill(redis.proc.pid, signal.SIGCONT)
         server.stop()
         redis.stop()
+
+
+async def test_a_paused_database_holds_no_node(tmp_path: Path, pg_database_url: str) -> None:
+    """The node's PostgreSQL backends stopped with SIGSTOP (only this test's: the
+    server is shared): closing the pool waits for answers that never come (asyncpg's
+    close has no timeout); the step is given up after its bound, named, and the node
+    exits."""
+    server = make_server(
+        tmp_path,
+        pg_database_url,
+        VISAVIS_DRAIN_TIMEOUT_S="2",
+        VISAVIS_SHUTDOWN_STEP_TIMEOUT_S="2",
+    )
+    paused: list[int] = []
+    try:
+        server.start()
+        _, token = await new_conversation(server.base_url, customer_name="Bob")
+        customer = await WsClient.connect(server.ws_url, token=token)
+        name = pg_database_url.rpartition("/")[2]
+        admin = await asyncpg.connect(pg_database_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            rows = await admin.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+        finally:
+            await admin.close()
+        assert rows, "the server holds no connection to its database"
+        for row in rows:
+            os.kill(row["pid"], signal.SIGSTOP)
+            paused.append(row["pid"])
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        assert await customer.wait_closed(timeout=EXIT_BOUND_S) == DRAIN_CLOSE
+        assert await asyncio.to_thread(server.proc.wait, EXIT_BOUND_S) == -signal.SIGTERM
+        log = server.log()
+        assert "shutdown: database did not end within 2 s" in log, log
+        assert "Application shutdown complete." in log, log
+    except BaseException:
+        print(server.log())
+        raise
+    finally:
+        for pid in paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        server.stop()
