@@ -85,6 +85,8 @@ class Change:
     def newcomers(self) -> frozenset[str]:
         """Advisers who now serve the conversation and did not before: their consoles
         open it (`conversation.assigned`)."""
+        if self.before == self.after:  # most writes (every chat group's): no sets to make
+            return frozenset()
         return self.after.serving() - (self.before.serving() if self.before else frozenset())
 
     @property
