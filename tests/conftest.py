@@ -28,6 +28,7 @@ import pytest
 from ports import free_port as free_port  # tests import it from here
 
 if TYPE_CHECKING:
+    from visavis.conversations.service import ConversationService
     from visavis.storage.engine import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +98,15 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def svc(db: Database) -> ConversationService:
+    """The conversation service on `db`, wired as the server wires it (tests/services.py);
+    a test module with a service of another kind names its own `svc`."""
+    from services import conversation_service
+
+    return conversation_service(db)
 
 
 @dataclass

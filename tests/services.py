@@ -21,3 +21,9 @@ def conversation_service(
 
     announcer = Announcer(bus or MemoryBus(), presence or Presence(), max_chats)
     return ConversationService(db, announcer)
+
+
+async def new_conversation(svc: ConversationService) -> str:
+    """A new queued chat of customer Bob, in German, without a first message: its id."""
+    conv, _ = await svc.do_create("Bob", None, "de", None)
+    return conv["id"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from services import conversation_service
+from services import conversation_service, new_conversation
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
@@ -31,16 +31,6 @@ from visavis.storage.models import Event
 
 CUSTOMER = Author("customer", None, "Bob")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def svc(db: Database) -> ConversationService:
-    return conversation_service(db)
-
-
-async def new_conversation(svc: ConversationService) -> str:
-    conv, _ = await svc.do_create("Bob", None, "de", None)
-    return conv["id"]
 
 
 async def stored(svc: ConversationService, cid: str) -> list[str | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from services import conversation_service
 
 from visavis.auth.service import AuthService
 from visavis.conversations.reads import REPLAY_PAGE
@@ -16,11 +15,6 @@ from visavis.routing.decide import ChatLimits
 from visavis.storage.engine import Database
 
 CUSTOMER = Author("customer")
-
-
-@pytest.fixture
-def svc(db: Database) -> ConversationService:
-    return conversation_service(db)
 
 
 async def adviser(db: Database, email: str = "a@bank.example", max_chats: int = 3) -> str:

@@ -11,29 +11,22 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from services import conversation_service
+from services import conversation_service, new_conversation
 from sqlalchemy import text
 
 from visavis.auth.service import AuthService
+from visavis.bus import MemoryBus
+from visavis.conversations.announcer import conv_topic
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
 from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits
 from visavis.conversations.service import ConversationService
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
+from visavis.protocol.wire import dumps, loads
 from visavis.routing.decide import ChatLimits
 from visavis.storage.engine import Database
 
 CUSTOMER = Author("customer", None, "Bob")
-
-
-@pytest.fixture
-def svc(db: Database) -> ConversationService:
-    return conversation_service(db)
-
-
-async def new_conversation(svc: ConversationService) -> str:
-    conv, _ = await svc.do_create("Bob", None, "de", None)
-    return conv["id"]
 
 
 async def active_conversation(
@@ -187,6 +180,44 @@ async def wait_for_lock_waiter(db: Database) -> None:
                 return
         await asyncio.sleep(0.01)
     raise AssertionError("no session ever waited for the row lock")
+
+
+# what a chat text can hold that JSON writes in its own way
+ODD_TEXTS = (
+    "plain",
+    'Grüße, "zitiert" \\ mit\nZeilen\tund Tab',
+    "😀 emoji ß Ä",
+    "\x00\x01\x1f\x7f control",
+    "</script><b>&amp;",
+    "\u2028\u2029 separators",
+    "",
+)
+
+
+async def test_the_announced_text_of_each_message_is_the_json_of_what_was_stored(
+    db: Database,
+) -> None:
+    """The group commit puts each event's wire text together from its parts
+    (chat_write.py) instead of `dumps`-ing the frame: it must be `dumps` of the
+    frame as stored and read back, for odd texts and authors with and without id
+    and name, customers and advisers in one group."""
+    bus = MemoryBus()
+    svc = conversation_service(db, bus)
+    cid, anna = await active_conversation(db, svc, "anna.wire@bank.example")
+    heard: list[str] = []
+    bus.subscribe(conv_topic(cid), heard.append)
+    authors = (CUSTOMER, Author("customer"), anna, Author("customer", None, 'Bo "b" \\ ü'))
+    items = [
+        ChatIn(cid, authors[i % len(authors)], f"wire-{i:06d}", t)
+        for i, t in enumerate(ODD_TEXTS * 2)
+    ]
+    results = await asyncio.gather(*(svc.chats.submit(i) for i in items))
+    assert all(r.created for r in results)
+    stored = [e for e in await svc.events_after(cid, 0) if e["kind"] == "chat.message"]
+    assert [e["body"]["text"] for e in stored] == [i.text for i in items]
+    assert [r.frame for r in results] == stored
+    chats = [h for h in heard if loads(h)["kind"] == "chat.message"]
+    assert chats == [dumps(e) for e in stored]
 
 
 async def test_resends_in_one_group_and_across_groups_are_stored_once(

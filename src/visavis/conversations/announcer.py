@@ -96,8 +96,13 @@ class Announcer:
         loads: dict[str, int] = {}
         for change in changes:
             cid = change.conversation_id
-            for event in change.events:
-                await self._publish_conv(cid, event)
+            if change.texts is not None:
+                topic = conv_topic(cid)
+                for text in change.texts:
+                    await self.bus.publish(topic, text)
+            else:
+                for event in change.events:
+                    await self._publish_conv(cid, event)
             if change.reshaped:
                 update: f.ConversationUpdateFrame = {
                     "v": 1,

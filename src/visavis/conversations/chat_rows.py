@@ -2,21 +2,22 @@
 
 A group commit reads the resends among its messages, reads (PostgreSQL: locks) their
 conversations, bumps their `last_seq` and inserts the events — the same four
-statements however many messages it holds.
+statements however many messages it holds (on PostgreSQL the last two are one).
 
 SQLite: each trip to the SQLite thread of `aiosqlite` wakes that thread and hands
 the GIL over and back, and on a busy event loop that, not SQLite, was most of a
 commit's time and much of its CPU. So the statements go to the driver, not through
-SQLAlchemy, and in three trips per group: both reads in one, both writes in one, the
-commit. They run on a connection of the group commit's own that stays open
-(`Database.own_writer`): no session, no pool checkout and no reset (a rollback)
-per group. Values are converted by the dialect's own processors, so rows are stored
-exactly as SQLAlchemy stores them. No row lock: the process-wide write lock
-(`storage/engine.py`) already serialises every writing transaction.
+SQLAlchemy, and in two trips per group: both reads in one, both writes with the
+commit in the other (`write` only keeps them for `commit`). They run on a connection
+of the group commit's own that stays open (`Database.own_writer`): no session, no
+pool checkout and no reset (a rollback) per group. Values are converted by the
+dialect's own processors, so rows are stored exactly as SQLAlchemy stores them. No
+row lock: the process-wide write lock (`storage/engine.py`) already serialises every
+writing transaction.
 
 PostgreSQL: SQLAlchemy Core, on a connection of the group commit's own that stays
 open (`Database.own_connection`): no session, no pool checkout with its pre-ping and
-no reset per group.
+no reset per group; the bump and the insert are one statement of array parameters.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import DateTime, Table, TextualSelect, bindparam, insert, select, text, update
+from sqlalchemy import DateTime, Table, TextualSelect, bindparam, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -71,9 +72,11 @@ class ChatRows(Protocol):
         pairs, and the conversations (rows with CONV_COLUMNS) of `ids`, locked for
         this transaction."""
 
-    async def write(self, bumps: Sequence[Bump], events: Sequence[dict[str, Any]]) -> None:
-        """Set each conversation's `last_seq` and `preview`; insert the events (dicts
-        with EVENT_COLUMNS; `created_at` a datetime)."""
+    async def write(
+        self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
+    ) -> None:
+        """Set each conversation's `last_seq` and `preview`; insert the events (tuples
+        of EVENT_COLUMNS but the last: all of a group are created at `created_at`)."""
 
     async def commit(self) -> None: ...
 
@@ -84,7 +87,7 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
     raises. The caller commits."""
     if database.has_own_writer:
         async with database.own_writer() as driver:
-            yield SqliteChatRows(driver, database.engine.dialect, driver.commit)
+            yield SqliteChatRows(driver, database.engine.dialect, None)
         return
     if database.engine.dialect.name != "sqlite":
         async with database.own_connection() as conn:
@@ -95,13 +98,22 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
         yield SqliteChatRows(raw.driver_connection, database.engine.dialect, db.commit)
 
 
-# ---------------------------------------------------------------- SQLAlchemy Core
-_BUMP = (
-    update(_CONV)
-    .where(_CONV.c.id == bindparam("cid"))
-    .values(last_seq=bindparam("new_seq"), preview=bindparam("new_preview"))
+# ---------------------------------------------------------------- PostgreSQL
+# Both writes in one statement and one round trip, each column one array parameter:
+# what SQLAlchemy's executemany cost per row (a parameter set, rendered into a
+# multi-row VALUES for the insert, and an execution per row for the update) was the
+# larger part of a group's CPU, and the bump a trip of its own. A data-modifying WITH
+# runs once whether or not it is read; a unique seq broken fails the whole statement.
+_WRITE = text(
+    "WITH bump AS (UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
+    "FROM unnest(CAST(:b_id AS varchar[]), CAST(:b_seq AS bigint[]), "
+    "CAST(:b_preview AS varchar[])) AS b(id, seq, preview) WHERE c.id = b.id) "
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    "SELECT e.*, CAST(:at AS timestamptz) FROM unnest(CAST(:conversation_id AS varchar[]), "
+    "CAST(:seq AS bigint[]), CAST(:kind AS varchar[]), CAST(:author_role AS varchar[]), "
+    "CAST(:author_id AS varchar[]), CAST(:author_name AS varchar[]), "
+    "CAST(:client_id AS varchar[]), CAST(:body AS text[])) AS e"
 )
-_INSERT_EVENT = insert(_EVENT)
 _LOCK = (
     select(*(_CONV.c[c] for c in CONV_COLUMNS))
     .where(_CONV.c.id.in_(bindparam("ids", expanding=True)))
@@ -137,9 +149,16 @@ class CoreChatRows:
         stored = (await self.db.execute(_stored_events(len(keys)), params)).all() if keys else []
         return stored, (await self.db.execute(_LOCK, {"ids": list(ids)})).all()
 
-    async def write(self, bumps: Sequence[Bump], events: Sequence[dict[str, Any]]) -> None:
-        await self.db.execute(_BUMP, [b._asdict() for b in bumps])
-        await self.db.execute(_INSERT_EVENT, list(events))
+    async def write(
+        self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
+    ) -> None:
+        if not events:
+            return  # a bump comes with an event, always
+        columns = map(list, zip(*events, strict=True))
+        params: dict[str, Any] = dict(zip(EVENT_COLUMNS[:-1], columns, strict=True))
+        b_id, b_seq, b_preview = zip(*bumps, strict=True) if bumps else ((), (), ())
+        params.update(b_id=list(b_id), b_seq=list(b_seq), b_preview=list(b_preview), at=created_at)
+        await self.db.execute(_WRITE, params)
 
     async def commit(self) -> None:
         await self.db.commit()
@@ -191,13 +210,15 @@ def _datetime_processors(dialect: Dialect) -> tuple[Any, Any]:
 
 class SqliteChatRows:
     def __init__(
-        self, driver: Any, dialect: Dialect, commit: Callable[[], Awaitable[None]]
+        self, driver: Any, dialect: Dialect, commit: Callable[[], Awaitable[None]] | None
     ) -> None:
-        """`driver`: the transaction's `aiosqlite.Connection`; `commit` commits it."""
+        """`driver`: the transaction's `aiosqlite.Connection`; `commit` commits it
+        (None: the driver's own commit, in the trip of the writes)."""
         self.driver = driver
         self.dialect = dialect
         self._commit = commit
         self._to_db, self._from_db = _datetime_processors(dialect)
+        self._writes: tuple[list[Any], list[Any]] = ([], [])
 
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
@@ -213,19 +234,21 @@ class SqliteChatRows:
             stored = [StoredRow._make((*r[:-1], from_db(r[-1]))) for r in found]
         return stored, [ConvRow(*r) for r in convs]
 
-    async def write(self, bumps: Sequence[Bump], events: Sequence[dict[str, Any]]) -> None:
-        to_db = self._to_db
-        rows = [
-            (
-                *(e[c] for c in EVENT_COLUMNS[:-1]),
-                e["created_at"] if to_db is None else to_db(e["created_at"]),
-            )
-            for e in events
-        ]
-        await self._in_thread(_write, [(b.new_seq, b.new_preview, b.cid) for b in bumps], rows)
+    async def write(
+        self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
+    ) -> None:
+        """Kept for `commit`, which sends them with the commit in one trip: nobody
+        sees them before anyway, and a broken rule fails the group there alike."""
+        at = created_at if self._to_db is None else self._to_db(created_at)  # once a group
+        self._writes[0].extend((b.new_seq, b.new_preview, b.cid) for b in bumps)
+        self._writes[1].extend((*e, at) for e in events)
 
     async def commit(self) -> None:
-        await self._commit()
+        bumps, events = self._writes
+        self._writes = ([], [])
+        await self._in_thread(_write, bumps, events, self._commit is None)
+        if self._commit is not None:
+            await self._commit()
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(sqlite3_connection, *args)` in one trip to the connection's thread
@@ -258,6 +281,10 @@ def _read(
     return found, conn.execute(convs, ids).fetchall()
 
 
-def _write(conn: sqlite3.Connection, bumps: list[Any], events: list[Any]) -> None:
-    conn.executemany(_SQLITE_BUMP, bumps)
-    conn.executemany(_SQLITE_INSERT, events)
+def _write(conn: sqlite3.Connection, bumps: list[Any], events: list[Any], commit: bool) -> None:
+    if bumps:
+        conn.executemany(_SQLITE_BUMP, bumps)
+    if events:
+        conn.executemany(_SQLITE_INSERT, events)
+    if commit:
+        conn.commit()

@@ -73,6 +73,9 @@ class Change:
     after: Shape
     summary: f.ConversationSummary | None  # the summary after, when the shape changed
     loads: dict[str, int]  # active conversations of each adviser whose load changed
+    # `dumps` of each of `events`, when the write had them at hand (the chat group
+    # commit puts them together from their parts); None: the announcer dumps them
+    texts: list[str] | None = None
 
     @property
     def reshaped(self) -> bool:
@@ -82,6 +85,8 @@ class Change:
     def newcomers(self) -> frozenset[str]:
         """Advisers who now serve the conversation and did not before: their consoles
         open it (`conversation.assigned`)."""
+        if self.before == self.after:  # most writes (every chat group's): no sets to make
+            return frozenset()
         return self.after.serving() - (self.before.serving() if self.before else frozenset())
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 from visavis.errors import VisavisError
@@ -13,6 +14,12 @@ from visavis.protocol.common import MAX_JSON_DEPTH
 def dumps(frame: Mapping[str, object]) -> str:
     """A frame (a TypedDict of `frames.py`, or a bus message built on one) as JSON."""
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+# A str as JSON, exactly as `dumps` writes it inside a frame (UTF-8 as is; the C
+# encoder's own function), for frames put together from their parts on a hot path
+# (conversations/chat_write.py).
+json_string = encode_basestring
 
 
 def loads(raw: str | bytes, what: str = "frame") -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
 from sqlalchemy import event
@@ -68,11 +68,16 @@ class Database:
             "",
             ":memory:",
         )
-        self._own: aiosqlite.Connection | None = None
+        self._own = KeptConnection(
+            self._write_lock or asyncio.Lock(),
+            lambda: _connect(self.engine.url.database or ""),
+            lambda conn: conn.in_transaction,
+        )
         # PostgreSQL: the connection `own_connection` keeps, and its turn (the chat
         # group commits of one process take turns anyway; tests run two)
-        self._own_core: AsyncConnection | None = None
-        self._own_core_lock = asyncio.Lock()
+        self._own_core = KeptConnection(
+            asyncio.Lock(), self.engine.connect, lambda conn: conn.in_transaction()
+        )
         # told each writing transaction's seconds, lock wait included (the metrics)
         self.on_write: Callable[[float], None] | None = None
 
@@ -90,84 +95,90 @@ class Database:
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started)
 
-    @contextlib.asynccontextmanager
-    async def own_writer(self) -> AsyncIterator[aiosqlite.Connection]:
+    def own_writer(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
         """SQLite in a file (`has_own_writer`): the write lock, and a driver connection
         of its own that stays open, for the hot write that runs its statements on the
         driver itself (the chat group commit, conversations/chat_rows.py): no
-        session, no pool checkout, no reset per transaction. The caller commits;
-        if the block raises, the transaction is rolled back (and a connection that
-        cannot even roll back is closed, a new one made next time)."""
+        session, no pool checkout, no reset per transaction. As `_kept`."""
         assert self._write_lock is not None and self.has_own_writer
-        started = time.perf_counter()
-        try:
-            async with self._write_lock:
-                if self._own is None:
-                    self._own = await _connect(self.engine.url.database or "")
-                conn = self._own
-                try:
-                    yield conn
-                except BaseException:
-                    await self._roll_back_own(conn)
-                    raise
-                if conn.in_transaction:  # the caller did not commit: nothing is kept
-                    await self._roll_back_own(conn)
-        finally:
-            if self.on_write is not None:
-                self.on_write(time.perf_counter() - started)
+        return self._kept(self._own)
 
-    async def _roll_back_own(self, conn: aiosqlite.Connection) -> None:
-        try:
-            await conn.rollback()
-        except Exception:
-            self._own = None
-            with contextlib.suppress(Exception):
-                await conn.close()
-
-    @contextlib.asynccontextmanager
-    async def own_connection(self) -> AsyncIterator[AsyncConnection]:
+    def own_connection(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """PostgreSQL: a connection of its own that stays open, for the hot write of
         the chat group commit: no session, no pool checkout with its pre-ping and no
         reset (a rollback) per transaction — two round trips fewer per group. Row
-        locks order the writers, as in every other write. The caller commits; if the
-        block raises, the transaction is rolled back (a connection the database
-        dropped is made anew by the next group; the failed one was said as
-        `overloaded`, and its messages are resent)."""
+        locks order the writers, as in every other write. As `_kept`."""
+        return self._kept(self._own_core)
+
+    @contextlib.asynccontextmanager
+    async def _kept(self, kept: KeptConnection[C]) -> AsyncIterator[C]:
+        """The kept connection in its turn, timed as a writing transaction. The caller
+        commits; if the block raises, or ends without committing, the transaction is
+        rolled back, and a connection that cannot even roll back (closed, its
+        backend gone) is closed and made anew by the next user: the failed group
+        was said as `overloaded` and its messages are resent."""
         started = time.perf_counter()
         try:
-            async with self._own_core_lock:
-                if self._own_core is None:
-                    self._own_core = await self.engine.connect()
-                conn = self._own_core
+            async with kept.lock:
+                conn = await kept.get()
                 try:
                     yield conn
                 except BaseException:
-                    await self._roll_back_core(conn)
+                    await kept.roll_back(conn)
                     raise
-                if conn.in_transaction():  # the caller did not commit: nothing is kept
-                    await self._roll_back_core(conn)
+                if kept.in_transaction(conn):  # not committed: nothing is kept
+                    await kept.roll_back(conn)
         finally:
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started)
 
-    async def _roll_back_core(self, conn: AsyncConnection) -> None:
+    async def dispose(self) -> None:
+        await self._own.close()
+        await self._own_core.close()
+        await self.engine.dispose()
+
+
+class _Connection(Protocol):
+    """What `KeptConnection` needs of a connection: aiosqlite's and SQLAlchemy's."""
+
+    async def rollback(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Connection)
+
+
+class KeptConnection(Generic[C]):
+    """One connection kept open between transactions, and whose turn it is
+    (`Database._kept`): made at first use, dropped when it cannot roll back."""
+
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        connect: Callable[[], Awaitable[C]],
+        in_transaction: Callable[[C], bool],
+    ) -> None:
+        self.lock = lock
+        self._connect = connect
+        self.in_transaction = in_transaction
+        self.conn: C | None = None
+
+    async def get(self) -> C:
+        if self.conn is None:
+            self.conn = await self._connect()
+        return self.conn
+
+    async def roll_back(self, conn: C) -> None:
         try:
             await conn.rollback()
         except Exception:
-            self._own_core = None
+            await self.close()
+
+    async def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close()
-
-    async def dispose(self) -> None:
-        if self._own is not None:
-            own, self._own = self._own, None
-            with contextlib.suppress(Exception):
-                await own.close()
-        if self._own_core is not None:
-            core, self._own_core = self._own_core, None
-            with contextlib.suppress(Exception):
-                await core.close()
-        await self.engine.dispose()
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
