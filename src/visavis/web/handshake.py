@@ -22,7 +22,9 @@ import base64
 import binascii
 import hashlib
 import logging
+import random
 import re
+import uuid
 from typing import Any
 from urllib.parse import unquote
 
@@ -36,6 +38,8 @@ from uvicorn.protocols.utils import (
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 from websockets.protocol import CONNECTING, OPEN
+from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 4.2.2
 # an HTTP token (RFC 9110 5.6.2), as websockets parses Connection's options
@@ -44,6 +48,42 @@ _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _NOT_HERE = frozenset(
     (b"sec-websocket-extensions", b"sec-websocket-protocol", b"transfer-encoding")
 )
+
+
+# the attributes a ServerProtocol of these settings starts with; each new one copies
+# them and gets its own mutable ones (`new_server_protocol`)
+_TEMPLATES: dict[tuple[int | None, bool], dict[str, Any]] = {}
+_ids = random.Random()
+
+
+def new_server_protocol(max_size: int | None, frames_first: bool) -> ServerProtocol:
+    """websockets' `ServerProtocol(max_size=...)` (no extensions, no subprotocols), as
+    its `__init__` makes it, for a fraction of its cost: that draws a uuid4 from
+    os.urandom (a system call) for its `id`, which only its log lines show, and looks
+    its logger up; here they are copied from a first one made the ordinary way, with
+    a new `id` from a seeded generator and new mutable parts (reader, parser, buffers;
+    tests/unit/test_handshake.py checks that nothing else is shared). `frames_first`:
+    its parser starts at frames, for a handshake taken over (`adopt`)."""
+    key = (max_size, frames_first)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        first = ServerProtocol(max_size=max_size, logger=logging.getLogger("uvicorn.error"))
+        template = _TEMPLATES[key] = dict(vars(first))
+    conn: ServerProtocol = ServerProtocol.__new__(ServerProtocol)
+    attrs = vars(conn)
+    attrs.update(template)
+    attrs["id"] = uuid.UUID(int=_ids.getrandbits(128), version=4)
+    attrs["extensions"] = []
+    attrs["reader"] = StreamReader()
+    attrs["events"] = []
+    attrs["writes"] = []
+    if frames_first:
+        conn.state = OPEN
+    conn.parser = conn.parse()
+    next(conn.parser)
+    if frames_first:
+        conn.state = CONNECTING
+    return conn
 
 
 def accept_key(headers: list[tuple[bytes, bytes]], method: str, http_version: str) -> bytes | None:
@@ -109,10 +149,8 @@ def take_over(http: HttpToolsProtocol) -> bool:
 class TakenOverHandshake(WebSocketsSansIOProtocol):
     """A WebSocket protocol that can start from a request `take_over` checked."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # `Sec-WebSocket-Accept` while a handshake taken over (`adopt`) awaits the app
-        self._accept: bytes | None = None
+    # `Sec-WebSocket-Accept` while a handshake taken over (`adopt`) awaits the app
+    _accept: bytes | None = None
 
     def _offer(self, scope: Any) -> None:
         """Add to the scope's extensions what the protocol offers the app (before the
@@ -130,11 +168,7 @@ class TakenOverHandshake(WebSocketsSansIOProtocol):
         self._accept = accept
         # frames the client sends before the 101 are parsed as frames, as after
         # websockets' own handshake (its parser: frames right after the request)
-        conn = self.conn
-        conn.state = OPEN
-        conn.parser = conn.parse()
-        next(conn.parser)
-        conn.state = CONNECTING
+        self.conn = new_server_protocol(self.config.ws_max_size, frames_first=True)
         raw_path, _, query_string = target.partition(b"?")
         root = self.root_path
         self.scope = {

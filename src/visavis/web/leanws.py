@@ -36,6 +36,7 @@ websockets'.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from typing import Any
 
@@ -45,12 +46,13 @@ from uvicorn.server import ServerState
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
-from visavis.web.handshake import TakenOverHandshake
+from visavis.web.handshake import TakenOverHandshake, new_server_protocol
 
 # the scope extensions that hold the socket's `send_text_now` and its inbox's
 # `peek_text`
 SEND_NOW = "visavis.send_now"
 PEEK = "visavis.peek"
+_UVICORN_LOG = logging.getLogger("uvicorn.error")
 
 
 class Inbox:
@@ -161,10 +163,50 @@ class LeanWebSocketProtocol(TakenOverHandshake):
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self.queue: Any = Inbox()  # uvicorn's annotation says asyncio.Queue
-        self.writable: Any = Gate()
         self._corked = False  # frames framed by send_text_now await the turn's end
+        if config.ws_per_message_deflate or not config.loaded:
+            super().__init__(config, server_state, app_state, _loop)
+            self.queue: Any = Inbox()  # uvicorn's annotation says asyncio.Queue
+            self.writable: Any = Gate()
+            return
+        # What uvicorn's __init__ sets, without what it would make only to be replaced
+        # (a Queue, an Event), its logger looked up twice, and websockets' protocol
+        # made the costly way (`new_server_protocol`): a reconnect storm makes
+        # thousands a second. tests/unit/test_leanws.py checks the attributes match.
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.logger = _UVICORN_LOG
+        self.root_path = config.root_path
+        self.asgi_version = config.asgi_version
+        self.app_state = app_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.default_headers = server_state.default_headers
+        self.transport = None  # type: ignore[assignment]
+        self.server = None
+        self.client = None
+        self.scheme = None  # type: ignore[assignment]
+        self.queue = Inbox()
+        self.handshake_initiated = False
+        self.handshake_complete = False
+        self.close_sent = False
+        self.disconnected = False
+        self.close_timer = None
+        self.close_timeout = 10.0
+        self.initial_response = None
+        self.conn = new_server_protocol(config.ws_max_size, frames_first=False)
+        self.read_paused = False
+        self.writable = Gate()
+        self.ping_interval = config.ws_ping_interval
+        self.ping_timeout = config.ws_ping_timeout
+        self.ping_timer = None
+        self.pong_timer = None
+        self.pending_ping_payload = None
+        self.ping_sent_at = 0.0
+        self.last_ping_rtt = 0.0
+        self.frames = []
+        self.curr_msg_data_type = "bytes"
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
