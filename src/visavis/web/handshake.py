@@ -52,23 +52,21 @@ _NOT_HERE = frozenset(
 
 # the attributes a ServerProtocol of these settings starts with; each new one copies
 # them and gets its own mutable ones (`new_server_protocol`)
-_TEMPLATES: dict[tuple[int | None, bool], dict[str, Any]] = {}
+_TEMPLATES: dict[int | None, dict[str, Any]] = {}
 _ids = random.Random()
 
 
-def new_server_protocol(max_size: int | None, frames_first: bool) -> ServerProtocol:
+def new_server_protocol(max_size: int | None) -> ServerProtocol:
     """websockets' `ServerProtocol(max_size=...)` (no extensions, no subprotocols), as
     its `__init__` makes it, for a fraction of its cost: that draws a uuid4 from
     os.urandom (a system call) for its `id`, which only its log lines show, and looks
     its logger up; here they are copied from a first one made the ordinary way, with
     a new `id` from a seeded generator and new mutable parts (reader, parser, buffers;
-    tests/unit/test_handshake.py checks that nothing else is shared). `frames_first`:
-    its parser starts at frames, for a handshake taken over (`adopt`)."""
-    key = (max_size, frames_first)
-    template = _TEMPLATES.get(key)
+    tests/unit/test_handshake.py checks that nothing else is shared)."""
+    template = _TEMPLATES.get(max_size)
     if template is None:
         first = ServerProtocol(max_size=max_size, logger=logging.getLogger("uvicorn.error"))
-        template = _TEMPLATES[key] = dict(vars(first))
+        template = _TEMPLATES[max_size] = dict(vars(first))
     conn: ServerProtocol = ServerProtocol.__new__(ServerProtocol)
     attrs = vars(conn)
     attrs.update(template)
@@ -77,12 +75,8 @@ def new_server_protocol(max_size: int | None, frames_first: bool) -> ServerProto
     attrs["reader"] = StreamReader()
     attrs["events"] = []
     attrs["writes"] = []
-    if frames_first:
-        conn.state = OPEN
     conn.parser = conn.parse()
     next(conn.parser)
-    if frames_first:
-        conn.state = CONNECTING
     return conn
 
 
@@ -168,7 +162,11 @@ class TakenOverHandshake(WebSocketsSansIOProtocol):
         self._accept = accept
         # frames the client sends before the 101 are parsed as frames, as after
         # websockets' own handshake (its parser: frames right after the request)
-        self.conn = new_server_protocol(self.config.ws_max_size, frames_first=True)
+        conn = self.conn
+        conn.state = OPEN
+        conn.parser = conn.parse()
+        next(conn.parser)
+        conn.state = CONNECTING
         raw_path, _, query_string = target.partition(b"?")
         root = self.root_path
         self.scope = {

@@ -195,7 +195,7 @@ class LeanWebSocketProtocol(TakenOverHandshake):
         self.close_timer = None
         self.close_timeout = 10.0
         self.initial_response = None
-        self.conn = new_server_protocol(config.ws_max_size, frames_first=False)
+        self.conn = new_server_protocol(config.ws_max_size)
         self.read_paused = False
         self.writable = Gate()
         self.ping_interval = config.ws_ping_interval
