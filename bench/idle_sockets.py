@@ -25,7 +25,8 @@ creating 5,000 conversations takes many minutes (see the create time reported).
 `--storm` (after the hold and the final ping): the server is killed (-9) and started
 again on the same data, and every socket comes back as the web client does — retrying
 with its back-off (0.25 s doubling to 2 s, half of each delay random;
-frontend/src/lib/retry-policy.ts), then hello and subscribe after the last seq it had.
+frontend/src/lib/retry-policy.ts; a killed server sends no close 1012, so not the
+spread first try that follows one), then hello and subscribe after the last seq it had.
 The returning clients run in `--storm-procs` processes (default 4) and speak the
 protocol directly on a socket (bench/storm_clients.py): one process of `websockets`
 clients was slower than the server, so it measured itself. Reported: how long after

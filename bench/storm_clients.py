@@ -58,8 +58,17 @@ class Report:
     cpu_s: float = 0.0  # this process, from `go` until all were back
 
 
-def reconnect_delay(attempts: int, rng: random.Random) -> float:
-    """The web client's (retry-policy.ts `reconnectDelay`, online): seconds."""
+# the socket was lost without a close frame (the server was killed): what a browser
+# reports as 1006
+CLOSE_ABNORMAL = 1006
+CLOSE_SERVICE_RESTART = 1012
+
+
+def reconnect_delay(attempts: int, rng: random.Random, close_code: int) -> float:
+    """The web client's (retry-policy.ts `reconnectDelay`, online): seconds. The first
+    try after a close 1012 is spread evenly over a second (`RESTART_SPREAD_MS`)."""
+    if attempts == 0 and close_code == CLOSE_SERVICE_RESTART:
+        return 1.0 * rng.random()
     ceiling: float = min(2.0, 0.25 * 2.0 ** min(attempts, 20))
     return ceiling / 2 + ceiling / 2 * rng.random()
 
@@ -200,7 +209,7 @@ async def storm(share: Share, conn: Connection) -> None:
 
     async def one(cid: str, token: str, after: int) -> None:
         for attempt in range(10_000):
-            await asyncio.sleep(reconnect_delay(attempt, rng))
+            await asyncio.sleep(reconnect_delay(attempt, rng, CLOSE_ABNORMAL))
             report.attempts += 1
             try:
                 sock = await come_back(host, port, path, cid, token, after, share.timeout, report)

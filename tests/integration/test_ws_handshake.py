@@ -1,5 +1,5 @@
 """A socket's opening on the real server. The handshake: a plain upgrade is answered
-from the request uvicorn parsed (web/leanws.py `take_over`), every other one still by
+from the request uvicorn parsed (web/handshake.py `take_over`), every other one still by
 websockets — valid ones accepted, bad ones refused as before. A `hello` with the
 `subscribe` sent in the same write (web/ws.py `_subscribe_behind`): answered
 together, in the protocol's order, nothing lost."""

@@ -124,7 +124,12 @@ async def lean_server(scene: Scene) -> AsyncIterator[tuple[str, list[NotedProtoc
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = Config(
-        app, ws=NotedProtocol, lifespan="off", ws_ping_interval=None, log_level="warning"
+        app,
+        ws=NotedProtocol,
+        lifespan="off",
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,  # as the server runs it (cli.py): the lean __init__
+        log_level="warning",
     )
     server = Server(config)
     serving = asyncio.ensure_future(server.serve(sockets=[sock]))

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  CLOSE_SERVICE_RESTART,
   RECONNECT_CAP_OFFLINE_MS,
   RECONNECT_CAP_ONLINE_MS,
   RECONNECT_MIN_MS,
   RESEND_CODES,
+  RESTART_SPREAD_MS,
   reconnectDelay,
   resendDelay,
 } from "./retry-policy";
@@ -38,6 +40,34 @@ describe("reconnectDelay", () => {
   it("waits longer while the browser is offline", () => {
     expect(reconnectDelay(30, false, 1)).toBe(RECONNECT_CAP_OFFLINE_MS);
     expect(reconnectDelay(1, false, 1)).toBe(RECONNECT_MIN_MS * 2);
+  });
+
+  it("spreads the first try after a service restart (1012) evenly over a short window", () => {
+    const first = (r: number) =>
+      reconnectDelay(0, true, r, undefined, undefined, CLOSE_SERVICE_RESTART);
+    expect(first(0)).toBe(0);
+    expect(first(0.5)).toBe(RESTART_SPREAD_MS / 2);
+    expect(first(1)).toBe(RESTART_SPREAD_MS);
+    expect(RESTART_SPREAD_MS).toBeLessThanOrEqual(RECONNECT_CAP_ONLINE_MS);
+    // evenly: a tenth of the clients in each tenth of the window, none past it
+    const buckets = new Array(10).fill(0);
+    for (let i = 0; i < 1000; i++) {
+      buckets[Math.min(9, Math.floor(first((i + 0.5) / 1000) / (RESTART_SPREAD_MS / 10)))]++;
+    }
+    expect(buckets).toEqual(new Array(10).fill(100));
+  });
+
+  it("backs off as usual after the first try, after other closes, and offline", () => {
+    expect(reconnectDelay(1, true, 1, undefined, undefined, CLOSE_SERVICE_RESTART)).toBe(
+      reconnectDelay(1, true, 1),
+    );
+    expect(reconnectDelay(0, true, 0, undefined, undefined, 1006)).toBe(RECONNECT_MIN_MS / 2);
+    expect(reconnectDelay(0, true, 0, undefined, undefined, 4408)).toBe(RECONNECT_MIN_MS / 2);
+    expect(reconnectDelay(0, false, 0, undefined, undefined, CLOSE_SERVICE_RESTART)).toBe(
+      RECONNECT_MIN_MS / 2,
+    );
+    // explicit tuning below the window caps it too
+    expect(reconnectDelay(0, true, 1, 10, 50, CLOSE_SERVICE_RESTART)).toBe(50);
   });
 
   it("honours explicit tuning and clamps a wild random", () => {

@@ -12,7 +12,8 @@
 //   outbox and is resent after the server's `retry_after_ms` (retry-policy.ts);
 // - the connection heals itself: heartbeat with jitter, exponential back-off with
 //   jitter capped at 2 s while online (retry-policy.ts), so all are back within seconds
-//   of a server restart, immediate retry when the browser says it is online again — except after
+//   of a server restart (after a close 1012 the first try is spread over a second),
+//   immediate retry when the browser says it is online again — except after
 //   close 4401 (auth), which is reported instead of retried forever.
 import type { ClientMessage, ErrorMsg, EventMsg, ServerMessage, WelcomeMsg } from "./protocol.gen";
 import { PROTOCOL_VERSION } from "./protocol.gen";
@@ -250,16 +251,17 @@ export class VisavisClient {
       this.setState("auth_failed");
       return;
     }
-    this.scheduleReconnect();
+    this.scheduleReconnect(code);
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(closeCode?: number): void {
     const delay = reconnectDelay(
       this.attempts,
       navigator.onLine !== false,
       Math.random(),
       this.opts.backoffMinMs,
       this.opts.backoffMaxMs,
+      closeCode,
     );
     this.attempts += 1;
     this.setState("reconnecting");

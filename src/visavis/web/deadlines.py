@@ -22,7 +22,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from visavis.config import Settings
-from visavis.web.leanws import take_over
+from visavis.web.handshake import take_over
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class DeadlineProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
         # a plainly valid upgrade is taken over from the request parsed here; any
-        # other goes uvicorn's way (web/leanws.py)
+        # other goes uvicorn's way (web/handshake.py)
         if not take_over(self):
             super().handle_websocket_upgrade()
 

@@ -28,7 +28,8 @@ from visavis.routing.teams import TeamService
 from visavis.ways_in.proactive import ProactiveService
 from visavis.web.availability import Scope
 from visavis.web.hub import Hub
-from visavis.web.ws import SESSION_COOKIE, adviser_info
+from visavis.web.ws import SESSION_COOKIE
+from visavis.web.ws_advisers import adviser_info
 
 log = logging.getLogger(__name__)
 

@@ -26,17 +26,8 @@ Several frames can be sent at once (a reconnecting customer's `welcome` and
 (`peek_text`, as `PEEK`): the gateway answers a `hello` and the `subscribe` sent
 right behind it together.
 
-The opening handshake of a plain, valid upgrade request (the one browsers send) is
-done here from the request uvicorn's HTTP protocol already parsed (`take_over`,
-called by web/deadlines.py): uvicorn parses the request with httptools, then writes it
-out again for websockets to parse a second time in Python, which checks it, builds a
-response with a formatted Date that uvicorn deletes again for its own, and a Headers
-object for each — a quarter of a reconnect storm's server CPU. The same checks as
-websockets' `ServerProtocol.process_request` are made here (GET, HTTP/1.1, an
-`Upgrade: websocket`, `Connection: upgrade`, one 16-byte base64 key, version 13, no
-request body); any request that is not plainly valid, or asks for something this
-path does not do (extensions, subprotocols), goes the old way, so websockets still
-answers every bad one as before.
+The opening handshake of a plain, valid upgrade request is taken over from uvicorn's
+HTTP protocol (web/handshake.py).
 
 Everything else (framing, the closing handshake, limits) is uvicorn's and
 websockets'.
@@ -45,101 +36,23 @@ websockets'.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import logging
-import re
 import weakref
 from typing import Any
-from urllib.parse import unquote
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.protocols.utils import (
-    ClientDisconnected,
-    get_client_addr,
-    get_path_with_query_string,
-)
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 from websockets.exceptions import InvalidState
-from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request
-from websockets.protocol import CONNECTING, OPEN
+from websockets.http11 import Request
+
+from visavis.web.handshake import TakenOverHandshake, new_server_protocol
 
 # the scope extensions that hold the socket's `send_text_now` and its inbox's
 # `peek_text`
 SEND_NOW = "visavis.send_now"
 PEEK = "visavis.peek"
-
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 4.2.2
-# an HTTP token (RFC 9110 5.6.2), as websockets parses Connection's options
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
-# headers this path leaves to websockets (it would negotiate, or refuse, them)
-_NOT_HERE = frozenset(
-    (b"sec-websocket-extensions", b"sec-websocket-protocol", b"transfer-encoding")
-)
-
-
-def accept_key(headers: list[tuple[bytes, bytes]], method: str, http_version: str) -> bytes | None:
-    """`Sec-WebSocket-Accept` for a plainly valid upgrade request (as websockets'
-    `process_request` checks it), None for any other request."""
-    if method != "GET" or http_version != "1.1" or len(headers) > MAX_NUM_HEADERS:
-        return None
-    connection = False
-    upgrade: list[bytes] = []
-    key: list[bytes] = []
-    version: list[bytes] = []
-    origins = 0
-    for name, value in headers:
-        if len(value) + len(name) + 4 > MAX_LINE_LENGTH or name in _NOT_HERE:
-            return None
-        if name == b"connection":
-            options = [option.strip(b" \t") for option in value.split(b",")]
-            if not all(_TOKEN.fullmatch(option) for option in options):
-                return None
-            connection = connection or any(o.lower() == b"upgrade" for o in options)
-        elif name == b"upgrade":
-            upgrade.append(value)
-        elif name == b"sec-websocket-key":
-            key.append(value)
-        elif name == b"sec-websocket-version":
-            version.append(value)
-        elif name == b"origin":
-            origins += 1
-        elif name == b"content-length" and value != b"0":
-            return None
-    if not connection or origins > 1 or version != [b"13"] or len(key) != 1:
-        return None
-    if len(upgrade) != 1 or upgrade[0].lower() != b"websocket":
-        return None
-    try:
-        raw_key = base64.b64decode(key[0], validate=True)
-    except binascii.Error:
-        return None
-    if len(raw_key) != 16:
-        return None
-    return base64.b64encode(hashlib.sha1(key[0] + _GUID).digest())
-
-
-def take_over(http: HttpToolsProtocol) -> bool:
-    """Upgrade `http`'s connection (its request parsed up to the upgrade) to a lean
-    WebSocket here if the request is plainly valid; False: uvicorn's way must."""
-    cls = http.ws_protocol_class
-    if not (isinstance(cls, type) and issubclass(cls, LeanWebSocketProtocol)):
-        return False
-    target: bytes = http.url
-    if not target.startswith(b"/") or not target.isascii():
-        return False
-    accept = accept_key(http.headers, http.scope["method"], http.scope["http_version"])
-    if accept is None:
-        return False
-    http.connections.discard(http)
-    ws = cls(config=http.config, server_state=http.server_state, app_state=http.app_state)
-    ws.adopt(http, target, accept)
-    http.transport.set_protocol(ws)
-    return True
+_UVICORN_LOG = logging.getLogger("uvicorn.error")
 
 
 class Inbox:
@@ -242,7 +155,7 @@ def _cork_of(loop: asyncio.AbstractEventLoop) -> _Cork:
     return cork
 
 
-class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+class LeanWebSocketProtocol(TakenOverHandshake):
     def __init__(
         self,
         config: Config,
@@ -250,78 +163,50 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self.queue: Any = Inbox()  # uvicorn's annotation says asyncio.Queue
-        self.writable: Any = Gate()
         self._corked = False  # frames framed by send_text_now await the turn's end
-        # `Sec-WebSocket-Accept` while a handshake taken over (`adopt`) awaits the app
-        self._accept: bytes | None = None
-
-    def adopt(self, http: HttpToolsProtocol, target: bytes, accept: bytes) -> None:
-        """What `connection_made` and `handle_connect` do, from `http`'s parsed request
-        (see `take_over`); the 101 is written when the app accepts."""
-        self.connections.add(self)
-        self.transport = http.transport
-        self.server = http.server
-        self.client = http.client
-        self.scheme = "wss" if http.scheme == "https" else "ws"
-        self.handshake_initiated = True
-        self._accept = accept
-        # frames the client sends before the 101 are parsed as frames, as after
-        # websockets' own handshake (its parser: frames right after the request)
-        conn = self.conn
-        conn.state = OPEN
-        conn.parser = conn.parse()
-        next(conn.parser)
-        conn.state = CONNECTING
-        raw_path, _, query_string = target.partition(b"?")
-        root = self.root_path
-        self.scope = {
-            "type": "websocket",
-            "asgi": {"version": self.asgi_version, "spec_version": "2.4"},
-            "http_version": "1.1",
-            "scheme": self.scheme,
-            "server": self.server,
-            "client": self.client,
-            "root_path": root,
-            "path": root + unquote(raw_path.decode("ascii")),
-            "raw_path": root.encode("ascii") + raw_path,
-            "query_string": query_string,
-            "headers": http.headers,
-            "subprotocols": [],
-            "state": self.app_state.copy(),
-            "extensions": {"websocket.http.response": {}},
-        }
-        self._offer(self.scope)
-        self.queue.put_nowait({"type": "websocket.connect"})
-        task = self.loop.create_task(self.run_asgi())
-        task.add_done_callback(self.on_task_complete)
-        self.tasks.add(task)
-
-    def _write_101(self, message: Any) -> None:
-        """uvicorn's accept, for an adopted handshake: the same response (websockets'
-        three headers, uvicorn's default ones, the app's)."""
-        accept, self._accept = self._accept, None
-        assert accept is not None
-        if self.logger.isEnabledFor(logging.INFO):
-            scope: Any = self.scope
-            where = (get_client_addr(scope), get_path_with_query_string(scope))
-            self.logger.info('%s - "WebSocket %s" [accepted]', *where)
-        if self.transport.is_closing():
+        if config.ws_per_message_deflate or not config.loaded:
+            super().__init__(config, server_state, app_state, _loop)
+            self.queue: Any = Inbox()  # uvicorn's annotation says asyncio.Queue
+            self.writable: Any = Gate()
             return
-        head = [
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n" % accept
-        ]
-        for name, value in self.default_headers + list(message.get("headers", [])):
-            head.append(b"%s: %s\r\n" % (name.lower(), value))
-        if subprotocol := message.get("subprotocol"):
-            head.append(b"Sec-WebSocket-Protocol: %s\r\n" % subprotocol.encode())
-        head.append(b"\r\n")
-        self.handshake_complete = True
-        self.conn.state = OPEN
-        self.transport.write(b"".join(head))
-        self.start_keepalive()
+        # What uvicorn's __init__ sets, without what it would make only to be replaced
+        # (a Queue, an Event), its logger looked up twice, and websockets' protocol
+        # made the costly way (`new_server_protocol`): a reconnect storm makes
+        # thousands a second. tests/unit/test_leanws.py checks the attributes match.
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.logger = _UVICORN_LOG
+        self.root_path = config.root_path
+        self.asgi_version = config.asgi_version
+        self.app_state = app_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.default_headers = server_state.default_headers
+        self.transport = None  # type: ignore[assignment]
+        self.server = None
+        self.client = None
+        self.scheme = None  # type: ignore[assignment]
+        self.queue = Inbox()
+        self.handshake_initiated = False
+        self.handshake_complete = False
+        self.close_sent = False
+        self.disconnected = False
+        self.close_timer = None
+        self.close_timeout = 10.0
+        self.initial_response = None
+        self.conn = new_server_protocol(config.ws_max_size)
+        self.read_paused = False
+        self.writable = Gate()
+        self.ping_interval = config.ws_ping_interval
+        self.ping_timeout = config.ws_ping_timeout
+        self.ping_timer = None
+        self.pong_timer = None
+        self.pending_ping_payload = None
+        self.ping_sent_at = 0.0
+        self.last_ping_rtt = 0.0
+        self.frames = []
+        self.curr_msg_data_type = "bytes"
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -368,16 +253,9 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.write(data)
 
     async def send(self, message: ASGISendEvent) -> None:
-        if self._accept is not None and message["type"] == "websocket.accept":
-            await self.writable.wait()
-            if self.disconnected:
-                raise ClientDisconnected()
-            self._write_101(message)
-            return
+        taken_over = self._accept is not None
         await super().send(message)
-        if self._accept is not None:  # refused before the 101: as uvicorn does
-            self._accept = None
-        elif message["type"] == "websocket.accept" and self.handshake_complete:
+        if not taken_over and message["type"] == "websocket.accept" and self.handshake_complete:
             # answered: the request's and response's headers are not needed again
             # (the scope keeps the request's headers, as the app reads them)
             del self.request

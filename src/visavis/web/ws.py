@@ -48,6 +48,7 @@ from visavis.web.permissions import (
     check_customer_owns,
     check_participant,
 )
+from visavis.web.ws_advisers import AdviserCommands, adviser_info
 from visavis.web.ws_calls import CallCommands
 from visavis.web.ws_cobrowse import CobrowseCommands
 from visavis.web.ws_collab import EPHEMERAL_TYPES, CollabCommands
@@ -96,7 +97,6 @@ class Gateway:
         self.rate = frames_per_s
         self.burst = burst
         self.announcer = hub.announcer
-        self.transfers = transfers
         self.teams = teams
         call_commands = CallCommands(calls, conversations, hub.calls, hub.announcer, ice)
         room = CollabCommands(documents, conversations, hub.announcer)
@@ -106,6 +106,7 @@ class Gateway:
         hub.watch(recording)  # a stop closes the recorder's room at once
         rec = RecordingCommands(recording, conversations)
         sign = SigningCommands(signing, documents, forms, conversations)
+        console = AdviserCommands(hub, auth, conversations, transfers, teams)
         # One handler per client message type (parse_client_frame gives exactly one).
         self._handlers: dict[type[m.InboundMessage], Handler] = {
             m.Ping: self._do_ping,
@@ -114,10 +115,10 @@ class Gateway:
             m.ChatSend: self._do_chat,
             m.Typing: self._do_typing,
             m.Receipt: self._do_receipt,
-            m.ConversationEnd: self._do_end,
-            m.ConversationAccept: self._do_accept,
-            m.QueueNext: self._do_accept,
-            m.StatusSet: self._do_status,
+            m.ConversationEnd: console.do_end,
+            m.ConversationAccept: console.do_accept,
+            m.QueueNext: console.do_accept,
+            m.StatusSet: console.do_status,
             m.RtcSignal: call_commands.do_signal,
             m.CallTake: call_commands.do_take,
             m.CallRequest: call_commands.do_call,
@@ -125,10 +126,10 @@ class Gateway:
             m.CallHangup: call_commands.do_call,
             m.CallMedia: call_commands.do_call,
             m.IceRequest: call_commands.do_ice,
-            m.TransferStart: self._do_transfer,
-            m.TransferFinish: self._do_transfer,
-            m.NoteSend: self._do_note,
-            m.OfferDecline: self._do_offer_decline,
+            m.TransferStart: console.do_transfer,
+            m.TransferFinish: console.do_transfer,
+            m.NoteSend: console.do_note,
+            m.OfferDecline: console.do_offer_decline,
             m.DocShare: room.do_share,
             m.DocRights: room.do_rights,
             m.DocPresent: room.do_stage,
@@ -505,86 +506,5 @@ class Gateway:
             },
         )
 
-    async def _do_end(self, conn: Connection, msg: m.ConversationEnd) -> None:
-        cid = msg.conversation_id
-        if conn.role == "customer":
-            check_customer_owns(conn, cid)
-        elif not check_adviser(conn).sees_all:
-            await check_participant(conn, self.conversations, cid)
-        await self.conversations.do_end(cid, author_of(conn))
-        conn.push_frame(ack(msg.id, cid))
 
-    async def _do_accept(self, conn: Connection, msg: m.ConversationAccept | m.QueueNext) -> None:
-        me = check_adviser(conn)
-        cid = msg.conversation_id if isinstance(msg, m.ConversationAccept) else None
-        team_ids = None if me.sees_all else self.teams.teams_of(me.id)
-        cutoff = None if me.sees_all else self.hub.requested_cutoff()
-        conv, _events = await self.conversations.do_accept(
-            cid, me.id, me.name, self.teams.limits_for(me), team_ids or None, cutoff
-        )
-        conn.push_frame(ack(msg.id, conv["id"]))
-
-    async def _do_transfer(self, conn: Connection, msg: m.TransferStart | m.TransferFinish) -> None:
-        check_adviser(conn)
-        cid = msg.conversation_id
-        author = author_of(conn)
-        if isinstance(msg, m.TransferFinish):
-            _conv, events = await self.transfers.do_consult_finish(cid, author, msg.complete)
-        elif (msg.to_adviser_id is None) == (msg.to_team_id is None):
-            raise VisavisError("bad_request", "transfer.start: give to_adviser_id or to_team_id")
-        elif msg.to_team_id is not None:
-            if msg.mode != "blind":
-                raise VisavisError("bad_request", "transfer.start: a team is reached blind")
-            self.teams.get(msg.to_team_id)  # not_found for an unknown team
-            _conv, events = await self.transfers.do_blind_to_team(cid, author, msg.to_team_id)
-        else:
-            assert msg.to_adviser_id is not None
-            target = await self.auth.get_adviser(msg.to_adviser_id)
-            _conv, events = await self.transfers.do_to_adviser(
-                cid, author, target.id, self.teams.limits_for(target), msg.mode == "consultative"
-            )
-        conn.push_frame(ack(msg.id, cid, events[-1]["seq"]))
-
-    async def _do_note(self, conn: Connection, msg: m.NoteSend) -> None:
-        check_adviser(conn)
-        text = msg.text.strip()
-        if not text:
-            raise VisavisError("bad_request", "note.send: text is blank")
-        cid = msg.conversation_id
-        frame = await self.transfers.do_note(cid, author_of(conn), msg.client_id, text)
-        conn.push_frame(ack(msg.id, cid, frame["seq"]))
-
-    async def _do_offer_decline(self, conn: Connection, msg: m.OfferDecline) -> None:
-        me = check_adviser(conn)
-        if self.hub.offers is None or not self.hub.offers.decline(msg.conversation_id, me.id):
-            raise VisavisError("invalid_state", "no such offer to you (taken or expired?)")
-        await self.hub.claims.release(msg.conversation_id, me.id)
-        conn.push_frame(ack(msg.id, msg.conversation_id))
-        conn.push_frame({"v": 1, "type": "offer.withdrawn", "conversation_id": msg.conversation_id})
-        await self.hub.queue_changed()
-
-    async def _do_status(self, conn: Connection, msg: m.StatusSet) -> None:
-        """Available/away is not a conversation write: stored with the adviser, and
-        announced like a load change."""
-        me = check_adviser(conn)
-        await self.auth.do_set_status(me.id, msg.status)
-        self.hub.presence.set_status(me.id, msg.status)
-        active = await self.conversations.active_count(me.id)
-        await self.announcer.announce_status(me.id, active, msg.status)
-        await self.hub.queue_changed()
-        conn.push_frame(ack(msg.id))
-
-
-def adviser_info(a: AdviserView, status: str) -> f.AdviserInfo:
-    """Who an adviser is, for `welcome` and the session API (`status`: stored or live)."""
-    return {
-        "id": a.id,
-        "name": a.name,
-        "email": a.email,
-        "role": cast(f.AdviserRole, a.role),
-        "status": cast(f.PresenceStatus, status),
-        "max_chats": a.max_chats,
-    }
-
-
-__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway", "adviser_info"]
+__all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway"]
