@@ -21,6 +21,10 @@ Order holds: a frame is framed into the socket's websockets connection at once, 
 every write (this one, uvicorn's `send`, the close) takes what that connection has
 framed so far, in order.
 
+Received frames are taken straight from the socket's inbox (`receive_data`, as
+`RECEIVE`), not through Starlette's `WebSocket.receive` and its state checks, which
+matter only for the connect and the disconnect (those still go that way).
+
 Several frames can be sent at once (a reconnecting customer's `welcome` and
 `subscribed`). The app may also look at a frame already received before taking it
 (`peek_text`, as `PEEK`): the gateway answers a `hello` and the `subscribe` sent
@@ -68,10 +72,11 @@ from websockets.exceptions import InvalidState
 from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request
 from websockets.protocol import CONNECTING, OPEN
 
-# the scope extensions that hold the socket's `send_text_now` and its inbox's
-# `peek_text`
+# the scope extensions that hold the socket's `send_text_now`, its inbox's
+# `peek_text` and its `receive_data`
 SEND_NOW = "visavis.send_now"
 PEEK = "visavis.peek"
+RECEIVE = "visavis.receive"
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 4.2.2
 # an HTTP token (RFC 9110 5.6.2), as websockets parses Connection's options
@@ -169,13 +174,27 @@ class Inbox:
     def qsize(self) -> int:
         return len(self._items)
 
-    async def get(self) -> ASGIReceiveEvent:
+    async def wait(self) -> None:
+        """Until something was received."""
         while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    def take_data(self) -> str | bytes | None:
+        """The next item's text or bytes, taken, if it is a received frame; None (and
+        left) if it is anything else (a disconnect)."""
+        item: Any = self._items[0]
+        if item["type"] != "websocket.receive":
+            return None
+        del self._items[0]
+        text: str | None = item.get("text")
+        return text if text is not None else item.get("bytes", b"")
+
+    async def get(self) -> ASGIReceiveEvent:
+        await self.wait()
         return self._items.pop(0)
 
 
@@ -333,6 +352,22 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         extensions = scope.setdefault("extensions", {})
         extensions[SEND_NOW] = self.send_text_now
         extensions[PEEK] = self.queue.peek_text
+        extensions[RECEIVE] = self.receive_data
+
+    async def receive_data(self) -> str | bytes | None:
+        """The next received frame's text (or bytes), taken as `receive` takes it, for
+        the gateway's loop: without the ASGI message going through Starlette's
+        `WebSocket.receive`, whose state checks are for the connect and disconnect
+        messages. None: the next message is not a frame (a disconnect); it is left for
+        `receive`, and so for Starlette."""
+        inbox: Inbox = self.queue
+        await inbox.wait()
+        data = inbox.take_data()
+        if data is not None and self.read_paused and inbox.empty():
+            # as `receive`: the transport paused reading when it queued a frame
+            self.read_paused = False
+            self.transport.resume_reading()
+        return data
 
     def send_text_now(self, *texts: str) -> bool:
         """Send text frames now, as `send` would, if nothing stands in the way: the
