@@ -181,6 +181,8 @@ async def test_signalling_reaches_only_the_other_participant(live_server: LiveSe
     await adviser.send("rtc.signal", conversation_id=conv_id, call_id=call_id, candidate=cand)
     got = await customer.expect("rtc.signal")
     assert got["candidate"]["candidate"] == cand["candidate"] and got["from_role"] == "adviser"
+    # the route the hub picked the socket by (CallRoute) is not sent
+    assert not {"to_peer", "to_role", "to_adviser"} & got.keys()
 
     bad = [
         (intruder, {"call_id": call_id, "description": offer}, "forbidden"),

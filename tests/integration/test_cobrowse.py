@@ -189,6 +189,7 @@ async def test_batches_go_to_the_advisers_only_and_are_never_stored(server: Live
     for i in range(5):
         await customer.send_raw(mirror.frame({**marker, "n": i}))
     got = [await adviser.expect("cobrowse.batch") for _ in range(5)]
+    assert not [g for g in got if "to_advisers" in g]  # the route is not sent
     assert [g["n"] for g in got] == list(range(5)) and {g["stream"] for g in got} == {"stream-1"}
     assert got[0]["sent_at"] == NOW_MS
     assert [e["n"] for e in inflated(got)] == list(range(5))

@@ -317,7 +317,9 @@ async def test_every_write_path_reaches_a_following_socket(db: Database, tmp_pat
 
     # the adviser's own sockets heard of every conversation they now serve
     assigned: list[str] = []
-    world.bus.subscribe(f"adviser:{anna.id}", lambda p: assigned.append(json.loads(p)["type"]))
+    world.bus.subscribe(
+        f"adviser:{anna.id}", lambda p, _frame: assigned.append(json.loads(p)["type"])
+    )
     await c.do_create_assigned(anna.id, anna.name, 10, "Ole", "de", "code")
     assert assigned == ["conversation.assigned", "adviser.status"]
 

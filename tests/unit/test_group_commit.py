@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -205,7 +205,13 @@ async def test_the_announced_text_of_each_message_is_the_json_of_what_was_stored
     svc = conversation_service(db, bus)
     cid, anna = await active_conversation(db, svc, "anna.wire@bank.example")
     heard: list[str] = []
-    bus.subscribe(conv_topic(cid), heard.append)
+    frames: list[Mapping[str, object] | None] = []
+
+    def hear(text: str, frame: Mapping[str, object] | None) -> None:
+        heard.append(text)
+        frames.append(frame)
+
+    bus.subscribe(conv_topic(cid), hear)
     authors = (CUSTOMER, Author("customer"), anna, Author("customer", None, 'Bo "b" \\ ü'))
     items = [
         ChatIn(cid, authors[i % len(authors)], f"wire-{i:06d}", t)
@@ -218,6 +224,9 @@ async def test_the_announced_text_of_each_message_is_the_json_of_what_was_stored
     assert [r.frame for r in results] == stored
     chats = [h for h in heard if loads(h)["kind"] == "chat.message"]
     assert chats == [dumps(e) for e in stored]
+    # this process's handlers route from the frame handed along: what the text encodes
+    routed = [fr for h, fr in zip(heard, frames, strict=True) if loads(h)["kind"] == "chat.message"]
+    assert routed == stored
 
 
 async def test_resends_in_one_group_and_across_groups_are_stored_once(

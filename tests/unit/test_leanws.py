@@ -17,7 +17,7 @@ from uvicorn._types import ASGIReceiveCallable, ASGISendCallable
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from visavis.web.leanws import SEND_NOW, Gate, Inbox, LeanWebSocketProtocol
+from visavis.web.leanws import RECEIVE, SEND_NOW, Gate, Inbox, LeanWebSocketProtocol
 
 
 async def test_the_inbox_hands_frames_over_in_order_and_waits_for_the_next() -> None:
@@ -234,3 +234,49 @@ async def test_the_inbox_shows_a_received_text_without_taking_it() -> None:
     assert await inbox.get() == {"type": "websocket.receive", "text": "a"}
     inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
     assert inbox.peek_text() is None
+
+
+async def test_received_frames_are_taken_straight_and_a_disconnect_is_left() -> None:
+    """`receive_data` (the gateway's loop) takes text and binary frames in order, reading
+    on after each (uvicorn pauses the transport per frame), and leaves the disconnect to
+    `receive`, for Starlette."""
+    seen: list[str | bytes | None] = []
+    left: list[Any] = []
+
+    async def app(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        take = scope["extensions"][RECEIVE]
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        for _ in range(3):
+            seen.append(await take())
+        await send({"type": "websocket.send", "text": "got 3"})
+        seen.append(await take())  # the client's close: not a frame
+        left.append(await receive())
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = Config(
+        app, ws=LeanWebSocketProtocol, lifespan="off", ws_ping_interval=None, log_level="warning"
+    )
+    server = Server(config)
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            assert not serving.done(), serving.result()
+            await asyncio.sleep(0.01)  # uvicorn says no more than its flag
+        url = f"ws://127.0.0.1:{sock.getsockname()[1]}/"
+        async with ws_connect(url, ping_interval=None, compression=None) as client:
+            await client.send("a")
+            await client.send(b"\x01\x02")
+            await client.send("ü")
+            assert await asyncio.wait_for(client.recv(), 30) == "got 3"
+            await client.close()
+        while not left:
+            assert not serving.done(), serving.result()
+            await asyncio.sleep(0.01)
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+    assert seen == ["a", b"\x01\x02", "ü", None]
+    assert left[0]["type"] == "websocket.disconnect"

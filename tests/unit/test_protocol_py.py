@@ -6,6 +6,8 @@ from typing import get_args
 
 from visavis.protocol import frames, typeddicts
 from visavis.protocol.messages import SERVER_MESSAGES
+from visavis.protocol.replies import ack, chat_ack_text
+from visavis.protocol.wire import dumps
 
 
 def test_committed_file_is_current() -> None:
@@ -37,3 +39,11 @@ def test_required_keys_follow_the_defaults() -> None:
 
 def test_render_is_deterministic() -> None:
     assert typeddicts.render() == typeddicts.render()
+
+
+def test_a_chat_ack_is_written_as_dumps_writes_it() -> None:
+    """`chat_ack_text` (the ack per chat message, made without the encoder's walk) is
+    character for character `dumps(ack(...))`, escapes included."""
+    for fid in (None, "f-1", 'q"uote\\', "Grüße\n\u2028", "\x00\x1f"):
+        for cid, seq in (("c_1", 0), ("abc-DEF_9", 2**62)):
+            assert chat_ack_text(fid, cid, seq) == dumps(ack(fid, cid, seq))

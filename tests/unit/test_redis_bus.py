@@ -11,6 +11,7 @@ from conftest import free_port
 from redis_server import RedisServer
 
 from visavis.auth.ratelimit import RedisLimiters
+from visavis.bus import Routed
 from visavis.bus.redis import RedisBus
 from visavis.routing.presence import Presence
 from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
@@ -37,10 +38,12 @@ async def two_buses(redis_server: RedisServer) -> AsyncIterator[tuple[RedisBus, 
 class Inbox:
     def __init__(self) -> None:
         self.got: list[str] = []
+        self.frames: list[Routed | None] = []
         self._new = asyncio.Event()
 
-    def __call__(self, payload: str) -> None:
+    def __call__(self, payload: str, frame: Routed | None) -> None:
         self.got.append(payload)
+        self.frames.append(frame)
         self._new.set()
 
     async def wait(self, n: int) -> list[str]:
@@ -72,6 +75,22 @@ async def test_a_message_reaches_both_nodes_once_and_unchanged(
     await b.publish("conv:1", '{"n":3}')
     assert await here.wait(3) == [payload, '{"n":2}', '{"n":3}']
     assert len(there.got) == 2
+
+
+async def test_the_frame_goes_along_in_the_publishing_node_only(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    """The publisher's own handlers route from the frame it gave; the other node gets
+    the text alone (Redis carries no more) and decodes it."""
+    a, b = two_buses
+    here, there = Inbox(), Inbox()
+    a.subscribe("conv:7", here)
+    b.subscribe("conv:7", there)
+    frame = {"v": 1, "type": "typing", "conversation_id": "7", "active": True}
+    payload = '{"v":1,"type":"typing","conversation_id":"7","active":true}'
+    await a.publish("conv:7", payload, frame)
+    assert await there.wait(1) == [payload] and there.frames == [None]
+    assert here.got == [payload] and here.frames[0] is frame
 
 
 async def test_the_bus_comes_back_after_a_redis_restart(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from visavis.bus.base import Handler
+from visavis.bus.base import Handler, Routed
 
 log = logging.getLogger(__name__)
 
@@ -13,10 +13,10 @@ class MemoryBus:
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = {}
 
-    async def publish(self, topic: str, payload: str) -> None:
+    async def publish(self, topic: str, payload: str, frame: Routed | None = None) -> None:
         for handler in tuple(self._handlers.get(topic, ())):
             try:
-                handler(payload)
+                handler(payload, frame)
             except Exception:
                 # One broken subscriber must not stop delivery to the others.
                 log.exception("bus handler failed for topic %s", topic)

@@ -2,8 +2,9 @@
 
 Every message on Redis is one JSON object `{"node":"<id>","data":<payload>}`: the
 payload (itself JSON) embedded as it is, and the id of the node that published it.
-A node hands its own messages to its handlers at once, in `publish`, and skips them
-when Redis brings them back; the other nodes get them from Redis, in publish order.
+A node hands its own messages to its handlers at once, in `publish` (with the frame
+the payload encodes, when the publisher gave it), and skips them when Redis brings
+them back; the other nodes get them from Redis, in publish order.
 
 Each node listens to every topic with one pattern subscription (`PSUBSCRIBE
 <prefix>*`) and drops what none of its sockets follows. That costs every node all of
@@ -28,7 +29,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from visavis.bus.base import Handler
+from visavis.bus.base import Handler, Routed
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ class RedisBus:
         self._listener = asyncio.get_running_loop().create_task(self._listen())
         await asyncio.wait_for(self._ready.wait(), 30)
 
-    async def publish(self, topic: str, payload: str) -> None:
-        self._deliver(topic, payload)
+    async def publish(self, topic: str, payload: str, frame: Routed | None = None) -> None:
+        self._deliver(topic, payload, frame)  # Redis carries the text only
         try:
             await self._redis.publish(self.prefix + topic, self._head + payload + "}")
         except (RedisError, OSError) as e:
@@ -106,10 +107,10 @@ class RedisBus:
         await self._redis.aclose()
 
     # ------------------------------------------------------------ receiving
-    def _deliver(self, topic: str, payload: str) -> None:
+    def _deliver(self, topic: str, payload: str, frame: Routed | None) -> None:
         for handler in tuple(self._handlers.get(topic, ())):
             try:
-                handler(payload)
+                handler(payload, frame)
             except Exception:
                 # One broken subscriber must not stop delivery to the others.
                 log.exception("bus handler failed for topic %s", topic)
@@ -127,7 +128,7 @@ class RedisBus:
             payload = text[n:-1]
         else:
             payload = json.dumps(json.loads(text)["data"])  # another writer's spacing
-        self._deliver(topic, payload)
+        self._deliver(topic, payload, None)
 
     async def _listen(self) -> None:
         backoff = 0.05

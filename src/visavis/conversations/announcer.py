@@ -15,7 +15,8 @@ in this order:
 Only ephemeral signals (typing, receipts, WebRTC) go to the bus directly, addressed to
 the conversation's current participants.
 
-Bus topics (payloads are JSON protocol frames):
+Bus topics (payloads are JSON protocol frames, published with the frame itself so that
+this node's hub routes them without decoding them again):
 - `conv:<id>`     events and ephemeral frames of one conversation
 - `adviser:<id>`  frames for all sockets of one adviser (assigned, status)
 - `queue`         "the queue or availability changed": each node recomputes what
@@ -98,8 +99,9 @@ class Announcer:
             cid = change.conversation_id
             if change.texts is not None:
                 topic = conv_topic(cid)
-                for text in change.texts:
-                    await self.bus.publish(topic, text)
+                # the texts the group commit put together, each with its frame
+                for text, event in zip(change.texts, change.events, strict=True):
+                    await self.bus.publish(topic, text, event)
             else:
                 for event in change.events:
                     await self._publish_conv(cid, event)
@@ -152,13 +154,13 @@ class Announcer:
         await self._publish_conv(conversation_id, {**frame, **route} if route else frame)
 
     async def _publish_conv(self, conversation_id: str, frame: Mapping[str, object]) -> None:
-        await self.bus.publish(conv_topic(conversation_id), dumps(frame))
+        # encoded once for every recipient; the frame goes along for this node's routing
+        await self.bus.publish(conv_topic(conversation_id), dumps(frame), frame)
 
     async def publish_adviser(self, adviser_id: str, frame: AdviserFrame) -> None:
         """To every socket of one adviser, on any node."""
-        await self.bus.publish(
-            adviser_topic(adviser_id), dumps({**frame, "adviser_id": adviser_id})
-        )
+        routed = {**frame, "adviser_id": adviser_id}
+        await self.bus.publish(adviser_topic(adviser_id), dumps(routed), routed)
 
     async def queue_changed(self) -> None:
         await self.bus.publish(QUEUE, "{}")

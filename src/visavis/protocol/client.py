@@ -8,9 +8,9 @@ an error instead of being silently ignored.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, ValidationError
 
 from visavis.errors import VisavisError
 from visavis.protocol.cobrowse import (
@@ -358,8 +358,6 @@ LARGE_FRAME_TYPES: dict[str, int] = {
     "signature.sign": MAX_SIGN_FRAME_BYTES,
 }
 
-_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
-
 
 def parse_client_frame(raw: str | bytes) -> ClientMessage:
     """Check one frame; raise VisavisError with a stable code if it is not acceptable."""
@@ -392,11 +390,12 @@ def validate_client_frame(data: dict[str, Any]) -> ClientMessage:
     if "v" not in data:
         raise VisavisError("bad_request", f"{kind}: v: the protocol version is missing")
     try:
-        # strict: JSON has the types the schema names (no "0" for 0, "yes" for true)
-        return _client_adapter.validate_python(data, strict=True)
+        # strict: JSON has the types the schema names (no "0" for 0, "yes" for true);
+        # the type's own model, found above: the union's schema would look it up again
+        return cast(ClientMessage, CLIENT_MESSAGES[kind].model_validate(data, strict=True))
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+        where = ".".join(str(p) for p in first["loc"]) or "frame"
         raise VisavisError("bad_request", f"{kind}: {where}: {first['msg']}") from None
 
 

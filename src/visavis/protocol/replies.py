@@ -6,6 +6,7 @@ at runtime each is one dict literal, as before, with the same keys in the same o
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring
 from typing import Any
 
 from visavis.protocol import frames as f
@@ -18,6 +19,21 @@ def ack(fid: str | None, conversation_id: str | None = None, seq: int | None = N
     if conversation_id is not None:
         return {"v": 1, "type": "ack", "id": fid, "conversation_id": conversation_id}
     return {"v": 1, "type": "ack", "id": fid}
+
+
+def chat_ack_text(fid: str | None, conversation_id: str, seq: int) -> str:
+    """`ack(fid, conversation_id, seq)` as `wire.dumps` writes it, character for
+    character, without the encoder's walk over a dict: the one answer per chat message.
+    The strings are escaped by the function `dumps` uses for them (no `ensure_ascii`)."""
+    return (
+        '{"v":1,"type":"ack","id":'
+        + ("null" if fid is None else encode_basestring(fid))
+        + ',"conversation_id":'
+        + encode_basestring(conversation_id)
+        + ',"seq":'
+        + str(seq)
+        + "}"
+    )
 
 
 def error(

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
+from visavis.bus import Routed
 from visavis.bus.redis import RedisBus
 from visavis.routing.presence import Entry, Presence
 
@@ -207,7 +208,7 @@ class Cluster:
         self._wake.set()
 
     # ------------------------------------------------------------ other nodes
-    def _on_presence(self, payload: str) -> None:
+    def _on_presence(self, payload: str, _frame: Routed | None) -> None:
         msg = json.loads(payload)
         node = msg["node"]
         if node == self.node_id:

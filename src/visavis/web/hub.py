@@ -1,7 +1,8 @@
 """This node's sockets and their wiring to the bus: who follows which conversation,
-fan-out of bus messages to sockets, and coalescing of recomputes (queue, overview).
-Nothing else: what is announced comes from `conversations.announcer`, and what the
-queue, offers and availability say is decided by `routing.queueing`.
+fan-out of bus messages to sockets, and the coalesced overview recompute. Nothing
+else: what is announced comes from `conversations.announcer`, the queue's pushes
+(snapshots, positions, offers) are `web.queue_push`'s, and what the queue, offers and
+availability say is decided by `routing.queueing`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import functools
 import json
 import logging
 import time
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
-from visavis.bus import Bus
+from visavis.bus import Bus, Routed
 from visavis.conversations.announcer import (
     ADVISERS,
     QUEUE,
@@ -25,17 +25,16 @@ from visavis.conversations.announcer import (
 )
 from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
-from visavis.conversations.summary import iso
 from visavis.conversations.transfers import INTERNAL_KINDS
 from visavis.protocol import frames as f
 from visavis.protocol.wire import dumps
-from visavis.routing import queueing
 from visavis.routing.offers import LocalClaims, OfferBook, OfferClaims
 from visavis.routing.presence import Presence
 from visavis.routing.teams import TeamService
 from visavis.web.availability import AvailabilityStreams
 from visavis.web.callpeers import CallRegistry, HolderStore
 from visavis.web.connection import Connection, spawn
+from visavis.web.queue_push import QueuePush
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +83,6 @@ class Hub:
         self.presence = presence
         self.teams = teams
         self.roster = roster
-        self.requested_fallback_s = requested_fallback_s
-        self.offers = OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None
-        self.claims: OfferClaims = claims or LocalClaims()
         self.heartbeat_s = heartbeat_s
         self.calls = CallRegistry(holders)
         self.connections: set[Connection] = set()
@@ -94,8 +90,21 @@ class Hub:
         self._by_adviser: dict[str, set[Connection]] = {}
         self._customers_waiting: dict[str, set[Connection]] = {}
         self.availability = AvailabilityStreams(conversations, presence, teams, heartbeat_s)
-        self._queue_dirty = False
-        self._queue_running = False
+        self.queue = QueuePush(
+            conversations,
+            presence,
+            teams,
+            self.availability,
+            self._by_adviser,
+            self._customers_waiting,
+            OfferBook(offer_timeout_s) if offer_timeout_s > 0 else None,
+            claims or LocalClaims(),
+            requested_fallback_s,
+        )
+        # the queue's, named here for the gateway's adviser commands
+        self.offers = self.queue.offers
+        self.claims: OfferClaims = self.queue.claims
+        self.requested_cutoff = self.queue.requested_cutoff
         # overview: something changed for everyone / supervisor sockets that said hello
         # and have not had a snapshot yet
         self._overview_dirty = False
@@ -159,7 +168,7 @@ class Hub:
                 # Waiting times grow and portal requests fall back: refresh this node's
                 # sockets. Not on the bus: every node has this timer, and N nodes would
                 # make every node recompute N times.
-                self._on_queue_changed("")
+                self.queue.changed()
             for conn in [c for c in self.connections if now - c.last_seen > limit]:
                 log.info("closing silent socket (%.0f s without a frame)", now - conn.last_seen)
                 conn.close_soon(4408)
@@ -253,8 +262,8 @@ class Hub:
         """Something changed that the bus did not carry (another node's presence, a
         reload, Redis back after an outage): recompute queue and overview for this
         node's sockets only."""
-        self._on_queue_changed("")
-        self._on_advisers_changed("")
+        self.queue.changed()
+        self._on_advisers_changed("", None)
 
     def send_overview(self, conn: Connection) -> None:
         """A supervisor socket that just said hello (or said it again after a
@@ -263,10 +272,15 @@ class Hub:
         self._start_overview()
 
     # ------------------------------------------------------------ bus handlers
-    # Bus payloads are frames published by the announcer (typed there), read back as
-    # JSON: untyped here, and passed on to sockets as the same text.
-    def _on_conv_frame(self, payload: str) -> None:
-        frame = json.loads(payload)
+    # Bus payloads are frames published by the announcer (typed there): routed here
+    # from the frame itself when it was published in this process, else read back from
+    # the JSON (another node's); untyped here, and passed on to sockets as the same
+    # text. The frame is shared with the bus's other handlers: read, never changed.
+    def _on_queue_changed(self, _payload: str, _frame: Routed | None) -> None:
+        self.queue.changed()
+
+    def _on_conv_frame(self, payload: str, routed: Routed | None) -> None:
+        frame = routed if routed is not None else json.loads(payload)
         cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id")
         subs = self._by_conv.get(cid, ())
         kind = frame["type"]
@@ -325,14 +339,14 @@ class Hub:
                         self.unfollow(conn, cid)
 
     @staticmethod
-    def _to_call_peer(subs: set[Connection] | tuple[()], frame: dict[str, Any]) -> None:
+    def _to_call_peer(subs: set[Connection] | tuple[()], frame: Routed) -> None:
         """Call frames go to the one socket that holds the addressed side of the call;
         while nobody holds it (before anyone answered, or its holder is gone), to every
         socket of that side, whose first answer makes it the holder. `frame`: the bus
-        message, a call frame with its `CallRoute` keys (removed here)."""
-        to_peer, to_role = frame.pop("to_peer"), frame.pop("to_role")
-        to_adviser = frame.pop("to_adviser")
-        out = dumps(frame)
+        message, a call frame with its `CallRoute` keys (left out of what is sent)."""
+        to_peer, to_role = frame["to_peer"], frame["to_role"]
+        to_adviser = frame["to_adviser"]
+        out = _without(frame, _CALL_ROUTE)
         for conn in tuple(subs):
             if to_peer is not None:
                 hit = conn.peer_id == to_peer
@@ -344,16 +358,14 @@ class Hub:
                 conn.push(out)
 
     @staticmethod
-    def _to_cobrowse_side(
-        subs: set[Connection] | tuple[()], frame: dict[str, Any], payload: str
-    ) -> None:
+    def _to_cobrowse_side(subs: set[Connection] | tuple[()], frame: Routed, payload: str) -> None:
         """The mirror goes to the conversation's advisers named in the batch's route
         (not supervisors who follow it); pointer, inputs and snapshot requests to the
         customer (the pointer coalesced: latest wins)."""
         kind = frame["type"]
         if kind == "cobrowse.batch":
-            to = set(frame.pop("to_advisers"))
-            out = dumps(frame)
+            to = set(frame["to_advisers"])
+            out = _without(frame, ("to_advisers",))
             for conn in tuple(subs):
                 if conn.adviser is not None and conn.adviser.id in to:
                     conn.push(out)
@@ -366,14 +378,14 @@ class Hub:
             else:
                 conn.push(payload)
 
-    def _on_adviser_frame(self, payload: str) -> None:
-        frame = json.loads(payload)
-        aid = frame.pop("adviser_id")  # routing only
+    def _on_adviser_frame(self, payload: str, routed: Routed | None) -> None:
+        frame = routed if routed is not None else json.loads(payload)
+        aid = frame["adviser_id"]  # routing only: not sent
         peers = tuple(self._by_adviser.get(aid, ()))
         if frame["type"] == "adviser.status":
             self.presence.set_status(aid, frame["status"])
             self.presence.set_load(aid, frame["active"], frame["max_chats"])
-        out = dumps(frame)
+        out = _without(frame, ("adviser_id",))
         for conn in peers:
             conn.push(out)
         if frame["type"] == "conversation.assigned":
@@ -384,7 +396,7 @@ class Hub:
                     self.follow(conn, cid)
                     conn.push_replay(cid, 0, None, functools.partial(self.conversations.get, cid))
 
-    def _on_advisers_changed(self, _payload: str) -> None:
+    def _on_advisers_changed(self, _payload: str, _frame: Routed | None) -> None:
         self._overview_dirty = True
         self._start_overview()
 
@@ -431,133 +443,14 @@ class Hub:
             "conversations": await self.roster.live(),
         }
 
-    def _on_queue_changed(self, _payload: str) -> None:
-        # Coalesce bursts: one recompute runs at a time, and runs once more if
-        # something changed meanwhile.
-        self._queue_dirty = True
-        if not self._queue_running:
-            self._queue_running = True
-            spawn(self._recompute_queue())
 
-    async def _recompute_queue(self) -> None:
-        try:
-            while self._queue_dirty:
-                self._queue_dirty = False
-                await self._push_queue_state()
-        except Exception:
-            log.exception("queue recompute failed")
-        finally:
-            self._queue_running = False
+# the keys of a `CallRoute` (conversations/announcer.py)
+_CALL_ROUTE = ("to_peer", "to_role", "to_adviser")
 
-    async def _push_queue_state(self) -> None:
-        entries = await self.conversations.queue()
-        offline = await self.conversations.queue("offline")
-        history = await self.availability.team_history()
-        cutoff = iso(self.requested_cutoff())
-        available = len(queueing.available_for(self.presence, self.teams, None))
-        # Advisers who see the same entries get the same text, encoded once: with a long
-        # queue and many consoles the encoding, not the filtering, is what costs.
-        texts: dict[tuple[str, ...], str] = {}
-        for peers in self._by_adviser.values():
-            for conn in peers:
-                assert conn.adviser is not None
-                aid, everything = conn.adviser.id, conn.adviser.sees_all
-                seen = [
-                    e
-                    for e in entries
-                    if queueing.visible_to(e, aid, everything, self.teams, cutoff)
-                ]
-                seen_offline = [
-                    e
-                    for e in offline
-                    if queueing.visible_to(e, aid, everything, self.teams, cutoff)
-                ]
-                key = (
-                    *(e["conversation_id"] for e in seen),
-                    "",  # between the queue and the offline requests
-                    *(e["conversation_id"] for e in seen_offline),
-                )
-                text = texts.get(key)
-                if text is None:
-                    snapshot: f.QueueSnapshotFrame = {
-                        "v": 1,
-                        "type": "queue.snapshot",
-                        "entries": seen,
-                        "offline": seen_offline,
-                        "advisers_available": available,
-                    }
-                    text = texts[key] = dumps(snapshot)
-                conn.push(text)
-        places = queueing.positions(entries, self.presence, self.teams, history)
-        for cid, place in places.items():
-            waiting_here = self._customers_waiting.get(cid)
-            if not waiting_here:
-                continue
-            frame: f.QueuePositionFrame = {
-                "v": 1,
-                "type": "queue.position",
-                "conversation_id": cid,
-                "position": place.position,
-                "waiting": place.waiting,
-                "advisers_available": place.advisers_available,
-                "estimate_s": place.estimate_s,
-            }
-            for conn in tuple(waiting_here):
-                conn.push_frame(frame)
-        await self.availability.notify(entries)
-        if self.offers is not None:
-            await self._push_offers(entries, cutoff)
 
-    async def _push_offers(self, entries: list[f.QueueEntry], cutoff: str | None) -> None:
-        assert self.offers is not None
-        queued = {e["conversation_id"]: e for e in entries}
-        withdrawn = self.offers.expire()
-        for cid in [c for c in self.offers.offers if c not in queued]:
-            offer = self.offers.forget(cid)
-            if offer is not None:
-                withdrawn.append((cid, offer.adviser_id))
-        for cid in [c for c in self.offers.asked if c not in queued]:
-            self.offers.forget(cid)
-        for cid, aid in withdrawn:
-            await self.claims.release(cid, aid)
-            self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
-
-        def candidates(cid: str) -> list[tuple[str, int]]:
-            # this node offers to the advisers whose sockets it holds (see OfferClaims)
-            return [
-                (aid, free)
-                for aid, free in queueing.offer_candidates(
-                    queued[cid], self.presence, self.teams, cutoff
-                )
-                if aid in self._by_adviser
-            ]
-
-        for cid, aid in self.offers.plan(list(queued), candidates):
-            if not await self.claims.claim(cid, aid, self.offers.timeout_s):
-                self.offers.unmake(cid, aid)
-                continue
-            e = queued[cid]
-            self._to_adviser(
-                aid,
-                {
-                    "v": 1,
-                    "type": "conversation.offered",
-                    "conversation_id": cid,
-                    "customer_name": e["customer_name"],
-                    "topic": e["topic"],
-                    "preview": e["preview"],
-                    "expires_in_s": self.offers.timeout_s,
-                },
-            )
-
-    def _to_adviser(
-        self, adviser_id: str, frame: f.ConversationOfferedFrame | f.OfferWithdrawnFrame
-    ) -> None:
-        for conn in tuple(self._by_adviser.get(adviser_id, ())):
-            conn.push_frame(frame)
-
-    def requested_cutoff(self) -> datetime:
-        return queueing.requested_cutoff(datetime.now(UTC), self.requested_fallback_s)
+def _without(frame: Routed, keys: tuple[str, ...]) -> str:
+    """The frame as sent to sockets: its routing keys left out."""
+    return dumps({k: v for k, v in frame.items() if k not in keys})
 
 
 def _is_author(conn: Connection, author: f.Author) -> bool:

@@ -21,6 +21,10 @@ Order holds: a frame is framed into the socket's websockets connection at once, 
 every write (this one, uvicorn's `send`, the close) takes what that connection has
 framed so far, in order.
 
+Received frames are taken straight from the socket's inbox (`receive_data`, as
+`RECEIVE`), not through Starlette's `WebSocket.receive` and its state checks, which
+matter only for the connect and the disconnect (those still go that way).
+
 Several frames can be sent at once (a reconnecting customer's `welcome` and
 `subscribed`). The app may also look at a frame already received before taking it
 (`peek_text`, as `PEEK`): the gateway answers a `hello` and the `subscribe` sent
@@ -48,11 +52,12 @@ from websockets.http11 import Request
 
 from visavis.web.handshake import TakenOverHandshake, new_server_protocol
 
-# the scope extensions that hold the socket's `send_text_now` and its inbox's
-# `peek_text`
+# the scope extensions that hold the socket's `send_text_now`, its inbox's
+# `peek_text` and its `receive_data`
 SEND_NOW = "visavis.send_now"
 PEEK = "visavis.peek"
 _UVICORN_LOG = logging.getLogger("uvicorn.error")
+RECEIVE = "visavis.receive"
 
 
 class Inbox:
@@ -82,13 +87,27 @@ class Inbox:
     def qsize(self) -> int:
         return len(self._items)
 
-    async def get(self) -> ASGIReceiveEvent:
+    async def wait(self) -> None:
+        """Until something was received."""
         while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    def take_data(self) -> str | bytes | None:
+        """The next item's text or bytes, taken, if it is a received frame; None (and
+        left) if it is anything else (a disconnect)."""
+        item: Any = self._items[0]
+        if item["type"] != "websocket.receive":
+            return None
+        del self._items[0]
+        text: str | None = item.get("text")
+        return text if text is not None else item.get("bytes", b"")
+
+    async def get(self) -> ASGIReceiveEvent:
+        await self.wait()
         return self._items.pop(0)
 
 
@@ -218,6 +237,22 @@ class LeanWebSocketProtocol(TakenOverHandshake):
         extensions = scope.setdefault("extensions", {})
         extensions[SEND_NOW] = self.send_text_now
         extensions[PEEK] = self.queue.peek_text
+        extensions[RECEIVE] = self.receive_data
+
+    async def receive_data(self) -> str | bytes | None:
+        """The next received frame's text (or bytes), taken as `receive` takes it, for
+        the gateway's loop: without the ASGI message going through Starlette's
+        `WebSocket.receive`, whose state checks are for the connect and disconnect
+        messages. None: the next message is not a frame (a disconnect); it is left for
+        `receive`, and so for Starlette."""
+        inbox: Inbox = self.queue
+        await inbox.wait()
+        data = inbox.take_data()
+        if data is not None and self.read_paused and inbox.empty():
+            # as `receive`: the transport paused reading when it queued a frame
+            self.read_paused = False
+            self.transport.resume_reading()
+        return data
 
     def send_text_now(self, *texts: str) -> bool:
         """Send text frames now, as `send` would, if nothing stands in the way: the

@@ -32,14 +32,14 @@ from visavis.protocol import messages as m
 from visavis.protocol.client import decode_client_frame, validate_client_frame
 from visavis.protocol.messages import frame_id_of
 from visavis.protocol.mirror_frame import check_mirror_frame, is_mirror_frame
-from visavis.protocol.replies import ack, error
+from visavis.protocol.replies import chat_ack_text, error
 from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
 from visavis.web.lanes import Lanes
-from visavis.web.leanws import PEEK
+from visavis.web.leanws import PEEK, RECEIVE
 from visavis.web.metrics import FRAMES_IN, FRAMES_REFUSED, SOCKETS
 from visavis.web.permissions import (
     advisers_of,
@@ -195,6 +195,13 @@ class Gateway:
             self.hub.remove(conn)
 
     async def _receive(self, ws: WebSocket) -> str | bytes:
+        take: Callable[[], Awaitable[str | bytes | None]] | None = (
+            ws.scope.get("extensions") or {}
+        ).get(RECEIVE)  # the lean protocol's (leanws.py)
+        if take is not None:
+            frame = await take()
+            if frame is not None:
+                return frame  # else a disconnect: Starlette takes it, and knows of it
         msg = await ws.receive()
         if msg["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(msg.get("code", 1000))
@@ -228,8 +235,9 @@ class Gateway:
             data: dict[str, Any] | None = None
             undecodable: VisavisError | None = None
             mirror: m.CobrowseBatch | None = None  # the one binary frame
+            binary = is_mirror_frame(raw)
             try:
-                if is_mirror_frame(raw):
+                if binary:
                     mirror = check_mirror_frame(cast(bytes, raw), conn.conversation_id)
                     data = {"type": mirror.type}
                 else:
@@ -239,7 +247,7 @@ class Gateway:
             # pointers, views, form focus and co-browsing's relays have their own
             # budgets (web/ephemeral.py)
             kind = data.get("type") if data is not None else None
-            if is_mirror_frame(raw):
+            if binary:
                 kind = "cobrowse.batch"
             elif not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
                 kind = None
@@ -266,10 +274,13 @@ class Gateway:
                 await self._refused(conn, frame_id_of(raw), err, ephemeral)
                 continue
             # an adviser's frames run in one lane per conversation (web/lanes.py)
-            if conn.lanes is None:
-                await self._act(conn, msg, ephemeral)
-            elif isinstance(msg, m.ChatSend) and conn.lanes.idle(msg.conversation_id):
-                # it only queues the message for the group commit: no task (lanes.py)
+            if type(msg) is m.ChatSend and (
+                conn.lanes is None or conn.lanes.idle(msg.conversation_id)
+            ):
+                # it only queues the message for the group commit: no task (lanes.py),
+                # not even a coroutine (most frames are chat messages)
+                self._chat_now(conn, msg)
+            elif conn.lanes is None:
                 await self._act(conn, msg, ephemeral)
             else:
                 lane = getattr(msg, "conversation_id", None)
@@ -285,12 +296,29 @@ class Gateway:
             log.exception("internal error on frame %s", msg.id)
             self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
 
-    async def _refused(
+    def _chat_now(self, conn: Connection, msg: m.ChatSend) -> None:
+        """`_act` for a chat message, which never waits (its commit is answered by a
+        callback): a refusal or a failure is answered, never raised."""
+        try:
+            self._queue_chat(conn, msg)
+        except VisavisError as err:
+            self._count_refusal(conn, msg.id, err, False)
+            self._error(conn, msg.id, err.code, err.message, err.details)
+        except Exception:
+            log.exception("internal error on frame %s", msg.id)
+            self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
+
+    def _count_refusal(
         self, conn: Connection, fid: str | None, err: VisavisError, ephemeral: bool
     ) -> None:
         if not ephemeral:  # pointers are never logged, not even refused ones
             log.info("refused frame %s from %s: %s %s", fid, conn.role, err.code, err.message)
         FRAMES_REFUSED.labels(err.code).inc()
+
+    async def _refused(
+        self, conn: Connection, fid: str | None, err: VisavisError, ephemeral: bool
+    ) -> None:
+        self._count_refusal(conn, fid, err, ephemeral)
         if err.code == "frame_too_large":
             await self._refuse_and_close(conn, fid, err.code, err.message, 1009)
         else:
@@ -428,6 +456,11 @@ class Gateway:
         conn.push_replay(cid, msg.after_seq, msg.id, lambda: self.conversations.get(cid))
 
     async def _do_chat(self, conn: Connection, msg: m.ChatSend) -> None:
+        """A chat message behind other frames of its conversation's lane (else the loop
+        calls `_chat_now`)."""
+        self._queue_chat(conn, msg)
+
+    def _queue_chat(self, conn: Connection, msg: m.ChatSend) -> None:
         """Queued for the next group commit and acked after it, while this socket's
         next frames are read (an adviser's chats need not wait for each other's
         commits). An adviser's right to write is checked in that transaction."""
@@ -467,7 +500,7 @@ class Gateway:
             self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
             return
         result = done.result()
-        conn.push_frame(ack(msg.id, cid, result.frame["seq"]))
+        conn.push(chat_ack_text(msg.id, cid, result.frame["seq"]))
         if not result.created and cid in conn.subs:
             # A resend: the original event may not have reached this socket yet.
             conn.push_event(cid, result.frame["seq"], dumps(result.frame))
