@@ -14,10 +14,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-import psutil
 from _common import PASSWORD, Server, machine_busy_seconds, percentile
 from chat_load import AdviserPlan, ConvPlan, WorkerPlan, worker_main
 
@@ -157,26 +156,32 @@ def run_step(
             for w in range(workers)
         ]
         step.setup_s = time.monotonic() - t_setup
-        run_workers(step, plans, worker_main, server.process(), args)
+        run_workers(step, plans, worker_main, server, args)
         if not server.alive():
             raise RuntimeError(f"N={n} ({ws}): the server died")
     return step
+
+
+class Metered(Protocol):
+    """What a step measures of the server: CPU and memory of all its processes (a
+    `--workers` parent with its workers, two nodes behind nginx: their sum)."""
+
+    def cpu_seconds(self) -> float: ...
+
+    def rss(self) -> int: ...
 
 
 def run_workers(
     step: Step,
     plans: list[WorkerPlan],
     target: Any,
-    server: psutil.Process,
+    server: Metered,
     args: argparse.Namespace,
 ) -> None:
     """Run the load generator processes (`target(plan, barrier, out)` each, as
     chat_load.worker_main) against a started server; fill in the step's figures."""
     n, ws, workers = step.n, step.ws, len(plans)
-
-    def server_cpu_s() -> float:
-        t = server.cpu_times()
-        return float(t.user + t.system)
+    server_cpu_s = server.cpu_seconds
 
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(workers + 1)
@@ -199,7 +204,7 @@ def run_workers(
         server_cpu = server_cpu_s() - cpu0
         machine_busy = machine_busy_seconds() - busy0
         step.server_cpu_pct = 100 * server_cpu / window
-        step.server_rss_mb = server.memory_info().rss / 2**20
+        step.server_rss_mb = server.rss() / 2**20
         deadline = time.monotonic() + args.drain + args.setup_timeout + 60
         while len(results) < workers and time.monotonic() < deadline:
             with contextlib.suppress(Exception):

@@ -27,6 +27,7 @@ import os
 import secrets
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -225,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     step = measured_step(n, "default", args, factories[v])
                 except Exception as exc:
-                    errors[v] = str(exc)[:500]
-                    print(f"{VARIANTS[v]} N={n} failed: {exc}", file=sys.stderr, flush=True)
+                    errors[v] = f"{type(exc).__name__}: {exc}"[:500]
+                    print(f"{VARIANTS[v]} N={n} failed: {errors[v]}", file=sys.stderr, flush=True)
+                    traceback.print_exc()
                     break
                 steps[v].append(step)
                 print(table(HEADERS, [row(v, step, args.p99_ms)]), flush=True)

@@ -78,6 +78,13 @@ class PeerServer:
                 time.sleep(0.1)
         raise RuntimeError(f"the PeerJS server is not up after 30 s: see {log}")
 
+    def cpu_seconds(self) -> float:
+        t = psutil.Process(self.proc.pid).cpu_times()
+        return float(t.user + t.system)
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.proc.pid).memory_info().rss)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -123,7 +130,7 @@ def peerjs_step(n: int, ws: str, args: Any) -> Step:
             for w in range(workers)
         ]
         step.setup_s = time.monotonic() - t_setup
-        run_workers(step, plans, worker_main, psutil.Process(server.proc.pid), args)
+        run_workers(step, plans, worker_main, server, args)
         if server.proc.poll() is not None:
             raise RuntimeError(f"N={n} (peerjs): the PeerJS server died")
     finally:
