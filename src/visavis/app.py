@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
     # a profile's limits broken by the settings (medical: metadata > 92 days) refuse
     # the start with the setting named
     policy = policy_for(settings.profile, settings.retention_overrides())
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, checkpoints=True)
     audit = AuditLog(database.writer)
     # One process: the bus in memory. Several (--workers, or nodes behind a proxy):
     # Redis carries the bus, presence and node liveness (docs/architecture.md).
@@ -322,6 +322,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database.start_checkpoints()
         await teams.load()
         if redis_bus is not None and cluster is not None:
             await redis_bus.start()

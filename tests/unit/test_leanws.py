@@ -104,6 +104,35 @@ def turn_end() -> asyncio.Future[None]:
 
 
 @contextlib.asynccontextmanager
+async def serving(
+    app: Any, protocol: type[LeanWebSocketProtocol]
+) -> AsyncIterator[tuple[str, asyncio.Future[None]]]:
+    """uvicorn serving `app` with `protocol` on a free port, as the server runs it (no
+    per-message deflate, cli.py: the lean __init__); yields its URL and its task."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = Config(
+        app,
+        ws=protocol,
+        lifespan="off",
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
+        log_level="warning",
+    )
+    server = Server(config)
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            assert not task.done(), task.result()
+            await asyncio.sleep(0.01)  # uvicorn says no more than its flag
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/", task
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@contextlib.asynccontextmanager
 async def lean_server(scene: Scene) -> AsyncIterator[tuple[str, list[NotedProtocol]]]:
     """A server whose app accepts, waits for the client's "go", plays `scene` and
     then waits for the disconnect; yields its URL and the sockets' protocols."""
@@ -121,27 +150,8 @@ async def lean_server(scene: Scene) -> AsyncIterator[tuple[str, list[NotedProtoc
         while (await receive())["type"] != "websocket.disconnect":
             pass
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = Config(
-        app,
-        ws=NotedProtocol,
-        lifespan="off",
-        ws_ping_interval=None,
-        ws_per_message_deflate=False,  # as the server runs it (cli.py): the lean __init__
-        log_level="warning",
-    )
-    server = Server(config)
-    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            assert not serving.done(), serving.result()
-            await asyncio.sleep(0.01)  # uvicorn says no more than its flag
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/", protocols
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with serving(app, NotedProtocol) as (url, _):
+        yield url, protocols
 
 
 async def play(scene: Scene, frames: int) -> tuple[list[str], Any, NotedProtocol, int]:
@@ -253,18 +263,7 @@ async def test_received_frames_are_taken_straight_and_a_disconnect_is_left() -> 
         seen.append(await take())  # the client's close: not a frame
         left.append(await receive())
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = Config(
-        app, ws=LeanWebSocketProtocol, lifespan="off", ws_ping_interval=None, log_level="warning"
-    )
-    server = Server(config)
-    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            assert not serving.done(), serving.result()
-            await asyncio.sleep(0.01)  # uvicorn says no more than its flag
-        url = f"ws://127.0.0.1:{sock.getsockname()[1]}/"
+    async with serving(app, LeanWebSocketProtocol) as (url, server):
         async with ws_connect(url, ping_interval=None, compression=None) as client:
             await client.send("a")
             await client.send(b"\x01\x02")
@@ -272,11 +271,7 @@ async def test_received_frames_are_taken_straight_and_a_disconnect_is_left() -> 
             assert await asyncio.wait_for(client.recv(), 30) == "got 3"
             await client.close()
         while not left:
-            assert not serving.done(), serving.result()
+            assert not server.done(), server.result()
             await asyncio.sleep(0.01)
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
     assert seen == ["a", b"\x01\x02", "ü", None]
     assert left[0]["type"] == "websocket.disconnect"

@@ -126,6 +126,10 @@ class TeamService:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._teams: dict[str, TeamView] = {}
+        # adviser id -> their teams, made with `_teams`: the queue's pushes ask for
+        # every adviser and every waiting customer (web/queue_push.py), a walk over
+        # all teams each time was what a long queue's recompute spent most on
+        self._teams_of: dict[str, frozenset[str]] = {}
         # advisers' languages from their portal profiles: who speaks the customer's
         self._languages: dict[str, tuple[str, ...]] = {}
 
@@ -137,6 +141,11 @@ class TeamService:
                 members.setdefault(m.team_id, set()).add(m.adviser_id)
             spoken = (await db.execute(select(Adviser.id, Adviser.languages))).all()
         self._teams = {t.id: _view(t, frozenset(members.get(t.id, ()))) for t in teams}
+        teams_of: dict[str, set[str]] = {}
+        for team in self._teams.values():
+            for adviser_id in team.members:
+                teams_of.setdefault(adviser_id, set()).add(team.id)
+        self._teams_of = {aid: frozenset(ids) for aid, ids in teams_of.items()}
         self._languages = {aid: tuple(json.loads(langs or "[]")) for aid, langs in spoken}
 
     # ------------------------------------------------------------ reads
@@ -176,7 +185,7 @@ class TeamService:
         )
 
     def teams_of(self, adviser_id: str) -> frozenset[str]:
-        return frozenset(t.id for t in self._teams.values() if adviser_id in t.members)
+        return self._teams_of.get(adviser_id, frozenset())
 
     def serves(self, adviser_id: str, team_id: str | None) -> bool:
         """May this adviser take customers of that team? Advisers in no team serve all."""

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+from visavis.storage.checkpoint import PRAGMAS as CHECKPOINT_PRAGMAS
+from visavis.storage.checkpoint import WalCheckpointer
 
 
 def is_sqlite(url: str) -> bool:
@@ -29,14 +32,14 @@ SQLITE_TIMEOUT_S = 30  # a writer of another process (the CLI) holds the file th
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, pragmas: tuple[str, ...] = SQLITE_PRAGMAS) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            for pragma in SQLITE_PRAGMAS:
+            for pragma in pragmas:
                 cur.execute(pragma)
             cur.close()
 
@@ -57,20 +60,26 @@ class Database:
     asyncio lock. PostgreSQL uses row locks instead and needs none.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, checkpoints: bool = False) -> None:
+        """`checkpoints`: SQLite in a file, the server: WAL checkpoints in a thread of
+        their own, not in a commit (storage/checkpoint.py); `start_checkpoints`."""
         self.url = url
-        self.engine = make_engine(url)
-        self.sessions = make_sessionmaker(self.engine)
+        path = make_url(url).database if is_sqlite(url) else None
+        in_file = path not in (None, "", ":memory:")
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
-        # SQLite in a file: the driver connection `own_writer` keeps (made at first use)
-        self.has_own_writer = self._write_lock is not None and self.engine.url.database not in (
-            None,
-            "",
-            ":memory:",
+        self.checkpointer = (
+            WalCheckpointer(path, self._write_lock)
+            if checkpoints and path is not None and in_file and self._write_lock is not None
+            else None
         )
+        pragmas = SQLITE_PRAGMAS + (CHECKPOINT_PRAGMAS if self.checkpointer else ())
+        self.engine = make_engine(url, pragmas)
+        self.sessions = make_sessionmaker(self.engine)
+        # SQLite in a file: the driver connection `own_writer` keeps (made at first use)
+        self.has_own_writer = self._write_lock is not None and in_file
         self._own = KeptConnection(
             self._write_lock or asyncio.Lock(),
-            lambda: _connect(self.engine.url.database or ""),
+            lambda: _connect(path or "", pragmas),
             lambda conn: conn.in_transaction,
         )
         # PostgreSQL: the connection `own_connection` keeps, and its turn (the chat
@@ -132,7 +141,13 @@ class Database:
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started)
 
+    def start_checkpoints(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self._own.close()
         await self._own_core.close()
         await self.engine.dispose()
@@ -181,9 +196,9 @@ class KeptConnection(Generic[C]):
                 await conn.close()
 
 
-async def _connect(path: str) -> aiosqlite.Connection:
+async def _connect(path: str, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
     """A connection as the engine makes them (its timeout and pragmas)."""
     conn = await aiosqlite.connect(path, timeout=SQLITE_TIMEOUT_S)
-    for pragma in SQLITE_PRAGMAS:
+    for pragma in pragmas:
         await conn.execute_fetchall(pragma)
     return conn
