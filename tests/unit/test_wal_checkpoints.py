@@ -73,12 +73,27 @@ async def test_a_round_copies_the_wal_and_the_next_commit_starts_it_over(
     assert wal_pages(path) > 300
     await checkpointer.do_round()
     assert checkpointer.locked_rounds == 1 and checkpointer.rounds == 1
+    assert checkpointer.hard_restarts == 0
     await write_rows(db, 1)
     # the WAL started over: it holds the one commit since
     assert wal_pages(path) < 10
     async with db.sessions() as session:
         count = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
     assert count == 301
+
+
+async def test_a_wal_past_the_hard_limit_is_started_over_by_sqlite(
+    server_db: ServerDb,
+) -> None:
+    """Another process's commits may keep the WAL from ever being copied whole at a
+    commit's start (`--workers` on SQLite): past `hard_pages`, SQLite's RESTART."""
+    db, checkpointer, path = server_db
+    checkpointer.restart_pages = checkpointer.hard_pages = 100
+    await write_rows(db, 300)
+    await checkpointer.do_round()
+    assert checkpointer.hard_restarts == 1
+    await write_rows(db, 1)
+    assert wal_pages(path) < 10
 
 
 async def test_a_quiet_wal_is_started_over_without_the_lock(server_db: ServerDb) -> None:

@@ -20,8 +20,10 @@ connection and a thread of its own:
   wait for the writer through its busy handler, which sleeps in steps of up to
   tens of milliseconds, and blocks new writers meanwhile: measured 50-70 ms.)
 
-A process that does not run this (the CLI) keeps SQLite's default, and the last
-connection to close checkpoints the rest.
+Several processes on one file (`--workers N` on SQLite): each runs this, but one's
+write lock does not stop the others' commits, so past `hard_pages` SQLite's own
+RESTART mode bounds the WAL. A process that does not run this (the CLI) keeps
+SQLite's default, and the last connection to close checkpoints the rest.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ EVERY_S = 0.5
 # larger it grows, the longer every page lookup of every connection takes (SQLite
 # searches its index of the WAL), which cost more than the rarer restarts saved.
 RESTART_PAGES = 4096
+# Several processes on one file (`--workers N`): this process's write lock does not
+# stop the others' commits, so its restarts may never find the WAL copied whole.
+# Past HARD_PAGES (1 GB) SQLite's RESTART mode starts it over, holding every
+# process's writers for as long as that takes.
+HARD_PAGES = 262144
 LOCKED_PAGES = 256  # at most this many left to copy while the writers wait
 CATCH_UP_PASSES = 4
 BUSY_TIMEOUT_S = 5.0  # another process writing (the CLI): PASSIVE does not wait on it
@@ -54,12 +61,14 @@ class WalCheckpointer:
         write_lock: asyncio.Lock,
         every_s: float = EVERY_S,
         restart_pages: int = RESTART_PAGES,
+        hard_pages: int = HARD_PAGES,
     ) -> None:
         """`write_lock`: the one every writing transaction of this process holds."""
         self.path = path
         self.write_lock = write_lock
         self.every_s = every_s
         self.restart_pages = restart_pages
+        self.hard_pages = hard_pages
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoints")
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -67,6 +76,7 @@ class WalCheckpointer:
         self._stopped = False
         self.rounds = 0
         self.locked_rounds = 0
+        self.hard_restarts = 0
         self.slowest_locked_s = 0.0  # the longest the writers waited for a restart
 
     def start(self) -> None:
@@ -111,6 +121,9 @@ class WalCheckpointer:
                     locked = time.perf_counter() - started
                 self.locked_rounds += 1
                 self.slowest_locked_s = max(self.slowest_locked_s, locked)
+            if pages >= self.hard_pages:
+                await loop.run_in_executor(self._thread, self._restart)
+                self.hard_restarts += 1
         except sqlite3.Error as exc:
             # e.g. the disk full: said once, tried again next round; the commits
             # themselves report what they cannot do
@@ -132,6 +145,12 @@ class WalCheckpointer:
             )
         _busy, pages, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(pages)
+
+    def _restart(self) -> None:
+        """In the thread: SQLite's RESTART checkpoint (it waits for the writers of
+        every process, up to the busy timeout)."""
+        assert self._conn is not None  # made by the PASSIVE pass before
+        self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
