@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,6 @@ class WalCheckpointer:
         self.rounds = 0
         self.locked_rounds = 0
         self.hard_restarts = 0
-        self.slowest_locked_s = 0.0  # the longest the writers waited for a restart
 
     def start(self) -> None:
         if self._task is None:
@@ -116,11 +114,8 @@ class WalCheckpointer:
                     if pages - before <= LOCKED_PAGES:
                         break
                 async with self.write_lock:
-                    started = time.perf_counter()
                     await loop.run_in_executor(self._thread, self._passive)
-                    locked = time.perf_counter() - started
                 self.locked_rounds += 1
-                self.slowest_locked_s = max(self.slowest_locked_s, locked)
             if pages >= self.hard_pages:
                 await loop.run_in_executor(self._thread, self._restart)
                 self.hard_restarts += 1
