@@ -12,7 +12,8 @@ it lets go of it or exits, whoever else runs tests on this machine at the time.
 
 A process keeps its last `KEEP` ports (a test starts a handful); older ones go back to
 the pool. A port is handed out only when it can be bound right now (TCP, and UDP for
-coturn), so one still in use or in TIME_WAIT is skipped.
+coturn), so one still in use or in TIME_WAIT is skipped; so is the one port in the
+range that Chromium refuses to open pages on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from pathlib import Path
 
 LOW, HIGH = 10_000, 20_000
 KEEP = 200
+# Ports Chromium refuses to load pages from (net::ERR_UNSAFE_PORT; its kRestrictedPorts
+# list): the only one in LOW-HIGH is 10080 (Amanda backup).
+BROWSER_UNSAFE = frozenset({10080})
 LOCK_FILE = Path(tempfile.gettempdir()) / f"visavis-test-ports-{os.getuid()}.lock"
 
 _held: collections.deque[int] = collections.deque()
@@ -55,7 +59,7 @@ def _claim(udp: bool) -> int:
     start = secrets.randbelow(span)
     for i in range(span):
         port = LOW + (start + i) % span
-        if port in _held:
+        if port in _held or port in BROWSER_UNSAFE:
             continue
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port)

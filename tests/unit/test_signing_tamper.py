@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from asn1crypto import cms
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -36,8 +37,9 @@ def regions(data: bytes) -> tuple[range, range, range, range]:
     sig = PdfFileReader(io.BytesIO(data)).embedded_signatures[-1]
     _, a, b, c = (int(v) for v in sig.byte_range)
     hexdigits = data[a + 1 : b - 1]
-    used = len(hexdigits.rstrip(b"0"))
-    used += used % 2  # a blob ending in a 0 nibble
+    # the blob's own DER length, not "up to the trailing zeros": a signature may end
+    # in a zero byte, which would put the guessed padding inside the signature
+    used = 2 * len(cms.ContentInfo.load(bytes.fromhex(hexdigits.decode()), strict=False).dump())
     return range(0, a), range(a + 1, a + 1 + used), range(a + 1 + used, b - 1), range(b, b + c)
 
 
