@@ -5,7 +5,9 @@ commits and starts it over (holding the write lock only for the last few pages).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,7 +127,7 @@ async def test_a_failing_checkpoint_is_said_once_and_tried_again(
 async def test_the_server_database_runs_its_checkpoints_until_disposed(
     server_db: ServerDb,
 ) -> None:
-    db, checkpointer, _ = server_db
+    db, checkpointer, path = server_db
     checkpointer.every_s = 0.0
     three = asyncio.Event()
     one_round = checkpointer.do_round
@@ -138,10 +140,21 @@ async def test_the_server_database_runs_its_checkpoints_until_disposed(
     checkpointer.do_round = counted  # type: ignore[method-assign]
     db.start_checkpoints()
     await asyncio.wait_for(three.wait(), 60)
+    assert path in open_files()  # the checkpointer's, at least
     await db.dispose()
     rounds = checkpointer.rounds
     await asyncio.sleep(0)
     assert checkpointer.rounds == rounds
+    assert path not in open_files()
+
+
+def open_files() -> set[Path]:
+    """What this process's descriptors point at (Linux)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile (listdir's own)
+            found.add(Path(os.readlink(f"/proc/self/fd/{fd}")))
+    return found
 
 
 def test_only_a_file_database_asked_for_it_gets_a_checkpointer(tmp_path: Path) -> None:

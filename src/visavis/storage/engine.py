@@ -146,11 +146,13 @@ class Database:
             self.checkpointer.start()
 
     async def dispose(self) -> None:
-        if self.checkpointer is not None:
-            await self.checkpointer.stop()
         await self._own.close()
         await self._own_core.close()
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            # last: it closes a descriptor of the file, which drops this process's
+            # locks on it (checkpoint.py)
+            await self.checkpointer.stop()
 
 
 class _Connection(Protocol):
