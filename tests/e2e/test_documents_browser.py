@@ -225,6 +225,8 @@ def test_customer_uploads_a_photo_and_a_refusal_is_explained(
     # Ended, the conversation's history lists what was shared, by whom, and opens it.
     console.get_by_test_id("end-conversation").click()
     console.get_by_test_id("confirm-end").click()
+    # the end is written (the customer sees it) before the history is opened and read
+    expect(customer.get_by_test_id("ended-banner")).to_be_visible()
     console.get_by_test_id("history-tab").click()
     console.get_by_test_id("history-entry").filter(has_text="Erika Muster").click()
     shared = console.get_by_test_id("history-document")
