@@ -161,6 +161,7 @@ class RedisBus:
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
             finally:
                 try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    # typed from redis 8.2 on, untyped before
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
                 except (RedisError, OSError):
                     pass
