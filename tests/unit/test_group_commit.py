@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from services import conversation_service, new_conversation
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
@@ -241,6 +241,41 @@ async def test_resends_in_one_group_and_across_groups_are_stored_once(
     again = await svc.do_chat(cid, CUSTOMER, "twice-in-one-group", "x")
     assert not again.created and again.frame == results[0].frame
     assert len(await svc.events_after(cid, 1)) == 1
+
+
+async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
+    db: Database, database_url: str
+) -> None:
+    """A statement text per group size (an IN or VALUES list) was one more statement
+    for asyncpg to prepare whenever a new size came, and long-lived objects that every
+    full garbage collection walked: the reads take arrays, so groups of 1, 3 and 17
+    messages (resends among them, several conversations) run the same three texts."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's group commit goes to its driver, not through SQLAlchemy")
+    svc = conversation_service(db)
+    cids = [await new_conversation(svc) for _ in range(3)]
+    texts: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        texts.append(statement)
+
+    commits = ChatCommits(svc.write_chats, max_queued=100)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for size in (1, 3, 17):
+            # two of each client_id (a resend), over the three conversations
+            sent = [
+                ChatIn(cids[n // 2 % 3], CUSTOMER, f"m{size}-{n // 2}", "x") for n in range(size)
+            ]
+            results = await asyncio.gather(*(commits.submit(item) for item in sent))
+            assert [r.created for r in results] == [n % 2 == 0 for n in range(size)]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert commits.batches == 3
+    assert len(texts) == 3 * 3  # resends read, conversations locked, one write; each group
+    assert len(set(texts)) == 3
+    stored = [len(await svc.events_after(cid, 1)) for cid in cids]
+    assert sum(stored) == 1 + 2 + 9  # each client_id stored once
 
 
 async def test_a_full_queue_is_refused_with_a_hint_and_the_resend_lands_once(
