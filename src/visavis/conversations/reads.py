@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, Row, Select, String, and_, any_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -49,10 +49,8 @@ _WITH_NAMES = (
 )
 
 
-# The same, as plain columns (no ORM objects), for the batched summaries; with the
-# ids as one expanding parameter, so that it is one statement object: SQLAlchemy
-# computes a statement's cache key on every execution, unless it is the same object.
-_SUMMARIES_OF_IDS = (
+# The same, as plain columns (no ORM objects), for the batched summaries (`ids`).
+_SUMMARIES = (
     select(
         *SUMMARY_COLUMNS,
         _ADVISER.name.label("adviser_name"),
@@ -60,7 +58,16 @@ _SUMMARIES_OF_IDS = (
     )
     .outerjoin(_ADVISER, _ADVISER.id == Conversation.adviser_id)
     .outerjoin(_CONSULTANT, _CONSULTANT.id == Conversation.consultant_id)
-    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+)
+# With the ids as one expanding parameter, so that it is one statement object:
+# SQLAlchemy computes a statement's cache key on every execution, unless it is the
+# same object. Its text still has one placeholder per id, so on PostgreSQL the ids are
+# one array instead: one text for any number of ids, which asyncpg prepares once per
+# connection (a reconnect storm's batches come in every size up to hundreds, and each
+# new size was a prepare — a round trip and a plan — and a cached statement kept).
+_SUMMARIES_OF_IDS = _SUMMARIES.where(Conversation.id.in_(bindparam("ids", expanding=True)))
+_SUMMARIES_OF_ID_ARRAY = _SUMMARIES.where(
+    Conversation.id == any_(bindparam("ids", type_=ARRAY(String)))
 )
 
 
@@ -82,8 +89,10 @@ def _not_found(conversation_id: str) -> VisavisError:
 
 
 class ConversationReads:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], arrays: bool = False) -> None:
+        """`arrays`: the database takes an array as one parameter (PostgreSQL)."""
         self._db = sessions
+        self._summaries_query = _SUMMARIES_OF_ID_ARRAY if arrays else _SUMMARIES_OF_IDS
         # many sockets read these at once (hello, subscribe): one query for many
         self._summaries = Batcher(self._summaries_of, _not_found)
         self._replays = Batcher(self._replay_pages, lambda key: _not_found(key[0]))
@@ -93,7 +102,7 @@ class ConversationReads:
 
     async def _summaries_of(self, ids: list[str]) -> dict[str, f.ConversationSummary]:
         async with self._db() as db:
-            rows = await db.execute(_SUMMARIES_OF_IDS, {"ids": ids})
+            rows = await db.execute(self._summaries_query, {"ids": ids})
             return {
                 r.id: summary(cast(SummarySource, r), r.adviser_name, r.consultant_name)
                 for r in rows
