@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from services import conversation_service, new_conversation
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
@@ -313,3 +314,32 @@ async def test_a_database_failure_of_the_moment_is_said_as_overloaded(tmp_path: 
         assert caught.value.details["retry_after_ms"] >= MIN_RETRY_MS
     finally:
         await bare.dispose()
+
+
+async def test_a_driver_in_a_broken_state_makes_the_group_overloaded_and_the_resend_lands(
+    svc: ConversationService,
+) -> None:
+    """asyncpg says "cannot switch to state 15; another operation (2) is in progress"
+    (SQLAlchemy's InternalError) when a killed backend's last message arrived before its
+    socket closed: the connection's fault, not a message's. The whole group is told
+    `overloaded` (not `internal`, which a client takes as final), and the resends land."""
+    cid = await new_conversation(svc)
+    broken = [True]
+
+    @contextlib.asynccontextmanager
+    async def writes() -> AsyncIterator[ChatWrite]:
+        if broken.pop():
+            raise sa_exc.InternalError(
+                "BEGIN", {}, Exception("cannot switch to state 15; another operation (2)")
+            )
+        async with svc.write_chats() as w:
+            yield w
+
+    commits = ChatCommits(writes, max_queued=100)
+    sent = [ChatIn(cid, CUSTOMER, f"broken-{n:05d}", f"m{n}") for n in range(3)]
+    refused = await asyncio.gather(*(commits.submit(i) for i in sent), return_exceptions=True)
+    assert [getattr(r, "code", r) for r in refused] == ["overloaded"] * 3
+    broken.append(False)
+    resent = await asyncio.gather(*(commits.submit(i) for i in sent))
+    assert [r.frame["seq"] for r in resent] == [2, 3, 4]
+    assert [e["client_id"] for e in await svc.events_after(cid, 1)] == [i.client_id for i in sent]

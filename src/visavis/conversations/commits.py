@@ -48,8 +48,17 @@ MAX_RETRY_MS = 5000
 LOG_EVERY_S = 10.0  # refusals are logged in summary, at most this often
 
 # failures of the moment, not of a message: no pooled connection in time, the database
-# gone or busy (SQLite: another process wrote first)
-TRANSIENT = (sa_exc.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, TimeoutError)
+# gone or busy (SQLite: another process wrote first). InternalError too: the driver's
+# own state, not a message, e.g. asyncpg's "cannot switch to state 15; another
+# operation (2) is in progress" when a killed backend's last words arrived before its
+# socket closed (seen in about 1 of 10 runs on a busy machine)
+TRANSIENT = (
+    sa_exc.TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.InternalError,
+    TimeoutError,
+)
 
 Writes = Callable[[], AbstractAsyncContextManager[ChatWrite]]
 
