@@ -3,6 +3,11 @@ for tests that drive them without a server."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import event
+
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
 from visavis.conversations.announcer import Announcer
@@ -27,3 +32,19 @@ async def new_conversation(svc: ConversationService) -> str:
     """A new queued chat of customer Bob, in German, without a first message: its id."""
     conv, _ = await svc.do_create("Bob", None, "de", None)
     return conv["id"]
+
+
+@contextlib.contextmanager
+def executed_statements(db: Database) -> Iterator[list[str]]:
+    """The SQL texts that go through SQLAlchemy to the database while the block runs
+    (SQLite's group commit goes to its driver directly and is not among them)."""
+    texts: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        texts.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield texts
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
-from services import conversation_service, new_conversation
-from sqlalchemy import event, text
+from services import conversation_service, executed_statements, new_conversation
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
@@ -255,14 +255,8 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
         pytest.skip("SQLite's group commit goes to its driver, not through SQLAlchemy")
     svc = conversation_service(db)
     cids = [await new_conversation(svc) for _ in range(3)]
-    texts: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        texts.append(statement)
-
     commits = ChatCommits(svc.write_chats, max_queued=100)
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with executed_statements(db) as texts:
         for size in (1, 3, 17):
             # two of each client_id (a resend), over the three conversations
             sent = [
@@ -270,8 +264,6 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
             ]
             results = await asyncio.gather(*(commits.submit(item) for item in sent))
             assert [r.created for r in results] == [n % 2 == 0 for n in range(size)]
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
     assert commits.batches == 3
     assert len(texts) == 3 * 3  # resends read, conversations locked, one write; each group
     assert len(set(texts)) == 3

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services import new_conversation
-from sqlalchemy import event
+from services import executed_statements, new_conversation
 
 from visavis.conversations.service import ConversationService
 from visavis.storage.engine import Database
@@ -18,19 +17,11 @@ async def test_summaries_asked_together_are_each_askers_own(
 ) -> None:
     cids = [await new_conversation(svc) for _ in range(8)]
     alone = {cid: await svc.get(cid) for cid in cids}
-    texts: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        texts.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with executed_statements(db) as texts:
         for size in (1, 3, 8):
             asked = cids[:size]
             got = await asyncio.gather(*(svc.get(cid) for cid in asked))
             assert got == [alone[cid] for cid in asked]
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
     assert len(texts) == 3  # one query per group of askers
     if database_url.startswith("postgresql"):
         # the ids are one array: one statement text, prepared once per connection, for
