@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -65,6 +64,7 @@ from visavis.web.demo_mail import DemoMailbox
 from visavis.web.documents import DocumentRoutes
 from visavis.web.forms import FormRoutes
 from visavis.web.front import FrontApp
+from visavis.web.heap import settled_heap
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
@@ -337,18 +337,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             if settings.retention_interval_s > 0
             else None
         )
-        # What starting made (modules, routes, the signing libraries: ~190,000 objects)
-        # lives as long as the process. Frozen, a full collection no longer walks it:
-        # that walk (~130 ms of CPU) landed on whichever request was running, e.g. the
-        # p99 of /verify and of sealing (bench/signing.py); a burst of new sockets sets
-        # such collections off, too. Collected first, so no
-        # garbage is frozen; thawed on shutdown, for processes that start apps again.
-        gc.collect()
-        gc.freeze()
         try:
-            yield
+            with settled_heap():  # web/heap.py: start-up frozen, full collections rare
+                yield
         finally:
-            gc.unfreeze()
             # Each step bounded (web/shutdown.py): one that waits on a Redis or a
             # database that no longer answers is left behind with one log line, and
             # the node still exits. An interrupted seal is resumed at the next start.
