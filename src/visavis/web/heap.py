@@ -10,11 +10,11 @@
   last full one are a quarter of those it kept. Every socket's state (its protocol
   objects, its waiting coroutines) is long-lived, so the quarter is reached at every
   25 % growth of the sockets: a reconnect storm of 5,000 sockets after a restart set
-  off 7 full collections, ~600 ms of its ~3.6 s of server CPU, each walking every
-  socket back so far (bench/idle_sockets.py --storm). With `FULL_EVERY` = 100 the
-  storm makes one. In steady chat (2,000 msg/s) the middle generation is collected
-  about every 100 ms, so a full collection comes at most every ~10 s; cyclic garbage
-  that outlived two collections is freed that much later.
+  off 4 full collections, 300-420 ms of its server CPU, each walking every socket back
+  so far (bench/idle_sockets.py --storm). With `FULL_EVERY` = 100 it sets off none.
+  In steady chat (2,000 msg/s) the middle generation is collected about every 100 ms,
+  so a full collection comes at most every ~10 s; cyclic garbage that outlived two
+  collections is freed that much later.
 
 Both are undone when the app stops, for processes that start apps again (the tests).
 """
