@@ -60,6 +60,9 @@ def _ws_impl() -> str | type[asyncio.Protocol]:
 
 
 def do_serve(settings: Settings, demo_mail_dir: Path | None = None) -> None:
+    from visavis.web.heap import do_quiet_start
+
+    do_quiet_start()  # before the imports below (web/heap.py)
     from uvicorn.config import LOGGING_CONFIG
 
     from visavis.storage.migrate import migrate_sync

@@ -11,7 +11,7 @@ from pathlib import Path
 from visavis.app import create_app
 from visavis.config import Settings
 from visavis.storage.migrate import do_migrate
-from visavis.web.heap import FULL_EVERY
+from visavis.web.heap import FULL_EVERY, do_quiet_start
 
 
 def test_startup_objects_are_frozen_and_full_collections_rare_while_the_app_runs(
@@ -34,3 +34,12 @@ def test_startup_objects_are_frozen_and_full_collections_rare_while_the_app_runs
     assert threshold == (before[0], before[1], FULL_EVERY)
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == before
+
+
+def test_a_starting_server_makes_full_collections_rare_before_it_imports_the_app() -> None:
+    before = gc.get_threshold()
+    try:
+        do_quiet_start()
+        assert gc.get_threshold() == (before[0], before[1], FULL_EVERY)
+    finally:
+        gc.set_threshold(*before)
