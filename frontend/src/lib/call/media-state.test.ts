@@ -50,6 +50,29 @@ describe("MediaState", () => {
     ]);
   });
 
+  it("sends every quick toggle although the confirmations come later", () => {
+    const { sent, media } = setup();
+    media.update("k1", { audio: true, video: false });
+    media.update("k1", { audio: false, video: false });
+    media.record(mediaEvent("customer", true, false)); // the first one's confirmation
+    media.update("k1", { audio: true, video: false });
+    media.record(mediaEvent("customer", false, false));
+    media.update("k1", { audio: false, video: false });
+    expect(sent.map((f) => f.audio)).toEqual([true, false, true, false]);
+  });
+
+  it("compares with the log again when a session begins (a take-over)", () => {
+    const { sent, media } = setup();
+    media.update("k1", { audio: true, video: false });
+    media.record(mediaEvent("customer", true, false));
+    // another tab took the call and turned the microphone off; this one takes it back
+    media.record(mediaEvent("customer", false, false));
+    media.hold();
+    media.release();
+    media.update("k1", { audio: true, video: false });
+    expect(sent.map((f) => f.audio)).toEqual([true, true]);
+  });
+
   it("tells a screen share apart from the camera", () => {
     const { sent, media } = setup();
     const shared = mediaEvent("adviser", false, false);

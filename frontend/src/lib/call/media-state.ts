@@ -16,6 +16,10 @@ export interface MediaStateHooks {
 
 export class MediaState {
   private readonly byCall = new Map<string, Partial<Record<Role, MediaFlags>>>();
+  /** What this tab sent per call since its session began. The events of our own role
+   * come a round trip later: compared with them, a quick toggle back looked like no
+   * change and was not sent, and the other side kept a state that was no longer true. */
+  private readonly sent = new Map<string, MediaFlags>();
   private holdTimer: Timer;
 
   constructor(
@@ -46,6 +50,8 @@ export class MediaState {
    * a few seconds). The event is a database write, and the server handles a socket's
    * frames in order, so it would hold up our offer (measured: ~20 ms of the set-up). */
   hold(): void {
+    // A session begins (a new call, a take-over, a rejoin): the log is the word again.
+    this.sent.clear();
     clearTimeout(this.holdTimer);
     this.holdTimer = setTimeout(() => {
       this.holdTimer = undefined;
@@ -62,15 +68,14 @@ export class MediaState {
   /** Our flags now: sent unless held back or already known. */
   update(callId: string, flags: MediaFlags): void {
     if (this.holdTimer !== undefined) return;
-    const known = this.flagsOf(callId, this.role);
+    const known = this.sent.get(callId) ?? this.flagsOf(callId, this.role);
     if (
       known.audio === flags.audio &&
       known.video === flags.video &&
       !!known.screen === !!flags.screen
     )
       return;
-    // Remember at once (the event confirms it), so quick toggles send each change once.
-    this.set(callId, this.role, flags);
+    this.sent.set(callId, flags);
     this.hooks.send(callId, flags);
   }
 
