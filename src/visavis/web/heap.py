@@ -45,7 +45,7 @@ def settled_heap() -> Iterator[None]:
     before = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(before[0], before[1], FULL_EVERY)
+    do_quiet_start()
     try:
         yield
     finally:
