@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import psutil
@@ -95,6 +95,12 @@ def raise_nofile(want: int) -> int:
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class CpuSplit(NamedTuple):
+    user: float  # all threads
+    system: float  # all threads, in the kernel
+    loop: float  # the main thread (the event loop), user + system
 
 
 class Server:
@@ -203,6 +209,14 @@ class Server:
         """User+system CPU of the server process (all its threads)."""
         t = self.process().cpu_times()
         return float(t.user + t.system)
+
+    def cpu_split(self) -> CpuSplit:
+        """Where the server's CPU went so far (seconds)."""
+        proc = self.process()
+        t = proc.cpu_times()
+        main = [th for th in proc.threads() if th.id == proc.pid]
+        loop = main[0].user_time + main[0].system_time if main else 0.0
+        return CpuSplit(float(t.user), float(t.system), float(loop))
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -3,11 +3,14 @@ over presence, teams and queue entries, without sockets or a database."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from visavis.errors import VisavisError
 from visavis.routing import queueing
@@ -133,3 +136,79 @@ def test_a_closed_team_refuses_a_chat_and_says_when_it_opens() -> None:
     with pytest.raises(VisavisError) as err:
         queueing.check_open(baufi, SUNDAY_NIGHT)
     assert err.value.code == "closed" and "2026-11-30T08:00:00+01:00" in err.value.message
+
+
+# A recompute filters and ranks once per key (web/queue_push.py): advisers with the same
+# view_key must see exactly the same, and entries with the same offer_key must be
+# offered the same advisers. Checked on random queues, teams and portal requests.
+ADVISERS = ("anna", "ben", "carl", "dora")
+CUTOFF = "2026-11-24T09:00:00Z"
+entries_st = st.lists(
+    st.builds(
+        lambda i, team, asked, late, lang: entry(
+            f"c{i}",
+            team,
+            asked=asked,
+            queued_at="2026-11-24T09:05:00Z" if late else "2026-11-24T08:55:00Z",
+            language=lang,
+        ),
+        st.integers(0, 10**6),
+        st.sampled_from([None, "baufi", "konto", "kredit"]),
+        st.sampled_from([None, *ADVISERS]),
+        st.booleans(),
+        st.sampled_from([None, "de", "tr"]),
+    ),
+    max_size=12,
+)
+members_st = st.fixed_dictionaries(
+    {t: st.sets(st.sampled_from(ADVISERS)) for t in ("baufi", "konto", "kredit")}
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    entries=entries_st,
+    members=members_st,
+    sees_all=st.sets(st.sampled_from(ADVISERS)),
+    cutoff=st.sampled_from([None, CUTOFF]),
+)
+def test_advisers_with_the_same_view_key_see_the_same_entries(
+    entries: list[dict[str, Any]],
+    members: dict[str, set[str]],
+    sees_all: set[str],
+    cutoff: str | None,
+) -> None:
+    teams = Teams(members=members)
+    team_ids = {e["team_id"] for e in entries}
+    asked = queueing.asked_advisers(entries, cutoff)
+    seen: dict[Hashable, list[str]] = {}
+    for aid in ADVISERS:
+        everything = aid in sees_all
+        mine = [
+            e["conversation_id"]
+            for e in entries
+            if queueing.visible_to(e, aid, everything, teams, cutoff)
+        ]
+        key = queueing.view_key(aid, everything, teams, team_ids, asked)
+        assert seen.setdefault(key, mine) == mine
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    entries=entries_st,
+    members=members_st,
+    loads=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 3)), min_size=4, max_size=4),
+    cutoff=st.sampled_from([None, CUTOFF]),
+)
+def test_entries_with_the_same_offer_key_get_the_same_candidates(
+    entries: list[dict[str, Any]],
+    members: dict[str, set[str]],
+    loads: list[tuple[int, int]],
+    cutoff: str | None,
+) -> None:
+    p = presence(*((aid, "available", a, m) for aid, (a, m) in zip(ADVISERS, loads, strict=True)))
+    teams = Teams(members=members, languages={"anna": ("tr",), "ben": ("de", "tr")})
+    ranked: dict[Hashable, list[tuple[str, int]]] = {}
+    for e in entries:
+        got = queueing.offer_candidates(e, p, teams, cutoff)
+        assert ranked.setdefault(queueing.offer_key(e, cutoff), got) == got

@@ -30,6 +30,32 @@ def median_or(values: Sequence[float], default: float) -> float:
     return statistics.median(clean) if clean else default
 
 
+@dataclass(frozen=True)
+class Medians:
+    """A team's typical times (seconds), computed once for all its waiting places."""
+
+    handle_s: float
+    pickup_s: float
+
+    @classmethod
+    def of(cls, handle_times_s: Sequence[float], pickup_times_s: Sequence[float]) -> Medians:
+        return cls(
+            median_or(handle_times_s, DEFAULT_HANDLE_S), median_or(pickup_times_s, DEFAULT_PICKUP_S)
+        )
+
+    def wait_s(self, position: int, capacity: Capacity) -> float | None:
+        """Seconds until an adviser takes the customer at `position`; None when nobody
+        is available."""
+        if position < 1:
+            raise ValueError("position starts at 1")
+        if capacity.slots <= 0:
+            return None
+        if position <= capacity.free:
+            return self.pickup_s
+        rate = capacity.slots / self.handle_s  # slots freed per second
+        return (position - capacity.free) / rate + self.pickup_s
+
+
 def estimate_wait_s(
     position: int,
     capacity: Capacity,
@@ -37,13 +63,4 @@ def estimate_wait_s(
     pickup_times_s: Sequence[float],
 ) -> float | None:
     """Seconds until an adviser takes the customer; None when nobody is available."""
-    if position < 1:
-        raise ValueError("position starts at 1")
-    if capacity.slots <= 0:
-        return None
-    pickup = median_or(pickup_times_s, DEFAULT_PICKUP_S)
-    if position <= capacity.free:
-        return pickup
-    handle = median_or(handle_times_s, DEFAULT_HANDLE_S)
-    rate = capacity.slots / handle  # slots freed per second
-    return (position - capacity.free) / rate + pickup
+    return Medians.of(handle_times_s, pickup_times_s).wait_s(position, capacity)

@@ -7,14 +7,15 @@ are tested without sockets or a database. The Hub only pushes what these compute
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from visavis.errors import VisavisError
 from visavis.routing.decide import AdviserLoad, rank_advisers
-from visavis.routing.estimate import Capacity, estimate_wait_s
+from visavis.routing.estimate import Capacity, Medians, estimate_wait_s
 from visavis.routing.hours import BusinessHours
 from visavis.routing.presence import Presence
 
@@ -57,6 +58,45 @@ def visible_to(
         return False
     asked = entry.get("requested_adviser_id")
     return asked in (None, adviser_id) or (cutoff is not None and entry["queued_at"] < cutoff)
+
+
+def asked_advisers(entries: Iterable[QueueEntry], cutoff: str | None) -> set[str]:
+    """The advisers customers asked for in the portal and only they see yet (queued
+    at or after the fallback `cutoff`)."""
+    return {
+        asked
+        for e in entries
+        if (asked := e.get("requested_adviser_id")) is not None
+        and (cutoff is None or e["queued_at"] >= cutoff)
+    }
+
+
+def view_key(
+    adviser_id: str,
+    sees_all: bool,
+    teams: TeamRules,
+    team_ids: Iterable[str | None],
+    asked: AbstractSet[str],
+) -> Hashable:
+    """Advisers with the same key see the same entries (`visible_to`), so a recompute
+    filters and encodes the queue once per key, not once per console. `team_ids`: the
+    teams of the entries; `asked`: `asked_advisers` of the entries. Everything
+    `visible_to` reads of the adviser is in the key: whether they see all, which of
+    those teams they serve, and their id only if someone asked for them."""
+    if sees_all:
+        return (True,)
+    served = frozenset(t for t in team_ids if teams.serves(adviser_id, t))
+    return (False, served, adviser_id if adviser_id in asked else None)
+
+
+def offer_key(entry: QueueEntry, cutoff: str | None) -> Hashable:
+    """Entries with the same key have the same `offer_candidates` (a recompute ranks
+    the advisers once per key, not once per waiting customer): everything it reads
+    of the entry."""
+    asked = entry.get("requested_adviser_id")
+    if asked is not None and cutoff is not None and entry["queued_at"] < cutoff:
+        asked = None  # past the fallback: anyone of the team
+    return (entry["team_id"], entry["language"], asked)
 
 
 def available_for(
@@ -117,9 +157,9 @@ def positions(
     for team_id, team_entries in by_team.items():
         cap = capacity(presence, teams, team_id)
         available = len(available_for(presence, teams, team_id))
-        handle, pickup = history.get(team_id, ([], []))
+        typical = Medians.of(*history.get(team_id, ([], [])))
         for pos, entry in enumerate(team_entries, start=1):
-            estimate = _round(estimate_wait_s(pos, cap, handle, pickup))
+            estimate = _round(typical.wait_s(pos, cap))
             out[entry["conversation_id"]] = Position(pos, len(team_entries), available, estimate)
     return out
 

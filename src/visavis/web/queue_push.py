@@ -8,7 +8,10 @@ sockets there are is the hub's (web/hub.py), read here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Hashable
 from datetime import UTC, datetime
 
 from visavis.conversations.service import ConversationService
@@ -23,6 +26,9 @@ from visavis.web.availability import AvailabilityStreams
 from visavis.web.connection import Connection, spawn
 
 log = logging.getLogger(__name__)
+
+# While the queue keeps changing, recomputes take at most 1 / (1 + PACE) of the time.
+PACE = 1.0
 
 
 class QueuePush:
@@ -65,7 +71,14 @@ class QueuePush:
         try:
             while self._queue_dirty:
                 self._queue_dirty = False
+                started = time.monotonic()
                 await self._push_queue_state()
+                if self._queue_dirty:
+                    # Changes keep coming (customers arriving, advisers accepting):
+                    # rest as long as the recompute took before the next one. A
+                    # recompute reads and sends the whole queue; back to back, with a
+                    # long queue, it took the loop from the changes themselves.
+                    await asyncio.sleep(PACE * (time.monotonic() - started))
         except Exception:
             log.exception("queue recompute failed")
         finally:
@@ -77,35 +90,32 @@ class QueuePush:
         history = await self.availability.team_history()
         cutoff = iso(self.requested_cutoff())
         available = len(queueing.available_for(self.presence, self.teams, None))
-        # Advisers who see the same entries get the same text, encoded once: with a long
-        # queue and many consoles the encoding, not the filtering, is what costs.
-        texts: dict[tuple[str, ...], str] = {}
+        # Advisers with the same view (queueing.view_key) get the same text, filtered
+        # and encoded once: with a long queue and many consoles, filtering the queue
+        # for every console after every change was what the recompute cost.
+        team_ids = {e["team_id"] for e in (*entries, *offline)}
+        asked = queueing.asked_advisers((*entries, *offline), cutoff)
+        texts: dict[Hashable, str] = {}
         for peers in self._advisers.values():
             for conn in peers:
                 assert conn.adviser is not None
                 aid, everything = conn.adviser.id, conn.adviser.sees_all
-                seen = [
-                    e
-                    for e in entries
-                    if queueing.visible_to(e, aid, everything, self.teams, cutoff)
-                ]
-                seen_offline = [
-                    e
-                    for e in offline
-                    if queueing.visible_to(e, aid, everything, self.teams, cutoff)
-                ]
-                key = (
-                    *(e["conversation_id"] for e in seen),
-                    "",  # between the queue and the offline requests
-                    *(e["conversation_id"] for e in seen_offline),
-                )
+                key = queueing.view_key(aid, everything, self.teams, team_ids, asked)
                 text = texts.get(key)
                 if text is None:
                     snapshot: f.QueueSnapshotFrame = {
                         "v": 1,
                         "type": "queue.snapshot",
-                        "entries": seen,
-                        "offline": seen_offline,
+                        "entries": [
+                            e
+                            for e in entries
+                            if queueing.visible_to(e, aid, everything, self.teams, cutoff)
+                        ],
+                        "offline": [
+                            e
+                            for e in offline
+                            if queueing.visible_to(e, aid, everything, self.teams, cutoff)
+                        ],
                         "advisers_available": available,
                     }
                     text = texts[key] = dumps(snapshot)
@@ -144,15 +154,22 @@ class QueuePush:
             await self.claims.release(cid, aid)
             self._to_adviser(aid, {"v": 1, "type": "offer.withdrawn", "conversation_id": cid})
 
+        ranked: dict[Hashable, list[tuple[str, int]]] = {}  # by queueing.offer_key
+
         def candidates(cid: str) -> list[tuple[str, int]]:
-            # this node offers to the advisers whose sockets it holds (see OfferClaims)
-            return [
-                (aid, free)
-                for aid, free in queueing.offer_candidates(
-                    queued[cid], self.presence, self.teams, cutoff
-                )
-                if aid in self._advisers
-            ]
+            entry = queued[cid]
+            key = queueing.offer_key(entry, cutoff)
+            got = ranked.get(key)
+            if got is None:
+                # this node offers to the advisers whose sockets it holds (OfferClaims)
+                got = ranked[key] = [
+                    (aid, free)
+                    for aid, free in queueing.offer_candidates(
+                        entry, self.presence, self.teams, cutoff
+                    )
+                    if aid in self._advisers
+                ]
+            return got
 
         for cid, aid in self.offers.plan(list(queued), candidates):
             if not await self.claims.claim(cid, aid, self.offers.timeout_s):
