@@ -17,7 +17,14 @@ from uvicorn._types import ASGIReceiveCallable, ASGISendCallable
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from visavis.web.leanws import RECEIVE, SEND_NOW, Gate, Inbox, LeanWebSocketProtocol
+from visavis.web.leanws import (
+    RECEIVE,
+    SEND_NOW,
+    Gate,
+    Inbox,
+    LeanWebSocketProtocol,
+    Receiver,
+)
 
 
 async def test_the_inbox_hands_frames_over_in_order_and_waits_for_the_next() -> None:
@@ -45,6 +52,22 @@ async def test_a_cancelled_wait_loses_no_frame() -> None:
         await waiting
     inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
     assert await inbox.get() == {"type": "websocket.disconnect", "code": 1000}
+
+
+async def test_a_waiting_socket_keeps_one_future_until_a_message_comes() -> None:
+    """What the gateway awaits between frames (`frame_waiter`): the same future until
+    something is received, none while something is there, a new one once it was done
+    (woken, or cancelled with its task)."""
+    inbox = Inbox()
+    first = inbox.waiter()
+    assert first is not None and inbox.waiter() is first
+    inbox.put_nowait({"type": "websocket.receive", "text": "a"})
+    assert first.done() and inbox.waiter() is None
+    assert inbox.take_data() == "a"
+    again = inbox.waiter()
+    assert again is not None and again is not first
+    again.cancel()
+    assert inbox.waiter() not in (None, again)
 
 
 async def test_the_gate_holds_senders_while_the_write_buffer_is_full() -> None:
@@ -247,14 +270,20 @@ async def test_the_inbox_shows_a_received_text_without_taking_it() -> None:
 
 
 async def test_received_frames_are_taken_straight_and_a_disconnect_is_left() -> None:
-    """`receive_data` (the gateway's loop) takes text and binary frames in order, reading
-    on after each (uvicorn pauses the transport per frame), and leaves the disconnect to
-    `receive`, for Starlette."""
+    """`take_frame` (the gateway's loop), once `frame_waiter` says a message is there,
+    takes text and binary frames in order, reading on after each (uvicorn pauses the
+    transport per frame), and leaves the disconnect to `receive`, for Starlette."""
     seen: list[str | bytes | None] = []
     left: list[Any] = []
 
     async def app(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        take = scope["extensions"][RECEIVE]
+        lean: Receiver = scope["extensions"][RECEIVE]
+
+        async def take() -> str | bytes | None:
+            while (waiter := lean.frame_waiter()) is not None:
+                await waiter
+            return lean.take_frame()
+
         assert (await receive())["type"] == "websocket.connect"
         await send({"type": "websocket.accept"})
         for _ in range(3):

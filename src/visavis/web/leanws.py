@@ -21,9 +21,10 @@ Order holds: a frame is framed into the socket's websockets connection at once, 
 every write (this one, uvicorn's `send`, the close) takes what that connection has
 framed so far, in order.
 
-Received frames are taken straight from the socket's inbox (`receive_data`, as
-`RECEIVE`), not through Starlette's `WebSocket.receive` and its state checks, which
-matter only for the connect and the disconnect (those still go that way).
+Received frames are taken straight from the socket's inbox (`frame_waiter` and
+`take_frame`, the protocol offered as `RECEIVE`), not through Starlette's
+`WebSocket.receive` and its state checks, which matter only for the connect and the
+disconnect (those still go that way).
 
 Several frames can be sent at once (a reconnecting customer's `welcome` and
 `subscribed`). The app may also look at a frame already received before taking it
@@ -42,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.config import Config
@@ -53,11 +54,18 @@ from websockets.http11 import Request
 from visavis.web.handshake import TakenOverHandshake, new_server_protocol
 
 # the scope extensions that hold the socket's `send_text_now`, its inbox's
-# `peek_text` and its `receive_data`
+# `peek_text` and the protocol itself (a `Receiver`)
 SEND_NOW = "visavis.send_now"
 PEEK = "visavis.peek"
 _UVICORN_LOG = logging.getLogger("uvicorn.error")
 RECEIVE = "visavis.receive"
+
+
+class Receiver(Protocol):
+    """What the gateway's loop takes received frames with (`RECEIVE`)."""
+
+    def frame_waiter(self) -> asyncio.Future[None] | None: ...
+    def take_frame(self) -> str | bytes | None: ...
 
 
 class Inbox:
@@ -71,8 +79,10 @@ class Inbox:
 
     def put_nowait(self, item: ASGIReceiveEvent) -> None:
         self._items.append(item)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            if not self._waiter.done():
+                self._waiter.set_result(None)
+            self._waiter = None
 
     def empty(self) -> bool:
         return not self._items
@@ -87,14 +97,18 @@ class Inbox:
     def qsize(self) -> int:
         return len(self._items)
 
+    def waiter(self) -> asyncio.Future[None] | None:
+        """None if something was received; else a future done when something is."""
+        if self._items:
+            return None
+        if self._waiter is None or self._waiter.done():  # done: cancelled with its task
+            self._waiter = asyncio.get_running_loop().create_future()
+        return self._waiter
+
     async def wait(self) -> None:
         """Until something was received."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+        while (waiter := self.waiter()) is not None:
+            await waiter
 
     def take_data(self) -> str | bytes | None:
         """The next item's text or bytes, taken, if it is a received frame; None (and
@@ -237,16 +251,24 @@ class LeanWebSocketProtocol(TakenOverHandshake):
         extensions = scope.setdefault("extensions", {})
         extensions[SEND_NOW] = self.send_text_now
         extensions[PEEK] = self.queue.peek_text
-        extensions[RECEIVE] = self.receive_data
+        extensions[RECEIVE] = self
 
-    async def receive_data(self) -> str | bytes | None:
+    def frame_waiter(self) -> asyncio.Future[None] | None:
+        """None if a message was received and not taken; else a future done when one
+        is. The gateway's loop awaits it directly: a socket waiting for its next frame
+        (most of its life) keeps this one future alive, not a chain of coroutines,
+        which the cycle collector's young generation would walk for every socket."""
+        inbox: Inbox = self.queue
+        return inbox.waiter()
+
+    def take_frame(self) -> str | bytes | None:
         """The next received frame's text (or bytes), taken as `receive` takes it, for
         the gateway's loop: without the ASGI message going through Starlette's
         `WebSocket.receive`, whose state checks are for the connect and disconnect
         messages. None: the next message is not a frame (a disconnect); it is left for
-        `receive`, and so for Starlette."""
+        `receive`, and so for Starlette. Only once `frame_waiter` said a message is
+        there."""
         inbox: Inbox = self.queue
-        await inbox.wait()
         data = inbox.take_data()
         if data is not None and self.read_paused and inbox.empty():
             # as `receive`: the transport paused reading when it queued a frame

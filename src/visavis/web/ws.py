@@ -39,7 +39,7 @@ from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
 from visavis.web.lanes import Lanes
-from visavis.web.leanws import PEEK, RECEIVE
+from visavis.web.leanws import PEEK, RECEIVE, Receiver
 from visavis.web.metrics import FRAMES_IN, FRAMES_REFUSED, SOCKETS
 from visavis.web.permissions import (
     advisers_of,
@@ -195,11 +195,11 @@ class Gateway:
             self.hub.remove(conn)
 
     async def _receive(self, ws: WebSocket) -> str | bytes:
-        take: Callable[[], Awaitable[str | bytes | None]] | None = (
-            ws.scope.get("extensions") or {}
-        ).get(RECEIVE)  # the lean protocol's (leanws.py)
-        if take is not None:
-            frame = await take()
+        lean = _receiver_of(ws)
+        if lean is not None:
+            while (waiter := lean.frame_waiter()) is not None:
+                await waiter
+            frame = lean.take_frame()
             if frame is not None:
                 return frame  # else a disconnect: Starlette takes it, and knows of it
         msg = await ws.receive()
@@ -228,63 +228,75 @@ class Gateway:
             code = 1009 if err.code == "frame_too_large" else 4401
             await self._refuse_and_close(conn, frame_id_of(raw), err.code, err.message, code)
             return
+        lean = _receiver_of(ws)
         while not conn.closed:
-            raw = await self._receive(ws)
-            conn.last_seen = time.monotonic()
-            FRAMES_IN.inc()
-            data: dict[str, Any] | None = None
-            undecodable: VisavisError | None = None
-            mirror: m.CobrowseBatch | None = None  # the one binary frame
-            binary = is_mirror_frame(raw)
-            try:
-                if binary:
-                    mirror = check_mirror_frame(cast(bytes, raw), conn.conversation_id)
-                    data = {"type": mirror.type}
-                else:
-                    data = decode_client_frame(raw)
-            except VisavisError as err:
-                undecodable = err
-            # pointers, views, form focus and co-browsing's relays have their own
-            # budgets (web/ephemeral.py)
-            kind = data.get("type") if data is not None else None
+            # Between frames (most of a socket's life) it waits on the inbox's future
+            # alone: no coroutine per frame, and the last frame's objects are gone
+            # with `_on_frame`'s. What a waiting socket keeps alive is what the cycle
+            # collector's young generation walks, for every socket, at each of its
+            # collections: a thousand chatting sockets made them 10-15 ms pauses.
+            if lean is not None and (waiter := lean.frame_waiter()) is not None:
+                await waiter
+                continue
+            await self._on_frame(conn, await self._receive(ws))
+
+    async def _on_frame(self, conn: Connection, raw: str | bytes) -> None:
+        """One frame received after the hello: checked, limited, then handled; a chat
+        message without a task or a wait. Ends with `conn.closed` when the socket is
+        to close (a flood, a frame too large)."""
+        conn.last_seen = time.monotonic()
+        FRAMES_IN.inc()
+        data: dict[str, Any] | None = None
+        undecodable: VisavisError | None = None
+        mirror: m.CobrowseBatch | None = None  # the one binary frame
+        binary = is_mirror_frame(raw)
+        try:
             if binary:
-                kind = "cobrowse.batch"
-            elif not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
-                kind = None
-            ephemeral = kind in RELAYED_TYPES or kind in m.COBROWSE_RELAY_TYPES
-            if ephemeral and conn.relay is None:
-                conn.relay = RelayState()
-            bucket = conn.relay.bucket_for(str(kind)) if ephemeral and conn.relay else conn.bucket
-            if not bucket.take():
-                conn.refusals += 1
-                if conn.refusals > MAX_REFUSALS:
-                    log.warning("closing flooding socket (role %s)", conn.role)
-                    await self._refuse_and_close(
-                        conn, None, "rate_limited", "too many frames; closing", 1008
-                    )
-                    return
-                self._error(conn, frame_id_of(raw), "rate_limited", "slow down: too many frames")
-                continue
-            try:
-                if data is None:
-                    assert undecodable is not None
-                    raise undecodable
-                msg = mirror if mirror is not None else validate_client_frame(data)
-            except VisavisError as err:
-                await self._refused(conn, frame_id_of(raw), err, ephemeral)
-                continue
-            # an adviser's frames run in one lane per conversation (web/lanes.py)
-            if type(msg) is m.ChatSend and (
-                conn.lanes is None or conn.lanes.idle(msg.conversation_id)
-            ):
-                # it only queues the message for the group commit: no task (lanes.py),
-                # not even a coroutine (most frames are chat messages)
-                self._chat_now(conn, msg)
-            elif conn.lanes is None:
-                await self._act(conn, msg, ephemeral)
+                mirror = check_mirror_frame(cast(bytes, raw), conn.conversation_id)
+                data = {"type": mirror.type}
             else:
-                lane = getattr(msg, "conversation_id", None)
-                await conn.lanes.do_run(lane, partial(self._act, conn, msg, ephemeral))
+                data = decode_client_frame(raw)
+        except VisavisError as err:
+            undecodable = err
+        # pointers, views, form focus and co-browsing's relays have their own
+        # budgets (web/ephemeral.py)
+        kind = data.get("type") if data is not None else None
+        if binary:
+            kind = "cobrowse.batch"
+        elif not isinstance(kind, str):  # `"type": []` is unhashable: unknown_type below
+            kind = None
+        ephemeral = kind in RELAYED_TYPES or kind in m.COBROWSE_RELAY_TYPES
+        if ephemeral and conn.relay is None:
+            conn.relay = RelayState()
+        bucket = conn.relay.bucket_for(str(kind)) if ephemeral and conn.relay else conn.bucket
+        if not bucket.take():
+            conn.refusals += 1
+            if conn.refusals > MAX_REFUSALS:
+                log.warning("closing flooding socket (role %s)", conn.role)
+                await self._refuse_and_close(
+                    conn, None, "rate_limited", "too many frames; closing", 1008
+                )
+                return
+            self._error(conn, frame_id_of(raw), "rate_limited", "slow down: too many frames")
+            return
+        try:
+            if data is None:
+                assert undecodable is not None
+                raise undecodable
+            msg = mirror if mirror is not None else validate_client_frame(data)
+        except VisavisError as err:
+            await self._refused(conn, frame_id_of(raw), err, ephemeral)
+            return
+        # an adviser's frames run in one lane per conversation (web/lanes.py)
+        if type(msg) is m.ChatSend and (conn.lanes is None or conn.lanes.idle(msg.conversation_id)):
+            # it only queues the message for the group commit: no task (lanes.py),
+            # not even a coroutine (most frames are chat messages)
+            self._chat_now(conn, msg)
+        elif conn.lanes is None:
+            await self._act(conn, msg, ephemeral)
+        else:
+            lane = getattr(msg, "conversation_id", None)
+            await conn.lanes.do_run(lane, partial(self._act, conn, msg, ephemeral))
 
     async def _act(self, conn: Connection, msg: m.InboundMessage, ephemeral: bool) -> None:
         """Handle one valid frame; a refusal or a failure is answered, never raised."""
@@ -541,3 +553,9 @@ class Gateway:
 
 
 __all__ = ["MAX_FRAME_BYTES", "SESSION_COOKIE", "Gateway"]
+
+
+def _receiver_of(ws: WebSocket) -> Receiver | None:
+    """The lean protocol's frame source (leanws.py), if the socket has one."""
+    lean: Receiver | None = (ws.scope.get("extensions") or {}).get(RECEIVE)
+    return lean
