@@ -56,19 +56,21 @@ def visible_to(
         return True
     if not teams.serves(adviser_id, entry["team_id"]):
         return False
-    asked = entry.get("requested_adviser_id")
-    return asked in (None, adviser_id) or (cutoff is not None and entry["queued_at"] < cutoff)
+    return still_asked(entry, cutoff) in (None, adviser_id)
+
+
+def still_asked(entry: QueueEntry, cutoff: str | None) -> str | None:
+    """The adviser the customer asked for in the portal, while only they may take it
+    (queued at or after the fallback `cutoff`); None: anyone of the team."""
+    asked: str | None = entry.get("requested_adviser_id")
+    if asked is not None and cutoff is not None and entry["queued_at"] < cutoff:
+        return None
+    return asked
 
 
 def asked_advisers(entries: Iterable[QueueEntry], cutoff: str | None) -> set[str]:
-    """The advisers customers asked for in the portal and only they see yet (queued
-    at or after the fallback `cutoff`)."""
-    return {
-        asked
-        for e in entries
-        if (asked := e.get("requested_adviser_id")) is not None
-        and (cutoff is None or e["queued_at"] >= cutoff)
-    }
+    """The advisers customers asked for in the portal and only they see yet."""
+    return {asked for e in entries if (asked := still_asked(e, cutoff)) is not None}
 
 
 def view_key(
@@ -93,10 +95,7 @@ def offer_key(entry: QueueEntry, cutoff: str | None) -> Hashable:
     """Entries with the same key have the same `offer_candidates` (a recompute ranks
     the advisers once per key, not once per waiting customer): everything it reads
     of the entry."""
-    asked = entry.get("requested_adviser_id")
-    if asked is not None and cutoff is not None and entry["queued_at"] < cutoff:
-        asked = None  # past the fallback: anyone of the team
-    return (entry["team_id"], entry["language"], asked)
+    return (entry["team_id"], entry["language"], still_asked(entry, cutoff))
 
 
 def available_for(
@@ -127,13 +126,12 @@ def offer_candidates(
     """Whom to offer a waiting customer, best first, with their free slots: available
     advisers of the team (the one asked for in the portal until the fallback time),
     ranked by language and load."""
-    asked = entry.get("requested_adviser_id")
+    asked = still_asked(entry, cutoff)
     team_limit = teams.chat_limit_of(entry["team_id"])
     loads = [
         AdviserLoad(aid, active, presence.limit_for(aid, team_limit), teams.languages_of(aid))
         for aid, (active, _max) in presence.available().items()
-        if teams.serves(aid, entry["team_id"])
-        and (asked in (None, aid) or (cutoff is not None and entry["queued_at"] < cutoff))
+        if teams.serves(aid, entry["team_id"]) and asked in (None, aid)
     ]
     return [(a.id, a.free) for a in rank_advisers(loads, entry["language"])]
 
