@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from services import conversation_service, new_conversation
@@ -102,39 +103,107 @@ async def test_a_group_that_breaks_a_rule_is_rolled_back_whole(
     assert resent.created and resent.frame["seq"] == 3
 
 
-async def test_sqlite_a_kept_connection_that_cannot_roll_back_is_replaced(
-    tmp_path: Path,
-) -> None:
-    """The kept driver connection's sqlite3 connection closed under it: the group on
-    it fails as a lost database does (`overloaded`, to be resent), its rollback fails
-    too, so it is closed (its thread ended) and the next group commits on a new one.
-    Nothing accepted before is lost."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
+@pytest.fixture
+async def in_file(tmp_path: Path) -> AsyncIterator[tuple[Database, ConversationService, Path]]:
+    """SQLite in a file (the server's case: the group commit's own kept connection)."""
+    path = tmp_path / "own.db"
+    url = f"sqlite+aiosqlite:///{path}"
     await do_migrate(url)
     db = Database(url)
     try:
-        svc = conversation_service(db)
-        cid = await new_conversation(svc)
-        await svc.do_chat(cid, CUSTOMER, "before-0001", "before")
-        async with db.own_writer() as kept:
-            pass
-        # in its own thread: sqlite3 connections refuse other threads
-        driver: Any = kept  # aiosqlite's own (private) trip to its thread
-        await driver._execute(driver._conn.close)
-        with pytest.raises(VisavisError) as refused:
-            await svc.do_chat(cid, CUSTOMER, "refused-001", "refused")
-        assert refused.value.code == "overloaded"
-        await asyncio.to_thread(kept._thread.join, 30)
-        assert not kept._thread.is_alive()  # closed, not left behind
-        results = await asyncio.gather(
-            *(svc.do_chat(cid, CUSTOMER, cl, cl) for cl in ("refused-001", "after-00001"))
-        )
-        assert [(r.created, r.frame["seq"]) for r in results] == [(True, 3), (True, 4)]
-        assert await stored(svc, cid) == ["before-0001", "refused-001", "after-00001"]
-        async with db.own_writer() as now:
-            assert now is not kept
+        yield db, conversation_service(db), path
     finally:
         await db.dispose()
+
+
+async def test_sqlite_a_kept_connection_that_cannot_roll_back_is_replaced(
+    in_file: tuple[Database, ConversationService, Path],
+) -> None:
+    """The kept connection's sqlite3 connection closed under it: the group on it fails
+    as a lost database does (`overloaded`, to be resent), its rollback fails too, so
+    it is dropped and the next group commits on a new one. Nothing accepted before
+    is lost."""
+    db, svc, _ = in_file
+    cid = await new_conversation(svc)
+    await svc.do_chat(cid, CUSTOMER, "before-0001", "before")
+    async with db.own_writer() as kept:
+        pass
+    kept.conn.close()
+    with pytest.raises(VisavisError) as refused:
+        await svc.do_chat(cid, CUSTOMER, "refused-001", "refused")
+    assert refused.value.code == "overloaded"
+    results = await asyncio.gather(
+        *(svc.do_chat(cid, CUSTOMER, cl, cl) for cl in ("refused-001", "after-00001"))
+    )
+    assert [(r.created, r.frame["seq"]) for r in results] == [(True, 3), (True, 4)]
+    assert await stored(svc, cid) == ["before-0001", "refused-001", "after-00001"]
+    async with db.own_writer() as now:
+        assert now is not kept
+
+
+class OtherWriter:
+    """Another process's writer (the CLI, a second server on the file): a connection
+    of its own in a thread that holds the file's write lock until told to let go."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    async def take(self) -> None:
+        await asyncio.to_thread(self.conn.execute, "BEGIN IMMEDIATE")
+
+    async def let_go(self) -> None:
+        await asyncio.to_thread(self.conn.execute, "COMMIT")
+        await asyncio.to_thread(self.conn.close)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """A state of the writer's, which offers no event for it (a test's need only)."""
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+
+
+async def test_sqlite_a_lock_held_elsewhere_is_waited_for_beside_the_loop(
+    in_file: tuple[Database, ConversationService, Path],
+) -> None:
+    """The kept connection runs on the event loop with no busy timeout, so it cannot
+    sit in SQLite's wait for a lock: while another writer holds the file, a group
+    waits for it in a thread and the loop goes on serving others (here: the test
+    itself sees the wait begin), then commits once the lock is free."""
+    db, svc, path = in_file
+    other = OtherWriter(path)
+    cid = await new_conversation(svc)
+    await svc.do_chat(cid, CUSTOMER, "before-0001", "before")
+    async with db.own_writer() as own:
+        pass
+    await other.take()
+    sent = asyncio.ensure_future(svc.do_chat(cid, CUSTOMER, "waited-001", "waited"))
+    await until(lambda: own.lock_waits == 1)
+    assert not sent.done()
+    await other.let_go()
+    done = await sent
+    assert done.created and done.frame["seq"] == 3
+    # the next group finds the lock free: no wait
+    await svc.do_chat(cid, CUSTOMER, "after-00001", "after")
+    assert own.lock_waits == 1
+    assert await stored(svc, cid) == ["before-0001", "waited-001", "after-00001"]
+
+
+async def test_sqlite_a_lock_held_past_the_timeout_is_overloaded_and_the_resend_lands_once(
+    in_file: tuple[Database, ConversationService, Path],
+) -> None:
+    db, svc, path = in_file
+    other = OtherWriter(path)
+    cid = await new_conversation(svc)
+    async with db.own_writer() as own:
+        own.timeout_s = 0.05
+    await other.take()
+    with pytest.raises(VisavisError) as refused:
+        await svc.do_chat(cid, CUSTOMER, "refused-001", "refused")
+    assert refused.value.code == "overloaded"
+    await other.let_go()
+    resent = await svc.do_chat(cid, CUSTOMER, "refused-001", "refused")
+    assert resent.created
+    assert await stored(svc, cid) == ["refused-001"]
 
 
 async def backend_pid(db: Database) -> int:

@@ -4,16 +4,17 @@ A group commit reads the resends among its messages, reads (PostgreSQL: locks) t
 conversations, bumps their `last_seq` and inserts the events — the same four
 statements however many messages it holds (on PostgreSQL the last two are one).
 
-SQLite: each trip to the SQLite thread of `aiosqlite` wakes that thread and hands
-the GIL over and back, and on a busy event loop that, not SQLite, was most of a
-commit's time and much of its CPU. So the statements go to the driver, not through
-SQLAlchemy, and in two trips per group: both reads in one, both writes with the
-commit in the other (`write` only keeps them for `commit`). They run on a connection
-of the group commit's own that stays open (`Database.own_writer`): no session, no
-pool checkout and no reset (a rollback) per group. Values are converted by the
-dialect's own processors, so rows are stored exactly as SQLAlchemy stores them. No
-row lock: the process-wide write lock (`storage/engine.py`) already serialises every
-writing transaction.
+SQLite: the statements go to the driver, not through SQLAlchemy, on a connection of
+the group commit's own that stays open and runs on the event loop itself
+(`Database.own_writer`, storage/own_writer.py): no session, no pool checkout, no
+reset (a rollback) and no trip to a driver thread per group — those trips, not
+SQLite, were most of a group's time on a busy loop. The transaction takes the file's
+write lock first (BEGIN IMMEDIATE), so its reads and writes are one snapshot even
+beside another process's writers. Values are converted by the dialect's own
+processors, so rows are stored exactly as SQLAlchemy stores them. No row lock: the
+process-wide write lock (`storage/engine.py`) already serialises every writing
+transaction. (SQLite in memory, the tests' default, has one connection that everybody
+shares: there the statements take trips to its aiosqlite thread.)
 
 PostgreSQL: SQLAlchemy Core, on a connection of the group commit's own that stays
 open (`Database.own_connection`): no session, no pool checkout with its pre-ping and
@@ -27,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
 
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from visavis.storage.engine import Database
 from visavis.storage.models import Conversation, Event
+from visavis.storage.own_writer import OwnWriter
 
 _CONV = cast(Table, Conversation.__table__)
 _EVENT = cast(Table, Event.__table__)
@@ -88,8 +90,10 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
     """A transaction for a group commit and its statements; rolled back if the block
     raises. The caller commits."""
     if database.has_own_writer:
-        async with database.own_writer() as driver:
-            yield SqliteChatRows(driver, database.engine.dialect, None)
+        async with database.own_writer() as own:
+            with _as_sqlalchemy_errors(database.engine.dialect):
+                await own.begin()
+            yield SqliteChatRows(_on_loop(own), database.engine.dialect, None)
         return
     if database.engine.dialect.name != "sqlite":
         async with database.own_connection() as conn:
@@ -97,7 +101,7 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
         return
     async with database.writer() as db:  # in memory: the one connection everybody uses
         raw = await (await db.connection()).get_raw_connection()
-        yield SqliteChatRows(raw.driver_connection, database.engine.dialect, db.commit)
+        yield SqliteChatRows(_in_thread(raw.driver_connection), database.engine.dialect, db.commit)
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -208,13 +212,55 @@ def _datetime_processors(dialect: Dialect) -> tuple[Any, Any]:
     return impl.bind_processor(dialect), impl.result_processor(dialect, None)
 
 
+# `await run(fn, *args)`: `fn(sqlite3_connection, *args)` on the transaction's connection
+Run = Callable[..., Awaitable[Any]]
+
+
+def _on_loop(own: OwnWriter) -> Run:
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return own.run(fn, *args)
+
+    return run
+
+
+def _in_thread(driver: Any) -> Run:
+    """In one trip to an `aiosqlite.Connection`'s thread (its `_execute` and `_conn`:
+    what its own methods use; its public ones take one trip per statement)."""
+
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return await driver._execute(lambda: fn(driver._conn, *args))
+
+    return run
+
+
+@contextlib.contextmanager
+def _as_sqlalchemy_errors(dialect: Dialect) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's (what the group commit tells apart: a busy
+    or lost database is `OperationalError`, a broken rule not)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise sa_exc.OperationalError("chat group commit", None, exc) from exc
+    except sqlite3.IntegrityError as exc:
+        raise sa_exc.IntegrityError("chat group commit", None, exc) from exc
+    except sqlite3.ProgrammingError as exc:
+        # a closed connection ("Cannot operate on a closed database", the dialect's
+        # disconnect) is a lost database too: without this a group of one was
+        # answered `internal` instead of `overloaded` (tests/unit/test_chat_connection.py)
+        if not dialect.is_disconnect(cast(Any, exc), None, None):
+            raise
+        raise sa_exc.OperationalError(
+            "chat group commit", None, exc, connection_invalidated=True
+        ) from exc
+
+
 class SqliteChatRows:
     def __init__(
-        self, driver: Any, dialect: Dialect, commit: Callable[[], Awaitable[None]] | None
+        self, run: Run, dialect: Dialect, commit: Callable[[], Awaitable[None]] | None
     ) -> None:
-        """`driver`: the transaction's `aiosqlite.Connection`; `commit` commits it
-        (None: the driver's own commit, in the trip of the writes)."""
-        self.driver = driver
+        """`run`: how the transaction's statements run (`_on_loop`, `_in_thread`);
+        `commit` commits it (None: sqlite3's own commit, with the writes)."""
+        self._run = run
         self.dialect = dialect
         self._commit = commit
         self._to_db, self._from_db = _datetime_processors(dialect)
@@ -224,7 +270,7 @@ class SqliteChatRows:
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
     ) -> tuple[Sequence[Any], Sequence[Any]]:
         params = [v for key in keys for v in key]
-        found, convs = await self._in_thread(
+        found, convs = await self._trip(
             _read, _sqlite_stored(len(keys)), params, _sqlite_conversations(len(ids)), ids
         )
         from_db = self._from_db
@@ -237,8 +283,8 @@ class SqliteChatRows:
     async def write(
         self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
     ) -> None:
-        """Kept for `commit`, which sends them with the commit in one trip: nobody
-        sees them before anyway, and a broken rule fails the group there alike."""
+        """Kept for `commit`, which runs them with the commit at once: nobody sees them
+        before anyway, and a broken rule fails the group there alike."""
         at = created_at if self._to_db is None else self._to_db(created_at)  # once a group
         self._writes[0].extend((b.new_seq, b.new_preview, b.cid) for b in bumps)
         self._writes[1].extend((*e, at) for e in events)
@@ -246,32 +292,13 @@ class SqliteChatRows:
     async def commit(self) -> None:
         bumps, events = self._writes
         self._writes = ([], [])
-        await self._in_thread(_write, bumps, events, self._commit is None)
+        await self._trip(_write, bumps, events, self._commit is None)
         if self._commit is not None:
             await self._commit()
 
-    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """`fn(sqlite3_connection, *args)` in one trip to the connection's thread
-        (`aiosqlite`'s `_execute` and `_conn`: what its own methods use; its public
-        ones take one trip per statement). The driver's errors as SQLAlchemy's
-        (what the group commit tells apart: a busy or lost database is
-        `OperationalError`, a broken rule not)."""
-        driver = self.driver
-        try:
-            return await driver._execute(lambda: fn(driver._conn, *args))
-        except sqlite3.OperationalError as exc:
-            raise sa_exc.OperationalError("chat group commit", None, exc) from exc
-        except sqlite3.IntegrityError as exc:
-            raise sa_exc.IntegrityError("chat group commit", None, exc) from exc
-        except sqlite3.ProgrammingError as exc:
-            # a closed connection ("Cannot operate on a closed database", the dialect's
-            # disconnect) is a lost database too: without this a group of one was
-            # answered `internal` instead of `overloaded` (tests/unit/test_chat_connection.py)
-            if not self.dialect.is_disconnect(cast(Any, exc), None, None):
-                raise
-            raise sa_exc.OperationalError(
-                "chat group commit", None, exc, connection_invalidated=True
-            ) from exc
+    async def _trip(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with _as_sqlalchemy_errors(self.dialect):
+            return await self._run(fn, *args)
 
 
 def _read(

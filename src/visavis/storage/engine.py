@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-import aiosqlite
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from visavis.storage.checkpoint import PRAGMAS as CHECKPOINT_PRAGMAS
 from visavis.storage.checkpoint import WalCheckpointer
+from visavis.storage.own_writer import OwnWriter
 
 
 def is_sqlite(url: str) -> bool:
@@ -79,7 +79,7 @@ class Database:
         self.has_own_writer = self._write_lock is not None and in_file
         self._own = KeptConnection(
             self._write_lock or asyncio.Lock(),
-            lambda: _connect(path or "", pragmas),
+            lambda: OwnWriter.connect(path or "", pragmas, SQLITE_TIMEOUT_S),
             lambda conn: conn.in_transaction,
         )
         # PostgreSQL: the connection `own_connection` keeps, and its turn (the chat
@@ -104,11 +104,12 @@ class Database:
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started)
 
-    def own_writer(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
-        """SQLite in a file (`has_own_writer`): the write lock, and a driver connection
-        of its own that stays open, for the hot write that runs its statements on the
-        driver itself (the chat group commit, conversations/chat_rows.py): no
-        session, no pool checkout, no reset per transaction. As `_kept`."""
+    def own_writer(self) -> contextlib.AbstractAsyncContextManager[OwnWriter]:
+        """SQLite in a file (`has_own_writer`): the write lock, and a connection of its
+        own that stays open and runs on the event loop (storage/own_writer.py), for
+        the hot write that runs its statements on the driver itself (the chat group
+        commit, conversations/chat_rows.py): no session, no pool checkout, no reset
+        and no trip to a thread per transaction. As `_kept`."""
         assert self._write_lock is not None and self.has_own_writer
         return self._kept(self._own)
 
@@ -156,7 +157,7 @@ class Database:
 
 
 class _Connection(Protocol):
-    """What `KeptConnection` needs of a connection: aiosqlite's and SQLAlchemy's."""
+    """What `KeptConnection` needs of a connection: `OwnWriter` and SQLAlchemy's."""
 
     async def rollback(self) -> None: ...
     async def close(self) -> None: ...
@@ -196,11 +197,3 @@ class KeptConnection(Generic[C]):
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close()
-
-
-async def _connect(path: str, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
-    """A connection as the engine makes them (its timeout and pragmas)."""
-    conn = await aiosqlite.connect(path, timeout=SQLITE_TIMEOUT_S)
-    for pragma in pragmas:
-        await conn.execute_fetchall(pragma)
-    return conn

@@ -1,0 +1,100 @@
+"""The SQLite connection of the chat group commit, run on the event loop itself.
+
+A group commit's statements take SQLite a few hundred microseconds (WAL with
+synchronous=NORMAL writes to the page cache; the fsyncs are the checkpointer's, in
+its own thread). Handing them to a driver thread (aiosqlite) cost more than that:
+each trip woke the thread, passed the GIL over and back, and its answer waited for
+a loop turn behind every other socket's frames. At 2,000 msg/s that wait was most of
+a message's latency and its tail. So this connection's statements run where they are
+called, on the loop, without a trip.
+
+Only one thing could make a statement here wait: the write lock of the file, held by
+another process (the CLI, a second server on the same file). So the connection's
+busy timeout is zero, every transaction takes the write lock first (`begin`: BEGIN
+IMMEDIATE), and only when that finds the lock taken does the wait happen — in a
+thread, with the usual timeout, while the loop goes on. Once the lock is held, the
+rest of the transaction cannot wait for another writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (or one of its extended codes): another connection holds the lock."""
+    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class OwnWriter:
+    """One `sqlite3.Connection` in autocommit mode (transactions are begun by hand),
+    used on the loop thread and, while waiting for the lock, in a worker thread —
+    never in both at once: its user holds the process's write lock
+    (`Database.own_writer`)."""
+
+    def __init__(self, conn: sqlite3.Connection, timeout_s: float) -> None:
+        self.conn = conn
+        self.timeout_s = timeout_s
+        self.lock_waits = 0  # transactions that found the file's write lock taken
+
+    @classmethod
+    async def connect(cls, path: str, pragmas: tuple[str, ...], timeout_s: float) -> OwnWriter:
+        """Opened in a thread: the pragmas (`journal_mode=WAL`) may wait for the lock."""
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(
+                path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+            try:
+                for pragma in pragmas:
+                    conn.execute(pragma).fetchall()
+                conn.execute("PRAGMA busy_timeout = 0")
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        return cls(await asyncio.to_thread(connect), timeout_s)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    async def begin(self) -> None:
+        """BEGIN IMMEDIATE: this transaction's snapshot and the file's write lock. At
+        once on the loop when the lock is free; else waited for in a thread (at most
+        the timeout, then `database is locked` as any SQLite wait ends)."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+        self.lock_waits += 1
+        await asyncio.to_thread(self._begin_waiting)
+
+    def _begin_waiting(self) -> None:
+        conn = self.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute("PRAGMA busy_timeout = 0")
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)`, here and now (inside a transaction from `begin`)."""
+        return fn(self.conn, *args)
+
+    async def commit(self) -> None:
+        self.conn.commit()
+
+    async def rollback(self) -> None:
+        self.conn.rollback()
+
+    async def close(self) -> None:
+        self.conn.close()
