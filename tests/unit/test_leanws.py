@@ -118,11 +118,11 @@ def text_frame(text: str) -> bytes:
 
 
 def turn_end() -> asyncio.Future[None]:
-    """Done after the end of this loop turn's cork (`_Cork` flushes two hops on; this
-    is scheduled later, so it runs after)."""
+    """Done after this loop turn's cork has flushed (`_Cork` flushes in the next turn;
+    this is done in the turn after that)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(loop.call_soon, loop.call_soon, done.set_result, None)
+    loop.call_soon(loop.call_soon, done.set_result, None)
     return done
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -61,6 +62,9 @@ TRANSIENT = (
 )
 
 Writes = Callable[[], AbstractAsyncContextManager[ChatWrite]]
+# told a message's outcome right after its group's commit and announcement, in the
+# same loop turn: the stored event, or why it was refused
+Answer = Callable[[Appended | BaseException], None]
 
 
 class ChatCommits:
@@ -68,7 +72,7 @@ class ChatCommits:
         """`writes`: opens the write of a group (`ConversationService.write_chats`)."""
         self._writes = writes
         self.max_queued = max_queued
-        self._queue: deque[tuple[ChatIn, asyncio.Future[Appended]]] = deque()
+        self._queue: deque[tuple[ChatIn, Answer]] = deque()
         self._task: asyncio.Task[None] | None = None
         self._committing = 0  # messages in the transaction now running
         self._rate = 1000.0  # messages per second committed lately (a moving average)
@@ -111,12 +115,19 @@ class ChatCommits:
     def submit(self, item: ChatIn) -> asyncio.Future[Appended]:
         """Queue one message; the future is answered after its commit (or with the
         error that refused it). Raises `overloaded` at once when the queue is full."""
-        self.check_room()
         fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, fut))
+        self.submit_answered(item, functools.partial(_settle, fut))
+        return fut
+
+    def submit_answered(self, item: ChatIn, answer: Answer) -> None:
+        """As `submit`, answered by a call instead of a future: in the loop turn of the
+        commit, with the events it announced, not a turn later as a future's
+        callbacks are — so the sender's ack and the events leave in one write
+        (the gateway's acks)."""
+        self.check_room()
+        self._queue.append((item, answer))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
-        return fut
 
     async def _run(self) -> None:
         try:
@@ -136,7 +147,7 @@ class ChatCommits:
         finally:
             self._task = None
 
-    async def _commit(self, batch: list[tuple[ChatIn, asyncio.Future[Appended]]]) -> None:
+    async def _commit(self, batch: list[tuple[ChatIn, Answer]]) -> None:
         try:
             async with self._writes() as w:
                 results = await w.append_chats([item for item, _ in batch])
@@ -146,8 +157,8 @@ class ChatCommits:
             # wait that long once per message)
             log.warning("a group commit of %d messages failed (%r); overloaded", len(batch), exc)
             retry = self._retry_ms()
-            for _item, fut in batch:
-                _answer(fut, VisavisError("overloaded", "the database is busy; resend",
+            for _item, answer in batch:
+                _answer(answer, VisavisError("overloaded", "the database is busy; resend",
                                           retry_after_ms=retry))  # fmt: skip
             return
         except Exception as exc:
@@ -159,10 +170,10 @@ class ChatCommits:
                 await self._commit([one])
             return
         self.batches += 1
-        for (_item, fut), result in zip(batch, results, strict=True):
+        for (_item, answer), result in zip(batch, results, strict=True):
             if isinstance(result, Appended) and result.created:
                 self.committed += 1
-            _answer(fut, result)
+            _answer(answer, result)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -171,7 +182,14 @@ class ChatCommits:
                 await self._task
 
 
-def _answer(fut: asyncio.Future[Appended], result: Appended | BaseException) -> None:
+def _answer(answer: Answer, result: Appended | BaseException) -> None:
+    try:
+        answer(result)
+    except Exception:  # one sender's failure must not keep the others unanswered
+        log.exception("answering a chat message failed")
+
+
+def _settle(fut: asyncio.Future[Appended], result: Appended | BaseException) -> None:
     if fut.done():  # the sender gave up waiting (its socket closed)
         return
     if isinstance(result, BaseException):

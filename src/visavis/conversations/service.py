@@ -11,7 +11,6 @@ Reads are in `reads.py`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
@@ -24,7 +23,7 @@ from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite, chat_write
 from visavis.conversations.cobrowsing import end_running
-from visavis.conversations.commits import ChatCommits
+from visavis.conversations.commits import Answer, ChatCommits
 from visavis.conversations.erasure import do_erase_at_end
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.recordingstate import stop_running
@@ -197,14 +196,14 @@ class ConversationService(ConversationReads):
         committed with whatever else is queued (commits.py). An adviser must serve the
         conversation and it must be active; a customer's must not have ended — both
         checked in the transaction. `overloaded` when too many messages wait."""
-        return await self.submit_chat(conversation_id, author, client_id, text)
+        return await self.chats.submit(ChatIn(conversation_id, author, client_id, text))
 
     def submit_chat(
-        self, conversation_id: str, author: Author, client_id: str, text: str
-    ) -> asyncio.Future[Appended]:
-        """As `do_chat`, without waiting: refuses (`overloaded`) at once, and the
-        future is answered after the commit."""
-        return self.chats.submit(ChatIn(conversation_id, author, client_id, text))
+        self, conversation_id: str, author: Author, client_id: str, text: str, answer: Answer
+    ) -> None:
+        """As `do_chat`, without waiting: refuses (`overloaded`) at once, and `answer`
+        is called after the commit, in its loop turn (commits.py)."""
+        self.chats.submit_answered(ChatIn(conversation_id, author, client_id, text), answer)
 
     async def do_accept(
         self,

@@ -154,10 +154,9 @@ class Gate:
 
 
 class _Cork:
-    """The sockets of one event loop with framed, unwritten frames; written together at
-    the end of the loop turn. Two hops: the first lets the callbacks queued in the
-    same turn run (a group commit's acks are future callbacks queued after its
-    events were pushed), the second writes."""
+    """The sockets of one event loop with framed, unwritten frames; written together in
+    the next loop turn, so what one turn framed for a socket leaves in one write (a
+    group commit's events and the acks it answers in the same turn)."""
 
     __slots__ = ("_loop", "_pending", "_scheduled")
 
@@ -170,7 +169,7 @@ class _Cork:
         self._pending.append(proto)
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self._loop.call_soon, self._flush)
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         pending, self._pending, self._scheduled = self._pending, [], False

@@ -489,29 +489,33 @@ class Gateway:
             self._error(conn, msg.id, "overloaded", message, {"retry_after_ms": MIN_RETRY_MS})
             return
         try:
-            pending = self.conversations.submit_chat(cid, author_of(conn), msg.client_id, text)
+            # a callback, not a task per message: the answer is sent in the commit's
+            # loop turn, with the events it announced
+            self.conversations.submit_chat(
+                cid, author_of(conn), msg.client_id, text,
+                lambda result: self._ack_chat(conn, msg, result),
+            )  # fmt: skip
         except VisavisError as err:
             # overloaded: said to the client; counted and logged in summary (commits.py),
             # not a line per refusal when thousands a second are refused
             self._error(conn, msg.id, err.code, err.message, err.details)
             return
         conn.chats_in_flight += 1
-        # a callback, not a task per message: the answer is sent when the commit is done
-        pending.add_done_callback(lambda done: self._ack_chat(conn, msg, done))
 
-    def _ack_chat(self, conn: Connection, msg: m.ChatSend, done: asyncio.Future[Appended]) -> None:
+    def _ack_chat(
+        self, conn: Connection, msg: m.ChatSend, result: Appended | BaseException
+    ) -> None:
         conn.chats_in_flight -= 1
         cid = msg.conversation_id
-        err = done.exception() if not done.cancelled() else VisavisError("internal", "cancelled")
-        if isinstance(err, VisavisError):
+        if isinstance(result, VisavisError):
+            err = result
             log.info("refused frame %s from %s: %s %s", msg.id, conn.role, err.code, err.message)
             self._error(conn, msg.id, err.code, err.message, err.details)
             return
-        if err is not None:
-            log.error("internal error on frame %s", msg.id, exc_info=err)
+        if isinstance(result, BaseException):
+            log.error("internal error on frame %s", msg.id, exc_info=result)
             self._error(conn, msg.id, "internal", "internal error; the frame was not applied")
             return
-        result = done.result()
         conn.push(chat_ack_text(msg.id, cid, result.frame["seq"]))
         if not result.created and cid in conn.subs:
             # A resend: the original event may not have reached this socket yet.
