@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -228,6 +229,39 @@ async def test_the_announced_text_of_each_message_is_the_json_of_what_was_stored
     # this process's handlers route from the frame handed along: what the text encodes
     routed = [fr for h, fr in zip(heard, frames, strict=True) if loads(h)["kind"] == "chat.message"]
     assert routed == stored
+
+
+async def test_answers_come_in_the_loop_turn_of_their_announcement(db: Database) -> None:
+    """`submit_answered` (the gateway's acks): each sender is answered after its event
+    was announced and before the loop's next turn, so the sockets' events and acks
+    of one group are written together (web/leanws.py's cork waits one turn)."""
+    bus = MemoryBus()
+    svc = conversation_service(db, bus)
+    cid = await new_conversation(svc)
+    next_turn: list[str] = []  # client_ids whose announcement's next turn has come
+    announced: list[str] = []
+    answers: list[tuple[str, bool, bool]] = []  # client_id, announced, next turn come
+
+    def hear(text: str, frame: Mapping[str, object] | None) -> None:
+        client_id = str(loads(text).get("client_id"))
+        announced.append(client_id)
+        asyncio.get_running_loop().call_soon(next_turn.append, client_id)
+
+    bus.subscribe(conv_topic(cid), hear)
+    done = asyncio.Event()
+
+    def answer(client_id: str, result: Appended | BaseException) -> None:
+        assert isinstance(result, Appended) and result.created
+        answers.append((client_id, client_id in announced, client_id in next_turn))
+        if len(answers) == 5:
+            done.set()
+
+    for i in range(5):
+        client_id = f"turn-{i:06d}"
+        item = ChatIn(cid, CUSTOMER, client_id, str(i))
+        svc.chats.submit_answered(item, functools.partial(answer, client_id))
+    await done.wait()
+    assert answers == [(f"turn-{i:06d}", True, False) for i in range(5)]
 
 
 async def test_resends_in_one_group_and_across_groups_are_stored_once(
