@@ -144,6 +144,11 @@ class ChatCommits:
                 # the rate a full queue drains at: only batches that had company say it
                 if n > 1:
                     self._rate = 0.8 * self._rate + 0.2 * (n / spent)
+                if self._queue:
+                    # a backlog: the loop's other work gets a turn between groups (on
+                    # SQLite a group runs on the loop without a wait: storage/own_writer.py),
+                    # and what arrives meanwhile joins the next one
+                    await asyncio.sleep(0)
         finally:
             self._task = None
 
