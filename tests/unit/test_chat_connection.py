@@ -188,6 +188,33 @@ async def test_sqlite_a_lock_held_elsewhere_is_waited_for_beside_the_loop(
     assert await stored(svc, cid) == ["before-0001", "waited-001", "after-00001"]
 
 
+async def test_sqlite_a_group_cancelled_while_it_waits_for_the_lock_leaves_the_loop_free(
+    in_file: tuple[Database, ConversationService, Path],
+) -> None:
+    """Shutting down while a group waits for a lock held elsewhere: the group commit's
+    task is cancelled at once, but the connection is the wait's until it ends in its
+    thread, so its rollback waits for that beside the loop (on the loop it would
+    have blocked it for as long as SQLite waits). Then the connection serves again."""
+    db, svc, path = in_file
+    other = OtherWriter(path)
+    cid = await new_conversation(svc)
+    async with db.own_writer() as own:
+        pass
+    await other.take()
+    sent = asyncio.ensure_future(svc.do_chat(cid, CUSTOMER, "cut-000001", "cut"))
+    await until(lambda: own.lock_waits == 1)
+    closing = asyncio.ensure_future(svc.chats.close())
+    for _ in range(5):  # the loop goes on (a rollback on it would hold it here)
+        await asyncio.sleep(0)
+    assert not closing.done()  # the rollback waits for the wait
+    await other.let_go()
+    await closing
+    sent.cancel()  # its group was cut short, unanswered (a shutdown's)
+    done = await svc.do_chat(cid, CUSTOMER, "after-00001", "after")
+    assert done.created
+    assert await stored(svc, cid) == ["after-00001"]
+
+
 async def test_sqlite_a_lock_held_past_the_timeout_is_overloaded_and_the_resend_lands_once(
     in_file: tuple[Database, ConversationService, Path],
 ) -> None:

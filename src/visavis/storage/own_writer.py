@@ -13,7 +13,9 @@ another process (the CLI, a second server on the same file). So the connection's
 busy timeout is zero, every transaction takes the write lock first (`begin`: BEGIN
 IMMEDIATE), and only when that finds the lock taken does the wait happen — in a
 thread, with the usual timeout, while the loop goes on. Once the lock is held, the
-rest of the transaction cannot wait for another writer.
+rest of the transaction cannot wait for another writer. A group cancelled during
+such a wait (a shutdown) rolls back only once the wait has ended in its thread:
+SQLite would make a rollback on the loop wait for it, and the loop with it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -33,14 +36,17 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
 
 class OwnWriter:
     """One `sqlite3.Connection` in autocommit mode (transactions are begun by hand),
-    used on the loop thread and, while waiting for the lock, in a worker thread —
+    used on the loop thread and, while waiting for the lock, in a thread of its own —
     never in both at once: its user holds the process's write lock
-    (`Database.own_writer`)."""
+    (`Database.own_writer`), and a rollback or close asked for while a wait runs
+    (its group cancelled) waits for that wait to end, beside the loop."""
 
     def __init__(self, conn: sqlite3.Connection, timeout_s: float) -> None:
         self.conn = conn
         self.timeout_s = timeout_s
         self.lock_waits = 0  # transactions that found the file's write lock taken
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-lock-wait")
+        self._waiting: Future[None] | None = None
 
     @classmethod
     async def connect(cls, path: str, pragmas: tuple[str, ...], timeout_s: float) -> OwnWriter:
@@ -76,7 +82,9 @@ class OwnWriter:
             if not is_busy(exc):
                 raise
         self.lock_waits += 1
-        await asyncio.to_thread(self._begin_waiting)
+        self._waiting = self._thread.submit(self._begin_waiting)
+        await asyncio.wrap_future(self._waiting)
+        self._waiting = None
 
     def _begin_waiting(self) -> None:
         conn = self.conn
@@ -86,6 +94,13 @@ class OwnWriter:
         finally:
             conn.execute("PRAGMA busy_timeout = 0")
 
+    async def _wait_ended(self) -> None:
+        """The connection is the loop's again: a wait for the lock cut short on the
+        loop's side (cancelled) has ended in its thread too."""
+        if self._waiting is not None:
+            await asyncio.wait([asyncio.wrap_future(self._waiting)])
+            self._waiting = None
+
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)`, here and now (inside a transaction from `begin`)."""
         return fn(self.conn, *args)
@@ -94,7 +109,10 @@ class OwnWriter:
         self.conn.commit()
 
     async def rollback(self) -> None:
+        await self._wait_ended()
         self.conn.rollback()
 
     async def close(self) -> None:
+        await self._wait_ended()
         self.conn.close()
+        self._thread.shutdown(wait=False)
