@@ -1,8 +1,8 @@
 """The SQLite connection of the chat group commit, run on the event loop itself.
 
-A group commit's statements take SQLite a few hundred microseconds (WAL with
-synchronous=NORMAL writes to the page cache; the fsyncs are the checkpointer's, in
-its own thread). Handing them to a driver thread (aiosqlite) cost more than that:
+A group commit's statements take SQLite about a hundred microseconds at 2,000 msg/s
+(WAL with synchronous=NORMAL writes to the page cache; the fsyncs are the
+checkpointer's, in its own thread). Handing them to a driver thread (aiosqlite) cost more than that:
 each trip woke the thread, passed the GIL over and back, and its answer waited for
 a loop turn behind every other socket's frames. At 2,000 msg/s that wait was most of
 a message's latency and its tail. So this connection's statements run where they are
@@ -104,9 +104,6 @@ class OwnWriter:
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)`, here and now (inside a transaction from `begin`)."""
         return fn(self.conn, *args)
-
-    async def commit(self) -> None:
-        self.conn.commit()
 
     async def rollback(self) -> None:
         await self._wait_ended()
