@@ -24,6 +24,7 @@ from visavis.web.leanws import (
     Inbox,
     LeanWebSocketProtocol,
     Receiver,
+    next_frame,
 )
 
 
@@ -270,26 +271,20 @@ async def test_the_inbox_shows_a_received_text_without_taking_it() -> None:
 
 
 async def test_received_frames_are_taken_straight_and_a_disconnect_is_left() -> None:
-    """`take_frame` (the gateway's loop), once `frame_waiter` says a message is there,
-    takes text and binary frames in order, reading on after each (uvicorn pauses the
+    """`next_frame` (the gateway's loop: `frame_waiter`, then `take_frame`) takes text
+    and binary frames in order, reading on after each (uvicorn pauses the
     transport per frame), and leaves the disconnect to `receive`, for Starlette."""
     seen: list[str | bytes | None] = []
     left: list[Any] = []
 
     async def app(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         lean: Receiver = scope["extensions"][RECEIVE]
-
-        async def take() -> str | bytes | None:
-            while (waiter := lean.frame_waiter()) is not None:
-                await waiter
-            return lean.take_frame()
-
         assert (await receive())["type"] == "websocket.connect"
         await send({"type": "websocket.accept"})
         for _ in range(3):
-            seen.append(await take())
+            seen.append(await next_frame(lean))
         await send({"type": "websocket.send", "text": "got 3"})
-        seen.append(await take())  # the client's close: not a frame
+        seen.append(await next_frame(lean))  # the client's close: not a frame
         left.append(await receive())
 
     async with serving(app, LeanWebSocketProtocol) as (url, server):

@@ -218,7 +218,7 @@ Run = Callable[..., Awaitable[Any]]
 
 def _on_loop(own: OwnWriter) -> Run:
     async def run(fn: Callable[..., Any], *args: Any) -> Any:
-        return own.run(fn, *args)
+        return fn(own.conn, *args)  # here and now: inside the transaction `begin` began
 
     return run
 

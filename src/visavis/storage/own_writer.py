@@ -22,11 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
-
-T = TypeVar("T")
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -100,10 +96,6 @@ class OwnWriter:
         if self._waiting is not None:
             await asyncio.wait([asyncio.wrap_future(self._waiting)])
             self._waiting = None
-
-    def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(connection, *args)`, here and now (inside a transaction from `begin`)."""
-        return fn(self.conn, *args)
 
     async def rollback(self) -> None:
         await self._wait_ended()

@@ -68,6 +68,14 @@ class Receiver(Protocol):
     def take_frame(self) -> str | bytes | None: ...
 
 
+async def next_frame(receiver: Receiver) -> str | bytes | None:
+    """The next received frame, once there is one (None: the next message is a
+    disconnect, left for `receive`)."""
+    while (waiter := receiver.frame_waiter()) is not None:
+        await waiter
+    return receiver.take_frame()
+
+
 class Inbox:
     """The part of `asyncio.Queue` the protocol uses, for one reader (the app)."""
 

@@ -39,7 +39,7 @@ from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
 from visavis.web.hub import Hub
 from visavis.web.lanes import Lanes
-from visavis.web.leanws import PEEK, RECEIVE, Receiver
+from visavis.web.leanws import PEEK, RECEIVE, Receiver, next_frame
 from visavis.web.metrics import FRAMES_IN, FRAMES_REFUSED, SOCKETS
 from visavis.web.permissions import (
     advisers_of,
@@ -197,9 +197,7 @@ class Gateway:
     async def _receive(self, ws: WebSocket) -> str | bytes:
         lean = _receiver_of(ws)
         if lean is not None:
-            while (waiter := lean.frame_waiter()) is not None:
-                await waiter
-            frame = lean.take_frame()
+            frame = await next_frame(lean)
             if frame is not None:
                 return frame  # else a disconnect: Starlette takes it, and knows of it
         msg = await ws.receive()
