@@ -158,8 +158,11 @@ def test_consent_masking_control_navigation_and_end(live_server: LiveServer, use
     expect(page.get_by_test_id("cobrowse-stop")).to_be_hidden()
     assert not recorder_running(page)
     assert page.evaluate("() => sessionStorage.getItem('visavis.cb')") is None
-    ended = [f for f in adviser.frames("event") if f.get("kind") == "cobrowse.ended"]
-    assert ended and ended[-1]["body"] == {"reason": "conversation_ended"}
+    # the adviser's socket hears of it in its own time (the customer's banner may be first)
+    adviser.page.wait_for_function(
+        """() => window.__cb.frames.some(f => f.type === 'event' && f.kind === 'cobrowse.ended'
+              && f.body.reason === 'conversation_ended')"""
+    )
 
 
 def test_stop_on_the_page_and_decline(live_server: LiveServer, users: Users) -> None:
