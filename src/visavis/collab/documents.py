@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 from datetime import UTC, datetime
 from typing import cast
 
@@ -32,6 +31,7 @@ from visavis.protocol import frames as f
 from visavis.protocol import messages as m
 from visavis.storage.engine import Database
 from visavis.storage.files import FileStore
+from visavis.storage.ids import new_id
 from visavis.storage.models import Conversation, Document
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class DocumentService:
         try:
             async with self.conversations.write(summaries=False) as w:
                 doc = Document(
-                    id=secrets.token_urlsafe(16),
+                    id=new_id(16),
                     conversation_id=conversation_id,
                     digest=digest,
                     kind=checked.kind,
@@ -141,7 +141,7 @@ class DocumentService:
         item = await self.library.get(library_id)
         async with self.conversations.write(summaries=False) as w:
             doc = Document(
-                id=secrets.token_urlsafe(16),
+                id=new_id(16),
                 conversation_id=conversation_id,
                 digest=item.digest,
                 kind=item.kind,

@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import cast
 
@@ -26,6 +25,7 @@ from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.storage.engine import Database
 from visavis.storage.files import FileStore
+from visavis.storage.ids import new_id
 from visavis.storage.models import Document
 from visavis.storage.models import LibraryDocument as LibraryRow
 
@@ -89,7 +89,7 @@ class LibraryService:
         checked = await asyncio.to_thread(check_upload, data, self.limits, True)
         digest = await self.store.put(checked.data)
         row = LibraryRow(
-            id=secrets.token_urlsafe(16),
+            id=new_id(16),
             digest=digest,
             kind=checked.kind,
             name=clean_name(name, checked.kind),

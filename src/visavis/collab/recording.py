@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 
 from visavis.collab.recording_consent import CONSENT_TEXTS, CONSENT_VERSION, consent_text
 from visavis.conversations.recordingstate import PARTICIPANTS, RecordingState, read_state
@@ -30,6 +29,7 @@ from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.recording.recorder import Recorder
 from visavis.storage.engine import Database
+from visavis.storage.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class RecordingService:
             state = await read_state(w.db, cid)
             if state.active:
                 raise VisavisError("invalid_state", f"a recording is already {state.phase}")
-            rid = secrets.token_urlsafe(12)
+            rid = new_id(12)
             body = {"recording_id": rid, "call_id": call_id, "consent": consent_text()}
             event = await w.append(cid, "recording.requested", author, body)
         return event

@@ -29,7 +29,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +58,7 @@ from visavis.protocol import signing as s
 from visavis.signing.model import AuditRecord, AuditStep, SignatureMark, SignatureSpot
 from visavis.storage.engine import Database
 from visavis.storage.files import digest_of
+from visavis.storage.ids import new_id
 from visavis.storage.models import Conversation, Document, Event
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ class SigningService:
                     "expected it cancelled or finished first",
                 )
             body: f.SignatureRequestedBody = {
-                "request_id": secrets.token_urlsafe(12),
+                "request_id": new_id(12),
                 "document_id": doc.id,
                 "document_name": doc.name,
                 "document_sha256": doc.digest,
@@ -415,7 +415,7 @@ class SigningService:
         self, cid: str, state: RequestState, digest: str, info: list[dict[str, float]]
     ) -> Document:
         return Document(
-            id=secrets.token_urlsafe(16),
+            id=new_id(16),
             conversation_id=cid,
             digest=digest,
             kind="pdf",

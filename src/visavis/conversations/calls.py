@@ -9,7 +9,6 @@ browser (WebRTC); the server only relays signalling between the two participants
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 
 from visavis.conversations.callstate import clear_call, ended_body
@@ -18,6 +17,7 @@ from visavis.conversations.service import ConversationService
 from visavis.conversations.state import Status
 from visavis.conversations.writes import Author, Result
 from visavis.errors import VisavisError
+from visavis.storage.ids import new_id
 from visavis.storage.models import Conversation
 
 
@@ -46,7 +46,7 @@ class CallService:
             if conv.call_id is not None:
                 raise VisavisError("invalid_state", f"a call is already {conv.call_status}")
             now = datetime.now(UTC)
-            conv.call_id = secrets.token_urlsafe(12)
+            conv.call_id = new_id(12)
             conv.call_status = "ringing"
             conv.call_media = media
             conv.call_requested_by = author.role

@@ -12,7 +12,6 @@ Reads are in `reads.py`.
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from visavis.conversations.writes import Author, Result, Write, count_active
 from visavis.errors import VisavisError
 from visavis.routing.decide import ChatLimits, check_chat_limit
 from visavis.storage.engine import Database
+from visavis.storage.ids import new_id
 from visavis.storage.models import Adviser, Conversation
 
 MAX_NAME = 80
@@ -64,7 +64,7 @@ def new_conversation(now: datetime, **fields: Any) -> Conversation:
         "adviser_delivered_seq": 0,
         "adviser_read_seq": 0,
     }
-    return Conversation(id=secrets.token_urlsafe(16), created_at=now, **{**defaults, **fields})
+    return Conversation(id=new_id(16), created_at=now, **{**defaults, **fields})
 
 
 def _aware(dt: datetime) -> datetime:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from datetime import UTC, datetime
 from typing import cast
 
@@ -36,6 +35,7 @@ from visavis.forms.values import as_values, check_value, errors_of, submission
 from visavis.protocol import frames as f
 from visavis.protocol.forms import FieldValue
 from visavis.storage.engine import Database
+from visavis.storage.ids import new_id
 from visavis.storage.models import Form
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class FormService:
                 )
             now = datetime.now(UTC)
             form = Form(
-                id=secrets.token_urlsafe(16),
+                id=new_id(16),
                 conversation_id=conversation_id,
                 template_id=row.id,
                 template_version=row.version,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
@@ -20,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from visavis.storage.checkpoint import PRAGMAS as CHECKPOINT_PRAGMAS
 from visavis.storage.checkpoint import WalCheckpointer
 from visavis.storage.own_writer import OwnWriter
+
+log = logging.getLogger(__name__)
 
 
 def is_sqlite(url: str) -> bool:
@@ -51,6 +55,41 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# how long `dispose` waits for SQLite's driver threads still running a query
+DRIVER_WAIT_S = 5.0
+
+
+class DriverThreads:
+    """The threads of the SQLite driver's connections (aiosqlite: one each), so that
+    `Database.dispose` can wait for them to end while the event loop still runs.
+
+    Why: a query cancelled while its thread runs it (a background task stopped at
+    shutdown) leaves the thread running; SQLAlchemy stops the connection, and the
+    thread ends after the query. If the loop has closed by then, the thread fails
+    handing it the result ("Event loop is closed"), after a shutdown that had
+    looked clean."""
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def add(self, dbapi_conn: Any, _record: Any) -> None:
+        # aiosqlite keeps its worker thread private; without one there is no wait
+        thread = getattr(getattr(dbapi_conn, "_connection", None), "_thread", None)
+        if isinstance(thread, threading.Thread):
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+
+    async def do_wait(self, timeout_s: float) -> None:
+        """Wait, beside the loop, until every driver thread has ended; one that runs
+        past `timeout_s` (a connection never closed, a query waiting on a lock) is
+        left with one log line."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread.is_alive():
+                await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
+        if left := sum(t.is_alive() for t in self._threads):
+            log.warning("database: %d SQLite driver thread(s) running after %g s", left, timeout_s)
+
+
 class Database:
     """Engine + sessions + the write discipline.
 
@@ -75,6 +114,9 @@ class Database:
         pragmas = SQLITE_PRAGMAS + (CHECKPOINT_PRAGMAS if self.checkpointer else ())
         self.engine = make_engine(url, pragmas)
         self.sessions = make_sessionmaker(self.engine)
+        self._drivers = DriverThreads()
+        if is_sqlite(url):
+            event.listen(self.engine.sync_engine, "connect", self._drivers.add)
         # SQLite in a file: the driver connection `own_writer` keeps (made at first use)
         self.has_own_writer = self._write_lock is not None and in_file
         self._own = KeptConnection(
@@ -150,6 +192,7 @@ class Database:
         await self._own.close()
         await self._own_core.close()
         await self.engine.dispose()
+        await self._drivers.do_wait(DRIVER_WAIT_S)
         if self.checkpointer is not None:
             # last: it closes a descriptor of the file, which drops this process's
             # locks on it (checkpoint.py)

@@ -34,6 +34,7 @@ from visavis.conversations.summary import iso
 from visavis.conversations.writes import Author, Result, Write
 from visavis.errors import VisavisError
 from visavis.storage.engine import Database
+from visavis.storage.ids import new_id
 from visavis.storage.models import Adviser, Appointment, Conversation, Slot
 
 MIN_SLOT = timedelta(minutes=10)
@@ -167,7 +168,7 @@ class AppointmentService:
             if overlap is not None:
                 raise VisavisError("invalid_state", "this overlaps one of your slots")
             slot = Slot(
-                id=secrets.token_urlsafe(9),
+                id=new_id(9),
                 adviser_id=adviser_id,
                 starts_at=start.astimezone(UTC),
                 ends_at=end.astimezone(UTC),
@@ -236,7 +237,7 @@ class AppointmentService:
             # A fresh id per booking, not the slot's: a slot freed and booked again by
             # someone else must not reuse the UID of the first customer's invitation.
             appointment = Appointment(
-                id=secrets.token_urlsafe(9),
+                id=new_id(9),
                 conversation_id=conv.id,
                 manage_hash=_hash(manage),
                 customer_email=email,
