@@ -6,7 +6,7 @@ Reads take a session of their own and no lock; they never change anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ARRAY, Row, Select, String, and_, any_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,7 @@ from visavis.conversations.summary import (
 from visavis.conversations.writes import adviser_name, count_active
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
+from visavis.storage.loop_reads import LoopReads
 from visavis.storage.models import Adviser, Conversation, Event
 
 REPLAY_PAGE = 500
@@ -89,9 +90,16 @@ def _not_found(conversation_id: str) -> VisavisError:
 
 
 class ConversationReads:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], arrays: bool = False) -> None:
-        """`arrays`: the database takes an array as one parameter (PostgreSQL)."""
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        arrays: bool = False,
+        loop_reads: LoopReads | None = None,
+    ) -> None:
+        """`arrays`: the database takes an array as one parameter (PostgreSQL).
+        `loop_reads`: SQLite in a file, the batched summaries are read on the loop."""
         self._db = sessions
+        self._loop_reads = loop_reads
         self._summaries_query = _SUMMARIES_OF_ID_ARRAY if arrays else _SUMMARIES_OF_IDS
         # many sockets read these at once (hello, subscribe): one query for many
         self._summaries = Batcher(self._summaries_of, _not_found)
@@ -101,12 +109,15 @@ class ConversationReads:
         return await self._summaries.get(conversation_id)
 
     async def _summaries_of(self, ids: list[str]) -> dict[str, f.ConversationSummary]:
-        async with self._db() as db:
-            rows = await db.execute(self._summaries_query, {"ids": ids})
-            return {
-                r.id: summary(cast(SummarySource, r), r.adviser_name, r.consultant_name)
-                for r in rows
-            }
+        rows: Iterable[Any] | None = None
+        if self._loop_reads is not None:
+            rows = await self._loop_reads.of_ids(_SUMMARIES, Conversation.id, ids)
+        if rows is None:  # not SQLite in a file, or the file was busy
+            async with self._db() as db:
+                rows = (await db.execute(self._summaries_query, {"ids": ids})).all()
+        return {
+            r.id: summary(cast(SummarySource, r), r.adviser_name, r.consultant_name) for r in rows
+        }
 
     async def events_after(
         self, conversation_id: str, after_seq: int, limit: int = REPLAY_PAGE

@@ -84,7 +84,11 @@ class ConversationService(ConversationReads):
         erased in the write that ends a conversation — the medical profile's
         (privacy/profiles.py). `release_files`: deletes, after that commit, the stored
         files no row uses any more (privacy/retention.py's `FileCleanup`)."""
-        super().__init__(database.sessions, arrays=database.engine.dialect.name == "postgresql")
+        super().__init__(
+            database.sessions,
+            arrays=database.engine.dialect.name == "postgresql",
+            loop_reads=database.loop_reads,
+        )
         self._database = database
         self.announcer = announcer
         self.erase_at_end = frozenset(erase_at_end)

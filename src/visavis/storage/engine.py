@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from visavis.storage.checkpoint import PRAGMAS as CHECKPOINT_PRAGMAS
 from visavis.storage.checkpoint import WalCheckpointer
+from visavis.storage.loop_reads import LoopReads
 from visavis.storage.own_writer import OwnWriter
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,10 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", self._drivers.add)
         # SQLite in a file: the driver connection `own_writer` keeps (made at first use)
         self.has_own_writer = self._write_lock is not None and in_file
+        # ... and one for the hot reads, on the loop (storage/loop_reads.py)
+        self.loop_reads = (
+            LoopReads(path or "", pragmas, self.engine.dialect) if self.has_own_writer else None
+        )
         self._own = KeptConnection(
             self._write_lock or asyncio.Lock(),
             lambda: OwnWriter.connect(path or "", pragmas, SQLITE_TIMEOUT_S),
@@ -189,6 +194,8 @@ class Database:
             self.checkpointer.start()
 
     async def dispose(self) -> None:
+        if self.loop_reads is not None:
+            self.loop_reads.close()
         await self._own.close()
         await self._own_core.close()
         await self.engine.dispose()
