@@ -1,6 +1,8 @@
 """Reading conversations: summaries, the event log, the queue, history search.
 
-Reads take a session of their own and no lock; they never change anything.
+Reads take a session of their own and no lock; they never change anything. SQLite in
+a file: the batched summaries (a reconnect storm's reads) are read on the event loop
+instead, on a connection of their own (storage/loop_reads.py).
 """
 
 from __future__ import annotations
