@@ -109,6 +109,25 @@ def svc(db: Database) -> ConversationService:
     return conversation_service(db)
 
 
+@pytest.fixture
+async def in_file(tmp_path: Path) -> AsyncIterator[tuple[Database, ConversationService, Path]]:
+    """SQLite in a file (the server's case: the group commit's kept connection, the
+    reads on the loop), with the service on it and the file's path."""
+    from services import conversation_service
+
+    from visavis.storage.engine import Database
+    from visavis.storage.migrate import do_migrate
+
+    path = tmp_path / "in-file.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await do_migrate(url)
+    db = Database(url)
+    try:
+        yield db, conversation_service(db), path
+    finally:
+        await db.dispose()
+
+
 @dataclass
 class LiveServer:
     base_url: str

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,19 +101,6 @@ async def test_a_group_that_breaks_a_rule_is_rolled_back_whole(
         await s.commit()
     resent = await commits.submit(ChatIn(a, CUSTOMER, "group-00002", "a collides"))
     assert resent.created and resent.frame["seq"] == 3
-
-
-@pytest.fixture
-async def in_file(tmp_path: Path) -> AsyncIterator[tuple[Database, ConversationService, Path]]:
-    """SQLite in a file (the server's case: the group commit's own kept connection)."""
-    path = tmp_path / "own.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    await do_migrate(url)
-    db = Database(url)
-    try:
-        yield db, conversation_service(db), path
-    finally:
-        await db.dispose()
 
 
 async def test_sqlite_a_kept_connection_that_cannot_roll_back_is_replaced(

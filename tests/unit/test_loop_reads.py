@@ -7,32 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from services import conversation_service, executed_statements, new_conversation
+from services import executed_statements, new_conversation
 from sqlalchemy import update
 
 from visavis.auth.service import AuthService
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.service import ConversationService
 from visavis.storage.engine import Database
-from visavis.storage.migrate import do_migrate
 from visavis.storage.models import Conversation
-
-
-@pytest.fixture
-async def in_file(tmp_path: Path) -> AsyncIterator[tuple[Database, ConversationService, Path]]:
-    path = tmp_path / "reads.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    await do_migrate(url)
-    db = Database(url)
-    try:
-        yield db, conversation_service(db), path
-    finally:
-        await db.dispose()
 
 
 async def some_conversations(db: Database, svc: ConversationService) -> list[str]:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam
 from sqlalchemy.engine import Dialect
 
-from visavis.storage.own_writer import is_busy
+from visavis.storage.own_writer import is_busy, open_connection
 
 
 class CompiledSelect:
@@ -84,25 +84,16 @@ class LoopReads:
 
     async def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = await asyncio.to_thread(self._connect)
+            # no wait even to open it: a file that cannot be opened at once is read
+            # through a session this time, and the next read tries again
+            conn = await asyncio.to_thread(
+                open_connection, self._path, 0, (*self._pragmas, "PRAGMA query_only = 1")
+            )
             if self._conn is None:  # another first use may have won meanwhile
                 self._conn = conn
             else:
                 conn.close()
         return self._conn
-
-    def _connect(self) -> sqlite3.Connection:
-        # no wait even here: a file that cannot be opened at once is read through a
-        # session this time, and the next read tries again
-        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
-        try:
-            for pragma in self._pragmas:
-                conn.execute(pragma).fetchall()
-            conn.execute("PRAGMA query_only = 1")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     async def of_ids(self, base: Any, column: Any, ids: Sequence[str]) -> list[Any] | None:
         """The rows of `base` whose `column` is one of `ids`, read on the loop; None

@@ -30,6 +30,20 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
     return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
+def open_connection(path: str, timeout_s: float, pragmas: tuple[str, ...]) -> sqlite3.Connection:
+    """A `sqlite3.Connection` of the process's own (autocommit, usable from any
+    thread), its pragmas run; closed again if one fails. Blocking: a pragma may wait
+    up to `timeout_s` for a lock (`journal_mode`), so it runs in a thread."""
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in pragmas:
+            conn.execute(pragma).fetchall()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class OwnWriter:
     """One `sqlite3.Connection` in autocommit mode (transactions are begun by hand),
     used on the loop thread and, while waiting for the lock, in a thread of its own —
@@ -47,21 +61,10 @@ class OwnWriter:
     @classmethod
     async def connect(cls, path: str, pragmas: tuple[str, ...], timeout_s: float) -> OwnWriter:
         """Opened in a thread: the pragmas (`journal_mode=WAL`) may wait for the lock."""
-
-        def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(
-                path, timeout=timeout_s, isolation_level=None, check_same_thread=False
-            )
-            try:
-                for pragma in pragmas:
-                    conn.execute(pragma).fetchall()
-                conn.execute("PRAGMA busy_timeout = 0")
-            except BaseException:
-                conn.close()
-                raise
-            return conn
-
-        return cls(await asyncio.to_thread(connect), timeout_s)
+        opened = await asyncio.to_thread(
+            open_connection, path, timeout_s, (*pragmas, "PRAGMA busy_timeout = 0")
+        )
+        return cls(opened, timeout_s)
 
     @property
     def in_transaction(self) -> bool:
