@@ -243,9 +243,15 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
     server.start()
     yield server
     server.stop()
+    print_logs_if_failed(request, [server])
+
+
+def print_logs_if_failed(request: pytest.FixtureRequest, servers: list[LiveServer]) -> None:
+    """After a failed test, the servers' logs (the CI's report shows them)."""
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
-        print(f"\n----- server log ({server.log_path}) -----\n{server.log()}")
+        for server in servers:
+            print(f"\n----- server log ({server.log_path}) -----\n{server.log()}")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

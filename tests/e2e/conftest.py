@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer, make_server  # tests/conftest.py
+from conftest import LiveServer, make_server, print_logs_if_failed  # tests/conftest.py
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from .browser import Users, chromium
@@ -59,9 +59,11 @@ def users(live_server: LiveServer, users_for: Callable[[LiveServer], Users]) -> 
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def server_factory(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., LiveServer]]:
     """Servers with extra settings (ICE/TURN, SMTP, fallback times), each in its own
-    directory."""
+    directory; their logs are printed when the test failed (as `live_server`'s)."""
     started: list[LiveServer] = []
 
     def make(**env: str) -> LiveServer:
@@ -73,3 +75,4 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     yield make
     for s in started:
         s.stop()
+    print_logs_if_failed(request, started)

@@ -93,12 +93,16 @@ def test_pick_an_adviser_in_the_portal(
     expect(card).to_contain_text("Baufinanzierung seit 2010.")
     photo = card.get_by_test_id("portal-photo")
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 8
+    # decode() waits for the image to arrive (and fails if it cannot be shown)
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 8
     expect(card.get_by_test_id("portal-status")).to_have_attribute("data-status", "available")
     # Live status: Anna steps away, the portal shows it without a reload.
     anna.get_by_test_id("status-toggle").select_option("away")
+    # the server's answer in her console (status.set acked), then on the portal
+    expect(anna.get_by_test_id("status-toggle")).to_have_attribute("data-status", "away")
     expect(card.get_by_test_id("portal-status")).to_have_attribute("data-status", "away")
     anna.get_by_test_id("status-toggle").select_option("available")
+    expect(anna.get_by_test_id("status-toggle")).to_have_attribute("data-status", "available")
     expect(card.get_by_test_id("portal-status")).to_have_attribute("data-status", "available")
 
     # Picking Anna opens the chat for her.

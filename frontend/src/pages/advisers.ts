@@ -69,6 +69,7 @@ export class AdviserPortal extends I18nElement {
   private stream: EventSource | null = null;
   private timer = 0;
   private debounce = 0;
+  private loads = 0;
 
   constructor() {
     super();
@@ -204,12 +205,16 @@ export class AdviserPortal extends I18nElement {
   }
 
   private async load(): Promise<void> {
+    // Loads overlap (the timer, a push, the first load): only the latest one's answer
+    // is shown, or an older answer arriving last would show a status no longer true.
+    const mine = ++this.loads;
     try {
-      this.advisers =
-        (await api<{ advisers: PortalAdviser[] }>("GET", "/api/v1/portal")).advisers ?? [];
+      const r = await api<{ advisers: PortalAdviser[] }>("GET", "/api/v1/portal");
+      if (mine !== this.loads) return;
+      this.advisers = r.advisers ?? [];
       this.failed = false;
     } catch {
-      this.failed = this.advisers === null;
+      if (mine === this.loads) this.failed = this.advisers === null;
     }
   }
 

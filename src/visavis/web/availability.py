@@ -99,11 +99,12 @@ class AvailabilityStreams:
                 except VisavisError:
                     states[scope] = None  # the team was removed since the stream opened
             text = states[scope]
-            if text is None or text == last or q not in self._listeners:
+            # A stream that stopped reading (10 states behind) is not sent more, and
+            # keeps its last state: the next notify tries again.
+            if text is None or text == last or q not in self._listeners or q.qsize() >= 10:
                 continue
             self._listeners[q] = (scope, text)
-            if q.qsize() < 10:
-                q.put_nowait(text)
+            q.put_nowait(text)
 
     async def stream(
         self, topic: str | None = None, team_id: str | None = None, language: str | None = None
