@@ -18,7 +18,6 @@ from .browser import (
 from .calls import (
     COUNT_GUM,
     chat_pair,
-    decoded_since,
     frames_rising,
     gum_calls,
     ice_ufrag,
@@ -101,9 +100,7 @@ def test_one_console_tab_holds_the_call_and_another_can_take_it(
     third.get_by_test_id("conversation-tab").filter(has_text="Kunde Jana").click()
     expect(third.get_by_test_id("call-elsewhere")).to_be_visible()
     expect(panel(first)).to_have_attribute("data-phase", "active")
-    before = stats(customer)
-    time.sleep(1)
-    assert decoded_since(stats(customer), before) > 5, "the customer's video stalled"
+    more_frames(customer, "the customer's video goes on")
     third.close()
 
     # "Move here": the second tab holds the call now, the first lets go; the camera and

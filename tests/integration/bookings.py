@@ -3,13 +3,14 @@ are read by `invitations.invitation_of`)."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import httpx
 from conftest import Smtp
+from until import until
 
 
 def slot_in(minutes_from_now: int, length: int = 30) -> dict[str, str]:
@@ -28,10 +29,8 @@ def manage_of(response: httpx.Response) -> tuple[str, str]:
 
 async def wait_for_mails(smtp: Smtp, count: int) -> list[EmailMessage]:
     """All mails received, once there are at least `count`."""
-    for _ in range(200):
-        if len(smtp.messages) >= count:
-            break
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(TimeoutError):
+        await until(lambda: len(smtp.messages) >= count)
     assert len(smtp.messages) >= count, [m["Subject"] for m in smtp.messages]
     return list(smtp.messages)
 

@@ -58,10 +58,7 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
                 soon["id"]
             ]
 
-        for _ in range(100):
-            if len(smtp_server.messages) >= 2:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_mails(smtp_server, 2)
         winner_email = (
             "erika@example.org" if b"erika" in winner.request.content else "max@example.org"
         )
@@ -123,10 +120,10 @@ async def test_booking_an_appointment_sends_ics_and_the_link_opens_at_the_time(
                 },
             )
             assert r.status_code == 201
-        await asyncio.sleep(0.5)
+        # the first booking's 2 mails, its cancellation's 2, and the new booking's 2
         last = [
             m
-            for m in smtp_server.messages
+            for m in await wait_for_mails(smtp_server, 6)
             if m["To"] == "erika@example.org" and "Abgesagt" not in m["Subject"]
         ][-1]
         soon_link = found(r"/join/(\S+)", mail_text(last))
@@ -173,10 +170,7 @@ async def test_cancellation_mails_speak_the_language_of_the_booking(
                 token = found(r"token=([^&]+)", manage[who])
                 r = await anon.delete(f"/api/v1/appointments/{slot_id}", params={"token": token})
                 assert r.status_code == 200, r.text
-        for _ in range(100):  # 2 bookings and 2 cancellations, each to both sides
-            if len(smtp_server.messages) >= 8:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_mails(smtp_server, 8)  # 2 bookings and 2 cancellations, to both sides
         cancelled = [m for m in smtp_server.messages if invitation_of(m).method == "CANCEL"]
         assert len(cancelled) == 4, [m["Subject"] for m in smtp_server.messages]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from conftest import LiveServer, make_server
 from helpers import adviser_socket
+from until import until
 from wsclient import WsClient, new_conversation
 
 
@@ -75,7 +76,7 @@ async def test_availability_json_and_event_stream(live_server: LiveServer) -> No
                             return
 
         reader = asyncio.create_task(read_stream())
-        await asyncio.sleep(0.3)
+        await until(lambda: len(states) > 0)  # the state before the adviser came
         adviser = await adviser_socket(live_server)
         await new_conversation(live_server.base_url)
         await asyncio.wait_for(reader, 10)

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from services import conversation_service, new_conversation
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
+from until import until
 
 from visavis.conversations.chat_write import Appended, ChatIn
 from visavis.conversations.commits import ChatCommits
@@ -141,12 +141,6 @@ class OtherWriter:
     async def let_go(self) -> None:
         await asyncio.to_thread(self.conn.execute, "COMMIT")
         await asyncio.to_thread(self.conn.close)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """A state of the writer's, which offers no event for it (a test's need only)."""
-    while not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0.001)
 
 
 async def test_sqlite_a_lock_held_elsewhere_is_waited_for_beside_the_loop(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from services import executed_statements, new_conversation
 from sqlalchemy import update
+from until import until
 
 from visavis.auth.service import AuthService
 from visavis.conversations.reads import ConversationReads
@@ -88,8 +89,7 @@ async def test_a_file_locked_by_another_program_is_read_through_the_session(
     await asyncio.to_thread(other.execute, "BEGIN EXCLUSIVE")
     try:
         read = asyncio.ensure_future(svc._summaries_of(ids))
-        while db.loop_reads.busy == 0:  # noqa: ASYNC110 (the reader offers no event)
-            await asyncio.sleep(0.001)
+        await until(lambda: db.loop_reads is not None and db.loop_reads.busy > 0)
         assert not read.done()  # waiting in the session's thread, not on the loop
     finally:
         await asyncio.to_thread(other.execute, "COMMIT")
