@@ -5,6 +5,7 @@
 import { css, html, nothing, type PropertyValues } from "lit";
 import { api, type Availability } from "../lib/api";
 import { I18nElement } from "../lib/base";
+import { Latest } from "../lib/latest";
 import { lang, translator, type Strings } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { carriedParams, initials, type PortalAdviser } from "./params";
@@ -74,7 +75,7 @@ export class StartOptions extends I18nElement {
   declare picked: PortalAdviser | null;
 
   private stream: EventSource | null = null;
-  private seq = 0;
+  private readonly loads = new Latest();
 
   constructor() {
     super();
@@ -211,10 +212,10 @@ export class StartOptions extends I18nElement {
   }
 
   private async refresh(): Promise<void> {
-    const mine = ++this.seq;
+    const current = this.loads.begin(); // a push may come while one is on its way
     try {
       const state = await api<Availability>("GET", `/api/v1/availability${this.scope()}`);
-      if (mine !== this.seq) return;
+      if (!current()) return;
       this.state = state;
       this.emit("vv-availability", state);
     } catch {

@@ -8,6 +8,7 @@ import { css, html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import { api, type Topic } from "../lib/api";
 import { I18nElement } from "../lib/base";
+import { Latest } from "../lib/latest";
 import { initLang, lang, translator, type Strings } from "../lib/i18n";
 import { base } from "../lib/styles";
 import { carriedParams, initials, type PortalAdviser } from "../customer/params";
@@ -69,7 +70,7 @@ export class AdviserPortal extends I18nElement {
   private stream: EventSource | null = null;
   private timer = 0;
   private debounce = 0;
-  private loads = 0;
+  private readonly loads = new Latest();
 
   constructor() {
     super();
@@ -205,16 +206,14 @@ export class AdviserPortal extends I18nElement {
   }
 
   private async load(): Promise<void> {
-    // Loads overlap (the timer, a push, the first load): only the latest one's answer
-    // is shown, or an older answer arriving last would show a status no longer true.
-    const mine = ++this.loads;
+    const current = this.loads.begin(); // the timer, a push and the first load overlap
     try {
       const r = await api<{ advisers: PortalAdviser[] }>("GET", "/api/v1/portal");
-      if (mine !== this.loads) return;
+      if (!current()) return;
       this.advisers = r.advisers ?? [];
       this.failed = false;
     } catch {
-      if (mine === this.loads) this.failed = this.advisers === null;
+      if (current()) this.failed = this.advisers === null;
     }
   }
 
