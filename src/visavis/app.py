@@ -366,7 +366,10 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         # the in-memory bus is always connected; Redis: while it listens
         redis_bus.problem if redis_bus is not None else lambda: None,
     )
-    observe_bus_lag(0.0)  # no bus reports its lag yet (docs/operations.md, "Metrics")
+    if redis_bus is not None:
+        redis_bus.on_lag = observe_bus_lag  # each batch from another node
+    else:
+        observe_bus_lag(0.0)  # the in-memory bus has none
     mailbox = DemoMailbox(demo_mail_dir, settings.timezone)
     verify = VerifyRoutes(settings, limiter)
     static_dir = Path(settings.static_dir)

@@ -10,6 +10,13 @@ from wsclient import WsClient, login
 PASSWORD = "correct-horse-battery"
 
 
+def sample(text: str, name: str) -> float:
+    """The value of an unlabelled sample in Prometheus text."""
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    assert found, f"{name} not in metrics:\n{text[:3000]}"
+    return float(found.group(1))
+
+
 async def adviser_socket(
     server: Any, email: str = "anna@bank.example", name: str = "Anna Berger", **kw: Any
 ) -> WsClient:

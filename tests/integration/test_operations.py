@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,14 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import LiveServer, make_server
+from helpers import sample
 from wsclient import WsClient, cid, new_conversation
-
-
-def sample(text: str, name: str) -> float:
-    """The value of an unlabelled sample in Prometheus text."""
-    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
-    assert found, f"{name} not in metrics:\n{text[:3000]}"
-    return float(found.group(1))
 
 
 async def test_metrics_count_sockets_frames_and_writes(live_server: LiveServer) -> None:

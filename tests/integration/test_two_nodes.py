@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from conftest import LiveServer, free_port, make_server
-from helpers import PASSWORD
+from helpers import PASSWORD, sample
 from nginx import Nginx
 from nodes import START_TIMEOUT_S, TwoNodes, two_nodes_fixture  # noqa: F401  (the fixture)
 from redis_server import RedisServer
@@ -104,6 +105,10 @@ async def test_customer_on_a_adviser_on_b_then_a_is_killed(two_nodes: TwoNodes) 
     assert (await anna.expect("typing"))["author"]["role"] == "customer"
     ack = await customer.request("chat.send", conversation_id=conv_id, client_id=cid(), text="Ok")
     await anna.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+    # node B measured how long the bus took to bring it A's messages
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{b.base_url}/metrics")).text
+    assert 0 < sample(metrics, "visavis_bus_lag_seconds") < 60
 
     # a call: asked on A, answered on B, signalling both ways
     assert (await customer.request("call.request", conversation_id=conv_id, media="video"))[

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 from redis_server import RedisServer
+from until import until
 
 from visavis.auth.ratelimit import RedisLimiters
 from visavis.bus import Routed
+from visavis.bus import redis as bus_redis
 from visavis.bus.redis import RedisBus
 from visavis.routing.presence import Presence
 from visavis.web.cluster import Cluster, RedisClaims, RedisHolders
@@ -93,6 +95,64 @@ async def test_the_frame_goes_along_in_the_publishing_node_only(
     assert here.got == [payload] and here.frames[0] is frame
 
 
+async def test_what_one_loop_turn_publishes_goes_to_redis_as_one_batch(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    """Publishing waits for no round trip: a group commit's events leave in one
+    PUBLISH, and the other node gets them in order, each once, with the bus's lag."""
+    a, b = two_buses
+    there, other = Inbox(), Inbox()
+    b.subscribe("conv:1", there)
+    b.subscribe("conv:2", other)
+    lags: list[float] = []
+    b.on_lag = lags.append
+    before = a.batches
+    payloads = [f'{{"n":{i},"text":"Grüße \\"{i}\\""}}' for i in range(100)]
+    for i, payload in enumerate(payloads):
+        await a.publish(f"conv:{1 + i % 2}", payload)
+    assert await there.wait(50) == payloads[0::2]
+    assert await other.wait(50) == payloads[1::2]
+    assert a.batches == before + 1
+    assert len(lags) == 1 and 0 <= lags[0] < 60
+
+
+async def test_a_stopping_node_sends_what_it_published_last(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    inbox = Inbox()
+    b.subscribe("presence", inbox)
+    await a.publish("presence", '{"gone":true}')
+    await a.close()  # the fixture's second close finds nothing left to do
+    assert await inbox.wait(1) == ['{"gone":true}']
+
+
+async def test_an_outbox_redis_does_not_take_keeps_only_the_newest(
+    two_buses: tuple[RedisBus, RedisBus], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = two_buses
+    monkeypatch.setattr(bus_redis, "MAX_OUTBOX", 5)
+    inbox = Inbox()
+    b.subscribe("queue", inbox)
+    for i in range(8):  # in one loop turn: the sender has sent nothing yet
+        await a.publish("queue", f'{{"n":{i}}}')
+    assert await inbox.wait(5) == [f'{{"n":{i}}}' for i in range(3, 8)]
+    assert a.dropped == 3
+
+
+async def test_the_older_form_of_a_message_is_still_understood(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    """`{"node":..,"data":..}` on the topic's own channel, as nodes of an earlier
+    version publish it: a rolling update mixes them."""
+    a, b = two_buses
+    inbox = Inbox()
+    b.subscribe("conv:9", inbox)
+    await a.redis.publish("visavis:bus:conv:9", '{"node":"0123456789ab","data":{"n":1}}')
+    await a.redis.publish("visavis:bus:conv:9", '{"node": "0123456789ab", "data": {"n": 2}}')
+    assert await inbox.wait(2) == ['{"n":1}', '{"n": 2}']
+
+
 async def test_the_bus_comes_back_after_a_redis_restart(
     redis_server: RedisServer, two_buses: tuple[RedisBus, RedisBus]
 ) -> None:
@@ -103,10 +163,12 @@ async def test_the_bus_comes_back_after_a_redis_restart(
     b.resumed.append(resumed.set)
     redis_server.stop()
     await a.publish("queue", '{"lost":true}')  # logged, not raised: the write stands
+    await until(lambda: a.dropped == 1)  # the sender found Redis gone
     redis_server.start()
     await asyncio.wait_for(resumed.wait(), 20)
     await a.publish("queue", '{"n":1}')
     assert await inbox.wait(1) == ['{"n":1}']
+    assert a.dropped == 1
 
 
 async def test_presence_and_offer_claims_across_nodes(
