@@ -62,7 +62,9 @@ class Nginx:
 worker_processes 1;
 pid {d}/nginx.pid;
 error_log {d}/error.log info;
-events {{ worker_connections 1024; }}
+# as docs/operations.md asks of the host's nginx.conf: a socket is two connections
+worker_rlimit_nofile 65536;
+events {{ worker_connections 16384; }}
 http {{
     access_log {d}/access.log;
     client_body_temp_path {d}/body;
