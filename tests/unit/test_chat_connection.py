@@ -215,8 +215,8 @@ async def test_sqlite_a_lock_held_past_the_timeout_is_overloaded_and_the_resend_
 
 
 async def backend_pid(db: Database) -> int:
-    async with db.own_connection() as conn:
-        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+    async with db.own_connection() as own:
+        pid = await own.raw.fetchval("SELECT pg_backend_pid()")
     assert isinstance(pid, int)
     return pid
 

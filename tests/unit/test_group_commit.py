@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
-from services import conversation_service, executed_statements, new_conversation
+from asyncpg.connection import LoggedQuery
+from services import conversation_service, new_conversation
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
@@ -282,15 +283,28 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
     db: Database, database_url: str
 ) -> None:
     """A statement text per group size (an IN or VALUES list) was one more statement
-    for asyncpg to prepare whenever a new size came, and long-lived objects that every
-    full garbage collection walked: the reads take arrays, so groups of 1, 3 and 17
-    messages (resends among them, several conversations) run the same three texts."""
+    for asyncpg to prepare whenever a new size came: the reads take arrays, so groups
+    of 1, 3 and 17 messages (resends among them, several conversations) run the same
+    texts, straight on the kept asyncpg connection (storage/own_pg.py)."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite's group commit goes to its driver, not through SQLAlchemy")
+        pytest.skip("PostgreSQL's group commit; SQLite's goes to its own driver")
     svc = conversation_service(db)
     cids = [await new_conversation(svc) for _ in range(3)]
     commits = ChatCommits(svc.write_chats, max_queued=100)
-    with executed_statements(db) as texts:
+    # a first group: asyncpg looks up the array types once per connection (queries
+    # of its own, logged too)
+    await commits.submit(ChatIn(cids[0], CUSTOMER, "warm-000001", "x"))
+    async with db.own_connection() as own:  # the kept connection, the groups' own
+        raw = own.raw
+    texts: list[str] = []
+    logged = asyncio.Event()
+
+    def seen(query: LoggedQuery) -> None:
+        texts.append(query.query)
+        logged.set()
+
+    raw.add_query_logger(seen)
+    try:
         for size in (1, 3, 17):
             # two of each client_id (a resend), over the three conversations
             sent = [
@@ -298,11 +312,19 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
             ]
             results = await asyncio.gather(*(commits.submit(item) for item in sent))
             assert [r.created for r in results] == [n % 2 == 0 for n in range(size)]
-    assert commits.batches == 3
-    assert len(texts) == 3 * 3  # resends read, conversations locked, one write; each group
-    assert len(set(texts)) == 3
+        # the logger is told a loop turn after each statement
+        async with asyncio.timeout(120):
+            while len(texts) < 3 * 5:
+                logged.clear()
+                await logged.wait()
+    finally:
+        raw.remove_query_logger(seen)
+    assert commits.batches == 1 + 3
+    # BEGIN, resends read, conversations locked, one write, COMMIT; each group
+    assert len(texts) == 3 * 5
+    assert len(set(texts)) == 5 and texts[0] == "BEGIN" and texts[4] == "COMMIT"
     stored = [len(await svc.events_after(cid, 1)) for cid in cids]
-    assert sum(stored) == 1 + 2 + 9  # each client_id stored once
+    assert sum(stored) == 1 + 1 + 2 + 9  # each client_id stored once
 
 
 async def test_a_full_queue_is_refused_with_a_hint_and_the_resend_lands_once(

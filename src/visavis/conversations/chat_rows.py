@@ -16,11 +16,12 @@ process-wide write lock (`storage/engine.py`) already serialises every writing
 transaction. (SQLite in memory, the tests' default, has one connection that everybody
 shares: there the statements take trips to its aiosqlite thread.)
 
-PostgreSQL: SQLAlchemy Core, on a connection of the group commit's own that stays
-open (`Database.own_connection`): no session, no pool checkout with its pre-ping and
-no reset per group; every parameter of many values is an array, so each statement is
-one text whatever the group's size (prepared once per connection), and the bump and
-the insert are one statement.
+PostgreSQL: the statements go to asyncpg itself, on a connection of the group
+commit's own that stays open (`Database.own_connection`, storage/own_pg.py): no
+session, no pool checkout with its pre-ping and no reset per group, and no
+SQLAlchemy around each statement; every parameter of many values is an array, so
+each statement is one text whatever the group's size (prepared once per connection),
+and the bump and the insert are one statement.
 """
 
 from __future__ import annotations
@@ -30,19 +31,18 @@ import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import DateTime, Table, text
+from sqlalchemy import DateTime
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from visavis.storage.engine import Database
-from visavis.storage.models import Conversation, Event
 from visavis.storage.own_writer import OwnWriter
 
-_CONV = cast(Table, Conversation.__table__)
-_EVENT = cast(Table, Event.__table__)
+if TYPE_CHECKING:  # asyncpg is imported only where PostgreSQL is used
+    from visavis.storage.own_pg import OwnPg
+
 # the columns read of a conversation, and of a stored event
 CONV_COLUMNS = ("id", "status", "adviser_id", "consultant_id", "team_id", "call_id",
                 "call_status", "last_seq", "preview")  # fmt: skip
@@ -96,8 +96,9 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
             yield SqliteChatRows(_on_loop(own), database.engine.dialect, None)
         return
     if database.engine.dialect.name != "sqlite":
-        async with database.own_connection() as conn:
-            yield CoreChatRows(conn)
+        async with database.own_connection() as own:
+            await own.begin()
+            yield PgChatRows(own)
         return
     async with database.writer() as db:  # in memory: the one connection everybody uses
         raw = await (await db.connection()).get_raw_connection()
@@ -105,67 +106,65 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
 
 
 # ---------------------------------------------------------------- PostgreSQL
+_EVENT_LIST = ", ".join(EVENT_COLUMNS)
 # Both writes in one statement and one round trip, each column one array parameter:
 # what SQLAlchemy's executemany cost per row (a parameter set, rendered into a
 # multi-row VALUES for the insert, and an execution per row for the update) was the
 # larger part of a group's CPU, and the bump a trip of its own. A data-modifying WITH
 # runs once whether or not it is read; a unique seq broken fails the whole statement.
-_WRITE = text(
+_PG_WRITE = (
     "WITH bump AS (UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
-    "FROM unnest(CAST(:b_id AS varchar[]), CAST(:b_seq AS bigint[]), "
-    "CAST(:b_preview AS varchar[])) AS b(id, seq, preview) WHERE c.id = b.id) "
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    "SELECT e.*, CAST(:at AS timestamptz) FROM unnest(CAST(:conversation_id AS varchar[]), "
-    "CAST(:seq AS bigint[]), CAST(:kind AS varchar[]), CAST(:author_role AS varchar[]), "
-    "CAST(:author_id AS varchar[]), CAST(:author_name AS varchar[]), "
-    "CAST(:client_id AS varchar[]), CAST(:body AS text[])) AS e"
+    "FROM unnest($1::varchar[], $2::bigint[], $3::varchar[]) AS b(id, seq, preview) "
+    "WHERE c.id = b.id) "
+    f"INSERT INTO events ({_EVENT_LIST}) "
+    "SELECT e.*, $4::timestamptz FROM unnest($5::varchar[], $6::bigint[], $7::varchar[], "
+    "$8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::text[]) AS e"
 )
 # The reads are one statement text each, whatever the group's size: a text per size
 # (an IN list, a VALUES list) was a statement for asyncpg to prepare on PostgreSQL (a
-# round trip and a plan) each time a size fell out of its cache, and long-lived
-# SQLAlchemy objects kept for every size seen (about 9,000 bind parameters after 30 s
-# at 2,000 msg/s) that every full garbage collection walked. LATERAL: one probe of
-# the unique index per pair, as the planner might otherwise scan the events table for
-# a hash join.
-_STORED = text(
+# round trip and a plan) each time a size fell out of its cache. LATERAL: one probe
+# of the unique index per pair, as the planner might otherwise scan the events table
+# for a hash join.
+_PG_STORED = (
     f"SELECT {', '.join('e.' + c for c in EVENT_COLUMNS)} "
-    "FROM unnest(CAST(:c AS varchar[]), CAST(:k AS varchar[])) AS k(c, id) "
+    "FROM unnest($1::varchar[], $2::varchar[]) AS k(c, id) "
     "CROSS JOIN LATERAL (SELECT * FROM events "
     "WHERE conversation_id = k.c AND client_id = k.id) AS e"
-).columns(*(_EVENT.c[c] for c in EVENT_COLUMNS))
-_LOCK = text(
-    f"SELECT {', '.join(CONV_COLUMNS)} FROM conversations "
-    "WHERE id = ANY(CAST(:ids AS varchar[])) "
+)
+_PG_LOCK = (
+    f"SELECT {', '.join(CONV_COLUMNS)} FROM conversations WHERE id = ANY($1::varchar[]) "
     "ORDER BY id FOR UPDATE"  # locked in one order: never a deadlock
-).columns(*(_CONV.c[c] for c in CONV_COLUMNS))
+)
 
 
-class CoreChatRows:
-    def __init__(self, db: AsyncConnection) -> None:
-        self.db = db
+class PgChatRows:
+    def __init__(self, own: OwnPg) -> None:
+        self._own = own
 
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
     ) -> tuple[Sequence[Any], Sequence[Any]]:
-        stored: Sequence[Any] = []
+        found = []
         if keys:
             c, k = zip(*keys, strict=True)
-            stored = (await self.db.execute(_STORED, {"c": list(c), "k": list(k)})).all()
-        return stored, (await self.db.execute(_LOCK, {"ids": list(ids)})).all()
+            found = await self._own.fetch(_PG_STORED, list(c), list(k))
+        convs = await self._own.fetch(_PG_LOCK, list(ids))
+        # asyncpg's records read by position, as the named rows the write reads by name
+        return [StoredRow(*r) for r in found], [ConvRow(*r) for r in convs]
 
     async def write(
         self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
     ) -> None:
         if not events:
             return  # a bump comes with an event, always
-        columns = map(list, zip(*events, strict=True))
-        params: dict[str, Any] = dict(zip(EVENT_COLUMNS[:-1], columns, strict=True))
+        columns = [list(c) for c in zip(*events, strict=True)]
         b_id, b_seq, b_preview = zip(*bumps, strict=True) if bumps else ((), (), ())
-        params.update(b_id=list(b_id), b_seq=list(b_seq), b_preview=list(b_preview), at=created_at)
-        await self.db.execute(_WRITE, params)
+        await self._own.execute(
+            _PG_WRITE, list(b_id), list(b_seq), list(b_preview), created_at, *columns
+        )
 
     async def commit(self) -> None:
-        await self.db.commit()
+        await self._own.commit()
 
 
 # ---------------------------------------------------------------- SQLite driver

@@ -8,21 +8,19 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import event, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from visavis.storage.checkpoint import PRAGMAS as CHECKPOINT_PRAGMAS
 from visavis.storage.checkpoint import WalCheckpointer
 from visavis.storage.loop_reads import LoopReads
 from visavis.storage.own_writer import OwnWriter
+
+if TYPE_CHECKING:
+    from visavis.storage.own_pg import OwnPg
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +129,8 @@ class Database:
         )
         # PostgreSQL: the connection `own_connection` keeps, and its turn (the chat
         # group commits of one process take turns anyway; tests run two)
-        self._own_core = KeptConnection(
-            asyncio.Lock(), self.engine.connect, lambda conn: conn.in_transaction()
+        self._own_pg: KeptConnection[OwnPg] = KeptConnection(
+            asyncio.Lock(), self._connect_own_pg, lambda conn: conn.in_transaction
         )
         # told each writing transaction's seconds, lock wait included (the metrics)
         self.on_write: Callable[[float], None] | None = None
@@ -160,12 +158,19 @@ class Database:
         assert self._write_lock is not None and self.has_own_writer
         return self._kept(self._own)
 
-    def own_connection(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+    def own_connection(self) -> contextlib.AbstractAsyncContextManager[OwnPg]:
         """PostgreSQL: a connection of its own that stays open, for the hot write of
-        the chat group commit: no session, no pool checkout with its pre-ping and no
-        reset (a rollback) per transaction — two round trips fewer per group. Row
-        locks order the writers, as in every other write. As `_kept`."""
-        return self._kept(self._own_core)
+        the chat group commit, used through asyncpg itself (storage/own_pg.py): no
+        session, no pool checkout with its pre-ping and no reset (a rollback) per
+        transaction — two round trips fewer per group — and no SQLAlchemy around its
+        statements. Row locks order the writers, as in every other write. As
+        `_kept`."""
+        return self._kept(self._own_pg)
+
+    async def _connect_own_pg(self) -> OwnPg:
+        from visavis.storage.own_pg import OwnPg  # here: asyncpg only where it is used
+
+        return await OwnPg.connect(self.engine)
 
     @contextlib.asynccontextmanager
     async def _kept(self, kept: KeptConnection[C]) -> AsyncIterator[C]:
@@ -197,7 +202,7 @@ class Database:
         if self.loop_reads is not None:
             self.loop_reads.close()
         await self._own.close()
-        await self._own_core.close()
+        await self._own_pg.close()
         await self.engine.dispose()
         await self._drivers.do_wait(DRIVER_WAIT_S)
         if self.checkpointer is not None:
@@ -207,7 +212,7 @@ class Database:
 
 
 class _Connection(Protocol):
-    """What `KeptConnection` needs of a connection: `OwnWriter` and SQLAlchemy's."""
+    """What `KeptConnection` needs of a connection: `OwnWriter` and `OwnPg`."""
 
     async def rollback(self) -> None: ...
     async def close(self) -> None: ...
