@@ -106,7 +106,6 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
 
 
 # ---------------------------------------------------------------- PostgreSQL
-_EVENT_LIST = ", ".join(EVENT_COLUMNS)
 # Both writes in one statement and one round trip, each column one array parameter:
 # what SQLAlchemy's executemany cost per row (a parameter set, rendered into a
 # multi-row VALUES for the insert, and an execution per row for the update) was the
@@ -116,7 +115,7 @@ _PG_WRITE = (
     "WITH bump AS (UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
     "FROM unnest($1::varchar[], $2::bigint[], $3::varchar[]) AS b(id, seq, preview) "
     "WHERE c.id = b.id) "
-    f"INSERT INTO events ({_EVENT_LIST}) "
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     "SELECT e.*, $4::timestamptz FROM unnest($5::varchar[], $6::bigint[], $7::varchar[], "
     "$8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::text[]) AS e"
 )
