@@ -1,13 +1,13 @@
 """PostgreSQL: the connection of the chat group commit, used through asyncpg itself.
 
-A group commit is a transaction of four round trips (BEGIN, the reads, the write,
-COMMIT; conversations/chat_rows.py), and on PostgreSQL its CPU was mostly not the
-statements but SQLAlchemy's asyncio layer around each: a greenlet per statement, its
-cursor adapter, its compiled cache, its result. At 2,000 msg/s that was about
-0.8 ms of CPU per group, and the groups are small when several processes share the
-messages (two workers: about 2 messages a group against 4 for one process), so it
-was most of what a second process added per message. Here the statements go to the
-asyncpg connection directly.
+A group commit is a transaction of five round trips (BEGIN, the two reads, the
+write, COMMIT; conversations/chat_rows.py), and on PostgreSQL much of its CPU was
+not the statements but SQLAlchemy's asyncio layer around each: a greenlet per
+statement, its cursor adapter, its compiled cache, its result. That cost is per
+group, and the groups are smaller when several processes share the messages (two
+workers at 2,000 msg/s: 2.2 messages a group against 4.3 for one process), so it
+weighed twice as much per message there. Here the statements go to the asyncpg
+connection directly: 10-15 % less server CPU at 2,000 msg/s (bench/scale_out.py).
 
 The connection still comes from the engine's pool (its settings, its pre-ping) and
 stays checked out, so the pool counts it. SQLAlchemy runs no statement on it and so
@@ -72,11 +72,11 @@ class OwnPg:
         await self.execute("COMMIT")
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        with as_sqlalchemy_errors(query):
+        with _as_sqlalchemy_errors(query):
             return await self.raw.fetch(query, *args)
 
     async def execute(self, query: str, *args: Any) -> None:
-        with as_sqlalchemy_errors(query):
+        with _as_sqlalchemy_errors(query):
             await self.raw.execute(query, *args)
 
     async def rollback(self) -> None:
@@ -93,7 +93,7 @@ class OwnPg:
 
 
 @contextlib.contextmanager
-def as_sqlalchemy_errors(statement: str) -> Iterator[None]:
+def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
     """asyncpg's errors as SQLAlchemy's (see the module's docstring)."""
     try:
         yield
