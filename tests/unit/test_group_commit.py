@@ -16,6 +16,7 @@ from asyncpg.connection import LoggedQuery
 from services import conversation_service, new_conversation
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
+from until import until
 
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
@@ -297,11 +298,9 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
     async with db.own_connection() as own:  # the kept connection, the groups' own
         raw = own.raw
     texts: list[str] = []
-    logged = asyncio.Event()
 
     def seen(query: LoggedQuery) -> None:
         texts.append(query.query)
-        logged.set()
 
     raw.add_query_logger(seen)
     try:
@@ -313,10 +312,7 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
             results = await asyncio.gather(*(commits.submit(item) for item in sent))
             assert [r.created for r in results] == [n % 2 == 0 for n in range(size)]
         # the logger is told a loop turn after each statement
-        async with asyncio.timeout(120):
-            while len(texts) < 3 * 4:
-                logged.clear()
-                await logged.wait()
+        await until(lambda: len(texts) >= 3 * 4)
     finally:
         raw.remove_query_logger(seen)
     assert commits.batches == 1 + 3
