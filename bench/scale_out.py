@@ -10,13 +10,17 @@ bench/chat_latency.py's (customer and adviser sockets, both sides sending; laten
 send to arrival at the other side). The goal: 2 processes hold >= 1.8x the
 conversations of one. The load generator runs on the same machine and takes CPU
 from the servers: on a machine with few cores the ratio says more about the machine
-than about visavis (see `load` and `other CPU%`).
+than about visavis (see `load` and `other CPU%`). `--cpu-share 0.4` gives every
+server process 0.4 of one core (a cgroup quota, bench/cpu_cap.py; needs root), so
+that two processes get twice what one gets even where the machine has no core to
+spare for the second: the ratio then measures visavis, not the machine.
 
 Needs PostgreSQL (`--pg-url` or VISAVIS_TEST_PG_URL, e.g. from scripts/pg.sh), and
 Debian's redis-server and nginx (started here, on free ports).
 
     python bench/scale_out.py --pg-url "$(bash scripts/pg.sh)"
     python bench/scale_out.py --n 50,100,200 --duration 10 --variants 1,workers2
+    python bench/scale_out.py --n 300,400,500,600,700,800 --cpu-share 0.4
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import psutil
 from _common import ROOT, Server, emit_result, exit_on_sigterm, free_port, raise_nofile, table
 from chat_latency import parse_args as chat_args
 from chat_step import Step, measured_step
+from cpu_cap import CpuCap
 
 sys.path.insert(0, str(ROOT / "tests"))
 from nginx import Nginx
@@ -104,16 +109,28 @@ class OnPostgres(Server):
     """`visavis serve` (with its worker processes, if any) on a fresh database; CPU
     and memory are the whole process tree's."""
 
-    def __init__(self, env: dict[str, str], pg_base: str, extra: dict[str, str]) -> None:
+    def __init__(
+        self, env: dict[str, str], pg_base: str, extra: dict[str, str], cap: CpuCap | None
+    ) -> None:
         self.db = Fresh(pg_base)
+        self.cap = cap
         super().__init__(
             ws=None,
             env={**env, "VISAVIS_DATABASE_URL": self.db.url, **extra},
             start_timeout_s=START_TIMEOUT_S,
         )
 
+    def start(self) -> Server:
+        super().start()
+        if self.cap is not None:
+            workers = int(self.env.get("VISAVIS_WORKERS", "1"))
+            self.cap.apply_to_tree(self.pid, workers if workers > 1 else 0)
+        return self
+
     def stop(self) -> None:
         super().stop()
+        if self.cap is not None:
+            self.cap.release()
         self.db.drop()
 
     def cpu_seconds(self) -> float:
@@ -126,8 +143,11 @@ class OnPostgres(Server):
 class TwoNodes(Server):
     """Two `visavis serve` behind nginx; this object's port is nginx's."""
 
-    def __init__(self, env: dict[str, str], pg_base: str, redis_url: str) -> None:
+    def __init__(
+        self, env: dict[str, str], pg_base: str, redis_url: str, cap: CpuCap | None
+    ) -> None:
         self.db = Fresh(pg_base)
+        self.cap = cap
         super().__init__(ws=None, env={**env, "VISAVIS_DATABASE_URL": self.db.url})
         shared = {
             **env,
@@ -146,6 +166,8 @@ class TwoNodes(Server):
     def start(self) -> Server:
         for node in self.nodes:
             node.start()  # one after the other: the first migrates
+            if self.cap is not None:
+                self.cap.apply_to_tree(node.pid)
         self.nginx.start()
         return self
 
@@ -153,6 +175,8 @@ class TwoNodes(Server):
         self.nginx.stop()
         for node in self.nodes:
             node.stop()
+        if self.cap is not None:
+            self.cap.release()
         self.db.drop()
         super().stop()
 
@@ -174,6 +198,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Nam
     p.add_argument("--pg-url", default=os.environ.get("VISAVIS_TEST_PG_URL", ""))
     p.add_argument("--variants", default="1,workers2,nodes2", help=f"of {sorted(VARIANTS)}")
     p.add_argument("--goal", type=float, default=1.8, help="wanted ratio 2 processes : 1")
+    p.add_argument(
+        "--cpu-share",
+        type=float,
+        default=None,
+        help="each server process may use this share of one core (a cgroup quota; "
+        "bench/cpu_cap.py): scaling with processes on a machine with too few cores",
+    )
     own, rest = p.parse_known_args(argv)
     if not own.pg_url:
         p.error("needs PostgreSQL: --pg-url or VISAVIS_TEST_PG_URL (bash scripts/pg.sh)")
@@ -203,20 +234,22 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     ramp = [int(x) for x in args.n.split(",") if x.strip()]
     variants = own.variants.split(",")
+    cap = CpuCap(own.cpu_share) if own.cpu_share is not None else None
+    capped = f", each server process capped at {own.cpu_share:g} core" if cap else ""
     load_before = os.getloadavg()
     print(
         f"scale_out: {[VARIANTS[v] for v in variants]}, ramp {ramp}, {args.duration:g} s per "
-        f"step, p99 <= {args.p99_ms:g} ms, {os.cpu_count()} cores, load {load_before}",
+        f"step, p99 <= {args.p99_ms:g} ms, {os.cpu_count()} cores{capped}, load {load_before}",
         flush=True,
     )
     redis = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="visavis-bench-redis-")))
     redis.start()
     factories = {
-        "1": lambda ws, env: OnPostgres(env, own.pg_url, {}),
+        "1": lambda ws, env: OnPostgres(env, own.pg_url, {}, cap),
         "workers2": lambda ws, env: OnPostgres(
-            env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url, "VISAVIS_WORKERS": "2"}
+            env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url, "VISAVIS_WORKERS": "2"}, cap
         ),
-        "nodes2": lambda ws, env: TwoNodes(env, own.pg_url, redis.url),
+        "nodes2": lambda ws, env: TwoNodes(env, own.pg_url, redis.url, cap),
     }
     steps: dict[str, list[Step]] = {v: [] for v in variants}
     errors: dict[str, str] = {}
@@ -248,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = ratios.get(v)
         extra = f"  ({ratio:.2f}x of 1 process; goal {own.goal:g}x)" if ratio else ""
         print(f"highest N held, {VARIANTS[v]}: {highest[v]}{extra}")
-    print(f"load (uptime) before {load_before}, after {load_after}; {os.cpu_count()} cores")
+    print(f"load (uptime) before {load_before}, after {load_after}; {os.cpu_count()} cores{capped}")
     for v, err in errors.items():
         print(f"error ({VARIANTS[v]}): {err}", file=sys.stderr)
 
@@ -264,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_vs_1_process": {VARIANTS[v]: r for v, r in ratios.items()},
             "goal": own.goal,
             "cores": os.cpu_count(),
+            "cpu_share_per_process": own.cpu_share,
             "load_before": load_before,
             "load_after": load_after,
             "steps": {
