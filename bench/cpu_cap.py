@@ -81,11 +81,22 @@ class CpuCap:
     def release(self) -> None:
         """The groups removed (their processes have exited, or go back to the root)."""
         for group in self._groups:
-            for pid in _read(group / "cgroup.procs").split():
-                with contextlib.suppress(OSError):
-                    (self._root / "cgroup.procs").write_text(pid)
-            with contextlib.suppress(OSError):
-                os.rmdir(group)
+            # a process still exiting can be neither moved nor waited out at once
+            deadline = time.monotonic() + 10
+            while True:
+                for pid in _read(group / "cgroup.procs").split():
+                    with contextlib.suppress(OSError):
+                        (self._root / "cgroup.procs").write_text(pid)
+                try:
+                    os.rmdir(group)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        print(f"cpu_cap: {group} is still in use; left behind", flush=True)
+                        break
+                    time.sleep(0.1)
         self._groups.clear()
 
 
