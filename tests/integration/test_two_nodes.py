@@ -6,6 +6,7 @@ doubled."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -241,20 +242,32 @@ async def test_sigterm_drains_node_a_into_node_b(two_nodes: TwoNodes) -> None:
     await asyncio.gather(anna.close(), again.close())
 
 
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on the IPv4 TCP port (the kernel's table: each line
+    is a socket, state 0A is LISTEN)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    local = [line.split()[1:4:2] for line in lines]  # local address, state
+    return sum(
+        1 for address, state in local if int(address.split(":")[1], 16) == port and state == "0A"
+    )
+
+
 async def test_two_worker_processes_on_one_port(tmp_path: Path, pg_database_url: str) -> None:
-    """`visavis serve --workers 2`: two processes accept on one port over Redis; a
-    customer and an adviser chat whichever process each landed on; SIGTERM to the
-    parent drains both."""
+    """`visavis serve --workers 2`: two processes accept on one port over Redis,
+    each about half of the sockets (SO_REUSEPORT; on one shared socket one worker
+    took most); a customer and an adviser chat whichever process each landed on;
+    SIGTERM to the parent drains both."""
     redis = RedisServer(free_port(), tmp_path / "redis")
     redis.start()
     server = make_server(tmp_path, pg_database_url, VISAVIS_REDIS_URL=redis.url)
     server.env["VISAVIS_WORKERS"] = "2"
     try:
         server.start(timeout_s=START_TIMEOUT_S)
+        assert listening_sockets(server.port) == 2  # one per worker, not one shared
         server.add_adviser("anna@bank.example", PASSWORD, "Anna")
         conv_id, token = await new_conversation(server.base_url, customer_name="Bob")
         advisers = [await adviser_on(server, "anna@bank.example") for _ in range(4)]
-        customers = [await WsClient.connect(server.ws_url, token=token) for _ in range(4)]
+        customers = [await WsClient.connect(server.ws_url, token=token) for _ in range(60)]
         anna = advisers[0][0]
         assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
         for ws in customers:
@@ -271,6 +284,11 @@ async def test_two_worker_processes_on_one_port(tmp_path: Path, pg_database_url:
         server.proc.send_signal(signal.SIGTERM)
         for ws in [*customers, *(w for w, _ in advisers)]:
             assert await ws.wait_closed(timeout=20) == DRAIN_CLOSE
+        # 64 sockets, spread by a hash of each connection's ports: a worker with
+        # fewer than 12 of them happens by chance once in 10 million runs
+        drained = [int(n) for n in re.findall(r"draining: (\d+) sockets", server.log())]
+        assert len(drained) == 2 and sum(drained) == 64, drained
+        assert min(drained) >= 12, drained
         # an upper bound: at load 10+ one worker's shutdown took over 60 s
         assert await asyncio.to_thread(server.proc.wait, 180) == 0
     except BaseException:

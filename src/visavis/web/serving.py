@@ -9,10 +9,20 @@ step after it is bounded too (web/shutdown.py): a node always exits, at the late
 `shutdown_deadline_s` after SIGTERM (a watchdog ends it there).
 
 Workers: the parent binds the port and starts N processes (spawned, each with its
-own event loop and app from `visavis.app:create_app`) that accept on that socket.
+own event loop and app from `visavis.app:create_app`) that accept on it.
 They share nothing in memory, so several workers need Redis (VISAVIS_REDIS_URL).
 SIGTERM or SIGINT to the parent is passed on to every worker; a worker that dies
 on its own is started again; one that outlives its shutdown deadline is killed.
+
+On Linux each worker has a listening socket of its own on the port (SO_REUSEPORT),
+and the kernel spreads new connections evenly over them. On one shared socket the
+worker that happened to be awake took them: under load one worker of two held 408
+connections and the other 240 (bench/scale_out.py; 342 and 302 now). A replaced
+worker gets a new socket (what waited in the dead one's backlog is refused, and its
+clients reconnect). Before binding, the parent checks
+that the port is free without SO_REUSEPORT, so that a second server started on the
+same port by mistake still fails, instead of quietly taking half of the
+connections.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import time
 from typing import Any
 
@@ -84,15 +95,23 @@ def run_workers(
     """`options`: uvicorn.Config's keyword arguments besides the app, host, port.
     The workers read their settings from the environment (the caller exports them)."""
     uvicorn.Config(APP, factory=True, **options)  # sets up uvicorn's logging here too
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
+    own_sockets = SPREADS_CONNECTIONS
+    if own_sockets:
+        bind_listening(host, port, reuse_port=False).close()  # fails if the port is taken
+        port = port or _free_port(host)
+    shared = None if own_sockets else bind_listening(host, port, reuse_port=False)
     ctx = multiprocessing.get_context("spawn")
     stopping = False
+    socks: dict[int, socket.socket] = {}  # worker's index: its listening socket
 
-    def start() -> multiprocessing.process.BaseProcess:
+    def start(i: int) -> multiprocessing.process.BaseProcess:
+        if shared is not None:
+            sock = shared
+        else:
+            old = socks.pop(i, None)
+            if old is not None:
+                old.close()
+            sock = socks[i] = bind_listening(host, port, reuse_port=True)
         proc = ctx.Process(
             target=_worker, args=(options, drain_timeout_s, step_timeout_s, sock), daemon=False
         )
@@ -102,6 +121,10 @@ def run_workers(
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        # The workers stop accepting and close their copies; with the parent's closed
+        # too, the port refuses at once (a proxy tries another node) instead of
+        # holding new connections in a backlog nobody accepts from.
+        close_listening()
         for proc in procs:
             if proc.pid is not None and proc.exitcode is None:
                 try:
@@ -109,7 +132,11 @@ def run_workers(
                 except OSError:
                     pass
 
-    procs = [start() for _ in range(workers)]
+    def close_listening() -> None:
+        for sock in [*socks.values(), *([shared] if shared else [])]:
+            sock.close()
+
+    procs = [start(i) for i in range(workers)]
     log.info("serving on %s:%d with %d worker processes", host, port, workers)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -117,7 +144,7 @@ def run_workers(
         for i, proc in enumerate(procs):
             if proc.exitcode is not None and not stopping:
                 log.error("worker %s exited (%s); starting another", proc.pid, proc.exitcode)
-                procs[i] = start()
+                procs[i] = start(i)
         time.sleep(0.5)
     # Each worker's watchdog ends it by its deadline; should one not (stopped, stuck
     # in C), the parent does not wait for it forever either.
@@ -130,4 +157,31 @@ def run_workers(
             )
             proc.kill()
             proc.join()
-    sock.close()
+    close_listening()
+
+
+# SO_REUSEPORT spreads connections over the sockets only on Linux (elsewhere the
+# last socket bound takes them all, or the option is missing)
+SPREADS_CONNECTIONS = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+
+
+def bind_listening(host: str, port: int, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _free_port(host: str) -> int:
+    """Port 0 asks for any free port: one, for all the workers' sockets."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
