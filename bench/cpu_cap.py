@@ -34,7 +34,6 @@ class CpuCap:
     def __init__(self, share: float) -> None:
         if not 0.05 <= share <= 64:
             raise ValueError(f"a CPU share of one core is between 0.05 and 64, got {share}")
-        self.share = share
         self.quota_us = round(share * PERIOD_US)
         if (_V1 / "cpu.cfs_quota_us").exists():
             self._v1 = True
@@ -60,10 +59,10 @@ class CpuCap:
         (group / "cgroup.procs").write_text(str(pid))
         self._groups.append(group)
 
-    def apply_to_tree(self, pid: int, workers: int = 0, timeout_s: float = 120) -> list[int]:
+    def apply_to_tree(self, pid: int, workers: int = 0, timeout_s: float = 120) -> None:
         """`pid` and every process under it, each on its own quota, once `workers`
         worker processes run under it (a supervisor's quota costs nothing: it is
-        idle); returns their pids."""
+        idle)."""
         deadline = time.monotonic() + timeout_s
         root = psutil.Process(pid)
         while True:
@@ -76,7 +75,6 @@ class CpuCap:
             time.sleep(0.1)
         for p in tree:
             self.apply(p.pid)
-        return [p.pid for p in tree]
 
     def release(self) -> None:
         """The groups removed (their processes have exited, or go back to the root)."""

@@ -19,10 +19,9 @@ and the kernel spreads new connections evenly over them. On one shared socket th
 worker that happened to be awake took them: under load one worker of two held 408
 connections and the other 240 (bench/scale_out.py; 342 and 302 now). A replaced
 worker gets a new socket (what waited in the dead one's backlog is refused, and its
-clients reconnect). Before binding, the parent checks
-that the port is free without SO_REUSEPORT, so that a second server started on the
-same port by mistake still fails, instead of quietly taking half of the
-connections.
+clients reconnect). Before binding, the parent checks that the port is free without
+SO_REUSEPORT, so that a second server started on the same port by mistake still
+fails, instead of quietly taking half of the connections.
 """
 
 from __future__ import annotations
@@ -95,11 +94,12 @@ def run_workers(
     """`options`: uvicorn.Config's keyword arguments besides the app, host, port.
     The workers read their settings from the environment (the caller exports them)."""
     uvicorn.Config(APP, factory=True, **options)  # sets up uvicorn's logging here too
-    own_sockets = SPREADS_CONNECTIONS
-    if own_sockets:
-        bind_listening(host, port, reuse_port=False).close()  # fails if the port is taken
-        port = port or _free_port(host)
-    shared = None if own_sockets else bind_listening(host, port, reuse_port=False)
+    # fails if the port is taken; with port 0, picks the one port for all workers
+    probe = bind_listening(host, port, reuse_port=False)
+    if SPREADS_CONNECTIONS:
+        port = probe.getsockname()[1]
+        probe.close()
+    shared = None if SPREADS_CONNECTIONS else probe
     ctx = multiprocessing.get_context("spawn")
     stopping = False
     socks: dict[int, socket.socket] = {}  # worker's index: its listening socket
@@ -178,10 +178,3 @@ def bind_listening(host: str, port: int, reuse_port: bool) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
-
-
-def _free_port(host: str) -> int:
-    """Port 0 asks for any free port: one, for all the workers' sockets."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
