@@ -97,6 +97,35 @@ def raise_nofile(want: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def cpu_of_tree(root: psutil.Process) -> dict[int, float]:
+    """User+system CPU so far of `root` and every process under it (pid: seconds)."""
+    out: dict[int, float] = {}
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return out
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        out[proc.pid] = float(t.user + t.system)
+    return out
+
+
+def chat_groups_at(base_url: str) -> tuple[float, float]:
+    """(`visavis_chat_group_messages` count, sum) at a server's /metrics."""
+    count = total = 0.0
+    text = httpx.get(base_url + "/metrics", timeout=30).raise_for_status().text
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "visavis_chat_group_messages_count":
+            count += float(value)
+        elif name == "visavis_chat_group_messages_sum":
+            total += float(value)
+    return count, total
+
+
 class CpuSplit(NamedTuple):
     user: float  # all threads
     system: float  # all threads, in the kernel
@@ -209,6 +238,15 @@ class Server:
         """User+system CPU of the server process (all its threads)."""
         t = self.process().cpu_times()
         return float(t.user + t.system)
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """User+system CPU so far of each process of the server (pid: seconds)."""
+        return cpu_of_tree(self.process())
+
+    def chat_groups(self) -> tuple[float, float]:
+        """Group commits so far and the chat messages in them, from the server's
+        metrics (all workers of a `--workers` server)."""
+        return chat_groups_at(self.base_url)
 
     def cpu_split(self) -> CpuSplit:
         """Where the server's CPU went so far (seconds)."""

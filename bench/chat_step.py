@@ -45,6 +45,10 @@ class Step:
     ack_p99_ms: float = math.nan
     msgs_per_s: float = 0.0
     server_cpu_pct: float = 0.0
+    # each server process's share (a `--workers` parent and its workers, two nodes),
+    # busiest first: one process at its limit while another idles is an uneven split
+    server_cpu_by_process_pct: list[float] = field(default_factory=list)
+    msgs_per_group: float = math.nan  # chat messages per group commit during the window
     server_cpu_ms_per_msg: float = math.nan  # server CPU time per chat message sent
     server_rss_mb: float = 0.0
     client_cpu_pct: list[float] = field(default_factory=list)
@@ -168,6 +172,11 @@ class Metered(Protocol):
 
     def cpu_seconds(self) -> float: ...
 
+    def cpu_by_process(self) -> dict[int, float]: ...
+
+    def chat_groups(self) -> tuple[float, float] | None:
+        """(group commits, messages in them) so far, or None: it stores nothing"""
+
     def rss(self) -> int: ...
 
 
@@ -197,6 +206,7 @@ def run_workers(
         except threading.BrokenBarrierError:
             pass  # a worker failed in setup; its result says why
         step.setup_s += time.monotonic() - t_setup
+        by0, groups0 = server.cpu_by_process(), server.chat_groups()
         cpu0, busy0, t0 = server_cpu_s(), machine_busy_seconds(), time.monotonic()
         if not barrier.broken:
             time.sleep(args.duration)
@@ -204,6 +214,13 @@ def run_workers(
         server_cpu = server_cpu_s() - cpu0
         machine_busy = machine_busy_seconds() - busy0
         step.server_cpu_pct = 100 * server_cpu / window
+        by1, groups1 = server.cpu_by_process(), server.chat_groups()
+        if groups0 is not None and groups1 is not None and groups1[0] > groups0[0]:
+            step.msgs_per_group = (groups1[1] - groups0[1]) / (groups1[0] - groups0[0])
+        step.server_cpu_by_process_pct = sorted(
+            (100 * (by1[pid] - by0[pid]) / window for pid in by1.keys() & by0.keys()),
+            reverse=True,
+        )
         step.server_rss_mb = server.rss() / 2**20
         deadline = time.monotonic() + args.drain + args.setup_timeout + 60
         while len(results) < workers and time.monotonic() < deadline:

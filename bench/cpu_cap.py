@@ -31,10 +31,15 @@ _V2 = Path("/sys/fs/cgroup")
 class CpuCap:
     """`apply(pid)`: that process (and its threads) gets `share` of one core."""
 
-    def __init__(self, share: float) -> None:
+    def __init__(self, share: float, period_us: int = PERIOD_US) -> None:
         if not 0.05 <= share <= 64:
             raise ValueError(f"a CPU share of one core is between 0.05 and 64, got {share}")
-        self.quota_us = round(share * PERIOD_US)
+        if not 1000 <= period_us <= 100_000:
+            raise ValueError(f"a quota period is 1,000 to 100,000 us, got {period_us}")
+        self.period_us = period_us
+        self.quota_us = round(share * period_us)
+        if self.quota_us < 1000:  # the kernel's least quota
+            raise ValueError(f"{share} of {period_us} us is under the least quota, 1,000 us")
         if (_V1 / "cpu.cfs_quota_us").exists():
             self._v1 = True
             self._root = _V1
@@ -52,10 +57,10 @@ class CpuCap:
         group = self._root / f"visavis-bench-{pid}"
         group.mkdir(exist_ok=True)
         if self._v1:
-            (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (group / "cpu.cfs_period_us").write_text(str(self.period_us))
             (group / "cpu.cfs_quota_us").write_text(str(self.quota_us))
         else:
-            (group / "cpu.max").write_text(f"{self.quota_us} {PERIOD_US}")
+            (group / "cpu.max").write_text(f"{self.quota_us} {self.period_us}")
         (group / "cgroup.procs").write_text(str(pid))
         self._groups.append(group)
 

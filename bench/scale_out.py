@@ -36,7 +36,16 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from _common import ROOT, Server, emit_result, exit_on_sigterm, free_port, raise_nofile, table
+from _common import (
+    ROOT,
+    Server,
+    cpu_of_tree,
+    emit_result,
+    exit_on_sigterm,
+    free_port,
+    raise_nofile,
+    table,
+)
 from chat_latency import parse_args as chat_args
 from chat_step import Step, measured_step
 from cpu_cap import CpuCap
@@ -48,7 +57,12 @@ from redis_server import RedisServer
 BENCH = "scale_out"
 # worker processes import everything afresh: slow on a loaded machine
 START_TIMEOUT_S = 120.0
-VARIANTS = {"1": "1 process", "workers2": "2 workers", "nodes2": "2 nodes + nginx"}
+VARIANTS = {
+    "1": "1 process",
+    "1redis": "1 process, Redis bus",  # what the bus itself costs (not in the ratio)
+    "workers2": "2 workers",
+    "nodes2": "2 nodes + nginx",
+}
 
 
 def _pg_admin(url: str, sql: str) -> None:
@@ -124,7 +138,11 @@ class OnPostgres(Server):
         super().start()
         if self.cap is not None:
             workers = int(self.env.get("VISAVIS_WORKERS", "1"))
-            self.cap.apply_to_tree(self.pid, workers if workers > 1 else 0)
+            try:
+                self.cap.apply_to_tree(self.pid, workers if workers > 1 else 0)
+            except BaseException:
+                self.stop()  # no server left behind
+                raise
         return self
 
     def stop(self) -> None:
@@ -135,6 +153,9 @@ class OnPostgres(Server):
 
     def cpu_seconds(self) -> float:
         return _cpu(_tree(self.process()))
+
+    def cpu_by_process(self) -> dict[int, float]:
+        return cpu_of_tree(self.process())
 
     def rss(self) -> int:
         return _rss(_tree(self.process()))
@@ -164,11 +185,15 @@ class TwoNodes(Server):
         self.nginx = Nginx(self.port, [n.port for n in self.nodes], self.dir / "nginx")
 
     def start(self) -> Server:
-        for node in self.nodes:
-            node.start()  # one after the other: the first migrates
-            if self.cap is not None:
-                self.cap.apply_to_tree(node.pid)
-        self.nginx.start()
+        try:
+            for node in self.nodes:
+                node.start()  # one after the other: the first migrates
+                if self.cap is not None:
+                    self.cap.apply_to_tree(node.pid)
+            self.nginx.start()
+        except BaseException:
+            self.stop()  # no server left behind
+            raise
         return self
 
     def stop(self) -> None:
@@ -185,6 +210,13 @@ class TwoNodes(Server):
 
     def cpu_seconds(self) -> float:
         return sum(n.cpu_seconds() for n in self.nodes)
+
+    def cpu_by_process(self) -> dict[int, float]:
+        return {pid: cpu for n in self.nodes for pid, cpu in n.cpu_by_process().items()}
+
+    def chat_groups(self) -> tuple[float, float]:
+        each = [n.chat_groups() for n in self.nodes]
+        return sum(c for c, _ in each), sum(m for _, m in each)
 
     def rss(self) -> int:
         return sum(n.rss() for n in self.nodes)
@@ -205,6 +237,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Nam
         help="each server process may use this share of one core (a cgroup quota; "
         "bench/cpu_cap.py): scaling with processes on a machine with too few cores",
     )
+    p.add_argument(
+        "--cpu-period-ms",
+        type=float,
+        default=5.0,
+        help="the quota's period: a process that used its share waits up to this long",
+    )
     own, rest = p.parse_known_args(argv)
     if not own.pg_url:
         p.error("needs PostgreSQL: --pg-url or VISAVIS_TEST_PG_URL (bash scripts/pg.sh)")
@@ -217,15 +255,22 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Nam
 
 
 HEADERS = ["variant", "N", "msg/s", "p50 ms", "p99 ms", "lost", "dup", "gaps", "srv CPU%",
-           "srv ms/msg", "other CPU%", "held"]  # fmt: skip
+           "per process", "srv ms/msg", "msgs/commit", "client CPU%", "client lag p99",
+           "other CPU%", "held"]  # fmt: skip
 
 
 def row(variant: str, s: Step, p99: float) -> list[Any]:
     return [
         VARIANTS[variant], s.n, round(s.msgs_per_s), s.p50_ms, s.p99_ms, s.lost, s.duplicated,
-        s.gaps, round(s.server_cpu_pct), s.server_cpu_ms_per_msg, round(s.other_cpu_pct),
+        s.gaps, round(s.server_cpu_pct), _busy(s), s.server_cpu_ms_per_msg, s.msgs_per_group,
+        round(sum(s.client_cpu_pct)), s.client_loop_lag_p99_ms, round(s.other_cpu_pct),
         "yes" if s.held(p99) else "NO",
     ]  # fmt: skip
+
+
+def _busy(s: Step) -> str:
+    """The processes that did something (a `--workers` parent idles), busiest first."""
+    return "/".join(str(round(pct)) for pct in s.server_cpu_by_process_pct if pct >= 1) or "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,8 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     ramp = [int(x) for x in args.n.split(",") if x.strip()]
     variants = own.variants.split(",")
-    cap = CpuCap(own.cpu_share) if own.cpu_share is not None else None
-    capped = f", each server process capped at {own.cpu_share:g} core" if cap else ""
+    cap = None
+    capped = ""
+    if own.cpu_share is not None:
+        cap = CpuCap(own.cpu_share, round(own.cpu_period_ms * 1000))
+        capped = f", each server process capped at {own.cpu_share:g} core"
+        capped += f" per {own.cpu_period_ms:g} ms"
     load_before = os.getloadavg()
     print(
         f"scale_out: {[VARIANTS[v] for v in variants]}, ramp {ramp}, {args.duration:g} s per "
@@ -246,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     redis.start()
     factories = {
         "1": lambda ws, env: OnPostgres(env, own.pg_url, {}, cap),
+        "1redis": lambda ws, env: OnPostgres(
+            env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url}, cap
+        ),
         "workers2": lambda ws, env: OnPostgres(
             env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url, "VISAVIS_WORKERS": "2"}, cap
         ),
@@ -271,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         redis.stop()
     highest = {v: max((s.n for s in steps[v] if s.held(args.p99_ms)), default=0) for v in variants}
     base = highest.get("1", 0)
-    ratios = {v: (highest[v] / base if base else None) for v in variants if v != "1"}
+    ratios = {
+        v: (highest[v] / base if base else None) for v in variants if v not in ("1", "1redis")
+    }
     load_after = os.getloadavg()
 
     print(f"\n== chat p99 <= {args.p99_ms:g} ms, nothing lost: by variant ==")
@@ -298,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             "goal": own.goal,
             "cores": os.cpu_count(),
             "cpu_share_per_process": own.cpu_share,
+            "cpu_period_ms": own.cpu_period_ms if cap else None,
             "load_before": load_before,
             "load_after": load_after,
             "steps": {
@@ -310,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
                         "lost": s.lost,
                         "duplicated": s.duplicated,
                         "server_cpu_pct": s.server_cpu_pct,
+                        "server_cpu_by_process_pct": s.server_cpu_by_process_pct,
+                        "msgs_per_group": s.msgs_per_group,
+                        "client_cpu_pct": sum(s.client_cpu_pct),
+                        "client_loop_lag_p99_ms": s.client_loop_lag_p99_ms,
                         "other_cpu_pct": s.other_cpu_pct,
                         "held": s.held(args.p99_ms),
                     }

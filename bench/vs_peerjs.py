@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 import psutil
-from _common import ROOT, emit_result, exit_on_sigterm, free_port, raise_nofile, table
+from _common import ROOT, cpu_of_tree, emit_result, exit_on_sigterm, free_port, raise_nofile, table
 from chat_latency import HEADERS, row
 from chat_latency import parse_args as chat_latency_args
 from chat_step import Step, measured_step, run_workers
@@ -81,6 +81,12 @@ class PeerServer:
     def cpu_seconds(self) -> float:
         t = psutil.Process(self.proc.pid).cpu_times()
         return float(t.user + t.system)
+
+    def cpu_by_process(self) -> dict[int, float]:
+        return cpu_of_tree(psutil.Process(self.proc.pid))
+
+    def chat_groups(self) -> None:
+        return None  # it stores nothing
 
     def rss(self) -> int:
         return int(psutil.Process(self.proc.pid).memory_info().rss)

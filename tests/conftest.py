@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from ports import free_port as free_port  # tests import it from here
+from redis_server import RedisServer
 
 if TYPE_CHECKING:
     from visavis.conversations.service import ConversationService
@@ -65,6 +66,15 @@ def _pg_admin(url: str, sql: str) -> None:
     # In a thread of its own: async tests request this fixture from a running loop.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """Debian's redis-server on a free port, for one test."""
+    server = RedisServer(free_port(), tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

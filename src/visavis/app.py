@@ -68,7 +68,12 @@ from visavis.web.heap import settled_heap
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
-from visavis.web.metrics import Operations, observe_bus_lag, observe_write
+from visavis.web.metrics import (
+    Operations,
+    observe_bus_lag,
+    observe_chat_group,
+    observe_write,
+)
 from visavis.web.openapi import openapi_json
 from visavis.web.privacy import PrivacyRoutes
 from visavis.web.recordings import RecordingRoutes
@@ -355,6 +360,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
             await do_step("database", database.dispose, bound)
 
     database.on_write = observe_write
+    conversations.chats.on_group = observe_chat_group
 
     async def queue_length() -> int:
         return len(await conversations.queue())

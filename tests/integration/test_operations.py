@@ -31,6 +31,9 @@ async def test_metrics_count_sockets_frames_and_writes(live_server: LiveServer) 
     assert sample(text, "visavis_ws_frames_received_total") >= 3
     assert 'visavis_ws_frames_refused_total{code="bad_json"} 1.0' in text
     assert sample(text, "visavis_write_seconds_count") >= 1
+    # the one chat message, in a group commit of its own
+    assert sample(text, "visavis_chat_group_messages_count") == 1
+    assert sample(text, "visavis_chat_group_messages_sum") == 1
     assert sample(text, "visavis_queue_length") == 1
     assert sample(text, "visavis_bus_lag_seconds") == 0
     await ws.close()

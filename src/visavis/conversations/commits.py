@@ -81,6 +81,8 @@ class ChatCommits:
         self._logged_at = -LOG_EVERY_S
         self.batches = 0
         self.committed = 0
+        # told the size of each group committed (the `visavis_chat_group_messages` metric)
+        self.on_group: Callable[[int], None] | None = None
 
     @property
     def queued(self) -> int:
@@ -175,6 +177,8 @@ class ChatCommits:
                 await self._commit([one])
             return
         self.batches += 1
+        if self.on_group is not None:
+            self.on_group(len(batch))
         for (_item, answer), result in zip(batch, results, strict=True):
             if isinstance(result, Appended) and result.created:
                 self.committed += 1

@@ -45,6 +45,12 @@ WRITE_SECONDS = Histogram(
     "Writing database transactions from start to commit (the SQLite write lock's wait included)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+CHAT_GROUPS = Histogram(
+    "visavis_chat_group_messages",
+    "Chat messages per group commit (sum / count: messages per transaction; small "
+    "groups cost the most CPU per message)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500),
+)
 QUEUE_LENGTH = Gauge(
     "visavis_queue_length",
     "Conversations waiting for an adviser (at scrape time)",
@@ -59,6 +65,10 @@ BUS_LAG = Gauge(
 
 def observe_write(seconds: float) -> None:
     WRITE_SECONDS.observe(seconds)
+
+
+def observe_chat_group(messages: int) -> None:
+    CHAT_GROUPS.observe(messages)
 
 
 def observe_bus_lag(seconds: float) -> None:
