@@ -49,6 +49,7 @@ class Step:
     # busiest first: one process at its limit while another idles is an uneven split
     server_cpu_by_process_pct: list[float] = field(default_factory=list)
     msgs_per_group: float = math.nan  # chat messages per group commit during the window
+    attempts: int = 1  # runs of this step (--repeat-failed)
     server_cpu_ms_per_msg: float = math.nan  # server CPU time per chat message sent
     server_rss_mb: float = 0.0
     client_cpu_pct: list[float] = field(default_factory=list)
@@ -276,8 +277,9 @@ def run_workers(
 def measured_step(
     n: int, ws: str, args: argparse.Namespace, make_server: ServerFactory = _one_server
 ) -> Step:
-    """run_step, repeated (up to --retries times) while other processes load the machine;
-    the quietest attempt is kept."""
+    """run_step, repeated (up to --retries times) while other processes load the machine,
+    the quietest attempt kept; then, while it misses the p99 target, up to
+    --repeat-failed times more, the best kept (one that held, else the lowest p99)."""
     best: Step | None = None
     for attempt in range(args.retries + 1):
         step = run_step(n, ws, args, make_server)
@@ -292,4 +294,14 @@ def measured_step(
         )
         time.sleep(args.retry_wait)
     assert best is not None
+    runs = 1
+    for _ in range(args.repeat_failed):
+        if best.held(args.p99_ms):
+            break
+        print(f"  N={n} ({ws}): p99 {best.p99_ms:.1f} ms missed the target; once more", flush=True)
+        step = run_step(n, ws, args, make_server)
+        runs += 1
+        if step.held(args.p99_ms) or step.p99_ms < best.p99_ms:
+            best = step
+    best.attempts = runs
     return best

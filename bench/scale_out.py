@@ -2,6 +2,8 @@
 `--p99-ms` (25) with nothing lost, for
 
 - `1 process`: one `visavis serve` (the bus in memory), the baseline;
+- `1redis`: one `visavis serve` on the Redis bus, not in the ratio: what the bus
+  itself costs (its own batches go to Redis and come back);
 - `2 workers`: `visavis serve --workers 2` on one port, over Redis;
 - `2 nodes`: two `visavis serve` behind nginx (docs/nginx/visavis.conf), over Redis;
 
@@ -14,6 +16,12 @@ than about visavis (see `load` and `other CPU%`). `--cpu-share 0.4` gives every
 server process 0.4 of one core (a cgroup quota, bench/cpu_cap.py; needs root), so
 that two processes get twice what one gets even where the machine has no core to
 spare for the second: the ratio then measures visavis, not the machine.
+`--cpu-period-ms` sets the quota's period (5 ms; at least 1 ms of quota in it).
+
+Each step's row also shows each server process's CPU (`per process`: one worker at
+its cap while the other idles is an uneven split), the chat messages per group
+commit (`msgs/commit`, from the `visavis_chat_group_messages` metric), and the load
+client's CPU and loop lag (a load client that lags measures itself).
 
 Needs PostgreSQL (`--pg-url` or VISAVIS_TEST_PG_URL, e.g. from scripts/pg.sh), and
 Debian's redis-server and nginx (started here, on free ports).
@@ -264,7 +272,7 @@ def row(variant: str, s: Step, p99: float) -> list[Any]:
         VARIANTS[variant], s.n, round(s.msgs_per_s), s.p50_ms, s.p99_ms, s.lost, s.duplicated,
         s.gaps, round(s.server_cpu_pct), _busy(s), s.server_cpu_ms_per_msg, s.msgs_per_group,
         round(sum(s.client_cpu_pct)), s.client_loop_lag_p99_ms, round(s.other_cpu_pct),
-        "yes" if s.held(p99) else "NO",
+        ("yes" if s.held(p99) else "NO") + (f" ({s.attempts} runs)" if s.attempts > 1 else ""),
     ]  # fmt: skip
 
 
@@ -371,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                         "client_loop_lag_p99_ms": s.client_loop_lag_p99_ms,
                         "other_cpu_pct": s.other_cpu_pct,
                         "held": s.held(args.p99_ms),
+                        "attempts": s.attempts,
                     }
                     for s in steps[v]
                 ]

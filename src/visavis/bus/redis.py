@@ -245,8 +245,7 @@ class RedisBus:
                 self._listening = True
                 self._ready.set()
                 backoff = 0.05
-                await link.closed
-                raise ConnectionError("the subscription's connection closed")
+                raise ConnectionError(await link.closed)
             except asyncio.CancelledError:
                 raise
             except (hiredis.HiredisError, OSError) as e:

@@ -61,7 +61,8 @@ class RespLink(asyncio.Protocol):
         self._replies: deque[asyncio.Future[Any]] = deque()
         self._transport: asyncio.Transport | None = None
         self._writable: asyncio.Future[None] | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # done once the connection is gone, with why
+        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     @classmethod
     async def open(cls, address: Address, on_message: OnMessage | None = None) -> RespLink:
@@ -154,6 +155,6 @@ class RespLink(asyncio.Protocol):
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
         if not self.closed.done():
-            self.closed.set_result(None)
+            self.closed.set_result(str(exc))
         if self._transport is not None:
             self._transport.close()
