@@ -245,7 +245,8 @@ class Server:
 
     def chat_groups(self) -> tuple[float, float]:
         """Group commits so far and the chat messages in them, from the server's
-        metrics (all workers of a `--workers` server)."""
+        metrics (a `--workers` server's add up all workers only with
+        PROMETHEUS_MULTIPROC_DIR set, as bench/scale_out.py sets it)."""
         return chat_groups_at(self.base_url)
 
     def cpu_split(self) -> CpuSplit:

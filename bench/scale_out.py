@@ -141,6 +141,12 @@ class OnPostgres(Server):
             env={**env, "VISAVIS_DATABASE_URL": self.db.url, **extra},
             start_timeout_s=START_TIMEOUT_S,
         )
+        if "VISAVIS_WORKERS" in extra:
+            # as docs/operations.md asks: /metrics then adds up all workers, whichever
+            # answers (else each scrape would count one worker's groups only)
+            metrics_dir = self.dir / "metrics"
+            metrics_dir.mkdir()
+            self.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
     def start(self) -> Server:
         super().start()
