@@ -97,14 +97,18 @@ def raise_nofile(want: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def tree_of(root: psutil.Process) -> list[psutil.Process]:
+    """`root` and every process under it (none if `root` is gone)."""
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
 def cpu_of_tree(root: psutil.Process) -> dict[int, float]:
     """User+system CPU so far of `root` and every process under it (pid: seconds)."""
     out: dict[int, float] = {}
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return out
-    for proc in procs:
+    for proc in tree_of(root):
         try:
             t = proc.cpu_times()
         except psutil.NoSuchProcess:

@@ -7,7 +7,9 @@
 - `2 workers`: `visavis serve --workers 2` on one port, over Redis;
 - `2 nodes`: two `visavis serve` behind nginx (docs/nginx/visavis.conf), over Redis;
 
-all on the same fresh PostgreSQL database per step, in the same run. Each step is
+each step on a fresh PostgreSQL database, in the same run. The variants take turns
+at each N (a variant drops out at its first step not held), so that the baseline and
+two processes see the same moment of a shared machine. Each step is
 bench/chat_latency.py's (customer and adviser sockets, both sides sending; latency =
 send to arrival at the other side). The goal: 2 processes hold >= 1.8x the
 conversations of one. The load generator runs on the same machine and takes CPU
@@ -47,12 +49,12 @@ import psutil
 from _common import (
     ROOT,
     Server,
-    cpu_of_tree,
     emit_result,
     exit_on_sigterm,
     free_port,
     raise_nofile,
     table,
+    tree_of,
 )
 from chat_latency import parse_args as chat_args
 from chat_step import Step, measured_step
@@ -97,24 +99,6 @@ class Fresh:
 
     def drop(self) -> None:
         _pg_admin(self.base, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def _tree(proc: psutil.Process) -> list[psutil.Process]:
-    try:
-        return [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def _cpu(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def _rss(procs: list[psutil.Process]) -> int:
@@ -166,13 +150,10 @@ class OnPostgres(Server):
         self.db.drop()
 
     def cpu_seconds(self) -> float:
-        return _cpu(_tree(self.process()))
-
-    def cpu_by_process(self) -> dict[int, float]:
-        return cpu_of_tree(self.process())
+        return sum(self.cpu_by_process().values())
 
     def rss(self) -> int:
-        return _rss(_tree(self.process()))
+        return _rss(tree_of(self.process()))
 
 
 class TwoNodes(Server):
@@ -319,20 +300,27 @@ def main(argv: list[str] | None = None) -> int:
     }
     steps: dict[str, list[Step]] = {v: [] for v in variants}
     errors: dict[str, str] = {}
+    ramping = list(variants)  # those that held every step so far
     try:
-        for v in variants:
-            for n in ramp:
+        for i, n in enumerate(ramp):
+            # Every variant's step at this N, one after the other: they see the same
+            # moment of the machine (a busy minute would otherwise fall on one variant
+            # only). The order turns each step, so no variant always runs second.
+            for v in ramping[:: 1 if i % 2 == 0 else -1]:
                 try:
                     step = measured_step(n, "default", args, factories[v])
                 except Exception as exc:
                     errors[v] = f"{type(exc).__name__}: {exc}"[:500]
                     print(f"{VARIANTS[v]} N={n} failed: {errors[v]}", file=sys.stderr, flush=True)
                     traceback.print_exc()
-                    break
+                    ramping.remove(v)
+                    continue
                 steps[v].append(step)
                 print(table(HEADERS, [row(v, step, args.p99_ms)]), flush=True)
                 if not step.held(args.p99_ms):
-                    break
+                    ramping.remove(v)
+            if not ramping:
+                break
     finally:
         redis.stop()
     highest = {v: max((s.n for s in steps[v] if s.held(args.p99_ms)), default=0) for v in variants}

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from visavis.storage.engine import Database
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["watchdog"]  # no test can hold the run forever
+# no test can hold the run forever; no SQLite driver thread outlives its test
+pytest_plugins = ["watchdog", "driver_threads"]
 PG_URL = os.environ.get("VISAVIS_TEST_PG_URL")
 # `visavis team set ID --hours ALWAYS_OPEN`: a test's team is open whatever the clock
 # says. A team without --hours gets a bank's hours, and a test would pass only in them.
