@@ -33,6 +33,7 @@ from visavis.collab.signing import SealSettings, SigningService
 from visavis.config import Settings
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.calls import CallService
+from visavis.conversations.commits import check_linger_us
 from visavis.conversations.roster import Roster
 from visavis.conversations.service import ConversationService
 from visavis.conversations.transfers import TransferService
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
         announcer,
         erase_at_end=policy.erase_at_end,
         chat_queue_max=settings.chat_queue_max,
+        chat_linger_s=check_linger_us(settings.chat_linger_us),
         release_files=release_files,
     )
     tokens = CustomerTokens(settings.secret_key, settings.customer_token_ttl_s)

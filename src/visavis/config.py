@@ -45,6 +45,7 @@ class Settings:
     ws_frames_per_second: int = 20
     ws_frame_burst: int = 40
     chat_queue_max: int = 2000
+    chat_linger_us: int = 2000
     cookie_secure: bool = False
     frame_ancestors: str = "*"
     cobrowse_origins: str = ""

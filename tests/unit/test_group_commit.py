@@ -22,7 +22,7 @@ from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
 from visavis.conversations.announcer import conv_topic
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
-from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits
+from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits, check_linger_us
 from visavis.conversations.service import ConversationService
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
@@ -388,3 +388,53 @@ async def test_a_driver_in_a_broken_state_makes_the_group_overloaded_and_the_res
     resent = await asyncio.gather(*(commits.submit(i) for i in sent))
     assert [r.frame["seq"] for r in resent] == [2, 3, 4]
     assert [e["client_id"] for e in await svc.events_after(cid, 1)] == [i.client_id for i in sent]
+
+
+async def test_a_busy_committer_waits_for_company_and_a_quiet_one_does_not(
+    svc: ConversationService,
+) -> None:
+    """After a group that had company, the next waits (up to `linger_s`, here longer
+    than any test) until `linger_fill` messages are there, and commits them as one;
+    a committer whose last group was one message commits at once."""
+    cid = await new_conversation(svc)
+    gate = Gate(svc)
+    commits = ChatCommits(gate.write, max_queued=100, linger_s=3600, linger_fill=4)
+    first = commits.submit(ChatIn(cid, CUSTOMER, "first-0001", "first"))
+    await asyncio.wait_for(gate.appended.wait(), 30)
+    company = [commits.submit(ChatIn(cid, CUSTOMER, f"pair-{i:06d}", str(i))) for i in range(2)]
+    gate.release.set()
+    await asyncio.wait_for(asyncio.gather(first, *company), 30)
+    # quiet at first: the single message went at once, then the two that had waited
+    assert (gate.writes, commits.lingered) == (2, 0)
+
+    waiting = [commits.submit(ChatIn(cid, CUSTOMER, f"wait-{i:06d}", str(i))) for i in range(3)]
+    await until(lambda: commits.lingered == 1)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not any(f.done() for f in waiting) and gate.writes == 2
+    fourth = commits.submit(ChatIn(cid, CUSTOMER, "wait-000003", "3"))
+    results = await asyncio.wait_for(asyncio.gather(*waiting, fourth), 30)
+    assert gate.writes == 3  # the four in one group
+    assert [r.frame["seq"] for r in results] == list(range(5, 9))
+
+
+async def test_a_lingering_group_commits_when_its_wait_is_over(svc: ConversationService) -> None:
+    cid = await new_conversation(svc)
+    gate = Gate(svc)
+    gate.release.set()
+    commits = ChatCommits(gate.write, max_queued=100, linger_s=0.01, linger_fill=100)
+    await asyncio.wait_for(
+        asyncio.gather(
+            *(commits.submit(ChatIn(cid, CUSTOMER, f"two-{i:07d}", "x")) for i in range(2))
+        ),
+        30,
+    )
+    alone = await asyncio.wait_for(commits.submit(ChatIn(cid, CUSTOMER, "alone-00001", "x")), 30)
+    assert (gate.writes, commits.lingered, alone.frame["seq"]) == (2, 1, 4)
+
+
+def test_the_wait_for_company_is_bounded() -> None:
+    assert check_linger_us(0) == 0 and check_linger_us(2000) == 0.002
+    for bad in (-1, 50_001):
+        with pytest.raises(ValueError, match="VISAVIS_CHAT_LINGER_US is"):
+            check_linger_us(bad)

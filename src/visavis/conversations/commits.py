@@ -7,6 +7,16 @@ queue here and one task commits them: each round takes everything queued (up to
 after that commit. There is no timer: while one commit runs the next batch gathers,
 so an idle server commits each message at once and a busy one commits many per fsync.
 
+A busy server also waits a little for company: when the last group had more than one
+message (so messages arrive faster than one commit takes), the next group is held for
+up to `LINGER_S`, or until `LINGER_FILL` messages wait, before it commits. Most of a
+group's CPU is the transaction's, not its messages' (four round trips to PostgreSQL,
+the fsync, the acks' writes: about 0.5 ms of the server's CPU per group against well
+under 0.1 ms per message), so at 800 messages a second a process spends about half as
+much per message in groups of four as in groups of two, and the database commits half
+as often. An idle or quiet server never waits: its last group was one message.
+PostgreSQL's own `commit_delay` makes the same trade at the level of its log.
+
 Order: one queue and one committing task, so messages of one conversation get seqs
 in the order they were submitted (a socket's frames are submitted in the order read).
 
@@ -44,6 +54,9 @@ from visavis.errors import VisavisError
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500  # messages per transaction: bounds one commit's time and statement size
+LINGER_S = 0.002  # the longest a group waits for company (after a group that had some)
+MAX_LINGER_S = 0.05  # longer would only add to every busy message's wait
+LINGER_FILL = 16  # a group of this many goes at once: waiting saves little more
 MIN_RETRY_MS = 200
 MAX_RETRY_MS = 5000
 LOG_EVERY_S = 10.0  # refusals are logged in summary, at most this often
@@ -67,13 +80,32 @@ Writes = Callable[[], AbstractAsyncContextManager[ChatWrite]]
 Answer = Callable[[Appended | BaseException], None]
 
 
+def check_linger_us(us: int) -> float:
+    """VISAVIS_CHAT_LINGER_US as seconds, if it is one a server should wait."""
+    if not 0 <= us <= MAX_LINGER_S * 1e6:
+        raise ValueError(
+            f"VISAVIS_CHAT_LINGER_US is {us}; expected 0 to {MAX_LINGER_S * 1e6:.0f} "
+            "(microseconds a busy group commit waits for company)"
+        )
+    return us / 1e6
+
+
 class ChatCommits:
-    def __init__(self, writes: Writes, max_queued: int) -> None:
-        """`writes`: opens the write of a group (`ConversationService.write_chats`)."""
+    def __init__(
+        self, writes: Writes, max_queued: int, linger_s: float = LINGER_S,
+        linger_fill: int = LINGER_FILL,
+    ) -> None:  # fmt: skip
+        """`writes`: opens the write of a group (`ConversationService.write_chats`);
+        `linger_s`: how long a group waits for company (0: never)."""
         self._writes = writes
         self.max_queued = max_queued
+        self.linger_s = linger_s
+        self.linger_fill = linger_fill
         self._queue: deque[tuple[ChatIn, Answer]] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._had_company = False  # the last group had more than one message
+        self._filled: asyncio.Future[None] | None = None  # a lingering group is full
+        self.lingered = 0  # groups that waited for company, for the tests and benches
         self._committing = 0  # messages in the transaction now running
         self._rate = 1000.0  # messages per second committed lately (a moving average)
         self.refused = 0  # submissions refused as overloaded, for the logs and benches
@@ -128,12 +160,17 @@ class ChatCommits:
         (the gateway's acks)."""
         self.check_room()
         self._queue.append((item, answer))
+        filled = self._filled
+        if filled is not None and len(self._queue) >= self.linger_fill and not filled.done():
+            filled.set_result(None)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         try:
             while self._queue:
+                if self._had_company and self.linger_s > 0:
+                    await self._linger()
                 n = min(MAX_BATCH, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(n)]
                 self._committing = n
@@ -142,6 +179,7 @@ class ChatCommits:
                     await self._commit(batch)
                 finally:
                     self._committing = 0
+                self._had_company = n > 1
                 spent = max(time.monotonic() - t, 1e-4)
                 # the rate a full queue drains at: only batches that had company say it
                 if n > 1:
@@ -153,6 +191,20 @@ class ChatCommits:
                     await asyncio.sleep(0)
         finally:
             self._task = None
+
+    async def _linger(self) -> None:
+        """Wait up to `linger_s` for the group to reach `linger_fill` messages."""
+        if len(self._queue) >= self.linger_fill:
+            return
+        self.lingered += 1
+        filled = self._filled = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(self.linger_s):
+                await filled
+        except TimeoutError:
+            pass
+        finally:
+            self._filled = None
 
     async def _commit(self, batch: list[tuple[ChatIn, Answer]]) -> None:
         try:

@@ -22,7 +22,7 @@ from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite, chat_write
 from visavis.conversations.cobrowsing import end_running
-from visavis.conversations.commits import Answer, ChatCommits
+from visavis.conversations.commits import LINGER_S, Answer, ChatCommits
 from visavis.conversations.erasure import do_erase_at_end
 from visavis.conversations.reads import ConversationReads
 from visavis.conversations.recordingstate import stop_running
@@ -78,6 +78,7 @@ class ConversationService(ConversationReads):
         announcer: Announcer,
         erase_at_end: Collection[str] = (),
         chat_queue_max: int = CHAT_QUEUE_MAX,
+        chat_linger_s: float = LINGER_S,
         release_files: Callable[[set[str]], Awaitable[None]] | None = None,
     ) -> None:
         """`erase_at_end`: the kinds of data (messages, forms, documents, signed_pdfs)
@@ -94,7 +95,7 @@ class ConversationService(ConversationReads):
         self.erase_at_end = frozenset(erase_at_end)
         self.release_files = release_files
         # chat messages are committed in groups (commits.py)
-        self.chats = ChatCommits(self.write_chats, chat_queue_max)
+        self.chats = ChatCommits(self.write_chats, chat_queue_max, chat_linger_s)
 
     @contextlib.asynccontextmanager
     async def write(self, summaries: bool = True) -> AsyncIterator[Write]:
