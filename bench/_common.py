@@ -117,17 +117,30 @@ def cpu_of_tree(root: psutil.Process) -> dict[int, float]:
     return out
 
 
-def chat_groups_at(base_url: str) -> tuple[float, float]:
-    """(`visavis_chat_group_messages` count, sum) at a server's /metrics."""
-    count = total = 0.0
+class Groups(NamedTuple):
+    """A server's chat group commits so far (its metrics)."""
+
+    commits: float  # `visavis_chat_group_messages` count
+    messages: float  # its sum
+    raced: float  # `visavis_chat_raced_messages`: appended again, locked
+
+    def __add__(self, other: object) -> Groups:
+        assert isinstance(other, Groups)
+        return Groups(*(a + b for a, b in zip(self, other, strict=True)))
+
+
+def chat_groups_at(base_url: str) -> Groups:
+    """The chat group commits at a server's /metrics."""
+    found = dict.fromkeys(
+        ("visavis_chat_group_messages_count", "visavis_chat_group_messages_sum",
+         "visavis_chat_raced_messages_total"), 0.0
+    )  # fmt: skip
     text = httpx.get(base_url + "/metrics", timeout=30).raise_for_status().text
     for line in text.splitlines():
         name, _, value = line.partition(" ")
-        if name == "visavis_chat_group_messages_count":
-            count += float(value)
-        elif name == "visavis_chat_group_messages_sum":
-            total += float(value)
-    return count, total
+        if name in found:
+            found[name] += float(value)
+    return Groups(*found.values())
 
 
 class CpuSplit(NamedTuple):
@@ -247,7 +260,7 @@ class Server:
         """User+system CPU so far of each process of the server (pid: seconds)."""
         return cpu_of_tree(self.process())
 
-    def chat_groups(self) -> tuple[float, float]:
+    def chat_groups(self) -> Groups:
         """Group commits so far and the chat messages in them, from the server's
         metrics (a `--workers` server's add up all workers only with
         PROMETHEUS_MULTIPROC_DIR set, as bench/scale_out.py sets it)."""

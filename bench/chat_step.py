@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from _common import PASSWORD, Server, machine_busy_seconds, percentile
+from _common import PASSWORD, Groups, Server, machine_busy_seconds, percentile
 from chat_load import AdviserPlan, ConvPlan, WorkerPlan, worker_main
 
 
@@ -49,6 +49,9 @@ class Step:
     # busiest first: one process at its limit while another idles is an uneven split
     server_cpu_by_process_pct: list[float] = field(default_factory=list)
     msgs_per_group: float = math.nan  # chat messages per group commit during the window
+    # messages appended again, locked, as their conversation changed under an unlocked
+    # group (PostgreSQL; conversations/chat_rows.py), during the window
+    raced: float = 0.0
     attempts: int = 1  # runs of this step (--repeat-failed)
     server_cpu_ms_per_msg: float = math.nan  # server CPU time per chat message sent
     server_rss_mb: float = 0.0
@@ -175,8 +178,8 @@ class Metered(Protocol):
 
     def cpu_by_process(self) -> dict[int, float]: ...
 
-    def chat_groups(self) -> tuple[float, float] | None:
-        """(group commits, messages in them) so far, or None: it stores nothing"""
+    def chat_groups(self) -> Groups | None:
+        """The group commits so far, or None: it stores nothing"""
 
     def rss(self) -> int: ...
 
@@ -216,8 +219,11 @@ def run_workers(
         machine_busy = machine_busy_seconds() - busy0
         step.server_cpu_pct = 100 * server_cpu / window
         by1, groups1 = server.cpu_by_process(), server.chat_groups()
-        if groups0 is not None and groups1 is not None and groups1[0] > groups0[0]:
-            step.msgs_per_group = (groups1[1] - groups0[1]) / (groups1[0] - groups0[0])
+        if groups0 is not None and groups1 is not None and groups1.commits > groups0.commits:
+            step.msgs_per_group = (groups1.messages - groups0.messages) / (
+                groups1.commits - groups0.commits
+            )
+            step.raced = groups1.raced - groups0.raced
         step.server_cpu_by_process_pct = sorted(
             (100 * (by1[pid] - by0[pid]) / window for pid in by1.keys() & by0.keys()),
             reverse=True,

@@ -21,11 +21,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from until import until
 
+from visavis.bus import MemoryBus
+from visavis.conversations.announcer import conv_topic
 from visavis.conversations.chat_write import Appended, ChatIn
 from visavis.conversations.commits import ChatCommits
 from visavis.conversations.service import ConversationService
 from visavis.conversations.writes import Author
 from visavis.errors import VisavisError
+from visavis.protocol.wire import loads
 from visavis.storage.engine import Database
 from visavis.storage.migrate import do_migrate, migrate_sync
 from visavis.storage.models import Event
@@ -46,10 +49,11 @@ class Boom(Exception):
 async def test_a_group_that_raises_keeps_nothing_and_the_next_commits(
     svc: ConversationService,
 ) -> None:
+    """A transaction's group (on PostgreSQL: one that locks; see the next test)."""
     cid = await new_conversation(svc)
     first = await svc.do_chat(cid, CUSTOMER, "kept-000001", "kept")
     with pytest.raises(Boom):
-        async with svc.write_chats() as w:
+        async with svc.write_chats(locked=True) as w:
             appended = await w.append_chats([ChatIn(cid, CUSTOMER, "lost-000001", "lost")])
             assert isinstance(appended[0], Appended) and appended[0].frame["seq"] == 3
             raise Boom  # after its rows were written, before the commit
@@ -60,6 +64,33 @@ async def test_a_group_that_raises_keeps_nothing_and_the_next_commits(
     again = await svc.do_chat(cid, CUSTOMER, "lost-000001", "lost")
     assert again.created and again.frame["seq"] == 3
     assert await stored(svc, cid) == ["kept-000001", "lost-000001"]
+
+
+async def test_postgresql_a_group_that_raises_after_its_write_committed_announces_it(
+    database_url: str,
+) -> None:
+    """An unlocked group's write is its own transaction (conversations/chat_rows.py):
+    what it stored is announced although the block raised after it, and the
+    sender's resend is answered with it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's group is one transaction, committed at its end")
+    bus = MemoryBus()
+    db = Database(database_url)
+    try:
+        svc = conversation_service(db, bus)
+        cid = await new_conversation(svc)
+        heard: list[object] = []
+        bus.subscribe(conv_topic(cid), lambda text, frame: heard.append(loads(text)["seq"]))
+        with pytest.raises(Boom):
+            async with svc.write_chats() as w:
+                await w.append_chats([ChatIn(cid, CUSTOMER, "kept-000002", "kept")])
+                raise Boom
+        assert heard == [2]
+        assert await stored(svc, cid) == ["kept-000002"]
+        again = await svc.do_chat(cid, CUSTOMER, "kept-000002", "kept")
+        assert not again.created and again.frame["seq"] == 2
+    finally:
+        await db.dispose()
 
 
 async def test_a_group_that_breaks_a_rule_is_rolled_back_whole(

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from until import until
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
 from visavis.conversations.announcer import conv_topic
+from visavis.conversations.chat_rows import Bump, chat_rows
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
 from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits, check_linger_us
 from visavis.conversations.service import ConversationService
@@ -47,26 +49,30 @@ class Gate:
     """Writes that stop between appending and committing until released: what a
     sender is told while its transaction is still open can be observed."""
 
-    def __init__(self, svc: ConversationService) -> None:
+    def __init__(self, svc: ConversationService, locked: bool = False) -> None:
+        """`locked`: every write locks what it reads (PostgreSQL: holds the row locks
+        while it stops)."""
         self.svc = svc
+        self.locked = locked
         self.appended = asyncio.Event()
         self.release = asyncio.Event()
         self.writes = 0
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[ChatWrite]:
+    async def write(self, locked: bool = False) -> AsyncIterator[ChatWrite]:
         self.writes += 1
-        async with self.svc.write_chats() as w:
+        async with self.svc.write_chats(locked or self.locked) as w:
             yield w
             self.appended.set()
             await self.release.wait()
 
 
+@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "locked"])
 async def test_a_group_commits_once_and_answers_after_the_commit(
-    svc: ConversationService,
+    svc: ConversationService, database_url: str, locked: bool
 ) -> None:
     a, b = await new_conversation(svc), await new_conversation(svc)
-    gate = Gate(svc)
+    gate = Gate(svc, locked)
     commits = ChatCommits(gate.write, max_queued=100)
     futures = [
         commits.submit(ChatIn(cid, CUSTOMER, f"{cid[:6]}-{i:03d}", f"{cid[:6]} {i}"))
@@ -74,9 +80,11 @@ async def test_a_group_commits_once_and_answers_after_the_commit(
         for cid in (a, b)
     ]
     await asyncio.wait_for(gate.appended.wait(), 30)
-    # appended, not committed: nobody is answered, and no other session sees a row
+    # appended: nobody is answered; and no other session sees a row, but where the
+    # write was its own transaction (PostgreSQL's unlocked group)
     assert not any(f.done() for f in futures)
-    assert [e["kind"] for e in await svc.events_after(a, 0)] == ["conversation.created"]
+    seen = len(await svc.events_after(a, 0))
+    assert seen == (21 if database_url.startswith("postgresql") and not locked else 1)
     gate.release.set()
     results = await asyncio.gather(*futures)
     assert gate.writes == 1 and commits.batches == 1 and commits.committed == 40
@@ -134,24 +142,32 @@ async def test_one_refused_message_does_not_fail_its_group(
     assert [e["kind"] for e in await svc.events_after(ended, 0)][-1] == "conversation.ended"
 
 
-async def test_a_failing_transaction_fails_exactly_its_bad_message(database_url: str) -> None:
+@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "locked"])
+async def test_a_message_stored_by_another_node_meanwhile_is_answered_as_a_resend(
+    database_url: str, locked: bool
+) -> None:
     """Another node stores a client_id (a resend that reached it) while this node's
-    group waits for the conversation's row lock: the group's insert then breaks the
-    unique key and its transaction fails. It is retried message by message, so the
-    resend is answered with the other node's event and the rest are stored. (Row locks
-    are PostgreSQL's; SQLite's nodes are one process, whose writers take turns.)"""
+    group waits for the conversation's row lock. A group that read without locking
+    finds the conversation changed, stores nothing of it and appends its messages
+    again, locked. A locked group (such a retry) read the resends before the lock
+    was its: its insert breaks the unique key and its transaction fails; it is
+    retried message by message. Either way the resend is answered with the other
+    node's event and the rest are stored, in order. (Row locks are PostgreSQL's;
+    SQLite's nodes are one process, whose writers take turns.)"""
     if not database_url.startswith("postgresql"):
         pytest.skip("a lock wait between two nodes is PostgreSQL's")
     here, there = Database(database_url), Database(database_url)
     try:
         svc, other = conversation_service(here), conversation_service(there)
         cid = await new_conversation(svc)
-        gate = Gate(other)
+        gate = Gate(other, locked=True)
         theirs = ChatCommits(gate.write, max_queued=100).submit(
             ChatIn(cid, CUSTOMER, "raced-000001", "resent")
         )
         await asyncio.wait_for(gate.appended.wait(), 30)  # holds the row lock
-        commits = ChatCommits(svc.write_chats, max_queued=100)
+        mine = Gate(svc, locked)
+        mine.release.set()  # it does not stop
+        commits = ChatCommits(mine.write, max_queued=100)
         ours = [
             commits.submit(ChatIn(cid, CUSTOMER, cl, cl))
             for cl in ("before-00001", "raced-000001", "after-000001")
@@ -164,12 +180,58 @@ async def test_a_failing_transaction_fails_exactly_its_bad_message(database_url:
         assert not raced.created and raced.frame == first.frame
         assert before.created and after.created
         assert (before.frame["seq"], after.frame["seq"]) == (3, 4)
-        assert commits.batches == 3  # the failed group was not counted; then each alone
+        if locked:
+            assert commits.batches == 3  # the failed group was not counted; then each alone
+            assert commits.raced == 0
+        else:
+            assert commits.batches == 1  # nothing of the first group was stored
+            assert commits.raced == 3
         stored = [e["client_id"] for e in await svc.events_after(cid, 1)]
         assert stored == ["raced-000001", "before-00001", "after-000001"]
     finally:
         await here.dispose()
         await there.dispose()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "last_seq = last_seq + 1",
+        "status = 'ended'",
+        "adviser_id = NULL",
+        "consultant_id = 'a-colleague'",
+    ],
+)
+async def test_postgresql_a_conversation_changed_after_the_read_is_not_written(
+    db: Database, database_url: str, change: str
+) -> None:
+    """What the checks read (`last_seq`, status, adviser, consultant) changes between
+    an unlocked group's read and its write, here without an event: nothing of that
+    conversation is written and the write says which it was; the group's other
+    conversation is written."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's group reads and writes in one locked transaction")
+    svc = conversation_service(db)
+    a, _ = await active_conversation(db, svc, "guard@example.org")
+    b = await new_conversation(svc)
+    async with chat_rows(db) as rows:
+        _, read = await rows.read([], [a, b])
+        async with db.writer() as s:  # another writer, committed before this write
+            await s.execute(text(f"UPDATE conversations SET {change} WHERE id = :c"), {"c": a})
+            await s.commit()
+        seen = {r.id: r for r in read}
+        bumps = [Bump(c, seen[c].last_seq + 1, "x", seen[c]) for c in (a, b)]
+        events = [
+            (c, seen[c].last_seq + 1, "chat.message", "customer", None, "Bob", f"guard-{n}",
+             '{"text":"x"}')
+            for n, c in enumerate((a, b))
+        ]  # fmt: skip
+        lost = await rows.write(bumps, events, datetime.now(UTC))
+        await rows.commit()
+    assert set(lost) == {a}
+    assert "guard-0" not in [e.get("client_id") for e in await svc.events_after(a, 0)]
+    assert [e.get("client_id") for e in await svc.events_after(b, 1)] == ["guard-1"]
+    assert (await svc.get(b))["last_seq"] == 2
 
 
 async def wait_for_lock_waiter(db: Database) -> None:
@@ -312,14 +374,14 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
             results = await asyncio.gather(*(commits.submit(item) for item in sent))
             assert [r.created for r in results] == [n % 2 == 0 for n in range(size)]
         # the logger is told a loop turn after each statement
-        await until(lambda: len(texts) >= 3 * 4)
+        await until(lambda: len(texts) >= 3 * 2)
     finally:
         raw.remove_query_logger(seen)
     assert commits.batches == 1 + 3
-    # BEGIN, one read (the conversations locked, the resends beside them), one
-    # write, COMMIT; each group
-    assert len(texts) == 3 * 4
-    assert len(set(texts)) == 4 and texts[0] == "BEGIN" and texts[3] == "COMMIT"
+    # one read (the conversations, the resends beside them) and one write, each its
+    # own transaction: no BEGIN, no COMMIT; each group
+    assert len(texts) == 3 * 2
+    assert len(set(texts)) == 2 and texts[0:2] == texts[2:4] == texts[4:6]
     stored = [len(await svc.events_after(cid, 1)) for cid in cids]
     assert sum(stored) == 1 + 1 + 2 + 9  # each client_id stored once
 
@@ -372,12 +434,12 @@ async def test_a_driver_in_a_broken_state_makes_the_group_overloaded_and_the_res
     broken = [True]
 
     @contextlib.asynccontextmanager
-    async def writes() -> AsyncIterator[ChatWrite]:
+    async def writes(locked: bool = False) -> AsyncIterator[ChatWrite]:
         if broken.pop():
             raise sa_exc.InternalError(
                 "BEGIN", {}, Exception("cannot switch to state 15; another operation (2)")
             )
-        async with svc.write_chats() as w:
+        async with svc.write_chats(locked) as w:
             yield w
 
     commits = ChatCommits(writes, max_queued=100)

@@ -1,9 +1,9 @@
 """The statements of a chat group commit (`ChatWrite.append_chats`), per database.
 
-A group commit reads the resends among its messages, reads (PostgreSQL: locks) their
-conversations, bumps their `last_seq` and inserts the events — the same four
-statements however many messages it holds (on PostgreSQL the two reads are one
-statement, and so are the two writes).
+A group commit reads the resends among its messages, reads their conversations,
+bumps their `last_seq` and inserts the events — the same four statements however
+many messages it holds (on PostgreSQL the two reads are one statement, and so are
+the two writes).
 
 SQLite: the statements go to the driver, not through SQLAlchemy, on a connection of
 the group commit's own that stays open and runs on the event loop itself
@@ -23,6 +23,15 @@ session, no pool checkout with its pre-ping and no reset per group, and no
 SQLAlchemy around each statement; every parameter of many values is an array, so
 each statement is one text whatever the group's size (prepared once per connection),
 and the bump and the insert are one statement.
+
+PostgreSQL, two round trips a group: the read takes no lock and no transaction, and
+the write is one statement, so its own transaction (no BEGIN, no COMMIT: half the
+round trips of a locked group, and a round trip costs CPU in the server and in
+the database). The write stores a conversation's messages only if what the checks
+read is still so (`last_seq`, status, adviser, consultant; locked in id order while
+it looks, so two writers never deadlock), and says which conversations changed
+meanwhile: their messages are appended again in a group that locks as it reads
+(`locked`, the four round trips of before), which cannot lose.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
@@ -67,29 +76,38 @@ class Bump(NamedTuple):
     cid: str
     new_seq: int
     new_preview: str | None
+    seen: ConvRow  # the conversation as the checks read it
 
 
 class ChatRows(Protocol):
+    # True: `write` commits what it wrote (PostgreSQL, not locked), `commit` has
+    # nothing left to do
+    write_commits: bool
+
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
     ) -> tuple[Sequence[Any], Sequence[Any]]:
         """The stored events (rows with EVENT_COLUMNS) of (conversation_id, client_id)
-        pairs, and the conversations (rows with CONV_COLUMNS) of `ids`, locked for
-        this transaction."""
+        pairs, and the conversations (rows with CONV_COLUMNS) of `ids`; locked for
+        this transaction where `chat_rows` was asked to lock."""
 
     async def write(
         self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
-    ) -> None:
+    ) -> Collection[str]:
         """Set each conversation's `last_seq` and `preview`; insert the events (tuples
-        of EVENT_COLUMNS but the last: all of a group are created at `created_at`)."""
+        of EVENT_COLUMNS but the last: all of a group are created at `created_at`).
+        Returns the conversations that changed since they were read (not locked:
+        PostgreSQL's two round trips): none of their events was stored."""
 
     async def commit(self) -> None: ...
 
 
 @contextlib.asynccontextmanager
-async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
+async def chat_rows(database: Database, locked: bool = False) -> AsyncIterator[ChatRows]:
     """A transaction for a group commit and its statements; rolled back if the block
-    raises. The caller commits."""
+    raises. The caller commits. `locked`: PostgreSQL locks the conversations as it
+    reads them, so no write is lost to a change meanwhile (SQLite's writers take
+    turns anyway)."""
     if database.has_own_writer:
         async with database.own_writer() as own:
             with _as_sqlalchemy_errors(database.engine.dialect):
@@ -98,8 +116,9 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
         return
     if database.engine.dialect.name != "sqlite":
         async with database.own_connection() as own:
-            await own.begin()
-            yield PgChatRows(own)
+            if locked:
+                await own.begin()
+            yield PgChatRows(own, locked)
         return
     async with database.writer() as db:  # in memory: the one connection everybody uses
         raw = await (await db.connection()).get_raw_connection()
@@ -135,20 +154,51 @@ _PG_READ = (
     "LEFT JOIN LATERAL (SELECT ev.* FROM unnest($2::varchar[], $3::varchar[]) AS k(c, id) "
     "JOIN events ev ON ev.conversation_id = k.c AND ev.client_id = k.id "
     "WHERE k.c = c.id) AS e ON true "
-    "WHERE c.id = ANY($1::varchar[]) ORDER BY c.id FOR UPDATE OF c"
+    "WHERE c.id = ANY($1::varchar[]) ORDER BY c.id"
+)
+_PG_READ_LOCKED = _PG_READ + " FOR UPDATE OF c"
+# The write of a group that did not lock, one statement and so one transaction: `seen`
+# locks (in id order: two writers never wait for each other in a circle) those of
+# the group's conversations that are as the checks read them, looked at again once
+# their lock is had (a concurrent change committed meanwhile: READ COMMITTED reads
+# the row anew); only those are bumped, only their events inserted, and their ids
+# are what the statement returns. A status or assignment change always comes with
+# an event, but the columns are compared anyway: the checks read them.
+_PG_WRITE_SEEN = (
+    "WITH seen AS (SELECT c.id FROM conversations c JOIN unnest($1::varchar[], "
+    "$13::bigint[], $14::varchar[], $15::varchar[], $16::varchar[]) "
+    "AS s(id, seq, status, adviser, consultant) ON c.id = s.id "
+    "WHERE c.last_seq = s.seq AND c.status = s.status "
+    "AND c.adviser_id IS NOT DISTINCT FROM s.adviser "
+    "AND c.consultant_id IS NOT DISTINCT FROM s.consultant ORDER BY c.id FOR UPDATE OF c), "
+    "bump AS (UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
+    "FROM unnest($1::varchar[], $2::bigint[], $3::varchar[]) AS b(id, seq, preview) "
+    "WHERE c.id = b.id AND c.id IN (SELECT id FROM seen) RETURNING c.id), "
+    f"ins AS (INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    "SELECT e.*, $4::timestamptz FROM unnest($5::varchar[], $6::bigint[], $7::varchar[], "
+    "$8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::text[]) "
+    f"AS e({', '.join(EVENT_COLUMNS[:-1])}) "
+    "WHERE e.conversation_id IN (SELECT id FROM bump)) "
+    "SELECT id FROM bump"
 )
 _SPLIT = len(CONV_COLUMNS)
 
 
 class PgChatRows:
-    def __init__(self, own: OwnPg) -> None:
+    def __init__(self, own: OwnPg, locked: bool) -> None:
+        """`locked`: in a transaction begun, the conversations locked as they are
+        read; else each statement is its own transaction (see the module's
+        docstring)."""
         self._own = own
+        self._locked = locked
+        self.write_commits = not locked
 
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
     ) -> tuple[Sequence[Any], Sequence[Any]]:
         c, k = zip(*keys, strict=True) if keys else ((), ())
-        rows = await self._own.fetch(_PG_READ, list(ids), list(c), list(k))
+        read = _PG_READ_LOCKED if self._locked else _PG_READ
+        rows = await self._own.fetch(read, list(ids), list(c), list(k))
         # asyncpg's records read by position, as the named rows the write reads by
         # name; a conversation comes once per stored event in it, or once without
         convs: dict[str, ConvRow] = {}
@@ -163,17 +213,29 @@ class PgChatRows:
 
     async def write(
         self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
-    ) -> None:
+    ) -> Collection[str]:
         if not events:
-            return  # a bump comes with an event, always
+            return ()  # a bump comes with an event, always
         columns = [list(c) for c in zip(*events, strict=True)]
-        b_id, b_seq, b_preview = zip(*bumps, strict=True) if bumps else ((), (), ())
-        await self._own.execute(
-            _PG_WRITE, list(b_id), list(b_seq), list(b_preview), created_at, *columns
+        b_id, b_seq, b_preview = (
+            [b.cid for b in bumps],
+            [b.new_seq for b in bumps],
+            [b.new_preview for b in bumps],
         )
+        if self._locked:
+            await self._own.execute(_PG_WRITE, b_id, b_seq, b_preview, created_at, *columns)
+            return ()
+        seen = [b.seen for b in bumps]
+        bumped = await self._own.fetch(
+            _PG_WRITE_SEEN, b_id, b_seq, b_preview, created_at, *columns,
+            [r.last_seq for r in seen], [r.status for r in seen],
+            [r.adviser_id for r in seen], [r.consultant_id for r in seen],
+        )  # fmt: skip
+        return set(b_id).difference(r[0] for r in bumped)
 
     async def commit(self) -> None:
-        await self._own.commit()
+        if self._locked:
+            await self._own.commit()
 
 
 # ---------------------------------------------------------------- SQLite driver
@@ -272,6 +334,7 @@ class SqliteChatRows:
         self.dialect = dialect
         self._commit = commit
         self._to_db, self._from_db = _datetime_processors(dialect)
+        self.write_commits = False
         self._writes: tuple[list[Any], list[Any]] = ([], [])
 
     async def read(
@@ -290,12 +353,14 @@ class SqliteChatRows:
 
     async def write(
         self, bumps: Sequence[Bump], events: Sequence[tuple[Any, ...]], created_at: datetime
-    ) -> None:
+    ) -> Collection[str]:
         """Kept for `commit`, which runs them with the commit at once: nobody sees them
-        before anyway, and a broken rule fails the group there alike."""
+        before anyway, and a broken rule fails the group there alike. None lost: the
+        reads were in this transaction, which holds the write lock."""
         at = created_at if self._to_db is None else self._to_db(created_at)  # once a group
         self._writes[0].extend((b.new_seq, b.new_preview, b.cid) for b in bumps)
         self._writes[1].extend((*e, at) for e in events)
+        return ()
 
     async def commit(self) -> None:
         bumps, events = self._writes

@@ -12,7 +12,7 @@ opens it, commits it and hands its changes to the announcer.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,12 +69,14 @@ class ChatWrite:
         self._appended: list[Change] = []
         self.changes: list[Change] = []  # filled by commit, announced after it
 
-    async def append_chats(self, items: list[ChatIn]) -> list[Appended | VisavisError]:
+    async def append_chats(self, items: list[ChatIn]) -> list[Appended | VisavisError | None]:
         """Append many chat messages in this transaction: one read of the resends and
-        (locking) of the conversations, one write of their `last_seq` and of the
-        events. Same rules as `Write.append`: seqs follow the order of `items` per
-        conversation, a client_id is stored once. A refused message (see
-        `_chat_check`) is returned as its error and leaves the others alone."""
+        of the conversations, one write of their `last_seq` and of the events. Same
+        rules as `Write.append`: seqs follow the order of `items` per conversation, a
+        client_id is stored once. A refused message (see `_chat_check`) is returned
+        as its error and leaves the others alone. None: the message's conversation
+        changed between the read and the write (PostgreSQL, not `locked`; see
+        chat_rows.py), so nothing of it was stored and it is to be appended again."""
         results: list[Appended | VisavisError | None] = [None] * len(items)
         keys = list({(i.conversation_id, i.client_id) for i in items})
         cids = list({i.conversation_id for i in items})
@@ -141,17 +143,27 @@ class ChatWrite:
                 f'"at":{at_json},"client_id":{_q(item.client_id)}}}'
             )
             results[n] = Appended(frame, created=True)
+        lost: Collection[str] = ()
         if seqs:
-            bumps = [Bump(c, s, previews[c]) for c, s in seqs.items()]
-            await self.rows.write(bumps, rows_out, now)
+            bumps = [Bump(c, s, previews[c], convs[c]) for c, s in seqs.items()]
+            lost = await self.rows.write(bumps, rows_out, now)
+        # committed already (`write_commits`): announced even if the block raises
+        done = self.changes if self.rows.write_commits else self._appended
         for cid, appended in frames.items():
+            if cid in lost:
+                continue
             row = convs[cid]
             shape = Shape(
                 row.status, row.adviser_id, row.consultant_id, row.team_id, row.call_id,
                 row.call_status,
             )  # fmt: skip
-            self._appended.append(Change(cid, appended, shape, shape, None, {}, texts[cid]))
-        return [r for r in results if r is not None]
+            done.append(Change(cid, appended, shape, shape, None, {}, texts[cid]))
+        if lost:  # each of their messages, also one refused or a resend of the group's
+            return [
+                None if i.conversation_id in lost else r
+                for i, r in zip(items, results, strict=True)
+            ]
+        return results
 
     async def commit(self) -> None:
         """Commit, and note for the announcer what was appended."""
@@ -161,10 +173,11 @@ class ChatWrite:
 
 
 @contextlib.asynccontextmanager
-async def chat_write(database: Database) -> AsyncIterator[ChatWrite]:
+async def chat_write(database: Database, locked: bool = False) -> AsyncIterator[ChatWrite]:
     """A `ChatWrite` in its transaction, committed when the block ends without an
-    exception (`ConversationService.write_chats` announces it then)."""
-    async with chat_rows(database) as rows:
+    exception (`ConversationService.write_chats` announces it then). `locked`: see
+    `chat_rows`."""
+    async with chat_rows(database, locked) as rows:
         write = ChatWrite(rows)
         yield write
         await write.commit()

@@ -113,12 +113,12 @@ class ConversationService(ConversationReads):
                 await self.announcer.announce(write.changes)
 
     @contextlib.asynccontextmanager
-    async def write_chats(self) -> AsyncIterator[ChatWrite]:
+    async def write_chats(self, locked: bool = False) -> AsyncIterator[ChatWrite]:
         """As `write`, for a group of chat messages (chat_write.py): committed when the
-        block ends without an exception, then announced."""
+        block ends without an exception, then announced. `locked`: see `chat_rows`."""
         write: ChatWrite | None = None
         try:
-            async with chat_write(self._database) as write:
+            async with chat_write(self._database, locked) as write:
                 yield write
         finally:
             if write is not None and write.changes:

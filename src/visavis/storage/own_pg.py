@@ -1,7 +1,8 @@
 """PostgreSQL: the connection of the chat group commit, used through asyncpg itself.
 
-A group commit is a transaction of four round trips (BEGIN, the read, the write,
-COMMIT; conversations/chat_rows.py), and on PostgreSQL much of its CPU was
+A group commit is two round trips (the read, the write that is its own
+transaction; four where it locks: BEGIN, the read, the write, COMMIT;
+conversations/chat_rows.py), and on PostgreSQL much of its CPU was
 not the statements but SQLAlchemy's asyncio layer around each: a greenlet per
 statement, its cursor adapter, its compiled cache, its result. That cost is per
 group, and the groups are smaller when several processes share the messages (two
