@@ -124,10 +124,6 @@ class Groups(NamedTuple):
     messages: float  # its sum
     raced: float  # `visavis_chat_raced_messages`: appended again, locked
 
-    def __add__(self, other: object) -> Groups:
-        assert isinstance(other, Groups)
-        return Groups(*(a + b for a, b in zip(self, other, strict=True)))
-
 
 def chat_groups_at(base_url: str) -> Groups:
     """The chat group commits at a server's /metrics."""

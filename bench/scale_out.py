@@ -211,7 +211,7 @@ class TwoNodes(Server):
         return {pid: cpu for n in self.nodes for pid, cpu in n.cpu_by_process().items()}
 
     def chat_groups(self) -> Groups:
-        return sum((n.chat_groups() for n in self.nodes), Groups(0, 0, 0))
+        return Groups(*map(sum, zip(*(n.chat_groups() for n in self.nodes), strict=True)))
 
     def rss(self) -> int:
         return sum(n.rss() for n in self.nodes)

@@ -80,9 +80,10 @@ class Bump(NamedTuple):
 
 
 class ChatRows(Protocol):
-    # True: `write` commits what it wrote (PostgreSQL, not locked), `commit` has
-    # nothing left to do
-    write_commits: bool
+    @property
+    def write_commits(self) -> bool:
+        """True: `write` commits what it wrote (PostgreSQL, not locked), `commit` has
+        nothing left to do."""
 
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
@@ -131,16 +132,21 @@ async def chat_rows(database: Database, locked: bool = False) -> AsyncIterator[C
 # multi-row VALUES for the insert, and an execution per row for the update) was the
 # larger part of a group's CPU, and the bump a trip of its own. A data-modifying WITH
 # runs once whether or not it is read; a unique seq broken fails the whole statement.
-_PG_WRITE = (
-    "WITH bump AS (UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
+_PG_BUMP = (
+    "UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
     "FROM unnest($1::varchar[], $2::bigint[], $3::varchar[]) AS b(id, seq, preview) "
-    "WHERE c.id = b.id) "
+    "WHERE c.id = b.id"
+)
+_PG_INSERT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     "SELECT e.*, $4::timestamptz FROM unnest($5::varchar[], $6::bigint[], $7::varchar[], "
-    "$8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::text[]) AS e"
+    "$8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::text[]) "
+    f"AS e({', '.join(EVENT_COLUMNS[:-1])})"
 )
+_PG_WRITE = f"WITH bump AS ({_PG_BUMP}) {_PG_INSERT}"
 # Both reads in one statement and one round trip (a round trip cost the server about
-# 0.1 ms of CPU, and a group five of them): each conversation, locked, with the
+# 0.1 ms of CPU, and a group five of them): each conversation (locked, in a locked
+# group: `_PG_READ_LOCKED`) with the
 # stored events of the group's (conversation, client_id) pairs in it beside it (a
 # resend), one row per such event or one without. Array parameters: one text
 # whatever the group's size, so asyncpg prepares it once per connection (a text per
@@ -171,14 +177,8 @@ _PG_WRITE_SEEN = (
     "WHERE c.last_seq = s.seq AND c.status = s.status "
     "AND c.adviser_id IS NOT DISTINCT FROM s.adviser "
     "AND c.consultant_id IS NOT DISTINCT FROM s.consultant ORDER BY c.id FOR UPDATE OF c), "
-    "bump AS (UPDATE conversations c SET last_seq = b.seq, preview = b.preview "
-    "FROM unnest($1::varchar[], $2::bigint[], $3::varchar[]) AS b(id, seq, preview) "
-    "WHERE c.id = b.id AND c.id IN (SELECT id FROM seen) RETURNING c.id), "
-    f"ins AS (INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    "SELECT e.*, $4::timestamptz FROM unnest($5::varchar[], $6::bigint[], $7::varchar[], "
-    "$8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::text[]) "
-    f"AS e({', '.join(EVENT_COLUMNS[:-1])}) "
-    "WHERE e.conversation_id IN (SELECT id FROM bump)) "
+    f"bump AS ({_PG_BUMP} AND c.id IN (SELECT id FROM seen) RETURNING c.id), "
+    f"ins AS ({_PG_INSERT} WHERE e.conversation_id IN (SELECT id FROM bump)) "
     "SELECT id FROM bump"
 )
 _SPLIT = len(CONV_COLUMNS)
@@ -191,7 +191,10 @@ class PgChatRows:
         docstring)."""
         self._own = own
         self._locked = locked
-        self.write_commits = not locked
+
+    @property
+    def write_commits(self) -> bool:
+        return not self._locked
 
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
@@ -334,8 +337,9 @@ class SqliteChatRows:
         self.dialect = dialect
         self._commit = commit
         self._to_db, self._from_db = _datetime_processors(dialect)
-        self.write_commits = False
         self._writes: tuple[list[Any], list[Any]] = ([], [])
+
+    write_commits = False  # the writes go with the commit
 
     async def read(
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
