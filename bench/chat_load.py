@@ -14,17 +14,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import websockets
+import ws_client
 from _common import raise_nofile
-from websockets.asyncio.client import ClientConnection
+from ws_client import Closed, WsClient
 
 loads: Callable[[str | bytes], Any]
+dumps: Callable[[Any], str | bytes]
 try:  # faster parsing keeps the load generator from becoming the bottleneck
     import orjson
 
-    loads = orjson.loads
+    loads, dumps = orjson.loads, orjson.dumps
 except ImportError:  # pragma: no cover
-    loads = json.loads
+    loads, dumps = json.loads, json.dumps
 
 CUSTOMER, ADVISER = "customer", "adviser"
 SIDE_CODE = {CUSTOMER: "c", ADVISER: "a"}
@@ -93,10 +94,9 @@ class Stats:
         self.sent: dict[str, int] = {}  # client_id -> send time ns
         self.acked: set[str] = set()
         self.refused: set[str] = set()
-        self.frames: dict[str, str] = {}  # client_id -> the chat.send frame, for resends
+        self.frames: dict[str, str | bytes] = {}  # client_id -> the chat.send frame, for resends
         self.last_tx: dict[str, int] = {}  # client_id -> time of the latest (re)send ns
         self.overloaded = 0
-        self.resends: list[asyncio.Task[None]] = []
         self.delivered: set[str] = set()
         self.latencies_ms: list[float] = []
         self.ack_ms: list[float] = []
@@ -107,10 +107,12 @@ class Stats:
 
 
 class Sock:
-    """One client WebSocket: a reader task that checks seqs and records deliveries."""
+    """One client WebSocket (bench/ws_client.py): checks seqs and records deliveries as
+    its frames arrive."""
 
-    def __init__(self, ws: ClientConnection, role: str, stats: Stats) -> None:
-        self.ws = ws
+    ws: WsClient  # set by `connect`, once the server switched protocols
+
+    def __init__(self, role: str, stats: Stats) -> None:
         self.role = role
         self.stats = stats
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -118,71 +120,62 @@ class Sock:
         self.subscribed: set[str] = set()
         self.sub_event = asyncio.Event()
         self.closing = False
-        self.reader = asyncio.get_running_loop().create_task(self._read())
 
-    async def _read(self) -> None:
+    def on_message(self, raw: bytes) -> None:
+        now = time.monotonic_ns()
         stats = self.stats
-        try:
-            async for raw in self.ws:
-                now = time.monotonic_ns()
-                if isinstance(raw, str) and raw.startswith('{"v":1,"type":"queue.'):
-                    continue  # queue snapshots/positions: not measured, skip the parse
-                frame = loads(raw)
-                kind = frame["type"]
-                if kind == "event":
-                    self._on_event(frame, now)
-                elif kind == "ack":
-                    fid = frame.get("id")
-                    sent_at = stats.sent.get(fid) if fid else None
-                    if sent_at is not None:
-                        stats.acked.add(fid)
-                        # of the transmission that was accepted (a resend's own wait
-                        # shows in the delivery latency, measured from the first send)
-                        tx = stats.last_tx.get(fid, sent_at)
-                        stats.ack_ms.append((now - tx) / 1e6)
-                    else:
-                        self._answer(frame)
-                elif kind == "error":
-                    fid = frame.get("id")
-                    if fid and fid in stats.sent and frame.get("code") == "overloaded":
-                        # as the browser client does: resend after the hint, jittered
-                        stats.overloaded += 1
-                        wait = (frame.get("details") or {}).get("retry_after_ms", 500) / 1000
-                        asyncio.get_running_loop().call_later(
-                            wait * (1 + random.random()), self._resend, fid
-                        )
-                        continue
-                    stats.errors[frame.get("code", "?")] += 1
-                    if fid and fid in stats.sent:
-                        stats.refused.add(fid)
-                    else:
-                        self._answer(frame)
-                elif kind == "subscribed":
-                    self.subscribed.add(frame["conversation"]["id"])
-                    self.sub_event.set()
-                    self._answer(frame)
-                else:
-                    self._answer(frame)
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            if not self.closing:
-                stats.closed_early += 1
-            for fut in self.pending.values():
-                if not fut.done():
-                    fut.set_exception(ConnectionError("socket closed"))
+        if raw.startswith(b'{"v":1,"type":"queue.'):
+            return  # queue snapshots/positions: not measured, skip the parse
+        frame = loads(raw)
+        kind = frame["type"]
+        if kind == "event":
+            self._on_event(frame, now)
+        elif kind == "ack":
+            fid = frame.get("id")
+            sent_at = stats.sent.get(fid) if fid else None
+            if sent_at is not None:
+                stats.acked.add(fid)
+                # of the transmission that was accepted (a resend's own wait shows in
+                # the delivery latency, measured from the first send)
+                tx = stats.last_tx.get(fid, sent_at)
+                stats.ack_ms.append((now - tx) / 1e6)
+            else:
+                self._answer(frame)
+        elif kind == "error":
+            fid = frame.get("id")
+            if fid and fid in stats.sent and frame.get("code") == "overloaded":
+                # as the browser client does: resend after the hint, jittered
+                stats.overloaded += 1
+                wait = (frame.get("details") or {}).get("retry_after_ms", 500) / 1000
+                asyncio.get_running_loop().call_later(
+                    wait * (1 + random.random()), self._resend, fid
+                )
+                return
+            stats.errors[frame.get("code", "?")] += 1
+            if fid and fid in stats.sent:
+                stats.refused.add(fid)
+            else:
+                self._answer(frame)
+        elif kind == "subscribed":
+            self.subscribed.add(frame["conversation"]["id"])
+            self.sub_event.set()
+            self._answer(frame)
+        else:
+            self._answer(frame)
+
+    def on_close(self) -> None:
+        if not self.closing:
+            self.stats.closed_early += 1
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("socket closed"))
 
     def _resend(self, client_id: str) -> None:
         if self.closing:
             return
         self.stats.last_tx[client_id] = time.monotonic_ns()
-        self.stats.resends.append(
-            asyncio.get_running_loop().create_task(self._send(self.stats.frames[client_id]))
-        )
-
-    async def _send(self, text: str) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            await self.ws.send(text)
+        with contextlib.suppress(Closed):
+            self.ws.send_text(self.stats.frames[client_id])
 
     def _answer(self, frame: dict[str, Any]) -> None:
         fid = frame.get("id")
@@ -218,7 +211,7 @@ class Sock:
         fid = f"r{random.getrandbits(48):x}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[fid] = fut
-        await self.ws.send(json.dumps({"v": 1, "type": type_, "id": fid, **fields}))
+        self.ws.send_text(dumps({"v": 1, "type": type_, "id": fid, **fields}))
         return await asyncio.wait_for(fut, timeout)
 
     async def wait_subscribed(self, cids: set[str], timeout: float) -> None:
@@ -231,24 +224,14 @@ class Sock:
 
     async def close(self) -> None:
         self.closing = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(), 5)
-        self.reader.cancel()
-        await asyncio.gather(self.reader, return_exceptions=True)
+        await self.ws.close()
 
 
 async def connect(url: str, role: str, stats: Stats, cookie: str | None = None) -> Sock:
     headers = {"Cookie": f"visavis_session={cookie}"} if cookie else None
-    ws = await websockets.connect(
-        url,
-        additional_headers=headers,
-        compression=None,  # the server has per-message deflate off
-        ping_interval=None,  # browsers send no protocol pings; the app pings
-        max_size=2**24,
-        open_timeout=30,
-        proxy=None,
-    )
-    return Sock(ws, role, stats)
+    sock = Sock(role, stats)
+    sock.ws = await ws_client.connect(url, sock.on_message, sock.on_close, headers)
+    return sock
 
 
 def chat_send(conv: ConvPlan, side: str, client_id: str, text: str) -> dict[str, Any]:
@@ -262,7 +245,7 @@ def chat_send(conv: ConvPlan, side: str, client_id: str, text: str) -> dict[str,
     }
 
 
-async def sender(
+def start_sender(
     sock: Any,  # Sock here, PeerSock in bench/peerjs_load.py: .ws and .stats
     conv: ConvPlan,
     side: str,
@@ -272,29 +255,38 @@ async def sender(
     period: float,
     pad: str,
     make_frame: Callable[[ConvPlan, str, str, str], dict[str, Any]] = chat_send,
-) -> None:
+) -> asyncio.Future[None]:
+    """Send one side's messages every `period` from `start` until `end` on loop timers
+    (no task per sender); a late timer sends at once and keeps the schedule. The
+    future is done after the last one."""
     loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
     stats = sock.stats
-    k = 0
-    at = start
+    ws: WsClient = sock.ws
     prefix = f"bm{worker:02d}x{conv.idx:06d}"
     code = SIDE_CODE[side]
-    while at < end and k < 1_000_000:
-        delay = at - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    k = 0
+
+    def fire(at: float) -> None:
+        nonlocal k
+        if at >= end or k >= 1_000_000:
+            done.set_result(None)
+            return
         client_id = f"{prefix}{code}{k:07d}"  # the side code is client_id[-8]
         now = time.monotonic_ns()
         stats.sent[client_id] = now
-        frame = make_frame(conv, side, client_id, f"{now} {pad}")
-        text = json.dumps(frame)
+        text = dumps(make_frame(conv, side, client_id, f"{now} {pad}"))
         stats.frames[client_id] = text  # resent as it was when refused `overloaded`
         try:
-            await sock.ws.send(text)
-        except websockets.ConnectionClosed:
+            ws.send_text(text)
+        except Closed:
+            done.set_result(None)
             return
         k += 1
-        at += period
+        loop.call_at(at + period, fire, at + period)
+
+    loop.call_at(start, fire, start)
+    return done
 
 
 async def loop_lag(stop: asyncio.Event, out: list[float], every_s: float = 0.05) -> None:
@@ -373,16 +365,14 @@ async def run_worker(plan: WorkerPlan, barrier: Any) -> WorkerResult:
         pad = "x" * max(0, plan.text_chars - 20)
         stop_lag = asyncio.Event()
         lag_task = loop.create_task(loop_lag(stop_lag, result.loop_lag_ms))
-        tasks = []
+        tasks: list[asyncio.Future[None]] = []
         customer_of = {c.cid: s for c, s in zip(convs, customer_socks, strict=True)}
         for a, asock in zip(plan.advisers, adviser_socks, strict=True):
             for conv in a.convs:
                 for side, sock in ((CUSTOMER, customer_of[conv.cid]), (ADVISER, asock)):
                     start = t0 + rng.random() * period
                     tasks.append(
-                        loop.create_task(
-                            sender(sock, conv, side, plan.worker, start, end, period, pad)
-                        )
+                        start_sender(sock, conv, side, plan.worker, start, end, period, pad)
                     )
         if plan.worker == 0 and customer_socks:
             tasks.append(loop.create_task(ping_probe(customer_socks[0], end, result.ping_ms)))

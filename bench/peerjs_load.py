@@ -22,7 +22,7 @@ import traceback
 from dataclasses import asdict
 from typing import Any
 
-import websockets
+import ws_client
 from _common import raise_nofile
 from chat_load import (
     ADVISER,
@@ -34,9 +34,9 @@ from chat_load import (
     WorkerResult,
     loads,
     loop_lag,
-    sender,
+    start_sender,
 )
-from websockets.asyncio.client import ClientConnection
+from ws_client import WsClient
 
 KEY = "peerjs"
 
@@ -48,54 +48,46 @@ def candidate(conv: ConvPlan, side: str, client_id: str, text: str) -> dict[str,
 
 
 class PeerSock:
-    """One PeerJS client socket; the reader records what the other side sent."""
+    """One PeerJS client socket (bench/ws_client.py); records what the other side sent."""
 
-    def __init__(self, ws: ClientConnection, stats: Stats) -> None:
-        self.ws = ws
+    ws: WsClient  # set by `connect`, once the server switched protocols
+
+    def __init__(self, stats: Stats) -> None:
         self.stats = stats
         self.opened = asyncio.Event()
         self.closing = False
-        self.reader = asyncio.get_running_loop().create_task(self._read())
 
-    async def _read(self) -> None:
+    def on_message(self, raw: bytes) -> None:
+        now = time.monotonic_ns()
         stats = self.stats
-        try:
-            async for raw in self.ws:
-                now = time.monotonic_ns()
-                frame = loads(raw)
-                kind = frame.get("type")
-                if kind == "CANDIDATE":
-                    client_id = frame["payload"]["client_id"]
-                    if client_id in stats.delivered:
-                        stats.duplicated += 1
-                        continue
-                    stats.delivered.add(client_id)
-                    sent_ns = int(frame["payload"]["text"].split(" ", 1)[0])
-                    stats.latencies_ms.append((now - sent_ns) / 1e6)
-                elif kind == "OPEN":
-                    self.opened.set()
-                else:  # ERROR, ID-TAKEN, EXPIRE, LEAVE: the relay failed
-                    stats.errors[str(kind)] += 1
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            if not self.closing:
-                stats.closed_early += 1
+        frame = loads(raw)
+        kind = frame.get("type")
+        if kind == "CANDIDATE":
+            client_id = frame["payload"]["client_id"]
+            if client_id in stats.delivered:
+                stats.duplicated += 1
+                return
+            stats.delivered.add(client_id)
+            sent_ns = int(frame["payload"]["text"].split(" ", 1)[0])
+            stats.latencies_ms.append((now - sent_ns) / 1e6)
+        elif kind == "OPEN":
+            self.opened.set()
+        else:  # ERROR, ID-TAKEN, EXPIRE, LEAVE: the relay failed
+            stats.errors[str(kind)] += 1
+
+    def on_close(self) -> None:
+        if not self.closing:
+            self.stats.closed_early += 1
 
     async def close(self) -> None:
         self.closing = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(), 5)
-        self.reader.cancel()
-        await asyncio.gather(self.reader, return_exceptions=True)
+        await self.ws.close()
 
 
 async def connect(base_ws: str, peer_id: str, stats: Stats, timeout: float) -> PeerSock:
     url = f"{base_ws}/peerjs?key={KEY}&id={peer_id}&token={secrets.token_hex(6)}"
-    ws = await websockets.connect(
-        url, compression=None, ping_interval=None, max_size=2**24, open_timeout=30, proxy=None
-    )
-    sock = PeerSock(ws, stats)
+    sock = PeerSock(stats)
+    sock.ws = await ws_client.connect(url, sock.on_message, sock.on_close)
     await asyncio.wait_for(sock.opened.wait(), timeout)
     return sock
 
@@ -132,16 +124,14 @@ async def run_worker(plan: WorkerPlan, barrier: Any) -> WorkerResult:
         stop_lag = asyncio.Event()
         lag_task = loop.create_task(loop_lag(stop_lag, result.loop_lag_ms))
         customer_of = {c.cid: s for c, s in zip(convs, customer_socks, strict=True)}
-        tasks = []
+        tasks: list[asyncio.Future[None]] = []
         for a, asock in zip(plan.advisers, adviser_socks, strict=True):
             for conv in a.convs:
                 for side, sock in ((CUSTOMER, customer_of[conv.cid]), (ADVISER, asock)):
                     start = t0 + rng.random() * period
                     tasks.append(
-                        loop.create_task(
-                            sender(
-                                sock, conv, side, plan.worker, start, end, period, pad, candidate
-                            )
+                        start_sender(
+                            sock, conv, side, plan.worker, start, end, period, pad, candidate
                         )
                     )
         await asyncio.gather(*tasks)
