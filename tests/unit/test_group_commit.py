@@ -386,33 +386,6 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
     assert sum(stored) == 1 + 1 + 2 + 9  # each client_id stored once
 
 
-async def test_postgresql_plans_the_group_statements_once_not_per_group(
-    db: Database, database_url: str
-) -> None:
-    """PostgreSQL had planned the read and the write anew for every group (a custom
-    plan for the given arrays: 0.5-1 ms of its CPU each); the kept connection runs
-    generic plans (storage/own_pg.py), so each statement is planned once."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's plans")
-    svc = conversation_service(db)
-    cids = [await new_conversation(svc) for _ in range(2)]
-    commits = ChatCommits(svc.write_chats, max_queued=100)
-    for n in range(8):  # more than the 5 custom plans PostgreSQL tries by default
-        await asyncio.gather(
-            *(commits.submit(ChatIn(cid, CUSTOMER, f"plan-{n}-{cid[:6]}", "x")) for cid in cids)
-        )
-    async with db.own_connection() as own:
-        rows = await own.fetch(
-            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE $1",
-            "%FROM conversations c%",  # a parameter: this statement's text is listed too
-        )
-    plans = {("write" if "WITH seen" in r[0] else "read"): (r[1], r[2]) for r in rows}
-    assert set(plans) == {"read", "write"}
-    for generic, custom in plans.values():
-        assert custom == 0 and generic >= 8
-
-
 async def test_a_full_queue_is_refused_with_a_hint_and_the_resend_lands_once(
     svc: ConversationService,
 ) -> None:

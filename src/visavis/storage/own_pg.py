@@ -10,20 +10,8 @@ workers at 2,000 msg/s: 2.2 messages a group against 4.3 for one process), so it
 weighed twice as much per message there. Here the statements go to the asyncpg
 connection directly: 10-15 % less server CPU at 2,000 msg/s (bench/scale_out.py).
 
-Its statements run generic plans (`plan_cache_mode = force_generic_plan`, for this
-connection only). PostgreSQL otherwise plans a prepared statement anew at each
-execution while the plan for the given values looks cheaper than the generic one,
-as it does for the group commit's array parameters: the read and the write were
-planned for every group, 0.5 to 1 ms of the database's CPU each on a 2-core
-machine. The generic plans use the same indexes (the conversations' primary key,
-the events' (conversation, client_id) key); an ANALYZE of a table (autovacuum's
-too) makes PostgreSQL plan them again, so a plan made while the tables were
-empty does not outlive that. Measured with two workers at 1,600 msg/s
-(bench/scale_out.py): PostgreSQL's CPU 43 % -> 31 %.
-
 The connection still comes from the engine's pool (its settings, its pre-ping) and
-stays checked out, so the pool counts it; it is never handed back (`close`), so its
-setting never reaches another user. SQLAlchemy runs no statement on it and so
+stays checked out, so the pool counts it. SQLAlchemy runs no statement on it and so
 never sees the transaction begun here; `rollback` and `close` end it.
 
 Errors leave as SQLAlchemy's, as the group commit tells them apart
@@ -72,13 +60,7 @@ class OwnPg:
         if not isinstance(raw, asyncpg.Connection):
             await kept.close()
             raise TypeError(f"expected an asyncpg connection, got {type(raw).__name__}")
-        own = cls(kept, raw)
-        try:
-            await own.execute("SET plan_cache_mode = force_generic_plan")
-        except BaseException:
-            await own.close()
-            raise
-        return own
+        return cls(kept, raw)
 
     @property
     def in_transaction(self) -> bool:
