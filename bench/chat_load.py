@@ -105,6 +105,15 @@ class Stats:
         self.closed_early = 0
         self.errors: Counter[str] = Counter()
 
+    def delivered_at(self, client_id: str, text: str, now: int) -> None:
+        """A message arrived at the other side: its latency from the send time the
+        text starts with, or a duplicate."""
+        if client_id in self.delivered:
+            self.duplicated += 1
+            return
+        self.delivered.add(client_id)
+        self.latencies_ms.append((now - int(text.split(" ", 1)[0])) / 1e6)
+
 
 class Sock:
     """One client WebSocket (bench/ws_client.py): checks seqs and records deliveries as
@@ -200,12 +209,7 @@ class Sock:
         client_id = frame.get("client_id") or ""
         if client_id not in stats.sent or CODE_SIDE[client_id[-8]] == self.role:
             return  # not ours, or the sender's own echo
-        if client_id in stats.delivered:
-            stats.duplicated += 1
-            return
-        stats.delivered.add(client_id)
-        sent_ns = int(frame["body"]["text"].split(" ", 1)[0])
-        stats.latencies_ms.append((now - sent_ns) / 1e6)
+        stats.delivered_at(client_id, frame["body"]["text"], now)
 
     async def request(self, type_: str, timeout: float, **fields: Any) -> dict[str, Any]:
         fid = f"r{random.getrandbits(48):x}"

@@ -63,13 +63,8 @@ class PeerSock:
         frame = loads(raw)
         kind = frame.get("type")
         if kind == "CANDIDATE":
-            client_id = frame["payload"]["client_id"]
-            if client_id in stats.delivered:
-                stats.duplicated += 1
-                return
-            stats.delivered.add(client_id)
-            sent_ns = int(frame["payload"]["text"].split(" ", 1)[0])
-            stats.latencies_ms.append((now - sent_ns) / 1e6)
+            payload = frame["payload"]
+            stats.delivered_at(payload["client_id"], payload["text"], now)
         elif kind == "OPEN":
             self.opened.set()
         else:  # ERROR, ID-TAKEN, EXPIRE, LEAVE: the relay failed
