@@ -122,15 +122,13 @@ class Groups(NamedTuple):
 
     commits: float  # `visavis_chat_group_messages` count
     messages: float  # its sum
-    raced: float  # `visavis_chat_raced_messages`: appended again, locked
 
 
 def chat_groups_at(base_url: str) -> Groups:
     """The chat group commits at a server's /metrics."""
     found = dict.fromkeys(
-        ("visavis_chat_group_messages_count", "visavis_chat_group_messages_sum",
-         "visavis_chat_raced_messages_total"), 0.0
-    )  # fmt: skip
+        ("visavis_chat_group_messages_count", "visavis_chat_group_messages_sum"), 0.0
+    )
     text = httpx.get(base_url + "/metrics", timeout=30).raise_for_status().text
     for line in text.splitlines():
         name, _, value = line.partition(" ")

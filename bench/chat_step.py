@@ -49,9 +49,6 @@ class Step:
     # busiest first: one process at its limit while another idles is an uneven split
     server_cpu_by_process_pct: list[float] = field(default_factory=list)
     msgs_per_group: float = math.nan  # chat messages per group commit during the window
-    # messages appended again, locked, as their conversation changed under an unlocked
-    # group (PostgreSQL; conversations/chat_rows.py), during the window
-    raced: float = 0.0
     attempts: int = 1  # runs of this step (--repeat-failed)
     server_cpu_ms_per_msg: float = math.nan  # server CPU time per chat message sent
     server_rss_mb: float = 0.0
@@ -223,7 +220,6 @@ def run_workers(
             step.msgs_per_group = (groups1.messages - groups0.messages) / (
                 groups1.commits - groups0.commits
             )
-            step.raced = groups1.raced - groups0.raced
         step.server_cpu_by_process_pct = sorted(
             (100 * (by1[pid] - by0[pid]) / window for pid in by1.keys() & by0.keys()),
             reverse=True,

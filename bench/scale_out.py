@@ -250,7 +250,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Nam
 
 
 HEADERS = ["variant", "N", "msg/s", "p50 ms", "p99 ms", "lost", "dup", "gaps", "srv CPU%",
-           "per process", "srv ms/msg", "msgs/commit", "raced", "client CPU%", "client lag p99",
+           "per process", "srv ms/msg", "msgs/commit", "client CPU%", "client lag p99",
            "other CPU%", "held"]  # fmt: skip
 
 
@@ -258,7 +258,7 @@ def row(variant: str, s: Step, p99: float) -> list[Any]:
     return [
         VARIANTS[variant], s.n, round(s.msgs_per_s), s.p50_ms, s.p99_ms, s.lost, s.duplicated,
         s.gaps, round(s.server_cpu_pct), _busy(s), s.server_cpu_ms_per_msg, s.msgs_per_group,
-        round(s.raced), round(sum(s.client_cpu_pct)), s.client_loop_lag_p99_ms,
+        round(sum(s.client_cpu_pct)), s.client_loop_lag_p99_ms,
         round(s.other_cpu_pct),
         ("yes" if s.held(p99) else "NO") + (f" ({s.attempts} runs)" if s.attempts > 1 else ""),
     ]  # fmt: skip
@@ -370,7 +370,6 @@ def main(argv: list[str] | None = None) -> int:
                         "server_cpu_pct": s.server_cpu_pct,
                         "server_cpu_by_process_pct": s.server_cpu_by_process_pct,
                         "msgs_per_group": s.msgs_per_group,
-                        "raced": s.raced,
                         "client_cpu_pct": sum(s.client_cpu_pct),
                         "client_loop_lag_p99_ms": s.client_loop_lag_p99_ms,
                         "other_cpu_pct": s.other_cpu_pct,

@@ -73,7 +73,6 @@ from visavis.web.metrics import (
     Operations,
     observe_bus_lag,
     observe_chat_group,
-    observe_chat_raced,
     observe_write,
 )
 from visavis.web.openapi import openapi_json
@@ -364,7 +363,6 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
 
     database.on_write = observe_write
     conversations.chats.on_group = observe_chat_group
-    conversations.chats.on_raced = observe_chat_raced
 
     async def queue_length() -> int:
         return len(await conversations.queue())

@@ -22,7 +22,7 @@ from until import until
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
 from visavis.conversations.announcer import conv_topic
-from visavis.conversations.chat_rows import Bump, chat_rows
+from visavis.conversations.chat_rows import ConvRow, NewChat, chat_refusal, chat_rows
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
 from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits, check_linger_us
 from visavis.conversations.service import ConversationService
@@ -49,30 +49,26 @@ class Gate:
     """Writes that stop between appending and committing until released: what a
     sender is told while its transaction is still open can be observed."""
 
-    def __init__(self, svc: ConversationService, locked: bool = False) -> None:
-        """`locked`: every write locks what it reads (PostgreSQL: holds the row locks
-        while it stops)."""
+    def __init__(self, svc: ConversationService) -> None:
         self.svc = svc
-        self.locked = locked
         self.appended = asyncio.Event()
         self.release = asyncio.Event()
         self.writes = 0
 
     @contextlib.asynccontextmanager
-    async def write(self, locked: bool = False) -> AsyncIterator[ChatWrite]:
+    async def write(self) -> AsyncIterator[ChatWrite]:
         self.writes += 1
-        async with self.svc.write_chats(locked or self.locked) as w:
+        async with self.svc.write_chats() as w:
             yield w
             self.appended.set()
             await self.release.wait()
 
 
-@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "locked"])
 async def test_a_group_commits_once_and_answers_after_the_commit(
-    svc: ConversationService, database_url: str, locked: bool
+    svc: ConversationService, database_url: str
 ) -> None:
     a, b = await new_conversation(svc), await new_conversation(svc)
-    gate = Gate(svc, locked)
+    gate = Gate(svc)
     commits = ChatCommits(gate.write, max_queued=100)
     futures = [
         commits.submit(ChatIn(cid, CUSTOMER, f"{cid[:6]}-{i:03d}", f"{cid[:6]} {i}"))
@@ -81,10 +77,10 @@ async def test_a_group_commits_once_and_answers_after_the_commit(
     ]
     await asyncio.wait_for(gate.appended.wait(), 30)
     # appended: nobody is answered; and no other session sees a row, but where the
-    # write was its own transaction (PostgreSQL's unlocked group)
+    # write was its own transaction (PostgreSQL's one statement)
     assert not any(f.done() for f in futures)
     seen = len(await svc.events_after(a, 0))
-    assert seen == (21 if database_url.startswith("postgresql") and not locked else 1)
+    assert seen == (21 if database_url.startswith("postgresql") else 1)
     gate.release.set()
     results = await asyncio.gather(*futures)
     assert gate.writes == 1 and commits.batches == 1 and commits.committed == 40
@@ -142,50 +138,48 @@ async def test_one_refused_message_does_not_fail_its_group(
     assert [e["kind"] for e in await svc.events_after(ended, 0)][-1] == "conversation.ended"
 
 
-@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "locked"])
 async def test_a_message_stored_by_another_node_meanwhile_is_answered_as_a_resend(
-    database_url: str, locked: bool
+    database_url: str,
 ) -> None:
     """Another node stores a client_id (a resend that reached it) while this node's
-    group waits for the conversation's row lock. A group that read without locking
-    finds the conversation changed, stores nothing of it and appends its messages
-    again, locked. A locked group (such a retry) read the resends before the lock
-    was its: its insert breaks the unique key and its transaction fails; it is
-    retried message by message. Either way the resend is answered with the other
-    node's event and the rest are stored, in order. (Row locks are PostgreSQL's;
-    SQLite's nodes are one process, whose writers take turns.)"""
+    group waits for the conversation's row lock. The group's statement began before
+    that event was committed and does not see it: its insert breaks the unique key,
+    the statement fails and the group is retried message by message, which answers
+    the resend with the other node's event and stores the rest, in order. (Row locks
+    are PostgreSQL's; SQLite's nodes are one process, whose writers take turns.)"""
     if not database_url.startswith("postgresql"):
         pytest.skip("a lock wait between two nodes is PostgreSQL's")
     here, there = Database(database_url), Database(database_url)
     try:
         svc, other = conversation_service(here), conversation_service(there)
         cid = await new_conversation(svc)
-        gate = Gate(other, locked=True)
-        theirs = ChatCommits(gate.write, max_queued=100).submit(
-            ChatIn(cid, CUSTOMER, "raced-000001", "resent")
-        )
-        await asyncio.wait_for(gate.appended.wait(), 30)  # holds the row lock
-        mine = Gate(svc, locked)
-        mine.release.set()  # it does not stop
-        commits = ChatCommits(mine.write, max_queued=100)
-        ours = [
-            commits.submit(ChatIn(cid, CUSTOMER, cl, cl))
-            for cl in ("before-00001", "raced-000001", "after-000001")
-        ]
-        await wait_for_lock_waiter(here)
-        gate.release.set()
-        first = await theirs
+        async with there.writer() as theirs:  # the other node's write, held open
+            await theirs.execute(
+                text("UPDATE conversations SET last_seq = 2 WHERE id = :c"), {"c": cid}
+            )
+            await theirs.execute(
+                text(
+                    "INSERT INTO events (conversation_id, seq, kind, author_role, "
+                    "author_name, client_id, body, created_at) VALUES (:c, 2, "
+                    "'chat.message', 'customer', 'Bob', 'raced-000001', "
+                    """'{"text":"resent"}', now())"""
+                ),
+                {"c": cid},
+            )
+            commits = svc.chats
+            ours = [
+                commits.submit(ChatIn(cid, CUSTOMER, cl, cl))
+                for cl in ("before-00001", "raced-000001", "after-000001")
+            ]
+            await wait_for_lock_waiter(here)
+            await theirs.commit()
         before, raced, after = await asyncio.gather(*ours)
-        assert first.created and first.frame["seq"] == 2
-        assert not raced.created and raced.frame == first.frame
+        first = (await other.events_after(cid, 1))[0]
+        assert first["client_id"] == "raced-000001" and first["seq"] == 2
+        assert not raced.created and raced.frame == first
         assert before.created and after.created
         assert (before.frame["seq"], after.frame["seq"]) == (3, 4)
-        if locked:
-            assert commits.batches == 3  # the failed group was not counted; then each alone
-            assert commits.raced == 0
-        else:
-            assert commits.batches == 1  # nothing of the first group was stored
-            assert commits.raced == 3
+        assert commits.batches == 3  # the failed group was not counted; then each alone
         stored = [e["client_id"] for e in await svc.events_after(cid, 1)]
         assert stored == ["raced-000001", "before-00001", "after-000001"]
     finally:
@@ -194,44 +188,97 @@ async def test_a_message_stored_by_another_node_meanwhile_is_answered_as_a_resen
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "code"),
     [
-        "last_seq = last_seq + 1",
-        "status = 'ended'",
-        "adviser_id = NULL",
-        "consultant_id = 'a-colleague'",
+        ("last_seq = last_seq + 1", None),
+        ("status = 'ended'", "invalid_state"),
+        ("adviser_id = NULL", "forbidden"),
+        ("consultant_id = 'a-colleague'", None),
     ],
 )
-async def test_postgresql_a_conversation_changed_after_the_read_is_not_written(
-    db: Database, database_url: str, change: str
+async def test_postgresql_a_group_decides_on_the_conversation_as_it_is_once_locked(
+    db: Database, database_url: str, change: str, code: str | None
 ) -> None:
-    """What the checks read (`last_seq`, status, adviser, consultant) changes between
-    an unlocked group's read and its write, here without an event: nothing of that
-    conversation is written and the write says which it was; the group's other
-    conversation is written."""
+    """Another writer changes a conversation while the group's statement waits for its
+    lock: the statement decides on the row as committed then, not as it was when the
+    statement began. A message the change forbids is refused with its reason, one it
+    allows gets the seq after the other writer's; the group's other conversation is
+    written either way."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite's group reads and writes in one locked transaction")
-    svc = conversation_service(db)
-    a, _ = await active_conversation(db, svc, "guard@example.org")
-    b = await new_conversation(svc)
-    async with chat_rows(db) as rows:
-        _, read = await rows.read([], [a, b])
-        async with db.writer() as s:  # another writer, committed before this write
+    here = Database(database_url)
+    try:
+        svc = conversation_service(here)
+        a, anna = await active_conversation(here, svc, "guard@example.org")
+        b = await new_conversation(svc)
+        async with db.writer() as s:  # another writer, committed while the group waits
             await s.execute(text(f"UPDATE conversations SET {change} WHERE id = :c"), {"c": a})
+            results = [
+                svc.chats.submit(ChatIn(a, anna, "guard-000001", "x")),
+                svc.chats.submit(ChatIn(b, CUSTOMER, "guard-000002", "y")),
+            ]
+            await wait_for_lock_waiter(here)
             await s.commit()
-        seen = {r.id: r for r in read}
-        bumps = [Bump(c, seen[c].last_seq + 1, "x", seen[c]) for c in (a, b)]
-        events = [
-            (c, seen[c].last_seq + 1, "chat.message", "customer", None, "Bob", f"guard-{n}",
-             '{"text":"x"}')
-            for n, c in enumerate((a, b))
-        ]  # fmt: skip
-        lost = await rows.write(bumps, events, datetime.now(UTC))
+        mine, theirs = await asyncio.gather(*results, return_exceptions=True)
+        assert isinstance(theirs, Appended) and theirs.frame["seq"] == 2
+        if code is None:
+            assert isinstance(mine, Appended) and mine.created
+            assert mine.frame["seq"] == (await svc.get(a))["last_seq"]
+            seqs = [e["seq"] for e in await svc.events_after(a, 0)]
+            assert len(seqs) == len(set(seqs))
+        else:
+            assert isinstance(mine, VisavisError) and mine.code == code
+            assert "guard-000001" not in [e.get("client_id") for e in await svc.events_after(a, 0)]
+    finally:
+        await here.dispose()
+
+
+async def test_the_database_and_the_check_decide_alike(db: Database) -> None:
+    """`chat_refusal` (what SQLite decides with, and what phrases PostgreSQL's
+    refusals) and PostgreSQL's statement take the same messages: customers and
+    advisers (assigned, consulting, neither, without an id) against every state, all
+    in one group."""
+    svc = conversation_service(db)
+    auth = AuthService(db, 3, 3600, 5)
+    anna = await auth.do_add_adviser(
+        "anna.alike@bank.example", "long-enough-pw", "Anna", max_chats=5
+    )
+    ben = await auth.do_add_adviser("ben.alike@bank.example", "long-enough-pw", "Ben", max_chats=5)
+    authors = (
+        CUSTOMER,
+        Author("adviser", anna.id, anna.name),
+        Author("adviser", ben.id, ben.name),
+        Author("adviser", None, "Nobody"),
+    )
+    cases: list[tuple[str, Author]] = []
+    for status in ("queued", "active", "ended"):
+        for adviser, consultant in ((None, None), (anna.id, None), (anna.id, ben.id)):
+            cid = await new_conversation(svc)
+            async with db.writer() as s:
+                await s.execute(
+                    text(
+                        "UPDATE conversations SET status = :s, adviser_id = :a, "
+                        "consultant_id = :k WHERE id = :c"
+                    ),
+                    {"s": status, "a": adviser, "k": consultant, "c": cid},
+                )
+                await s.commit()
+            cases.extend((cid, author) for author in authors)
+    async with chat_rows(db) as rows:
+        chats = [
+            NewChat(cid, f"alike-{n:06d}", a.role, a.id, a.name, '{"text":"x"}', None)
+            for n, (cid, a) in enumerate(cases)
+        ]
+        decided = await rows.append(chats, datetime.now(UTC))
         await rows.commit()
-    assert set(lost) == {a}
-    assert "guard-0" not in [e.get("client_id") for e in await svc.events_after(a, 0)]
-    assert [e.get("client_id") for e in await svc.events_after(b, 1)] == ["guard-1"]
-    assert (await svc.get(b))["last_seq"] == 2
+    allowed = 0
+    for (cid, author), (conv, seq, stored) in zip(cases, decided, strict=True):
+        assert isinstance(conv, ConvRow) and conv.id == cid and stored is None
+        may = chat_refusal(conv, author.role, author.id) is None
+        assert (seq is not None) == may, (conv.status, conv.adviser_id, conv.consultant_id, author)
+        allowed += may
+    # customers in 6 open conversations; anna and ben in the active ones theirs
+    assert allowed == 6 + 2 + 1
 
 
 async def wait_for_lock_waiter(db: Database) -> None:
@@ -374,14 +421,12 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
             results = await asyncio.gather(*(commits.submit(item) for item in sent))
             assert [r.created for r in results] == [n % 2 == 0 for n in range(size)]
         # the logger is told a loop turn after each statement
-        await until(lambda: len(texts) >= 3 * 2)
+        await until(lambda: len(texts) >= 3)
     finally:
         raw.remove_query_logger(seen)
     assert commits.batches == 1 + 3
-    # one read (the conversations, the resends beside them) and one write, each its
-    # own transaction: no BEGIN, no COMMIT; each group
-    assert len(texts) == 3 * 2
-    assert len(set(texts)) == 2 and texts[0:2] == texts[2:4] == texts[4:6]
+    # one statement a group, its own transaction: no BEGIN, no COMMIT
+    assert len(texts) == 3 and len(set(texts)) == 1
     stored = [len(await svc.events_after(cid, 1)) for cid in cids]
     assert sum(stored) == 1 + 1 + 2 + 9  # each client_id stored once
 
@@ -434,12 +479,12 @@ async def test_a_driver_in_a_broken_state_makes_the_group_overloaded_and_the_res
     broken = [True]
 
     @contextlib.asynccontextmanager
-    async def writes(locked: bool = False) -> AsyncIterator[ChatWrite]:
+    async def writes() -> AsyncIterator[ChatWrite]:
         if broken.pop():
             raise sa_exc.InternalError(
                 "BEGIN", {}, Exception("cannot switch to state 15; another operation (2)")
             )
-        async with svc.write_chats(locked) as w:
+        async with svc.write_chats() as w:
             yield w
 
     commits = ChatCommits(writes, max_queued=100)
@@ -500,3 +545,22 @@ def test_the_wait_for_company_is_bounded() -> None:
     for bad in (-1, 50_001):
         with pytest.raises(ValueError, match="VISAVIS_CHAT_LINGER_US is"):
             check_linger_us(bad)
+
+
+async def test_a_first_message_with_nul_characters_makes_a_preview_without_them(
+    svc: ConversationService,
+) -> None:
+    """A chat text may hold NUL characters (its JSON escapes them), PostgreSQL's text
+    columns cannot: the preview in the queue leaves them out, and the message (the
+    group's only one, and a group of several) is stored whole."""
+    cid = await new_conversation(svc)
+    first = await svc.do_chat(cid, CUSTOMER, "nul-00000001", "Hallo\x00 Welt")
+    assert first.created and first.frame["body"]["text"] == "Hallo\x00 Welt"
+    more = await asyncio.gather(
+        *(svc.do_chat(cid, CUSTOMER, f"nul-{n:08d}", f"\x00{n}") for n in range(2, 6))
+    )
+    assert all(m.created for m in more)
+    (entry,) = [q for q in await svc.queue() if q["conversation_id"] == cid]
+    assert entry["preview"] == "Hallo Welt"
+    texts = [e["body"]["text"] for e in await svc.events_after(cid, 1)]
+    assert texts == ["Hallo\x00 Welt", *(f"\x00{n}" for n in range(2, 6))]

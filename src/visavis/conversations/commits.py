@@ -28,9 +28,7 @@ Should the transaction itself fail (e.g. a unique key raced by another node), it
 rolled back and each of its messages is retried in a transaction of its own, so
 exactly the failing ones fail. A failure of the moment rather than of a message (no
 pooled connection in time, a lost or busy database) answers the whole group with
-`overloaded`, and the clients resend. On PostgreSQL a group does not lock what it
-reads (chat_rows.py): the messages of a conversation that changed between its read
-and its write are appended again at once, in a group that does.
+`overloaded`, and the clients resend.
 
 Overload is said, not queued: with `max_queued` messages waiting, `submit` refuses at
 once with `overloaded` and a `retry_after_ms` hint (the time the queue needs to drain
@@ -83,7 +81,7 @@ TRANSIENT = (
 class Writes(Protocol):
     """Opens the write of a group (`ConversationService.write_chats`)."""
 
-    def __call__(self, locked: bool = False) -> AbstractAsyncContextManager[ChatWrite]: ...
+    def __call__(self) -> AbstractAsyncContextManager[ChatWrite]: ...
 
 
 # told a message's outcome right after its group's commit and announcement, in the
@@ -124,13 +122,8 @@ class ChatCommits:
         self._logged_at = -LOG_EVERY_S
         self.batches = 0
         self.committed = 0
-        # messages whose conversation changed between their group's read and write,
-        # appended again in a group that locks (chat_rows.py)
-        self.raced = 0
         # told the size of each group committed (the `visavis_chat_group_messages` metric)
         self.on_group: Callable[[int], None] | None = None
-        # told each number of raced messages (the `visavis_chat_raced_messages` metric)
-        self.on_raced: Callable[[int], None] | None = None
 
     @property
     def queued(self) -> int:
@@ -222,9 +215,9 @@ class ChatCommits:
         finally:
             self._filled = None
 
-    async def _commit(self, batch: list[tuple[ChatIn, Answer]], locked: bool = False) -> None:
+    async def _commit(self, batch: list[tuple[ChatIn, Answer]]) -> None:
         try:
-            async with self._writes(locked) as w:
+            async with self._writes() as w:
                 results = await w.append_chats([item for item, _ in batch])
         except TRANSIENT as exc:
             # not the messages' fault: no connection in time, a lock conflict — said
@@ -242,26 +235,15 @@ class ChatCommits:
                 return
             log.warning("a group commit of %d messages failed (%r); each alone", len(batch), exc)
             for one in batch:
-                await self._commit([one], locked)
+                await self._commit([one])
             return
-        raced = [one for one, result in zip(batch, results, strict=True) if result is None]
-        if len(raced) < len(batch):
-            self.batches += 1
-            if self.on_group is not None:
-                self.on_group(len(batch) - len(raced))
+        self.batches += 1
+        if self.on_group is not None:
+            self.on_group(len(batch))
         for (_item, answer), result in zip(batch, results, strict=True):
-            if result is None:
-                continue
             if isinstance(result, Appended) and result.created:
                 self.committed += 1
             _answer(answer, result)
-        if raced:
-            # at once, before any later message of theirs (order), and locked: it
-            # cannot lose again
-            self.raced += len(raced)
-            if self.on_raced is not None:
-                self.on_raced(len(raced))
-            await self._commit(raced, locked=True)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select, true, update
 
 from visavis.conversations.announcer import Announcer
 from visavis.conversations.callstate import clear_call, ended_body
-from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite, chat_write
+from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite, chat_write, preview_of
 from visavis.conversations.cobrowsing import end_running
 from visavis.conversations.commits import LINGER_S, Answer, ChatCommits
 from visavis.conversations.erasure import do_erase_at_end
@@ -113,12 +113,12 @@ class ConversationService(ConversationReads):
                 await self.announcer.announce(write.changes)
 
     @contextlib.asynccontextmanager
-    async def write_chats(self, locked: bool = False) -> AsyncIterator[ChatWrite]:
+    async def write_chats(self) -> AsyncIterator[ChatWrite]:
         """As `write`, for a group of chat messages (chat_write.py): committed when the
-        block ends without an exception, then announced. `locked`: see `chat_rows`."""
+        block ends without an exception, then announced."""
         write: ChatWrite | None = None
         try:
-            async with chat_write(self._database, locked) as write:
+            async with chat_write(self._database) as write:
                 yield write
         finally:
             if write is not None and write.changes:
@@ -149,7 +149,7 @@ class ConversationService(ConversationReads):
             topic=topic,
             language=language,
             queued_at=now,
-            preview=first_message[1][:140] if first_message else None,
+            preview=preview_of(first_message[1]) if first_message else None,
         )
         customer = Author("customer", None, name)
         async with self.write() as w:

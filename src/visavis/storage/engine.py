@@ -163,9 +163,8 @@ class Database:
         the chat group commit, used through asyncpg itself (storage/own_pg.py): no
         session, no pool checkout with its pre-ping and no reset (a rollback) per
         transaction — two round trips fewer per group — and no SQLAlchemy around its
-        statements. Row locks order the writers, as in every other write (the
-        unlocked group's write takes them in its one statement). As
-        `_kept`."""
+        statement. Row locks order the writers, as in every other write (the
+        group's statement takes them). As `_kept`."""
         return self._kept(self._own_pg)
 
     async def _connect_own_pg(self) -> OwnPg:

@@ -1,18 +1,17 @@
 """PostgreSQL: the connection of the chat group commit, used through asyncpg itself.
 
-A group commit is two round trips (the read, the write that is its own
-transaction; four where it locks: BEGIN, the read, the write, COMMIT;
-conversations/chat_rows.py), and on PostgreSQL much of its CPU was
-not the statements but SQLAlchemy's asyncio layer around each: a greenlet per
-statement, its cursor adapter, its compiled cache, its result. That cost is per
-group, and the groups are smaller when several processes share the messages (two
-workers at 2,000 msg/s: 2.2 messages a group against 4.3 for one process), so it
-weighed twice as much per message there. Here the statements go to the asyncpg
-connection directly: 10-15 % less server CPU at 2,000 msg/s (bench/scale_out.py).
+A group commit is one statement, its own transaction (conversations/chat_rows.py),
+and on PostgreSQL much of its CPU was not the statements but SQLAlchemy's asyncio
+layer around each: a greenlet per statement, its cursor adapter, its compiled
+cache, its result. That cost is per group, and the groups are smaller when several
+processes share the messages (two workers at 2,000 msg/s: 2.2 messages a group
+against 4.3 for one process), so it weighed twice as much per message there. Here
+the statement goes to the asyncpg connection directly: 10-15 % less server CPU at
+2,000 msg/s (bench/scale_out.py).
 
 The connection still comes from the engine's pool (its settings, its pre-ping) and
-stays checked out, so the pool counts it. SQLAlchemy runs no statement on it and so
-never sees the transaction begun here; `rollback` and `close` end it.
+stays checked out, so the pool counts it. SQLAlchemy runs no statement on it;
+`rollback` and `close` end what a failed statement left.
 
 Errors leave as SQLAlchemy's, as the group commit tells them apart
 (conversations/commits.py): a lost, busy or locked database is an
@@ -66,19 +65,9 @@ class OwnPg:
     def in_transaction(self) -> bool:
         return self.raw.is_in_transaction()
 
-    async def begin(self) -> None:
-        await self.execute("BEGIN")
-
-    async def commit(self) -> None:
-        await self.execute("COMMIT")
-
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         with _as_sqlalchemy_errors(query):
             return await self.raw.fetch(query, *args)
-
-    async def execute(self, query: str, *args: Any) -> None:
-        with _as_sqlalchemy_errors(query):
-            await self.raw.execute(query, *args)
 
     async def rollback(self) -> None:
         """Also when no transaction seems open: on a connection that broke it raises,

@@ -51,11 +51,6 @@ CHAT_GROUPS = Histogram(
     "groups cost the most CPU per message)",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500),
 )
-CHAT_RACED = Counter(
-    "visavis_chat_raced_messages",
-    "Chat messages appended again in a locking group commit: their conversation changed "
-    "between an unlocked group's read and write (PostgreSQL)",
-)
 QUEUE_LENGTH = Gauge(
     "visavis_queue_length",
     "Conversations waiting for an adviser (at scrape time)",
@@ -74,10 +69,6 @@ def observe_write(seconds: float) -> None:
 
 def observe_chat_group(messages: int) -> None:
     CHAT_GROUPS.observe(messages)
-
-
-def observe_chat_raced(messages: int) -> None:
-    CHAT_RACED.inc(messages)
 
 
 def observe_bus_lag(seconds: float) -> None:
