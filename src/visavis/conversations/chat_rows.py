@@ -322,10 +322,8 @@ class SqliteChatRows:
             _sqlite_conversations(len(ids)), ids,
         )  # fmt: skip
         from_db = self._from_db
-        stored = {
-            (r[0], r[6]): StoredRow._make(r if from_db is None else (*r[:-1], from_db(r[-1])))
-            for r in found
-        }
+        olds = (StoredRow._make(r if from_db is None else (*r[:-1], from_db(r[-1]))) for r in found)
+        stored = {(o.conversation_id, o.client_id): o for o in olds}
         convs = {r[0]: ConvRow._make(r) for r in conv_rows}
         at = created_at if self._to_db is None else self._to_db(created_at)  # once a group
         bumps: dict[str, tuple[int, str | None]] = {}  # the new last_seq and preview
