@@ -30,6 +30,7 @@ import httpx
 import pytest
 from ports import free_port as free_port  # tests import it from here
 from redis_server import RedisServer
+from zygote import Process, forkable, zygote
 
 if TYPE_CHECKING:
     from visavis.conversations.service import ConversationService
@@ -148,7 +149,7 @@ class LiveServer:
     data_dir: Path
     env: dict[str, str]
     log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Process | None = None
     port: int = 0
     _logfile: Any = None
 
@@ -157,16 +158,30 @@ class LiveServer:
         return self.base_url.replace("http://", "ws://") + "/ws"
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "visavis", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"visavis {' '.join(args)} failed: {out.stderr}")
-        return out.stdout
+        """`visavis *args` on this server's settings (forked: tests/zygote.py)."""
+        if not forkable(self.env):
+            out = subprocess.run(
+                [sys.executable, "-m", "visavis", *args],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"visavis {' '.join(args)} failed: {out.stderr}")
+            return out.stdout
+        with tempfile.TemporaryDirectory(prefix="visavis-cli-") as tmp:
+            stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            proc = zygote().spawn(list(args), self.env, stdout, stderr)
+            try:
+                code = proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise
+            if code != 0:
+                raise RuntimeError(f"visavis {' '.join(args)} failed: {stderr.read_text()}")
+            return stdout.read_text()
 
     def add_adviser(
         self, email: str, password: str, name: str, role: str = "adviser", max_chats: int = 3
@@ -176,12 +191,17 @@ class LiveServer:
             "--role", role, "--max-chats", str(max_chats),
         )  # fmt: skip
 
-    def spawn(self) -> subprocess.Popen[bytes]:
-        """Start the server process; `start` also waits until it answers."""
+    def spawn(self) -> Process:
+        """Start the server process (forked: tests/zygote.py); `start` also waits until
+        it answers."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        argv = ["serve", "--port", str(self.port)]
+        if forkable(self.env):
+            self.proc = zygote().spawn(argv, self.env, self.log_path, self.log_path)
+            return self.proc
         self._logfile = log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "visavis", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "visavis", *argv],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
