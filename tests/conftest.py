@@ -29,7 +29,7 @@ import httpx
 import pytest
 from ports import free_port as free_port  # tests import it from here
 from redis_server import RedisServer
-from zygote import Process, forkable, zygote
+from zygote import Process, forkable, run_visavis, zygote
 
 if TYPE_CHECKING:
     from visavis.conversations.service import ConversationService
@@ -158,29 +158,10 @@ class LiveServer:
 
     def cli(self, *args: str) -> str:
         """`visavis *args` on this server's settings (forked: tests/zygote.py)."""
-        if not forkable(self.env):
-            out = subprocess.run(
-                [sys.executable, "-m", "visavis", *args],
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            if out.returncode != 0:
-                raise RuntimeError(f"visavis {' '.join(args)} failed: {out.stderr}")
-            return out.stdout
-        with tempfile.TemporaryDirectory(prefix="visavis-cli-") as tmp:
-            stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            proc = zygote().spawn(list(args), self.env, stdout, stderr)
-            try:
-                code = proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise
-            if code != 0:
-                raise RuntimeError(f"visavis {' '.join(args)} failed: {stderr.read_text()}")
-            return stdout.read_text()
+        out = run_visavis(list(args), self.env)
+        if out.returncode != 0:
+            raise RuntimeError(f"visavis {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
 
     def add_adviser(
         self, email: str, password: str, name: str, role: str = "adviser", max_chats: int = 3

@@ -27,6 +27,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -146,6 +147,33 @@ class Zygote:
     def close(self) -> None:
         self._in.close()
         self._proc.wait(10)
+
+
+def run_visavis(
+    args: list[str], env: Mapping[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m visavis *args` to its end, as `subprocess.run(..., capture_output=True,
+    text=True)` would run it: forked when it can be."""
+    if not forkable(env):
+        return subprocess.run(
+            [sys.executable, "-m", "visavis", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    with tempfile.TemporaryDirectory(prefix="visavis-cli-") as tmp:
+        stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        proc = zygote().spawn(args, env, stdout, stderr)
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        return subprocess.CompletedProcess(
+            ["visavis", *args], code, stdout.read_text(), stderr.read_text()
+        )
 
 
 _zygote: Zygote | None = None

@@ -15,6 +15,7 @@ import pytest
 import sample_files
 from conftest import LiveServer
 from playwright.sync_api import Page, expect
+from zygote import run_visavis
 
 from .browser import PASSWORD, Users, login, queue_entry, start_chat
 
@@ -71,10 +72,7 @@ def download(app: Page, path: Path) -> bytes:
 
 def verdicts(server: LiveServer, pdf: Path, pem: Path) -> tuple[int, int]:
     """Exit codes of `visavis verify` and of pyHanko's own CLI validator (0: valid)."""
-    ours = subprocess.run(
-        [sys.executable, "-m", "visavis", "verify", str(pdf), "--trust", str(pem)],
-        env=server.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    ours = run_visavis(["verify", str(pdf), "--trust", str(pem)], server.env, timeout=120)
     pyhanko = subprocess.run(
         [str(Path(sys.executable).parent / "pyhanko"), "sign", "validate", "--trust", str(pem),
          "--trust-replace", "--no-revocation-check", "--executive-summary", str(pdf)],

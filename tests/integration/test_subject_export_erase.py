@@ -22,6 +22,7 @@ from helpers import PASSWORD, session
 from services import conversation_service
 from sqlalchemy import select
 from test_signing_flow import signature_png
+from zygote import run_visavis
 
 from visavis.audit.log import check_chain, entries
 from visavis.conversations.writes import Author
@@ -210,7 +211,6 @@ def test_the_commands_export_erase_and_run_retention(tmp_path: Path) -> None:
     import asyncio
     import os
     import subprocess
-    import sys
 
     from visavis.storage.migrate import migrate_sync
 
@@ -238,8 +238,7 @@ def test_the_commands_export_erase_and_run_retention(tmp_path: Path) -> None:
     first, second, anonymous = asyncio.run(seed())
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run([sys.executable, "-m", "visavis", *args], env=env,
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        out = run_visavis(list(args), env, timeout=120)
         assert out.returncode == 0, out.stderr
         return out
 

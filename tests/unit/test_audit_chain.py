@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from zygote import run_visavis
 
 from visavis.audit.log import AuditLog, audit_log, check_chain, do_audit, entry_hash
 from visavis.storage.engine import Database
@@ -153,13 +153,7 @@ def test_visavis_audit_verify_names_the_changed_entry(tmp_path: Path) -> None:
     env.pop("VISAVIS_DATABASE_URL", None)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "visavis", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_visavis(list(args), env)
 
     empty = cli("audit", "verify")
     assert empty.returncode == 0, empty.stderr

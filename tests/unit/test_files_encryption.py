@@ -6,12 +6,11 @@ from __future__ import annotations
 import base64
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sample_files
+from zygote import run_visavis
 
 from visavis.documents.render import PageRenderer
 from visavis.errors import VisavisError
@@ -120,13 +119,7 @@ def test_visavis_keys_rotate(tmp_path: Path) -> None:
 
     digest = asyncio.run(store.put(SECRET))
     before = (tmp_path / "keys" / "files.key").read_text()
-    out = subprocess.run(
-        [sys.executable, "-m", "visavis", "keys", "rotate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_visavis(["keys", "rotate"], env)
     assert out.returncode == 0, out.stderr
     assert '"rewritten": 1' in out.stdout and "old keys removed" in out.stdout
     after = (tmp_path / "keys" / "files.key").read_text()

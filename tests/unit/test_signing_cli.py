@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sample_files import pdf
 from signing_samples import audit, mark
+from zygote import run_visavis
 
 from visavis.signing.keys import CERT_FILE, load_or_create_seal_keys, seal_certificate_pem
 from visavis.signing.seal import do_sign
@@ -20,13 +20,7 @@ ORIGINAL = pdf(pages=1)
 
 def visavis(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VISAVIS_DATA_DIR": str(data_dir), "VISAVIS_ORGANISATION": "Musterbank eG"}
-    return subprocess.run(
-        [sys.executable, "-m", "visavis", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_visavis(list(args), env, timeout=120)
 
 
 @pytest.fixture(scope="module")
