@@ -16,7 +16,8 @@ it is: the demo command, the wheel, the commands on a fresh directory, two worke
 
 The zygote reads one JSON request a line on stdin and answers a line on stdout:
 `{"argv", "env", "cwd", "stdout", "stderr"}` forks (answer `{"pid"}`); `{"wait": pid}`
-answers the child's exit code, or null while it runs. It exits at the end of stdin.
+answers the child's exit code, or null while it runs (`{"error"}` for a pid that is not
+a child, or was reaped already). It exits at the end of stdin.
 """
 
 from __future__ import annotations
@@ -75,13 +76,16 @@ class Forked:
         self.returncode: int | None = None
         self._zygote = zygote
         self._pidfd = os.pidfd_open(pid)
+        # the zygote reaps the child once: a second thread asks only if it still runs
+        self._polling = threading.Lock()
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            self.returncode = self._zygote.exit_code(self.pid)
-            if self.returncode is not None:
-                os.close(self._pidfd)
-        return self.returncode
+        with self._polling:
+            if self.returncode is None:
+                self.returncode = self._zygote.exit_code(self.pid)
+                if self.returncode is not None:
+                    os.close(self._pidfd)
+            return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -141,12 +145,16 @@ class Zygote:
         return Forked(self, int(self._ask(request)["pid"]))
 
     def exit_code(self, pid: int) -> int | None:
-        code = self._ask({"wait": pid})["code"]
+        answer = self._ask({"wait": pid})
+        if "error" in answer:
+            raise RuntimeError(f"the test zygote cannot wait for {pid}: {answer['error']}")
+        code = answer["code"]
         return None if code is None else int(code)
 
     def close(self) -> None:
         self._in.close()
         self._proc.wait(10)
+        self._out.close()
 
 
 def run_visavis(
@@ -233,7 +241,11 @@ def _serve() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         if "wait" in request:
-            got, status = os.waitpid(request["wait"], os.WNOHANG)
+            try:
+                got, status = os.waitpid(request["wait"], os.WNOHANG)
+            except ChildProcessError as e:  # not a child, or reaped already: say so, live on
+                print(json.dumps({"error": str(e)}), flush=True)
+                continue
             code = os.waitstatus_to_exitcode(status) if got else None
             print(json.dumps({"code": code}), flush=True)
             continue
