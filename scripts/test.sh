@@ -5,26 +5,34 @@
 # Extra arguments go to pytest (e.g. scripts/test.sh -k resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# "== step" lines say how long the step before took: where a slow CI run spent its time
+step_started=$SECONDS
+step_name=setup
+step() {
+  echo "== $1 ($step_name took $((SECONDS - step_started)) s)"
+  step_started=$SECONDS
+  step_name=$1
+}
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 if [ -z "${VISAVIS_TEST_PG_URL:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   VISAVIS_TEST_PG_URL=$(bash scripts/pg.sh)
   export VISAVIS_TEST_PG_URL
 fi
-echo "== ruff"
+step "ruff"
 paths=(src tests scripts)
 [ -d bench ] && paths+=(bench)
 ruff check "${paths[@]}"
 ruff format --check "${paths[@]}"
-echo "== mypy"
+step "mypy"
 mypy
-echo "== import contracts"
+step "import contracts"
 lint-imports --no-cache
 if [ -f frontend/package.json ]; then
-  echo "== tsc, eslint, prettier, vitest"
+  step "tsc, eslint, prettier, vitest"
   (cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent test)
 fi
-echo "== pytest"
+step "pytest"
 # In parallel (pytest-xdist): most of a test's time is waiting for servers, not CPU.
 # Browser tests stay one group (one Chromium at a time, tests/conftest.py).
 # VISAVIS_TEST_WORKERS=0 runs everything in this one process, one test after another.
