@@ -22,6 +22,7 @@ a child, or was reaped already). It exits at the end of stdin.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -76,6 +78,8 @@ class Forked:
         self.returncode: int | None = None
         self._zygote = zygote
         self._pidfd = os.pidfd_open(pid)
+        # open as long as this handle: another thread may be selecting on it in `wait`
+        weakref.finalize(self, os.close, self._pidfd)
         # the zygote reaps the child once: a second thread asks only if it still runs
         self._polling = threading.Lock()
 
@@ -83,8 +87,6 @@ class Forked:
         with self._polling:
             if self.returncode is None:
                 self.returncode = self._zygote.exit_code(self.pid)
-                if self.returncode is not None:
-                    os.close(self._pidfd)
             return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -99,7 +101,9 @@ class Forked:
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
-            signal.pidfd_send_signal(self._pidfd, sig)
+            # it may end between the two: as Popen.send_signal, that is no error
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, sig)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)

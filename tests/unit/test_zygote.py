@@ -56,10 +56,7 @@ def test_a_pid_that_is_not_its_child_is_an_error_not_its_end(zy: Zygote, tmp_pat
 
 
 def test_a_server_is_killed_through_its_pidfd(zy: Zygote, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "VISAVIS_DATA_DIR": str(tmp_path / "var"),
-    }
+    env = {**os.environ, "VISAVIS_DATA_DIR": str(tmp_path / "var")}
     proc = zy.spawn(["serve", "--port", "0"], env, tmp_path / "out", tmp_path / "err")
     assert proc.poll() is None
     proc.send_signal(signal.SIGKILL)
