@@ -7,7 +7,8 @@
 - `2 workers`: `visavis serve --workers 2` on one port, over Redis;
 - `2 nodes`: two `visavis serve` behind nginx (docs/nginx/visavis.conf), over Redis;
 
-each step on a fresh PostgreSQL database, in the same run. The variants take turns
+each step on a fresh database (PostgreSQL; with `--db sqlite` a fresh SQLite file that
+all processes of the variant share), in the same run. The variants take turns
 at each N (a variant drops out at its first step not held), so that the baseline and
 two processes see the same moment of a shared machine. Each step is
 bench/chat_latency.py's (customer and adviser sockets, both sides sending; latency =
@@ -25,12 +26,15 @@ its cap while the other idles is an uneven split), the chat messages per group
 commit (`msgs/commit`, from the `visavis_chat_group_messages` metric), and the load
 client's CPU and loop lag (a load client that lags measures itself).
 
-Needs PostgreSQL (`--pg-url` or VISAVIS_TEST_PG_URL, e.g. from scripts/pg.sh), and
-Debian's redis-server and nginx (started here, on free ports).
+Needs PostgreSQL (`--pg-url` or VISAVIS_TEST_PG_URL, e.g. from scripts/pg.sh) unless
+`--db sqlite`, and Debian's redis-server and nginx (started here, on free ports).
+On SQLite no database server takes CPU beside the capped processes; the processes
+take turns at the file's write lock instead.
 
     python bench/scale_out.py --pg-url "$(bash scripts/pg.sh)"
     python bench/scale_out.py --n 50,100,200 --duration 10 --variants 1,workers2
     python bench/scale_out.py --n 300,400,500,600,700,800 --cpu-share 0.4
+    python bench/scale_out.py --db sqlite --n 800,1000,1200 --cpu-share 0.4
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import traceback
@@ -90,15 +95,23 @@ def _pg_admin(url: str, sql: str) -> None:
 
 
 class Fresh:
-    """A fresh PostgreSQL database for one step."""
+    """A fresh database for one step: on PostgreSQL (`base`, its URL) or, with `base`
+    empty, a SQLite file of its own (shared by all processes of the step)."""
 
     def __init__(self, base: str) -> None:
         self.base = base
+        if not base:
+            self.dir = Path(tempfile.mkdtemp(prefix="visavis-bench-db-"))
+            self.url = f"sqlite+aiosqlite:///{self.dir / 'visavis.db'}"
+            return
         self.name = "visavis_bench_" + secrets.token_hex(5)
         _pg_admin(base, f'CREATE DATABASE "{self.name}"')
         self.url = f"{base.rpartition('/')[0]}/{self.name}"
 
     def drop(self) -> None:
+        if not self.base:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return
         _pg_admin(self.base, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
@@ -112,14 +125,14 @@ def _rss(procs: list[psutil.Process]) -> int:
     return total
 
 
-class OnPostgres(Server):
+class OnFreshDb(Server):
     """`visavis serve` (with its worker processes, if any) on a fresh database; CPU
     and memory are the whole process tree's."""
 
     def __init__(
-        self, env: dict[str, str], pg_base: str, extra: dict[str, str], cap: CpuCap | None
+        self, env: dict[str, str], db_base: str, extra: dict[str, str], cap: CpuCap | None
     ) -> None:
-        self.db = Fresh(pg_base)
+        self.db = Fresh(db_base)
         self.cap = cap
         super().__init__(
             ws=None,
@@ -161,9 +174,9 @@ class TwoNodes(Server):
     """Two `visavis serve` behind nginx; this object's port is nginx's."""
 
     def __init__(
-        self, env: dict[str, str], pg_base: str, redis_url: str, cap: CpuCap | None
+        self, env: dict[str, str], db_base: str, redis_url: str, cap: CpuCap | None
     ) -> None:
-        self.db = Fresh(pg_base)
+        self.db = Fresh(db_base)
         self.cap = cap
         super().__init__(ws=None, env={**env, "VISAVIS_DATABASE_URL": self.db.url})
         shared = {
@@ -222,6 +235,7 @@ class TwoNodes(Server):
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Namespace]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     p.add_argument("--pg-url", default=os.environ.get("VISAVIS_TEST_PG_URL", ""))
     p.add_argument("--variants", default="1,workers2,nodes2", help=f"of {sorted(VARIANTS)}")
     p.add_argument("--goal", type=float, default=1.8, help="wanted ratio 2 processes : 1")
@@ -239,7 +253,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Nam
         help="the quota's period: a process that used its share waits up to this long",
     )
     own, rest = p.parse_known_args(argv)
-    if not own.pg_url:
+    if own.db == "postgres" and not own.pg_url:
         p.error("needs PostgreSQL: --pg-url or VISAVIS_TEST_PG_URL (bash scripts/pg.sh)")
     bad = [v for v in own.variants.split(",") if v not in VARIANTS]
     if bad:
@@ -283,21 +297,21 @@ def main(argv: list[str] | None = None) -> int:
         capped += f" per {own.cpu_period_ms:g} ms"
     load_before = os.getloadavg()
     print(
-        f"scale_out: {[VARIANTS[v] for v in variants]}, ramp {ramp}, {args.duration:g} s per "
+        f"scale_out: {[VARIANTS[v] for v in variants]} on {own.db}, ramp {ramp}, "
+        f"{args.duration:g} s per "
         f"step, p99 <= {args.p99_ms:g} ms, {os.cpu_count()} cores{capped}, load {load_before}",
         flush=True,
     )
     redis = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="visavis-bench-redis-")))
     redis.start()
+    db = own.pg_url if own.db == "postgres" else ""  # Fresh's base: "" is SQLite
     factories = {
-        "1": lambda ws, env: OnPostgres(env, own.pg_url, {}, cap),
-        "1redis": lambda ws, env: OnPostgres(
-            env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url}, cap
+        "1": lambda ws, env: OnFreshDb(env, db, {}, cap),
+        "1redis": lambda ws, env: OnFreshDb(env, db, {"VISAVIS_REDIS_URL": redis.url}, cap),
+        "workers2": lambda ws, env: OnFreshDb(
+            env, db, {"VISAVIS_REDIS_URL": redis.url, "VISAVIS_WORKERS": "2"}, cap
         ),
-        "workers2": lambda ws, env: OnPostgres(
-            env, own.pg_url, {"VISAVIS_REDIS_URL": redis.url, "VISAVIS_WORKERS": "2"}, cap
-        ),
-        "nodes2": lambda ws, env: TwoNodes(env, own.pg_url, redis.url, cap),
+        "nodes2": lambda ws, env: TwoNodes(env, db, redis.url, cap),
     }
     steps: dict[str, list[Step]] = {v: [] for v in variants}
     errors: dict[str, str] = {}
@@ -347,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "ok": not errors,
             "errors": errors or None,
+            "db": own.db,
             "p99_target_ms": args.p99_ms,
             "ramp": ramp,
             "duration_s": args.duration,

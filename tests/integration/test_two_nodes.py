@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from conftest import LiveServer, free_port, make_server
 from helpers import PASSWORD, sample
 from nginx import Nginx
@@ -252,14 +253,19 @@ def listening_sockets(port: int) -> int:
     )
 
 
-async def test_two_worker_processes_on_one_port(tmp_path: Path, pg_database_url: str) -> None:
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+async def test_two_worker_processes_on_one_port(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
     """`visavis serve --workers 2`: two processes accept on one port over Redis,
     each about half of the sockets (SO_REUSEPORT; on one shared socket one worker
     took most); a customer and an adviser chat whichever process each landed on;
-    SIGTERM to the parent drains both."""
+    SIGTERM to the parent drains both. On SQLite the two share one file, taking
+    turns at its write lock."""
     redis = RedisServer(free_port(), tmp_path / "redis")
     redis.start()
-    server = make_server(tmp_path, pg_database_url, VISAVIS_REDIS_URL=redis.url)
+    url = request.getfixturevalue("pg_database_url") if database == "postgresql" else None
+    server = make_server(tmp_path, url, VISAVIS_REDIS_URL=redis.url)
     server.env["VISAVIS_WORKERS"] = "2"
     try:
         server.start(timeout_s=START_TIMEOUT_S)
@@ -277,6 +283,19 @@ async def test_two_worker_processes_on_one_port(tmp_path: Path, pg_database_url:
             await ws.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
         for ws, _ in advisers[1:]:  # every console tab, on either process, hears it
             await ws.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+        # both processes write at once (8 sockets on one of two: 1 run in 128): each
+        # message stored once, the seqs one after the other, every tab hears them all
+        acks = await asyncio.gather(
+            *(
+                ws.request("chat.send", conversation_id=conv_id, client_id=cid(), text=f"Q{i}")
+                for i, ws in enumerate(customers[:8])
+            )
+        )
+        seqs = sorted(a["seq"] for a in acks)
+        assert seqs == list(range(ack["seq"] + 1, ack["seq"] + 9)), acks
+        for ws, _ in advisers:
+            for seq in seqs:
+                await ws.wait_for(lambda f, s=seq: kind_is("chat.message")(f) and f["seq"] == s)
         log = server.log()
         assert log.count("bus and presence on Redis") == 2, log
 
