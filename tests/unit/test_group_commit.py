@@ -21,6 +21,7 @@ from until import until
 
 from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
+from visavis.config import POSTGRES_LINGER_US, SQLITE_LINGER_US, Settings
 from visavis.conversations.announcer import conv_topic
 from visavis.conversations.chat_rows import ConvRow, NewChat, chat_refusal, chat_rows
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
@@ -545,6 +546,17 @@ def test_the_wait_for_company_is_bounded() -> None:
     for bad in (-1, 50_001):
         with pytest.raises(ValueError, match="VISAVIS_CHAT_LINGER_US is"):
             check_linger_us(bad)
+
+
+def test_the_wait_for_company_is_shorter_on_sqlite_unless_set(tmp_path: Path) -> None:
+    """A SQLite commit saves less by company than a PostgreSQL one (config.py)."""
+    base = {"VISAVIS_DATA_DIR": str(tmp_path), "VISAVIS_SECRET_KEY": "k" * 32}
+    pg = {**base, "VISAVIS_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/db"}
+    assert Settings.from_env(base).chat_linger_us == SQLITE_LINGER_US == 1000
+    assert Settings.from_env(pg).chat_linger_us == POSTGRES_LINGER_US == 2000
+    for env in (base, pg):
+        assert Settings.from_env({**env, "VISAVIS_CHAT_LINGER_US": "0"}).chat_linger_us == 0
+        assert Settings.from_env(env, chat_linger_us=500).chat_linger_us == 500
 
 
 async def test_a_first_message_with_nul_characters_makes_a_preview_without_them(
