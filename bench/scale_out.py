@@ -298,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     print(
         f"scale_out: {[VARIANTS[v] for v in variants]} on {own.db}, ramp {ramp}, "
-        f"{args.duration:g} s per "
-        f"step, p99 <= {args.p99_ms:g} ms, {os.cpu_count()} cores{capped}, load {load_before}",
+        f"{args.duration:g} s per step, p99 <= {args.p99_ms:g} ms, {os.cpu_count()} cores"
+        f"{capped}, load {load_before}",
         flush=True,
     )
     redis = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="visavis-bench-redis-")))
