@@ -9,8 +9,8 @@ commits each message at once and a busy one commits many per fsync.
 
 A busy server also waits a little for company: when the last group had more than one
 message (messages arrive faster than one commit takes), the next group is held for up
-to `linger_s` (VISAVIS_CHAT_LINGER_US: 1 ms on SQLite, 2 ms on PostgreSQL), or until
-`LINGER_FILL` messages wait.
+to `linger_s` (VISAVIS_CHAT_LINGER_US: 2 ms on PostgreSQL; none on SQLite unless set),
+or until `LINGER_FILL` messages wait.
 Much of a group's CPU, in the server and in the database, is its transaction's (its
 round trips to PostgreSQL, the commit, the acks' writes), not its messages'. Measured
 at 1,600 messages a second (bench/scale_out.py, N=800, no cap): two workers' groups
