@@ -32,10 +32,10 @@ class Topic:
 # for company. On PostgreSQL a group saves a round trip and a WAL flush in another
 # process, and that process's CPU; on SQLite only this process's own CPU, and a wait
 # costs every message of the group its length. Measured at 2,000 msg/s on SQLite
-# (docs/operations.md, "Chat latency or CPU"): p99 3.0-3.7 ms without a wait against
-# 5.1-6.3 ms with 1 ms, p50 1.0-1.4 against 2.6-2.9 ms, for 60-79 % CPU against
-# 51-61 %; at 3,400 msg/s p99 4.9 against 7.4 ms at 77 against 64 %. So SQLite does
-# not wait; on PostgreSQL 1 and 2 ms were within the runs' scatter.
+# (docs/operations.md, "Chat latency or CPU"): p99 2.9-3.7 ms (once 8.4) without a
+# wait against 5.1-6.3 ms with 1 ms, p50 1.0-1.4 against 2.3-2.9 ms, for 61-79 % CPU
+# against 51-61 %; at 3,400 msg/s p99 4.9 against 7.4 ms at 77 against 64 %. So
+# SQLite does not wait; on PostgreSQL 1 and 2 ms were within the runs' scatter.
 SQLITE_LINGER_US = 0
 POSTGRES_LINGER_US = 2000
 
