@@ -95,12 +95,12 @@ def _pg_admin(url: str, sql: str) -> None:
 
 
 class Fresh:
-    """A fresh database for one step: on PostgreSQL (`base`, its URL) or, with `base`
-    empty, a SQLite file of its own (shared by all processes of the step)."""
+    """A fresh database for one step: on PostgreSQL (`base`, its URL) or, with no
+    `base`, a SQLite file of its own (shared by all processes of the step)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str | None) -> None:
         self.base = base
-        if not base:
+        if base is None:
             self.dir = Path(tempfile.mkdtemp(prefix="visavis-bench-db-"))
             self.url = f"sqlite+aiosqlite:///{self.dir / 'visavis.db'}"
             return
@@ -109,7 +109,7 @@ class Fresh:
         self.url = f"{base.rpartition('/')[0]}/{self.name}"
 
     def drop(self) -> None:
-        if not self.base:
+        if self.base is None:
             shutil.rmtree(self.dir, ignore_errors=True)
             return
         _pg_admin(self.base, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
@@ -130,7 +130,7 @@ class OnFreshDb(Server):
     and memory are the whole process tree's."""
 
     def __init__(
-        self, env: dict[str, str], db_base: str, extra: dict[str, str], cap: CpuCap | None
+        self, env: dict[str, str], db_base: str | None, extra: dict[str, str], cap: CpuCap | None
     ) -> None:
         self.db = Fresh(db_base)
         self.cap = cap
@@ -174,7 +174,7 @@ class TwoNodes(Server):
     """Two `visavis serve` behind nginx; this object's port is nginx's."""
 
     def __init__(
-        self, env: dict[str, str], db_base: str, redis_url: str, cap: CpuCap | None
+        self, env: dict[str, str], db_base: str | None, redis_url: str, cap: CpuCap | None
     ) -> None:
         self.db = Fresh(db_base)
         self.cap = cap
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     redis = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="visavis-bench-redis-")))
     redis.start()
-    db = own.pg_url if own.db == "postgres" else ""  # Fresh's base: "" is SQLite
+    db = own.pg_url if own.db == "postgres" else None  # Fresh's base: None is SQLite
     factories = {
         "1": lambda ws, env: OnFreshDb(env, db, {}, cap),
         "1redis": lambda ws, env: OnFreshDb(env, db, {"VISAVIS_REDIS_URL": redis.url}, cap),

@@ -161,16 +161,22 @@ def quietest_peerjs_step(n: int, args: Any) -> Step:
     return min(steps, key=lambda s: s.other_cpu_pct)
 
 
+def shown(step: Step, args: Any) -> Step:
+    """The step, its row printed as it ends."""
+    print(table(HEADERS, [row(step, args.p99_ms)]), flush=True)
+    return step
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = ["--n", "100,500,1000", "--workers", "2", "--compare-ws-at", "off"]
     own = argparse.ArgumentParser(add_help=False)
     own.add_argument("--rounds", type=int, default=1, help="pairs of steps at each N (1..9)")
-    ours_args, rest = own.parse_known_args(sys.argv[1:] if argv is None else argv)
+    extra, rest = own.parse_known_args(sys.argv[1:] if argv is None else argv)
     args = chat_latency_args([*defaults, *rest])
-    if not 1 <= ours_args.rounds <= 9:
+    if not 1 <= extra.rounds <= 9:
         print("--rounds must be 1..9", file=sys.stderr)
         return 2
-    rounds: int = ours_args.rounds
+    rounds: int = extra.rounds
     raise_nofile(65536)
     exit_on_sigterm()
     args.node = ensure_peerjs()
@@ -191,13 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 # the order swaps every round: neither server always runs first
                 if r % 2 == 0:
-                    ours = measured_step(n, "default", args)
-                    print(table(HEADERS, [row(ours, args.p99_ms)]), flush=True)
-                theirs = quietest_peerjs_step(n, args)
-                print(table(HEADERS, [row(theirs, args.p99_ms)]), flush=True)
+                    ours = shown(measured_step(n, "default", args), args)
+                theirs = shown(quietest_peerjs_step(n, args), args)
                 if r % 2 == 1:
-                    ours = measured_step(n, "default", args)
-                    print(table(HEADERS, [row(ours, args.p99_ms)]), flush=True)
+                    ours = shown(measured_step(n, "default", args), args)
             except Exception as exc:
                 failure = str(exc)
                 print(f"step N={n} failed: {exc}", file=sys.stderr, flush=True)
