@@ -69,6 +69,7 @@ from visavis.web.heap import settled_heap
 from visavis.web.http import Api
 from visavis.web.hub import Hub
 from visavis.web.joins import JoinRoutes
+from visavis.web.leanws import write_corked
 from visavis.web.metrics import (
     Operations,
     observe_bus_lag,
@@ -363,6 +364,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
 
     database.on_write = observe_write
     conversations.chats.on_group = observe_chat_group
+    conversations.chats.after_answers = write_corked
 
     async def queue_length() -> int:
         return len(await conversations.queue())

@@ -346,7 +346,8 @@ async def test_the_announced_text_of_each_message_is_the_json_of_what_was_stored
 async def test_answers_come_in_the_loop_turn_of_their_announcement(db: Database) -> None:
     """`submit_answered` (the gateway's acks): each sender is answered after its event
     was announced and before the loop's next turn, so the sockets' events and acks
-    of one group are written together (web/leanws.py's cork waits one turn)."""
+    of one group are written together: then `after_answers` (web/leanws.py's
+    `write_corked`) writes them, in that turn."""
     bus = MemoryBus()
     svc = conversation_service(db, bus)
     cid = await new_conversation(svc)
@@ -361,6 +362,8 @@ async def test_answers_come_in_the_loop_turn_of_their_announcement(db: Database)
 
     bus.subscribe(conv_topic(cid), hear)
     done = asyncio.Event()
+    written: list[int] = []  # answers given when the gateway was told to write
+    svc.chats.after_answers = lambda: written.append(len(answers))
 
     def answer(client_id: str, result: Appended | BaseException) -> None:
         assert isinstance(result, Appended) and result.created
@@ -374,6 +377,7 @@ async def test_answers_come_in_the_loop_turn_of_their_announcement(db: Database)
         svc.chats.submit_answered(item, functools.partial(answer, client_id))
     await done.wait()
     assert answers == [(f"turn-{i:06d}", True, False) for i in range(5)]
+    assert written == [5]  # one group: once, after all its answers
 
 
 async def test_resends_in_one_group_and_across_groups_are_stored_once(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 import pytest
+from until import until
 from uvicorn import Config, Server
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable
 from websockets.asyncio.client import connect as ws_connect
@@ -25,6 +26,7 @@ from visavis.web.leanws import (
     LeanWebSocketProtocol,
     Receiver,
     next_frame,
+    write_corked,
 )
 
 
@@ -212,6 +214,25 @@ async def test_frames_sent_now_in_one_turn_arrive_in_order_in_one_write() -> Non
     assert proto.writes[before] == text_frame("one") + text_frame("two") + text_frame("three")
 
 
+async def test_what_the_turn_framed_is_written_at_once_when_asked() -> None:
+    """`write_corked` (the group commit's, once it has answered a group): written in
+    this turn, not the next, and the turn's own flush then finds nothing left."""
+
+    async def scene(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
+        assert isinstance(proto, NotedProtocol)
+        written = len(proto.writes)
+        assert send_now("one") and send_now("two")
+        write_corked()
+        assert proto.writes[written:] == [text_frame("one") + text_frame("two")]
+        assert send_now("three")  # framed after: the turn's flush writes it
+        await turn_end()
+        assert proto.writes[written + 1 :] == [text_frame("three")]
+        await send({"type": "websocket.close", "code": 1000})
+
+    texts, _, _, _ = await play(scene, 3)
+    assert texts == ["one", "two", "three"]
+
+
 async def test_a_frame_sent_now_goes_before_one_sent_through_asgi_send() -> None:
     async def scene(proto: LeanWebSocketProtocol, send_now: Any, send: Any) -> None:
         assert send_now("first")
@@ -299,3 +320,53 @@ async def test_received_frames_are_taken_straight_and_a_disconnect_is_left() -> 
             await asyncio.sleep(0.01)
     assert seen == ["a", b"\x01\x02", "ü", None]
     assert left[0]["type"] == "websocket.disconnect"
+
+
+async def test_a_frame_read_while_the_app_waits_is_offered_to_it_first_in_order() -> None:
+    """`frame_now`: a text frame read while the app waits for one (everything before
+    it taken) is offered in the read; what it declines, and what is read while the
+    app is busy with an earlier frame, goes to the inbox: the app sees every frame
+    once, in the order sent."""
+    seen: list[tuple[str, str | bytes | None]] = []  # (how, frame), as they came
+
+    def now(text: str) -> bool:
+        if not text.startswith("now"):
+            return False
+        seen.append(("now", text))
+        return True
+
+    async def app(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        lean: Receiver = scope["extensions"][RECEIVE]
+        inbox = cast(LeanWebSocketProtocol, lean).queue
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        lean.frame_now = now
+        while (frame := await next_frame(lean)) is not None:
+            seen.append(("inbox", frame))
+            if frame == "busy":
+                await send({"type": "websocket.send", "text": "busy"})
+                # busy with this frame until the next one has come (not awaiting the
+                # inbox: an app that waits for a frame takes it)
+                await until(lambda: not inbox.empty())
+            await send({"type": "websocket.send", "text": f"seen {len(seen)}"})
+        lean.frame_now = None
+        await receive()
+
+    async with serving(app, LeanWebSocketProtocol) as (url, _):
+        async with ws_connect(url, ping_interval=None, compression=None) as client:
+            await client.send("now 1")
+            await client.send("later")
+            assert await asyncio.wait_for(client.recv(), 30) == "seen 2"
+            await client.send("busy")
+            assert await asyncio.wait_for(client.recv(), 30) == "busy"
+            await client.send("now 2")
+            assert await asyncio.wait_for(client.recv(), 30) == "seen 3"
+            assert await asyncio.wait_for(client.recv(), 30) == "seen 4"
+            await client.send("now 3")
+            await client.send("bye")
+            assert await asyncio.wait_for(client.recv(), 30) == "seen 6"
+            await client.close()
+    assert seen == [
+        ("now", "now 1"), ("inbox", "later"), ("inbox", "busy"), ("inbox", "now 2"),
+        ("now", "now 3"), ("inbox", "bye"),
+    ]  # fmt: skip

@@ -125,6 +125,9 @@ class ChatCommits:
         self.committed = 0
         # told the size of each group committed (the `visavis_chat_group_messages` metric)
         self.on_group: Callable[[int], None] | None = None
+        # called once a group's senders are answered: the gateway writes the frames
+        # the group's events and answers made then (web/leanws.py's `write_corked`)
+        self.after_answers: Callable[[], None] | None = None
 
     @property
     def queued(self) -> int:
@@ -189,6 +192,8 @@ class ChatCommits:
                     await self._commit(batch)
                 finally:
                     self._committing = 0
+                if self.after_answers is not None:
+                    self.after_answers()
                 self._had_company = n > 1
                 spent = max(time.monotonic() - t, 1e-4)
                 # the rate a full queue drains at: only batches that had company say it

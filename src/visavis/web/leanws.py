@@ -16,6 +16,8 @@ and the ASGI round per frame — three frames per chat message. Such frames are
 framed at once but written at the end of the loop turn (`_Cork`): one group commit
 hands an adviser's socket the events of many conversations, and a customer's socket
 its event and its ack, each of those a write (a system call) of its own before.
+The group commit writes what it framed as soon as it has answered its group
+(`write_corked`), in the turn of its commit.
 
 Order holds: a frame is framed into the socket's websockets connection at once, and
 every write (this one, uvicorn's `send`, the close) takes what that connection has
@@ -24,7 +26,10 @@ framed so far, in order.
 Received frames are taken straight from the socket's inbox (`frame_waiter` and
 `take_frame`, the protocol offered as `RECEIVE`), not through Starlette's
 `WebSocket.receive` and its state checks, which matter only for the connect and the
-disconnect (those still go that way).
+disconnect (those still go that way). A text frame read while the app waits for
+one is offered to the app first, in the read itself (`frame_now`): the gateway
+queues a chat message for its commit there, a loop turn earlier than its socket's
+task would.
 
 Several frames can be sent at once (a reconnecting customer's `welcome` and
 `subscribed`). The app may also look at a frame already received before taking it
@@ -43,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
@@ -63,6 +69,10 @@ RECEIVE = "visavis.receive"
 
 class Receiver(Protocol):
     """What the gateway's loop takes received frames with (`RECEIVE`)."""
+
+    # a text frame received while the app waits for one is offered here first;
+    # True: handled, it does not reach the inbox (`LeanWebSocketProtocol.frame_now`)
+    frame_now: Callable[[str], bool] | None
 
     def frame_waiter(self) -> asyncio.Future[None] | None: ...
     def take_frame(self) -> str | bytes | None: ...
@@ -94,6 +104,11 @@ class Inbox:
 
     def empty(self) -> bool:
         return not self._items
+
+    def parked(self) -> bool:
+        """The app waits for a frame and none is here: it took everything before."""
+        waiter = self._waiter
+        return not self._items and waiter is not None and not waiter.done()
 
     def peek_text(self) -> str | None:
         """The text of the next frame if one was received already (not taken)."""
@@ -177,15 +192,27 @@ class _Cork:
         self._pending.append(proto)
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        # called early (`write_corked`), the turn's scheduled call finds nothing left,
+        # and a frame framed meanwhile schedules one more
         pending, self._pending, self._scheduled = self._pending, [], False
         for proto in pending:
             proto.flush()
 
 
 _corks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Cork] = weakref.WeakKeyDictionary()
+
+
+def write_corked() -> None:
+    """Write now what this loop's turn has framed so far, not at the turn's end: the
+    group commit calls it once it has answered a group, so its events and acks leave
+    in the turn of the commit (a scheduled write would wait for a turn of its own,
+    behind every socket read meanwhile)."""
+    cork = _corks.get(asyncio.get_running_loop())
+    if cork is not None:
+        cork.flush()
 
 
 def _cork_of(loop: asyncio.AbstractEventLoop) -> _Cork:
@@ -196,6 +223,9 @@ def _cork_of(loop: asyncio.AbstractEventLoop) -> _Cork:
 
 
 class LeanWebSocketProtocol(TakenOverHandshake):
+    # set by the app while it waits for frames (`send_receive_event_to_app`)
+    frame_now: Callable[[str], bool] | None = None
+
     def __init__(
         self,
         config: Config,
@@ -282,6 +312,31 @@ class LeanWebSocketProtocol(TakenOverHandshake):
             self.read_paused = False
             self.transport.resume_reading()
         return data
+
+    def send_receive_event_to_app(self) -> None:
+        """A complete text frame received while the app waits for one (everything
+        before it taken) is first offered to the app's `frame_now`, here in the read:
+        a chat message is queued for its commit before the loop turns, not in the next
+        turn by the woken socket task, and the socket's reading is not paused and
+        resumed for it (uvicorn pauses it for every queued frame). What `frame_now`
+        declines goes to the inbox as always."""
+        now = self.frame_now
+        if (
+            now is not None
+            and self.curr_msg_data_type == "text"
+            and not self.close_sent
+            and self.queue.parked()
+        ):
+            data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                pass  # uvicorn's path below says so and closes
+            else:
+                if now(text):
+                    self.frames = []
+                    return
+        super().send_receive_event_to_app()
 
     def send_text_now(self, *texts: str) -> bool:
         """Send text frames now, as `send` would, if nothing stands in the way: the

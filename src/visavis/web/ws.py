@@ -227,16 +227,48 @@ class Gateway:
             await self._refuse_and_close(conn, frame_id_of(raw), err.code, err.message, code)
             return
         lean = _receiver_of(ws)
-        while not conn.closed:
-            # Between frames (most of a socket's life) it waits on the inbox's future
-            # alone: no coroutine per frame, and the last frame's objects are gone
-            # with `_on_frame`'s. What a waiting socket keeps alive is what the cycle
-            # collector's young generation walks, for every socket, at each of its
-            # collections: a thousand chatting sockets made them 10-15 ms pauses.
-            if lean is not None and (waiter := lean.frame_waiter()) is not None:
-                await waiter
-                continue
-            await self._on_frame(conn, await self._receive(ws))
+        if lean is not None:
+            lean.frame_now = partial(self._chat_frame_now, conn)
+        try:
+            while not conn.closed:
+                # Between frames (most of a socket's life) it waits on the inbox's
+                # future alone: no coroutine per frame, and the last frame's objects are
+                # gone with `_on_frame`'s. What a waiting socket keeps alive is what the
+                # cycle collector's young generation walks, for every socket, at each of
+                # its collections: a thousand chatting sockets made them 10-15 ms pauses.
+                if lean is not None and (waiter := lean.frame_waiter()) is not None:
+                    await waiter
+                    continue
+                await self._on_frame(conn, await self._receive(ws))
+        finally:
+            if lean is not None:
+                lean.frame_now = None
+
+    def _chat_frame_now(self, conn: Connection, raw: str) -> bool:
+        """A chat message, handled as it is read while this socket's loop waits (its
+        frames before it all handled: leanws.py's `frame_now`), as `_on_frame` would
+        handle it: queued for the next group commit in this loop turn, not the next.
+        False: anything else, or anything `_on_frame` would refuse (it then does, with
+        its answer and its count); nothing was done."""
+        if conn.closed or '"chat.send"' not in raw:  # most frames: not even decoded
+            return False
+        try:
+            msg = validate_client_frame(decode_client_frame(raw))
+        except VisavisError:
+            return False
+        if type(msg) is not m.ChatSend or not self._chat_lane_free(conn, msg):
+            return False
+        if not conn.bucket.take():
+            return False
+        conn.last_seen = time.monotonic()
+        FRAMES_IN.inc()
+        self._chat_now(conn, msg)
+        return True
+
+    @staticmethod
+    def _chat_lane_free(conn: Connection, msg: m.ChatSend) -> bool:
+        """Nothing of its conversation runs before it (an adviser's lanes: lanes.py)."""
+        return conn.lanes is None or conn.lanes.idle(msg.conversation_id)
 
     async def _on_frame(self, conn: Connection, raw: str | bytes) -> None:
         """One frame received after the hello: checked, limited, then handled; a chat
@@ -286,7 +318,7 @@ class Gateway:
             await self._refused(conn, frame_id_of(raw), err, ephemeral)
             return
         # an adviser's frames run in one lane per conversation (web/lanes.py)
-        if type(msg) is m.ChatSend and (conn.lanes is None or conn.lanes.idle(msg.conversation_id)):
+        if type(msg) is m.ChatSend and self._chat_lane_free(conn, msg):
             # it only queues the message for the group commit: no task (lanes.py),
             # not even a coroutine (most frames are chat messages)
             self._chat_now(conn, msg)
