@@ -254,7 +254,7 @@ class Gateway:
             return False
         try:
             msg = validate_client_frame(decode_client_frame(raw))
-        except VisavisError:
+        except Exception:  # nothing done yet: `_on_frame` says what is wrong, as always
             return False
         if type(msg) is not m.ChatSend or not self._chat_lane_free(conn, msg):
             return False
