@@ -380,6 +380,21 @@ async def test_answers_come_in_the_loop_turn_of_their_announcement(db: Database)
     assert written == [5]  # one group: once, after all its answers
 
 
+async def test_a_failed_write_of_a_groups_frames_stops_no_later_group(
+    svc: ConversationService, caplog: pytest.LogCaptureFixture
+) -> None:
+    cid = await new_conversation(svc)
+
+    def broken() -> None:
+        raise OSError("the write failed")
+
+    svc.chats.after_answers = broken
+    first = await svc.chats.submit(ChatIn(cid, CUSTOMER, "write-000001", "one"))
+    second = await svc.chats.submit(ChatIn(cid, CUSTOMER, "write-000002", "two"))
+    assert (first.frame["seq"], second.frame["seq"]) == (2, 3)
+    assert caplog.text.count("writing a chat group's frames failed") == 2
+
+
 async def test_resends_in_one_group_and_across_groups_are_stored_once(
     svc: ConversationService,
 ) -> None:

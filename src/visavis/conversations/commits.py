@@ -193,7 +193,10 @@ class ChatCommits:
                 finally:
                     self._committing = 0
                 if self.after_answers is not None:
-                    self.after_answers()
+                    try:
+                        self.after_answers()
+                    except Exception:  # the next groups must still commit
+                        log.exception("writing a chat group's frames failed")
                 self._had_company = n > 1
                 spent = max(time.monotonic() - t, 1e-4)
                 # the rate a full queue drains at: only batches that had company say it
