@@ -22,11 +22,14 @@ from visavis.conversations.summary import event_frame, iso
 from visavis.conversations.writes import Author, Change, Shape
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
-from visavis.protocol.wire import dumps
 from visavis.protocol.wire import json_string as _q
 from visavis.storage.engine import Database
 
 PREVIEW_CHARS = 140
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _q(value)
 
 
 def preview_of(text: str) -> str:
@@ -110,7 +113,9 @@ class ChatWrite:
             a = item.author
             author = authors.get(a)
             if author is None:
-                author = authors[a] = dumps({"role": a.role, "id": a.id, "name": a.name})
+                author = authors[a] = (
+                    f'{{"role":{_q(a.role)},"id":{_opt(a.id)},"name":{_opt(a.name)}}}'
+                )
             frame: f.EventFrame = {
                 "v": 1,
                 "type": "event",
