@@ -23,13 +23,10 @@ from visavis.conversations.writes import Author, Change, Shape
 from visavis.errors import VisavisError
 from visavis.protocol import frames as f
 from visavis.protocol.wire import json_string as _q
+from visavis.protocol.wire import json_string_or_null as _opt
 from visavis.storage.engine import Database
 
 PREVIEW_CHARS = 140
-
-
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _q(value)
 
 
 def preview_of(text: str) -> str:

@@ -10,6 +10,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from visavis.protocol import frames as f
+from visavis.protocol.wire import json_string_or_null
 
 
 def ack(fid: str | None, conversation_id: str | None = None, seq: int | None = None) -> f.AckFrame:
@@ -27,7 +28,7 @@ def chat_ack_text(fid: str | None, conversation_id: str, seq: int) -> str:
     The strings are escaped by the function `dumps` uses for them (no `ensure_ascii`)."""
     return (
         '{"v":1,"type":"ack","id":'
-        + ("null" if fid is None else encode_basestring(fid))
+        + json_string_or_null(fid)
         + ',"conversation_id":'
         + encode_basestring(conversation_id)
         + ',"seq":'

@@ -26,6 +26,11 @@ def dumps(frame: Mapping[str, object]) -> str:
 json_string = encode_basestring
 
 
+def json_string_or_null(value: str | None) -> str:
+    """`json_string`, or `null` for None."""
+    return "null" if value is None else encode_basestring(value)
+
+
 def loads(raw: str | bytes, what: str = "frame") -> Any:
     """Client JSON (a frame, an HTTP body), refused with `bad_json` when it is not
     JSON, nests arrays/objects deeper than MAX_JSON_DEPTH (the parser recurses: ~1000
