@@ -17,7 +17,9 @@ from uvicorn import Config, Server
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
+from visavis.web import leanws
 from visavis.web.leanws import (
     RECEIVE,
     SEND_NOW,
@@ -28,6 +30,7 @@ from visavis.web.leanws import (
     next_frame,
     write_corked,
 )
+from visavis.web.rfc6455 import take_text_frames
 
 
 async def test_the_inbox_hands_frames_over_in_order_and_waits_for_the_next() -> None:
@@ -131,7 +134,7 @@ def turn_end() -> asyncio.Future[None]:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: Any, protocol: type[LeanWebSocketProtocol]
+    app: Any, protocol: type[LeanWebSocketProtocol], max_size: int | None = None
 ) -> AsyncIterator[tuple[str, asyncio.Future[None]]]:
     """uvicorn serving `app` with `protocol` on a free port, as the server runs it (no
     per-message deflate, cli.py: the lean __init__); yields its URL and its task."""
@@ -144,6 +147,7 @@ async def serving(
         ws_ping_interval=None,
         ws_per_message_deflate=False,
         log_level="warning",
+        ws_max_size=16 * 1024 * 1024 if max_size is None else max_size,  # uvicorn's default
     )
     server = Server(config)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
@@ -370,3 +374,104 @@ async def test_a_frame_read_while_the_app_waits_is_offered_to_it_first_in_order(
         ("now", "now 1"), ("inbox", "later"), ("inbox", "busy"), ("inbox", "now 2"),
         ("now", "now 3"), ("inbox", "bye"),
     ]  # fmt: skip
+
+
+# ------------------------------------------------- frames read without websockets
+# Complete text frames are read by web/rfc6455.py while websockets' parser waits
+# between frames; everything else (and a frame cut by the network) is websockets'.
+# A raw client writes the bytes exactly as cut here.
+
+HANDSHAKE = (
+    b"GET / HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def masked(opcode: int, data: bytes, fin: bool = True) -> bytes:
+    return Frame(Opcode(opcode), data, fin).serialize(mask=True)
+
+
+async def read_server_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """(opcode, payload) of the next frame from the server (short, not masked)."""
+    head = await asyncio.wait_for(reader.readexactly(2), 30)
+    n = head[1] & 0x7F
+    assert n < 126
+    return head[0] & 0x0F, await reader.readexactly(n)
+
+
+async def raw_session(
+    chunks: list[tuple[bytes, int]], max_size: int | None = None
+) -> tuple[list[str | bytes | None], list[tuple[int, bytes]]]:
+    """Write each chunk (bytes, and how many frames the app has taken once the
+    server has read them: the next chunk is a read of its own); what the app took
+    (until the client's close) and what the server sent back."""
+    seen: list[str | bytes | None] = []
+
+    async def app(scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        lean: Receiver = scope["extensions"][RECEIVE]
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        while (frame := await next_frame(lean)) is not None:
+            seen.append(frame)
+        seen.append(None)
+        await receive()
+
+    got: list[tuple[int, bytes]] = []
+    async with serving(app, LeanWebSocketProtocol, max_size) as (url, _):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(HANDSHAKE)
+        assert b" 101 " in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        for chunk, taken in chunks:
+            writer.write(chunk)
+            await writer.drain()
+            await until(lambda: len(seen) >= taken)  # noqa: B023 (awaited here)
+        while True:
+            opcode, payload = await read_server_frame(reader)
+            got.append((opcode, payload))
+            if opcode == Opcode.CLOSE:
+                break
+        writer.close()
+        await until(lambda: None in seen or bool(got and got[-1][1][:2] != b"\x03\xe8"))
+    return seen, got
+
+
+async def test_frames_cut_anywhere_and_mixed_with_others_arrive_whole_and_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_fast: list[bytes] = []
+
+    def noted(data: bytes, max_size: int | None) -> tuple[list[bytes], int]:
+        texts, at = take_text_frames(data, max_size)
+        read_fast.extend(texts)
+        return texts, at
+
+    monkeypatch.setattr(leanws, "take_text_frames", noted)
+    d = masked(1, b"d" * 200)
+    chunks = [
+        (masked(1, b"a") + masked(1, "ü".encode()) + masked(9, b"p") + masked(1, b"c") + d[:3], 3),
+        (d[3:] + masked(1, b"e1", fin=False), 4),
+        (masked(0, b"e2") + masked(2, b"\x00\x01") + masked(1, b"f"), 7),
+        (masked(1, b"g"), 8),
+        (masked(8, b"\x03\xe8"), 9),
+    ]
+    seen, got = await raw_session(chunks)
+    assert seen == ["a", "ü", "c", "d" * 200, "e1e2", b"\x00\x01", "f", "g", None]
+    assert got == [(Opcode.PONG, b"p"), (Opcode.CLOSE, b"\x03\xe8")]
+    # websockets read the rest: the ping and what came behind it, the cut frame, the
+    # fragments and what came behind them in the same chunk
+    assert read_fast == [b"a", "ü".encode(), b"g"]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [(masked(1, b"\xff\xfe"), 1007), (masked(1, b"x" * 101), 1009)],
+    ids=["not UTF-8", "over the limit"],
+)
+async def test_a_bad_frame_after_good_ones_closes_the_socket_as_websockets_does(
+    frame: bytes, code: int
+) -> None:
+    seen, got = await raw_session([(masked(1, b"fine") + frame, 2)], max_size=100)
+    assert seen[0] == "fine"
+    assert got[-1][0] == Opcode.CLOSE
+    assert int.from_bytes(got[-1][1][:2], "big") == code

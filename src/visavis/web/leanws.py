@@ -56,8 +56,11 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
+from websockets.protocol import OPEN
+from websockets.streams import StreamReader
 
 from visavis.web.handshake import TakenOverHandshake, new_server_protocol
+from visavis.web.rfc6455 import take_text_frames, text_frame
 
 # the scope extensions that hold the socket's `send_text_now`, its inbox's
 # `peek_text` and the protocol itself (a `Receiver`)
@@ -65,6 +68,8 @@ SEND_NOW = "visavis.send_now"
 PEEK = "visavis.peek"
 _UVICORN_LOG = logging.getLogger("uvicorn.error")
 RECEIVE = "visavis.receive"
+# where websockets' parser waits between two frames (`_between_frames`)
+_AT_EOF = StreamReader.at_eof.__code__
 
 
 class Receiver(Protocol):
@@ -313,6 +318,44 @@ class LeanWebSocketProtocol(TakenOverHandshake):
             self.transport.resume_reading()
         return data
 
+    def data_received(self, data: bytes) -> None:
+        """Complete text frames at the start of `data` are read here (web/rfc6455.py)
+        when websockets' parser waits between two frames; the rest, and everything
+        else, goes to websockets as before."""
+        if self.handshake_complete and self._between_frames():
+            texts, at = take_text_frames(data, self.conn.max_message_size)
+            for payload in texts:
+                # uvicorn's `handle_text` for a final frame
+                self.curr_msg_data_type = "text"
+                self.frames = [payload]
+                self.send_receive_event_to_app()
+                if self.close_sent:  # that one was not UTF-8: closed with 1007
+                    return
+            if at == len(data):
+                return
+            data = data[at:]
+        super().data_received(data)
+
+    def _between_frames(self) -> bool:
+        """websockets' connection is open, has nothing buffered and waits for the
+        first byte of a frame (not in the middle of one): then a frame read
+        elsewhere leaves it as it was."""
+        conn = self.conn
+        if (
+            conn.state is not OPEN
+            or conn.current_size is not None  # a fragmented message goes on
+            or conn.reader.buffer
+            or conn.extensions
+            or conn.debug  # websockets logs every frame then: let it
+        ):
+            return False
+        # the generator the parser waits in: between frames that is the reader's
+        # `at_eof` (inside the frame loop, inside the server's handshake step)
+        waits_in: Any = conn.parser
+        while (inner := waits_in.gi_yieldfrom) is not None:
+            waits_in = inner
+        return waits_in.gi_code is _AT_EOF
+
     def send_receive_event_to_app(self) -> None:
         """A complete text frame received while the app waits for one (everything
         before it taken) is first offered to the app's `frame_now`, here in the read:
@@ -353,11 +396,21 @@ class LeanWebSocketProtocol(TakenOverHandshake):
             or not self.writable.is_set()
         ):
             return False
-        try:
-            for text in texts:
-                self.conn.send_text(text.encode())
-        except InvalidState:  # checked before the first: it would be the first
-            return False
+        conn = self.conn
+        if (
+            conn.state is OPEN
+            and not conn.expect_continuation_frame
+            and not conn.extensions
+            and not conn.debug
+        ):
+            # what websockets' `send_text` appends, framed here (web/rfc6455.py)
+            conn.writes.extend(text_frame(text.encode()) for text in texts)
+        else:
+            try:
+                for text in texts:
+                    conn.send_text(text.encode())
+            except InvalidState:  # checked before the first: it would be the first
+                return False
         if not self._corked:
             self._corked = True
             _cork_of(self.loop).add(self)
