@@ -43,9 +43,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol, cast
 
 from sqlalchemy import DateTime
 from sqlalchemy import exc as sa_exc
@@ -147,8 +147,10 @@ async def chat_rows(database: Database) -> AsyncIterator[ChatRows]:
     raises. The caller commits."""
     if database.has_own_writer:
         async with database.own_writer() as own:
-            with _as_sqlalchemy_errors(database.engine.dialect):
+            try:
                 await own.begin()
+            except sqlite3.Error as exc:
+                _raise_as_sqlalchemy(exc, database.engine.dialect)
             yield SqliteChatRows(_on_loop(own), database.engine.dialect, None)
         return
     if database.engine.dialect.name != "sqlite":
@@ -276,25 +278,25 @@ def _in_thread(driver: Any) -> Run:
     return run
 
 
-@contextlib.contextmanager
-def _as_sqlalchemy_errors(dialect: Dialect) -> Iterator[None]:
-    """The driver's errors as SQLAlchemy's (what the group commit tells apart: a busy
-    or lost database is `OperationalError`, a broken rule not)."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
+def _raise_as_sqlalchemy(exc: sqlite3.Error, dialect: Dialect) -> NoReturn:
+    """The driver's error raised as SQLAlchemy's (what the group commit tells apart: a
+    busy or lost database is `OperationalError`, a broken rule not); other errors as
+    they are. Called from the callers' `except`, not a context manager around them:
+    two or three times a group commit, and a `contextmanager` costs 1 µs a use."""
+    if isinstance(exc, sqlite3.OperationalError):
         raise sa_exc.OperationalError("chat group commit", None, exc) from exc
-    except sqlite3.IntegrityError as exc:
+    if isinstance(exc, sqlite3.IntegrityError):
         raise sa_exc.IntegrityError("chat group commit", None, exc) from exc
-    except sqlite3.ProgrammingError as exc:
-        # a closed connection ("Cannot operate on a closed database", the dialect's
-        # disconnect) is a lost database too: without this a group of one was
-        # answered `internal` instead of `overloaded` (tests/unit/test_chat_connection.py)
-        if not dialect.is_disconnect(cast(Any, exc), None, None):
-            raise
+    # a closed connection ("Cannot operate on a closed database", the dialect's
+    # disconnect) is a lost database too: without this a group of one was answered
+    # `internal` instead of `overloaded` (tests/unit/test_chat_connection.py)
+    if isinstance(exc, sqlite3.ProgrammingError) and dialect.is_disconnect(
+        cast(Any, exc), None, None
+    ):
         raise sa_exc.OperationalError(
             "chat group commit", None, exc, connection_invalidated=True
         ) from exc
+    raise exc
 
 
 class SqliteChatRows:
@@ -356,8 +358,10 @@ class SqliteChatRows:
             await self._commit()
 
     async def _trip(self, fn: Callable[..., Any], *args: Any) -> Any:
-        with _as_sqlalchemy_errors(self.dialect):
+        try:
             return await self._run(fn, *args)
+        except sqlite3.Error as exc:
+            _raise_as_sqlalchemy(exc, self.dialect)
 
 
 def _read(

@@ -172,27 +172,13 @@ class Database:
 
         return await OwnPg.connect(self.engine)
 
-    @contextlib.asynccontextmanager
-    async def _kept(self, kept: KeptConnection[C]) -> AsyncIterator[C]:
+    def _kept(self, kept: KeptConnection[C]) -> _KeptTurn[C]:
         """The kept connection in its turn, timed as a writing transaction. The caller
         commits; if the block raises, or ends without committing, the transaction is
         rolled back, and a connection that cannot even roll back (closed, its
         backend gone) is closed and made anew by the next user: the failed group
         was said as `overloaded` and its messages are resent."""
-        started = time.perf_counter()
-        try:
-            async with kept.lock:
-                conn = await kept.get()
-                try:
-                    yield conn
-                except BaseException:
-                    await kept.roll_back(conn)
-                    raise
-                if kept.in_transaction(conn):  # not committed: nothing is kept
-                    await kept.roll_back(conn)
-        finally:
-            if self.on_write is not None:
-                self.on_write(time.perf_counter() - started)
+        return _KeptTurn(kept, self.on_write)
 
     def start_checkpoints(self) -> None:
         if self.checkpointer is not None:
@@ -219,6 +205,49 @@ class _Connection(Protocol):
 
 
 C = TypeVar("C", bound=_Connection)
+
+
+class _KeptTurn(Generic[C]):
+    """`Database._kept`: a class, not an `asynccontextmanager` (whose generator and
+    helper cost 2 µs a use, against 0.5 µs here: once a chat group commit)."""
+
+    __slots__ = ("_conn", "_kept", "_locked", "_on_write", "_started")
+
+    def __init__(self, kept: KeptConnection[C], on_write: Callable[[float], None] | None) -> None:
+        self._kept = kept
+        self._on_write = on_write
+        self._locked = False
+        self._started = 0.0
+        self._conn: C | None = None
+
+    async def __aenter__(self) -> C:
+        self._started = time.perf_counter()
+        kept = self._kept
+        try:
+            await kept.lock.acquire()
+            self._locked = True
+            conn = self._conn = await kept.get()
+            return conn
+        except BaseException:
+            self._end()
+            raise
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        kept, conn = self._kept, self._conn
+        assert conn is not None  # entered
+        try:
+            # raised, or ended without committing: nothing is kept
+            if kind is not None or kept.in_transaction(conn):
+                await kept.roll_back(conn)
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        if self._locked:
+            self._locked = False
+            self._kept.lock.release()
+        if self._on_write is not None:
+            self._on_write(time.perf_counter() - self._started)
 
 
 class KeptConnection(Generic[C]):
