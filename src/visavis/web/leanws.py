@@ -39,8 +39,10 @@ right behind it together.
 The opening handshake of a plain, valid upgrade request is taken over from uvicorn's
 HTTP protocol (web/handshake.py).
 
-Everything else (framing, the closing handshake, limits) is uvicorn's and
-websockets'.
+A complete text frame from the client is read, and a text frame to it framed, by
+web/rfc6455.py while websockets' connection is between frames (`data_received`,
+`send_text_now`). Everything else (other frames, the closing handshake, limits) is
+uvicorn's and websockets'.
 """
 
 from __future__ import annotations
@@ -404,7 +406,9 @@ class LeanWebSocketProtocol(TakenOverHandshake):
             and not conn.debug
         ):
             # what websockets' `send_text` appends, framed here (web/rfc6455.py)
-            conn.writes.extend(text_frame(text.encode()) for text in texts)
+            writes = conn.writes
+            for text in texts:
+                writes.append(text_frame(text.encode()))
         else:
             try:
                 for text in texts:
