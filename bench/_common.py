@@ -304,6 +304,34 @@ def machine_busy_seconds() -> float:
     return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
 
 
+# the database servers beside visavis, whose CPU a step reports on its own: with two
+# visavis processes on PostgreSQL, PostgreSQL's backends were this 2-core machine's
+# largest consumer, which "other CPU" did not say
+DB_PROCESSES = ("postgres", "redis-server")
+
+
+def named_cpu_seconds(names: Sequence[str] = DB_PROCESSES) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process with one of these names: pid -> (name, s)."""
+    found: dict[int, tuple[str, float]] = {}
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        name, times = proc.info["name"], proc.info["cpu_times"]
+        if name in names and times is not None:
+            found[proc.pid] = (name, times.user + times.system)
+    return found
+
+
+def cpu_by_name(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds per process name between two `named_cpu_seconds` (a process that
+    started in between counts whole; one that ended in between is not seen)."""
+    spent: dict[str, float] = {}
+    for pid, (name, seconds) in after.items():
+        start = before.get(pid)
+        spent[name] = spent.get(name, 0.0) + seconds - (start[1] if start else 0.0)
+    return spent
+
+
 # ---------------------------------------------------------------- stats and output
 def percentile(sorted_values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted sequence (nan if empty)."""

@@ -17,9 +17,10 @@ Counted per step:
 
 Also reported: `ack p99` (send -> the sender's `ack`: the server's processing incl.
 the commit) and `ping p99` (one socket pings every 50 ms: the server's responsiveness
-apart from the database), and the CPU of the server, of the load generator and of
-all other processes on the machine (a shared machine distorts the figures; noisy
-steps are repeated, see `--retries`, and `--nice -5` helps).
+apart from the database), and the CPU of the server, of the load generator, of
+PostgreSQL's and Redis's processes (`PG/Redis CPU%`, when they run on this machine)
+and of all other processes on the machine (a shared machine distorts the figures;
+noisy steps are repeated, see `--retries`, and `--nice -5` helps).
 
 The ramp over `--n` stops at the first step with p99 >= `--p99-ms` or any loss,
 duplicate, gap, unacked message or error. The load generator runs in `--workers`
@@ -50,8 +51,13 @@ BENCH = "chat_latency"
 HEADERS = [
     "N", "ws", "sockets", "msg/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ack p99", "ping p99",
     "lost", "dup", "gaps", "unacked", "overl", "errors", "srv CPU%", "srv ms/msg", "srv RSS MB",
-    "client CPU%", "other CPU%", "loop lag p99", "held",
+    "client CPU%", "PG/Redis CPU%", "other CPU%", "loop lag p99", "held",
 ]  # fmt: skip
+
+
+def databases_cpu(s: Step) -> str:
+    """PostgreSQL's and Redis's CPU during the step, as `PG/Redis`."""
+    return f"{round(s.postgres_cpu_pct)}/{round(s.redis_cpu_pct)}"
 
 
 def row(s: Step, p99_limit: float) -> list[Any]:
@@ -60,7 +66,8 @@ def row(s: Step, p99_limit: float) -> list[Any]:
         s.ack_p99_ms, s.ping_p99_ms, s.lost, s.duplicated, s.gaps, s.unacked, s.overloaded,
         ",".join(f"{k}:{v}" for k, v in s.errors.items()) or "0",
         round(s.server_cpu_pct), s.server_cpu_ms_per_msg, round(s.server_rss_mb),
-        "/".join(str(round(c)) for c in s.client_cpu_pct), round(s.other_cpu_pct),
+        "/".join(str(round(c)) for c in s.client_cpu_pct), databases_cpu(s),
+        round(s.other_cpu_pct),
         s.client_loop_lag_p99_ms,
         "yes" if s.held(p99_limit) else "NO",
     ]  # fmt: skip

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from _common import PASSWORD, Groups, Server, machine_busy_seconds, percentile
+from _common import (
+    PASSWORD,
+    Groups,
+    Server,
+    cpu_by_name,
+    machine_busy_seconds,
+    named_cpu_seconds,
+    percentile,
+)
 from chat_load import AdviserPlan, ConvPlan, WorkerPlan, worker_main
 
 
@@ -53,6 +61,9 @@ class Step:
     server_cpu_ms_per_msg: float = math.nan  # server CPU time per chat message sent
     server_rss_mb: float = 0.0
     client_cpu_pct: list[float] = field(default_factory=list)
+    # PostgreSQL's and Redis's processes during the window (0: none ran)
+    postgres_cpu_pct: float = 0.0
+    redis_cpu_pct: float = 0.0
     other_cpu_pct: float = 0.0  # the rest of the machine (other processes) during the window
     client_loop_lag_p99_ms: float = math.nan
     ping_p50_ms: float = math.nan
@@ -208,12 +219,14 @@ def run_workers(
             pass  # a worker failed in setup; its result says why
         step.setup_s += time.monotonic() - t_setup
         by0, groups0 = server.cpu_by_process(), server.chat_groups()
+        named0 = named_cpu_seconds()
         cpu0, busy0, t0 = server_cpu_s(), machine_busy_seconds(), time.monotonic()
         if not barrier.broken:
             time.sleep(args.duration)
         window = max(1e-9, time.monotonic() - t0)
         server_cpu = server_cpu_s() - cpu0
         machine_busy = machine_busy_seconds() - busy0
+        named = cpu_by_name(named0, named_cpu_seconds())
         step.server_cpu_pct = 100 * server_cpu / window
         by1, groups1 = server.cpu_by_process(), server.chat_groups()
         if groups0 is not None and groups1 is not None and groups1.commits > groups0.commits:
@@ -265,7 +278,12 @@ def run_workers(
         step.sockets += r["sockets"]
         step.client_cpu_pct.append(100 * r["cpu_s"] / max(1e-9, r["window_s"]))
     client_cpu = sum(r["cpu_s"] for r in results)
-    step.other_cpu_pct = max(0.0, 100 * (machine_busy - server_cpu - client_cpu) / window)
+    databases = named.get("postgres", 0.0) + named.get("redis-server", 0.0)
+    step.postgres_cpu_pct = 100 * named.get("postgres", 0.0) / window
+    step.redis_cpu_pct = 100 * named.get("redis-server", 0.0) / window
+    step.other_cpu_pct = max(
+        0.0, 100 * (machine_busy - server_cpu - client_cpu - databases) / window
+    )
     step.errors = dict(errors)
     step.p50_ms, step.p90_ms = percentile(lat, 50), percentile(lat, 90)
     step.p99_ms, step.max_ms = percentile(lat, 99), (lat[-1] if lat else math.nan)

@@ -23,8 +23,10 @@ spare for the second: the ratio then measures visavis, not the machine.
 
 Each step's row also shows each server process's CPU (`per process`: one worker at
 its cap while the other idles is an uneven split), the chat messages per group
-commit (`msgs/commit`, from the `visavis_chat_group_messages` metric), and the load
-client's CPU and loop lag (a load client that lags measures itself).
+commit (`msgs/commit`, from the `visavis_chat_group_messages` metric), the load
+client's CPU and loop lag (a load client that lags measures itself), and the CPU of
+PostgreSQL's and Redis's processes (`PG/Redis CPU%`: on a machine with few cores the
+database can be what runs out first; `other CPU%` is the rest, mostly the kernel).
 
 Needs PostgreSQL (`--pg-url` or VISAVIS_TEST_PG_URL, e.g. from scripts/pg.sh) unless
 `--db sqlite`, and Debian's redis-server and nginx (started here, on free ports).
@@ -62,6 +64,7 @@ from _common import (
     table,
     tree_of,
 )
+from chat_latency import databases_cpu
 from chat_latency import parse_args as chat_args
 from chat_step import Step, measured_step
 from cpu_cap import CpuCap
@@ -265,14 +268,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Nam
 
 HEADERS = ["variant", "N", "msg/s", "p50 ms", "p99 ms", "lost", "dup", "gaps", "srv CPU%",
            "per process", "srv ms/msg", "msgs/commit", "client CPU%", "client lag p99",
-           "other CPU%", "held"]  # fmt: skip
+           "PG/Redis CPU%", "other CPU%", "held"]  # fmt: skip
 
 
 def row(variant: str, s: Step, p99: float) -> list[Any]:
     return [
         VARIANTS[variant], s.n, round(s.msgs_per_s), s.p50_ms, s.p99_ms, s.lost, s.duplicated,
         s.gaps, round(s.server_cpu_pct), _busy(s), s.server_cpu_ms_per_msg, s.msgs_per_group,
-        round(sum(s.client_cpu_pct)), s.client_loop_lag_p99_ms,
+        round(sum(s.client_cpu_pct)), s.client_loop_lag_p99_ms, databases_cpu(s),
         round(s.other_cpu_pct),
         ("yes" if s.held(p99) else "NO") + (f" ({s.attempts} runs)" if s.attempts > 1 else ""),
     ]  # fmt: skip
@@ -387,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                         "msgs_per_group": s.msgs_per_group,
                         "client_cpu_pct": sum(s.client_cpu_pct),
                         "client_loop_lag_p99_ms": s.client_loop_lag_p99_ms,
+                        "postgres_cpu_pct": s.postgres_cpu_pct,
+                        "redis_cpu_pct": s.redis_cpu_pct,
                         "other_cpu_pct": s.other_cpu_pct,
                         "held": s.held(args.p99_ms),
                         "attempts": s.attempts,
