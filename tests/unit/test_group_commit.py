@@ -23,7 +23,13 @@ from visavis.auth.service import AuthService
 from visavis.bus import MemoryBus
 from visavis.config import POSTGRES_LINGER_US, SQLITE_LINGER_US, Settings
 from visavis.conversations.announcer import conv_topic
-from visavis.conversations.chat_rows import ConvRow, NewChat, chat_refusal, chat_rows
+from visavis.conversations.chat_rows import (
+    _PG_APPEND,
+    ConvRow,
+    NewChat,
+    chat_refusal,
+    chat_rows,
+)
 from visavis.conversations.chat_write import Appended, ChatIn, ChatWrite
 from visavis.conversations.commits import MAX_RETRY_MS, MIN_RETRY_MS, ChatCommits, check_linger_us
 from visavis.conversations.service import ConversationService
@@ -449,6 +455,40 @@ async def test_groups_of_any_size_run_the_same_statement_texts_on_postgresql(
     assert len(texts) == 3 and len(set(texts)) == 1
     stored = [len(await svc.events_after(cid, 1)) for cid in cids]
     assert sum(stored) == 1 + 1 + 2 + 9  # each client_id stored once
+
+
+async def test_postgresql_plans_the_group_statement_once_with_index_lookups(
+    db: Database, database_url: str
+) -> None:
+    """The kept connection keeps one plan of the group statement, for any values
+    (storage/own_pg.py: `PLAN_SETTINGS`), and it looks every row up by its index even
+    in a new database, whose tiny tables make a scan look cheapest: a scan of the
+    events table would grow with the log."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's group statement")
+    svc = conversation_service(db)
+    cid = await new_conversation(svc)
+    async with db.own_connection() as own:  # the kept connection, the groups' own
+        raw = own.raw
+        assert await raw.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+        await raw.execute(f"PREPARE group_plan_check AS {_PG_APPEND}")
+        try:
+            arrays = ("{0}", "{" + cid + "}", "{plan-000001}", "{customer}", "{NULL}",
+                      "{Bob}", "{x}", "{NULL}")  # fmt: skip
+            listed = ", ".join(f"'{a}'" for a in arrays)
+            rows = await raw.fetch(f"EXPLAIN EXECUTE group_plan_check({listed}, now())")
+        finally:
+            await raw.execute("DEALLOCATE group_plan_check")
+        assert not raw.is_in_transaction()
+    plan = "\n".join(r[0] for r in rows)
+    assert "Seq Scan" not in plan and "Hash Join" not in plan, plan
+    assert "using uq_events_conversation_client on events" in plan, plan
+    assert "conversations_pkey" in plan, plan
+    # a plan for any values: the values are its parameters, not the ones given
+    assert "$2" in plan and cid not in plan, plan
+    # and the connection still serves the groups
+    done = await svc.do_chat(cid, CUSTOMER, "after-plan-1", "x")
+    assert done.created and done.frame["seq"] == 2
 
 
 async def test_a_full_queue_is_refused_with_a_hint_and_the_resend_lands_once(
