@@ -278,12 +278,11 @@ def run_workers(
         step.sockets += r["sockets"]
         step.client_cpu_pct.append(100 * r["cpu_s"] / max(1e-9, r["window_s"]))
     client_cpu = sum(r["cpu_s"] for r in results)
-    databases = named.get("postgres", 0.0) + named.get("redis-server", 0.0)
-    step.postgres_cpu_pct = 100 * named.get("postgres", 0.0) / window
-    step.redis_cpu_pct = 100 * named.get("redis-server", 0.0) / window
-    step.other_cpu_pct = max(
-        0.0, 100 * (machine_busy - server_cpu - client_cpu - databases) / window
-    )
+    postgres_cpu, redis_cpu = named.get("postgres", 0.0), named.get("redis-server", 0.0)
+    step.postgres_cpu_pct = 100 * postgres_cpu / window
+    step.redis_cpu_pct = 100 * redis_cpu / window
+    rest = machine_busy - server_cpu - client_cpu - postgres_cpu - redis_cpu
+    step.other_cpu_pct = max(0.0, 100 * rest / window)
     step.errors = dict(errors)
     step.p50_ms, step.p90_ms = percentile(lat, 50), percentile(lat, 90)
     step.p99_ms, step.max_ms = percentile(lat, 99), (lat[-1] if lat else math.nan)
