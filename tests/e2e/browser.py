@@ -133,6 +133,9 @@ def send(app: Page | FrameLocator | Locator, text: str) -> None:
 
 
 def start_chat(app: Page | FrameLocator | Locator, name: str, topic: str | None, text: str) -> None:
+    # what is shown above the form has settled (on a busy machine the availability
+    # came after the form was filled in, and moved the button from under the click)
+    expect(app.get_by_test_id("availability")).to_be_visible()
     app.get_by_test_id("start-name").fill(name)
     if topic:
         expect(app.locator(f'[data-testid="start-topic"] option[value="{topic}"]')).to_have_count(1)

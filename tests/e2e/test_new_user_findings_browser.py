@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import LiveServer
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from .browser import PASSWORD, PHONE, Users, login, message, queue_entry, send, start_chat
 from .calls import chat_pair, panel, status, wait_stats
@@ -189,3 +189,53 @@ def test_wording_for_customers_in_the_precheck(live_server: LiveServer, users: U
     expect(check.get_by_test_id("check-turn")).to_have_attribute("data-result", "none")
     expect(check).not_to_contain_text("TURN")
     expect(check).not_to_contain_text("überspringen")
+
+
+def test_the_other_ways_do_not_push_away_a_form_being_filled_in(
+    live_server: LiveServer, users: Users
+) -> None:
+    """Nobody is free: the other ways stand above the form. But when that becomes known
+    only after the customer began to type (a slow phone line), they stay below it: put
+    above, they had moved the form and its button a screen down under the finger."""
+
+    def ways_first(page: Page) -> bool:
+        result: bool = page.evaluate(
+            """() => {
+                const root = document.querySelector('vv-chat-app').shadowRoot
+                    .querySelector('vv-start-screen').shadowRoot;
+                const ways = root.querySelector('vv-start-ways');
+                const form = root.querySelector('form');
+                return !!(ways.compareDocumentPosition(form)
+                          & Node.DOCUMENT_POSITION_FOLLOWING);
+            }"""
+        )
+        return result
+
+    quick = users.page(**PHONE)
+    quick.goto(live_server.base_url + "/chat")
+    expect(quick.get_by_test_id("availability")).to_have_attribute("data-state", "busy")
+    assert ways_first(quick)
+
+    slow = users.page(**PHONE)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # answered once the name is typed
+        held.append(route)
+
+    slow.route("**/api/v1/availability*", hold)
+    with slow.expect_request(lambda r: "/api/v1/availability" in r.url):
+        slow.goto(live_server.base_url + "/chat")
+    slow.get_by_test_id("start-name").fill("Kundin Ute")
+    expect(slow.get_by_test_id("availability")).to_have_count(0)
+    assert held
+    box = slow.get_by_test_id("start-submit").bounding_box()
+    for route in held:
+        route.continue_()
+    slow.unroute("**/api/v1/availability*", hold)
+    expect(slow.get_by_test_id("availability")).to_have_attribute("data-state", "busy")
+    assert not ways_first(slow)
+    expect(slow.get_by_test_id("ways")).to_be_visible()
+    moved = slow.get_by_test_id("start-submit").bounding_box()
+    assert box is not None and moved is not None
+    # the status line above the form came (a line or two), the ways (a screen) did not
+    assert moved["y"] - box["y"] < 100, (box, moved)

@@ -42,6 +42,7 @@ export class StartScreen extends I18nElement {
     submitting: { state: true },
     mode: { state: true },
     offlineNow: { state: true },
+    waysFirst: { state: true },
   };
   /** Why the customer is here again (an invitation that failed, a token gone). */
   declare notice: string;
@@ -52,8 +53,18 @@ export class StartScreen extends I18nElement {
   declare submitting: boolean;
   /** The chat form, or another way in. */
   declare mode: "chat" | StartMode;
-  /** Nobody can chat now (closed or no adviser available): the other ways go first. */
+  /** Nobody can chat now (closed or no adviser available): the other ways stand out. */
   declare offlineNow: boolean;
+  /** The other ways stand above the form: while nobody can chat, unless the customer
+   * had begun to fill the form in when that became known. Inserted above it then, they
+   * would push the form (a whole screen on a phone) away under the customer's finger. */
+  declare waysFirst: boolean;
+  /** The customer has begun to fill the form in (typed, or tapped into it; not the
+   * focus the name field gets at the start): the ways stay where they are. */
+  private touched = false;
+  private readonly touch = (): void => {
+    this.touched = true;
+  };
 
   private readonly nameInput = createRef<HTMLInputElement>();
   /** What the customer had typed, carried into the message form. */
@@ -68,6 +79,12 @@ export class StartScreen extends I18nElement {
     this.submitting = false;
     this.mode = "chat";
     this.offlineNow = false;
+    this.waysFirst = false;
+  }
+
+  private onAvailability(a: Availability): void {
+    this.offlineNow = !a.available || a.open === false;
+    if (!this.touched) this.waysFirst = this.offlineNow;
   }
 
   static override styles = [
@@ -209,10 +226,16 @@ export class StartScreen extends I18nElement {
       <vv-start-options
         topic=${this.topic}
         adviser-id=${this.adviserId}
-        @vv-availability=${(e: CustomEvent<Availability>) => (this.offlineNow = !e.detail.available || e.detail.open === false)}
+        @vv-availability=${(e: CustomEvent<Availability>) => this.onAvailability(e.detail)}
       ></vv-start-options>
-      ${this.offlineNow ? ways : nothing}
-      <form class="start-form" @submit=${this.onStart} aria-label=${t("title")}>
+      ${this.waysFirst ? ways : nothing}
+      <form
+        class="start-form"
+        @submit=${this.onStart}
+        @input=${this.touch}
+        @pointerdown=${this.touch}
+        aria-label=${t("title")}
+      >
         <div class="field">
           <label for="name">${t("nameLabel")}</label>
           <input
@@ -275,7 +298,7 @@ export class StartScreen extends I18nElement {
           >
         </p>
       </form>
-      ${this.offlineNow ? nothing : ways}
+      ${this.waysFirst ? nothing : ways}
     </main>`;
   }
 }
