@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -58,6 +59,7 @@ async def test_a_message_reaches_both_nodes_once_and_unchanged(
     a.subscribe("conv:1", here)
     b.subscribe("conv:1", there)
     b.subscribe("conv:2", elsewhere)
+    await b.settled()
     payload = '{"v":1,"type":"event","body":{"text":"Grüße \\"dich\\"","n":[1,2]}}'
     await a.publish("conv:1", payload)
     assert await there.wait(1) == [payload]
@@ -80,6 +82,7 @@ async def test_the_frame_goes_along_in_the_publishing_node_only(
     here, there = Inbox(), Inbox()
     a.subscribe("conv:7", here)
     b.subscribe("conv:7", there)
+    await b.settled()
     frame = {"v": 1, "type": "typing", "conversation_id": "7", "active": True}
     payload = '{"v":1,"type":"typing","conversation_id":"7","active":true}'
     await a.publish("conv:7", payload, frame)
@@ -96,6 +99,7 @@ async def test_what_one_loop_turn_publishes_goes_to_redis_as_one_batch(
     there, other = Inbox(), Inbox()
     b.subscribe("conv:1", there)
     b.subscribe("conv:2", other)
+    await b.settled()
     lags: list[float] = []
     b.on_lag = lags.append
     before = a.batches
@@ -114,6 +118,7 @@ async def test_a_stopping_node_sends_what_it_published_last(
     a, b = two_buses
     inbox = Inbox()
     b.subscribe("presence", inbox)
+    await b.settled()
     await a.publish("presence", '{"gone":true}')
     await a.close()  # the fixture's second close finds nothing left to do
     assert await inbox.wait(1) == ['{"gone":true}']
@@ -126,23 +131,86 @@ async def test_an_outbox_redis_does_not_take_keeps_only_the_newest(
     monkeypatch.setattr(bus_redis, "MAX_OUTBOX", 5)
     inbox = Inbox()
     b.subscribe("queue", inbox)
+    await b.settled()
     for i in range(8):  # in one loop turn: the sender has sent nothing yet
         await a.publish("queue", f'{{"n":{i}}}')
     assert await inbox.wait(5) == [f'{{"n":{i}}}' for i in range(3, 8)]
     assert a.dropped == 3
 
 
-async def test_the_older_form_of_a_message_is_still_understood(
+async def test_a_node_gets_only_what_it_follows_and_never_its_own(
     two_buses: tuple[RedisBus, RedisBus],
 ) -> None:
-    """`{"node":..,"data":..}` on the topic's own channel, as nodes of an earlier
-    version publish it: a rolling update mixes them."""
+    """Redis routes each message to the nodes following its topic (the set
+    `<prefix>f:<topic>`): a batch nobody else follows is not published at all, a
+    node's own batches never come back, and an unfollowed topic stops coming."""
     a, b = two_buses
-    inbox = Inbox()
-    b.subscribe("conv:9", inbox)
-    await a.redis.publish("visavis:bus:conv:9", '{"node":"0123456789ab","data":{"n":1}}')
-    await a.redis.publish("visavis:bus:conv:9", '{"node": "0123456789ab", "data": {"n": 2}}')
-    assert await inbox.wait(2) == ['{"n":1}', '{"n": 2}']
+    channels: dict[str, list[str]] = {a.node_id: [], b.node_id: []}  # what each got
+    pubsub = a.redis.pubsub()
+    await pubsub.subscribe(*(f"visavis:bus:~{node}" for node in channels))
+    for _ in channels:  # both subscriptions confirmed before anything is published
+        confirmed = await pubsub.get_message(timeout=10)
+        assert confirmed is not None and confirmed["type"] == "subscribe"
+    here, there = Inbox(), Inbox()
+    a.subscribe("conv:1", here)
+    a.subscribe("conv:2", here)
+    b.subscribe("conv:2", there)
+    await a.settled()
+    await b.settled()
+    assert await a.redis.smembers("visavis:bus:f:conv:2") == {
+        a.node_id.encode(),
+        b.node_id.encode(),
+    }
+    before = a.batches
+    await a.publish("conv:1", '{"n":1}')  # a alone follows it
+    await until(lambda: a.batches == before + 1)
+    await a.publish("conv:1", '{"n":2}')
+    await a.publish("conv:2", '{"n":3}')
+    assert await there.wait(1) == ['{"n":3}']
+    assert here.got == ['{"n":1}', '{"n":2}', '{"n":3}']
+
+    # an end mark on each channel, published after the script's (b got them): read
+    # up to both marks, everything the channels got is read
+    for node in channels:
+        await a.redis.publish(f"visavis:bus:~{node}", "end")
+    ends = 0
+    while ends < 2:
+        m = await pubsub.get_message(timeout=10)
+        assert m is not None, "an end mark did not come"
+        if m["data"] == b"end":
+            ends += 1
+        else:
+            channels[m["channel"].decode().rpartition("~")[2]].append(m["data"].decode())
+    assert channels[a.node_id] == []
+    assert [json.loads(m)["batch"] for m in channels[b.node_id]] == [[["conv:2", '{"n":3}']]]
+    b.unsubscribe("conv:2", there)
+    await b.settled()
+    assert await a.redis.smembers("visavis:bus:f:conv:2") == {a.node_id.encode()}
+    await pubsub.aclose()
+
+
+async def test_a_gone_node_leaves_the_sets_of_what_is_published(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    """A node killed without signing off stays in its topics' sets; the first batch
+    for such a topic finds nobody on its channel and takes it out."""
+    a, b = two_buses
+    there = Inbox()
+    b.subscribe("conv:5", there)
+    await b.settled()
+    await a.redis.sadd("visavis:bus:f:conv:5", "0123456789ab")  # a node long gone
+    await a.publish("conv:5", '{"n":1}')
+    assert await there.wait(1) == ['{"n":1}']  # in the script that took it out
+    assert await a.redis.smembers("visavis:bus:f:conv:5") == {b.node_id.encode()}
+
+
+async def test_a_closed_node_leaves_its_sets(two_buses: tuple[RedisBus, RedisBus]) -> None:
+    a, b = two_buses
+    b.subscribe("conv:6", Inbox())
+    await b.settled()
+    assert await a.redis.sismember("visavis:bus:f:conv:6", b.node_id)
+    await b.close()
+    assert not await a.redis.exists("visavis:bus:f:conv:6")
 
 
 async def test_the_bus_comes_back_after_a_redis_restart(
@@ -151,6 +219,7 @@ async def test_the_bus_comes_back_after_a_redis_restart(
     a, b = two_buses
     inbox = Inbox()
     b.subscribe("queue", inbox)
+    await b.settled()
     resumed = asyncio.Event()
     b.resumed.append(resumed.set)
     redis_server.stop()
@@ -175,6 +244,7 @@ async def test_a_redis_that_stops_answering_costs_a_batch_not_the_node(
     monkeypatch.setattr(bus_redis, "PUBLISH_TIMEOUT_S", 0.5)
     inbox = Inbox()
     b.subscribe("queue", inbox)
+    await b.settled()
     assert redis_server.proc is not None
     os.kill(redis_server.proc.pid, signal.SIGSTOP)
     try:

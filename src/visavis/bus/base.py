@@ -24,4 +24,11 @@ class Bus(Protocol):
 
     def unsubscribe(self, topic: str, handler: Handler) -> None: ...
 
+    async def settled(self) -> None:
+        """Returns once what other nodes publish on the topics subscribed so far
+        reaches this node: what is read from the database after following a topic is
+        read after this, so that an event committed meanwhile comes in the read or
+        live, never in neither."""
+        ...
+
     async def close(self) -> None: ...

@@ -35,5 +35,8 @@ class MemoryBus:
         if not handlers:
             del self._handlers[topic]
 
+    async def settled(self) -> None:
+        return  # one process: a subscription holds from the call on
+
     async def close(self) -> None:
         self._handlers.clear()

@@ -1,8 +1,8 @@
 """The bus over Redis pub/sub, for several nodes (processes or machines).
 
 A node hands its own messages to its handlers at once, in `publish` (with the frame
-the payload encodes, when the publisher gave it), and skips them when Redis brings
-them back; the other nodes get them from Redis, in publish order.
+the payload encodes, when the publisher gave it); the other nodes that follow the
+topic get them from Redis, in publish order.
 
 Publishing does not wait for Redis. Each message joins the node's outbox, and one
 task sends the outbox to Redis as one batch: while a batch is on its way, the next
@@ -16,19 +16,35 @@ The batches go out and come in on two connections of the bus's own
 redis-py, whose layers cost about 50 us of CPU per PUBLISH and per received message;
 `redis` (redis-py) serves the rest of the shared state.
 
-Every batch on Redis is one JSON object on the channel `<prefix>~`:
+Each node listens on its own channel, `<prefix>~<node id>` (SUBSCRIBE), and Redis
+brings it only what it follows: a node that has a handler for a topic (a socket
+there follows the conversation, an adviser's console is there; every node follows
+`queue`, `advisers` and `presence`) is a member of the set `<prefix>f:<topic>`
+(SADD with the first handler, SREM with the last). A batch goes out as one EVALSHA
+of a Lua script (`_ROUTE`) that looks up each message's followers and PUBLISHes to
+each following node, other than the sender, one batch of just the messages it
+follows. Listening to everything (`PSUBSCRIBE <prefix>*`, as before) cost every node
+all of the traffic, and every batch came back to its own sender: two workers read
+2.3 times per chat message from their sockets, one process alone 1.3 times
+(`perf stat`, bench/scale_out.py).
+
+A node that follows a topic hears its messages once Redis has its SADD: `settled`
+returns then. What a node reads from the database after it started to follow a
+conversation (a socket's summary and replay, an adviser's conversations) is read
+after `settled`, so that an event committed meanwhile comes either in the read or
+live. A follower whose channel nobody listens on (PUBLISH counts 0: the node is gone,
+or between two connections to Redis) is removed from that message's sets in the
+script; a node that subscribes again registers all its topics again before it calls
+its `resumed` callbacks. What a killed node followed and nobody publishes to again
+stays in Redis as a few set members.
+
+Every batch a node gets is one JSON object:
 `{"node":"<id>","at":<ms since the epoch>,"batch":[["<topic>","<payload>"],...]}`,
 each payload (itself JSON) as a JSON string, `node` the publishing node's id. `at`
 gives the receivers the bus's lag (`on_lag`, the `visavis_bus_lag_seconds` metric;
-across machines it includes the difference of their clocks). A message of the older
-form, `{"node":"<id>","data":<payload>}` on the channel `<prefix><topic>`, is
-still understood.
-
-Each node listens to everything with one pattern subscription (`PSUBSCRIBE
-<prefix>*`) and drops what none of its sockets follows. That costs every node all of
-the traffic, which is fine for a handful of nodes, and removes a race: a socket that
-starts following a conversation hears its next event at once, with no SUBSCRIBE in
-flight that the event could overtake.
+across machines it includes the difference of their clocks). Nodes of this version
+and of earlier ones (which listened to everything) do not hear each other: upgrade
+all nodes of an installation together.
 
 When Redis goes away the listener reconnects by itself (back-off up to
 `MAX_BACKOFF_S`); what was published meanwhile is lost for the other nodes (a batch
@@ -59,13 +75,56 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 2.0
 DEFAULT_PREFIX = "visavis:bus:"
-BATCH_CHANNEL = "~"  # after the prefix; no topic is "~"
-MAX_BATCH = 1000  # messages per PUBLISH: bounds one message's size on Redis
+FOLLOWERS = "f:"  # after the prefix, before the topic: the set of nodes following it
+MAX_BATCH = 1000  # messages per EVALSHA: bounds one batch's size on Redis
 MAX_OUTBOX = 50_000  # messages waiting for Redis (it hangs): beyond, the oldest go
 CLOSE_FLUSH_S = 2.0  # how long `close` waits for the outbox to reach Redis
 # a Redis that takes no more (paused, or its machine gone without a reset): the batch
-# is dropped, as redis-py's calls give up after their 5 s read timeout
+# is dropped, as redis-py's calls give up after their 5 s read timeout; a follow not
+# registered by then is not waited for (`settled`)
 PUBLISH_TIMEOUT_S = 5.0
+
+# ARGV: the key prefix, the sending node's id, ms since the epoch, then per message
+# its topic and its entry (`["<topic>","<payload>"]`, JSON). Each following node but
+# the sender gets one batch of the entries it follows, in order.
+_ROUTE = """
+local prefix, own = ARGV[1], ARGV[2]
+local followers, parts, nodes = {}, {}, {}
+for i = 4, #ARGV, 2 do
+  local topic = ARGV[i]
+  local members = followers[topic]
+  if members == nil then
+    members = redis.call('SMEMBERS', prefix .. 'f:' .. topic)
+    followers[topic] = members
+  end
+  for _, node in ipairs(members) do
+    if node ~= own then
+      local part = parts[node]
+      if part == nil then
+        part = {}
+        parts[node] = part
+        nodes[#nodes + 1] = node
+      end
+      part[#part + 1] = ARGV[i + 1]
+    end
+  end
+end
+local head = '{"node":"' .. own .. '","at":' .. ARGV[3] .. ',"batch":['
+for _, node in ipairs(nodes) do
+  local batch = head .. table.concat(parts[node], ',') .. ']}'
+  if redis.call('PUBLISH', prefix .. '~' .. node, batch) == 0 then
+    -- nobody listens there: the node is gone, or registers again once subscribed
+    for topic, members in pairs(followers) do
+      for _, member in ipairs(members) do
+        if member == node then
+          redis.call('SREM', prefix .. 'f:' .. topic, node)
+        end
+      end
+    end
+  end
+end
+return #nodes
+"""
 
 
 def new_node_id() -> str:
@@ -82,16 +141,22 @@ class RedisBus:
         self._redis = aioredis.Redis.from_url(url)  # the shared state's (cluster.py)
         self._address = Address.from_url(url)  # the bus's own links (bus/resp.py)
         self._publisher: RespLink | None = None
+        self._route_sha = ""  # the script's, on the publisher link's Redis
         self._handlers: dict[str, list[Handler]] = {}
-        self._own = f'{{"node":"{self.node_id}",'
-        self._own_bytes = self._own.encode()
-        self._head = self._own + '"data":'  # the older form's
+        self._channel = f"{prefix}~{self.node_id}"
+        self._own_bytes = f'{{"node":"{self.node_id}",'.encode()
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._outbox: deque[tuple[str, str]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._publish_failing = False
         self._listening = False
+        # follows (True) and unfollows (False) not yet sent to Redis, by topic
+        self._follows: dict[str, bool] = {}
+        self._registrar: asyncio.Task[None] | None = None
+        self._asked = 0  # follow changes asked for; those up to `_settled` are in Redis
+        self._settled = 0
+        self._settle_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.dropped = 0  # messages that never reached Redis (it failed, or hung)
         self.batches = 0  # batches sent, for the tests and benches
         self.resumed: list[Callable[[], None]] = []
@@ -108,7 +173,8 @@ class RedisBus:
         return None if self._listening else "the bus has no subscription on Redis"
 
     async def start(self) -> None:
-        """Start listening; returns once the pattern subscription is in place."""
+        """Start listening; returns once the subscription is in place and the topics
+        followed so far are registered."""
         self._listener = asyncio.get_running_loop().create_task(self._listen())
         await asyncio.wait_for(self._ready.wait(), 30)
 
@@ -122,26 +188,38 @@ class RedisBus:
         if self._sender is None:
             self._sender = asyncio.get_running_loop().create_task(self._send())
 
+    async def _link(self) -> RespLink:
+        """The publisher link, opened (and the script loaded) if it is not."""
+        link = self._publisher
+        if link is None or link.closed.done():
+            link = self._publisher = await RespLink.open(self._address)
+            sha = await link.call("SCRIPT", "LOAD", _ROUTE)
+            self._route_sha = sha.decode()
+        return link
+
     async def _send(self) -> None:
         outbox = self._outbox
+        dumps = json.dumps
         try:
             while outbox:
                 n = min(MAX_BATCH, len(outbox))
-                batch = [outbox.popleft() for _ in range(n)]
-                body = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
-                at = int(time.time() * 1000)
+                args = [self.prefix, self.node_id, str(int(time.time() * 1000))]
+                for _ in range(n):
+                    topic, payload = outbox.popleft()
+                    args.append(topic)
+                    args.append(f"[{dumps(topic)},{dumps(payload, ensure_ascii=False)}]")
                 try:
                     # the reply awaited: one batch on its way while the next gathers
                     async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                        link = self._publisher
-                        if link is None or link.closed.done():
-                            link = self._publisher = await RespLink.open(self._address)
+                        link = await self._link()
                         await link.writable()
-                        await link.call(
-                            "PUBLISH",
-                            self.prefix + BATCH_CHANNEL,
-                            f'{self._own}"at":{at},"batch":{body}}}'.encode(),
-                        )
+                        try:
+                            await link.call("EVALSHA", self._route_sha, "0", *args)
+                        except hiredis.ReplyError as e:
+                            if not str(e).startswith("NOSCRIPT"):
+                                raise
+                            # Redis forgot its scripts (SCRIPT FLUSH): load it again
+                            await link.call("EVAL", _ROUTE, "0", *args)
                 except (hiredis.HiredisError, OSError) as e:
                     # after the commit: the writes stand; other nodes' sockets catch up
                     # from the database once the bus is back
@@ -160,8 +238,13 @@ class RedisBus:
             log.error("bus: publishing to Redis failed (%s); other nodes miss this", why)
         self._publish_failing = True
 
+    # ------------------------------------------------------------ following
     def subscribe(self, topic: str, handler: Handler) -> None:
-        self._handlers.setdefault(topic, []).append(handler)
+        handlers = self._handlers.get(topic)
+        if handlers is None:
+            handlers = self._handlers[topic] = []
+            self._follow(topic, True)
+        handlers.append(handler)
 
     def unsubscribe(self, topic: str, handler: Handler) -> None:
         handlers = self._handlers.get(topic)
@@ -173,22 +256,92 @@ class RedisBus:
             return
         if not handlers:
             del self._handlers[topic]
+            self._follow(topic, False)
+
+    def _follow(self, topic: str, on: bool) -> None:
+        self._follows[topic] = on
+        self._asked += 1
+        if self._registrar is None and self._listening:
+            self._registrar = asyncio.get_running_loop().create_task(self._register())
+
+    async def settled(self) -> None:
+        """Returns once the follows asked for so far are in Redis: from then on this
+        node hears what other nodes publish on those topics. At once while Redis is
+        away (the node registers everything again when it is back); after
+        `PUBLISH_TIMEOUT_S` at the latest."""
+        if self._settled >= self._asked or not self._listening:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._settle_waiters.append((self._asked, fut))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(fut), PUBLISH_TIMEOUT_S)
+
+    async def _register(self) -> None:
+        backoff = 0.05
+        try:
+            while self._follows and self._listening:
+                follows, self._follows = self._follows, {}
+                asked = self._asked
+                try:
+                    async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                        link = await self._link()
+                        await asyncio.gather(
+                            *(
+                                link.call(
+                                    "SADD" if on else "SREM",
+                                    f"{self.prefix}{FOLLOWERS}{topic}",
+                                    self.node_id,
+                                )
+                                for topic, on in follows.items()
+                            )
+                        )
+                except (hiredis.HiredisError, OSError) as e:
+                    log.error("bus: registering followed topics failed (%s); retrying", e)
+                    # the newer wish for a topic wins over the one that failed
+                    self._follows = follows | self._follows
+                    self._settle(asked)  # nobody waits on a broken Redis
+                    await asyncio.sleep(backoff)
+                    backoff = min(MAX_BACKOFF_S, backoff * 2)
+                else:
+                    self._settle(asked)
+        finally:
+            self._registrar = None
+
+    def _settle(self, asked: int) -> None:
+        self._settled = max(self._settled, asked)
+        waiting = []
+        for until, fut in self._settle_waiters:
+            if until <= self._settled:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                waiting.append((until, fut))
+        self._settle_waiters = waiting
 
     async def close(self) -> None:
         """What is still in the outbox goes to Redis first (for up to
-        `CLOSE_FLUSH_S`): e.g. a stopping node's last presence."""
+        `CLOSE_FLUSH_S`): e.g. a stopping node's last presence. Then the node leaves
+        its topics' sets."""
         if self._sender is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._sender), CLOSE_FLUSH_S)
             if self._sender is not None:
                 self._sender.cancel()
                 await asyncio.gather(self._sender, return_exceptions=True)
+        for topic in self._handlers:
+            self._follow(topic, False)
+        self._handlers.clear()
+        if self._registrar is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._registrar), CLOSE_FLUSH_S)
+            if self._registrar is not None:
+                self._registrar.cancel()
+                await asyncio.gather(self._registrar, return_exceptions=True)
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
         if self._publisher is not None:
             self._publisher.close()
-        self._handlers.clear()
         await self._redis.aclose()
 
     # ------------------------------------------------------------ receiving
@@ -202,23 +355,8 @@ class RedisBus:
 
     def _on_message(self, channel: bytes, data: bytes) -> None:
         if data.startswith(self._own_bytes):
-            return  # our own, delivered in publish
-        topic = channel.decode()[len(self.prefix) :]
-        text = data.decode()
-        if topic == BATCH_CHANNEL:
-            self._on_batch(json.loads(text))
-            return
-        if topic not in self._handlers:
-            return
-        # the older form: `{"node":"<12 characters>","data":`, the payload, then `}`
-        n = len(self._head)
-        if text[:9] == '{"node":"' and text[21:n] == '","data":' and text[-1] == "}":
-            payload = text[n:-1]
-        else:
-            payload = json.dumps(json.loads(text)["data"])  # another writer's spacing
-        self._deliver(topic, payload, None)
-
-    def _on_batch(self, message: dict[str, object]) -> None:
+            return  # ours (the script sends none back): delivered in publish
+        message = json.loads(data)
         at, batch = message.get("at"), message.get("batch")
         if not isinstance(batch, list):
             raise ValueError("a batch without its list of messages")
@@ -226,7 +364,7 @@ class RedisBus:
             self.on_lag(max(0.0, time.time() - at / 1000))
         handlers = self._handlers
         for topic, payload in batch:
-            if topic in handlers:
+            if topic in handlers:  # unfollowed while the batch was on its way
                 self._deliver(topic, payload, None)
 
     async def _listen(self) -> None:
@@ -236,13 +374,18 @@ class RedisBus:
             link: RespLink | None = None
             try:
                 link = await RespLink.open(self._address, self._on_message_safe)
-                await link.call("PSUBSCRIBE", self.prefix + "*")
+                await link.call("SUBSCRIBE", self._channel)
+                self._listening = True
+                # Subscribed first, then registered: a script that found this channel
+                # without a listener removed the node from its sets before this.
+                for topic in self._handlers:
+                    self._follow(topic, True)
+                await self.settled()
                 if not first:
                     log.warning("bus: connected to Redis again")
                     for callback in tuple(self.resumed):
                         callback()
                 first = False
-                self._listening = True
                 self._ready.set()
                 backoff = 0.05
                 raise ConnectionError(await link.closed)

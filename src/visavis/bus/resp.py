@@ -25,7 +25,7 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio.connection import SSLConnection, parse_url
 
-# told each message a pattern subscription brings: (channel, data)
+# told each message a subscription brings: (channel, data)
 OnMessage = Callable[[bytes, bytes], None]
 
 
@@ -53,7 +53,7 @@ class Address:
 
 class RespLink(asyncio.Protocol):
     """Commands out in order, replies matched to them in order; on a connection that
-    subscribed, `pmessage` pushes go to `on_message` instead."""
+    subscribed, `message` and `pmessage` pushes go to `on_message` instead."""
 
     def __init__(self, on_message: OnMessage | None = None) -> None:
         self._on_message = on_message
@@ -100,6 +100,9 @@ class RespLink(asyncio.Protocol):
             if reply is False:
                 return
             if self._on_message is not None and isinstance(reply, list) and reply:
+                if reply[0] == b"message" and len(reply) == 3:
+                    self._on_message(reply[1], reply[2])
+                    continue
                 if reply[0] == b"pmessage" and len(reply) == 4:
                     self._on_message(reply[2], reply[3])
                     continue

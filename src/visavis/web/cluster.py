@@ -146,6 +146,7 @@ class Cluster:
         self.bus.subscribe(PRESENCE, self._on_presence)
         self.bus.resumed.append(self._resumed)
         await self._beat()
+        await self.bus.settled()  # a change published after the load comes live
         await self._load()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._flush_loop()), loop.create_task(self._beat_loop())]

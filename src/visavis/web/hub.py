@@ -231,6 +231,18 @@ class Hub:
             for watcher in self._watchers:
                 watcher.forget(conversation_id)
 
+    async def settled(self) -> None:
+        """Once this node hears what the other nodes publish on the topics its sockets
+        follow (`Bus.settled`): what a socket reads from the database after it starts
+        to follow is read after this."""
+        await self.bus.settled()
+
+    async def summary(self, conversation_id: str) -> f.ConversationSummary:
+        """The conversation's summary, read after `settled`: for a socket that just
+        started to follow it, every event committed later reaches it live."""
+        await self.bus.settled()
+        return await self.conversations.get(conversation_id)
+
     def follows(self, conversation_id: str) -> bool:
         """Does this node hear the conversation's events (a socket here follows it)?"""
         return conversation_id in self._by_conv
@@ -394,7 +406,7 @@ class Hub:
             for conn in peers:
                 if cid not in conn.subs:
                     self.follow(conn, cid)
-                    conn.push_replay(cid, 0, None, functools.partial(self.conversations.get, cid))
+                    conn.push_replay(cid, 0, None, functools.partial(self.summary, cid))
 
     def _on_advisers_changed(self, _payload: str, _frame: Routed | None) -> None:
         self._overview_dirty = True

@@ -423,7 +423,7 @@ class Gateway:
                 check_customer_owns(conn, subscribe.conversation_id)
                 self.hub.follow(conn, cid)
                 conn.hold(cid, subscribe.after_seq)
-            conv = await self.conversations.get(cid)  # after following: see release
+            conv = await self.hub.summary(cid)  # after following: see release
             conn.customer_name = conv["customer_name"]
             welcome: f.WelcomeFrame = {
                 "v": 1,
@@ -436,9 +436,7 @@ class Gateway:
             if subscribe is None:
                 conn.push_frame(welcome)
             else:
-                conn.release(
-                    cid, subscribe.id, dumps(welcome), conv, lambda: self.conversations.get(cid)
-                )
+                conn.release(cid, subscribe.id, dumps(welcome), conv, lambda: self.hub.summary(cid))
             if conv["status"] == "queued":
                 self.hub.set_waiting(conn, True)
                 await self.hub.queue_changed()
@@ -448,6 +446,7 @@ class Gateway:
         conn.adviser = adviser
         conn.lanes = Lanes()
         self.hub.add_adviser(conn)
+        await self.hub.settled()  # an assignment committed from here on comes live
         active = await self.conversations.for_adviser(adviser.id)
         active += await self.conversations.for_consultant(adviser.id)
         self.hub.presence.set_load(adviser.id, len(active), adviser.max_chats)
@@ -495,7 +494,7 @@ class Gateway:
             if not (mine or me.sees_all or (waiting and self.teams.serves(me.id, conv["team_id"]))):
                 raise VisavisError("forbidden", "this conversation is not assigned to you")
         self.hub.follow(conn, cid)
-        conn.push_replay(cid, msg.after_seq, msg.id, lambda: self.conversations.get(cid))
+        conn.push_replay(cid, msg.after_seq, msg.id, lambda: self.hub.summary(cid))
 
     async def _do_chat(self, conn: Connection, msg: m.ChatSend) -> None:
         """A chat message behind other frames of its conversation's lane (else the loop
