@@ -262,9 +262,10 @@ async def test_two_worker_processes_on_one_port(
     took most); a customer and an adviser chat whichever process each landed on;
     SIGTERM to the parent drains both. On SQLite the two share one file, taking
     turns at its write lock."""
+    # the database first: without PostgreSQL this skips, before a Redis is left running
+    url = request.getfixturevalue("pg_database_url") if database == "postgresql" else None
     redis = RedisServer(free_port(), tmp_path / "redis")
     redis.start()
-    url = request.getfixturevalue("pg_database_url") if database == "postgresql" else None
     server = make_server(tmp_path, url, VISAVIS_REDIS_URL=redis.url)
     server.env["VISAVIS_WORKERS"] = "2"
     try:

@@ -142,6 +142,7 @@ class RedisBus:
         self._address = Address.from_url(url)  # the bus's own links (bus/resp.py)
         self._publisher: RespLink | None = None
         self._route_sha = ""  # the script's, on the publisher link's Redis
+        self._opening = asyncio.Lock()
         self._handlers: dict[str, list[Handler]] = {}
         self._channel = f"{prefix}~{self.node_id}"
         self._own_bytes = f'{{"node":"{self.node_id}",'.encode()
@@ -189,13 +190,20 @@ class RedisBus:
             self._sender = asyncio.get_running_loop().create_task(self._send())
 
     async def _link(self) -> RespLink:
-        """The publisher link, opened (and the script loaded) if it is not."""
-        link = self._publisher
-        if link is None or link.closed.done():
-            link = self._publisher = await RespLink.open(self._address)
-            sha = await link.call("SCRIPT", "LOAD", _ROUTE)
-            self._route_sha = sha.decode()
-        return link
+        """The publisher link, opened (and the script loaded) if it is not. The sender
+        and the registrar share it: one opens it while the other waits."""
+        async with self._opening:
+            link = self._publisher
+            if link is None or link.closed.done():
+                link = await RespLink.open(self._address)
+                try:
+                    sha = await link.call("SCRIPT", "LOAD", _ROUTE)
+                except BaseException:
+                    link.close()
+                    raise
+                self._route_sha = sha.decode()
+                self._publisher = link
+            return link
 
     async def _send(self) -> None:
         outbox = self._outbox
@@ -393,6 +401,9 @@ class RedisBus:
                 raise
             except (hiredis.HiredisError, OSError) as e:
                 self._listening = False
+                # nobody waits for follows while Redis is away: all are registered
+                # again once it is back
+                self._settle(self._asked)
                 log.error("bus: lost Redis (%s); reconnecting in %.2f s", e, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
