@@ -9,12 +9,16 @@ read where operators read it: /metrics."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
 import uuid
 from pathlib import Path
 
 import httpx
+import websockets
 from conftest import LiveServer, free_port, make_server
 from helpers import PASSWORD
 from nodes import START_TIMEOUT_S
@@ -22,6 +26,7 @@ from redis_server import RedisServer
 from test_two_nodes import adviser_on, kind_is
 from wsclient import WsClient, cid, new_conversation
 
+from visavis.web.fdpass import channel_address
 from visavis.web.handoff import home_worker
 
 CUSTOMERS = 8
@@ -85,15 +90,21 @@ async def customer_with_pipelined_subscribe(server: LiveServer, token: str, conv
     return ws
 
 
-async def test_a_conversations_sockets_end_on_its_advisers_worker(
-    tmp_path: Path, pg_database_url: str
-) -> None:
+def two_workers(tmp_path: Path, database_url: str) -> tuple[LiveServer, RedisServer]:
+    """`visavis serve --workers 2` on Redis, with /metrics adding the workers up."""
     redis = RedisServer(free_port(), tmp_path / "redis")
     redis.start()
-    server = make_server(tmp_path, pg_database_url, VISAVIS_REDIS_URL=redis.url)
+    server = make_server(tmp_path, database_url, VISAVIS_REDIS_URL=redis.url)
     server.env["VISAVIS_WORKERS"] = "2"
     (tmp_path / "metrics").mkdir()
     server.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    return server, redis
+
+
+async def test_a_conversations_sockets_end_on_its_advisers_worker(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    server, redis = two_workers(tmp_path, pg_database_url)
     open_sockets: list[WsClient] = []
     try:
         server.start(timeout_s=START_TIMEOUT_S)
@@ -185,6 +196,87 @@ async def test_a_conversations_sockets_end_on_its_advisers_worker(
         print(server.log())
         raise
     finally:
+        for ws in open_sockets:
+            await ws.close()
+        server.stop()
+        redis.stop()
+
+
+def worker_pid(parent_pid: int, index: int) -> int:
+    """The pid of worker `index`: the process holding its handoff channel's socket."""
+    name = channel_address(parent_pid, index).replace("\0", "@")
+    lines = Path("/proc/net/unix").read_text().splitlines()[1:]
+    inodes = {line.split()[6] for line in lines if line.split()[-1] == name}
+    children = Path(f"/proc/{parent_pid}/task/{parent_pid}/children").read_text().split()
+    for pid in children:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                    return int(pid)
+    raise AssertionError(f"no worker holds {name!r} (children {children})")
+
+
+async def test_a_socket_whose_home_worker_does_not_answer_stays_served(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    """The home worker stopped (SIGSTOP): a customer's hello on the other worker waits
+    for the handoff's deadline, then that worker serves the socket itself; once the
+    home worker runs again and finds the late offer, it drops its copy of the fd
+    without a word on the wire, and the customer chats on."""
+    server, redis = two_workers(tmp_path, pg_database_url)
+    open_sockets: list[WsClient] = []
+    home_pid = 0
+    try:
+        server.start(timeout_s=START_TIMEOUT_S)
+        server.add_adviser("anna@bank.example", PASSWORD, "Anna")
+        anna, anna_id = await adviser_on(server, "anna@bank.example")
+        open_sockets.append(anna)
+        conv_id, token = await new_conversation(server.base_url, customer_name="Bob")
+        assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
+        home = home_worker(anna_id, 2)
+        assert server.proc is not None
+        home_pid = worker_pid(server.proc.pid, home)
+
+        os.kill(home_pid, signal.SIGSTOP)
+        customer: WsClient | None = None
+        for _ in range(60):  # the kernel puts about half on the stopped worker: no answer
+            try:
+                raw = await websockets.connect(server.ws_url, open_timeout=1, max_size=2**22)
+            except TimeoutError:
+                continue
+            customer = WsClient(raw)
+            break
+        assert customer is not None, "no connection reached the running worker"
+        open_sockets.append(customer)
+        welcome = await customer.request("hello", timeout=30, token=token)
+        assert welcome["type"] == "welcome", welcome
+        os.kill(home_pid, signal.SIGCONT)
+        home_pid = 0
+
+        sub = await customer.request("subscribe", conversation_id=conv_id, after_seq=0)
+        assert sub["type"] == "subscribed", sub
+        ack = await customer.request(
+            "chat.send", conversation_id=conv_id, client_id=cid(), text="noch da?"
+        )
+        assert ack["type"] == "ack", ack
+        await anna.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == ack["seq"])
+        answer = await anna.request(
+            "chat.send", conversation_id=conv_id, client_id=cid(), text="ja"
+        )
+        await customer.wait_for(lambda f: kind_is("chat.message")(f) and f["seq"] == answer["seq"])
+        assert await handoffs(server, "failed") == 1
+        assert await handoffs(server, "received") == 0
+        expected = [0.0, 0.0]
+        expected[home] = 1
+        expected[1 - home] = 1
+        await until_sockets(server, (expected[0], expected[1]))
+        assert "websocket not handed to worker" in server.log()
+    except BaseException:
+        print(server.log())
+        raise
+    finally:
+        if home_pid:
+            os.kill(home_pid, signal.SIGCONT)
         for ws in open_sockets:
             await ws.close()
         server.stop()
