@@ -204,16 +204,18 @@ async def test_a_conversations_sockets_end_on_its_advisers_worker(
 
 def worker_pid(parent_pid: int, index: int) -> int:
     """The pid of worker `index`: the process holding its handoff channel's socket."""
-    name = channel_address(parent_pid, index).replace("\0", "@")
+    # the name's nonce is the server's: matched around it
+    head, _, tail = channel_address(parent_pid, index, "*").replace("\0", "@").partition("*")
     lines = Path("/proc/net/unix").read_text().splitlines()[1:]
-    inodes = {line.split()[6] for line in lines if line.split()[-1] == name}
+    names = {line.split()[6]: line.split()[-1] for line in lines if len(line.split()) > 7}
+    inodes = {i for i, name in names.items() if name.startswith(head) and name.endswith(tail)}
     children = Path(f"/proc/{parent_pid}/task/{parent_pid}/children").read_text().split()
     for pid in children:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
             with contextlib.suppress(OSError):
                 if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
                     return int(pid)
-    raise AssertionError(f"no worker holds {name!r} (children {children})")
+    raise AssertionError(f"no worker holds {head}…{tail} (children {children})")
 
 
 async def test_a_socket_whose_home_worker_does_not_answer_stays_served(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -44,10 +45,14 @@ class PassError(Exception):
     """The socket was not passed; the sender still has it."""
 
 
-def channel_address(parent_pid: int, index: int) -> str:
+def channel_address(parent_pid: int, index: int, nonce: str | None = None) -> str:
     """Worker `index`'s channel, of the server whose parent process is `parent_pid`
-    (Linux's abstract namespace: nothing on disk to clean up, gone with the process)."""
-    return f"\0visavis-handoff-{parent_pid}-{index}"
+    (Linux's abstract namespace: nothing on disk to clean up, gone with the process).
+    The abstract namespace is one per network namespace, not per pid namespace: two
+    containers on the host's network may both run their server as pid 1, so a random
+    `nonce` of the parent's keeps their channels apart."""
+    nonce = secrets.token_hex(6) if nonce is None else nonce
+    return f"\0visavis-handoff-{parent_pid}-{nonce}-{index}"
 
 
 def _set(ready: asyncio.Future[None]) -> None:

@@ -34,6 +34,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -123,7 +124,8 @@ def run_workers(
     ctx = multiprocessing.get_context("spawn")
     stopping = False
     socks: dict[int, socket.socket] = {}  # worker's index: its listening socket
-    channels = tuple(channel_address(os.getpid(), i) for i in range(workers))
+    nonce = secrets.token_hex(6)
+    channels = tuple(channel_address(os.getpid(), i, nonce) for i in range(workers))
 
     def start(i: int) -> multiprocessing.process.BaseProcess:
         if shared is not None:
