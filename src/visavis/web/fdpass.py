@@ -155,14 +155,18 @@ class Channel:
         self._listener = sock
         self._task = asyncio.get_running_loop().create_task(self._accept(sock))
 
-    async def stop(self) -> None:
-        """No more sockets taken; those between READY and GO are dropped (their
-        senders keep them)."""
+    async def stop(self, settle_s: float = 1.0) -> None:
+        """No more sockets taken. Those already offered get `settle_s` to finish:
+        a sender may have sent GO already, and a receiver that then dropped its fd
+        would close the connection under the client; past that they are dropped (a
+        sender that has not sent GO keeps its socket)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._listener is not None:
             self._listener.close()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=settle_s)
         for task in list(self._handlers):
             task.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
@@ -200,9 +204,10 @@ class Channel:
                 answer = _late_go(conn)
             if answer != GO:
                 return
-            sock = socket.socket(fileno=fds.pop())
+            sock = socket.socket(fileno=fds[0])
+            fds.clear()  # the socket object owns the fd now (`start` closes it if it fails)
             await start(sock)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # one socket's trouble: said, and that socket dropped
             log.warning("handoff channel: a socket passed was dropped: %r", exc)
         finally:
             for fd in fds:
