@@ -127,6 +127,18 @@ class Inbox:
     def qsize(self) -> int:
         return len(self._items)
 
+    def frames(self) -> list[str | bytes] | None:
+        """Every frame received and not taken, in order, not taken here either; None if
+        anything else is queued (a disconnect). What a handoff moves (web/handoff.py)."""
+        items: list[Any] = self._items
+        if any(item["type"] != "websocket.receive" for item in items):
+            return None
+        return [item["text"] if item.get("text") is not None else item["bytes"] for item in items]
+
+    def clear(self) -> None:
+        """Forget what was received (a handoff moved it to another process)."""
+        self._items.clear()
+
     def waiter(self) -> asyncio.Future[None] | None:
         """None if something was received; else a future done when something is."""
         if self._items:

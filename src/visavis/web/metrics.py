@@ -34,6 +34,18 @@ from visavis.errors import VisavisError
 log = logging.getLogger(__name__)
 
 SOCKETS = Gauge("visavis_websockets", "Open WebSocket connections", multiprocess_mode="livesum")
+WORKER_SOCKETS = Gauge(
+    "visavis_worker_websockets",
+    "Open WebSocket connections per worker process (serve --workers; one process: 0)",
+    ["worker"],
+    multiprocess_mode="livesum",
+)
+HANDOFFS = Counter(
+    "visavis_ws_handoffs",
+    "WebSockets moved to the worker process of their adviser (web/handoff.py); result: "
+    "sent, received, or failed (the sending worker kept the socket)",
+    ["result"],
+)
 FRAMES_IN = Counter(
     "visavis_ws_frames_received", "Client frames received (rate(): messages per second)"
 )

@@ -22,6 +22,10 @@ worker gets a new socket (what waited in the dead one's backlog is refused, and 
 clients reconnect). Before binding, the parent checks that the port is free without
 SO_REUSEPORT, so that a second server started on the same port by mistake still
 fails, instead of quietly taking half of the connections.
+
+Each worker also has a handoff channel (a Unix socket, web/fdpass.py): a WebSocket
+moves to its adviser's worker right after its hello (web/handoff.py), so that a
+conversation's sockets share one process and its messages skip the Redis bus.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import secrets
 import signal
 import socket
 import sys
@@ -38,6 +44,8 @@ from typing import Any
 import uvicorn
 
 from visavis.config import LOG_FORMAT
+from visavis.web.fdpass import Channel, channel_address
+from visavis.web.handoff import Workers, open_arrivals, set_workers
 from visavis.web.hub import Hub
 from visavis.web.shutdown import Watchdog, do_step, shutdown_deadline_s
 
@@ -54,9 +62,17 @@ class DrainingServer(uvicorn.Server):
         self.drain_timeout_s = drain_timeout_s
         self.step_timeout_s = step_timeout_s
         self.watchdog = Watchdog(shutdown_deadline_s(drain_timeout_s, step_timeout_s))
+        self.arrivals: Channel | None = None  # sockets other workers hand over
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.arrivals = await open_arrivals(self)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.watchdog.arm()
+        if self.arrivals is not None:  # no socket arrives during the drain
+            await self.arrivals.stop()
         # Stop accepting first, so that nothing new arrives during the drain; then
         # uvicorn's own shutdown finds (next to) nothing left to close.
         for server in self.servers:
@@ -75,10 +91,15 @@ class DrainingServer(uvicorn.Server):
 
 
 def _worker(
-    options: dict[str, Any], drain_timeout_s: float, step_timeout_s: float, sock: socket.socket
+    options: dict[str, Any],
+    drain_timeout_s: float,
+    step_timeout_s: float,
+    sock: socket.socket,
+    workers: Workers,
 ) -> None:
     # a spawned process starts afresh: the CLI's logging set-up is not inherited
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    set_workers(workers)  # a socket moves to its adviser's worker (web/handoff.py)
     config = uvicorn.Config(APP, factory=True, **options)
     DrainingServer(config, drain_timeout_s, step_timeout_s).run(sockets=[sock])
 
@@ -103,6 +124,8 @@ def run_workers(
     ctx = multiprocessing.get_context("spawn")
     stopping = False
     socks: dict[int, socket.socket] = {}  # worker's index: its listening socket
+    nonce = secrets.token_hex(6)
+    channels = tuple(channel_address(os.getpid(), i, nonce) for i in range(workers))
 
     def start(i: int) -> multiprocessing.process.BaseProcess:
         if shared is not None:
@@ -113,7 +136,9 @@ def run_workers(
                 old.close()
             sock = socks[i] = bind_listening(host, port, reuse_port=True)
         proc = ctx.Process(
-            target=_worker, args=(options, drain_timeout_s, step_timeout_s, sock), daemon=False
+            target=_worker,
+            args=(options, drain_timeout_s, step_timeout_s, sock, Workers(i, workers, channels)),
+            daemon=False,
         )
         proc.start()
         return proc

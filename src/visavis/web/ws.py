@@ -37,6 +37,7 @@ from visavis.protocol.wire import dumps
 from visavis.routing.teams import TeamService
 from visavis.web.connection import Connection
 from visavis.web.ephemeral import RelayState
+from visavis.web.handoff import HomeWorkers
 from visavis.web.hub import Hub
 from visavis.web.lanes import Lanes
 from visavis.web.leanws import PEEK, RECEIVE, Receiver, next_frame
@@ -98,6 +99,7 @@ class Gateway:
         self.burst = burst
         self.announcer = hub.announcer
         self.teams = teams
+        self.homes = HomeWorkers(tokens, conversations, auth, SESSION_COOKIE)
         call_commands = CallCommands(calls, conversations, hub.calls, hub.announcer, ice)
         room = CollabCommands(documents, conversations, hub.announcer)
         hub.watch(cobrowse)  # its state follows the announced events
@@ -181,6 +183,7 @@ class Gateway:
         conn = Connection(ws, self.conversations, self.rate, self.burst)
         self.hub.add(conn)
         SOCKETS.inc()
+        self.homes.sockets.inc()
         try:
             await self._serve(conn)
         except WebSocketDisconnect:
@@ -189,6 +192,7 @@ class Gateway:
             if conn.lanes is not None:  # what was started finishes before the socket goes
                 await conn.lanes.do_drain()
             SOCKETS.dec()
+            self.homes.sockets.dec()
             conn.closed = True
             if conn.relay is not None:
                 conn.relay.close()
@@ -221,6 +225,9 @@ class Gateway:
             hello = parse_client_frame(raw)
             if not isinstance(hello, m.Hello):
                 raise VisavisError("not_hello", f"first frame must be hello, not {hello.type}")
+            if await self.homes.moved(ws, hello, raw):  # now its adviser's worker serves it
+                conn.closed = True  # nothing was made for it here: nothing to take back
+                return
             await self._do_hello(conn, hello, await self._subscribe_behind(conn, hello))
         except VisavisError as err:
             code = 1009 if err.code == "frame_too_large" else 4401
