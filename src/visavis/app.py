@@ -59,6 +59,7 @@ from visavis.storage.keys import FileKeys
 from visavis.storage.migrate import schema_problem
 from visavis.ways_in.appointments import AppointmentService
 from visavis.ways_in.joins import JoinService
+from visavis.web import handoff
 from visavis.web.appointments import AppointmentRoutes
 from visavis.web.cobrowse_host import CobrowseHostRoutes
 from visavis.web.demo_mail import DemoMailbox
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, demo_mail_dir: Path | None = No
 
         redis_bus = bus_redis.RedisBus(settings.redis_url)
         claims, holders = web_cluster.RedisClaims(redis_bus), web_cluster.RedisHolders(redis_bus)
+        handoff.use_redis(redis_bus.redis)  # the workers' homes (web/homes.py)
     bus: Bus = redis_bus if redis_bus is not None else MemoryBus()
     presence = Presence()
     # rate limits: per process, or shared by all nodes through Redis

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import redis.asyncio as aioredis
 import websockets
 from conftest import LiveServer, free_port, make_server
 from helpers import PASSWORD
@@ -27,10 +28,21 @@ from test_two_nodes import adviser_on, kind_is
 from wsclient import WsClient, cid, new_conversation
 
 from visavis.web.fdpass import channel_address
-from visavis.web.handoff import home_worker
 
 CUSTOMERS = 8
 ROUNDS = 3  # each customer connects this often: ~50 sockets, the kernel puts some away
+
+
+async def home_of(redis: RedisServer, adviser_id: str) -> int:
+    """The adviser's home worker as the workers keep it (web/homes.py): assigned at
+    the adviser's first hello."""
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        home = await client.hget("visavis:homes:2", adviser_id)
+    finally:
+        await client.aclose()
+    assert home is not None, f"adviser {adviser_id} has no home yet"
+    return int(home)
 
 
 def metric(text: str, name: str, label: str, value: str) -> float:
@@ -114,7 +126,7 @@ async def test_a_conversations_sockets_end_on_its_advisers_worker(
         anna, anna_id = tabs[0]
         for ws, _ in tabs[1:]:
             await ws.close()
-        home = home_worker(anna_id, 2)
+        home = await home_of(redis, anna_id)
         expected = [0.0, 0.0]
         expected[home] = 1
         await until_sockets(server, (expected[0], expected[1]))
@@ -182,16 +194,49 @@ async def test_a_conversations_sockets_end_on_its_advisers_worker(
             assert ack["seq"] in seqs and seq in seqs, (conv_id, seqs)
 
         # a queued conversation's customer stays where the kernel put it
-        _queued_id, queued_token = await new_conversation(server.base_url, customer_name="Wartend")
+        queued_id, queued_token = await new_conversation(server.base_url, customer_name="Wartend")
         before = await handoffs(server, "sent")
         waiting = [await WsClient.connect(server.ws_url, token=queued_token) for _ in range(16)]
         open_sockets += waiting
+        for ws in waiting:
+            sub = await ws.request("subscribe", conversation_id=queued_id, after_seq=0)
+            assert sub["type"] == "subscribed", sub
         assert await handoffs(server, "sent") == before
         assert await handoffs(server, "failed") == 0
         per_worker = await sockets_per_worker(server)
         assert sum(per_worker) == 1 + CUSTOMERS + len(waiting), per_worker
         # all 16 on the home worker by chance: 1 in 65536
-        assert per_worker[1 - home] >= 1, per_worker
+        away = int(per_worker[1 - home])
+        assert away >= 1, per_worker
+
+        # once Anna takes it, the sockets on the other worker are told to move (4010)
+        # and the others stay; reconnected, their hello brings them to her worker
+        ack = await anna.request("conversation.accept", conversation_id=queued_id)
+        assert ack["type"] == "ack", ack
+        expected[home] = 1 + CUSTOMERS + len(waiting) - away
+        await until_sockets(server, (expected[0], expected[1]))
+
+        async def moved_or_open(ws: WsClient) -> int | None:
+            try:
+                await ws.request("ping")
+            except (ConnectionError, websockets.exceptions.ConnectionClosed):
+                return await ws.wait_closed()
+            return None
+
+        codes = await asyncio.gather(*(moved_or_open(ws) for ws in waiting))
+        assert sorted(codes, key=str) == [*([4010] * away), *([None] * (16 - away))], codes
+        before = await handoffs(server, "sent")
+        back = [
+            await customer_with_pipelined_subscribe(server, queued_token, queued_id)
+            for code in codes
+            if code is not None
+        ]
+        open_sockets += back
+        expected[home] = 1 + CUSTOMERS + len(waiting)
+        await until_sockets(server, (expected[0], expected[1]))
+        # each one that landed on the other worker again was handed over at its hello
+        assert await handoffs(server, "sent") >= before
+        assert await handoffs(server, "failed") == 0
     except BaseException:
         print(server.log())
         raise
@@ -235,7 +280,7 @@ async def test_a_socket_whose_home_worker_does_not_answer_stays_served(
         open_sockets.append(anna)
         conv_id, token = await new_conversation(server.base_url, customer_name="Bob")
         assert (await anna.request("conversation.accept", conversation_id=conv_id))["type"] == "ack"
-        home = home_worker(anna_id, 2)
+        home = await home_of(redis, anna_id)
         assert server.proc is not None
         home_pid = worker_pid(server.proc.pid, home)
         received = await handoffs(server, "received")  # Anna's socket, if it moved

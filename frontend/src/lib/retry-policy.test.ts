@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  CLOSE_MOVED,
   CLOSE_SERVICE_RESTART,
+  MOVE_AT_ONCE_EVERY_MS,
+  movesAtOnce,
   RECONNECT_CAP_OFFLINE_MS,
   RECONNECT_CAP_ONLINE_MS,
   RECONNECT_MIN_MS,
@@ -97,5 +100,19 @@ describe("resendDelay", () => {
     expect(RESEND_CODES.has("rate_limited")).toBe(true);
     expect(RESEND_CODES.has("invalid_state")).toBe(false);
     expect(RESEND_CODES.has("forbidden")).toBe(false);
+  });
+});
+
+describe("a move to another server process (close 4010)", () => {
+  it("connects again at once, but not more often than every ten seconds", () => {
+    expect(movesAtOnce(CLOSE_MOVED, -Infinity, 0)).toBe(true);
+    expect(movesAtOnce(CLOSE_MOVED, 1_000, 1_000 + MOVE_AT_ONCE_EVERY_MS)).toBe(true);
+    expect(movesAtOnce(CLOSE_MOVED, 1_000, 1_000 + MOVE_AT_ONCE_EVERY_MS - 1)).toBe(false);
+  });
+
+  it("is only for that close code", () => {
+    for (const code of [1000, 1006, 1012, 4401, 4408]) {
+      expect(movesAtOnce(code, -Infinity, 0)).toBe(false);
+    }
   });
 });

@@ -36,6 +36,19 @@ export function reconnectDelay(
   return ceiling / 2 + (ceiling / 2) * clamp01(random);
 }
 
+/** The server serves the conversation in another of its processes now (close 4010,
+ * `moved`: its adviser is there, so its messages need not cross between processes):
+ * the client connects again at once, without telling the user — nothing was lost, and
+ * the new socket is served where the adviser is. At once only if the last such move
+ * is `MOVE_AT_ONCE_EVERY_MS` past; more often than that (a server that keeps saying
+ * it) the usual back-off applies. */
+export const CLOSE_MOVED = 4010;
+export const MOVE_AT_ONCE_EVERY_MS = 10_000;
+
+export function movesAtOnce(closeCode: number, lastMoveAtMs: number, nowMs: number): boolean {
+  return closeCode === CLOSE_MOVED && nowMs - lastMoveAtMs >= MOVE_AT_ONCE_EVERY_MS;
+}
+
 /** Codes of a `chat.send` refusal after which the same message is sent again (with the
  * same client_id, so the server stores it once); any other refusal is for good. */
 export const RESEND_CODES = new Set(["overloaded", "rate_limited"]);

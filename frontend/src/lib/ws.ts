@@ -17,7 +17,7 @@
 //   close 4401 (auth), which is reported instead of retried forever.
 import type { ClientMessage, ErrorMsg, EventMsg, ServerMessage, WelcomeMsg } from "./protocol.gen";
 import { PROTOCOL_VERSION } from "./protocol.gen";
-import { RESEND_CODES, reconnectDelay, resendDelay } from "./retry-policy";
+import { RESEND_CODES, movesAtOnce, reconnectDelay, resendDelay } from "./retry-policy";
 
 export type ConnState = "idle" | "connecting" | "open" | "reconnecting" | "auth_failed" | "stopped";
 
@@ -114,6 +114,8 @@ export class VisavisClient {
   private heartbeatTimer = 0;
   private probeTimer = 0;
   private connectTimer = 0;
+  /** When the server last moved this client to another of its processes (close 4010). */
+  private movedAt = -Infinity;
   private awaitingPong = false;
   private readonly chatTimers = new Map<string, number>();
   private authFailed = false;
@@ -167,9 +169,9 @@ export class VisavisClient {
     return () => this.listeners.delete(fn);
   }
 
-  private connect(): void {
+  private connect(quietly = false): void {
     window.clearTimeout(this.retryTimer);
-    this.setState(this.attempts === 0 ? "connecting" : "reconnecting");
+    if (!quietly) this.setState(this.attempts === 0 ? "connecting" : "reconnecting");
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.opts.url ?? sameOriginWsUrl());
@@ -249,6 +251,14 @@ export class VisavisClient {
     if (this.state === "stopped") return;
     if (code === 4401 || code === 4403 || this.authFailed) {
       this.setState("auth_failed");
+      return;
+    }
+    const now = Date.now();
+    if (this.state === "open" && movesAtOnce(code, this.movedAt, now)) {
+      // Served in another process of the server from now on: over there at once,
+      // still "open" for the UI (the outbox resends what was unacked, as always).
+      this.movedAt = now;
+      this.connect(true);
       return;
     }
     this.scheduleReconnect(code);

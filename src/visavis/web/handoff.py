@@ -3,10 +3,12 @@
 Each worker serves the sockets the kernel gave it (web/serving.py); a chat message
 from a customer on one worker to its adviser on another crosses the Redis bus, which
 cost each worker ~40 % more CPU per message than one process alone. So every adviser
-has a home worker (`home_worker`), and a WebSocket moves there right after its
+has a home worker (web/homes.py), and a WebSocket moves there right after its
 `hello`, once it is known whose it is and before anything was made for it: an
 adviser's socket to the adviser's home, a customer's to the home of the adviser the
-conversation is assigned to (a queued conversation's stays where it is).
+conversation is assigned to (a queued conversation's stays where it is, until an
+adviser takes it: then, if that adviser's home is another worker, its socket is
+closed with 4010, `MOVED_CLOSE`, and the client's reconnect brings it home).
 
 The move hands the live TCP connection to the other worker, unseen by the client
 (no reconnect): its fd, with the request's scope and the frames this worker had
@@ -31,7 +33,6 @@ import json
 import logging
 import os
 import socket
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,10 +46,13 @@ from websockets.protocol import OPEN
 from visavis.errors import VisavisError
 from visavis.protocol import messages as m
 from visavis.web.fdpass import Channel, PassError, pass_socket
+from visavis.web.homes import Homes
 from visavis.web.leanws import RECEIVE, Inbox, LeanWebSocketProtocol
 from visavis.web.metrics import HANDOFFS, WORKER_SOCKETS
 
 if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
     from visavis.auth.service import AuthService
     from visavis.auth.tokens import CustomerTokens
     from visavis.conversations.service import ConversationService
@@ -58,11 +62,8 @@ log = logging.getLogger(__name__)
 # in the scope's extensions of a socket that arrived by handoff: it stays
 HANDED_OVER = "visavis.handed_over"
 HANDOFF_TIMEOUT_S = 2.0  # then the socket stays where it is
-
-
-def home_worker(adviser_id: str, workers: int) -> int:
-    """The worker process that serves an adviser's sockets and their customers'."""
-    return zlib.crc32(adviser_id.encode()) % workers
+# "moved": served by another worker from now on; reconnect at once (docs/protocol.md)
+MOVED_CLOSE = 4010
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,34 @@ class Workers:
 _here: Workers | None = None  # set in a worker process before its server starts
 
 
+_homes: Homes | None = None  # with several workers, once the app has its Redis
+
+
 def set_workers(workers: Workers | None) -> None:
     global _here
     _here = workers
+
+
+def use_redis(redis: aioredis.Redis) -> None:
+    """The app's Redis, where the advisers' homes are kept (web/homes.py); nothing
+    moves before this, nor in a single process."""
+    global _homes
+    here = _here
+    _homes = Homes(redis, here.count) if here is not None and here.count > 1 else None
+
+
+async def home_of(adviser_id: str) -> int | None:
+    """The adviser's home worker; None: not one worker of several."""
+    return None if _homes is None else await _homes.of(adviser_id)
+
+
+async def away_from_home(adviser_id: str) -> bool:
+    """Is this one worker of several, and not the adviser's home? A customer's socket
+    here is closed with `MOVED_CLOSE` once the adviser takes its conversation: the
+    client connects again at once, and its `hello` brings it home."""
+    here = _here
+    home = await home_of(adviser_id)
+    return here is not None and home is not None and home != here.index
 
 
 class HomeWorkers:
@@ -113,8 +139,8 @@ class HomeWorkers:
         adviser_id = await self._adviser_of(ws, hello)
         if adviser_id is None:
             return False
-        home = home_worker(adviser_id, here.count)
-        if home == here.index:
+        home = await home_of(adviser_id)
+        if home is None or home == here.index:
             return False
         return await hand_over(proto, raw, here.addresses[home], home)
 

@@ -34,6 +34,7 @@ from visavis.routing.teams import TeamService
 from visavis.web.availability import AvailabilityStreams
 from visavis.web.callpeers import CallRegistry, HolderStore
 from visavis.web.connection import Connection, spawn
+from visavis.web.handoff import MOVED_CLOSE, away_from_home
 from visavis.web.queue_push import QueuePush
 
 log = logging.getLogger(__name__)
@@ -341,6 +342,10 @@ class Hub:
             if conn.role == "customer":
                 # back in a queue after a transfer to a team: positions again
                 self.set_waiting(conn, waiting)
+        adviser = conv["adviser"]
+        if conv["status"] == "active" and adviser is not None and not conv.get("call"):
+            if any(conn.role == "customer" for conn in subs):
+                spawn(self._move_customers(cid, adviser["id"]))
         if not waiting:
             # Advisers who previewed the waiting customer, or handed the conversation
             # on, stop following: it is no longer theirs to read.
@@ -349,6 +354,16 @@ class Hub:
                 if conn.adviser is not None and conn.adviser.id not in keep:
                     if not conn.adviser.sees_all:
                         self.unfollow(conn, cid)
+
+    async def _move_customers(self, conversation_id: str, adviser_id: str) -> None:
+        """Taken (or transferred) by an adviser at home in another worker: the
+        customer's sockets here reconnect at once, and their hello brings them there
+        (web/handoff.py), so that chat between the two needs no bus. Not in a call,
+        whose signalling goes on here."""
+        if await away_from_home(adviser_id):
+            for conn in tuple(self._by_conv.get(conversation_id, ())):
+                if conn.role == "customer":
+                    conn.close_soon(MOVED_CLOSE)
 
     @staticmethod
     def _to_call_peer(subs: set[Connection] | tuple[()], frame: Routed) -> None:
