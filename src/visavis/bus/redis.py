@@ -21,15 +21,17 @@ brings it only what it follows: a node that has a handler for a topic (a socket
 there follows the conversation, an adviser's console is there; every node follows
 `queue`, `advisers` and `presence`) is a member of the set `<prefix>f:<topic>`
 (SADD with the first handler, SREM with the last). A batch goes out as one EVALSHA
-of a Lua script (`_ROUTE`) that looks up each message's followers and PUBLISHes to
+of a Lua script (`ROUTE`) that looks up each message's followers and PUBLISHes to
 each following node, other than the sender, one batch of just the messages it
 follows. Listening to everything (`PSUBSCRIBE <prefix>*`, as before) cost every node
 all of the traffic, and every batch came back to its own sender: two workers read
 2.3 times per chat message from their sockets, one process alone 1.3 times
 (`perf stat`, bench/scale_out.py).
 
-A node that follows a topic hears its messages once Redis has its SADD: `settled`
-returns then. What a node reads from the database after it started to follow a
+A batch whose topics no other node follows does not go to Redis at all: what the
+others follow, each node learns from their follow notices (bus/interest.py), and a
+node that follows a topic hears its messages once Redis has its SADD and every other
+node answered its notice: `settled` returns then. What a node reads from the database after it started to follow a
 conversation (a socket's summary and replay, an adviser's conversations) is read
 after `settled`, so that an event committed meanwhile comes either in the read or
 live. A follower whose channel nobody listens on (PUBLISH counts 0: the node is gone,
@@ -67,15 +69,17 @@ from collections.abc import Callable
 
 import hiredis
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from visavis.bus.base import Handler, Routed
+from visavis.bus.interest import FOLLOWERS, FOLLOWS, Answers, Interest, notice
 from visavis.bus.resp import Address, RespLink
+from visavis.bus.route import ROUTE
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 2.0
 DEFAULT_PREFIX = "visavis:bus:"
-FOLLOWERS = "f:"  # after the prefix, before the topic: the set of nodes following it
 MAX_BATCH = 1000  # messages per EVALSHA: bounds one batch's size on Redis
 MAX_OUTBOX = 50_000  # messages waiting for Redis (it hangs): beyond, the oldest go
 CLOSE_FLUSH_S = 2.0  # how long `close` waits for the outbox to reach Redis
@@ -83,48 +87,9 @@ CLOSE_FLUSH_S = 2.0  # how long `close` waits for the outbox to reach Redis
 # is dropped, as redis-py's calls give up after their 5 s read timeout; a follow not
 # registered by then is not waited for (`settled`)
 PUBLISH_TIMEOUT_S = 5.0
-
-# ARGV: the key prefix, the sending node's id, ms since the epoch, then per message
-# its topic and its entry (`["<topic>","<payload>"]`, JSON). Each following node but
-# the sender gets one batch of the entries it follows, in order.
-_ROUTE = """
-local prefix, own = ARGV[1], ARGV[2]
-local followers, parts, nodes = {}, {}, {}
-for i = 4, #ARGV, 2 do
-  local topic = ARGV[i]
-  local members = followers[topic]
-  if members == nil then
-    members = redis.call('SMEMBERS', prefix .. 'f:' .. topic)
-    followers[topic] = members
-  end
-  for _, node in ipairs(members) do
-    if node ~= own then
-      local part = parts[node]
-      if part == nil then
-        part = {}
-        parts[node] = part
-        nodes[#nodes + 1] = node
-      end
-      part[#part + 1] = ARGV[i + 1]
-    end
-  end
-end
-local head = '{"node":"' .. own .. '","at":' .. ARGV[3] .. ',"batch":['
-for _, node in ipairs(nodes) do
-  local batch = head .. table.concat(parts[node], ',') .. ']}'
-  if redis.call('PUBLISH', prefix .. '~' .. node, batch) == 0 then
-    -- nobody listens there: the node is gone, or registers again once subscribed
-    for topic, members in pairs(followers) do
-      for _, member in ipairs(members) do
-        if member == node then
-          redis.call('SREM', prefix .. 'f:' .. topic, node)
-        end
-      end
-    end
-  end
-end
-return #nodes
-"""
+# how long a follow waits for the other nodes to say they know of it (bus/interest.py);
+# a node that does not answer by then (stopped) still gets the topic from Redis
+ACK_TIMEOUT_S = 1.0
 
 
 def new_node_id() -> str:
@@ -158,8 +123,13 @@ class RedisBus:
         self._asked = 0  # follow changes asked for; those up to `_settled` are in Redis
         self._settled = 0
         self._settle_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._interest = Interest(self.node_id)
+        self._answers = Answers(self.node_id)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.subscribe(FOLLOWS, self._on_follows)
         self.dropped = 0  # messages that never reached Redis (it failed, or hung)
         self.batches = 0  # batches sent, for the tests and benches
+        self.kept = 0  # batches no other node follows: not sent (bus/interest.py)
         self.resumed: list[Callable[[], None]] = []
         # told the delay of each batch from another node (seconds): the metric's feed
         self.on_lag: Callable[[float], None] | None = None
@@ -197,7 +167,7 @@ class RedisBus:
             if link is None or link.closed.done():
                 link = await RespLink.open(self._address)
                 try:
-                    sha = await link.call("SCRIPT", "LOAD", _ROUTE)
+                    sha = await link.call("SCRIPT", "LOAD", ROUTE)
                 except BaseException:
                     link.close()
                     raise
@@ -211,9 +181,12 @@ class RedisBus:
         try:
             while outbox:
                 n = min(MAX_BATCH, len(outbox))
+                batch = [outbox.popleft() for _ in range(n)]
+                if not self._interest.anyone_else({topic for topic, _ in batch}):
+                    self.kept += 1  # delivered here, in publish; nobody else follows
+                    continue
                 args = [self.prefix, self.node_id, str(int(time.time() * 1000))]
-                for _ in range(n):
-                    topic, payload = outbox.popleft()
+                for topic, payload in batch:
                     args.append(topic)
                     args.append(f"[{dumps(topic)},{dumps(payload, ensure_ascii=False)}]")
                 try:
@@ -221,13 +194,7 @@ class RedisBus:
                     async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                         link = await self._link()
                         await link.writable()
-                        try:
-                            await link.call("EVALSHA", self._route_sha, "0", *args)
-                        except hiredis.ReplyError as e:
-                            if not str(e).startswith("NOSCRIPT"):
-                                raise
-                            # Redis forgot its scripts (SCRIPT FLUSH): load it again
-                            await link.call("EVAL", _ROUTE, "0", *args)
+                        await self._route(link, args)
                 except (hiredis.HiredisError, OSError) as e:
                     # after the commit: the writes stand; other nodes' sockets catch up
                     # from the database once the bus is back
@@ -239,6 +206,17 @@ class RedisBus:
                     self._publish_failing = False
         finally:
             self._sender = None
+
+    async def _route(self, link: RespLink, args: list[str]) -> int:
+        """One batch through the script; how many nodes heard theirs."""
+        try:
+            heard = await link.call("EVALSHA", self._route_sha, "0", *args)
+        except hiredis.ReplyError as e:
+            if not str(e).startswith("NOSCRIPT"):
+                raise
+            # Redis forgot its scripts (SCRIPT FLUSH): load it again
+            heard = await link.call("EVAL", ROUTE, "0", *args)
+        return int(heard)
 
     def _drop(self, n: int, why: str) -> None:
         self.dropped += n
@@ -303,6 +281,8 @@ class RedisBus:
                                 for topic, on in follows.items()
                             )
                         )
+                        told = await self._announce(link, follows)
+                    await self._acked(told)
                 except (hiredis.HiredisError, OSError) as e:
                     log.error("bus: registering followed topics failed (%s); retrying", e)
                     # the newer wish for a topic wins over the one that failed
@@ -314,6 +294,68 @@ class RedisBus:
                     self._settle(asked)
         finally:
             self._registrar = None
+
+    async def _announce(
+        self, link: RespLink, follows: dict[str, bool]
+    ) -> tuple[str, asyncio.Future[None]] | None:
+        """Tell the other nodes what this one follows now (bus/interest.py); the
+        answers to wait for, if anyone heard it."""
+        on = [topic for topic, yes in follows.items() if yes and topic != FOLLOWS]
+        off = [topic for topic, yes in follows.items() if not yes and topic != FOLLOWS]
+        if not on and not off:
+            return None
+        ack = self._answers.open()
+        entry = f"[{json.dumps(FOLLOWS)},{json.dumps(notice(self.node_id, on, off, ack))}]"
+        at = str(int(time.time() * 1000))
+        try:
+            heard = await self._route(link, [self.prefix, self.node_id, at, FOLLOWS, entry])
+        except BaseException:
+            self._answers.close(ack)
+            raise
+        if not on:  # an unfollow needs nobody to know in time
+            self._answers.close(ack)
+            return None
+        done = self._answers.heard(ack, heard)
+        return None if done is None else (ack, done)
+
+    async def _acked(self, told: tuple[str, asyncio.Future[None]] | None) -> None:
+        """Until every node that heard the notice said it knows (or ACK_TIMEOUT_S)."""
+        if told is None:
+            return
+        ack, done = told
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT_S):
+                await done
+        except TimeoutError:
+            log.warning("bus: a node did not answer a follow notice within %g s", ACK_TIMEOUT_S)
+        finally:
+            self._answers.close(ack)
+
+    def _on_follows(self, payload: str, _frame: Routed | None) -> None:
+        message = json.loads(payload)
+        node = self._interest.apply(message)
+        ack = message["ack"]
+        if not isinstance(ack, str):
+            raise ValueError(f"a follow notice's ack {ack!r}")
+        task = asyncio.get_running_loop().create_task(self._answer(node, ack))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, node: str, ack: str) -> None:
+        """Known (the notice was applied before this): the notifying node may go on."""
+        with contextlib.suppress(hiredis.HiredisError, OSError):
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                link = await self._link()
+                await link.call("PUBLISH", f"{self.prefix}~{node}", json.dumps({"ack": ack}))
+
+    def others_follow(self, topic: str) -> bool:
+        """Does this node send the topic's messages to Redis (another node may follow
+        it, or this one does not know yet)?"""
+        return self._interest.anyone_else((topic,))
+
+    def forget_node(self, node: str) -> None:
+        """Another node said it stops: batches need not go to Redis for it."""
+        self._interest.forget_node(node)
 
     def _settle(self, asked: int) -> None:
         self._settled = max(self._settled, asked)
@@ -365,6 +407,9 @@ class RedisBus:
         if data.startswith(self._own_bytes):
             return  # ours (the script sends none back): delivered in publish
         message = json.loads(data)
+        if "ack" in message:
+            self._answers.answered(message["ack"])
+            return
         at, batch = message.get("at"), message.get("batch")
         if not isinstance(batch, list):
             raise ValueError("a batch without its list of messages")
@@ -389,6 +434,8 @@ class RedisBus:
                 for topic in self._handlers:
                     self._follow(topic, True)
                 await self.settled()
+                # then what the others follow: notices meanwhile add to it
+                await self._interest.load(self._redis, self.prefix)
                 if not first:
                     log.warning("bus: connected to Redis again")
                     for callback in tuple(self.resumed):
@@ -399,8 +446,9 @@ class RedisBus:
                 raise ConnectionError(await link.closed)
             except asyncio.CancelledError:
                 raise
-            except (hiredis.HiredisError, OSError) as e:
+            except (hiredis.HiredisError, OSError, RedisError) as e:
                 self._listening = False
+                self._interest.ready = False  # notices may be missed from here on
                 # nobody waits for follows while Redis is away: all are registered
                 # again once it is back
                 self._settle(self._asked)

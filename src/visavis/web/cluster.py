@@ -215,6 +215,7 @@ class Cluster:
         if node == self.node_id:
             return
         if msg.get("gone"):
+            self.bus.forget_node(node)
             changed = self.presence.drop_node(node)
         else:
             raw = msg["entry"]
@@ -251,6 +252,8 @@ class Cluster:
                         log.warning(
                             "cluster: node %s stopped beating; its advisers go offline", node
                         )
+                        # not forgotten by the bus: a node that only missed its beats
+                        # (Redis paused) still follows its topics, and must hear them
                         gone = self.presence.drop_node(node) or gone
                 if gone:
                     self.on_change()
