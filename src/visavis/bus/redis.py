@@ -31,14 +31,15 @@ all of the traffic, and every batch came back to its own sender: two workers rea
 A batch whose topics no other node follows does not go to Redis at all: what the
 others follow, each node learns from their follow notices (bus/interest.py), and a
 node that follows a topic hears its messages once Redis has its SADD and every other
-node answered its notice: `settled` returns then. What a node reads from the database after it started to follow a
-conversation (a socket's summary and replay, an adviser's conversations) is read
-after `settled`, so that an event committed meanwhile comes either in the read or
-live. A follower whose channel nobody listens on (PUBLISH counts 0: the node is gone,
-or between two connections to Redis) is removed from that message's sets in the
-script; a node that subscribes again registers all its topics again before it calls
-its `resumed` callbacks. What a killed node followed and nobody publishes to again
-stays in Redis as a few set members.
+node answered its notice: `settled` returns then. What a node reads from the
+database after it started to follow a conversation (a socket's summary and replay,
+an adviser's conversations) is read after `settled`, so that an event committed
+meanwhile comes either in the read or live. A follower whose channel nobody
+listens on (PUBLISH counts 0: the node is gone, or between two connections to
+Redis) is removed from that message's sets in the script; a node that subscribes
+again registers all its topics again before it calls its `resumed` callbacks.
+What a killed node followed and nobody publishes to again stays in Redis as a few
+set members.
 
 Every batch a node gets is one JSON object:
 `{"node":"<id>","at":<ms since the epoch>,"batch":[["<topic>","<payload>"],...]}`,

@@ -95,6 +95,11 @@ def use_redis(redis: aioredis.Redis) -> None:
     _homes = Homes(redis, here.count) if here is not None and here.count > 1 else None
 
 
+def moves() -> bool:
+    """Are sockets moved to their adviser's worker here (one worker of several)?"""
+    return _homes is not None
+
+
 async def home_of(adviser_id: str) -> int | None:
     """The adviser's home worker; None: not one worker of several."""
     return None if _homes is None else await _homes.of(adviser_id)

@@ -34,7 +34,7 @@ from visavis.routing.teams import TeamService
 from visavis.web.availability import AvailabilityStreams
 from visavis.web.callpeers import CallRegistry, HolderStore
 from visavis.web.connection import Connection, spawn
-from visavis.web.handoff import MOVED_CLOSE, away_from_home
+from visavis.web.handoff import MOVED_CLOSE, away_from_home, moves
 from visavis.web.queue_push import QueuePush
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class Hub:
     async def summary(self, conversation_id: str) -> f.ConversationSummary:
         """The conversation's summary, read after `settled`: for a socket that just
         started to follow it, every event committed later reaches it live."""
-        await self.bus.settled()
+        await self.settled()
         return await self.conversations.get(conversation_id)
 
     def follows(self, conversation_id: str) -> bool:
@@ -343,8 +343,8 @@ class Hub:
                 # back in a queue after a transfer to a team: positions again
                 self.set_waiting(conn, waiting)
         adviser = conv["adviser"]
-        if conv["status"] == "active" and adviser is not None and not conv.get("call"):
-            if any(conn.role == "customer" for conn in subs):
+        if moves() and conv["status"] == "active" and adviser is not None:
+            if not conv.get("call") and any(conn.role == "customer" for conn in subs):
                 spawn(self._move_customers(cid, adviser["id"]))
         if not waiting:
             # Advisers who previewed the waiting customer, or handed the conversation
